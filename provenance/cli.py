@@ -1,0 +1,365 @@
+"""The `provenance` command: argument parsing and rendering only; the work is the library's."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .credentials import KeyAlg, SigningCredentials, default_keys_dir, init_keys
+from .errors import InputError, OutputError, ProvenanceError
+from .label import DEFAULT_LABEL
+from .manifest import DEFAULT_SOURCE_TYPE, ManifestSpec
+from .media import EMBEDDABLE
+from .sign import SignOptions, SignResult, Thumbnail, sign_file
+from .trust import TrustPolicy
+from .verdict import Verdict
+from .verify import verify
+
+#: File extensions picked up when a directory is given.
+_MEDIA_SUFFIXES = frozenset(EMBEDDABLE.values()) | {".jpeg", ".tiff"}
+
+
+def _fail(error: ProvenanceError | str) -> None:
+    print(f"provenance: error: {error}", file=sys.stderr)
+
+
+def expand_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """(file, path relative to what was given) for each file; directories recursively."""
+    found: list[tuple[Path, Path]] = []
+    for given in inputs:
+        if given.is_dir():
+            for path in sorted(given.rglob("*")):
+                hidden = any(part.startswith(".") for part in path.relative_to(given).parts)
+                if path.is_file() and not hidden and path.suffix.lower() in _MEDIA_SUFFIXES:
+                    found.append((path, path.relative_to(given)))
+        else:
+            found.append((given, Path(given.name)))
+    return found
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown only on a terminal and for several files."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.enabled = total > 1 and stream.isatty()
+
+    def step(self, name: str) -> None:
+        self.done += 1
+        if self.enabled:
+            width = 30
+            filled = width * self.done // self.total
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {name[-40:]:<40}")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        """Blank the bar so that a message can take the line."""
+        if self.enabled:
+            self.stream.write("\r" + " " * 80 + "\r")
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+
+
+# -- keys ---------------------------------------------------------------------------------------
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    paths = init_keys(args.dir, alg=args.alg, org=args.org, force=args.force)
+    print(f"Wrote a development certificate chain ({args.alg}) to {paths.dir}:")
+    print(f"  {paths.chain.name:<10} signer + intermediate certificates")
+    print(f"  {paths.key.name:<10} the signer's private key (readable by you only)")
+    print(f"  {paths.root.name:<10} the root certificate: give it to verifiers (--trust)")
+    print("These keys are for development; a public service needs a certificate from a CA on")
+    print("the C2PA trust list.")
+    return 0
+
+
+# -- sign ---------------------------------------------------------------------------------------
+
+
+def _output_for(source: Path, relative: Path, args: argparse.Namespace) -> Path:
+    if args.in_place:
+        return source
+    if args.output:
+        return Path(args.output)
+    if args.out_dir:
+        return Path(args.out_dir) / relative
+    return source.with_name(f"{source.stem}.signed{source.suffix}")
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    if sum(bool(x) for x in (args.output, args.out_dir, args.in_place)) > 1:
+        raise OutputError("choose one of -o, --out-dir and --in-place")
+    inputs = expand_inputs(args.inputs)
+    if not inputs:
+        raise InputError("no input files found")
+    if args.output and len(inputs) > 1:
+        raise OutputError("-o names one output; use --out-dir for several inputs")
+    credentials = SigningCredentials.load(args.cert, args.key, keys_dir=args.keys)
+    options = SignOptions(
+        manifest=ManifestSpec(
+            generator=args.generator,
+            model=args.model,
+            source_type=args.source_type,
+            title=args.title,
+            author=args.author,
+        ),
+        ingredient=args.ingredient,
+        label=args.label,
+        thumbnail=Thumbnail(args.thumbnail),
+        tsa_url=args.tsa,
+    )
+    results: list[dict[str, Any]] = []
+    failed = 0
+    progress = Progress(len(inputs))
+    # One Signer for the whole batch: this loop is single-threaded.
+    with credentials.signer(args.tsa) as signer:
+        for source, relative in inputs:
+            output = _output_for(source, relative, args)
+            try:
+                output.parent.mkdir(parents=True, exist_ok=True)
+                result: SignResult = sign_file(
+                    source,
+                    output,
+                    credentials,
+                    options,
+                    overwrite=args.in_place or args.force,
+                    signer=signer,
+                )
+                results.append(result.to_dict())
+                if not args.json:
+                    progress.clear()
+                    print(f"signed  {source} -> {output}")
+            except ProvenanceError as exc:
+                failed += 1
+                results.append({"input": str(source), "error": str(exc)})
+                progress.clear()
+                _fail(exc)
+            progress.step(str(source))
+    progress.close()
+    if args.json:
+        print(json.dumps(results if len(results) != 1 else results[0], indent=2))
+    print(
+        f"Signed {len(inputs) - failed} of {len(inputs)} file(s)"
+        + (f"; {failed} failed." if failed else "."),
+        file=sys.stderr,
+    )
+    return 1 if failed else 0
+
+
+# -- verify -------------------------------------------------------------------------------------
+
+
+def render_verdict(verdict: Verdict) -> str:
+    """The verdict for a terminal: the summary first, then the key fields."""
+    c, ai = verdict.credentials, verdict.ai
+    lines = [f"{verdict.path or 'content'}  ({verdict.media_type})", f"  {verdict.summary}"]
+    if c.present:
+        signer = c.signer
+        who = f"{signer.issuer or '?'} / {signer.common_name or '?'}" if signer else "unknown"
+        lines.append(f"  credentials  {c.state}; signer {who}")
+        lines.append(
+            f"  signed at    {c.signed_at or 'no trusted timestamp'}"
+            + (f"; declared created {c.created_at}" if c.created_at else "")
+        )
+        lines.append(f"  generator    {c.generator or 'not named'}")
+        lines.append(f"  manifest     {c.manifest_id}")
+        if c.failures:
+            lines.append(f"  failures     {', '.join(c.failures)}")
+        if c.ingredient_failures:
+            lines.append(f"  ingredients  {', '.join(c.ingredient_failures)}")
+    generated = {True: "yes", False: "not declared", None: "unknown"}[ai.generated]
+    scope = f" ({ai.scope})" if ai.scope else ""
+    types = ", ".join(t.rsplit("/", 1)[-1] for t in ai.source_types)
+    lines.append(
+        f"  AI-generated {generated}{scope}" + (f"; source types: {types}" if types else "")
+    )
+    return "\n".join(lines)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    policy = TrustPolicy.from_env(
+        args.trust, trust_config=args.trust_config, allow_remote=args.allow_remote
+    )
+    verdicts: list[dict[str, Any]] = []
+    status = 0
+    for path, _ in expand_inputs(args.paths):
+        try:
+            verdict = verify(path, policy=policy)
+        except ProvenanceError as exc:
+            status = 1
+            _fail(exc)
+            if args.json:
+                verdicts.append({"path": str(path), "error": str(exc)})
+            continue
+        if args.json:
+            verdicts.append(verdict.to_dict())
+        else:
+            print(render_verdict(verdict))
+    if args.json:
+        print(
+            json.dumps(
+                verdicts[0] if len(args.paths) == 1 and len(verdicts) == 1 else verdicts, indent=2
+            )
+        )
+    return status
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+def _sample() -> Path:
+    for candidate in (
+        Path(__file__).resolve().parent.parent / "samples" / "astronaut.jpg",
+        Path.cwd() / "samples" / "astronaut.jpg",
+    ):
+        if candidate.exists():
+            return candidate
+    raise InputError(
+        "the sample image samples/astronaut.jpg is missing",
+        hint="run the demo from a checkout of the project",
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="provenance-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    keys = init_keys(workdir / "keys", org="Provenance Demo", force=True)
+    print(f"1. Made a development certificate chain in {keys.dir}")
+    sample = _sample()
+    signed = workdir / "astronaut.signed.jpg"
+    credentials = SigningCredentials.load(keys_dir=keys.dir)
+    options = SignOptions(ManifestSpec(generator="Demo Diffusion", model="1.0"))
+    sign_file(sample, signed, credentials, options, overwrite=True)
+    print(f"2. Signed {sample.name} as AI-generated: {signed}")
+    verdict = verify(signed, policy=TrustPolicy.from_files([keys.root]))
+    print(f"3. Verified it, trusting {keys.root.name}:\n")
+    print(render_verdict(verdict))
+    if not args.keep and not args.dir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    ok = verdict.credentials.state == "Trusted" and verdict.ai.generated is True
+    return 0 if ok else 1
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="provenance",
+        description="Tag AI-generated content with signed Content Credentials (C2PA) "
+        "and verify them.",
+    )
+    parser.add_argument("--version", action="version", version=f"provenance {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    keys = sub.add_parser("keys", help="manage signing keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    init = keys.add_parser("init", help="make a development certificate chain and key")
+    init.add_argument(
+        "--dir", type=Path, default=None, help=f"where to write (default: {default_keys_dir()})"
+    )
+    init.add_argument("--alg", choices=[a.value for a in KeyAlg], default=KeyAlg.ES256.value)
+    init.add_argument(
+        "--org",
+        default="Provenance Development",
+        help="organisation named in the certificates (shown as the signer)",
+    )
+    init.add_argument("--force", action="store_true", help="replace existing keys")
+    init.set_defaults(func=cmd_keys_init)
+
+    s = sub.add_parser("sign", help="embed a signed C2PA manifest declaring AI origin")
+    s.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="files or directories")
+    out = s.add_argument_group("output (default: NAME.signed.EXT beside each input)")
+    out.add_argument("-o", "--output", type=Path, help="output file (one input only)")
+    out.add_argument("--out-dir", type=Path, help="directory for the signed copies")
+    out.add_argument("--in-place", action="store_true", help="replace the inputs themselves")
+    out.add_argument("--force", action="store_true", help="replace existing output files")
+    k = s.add_argument_group("keys (default: the keys from `keys init`)")
+    k.add_argument("--keys", type=Path, help="directory holding chain.pem and signer.key")
+    k.add_argument("--cert", type=Path, help="your own PEM certificate chain, signer first")
+    k.add_argument("--key", type=Path, help="your own PEM private key")
+    k.add_argument("--tsa", metavar="URL", help="RFC 3161 timestamp authority (none by default)")
+    m = s.add_argument_group("what the manifest declares")
+    m.add_argument("--generator", help="the AI tool that made the content")
+    m.add_argument("--model", help="the model (recorded as the tool's version)")
+    m.add_argument(
+        "--source-type",
+        default=DEFAULT_SOURCE_TYPE,
+        help="IPTC digitalSourceType, URI or short name (default: trainedAlgorithmicMedia)",
+    )
+    m.add_argument("--title", help="title (default: the file name)")
+    m.add_argument("--ingredient", type=Path, help="a parent file this was made from")
+    m.add_argument("--author", help="the author's name (personal data: only when asked)")
+    s.add_argument(
+        "--label",
+        nargs="?",
+        const=DEFAULT_LABEL,
+        default=None,
+        metavar="TEXT",
+        help=f"draw a visible label onto the image first (default text: {DEFAULT_LABEL!r})",
+    )
+    s.add_argument(
+        "--thumbnail",
+        choices=[t.value for t in Thumbnail],
+        default="small",
+        help="manifest thumbnail: small 256 px JPEG (default), full (c2pa's 1024 px), none",
+    )
+    s.add_argument("--json", action="store_true", help="print the results as JSON")
+    s.set_defaults(func=cmd_sign)
+
+    v = sub.add_parser("verify", help="check Content Credentials and report AI origin")
+    v.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    v.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    v.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PEM",
+        help="trust anchor certificates (repeatable; also $PROVENANCE_TRUST)",
+    )
+    v.add_argument(
+        "--trust-config",
+        type=Path,
+        metavar="FILE",
+        help="allowed signer EKUs, one OID per line (c2pa trust_config format)",
+    )
+    v.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="fetch manifests that files reference by URL (off: privacy, SSRF)",
+    )
+    v.set_defaults(func=cmd_verify)
+
+    d = sub.add_parser("demo", help="make keys, sign a sample, verify it")
+    d.add_argument("--dir", type=Path, help="keep the demo's files here")
+    d.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    d.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ProvenanceError as exc:
+        _fail(exc)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

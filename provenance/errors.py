@@ -1,0 +1,48 @@
+"""Errors with a message for the user.
+
+Every error the library raises on purpose is a :class:`ProvenanceError`. Its ``str()`` says what
+went wrong; ``hint`` (when set) says what to do about it. The CLI prints both; the server maps the
+subclass to an HTTP status.
+"""
+
+from __future__ import annotations
+
+
+class ProvenanceError(Exception):
+    """Base class: ``message`` for the user, ``hint`` with the next step (optional)."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class KeysError(ProvenanceError):
+    """Keys or certificates are missing, unreadable, unsuitable, or would be overwritten."""
+
+
+class InputError(ProvenanceError):
+    """An input cannot be read at all (missing, a directory, permission denied, empty)."""
+
+
+class UnsupportedMediaError(InputError):
+    """The input is of a type the project cannot sign or verify."""
+
+
+class MalformedAssetError(InputError):
+    """The input claims to be a supported type but its structure cannot be parsed safely."""
+
+
+class ManifestError(ProvenanceError):
+    """A C2PA manifest is present but unreadable (unknown algorithm, pre-release format)."""
+
+
+class SigningError(ProvenanceError):
+    """Signing failed for a reason other than the input or the keys."""
+
+
+class OutputError(ProvenanceError):
+    """An output cannot be written (exists, is the input, or the directory is not writable)."""

@@ -1,0 +1,137 @@
+"""Media types: sniffed from the bytes (extensions lie), and safe image decoding."""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import warnings
+from pathlib import Path
+
+from PIL import Image
+
+from .errors import InputError, MalformedAssetError, UnsupportedMediaError
+
+#: Formats c2pa-python can both read and embed a manifest into, by media type, with the
+#: extension used for new files.
+EMBEDDABLE: dict[str, str] = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/tiff": ".tif",
+    "image/gif": ".gif",
+    "image/avif": ".avif",
+    "image/heic": ".heic",
+    "image/heif": ".heif",
+    "image/jxl": ".jxl",
+    "image/svg+xml": ".svg",
+    "image/x-adobe-dng": ".dng",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/x-msvideo": ".avi",
+    "audio/wav": ".wav",
+    "audio/mpeg": ".mp3",
+    "audio/mp4": ".m4a",
+    "audio/flac": ".flac",
+    "application/pdf": ".pdf",
+}
+
+#: Images the project decodes into pixels (labels, watermarks, fingerprints).
+PIXEL_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/tiff", "image/gif", "image/avif"}
+)
+
+#: Decoding refuses images above this many pixels (a decompression-bomb guard): 100 MP.
+MAX_PIXELS = 100_000_000
+
+_FTYP_BRANDS = {
+    b"avif": "image/avif",
+    b"avis": "image/avif",
+    b"heic": "image/heic",
+    b"heix": "image/heic",
+    b"heim": "image/heic",
+    b"heis": "image/heic",
+    b"mif1": "image/heif",
+    b"msf1": "image/heif",
+    b"qt  ": "video/quicktime",
+    b"M4A ": "audio/mp4",
+}
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type the leading bytes show, or None when they show none we know."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    if head[4:8] == b"ftyp":
+        return _FTYP_BRANDS.get(head[8:12], "video/mp4")
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+        return "image/jxl"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    text = head.lstrip()[:256].lower()
+    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
+        return "image/svg+xml"
+    return None
+
+
+def media_type_of(data: bytes, name: str | None = None) -> str:
+    """The media type of ``data``: sniffed, else guessed from ``name``; raises if unsupported."""
+    found = sniff(data[:512])
+    if found is None and name:
+        guessed, _ = mimetypes.guess_type(name)
+        found = guessed if guessed in EMBEDDABLE else None
+    if found is None:
+        what = f"{name}: " if name else ""
+        raise UnsupportedMediaError(
+            f"{what}not a media type this tool supports",
+            hint="supported: " + ", ".join(sorted(e.lstrip(".") for e in EMBEDDABLE.values())),
+        )
+    return found
+
+
+def read_input(path: Path) -> bytes:
+    """Read a whole input file, turning OS errors into one clear :class:`InputError`."""
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if not data:
+        raise InputError(f"{path}: the file is empty")
+    return data
+
+
+def open_image(data: bytes, name: str = "image") -> Image.Image:
+    """Decode an image fully, refusing decompression bombs and truncated files."""
+    with warnings.catch_warnings():
+        # Our own pixel limit below replaces Pillow's warning; its hard error still applies.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > MAX_PIXELS:
+                raise MalformedAssetError(
+                    f"{name}: {image.width}x{image.height} pixels is more than this tool decodes",
+                    hint=f"the limit is {MAX_PIXELS // 1_000_000} megapixels",
+                )
+            image.load()
+        except Image.DecompressionBombError:
+            raise MalformedAssetError(f"{name}: refused as a decompression bomb") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise MalformedAssetError(f"{name}: cannot decode the image ({exc})") from None
+    return image
