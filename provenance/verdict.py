@@ -61,6 +61,8 @@ class Credentials:
     present: bool = False
     state: str | None = None
     failures: list[str] = field(default_factory=list)
+    #: Status codes the validator reports as neither success nor failure (e.g. timeStamp.*).
+    informational: list[str] = field(default_factory=list)
     signer: SignerInfo | None = None
     signed_at: str | None = None
     generator: str | None = None
@@ -187,8 +189,9 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
     """The credentials part of a verdict, from the Reader's JSON and validation state."""
     active = (store.get("manifests") or {}).get(store.get("active_manifest") or "", {})
     results = store.get("validation_results") or {}
+    active_results = results.get("activeManifest") or {}
     if results:
-        failures = _codes((results.get("activeManifest") or {}).get("failure"))
+        failures = _codes(active_results.get("failure"))
     else:
         failures = _codes(store.get("validation_status"))
     ingredient_failures = [
@@ -213,6 +216,7 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
         present=True,
         state=state or store.get("validation_state") or (INVALID if failures else VALID),
         failures=failures,
+        informational=_codes(active_results.get("informational")),
         signer=SignerInfo(sig.get("issuer"), sig.get("common_name"), sig.get("alg"))
         if sig
         else None,

@@ -1,0 +1,43 @@
+"""Shared fixtures: real keys from `keys init`, the sample photos, the peer files in ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provenance import KeyPaths, SigningCredentials, TrustPolicy, init_keys
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+#: Real C2PA files from other implementations, beside the project (see the README).
+SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures" / "c2pa"
+PHOTOS = sorted(p for p in SAMPLES.glob("*.jpg"))
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyPaths:
+    return init_keys(tmp_path_factory.mktemp("keys"), org="Acme Ltd")
+
+
+@pytest.fixture(scope="session")
+def credentials(keys: KeyPaths) -> SigningCredentials:
+    return SigningCredentials.load(keys_dir=keys.dir)
+
+
+@pytest.fixture(scope="session")
+def trusted(keys: KeyPaths) -> TrustPolicy:
+    """A policy that trusts the test root (and nothing else)."""
+    return TrustPolicy.from_files([keys.root])
+
+
+@pytest.fixture
+def photo() -> Path:
+    return SAMPLES / "astronaut.jpg"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED_FIXTURES.is_dir():
+        pytest.skip(f"peer fixtures not found at {SHARED_FIXTURES} (../shared is absent)")
+    return SHARED_FIXTURES
