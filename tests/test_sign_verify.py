@@ -57,7 +57,8 @@ def test_trusted_with_root_as_anchor(tmp_path, credentials, trusted, photo):
     assert verdict.ai.source_types == [SOURCE_TYPES["trainedAlgorithmicMedia"]]
     assert verdict.ai.evidence == ["c2pa"]
     assert verdict.summary == (
-        "Generated with an AI tool (Acme Diffusion 2). Signed by Acme Ltd; the signature is trusted."
+        "Generated with an AI tool (Acme Diffusion 2). "
+        "Signed by Acme Ltd; the signature is trusted."
     )
 
 
@@ -207,7 +208,7 @@ def test_failed_signing_leaves_no_file(tmp_path, credentials):
 def test_unsupported_input_is_a_clear_error(tmp_path, credentials):
     txt = tmp_path / "notes.bin"
     txt.write_bytes(b"just some bytes that are no image")
-    with pytest.raises(UnsupportedMediaError, match="notes.bin"):
+    with pytest.raises(UnsupportedMediaError, match=r"notes\.bin"):
         verify(txt)
     with pytest.raises(UnsupportedMediaError):
         sign(txt, credentials, output=tmp_path / "x.bin")
