@@ -67,7 +67,7 @@ def _new_key(alg: KeyAlg) -> PrivateKey:
     return ed25519.Ed25519PrivateKey.generate()
 
 
-def _digest_for(key: PrivateKey) -> hashes.HashAlgorithm | None:
+def _digest_for(key: PrivateKey) -> hashes.SHA256 | None:
     # Ed25519 signs without a separate digest; cryptography wants None for it.
     return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
 

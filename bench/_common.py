@@ -1,0 +1,52 @@
+"""Helpers shared by the bench scripts: timing, natural test images, tables and JSON output."""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+RESULTS = ROOT / "bench" / "results"
+
+
+def natural_jpeg(megapixels: float, sample: str = "astronaut.jpg", quality: int = 90) -> bytes:
+    """A JPEG of about ``megapixels``, resampled from a sample photo (natural content)."""
+    image = Image.open(SAMPLES / sample).convert("RGB")
+    scale = (megapixels * 1e6 / (image.width * image.height)) ** 0.5
+    size = (round(image.width * scale), round(image.height * scale))
+    out = io.BytesIO()
+    image.resize(size, Image.Resampling.LANCZOS).save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def median_seconds(fn: Callable[[], Any], runs: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    line = lambda vals: "  ".join(v.rjust(w) for v, w in zip(vals, widths, strict=True))  # noqa: E731
+    return "\n".join([line(columns), line(["-" * w for w in widths]), *map(line, cells)])
+
+
+def write_json(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2))
+    return path

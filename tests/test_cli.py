@@ -1,0 +1,180 @@
+"""The `provenance` command, run as users run it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from provenance.cli import main
+
+from .conftest import PHOTOS, SAMPLES
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_keys_init_prints_paths_never_the_key(tmp_path, capsys):
+    code, out, err = run(capsys, "keys", "init", "--dir", str(tmp_path), "--org", "Acme Ltd")
+    assert code == 0
+    assert "PRIVATE KEY" not in out + err and "root.pem" in out
+    key = (tmp_path / "signer.key").read_text()
+    assert key.splitlines()[1] not in out + err
+    code, _, err = run(capsys, "keys", "init", "--dir", str(tmp_path))
+    assert code == 1 and "already exist" in err and "--force" in err
+
+
+def test_sign_batch_keeps_going_after_a_bad_file(tmp_path, keys, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for p in PHOTOS[:2]:
+        shutil.copy(p, inputs / p.name)
+    (inputs / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    (inputs / "notes.txt").write_text("not an image")  # not picked up from a directory
+    out_dir = tmp_path / "out"
+    code, _, err = run(
+        capsys,
+        "sign",
+        str(inputs),
+        "--out-dir",
+        str(out_dir),
+        "--keys",
+        str(keys.dir),
+        "--generator",
+        "Acme Diffusion",
+    )
+    assert code == 1
+    assert err.count("error:") == 1 and "broken.jpg" in err
+    assert "Signed 2 of 3 file(s); 1 failed." in err
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(p.name for p in PHOTOS[:2])
+    assert sorted(p.name for p in inputs.iterdir()) == sorted(
+        [p.name for p in PHOTOS[:2]] + ["broken.jpg", "notes.txt"]
+    )
+
+
+def test_sign_default_output_name_and_json(tmp_path, keys, capsys):
+    src = tmp_path / PHOTOS[0].name
+    shutil.copy(PHOTOS[0], src)
+    code, out, _ = run(capsys, "sign", str(src), "--keys", str(keys.dir), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["output"] == str(src.with_name(f"{src.stem}.signed.jpg"))
+    assert result["manifest_id"].startswith("urn:c2pa:")
+    assert src.read_bytes() == PHOTOS[0].read_bytes()  # the input is untouched
+
+
+def test_sign_in_place(tmp_path, keys, trusted, capsys):
+    src = tmp_path / "x.jpg"
+    shutil.copy(PHOTOS[0], src)
+    assert run(capsys, "sign", str(src), "--keys", str(keys.dir), "--in-place")[0] == 0
+    _, out, _ = run(capsys, "verify", str(src), "--json", "--trust", str(keys.root))
+    assert json.loads(out)["credentials"]["state"] == "Trusted"
+
+
+def test_verify_json_one_object_or_array_and_exit_codes(tmp_path, keys, capsys):
+    signed = tmp_path / "s.jpg"
+    run(
+        capsys,
+        "sign",
+        str(PHOTOS[0]),
+        "-o",
+        str(signed),
+        "--keys",
+        str(keys.dir),
+        "--generator",
+        "Acme Diffusion",
+        "--model",
+        "2",
+    )
+    code, out, _ = run(capsys, "verify", str(signed), "--json", "--trust", str(keys.root))
+    one = json.loads(out)
+    assert code == 0 and isinstance(one, dict)
+    assert one["ai"]["generated"] is True and one["credentials"]["state"] == "Trusted"
+    code, out, _ = run(capsys, "verify", str(signed), str(PHOTOS[1]), "--json")
+    both = json.loads(out)
+    assert code == 0 and [v["credentials"]["present"] for v in both] == [True, False]
+    assert both[0]["credentials"]["state"] == "Valid"
+    bogus = tmp_path / "bogus.dat"
+    bogus.write_bytes(b"nothing recognisable")
+    code, _, err = run(capsys, "verify", str(bogus), str(signed))
+    assert code == 1 and "bogus.dat" in err
+
+
+def test_verify_text_output_leads_with_the_summary(tmp_path, keys, capsys):
+    signed = tmp_path / "s.jpg"
+    run(
+        capsys,
+        "sign",
+        str(PHOTOS[0]),
+        "-o",
+        str(signed),
+        "--keys",
+        str(keys.dir),
+        "--generator",
+        "Acme Diffusion",
+    )
+    code, out, _ = run(capsys, "verify", str(signed), "--trust", str(keys.root))
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[1].strip().startswith("Generated with an AI tool (Acme Diffusion).")
+    assert any(line.strip().startswith("credentials  Trusted") for line in lines)
+
+
+def test_trust_from_environment(tmp_path, keys, capsys, monkeypatch):
+    signed = tmp_path / "s.jpg"
+    run(capsys, "sign", str(PHOTOS[0]), "-o", str(signed), "--keys", str(keys.dir))
+    monkeypatch.setenv("PROVENANCE_TRUST", str(keys.root))
+    _, out, _ = run(capsys, "verify", str(signed), "--json")
+    assert json.loads(out)["credentials"]["state"] == "Trusted"
+
+
+def test_trust_config_decides_which_signer_ekus_are_allowed(tmp_path, shared, capsys):
+    # Microsoft's test signer carries only documentSigning: allowed by default (and by the
+    # peer's list), refused by a list that lacks it.
+    cards = shared / "c2pa-extension-validator/test/media/cards_trusted.jpg"
+    anchors = str(shared / "test-anchors.pem")
+    cfg = tmp_path / "ekus.cfg"
+    cfg.write_text("// c2pa-kp-claimSigning only\n1.3.6.1.4.1.62558.2.1\n")
+    _, out, _ = run(
+        capsys, "verify", str(cards), "--json", "--trust", anchors, "--trust-config", str(cfg)
+    )
+    refused = json.loads(out)["credentials"]
+    assert refused["state"] == "Invalid" and "signingCredential.invalid" in refused["failures"]
+    _, out, _ = run(
+        capsys,
+        "verify",
+        str(cards),
+        "--json",
+        "--trust",
+        anchors,
+        "--trust-config",
+        str(shared / "test-allowed-ekus.cfg"),
+    )
+    assert json.loads(out)["credentials"]["state"] == "Trusted"
+    _, out, _ = run(capsys, "verify", str(cards), "--json", "--trust", anchors)
+    assert json.loads(out)["credentials"]["state"] == "Trusted"
+
+
+def test_missing_keys_explain_the_next_step(tmp_path, capsys):
+    code, _, err = run(capsys, "sign", str(PHOTOS[0]), "--keys", str(tmp_path / "nokeys"))
+    assert code == 1 and "provenance keys init" in err
+
+
+@pytest.mark.slow
+def test_demo_prints_a_trusted_ai_verdict():
+    proc = subprocess.run(
+        [sys.executable, "-m", "provenance", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=SAMPLES.parent,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Generated with an AI tool (Demo Diffusion 1.0)." in proc.stdout
+    assert "the signature is trusted" in proc.stdout
