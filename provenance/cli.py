@@ -14,13 +14,16 @@ from typing import Any, TextIO
 from . import __version__
 from .credentials import KeyAlg, SigningCredentials, default_keys_dir, init_keys
 from .errors import InputError, OutputError, ProvenanceError
-from .label import DEFAULT_LABEL
+from .files import atomic_write
+from .label import DEFAULT_LABEL, encode_like
 from .manifest import DEFAULT_SOURCE_TYPE, ManifestSpec
-from .media import EMBEDDABLE
+from .media import EMBEDDABLE, media_type_of, open_image, read_input
 from .sign import SignOptions, SignResult, Thumbnail, sign_file
+from .store import ManifestStore, default_store_path
 from .trust import TrustPolicy
 from .verdict import Verdict
 from .verify import verify
+from .watermark import METHODS, detect_bytes, embed_image, parse_payload
 
 #: File extensions picked up when a directory is given.
 _MEDIA_SUFFIXES = frozenset(EMBEDDABLE.values()) | {".jpeg", ".tiff"}
@@ -118,7 +121,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
         label=args.label,
         thumbnail=Thumbnail(args.thumbnail),
         tsa_url=args.tsa,
+        watermark=not args.no_watermark,
     )
+    store = None if args.no_watermark else ManifestStore(args.store)
     results: list[dict[str, Any]] = []
     failed = 0
     progress = Progress(len(inputs))
@@ -135,11 +140,15 @@ def cmd_sign(args: argparse.Namespace) -> int:
                     options,
                     overwrite=args.in_place or args.force,
                     signer=signer,
+                    store=store,
                 )
                 results.append(result.to_dict())
                 if not args.json:
                     progress.clear()
-                    print(f"signed  {source} -> {output}")
+                    mark = f" (watermark {result.watermark})" if result.watermark else ""
+                    print(f"signed  {source} -> {output}{mark}")
+                    for note in result.notes:
+                        print(f"        note: {note}")
             except ProvenanceError as exc:
                 failed += 1
                 results.append({"input": str(source), "error": str(exc)})
@@ -178,6 +187,15 @@ def render_verdict(verdict: Verdict) -> str:
             lines.append(f"  failures     {', '.join(c.failures)}")
         if c.ingredient_failures:
             lines.append(f"  ingredients  {', '.join(c.ingredient_failures)}")
+    if c.recovered:
+        lines.append("  recovered    from the watermark, via the manifest store")
+    if verdict.watermark:
+        w = verdict.watermark
+        lines.append(
+            f"  watermark    {'found, payload ' + str(w['payload']) if w['detected'] else 'none'}"
+        )
+    for m in verdict.matches:
+        lines.append(f"  possible     {m.manifest_id} ({m.kind}, similarity {m.similarity:.0%})")
     generated = {True: "yes", False: "not declared", None: "unknown"}[ai.generated]
     scope = f" ({ai.scope})" if ai.scope else ""
     types = ", ".join(t.rsplit("/", 1)[-1] for t in ai.source_types)
@@ -193,9 +211,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     )
     verdicts: list[dict[str, Any]] = []
     status = 0
+    store = _existing_store(args.store)
     for path, _ in expand_inputs(args.paths):
         try:
-            verdict = verify(path, policy=policy)
+            verdict = verify(path, policy=policy, store=store)
         except ProvenanceError as exc:
             status = 1
             _fail(exc)
@@ -212,6 +231,48 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 verdicts[0] if len(args.paths) == 1 and len(verdicts) == 1 else verdicts, indent=2
             )
         )
+    return status
+
+
+def _existing_store(path: Path | None) -> ManifestStore | None:
+    """The store to look in: the one named, else the default one if it exists."""
+    if path is not None:
+        return ManifestStore(path)
+    default = default_store_path()
+    return ManifestStore(default) if default.exists() else None
+
+
+# -- watermark ----------------------------------------------------------------------------------
+
+
+def cmd_watermark_embed(args: argparse.Namespace) -> int:
+    identifier = parse_payload(args.payload)
+    data = read_input(args.input)
+    media_type = media_type_of(data, str(args.input))
+    original = open_image(data, str(args.input))
+    marked = embed_image(original, identifier, args.method)
+    out_type = media_type_of(b"", str(args.output)) if args.output.suffix else media_type
+    atomic_write(args.output, encode_like(marked, out_type, original), replace=args.force)
+    print(f"embedded payload {identifier:010x} into {args.output} ({args.method})")
+    return 0
+
+
+def cmd_watermark_detect(args: argparse.Namespace) -> int:
+    results: list[dict[str, Any]] = []
+    status = 0
+    for path, _ in expand_inputs(args.paths):
+        try:
+            found = detect_bytes(read_input(path), str(path), args.method).to_dict()
+        except ProvenanceError as exc:
+            status = 1
+            _fail(exc)
+            continue
+        results.append({"path": str(path), **found})
+        if not args.json:
+            what = f"payload {found['payload']}" if found["detected"] else "no watermark"
+            print(f"{path}: {what} (confidence {found['confidence']}, {found['method']})")
+    if args.json:
+        print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
     return status
 
 
@@ -239,15 +300,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sample = _sample()
     signed = workdir / "astronaut.signed.jpg"
     credentials = SigningCredentials.load(keys_dir=keys.dir)
+    store = ManifestStore(workdir / "manifests.sqlite3")
     options = SignOptions(ManifestSpec(generator="Demo Diffusion", model="1.0"))
-    sign_file(sample, signed, credentials, options, overwrite=True)
-    print(f"2. Signed {sample.name} as AI-generated: {signed}")
-    verdict = verify(signed, policy=TrustPolicy.from_files([keys.root]))
+    result = sign_file(sample, signed, credentials, options, overwrite=True, store=store)
+    print(f"2. Watermarked and signed {sample.name} as AI-generated: {signed}")
+    policy = TrustPolicy.from_files([keys.root])
+    verdict = verify(signed, policy=policy, store=store)
     print(f"3. Verified it, trusting {keys.root.name}:\n")
     print(render_verdict(verdict))
+    stripped = workdir / "astronaut.uploaded.jpg"
+    with open_image(signed.read_bytes(), str(signed)) as image:
+        image.save(stripped, format="JPEG", quality=75)  # what an upload pipeline does
+    recovered = verify(stripped, policy=policy, store=store)
+    print(
+        f"\n4. Stripped the metadata and re-encoded it as JPEG 75 (watermark {result.watermark}),"
+        " then verified again:\n"
+    )
+    print(render_verdict(recovered))
     if not args.keep and not args.dir:
         shutil.rmtree(workdir, ignore_errors=True)
-    ok = verdict.credentials.state == "Trusted" and verdict.ai.generated is True
+    ok = (
+        verdict.credentials.state == "Trusted"
+        and verdict.ai.generated is True
+        and recovered.credentials.recovered
+    )
     return 0 if ok else 1
 
 
@@ -316,6 +392,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="small",
         help="manifest thumbnail: small 256 px JPEG (default), full (c2pa's 1024 px), none",
     )
+    s.add_argument(
+        "--no-watermark",
+        action="store_true",
+        help="do not embed the invisible watermark (soft binding)",
+    )
+    s.add_argument(
+        "--store",
+        type=Path,
+        help=f"manifest store (default: $PROVENANCE_STORE or {default_store_path()})",
+    )
     s.add_argument("--json", action="store_true", help="print the results as JSON")
     s.set_defaults(func=cmd_sign)
 
@@ -341,7 +427,28 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fetch manifests that files reference by URL (off: privacy, SSRF)",
     )
+    v.add_argument(
+        "--store",
+        type=Path,
+        help="manifest store for recovery through the watermark (default: "
+        "$PROVENANCE_STORE, or the per-user store when it exists)",
+    )
     v.set_defaults(func=cmd_verify)
+
+    wm = sub.add_parser("watermark", help="embed or detect the invisible watermark alone")
+    wsub = wm.add_subparsers(dest="watermark_command", required=True)
+    we = wsub.add_parser("embed", help="embed a payload into an image")
+    we.add_argument("input", type=Path)
+    we.add_argument("output", type=Path)
+    we.add_argument("--payload", required=True, metavar="HEX", help="40-bit identifier (hex)")
+    we.add_argument("--method", choices=METHODS, default="ssw")
+    we.add_argument("--force", action="store_true", help="replace an existing output")
+    we.set_defaults(func=cmd_watermark_embed)
+    wd = wsub.add_parser("detect", help="look for a watermark")
+    wd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    wd.add_argument("--method", choices=METHODS, default="ssw")
+    wd.add_argument("--json", action="store_true")
+    wd.set_defaults(func=cmd_watermark_detect)
 
     d = sub.add_parser("demo", help="make keys, sign a sample, verify it")
     d.add_argument("--dir", type=Path, help="keep the demo's files here")

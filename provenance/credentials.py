@@ -227,6 +227,15 @@ class SigningCredentials:
     def subject(self) -> str:
         return self.signer_certificate.subject.rfc4514_string()
 
+    @property
+    def organization(self) -> str | None:
+        """The signer's organisation (what verifiers show as the signer), else its CN."""
+        for oid in (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME):
+            attrs = self.signer_certificate.subject.get_attributes_for_oid(oid)
+            if attrs:
+                return str(attrs[0].value)
+        return None
+
     @classmethod
     def from_pem(cls, chain_pem: bytes, key_pem: bytes, *, source: str = "") -> SigningCredentials:
         where = f" in {source}" if source else ""

@@ -6,13 +6,12 @@ import io
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ProvenanceError, UnsupportedMediaError
-from .media import open_image
+from .errors import UnsupportedMediaError
 
 DEFAULT_LABEL = "AI-generated"
 
-#: Pillow format names for the media types a label can be written back into.
-_WRITABLE = {
+#: Pillow format names for the media types whose pixels can be rewritten (label, watermark).
+WRITABLE = {
     "image/jpeg": "JPEG",
     "image/png": "PNG",
     "image/webp": "WEBP",
@@ -49,9 +48,9 @@ def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
 
 def encode_like(image: Image.Image, media_type: str, original: Image.Image) -> bytes:
     """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF."""
-    fmt = _WRITABLE.get(media_type)
+    fmt = WRITABLE.get(media_type)
     if fmt is None:
-        raise UnsupportedMediaError(f"cannot draw a label on {media_type} content")
+        raise UnsupportedMediaError(f"cannot rewrite the pixels of {media_type} content")
     params: dict[str, object] = {}
     for key in ("icc_profile", "exif"):
         if original.info.get(key):
@@ -63,17 +62,3 @@ def encode_like(image: Image.Image, media_type: str, original: Image.Image) -> b
     out = io.BytesIO()
     image.save(out, format=fmt, **params)
     return out.getvalue()
-
-
-def label_image_bytes(
-    data: bytes, media_type: str, text: str = DEFAULT_LABEL, *, name: str = "image"
-) -> bytes:
-    """Decode, draw the label, re-encode in the same format."""
-    if media_type not in _WRITABLE:
-        raise UnsupportedMediaError(f"{name}: cannot draw a label on {media_type} content")
-    original = open_image(data, name)
-    if getattr(original, "n_frames", 1) > 1:
-        raise ProvenanceError(
-            f"{name}: cannot draw a label on an animated image", hint="sign it without --label"
-        )
-    return encode_like(draw_label(original, text), media_type, original)

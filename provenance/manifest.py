@@ -153,3 +153,11 @@ def manifest_definition(
 
 def parent_ingredient(title: str) -> dict[str, Any]:
     return {"title": title, "relationship": "parentOf", "label": PARENT_LABEL}
+
+
+def soft_binding(alg: str, value: str) -> dict[str, Any]:
+    """A ``c2pa.soft-binding`` assertion: the watermark's algorithm and payload (base64)."""
+    return {
+        "label": "c2pa.soft-binding",
+        "data": {"alg": alg, "blocks": [{"scope": {}, "value": value}]},
+    }

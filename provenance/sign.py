@@ -6,14 +6,17 @@ from bytes or a file, and writes atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import secrets
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import c2pa
+import numpy as np
 
 from .credentials import SigningCredentials
 from .errors import (
@@ -24,9 +27,12 @@ from .errors import (
     UnsupportedMediaError,
 )
 from .files import atomic_output
-from .label import label_image_bytes
-from .manifest import ManifestSpec, manifest_definition, parent_ingredient
-from .media import EMBEDDABLE, media_type_of, read_input
+from .fingerprint import image_hash
+from .label import WRITABLE, draw_label, encode_like
+from .manifest import ManifestSpec, manifest_definition, parent_ingredient, soft_binding
+from .media import EMBEDDABLE, media_type_of, open_image, read_input
+from .store import ManifestStore, StoredManifest
+from .watermark import ALG, MIN_SIDE, binding_value, embed_image, payload_hex
 
 
 class Thumbnail(StrEnum):
@@ -59,6 +65,8 @@ class SignOptions:
     label: str | None = None
     thumbnail: Thumbnail = Thumbnail.SMALL
     tsa_url: str | None = None
+    #: Embed the invisible watermark (soft binding) before signing, where the format allows.
+    watermark: bool = True
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,10 @@ class SignResult:
     manifest_id: str
     manifest_size: int
     labelled: bool
+    #: The watermark payload (hex) when the pixels were watermarked, else None.
+    watermark: str | None = None
+    #: Things the user should know, e.g. why no watermark was embedded.
+    notes: list[str] = field(default_factory=list)
     asset: bytes | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,6 +106,47 @@ def _manifest_id(manifest_store: bytes) -> str:
         return str(json.loads(reader.json())["active_manifest"])
 
 
+@dataclass
+class _Rendered:
+    data: bytes
+    watermark_id: int | None = None
+    fingerprint: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+#: Formats whose pixels keep a watermark once re-encoded (GIF's palette would erase it).
+WATERMARKABLE = frozenset(WRITABLE) - {"image/gif"}
+
+
+def _render(
+    data: bytes, media_type: str, options: SignOptions, name: str, store: ManifestStore | None
+) -> _Rendered:
+    """Decode once, draw the label, embed the watermark, encode once."""
+    wants_watermark = options.watermark and media_type in WATERMARKABLE
+    if options.label is None and not wants_watermark:
+        notes = [f"no watermark: {media_type} pixels cannot carry one"] if options.watermark else []
+        return _Rendered(data, notes=notes)
+    if media_type not in WRITABLE:
+        raise UnsupportedMediaError(f"{name}: cannot draw a label on {media_type} content")
+    original = open_image(data, name)
+    if getattr(original, "n_frames", 1) > 1:
+        if options.label is not None:
+            raise UnsupportedMediaError(
+                f"{name}: cannot draw a label on an animated image", hint="sign it without --label"
+            )
+        return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
+    image = draw_label(original, options.label) if options.label is not None else original
+    rendered = _Rendered(b"")
+    if wants_watermark and min(image.size) < MIN_SIDE:
+        rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
+    elif wants_watermark:
+        rendered.watermark_id = store.new_watermark_id() if store else secrets.randbits(40)
+        image = embed_image(image, rendered.watermark_id)
+        rendered.fingerprint = image_hash(np.asarray(image.convert("L")))
+    rendered.data = encode_like(image, media_type, original)
+    return rendered
+
+
 def sign_bytes(
     data: bytes,
     credentials: SigningCredentials,
@@ -102,20 +155,27 @@ def sign_bytes(
     name: str = "asset",
     media_type: str | None = None,
     signer: c2pa.Signer | None = None,
+    store: ManifestStore | None = None,
 ) -> SignResult:
     """Sign ``data`` in memory; the result's ``asset`` holds the signed bytes.
 
+    With a watermark, the pixels are watermarked first and the signature covers them; the
+    manifest carries a ``c2pa.soft-binding`` assertion with the watermark's payload, and
+    ``store`` (when given) records the manifest so a stripped copy can get it back.
     ``signer`` lets a batch reuse one c2pa Signer (never share one between threads).
     """
     options = options or SignOptions()
     media_type = media_type or media_type_of(data, name)
     if media_type not in EMBEDDABLE:
         raise UnsupportedMediaError(f"{name}: c2pa cannot embed a manifest in {media_type}")
-    if options.label is not None:
-        data = label_image_bytes(data, media_type, options.label, name=name)
-
+    rendered = _render(data, media_type, options, name, store)
+    wid = rendered.watermark_id
     definition = manifest_definition(
-        options.manifest, title=Path(name).name, has_parent=options.ingredient is not None
+        options.manifest,
+        title=Path(name).name,
+        has_parent=options.ingredient is not None,
+        extra_actions=[] if wid is None else [{"action": "c2pa.watermarked"}],
+        extra_assertions=[] if wid is None else [soft_binding(ALG, binding_value(wid))],
     )
     context = c2pa.Context.from_dict({"builder": {"thumbnail": options.thumbnail.settings()}})
     own_signer = signer is None
@@ -130,19 +190,35 @@ def sign_bytes(
                     media_type_of(ingredient, str(options.ingredient)),
                     io.BytesIO(ingredient),
                 )
-            manifest_store = builder.sign(signer, media_type, io.BytesIO(data), out)
+            manifest_store = builder.sign(signer, media_type, io.BytesIO(rendered.data), out)
     except c2pa.C2paError as exc:
         raise _c2pa_failure(exc, name) from exc
     finally:
         if own_signer:
             signer.close()
+    manifest_id = _manifest_id(manifest_store)
+    if wid is not None and store is not None:
+        store.register(
+            StoredManifest(
+                watermark_id=wid,
+                manifest_id=manifest_id,
+                alg=ALG,
+                binding_value=binding_value(wid),
+                manifest_store=manifest_store,
+                media_type=media_type,
+                fingerprint=rendered.fingerprint,
+                signer=credentials.organization,
+            )
+        )
     return SignResult(
         input=name,
         output=None,
         media_type=media_type,
-        manifest_id=_manifest_id(manifest_store),
+        manifest_id=manifest_id,
         manifest_size=len(manifest_store),
         labelled=options.label is not None,
+        watermark=payload_hex(wid) if wid is not None else None,
+        notes=rendered.notes,
         asset=out.getvalue(),
     )
 
@@ -155,8 +231,9 @@ def sign_file(
     *,
     overwrite: bool = False,
     signer: c2pa.Signer | None = None,
+    store: ManifestStore | None = None,
 ) -> SignResult:
-    """Sign ``source`` into ``output``, atomically.
+    """Sign ``source`` into ``output``, atomically (the store, if any, is written first).
 
     Never replaces an existing ``output`` unless ``overwrite`` (signing in place is
     ``output == source`` with ``overwrite=True``).
@@ -170,7 +247,9 @@ def sign_file(
         )
     if not output.parent.is_dir():
         raise OutputError(f"{output}: the directory {output.parent} does not exist")
-    result = sign_bytes(read_input(source), credentials, options, name=str(source), signer=signer)
+    result = sign_bytes(
+        read_input(source), credentials, options, name=str(source), signer=signer, store=store
+    )
     assert result.asset is not None
     try:
         with atomic_output(output, replace=overwrite) as handle:
@@ -179,14 +258,7 @@ def sign_file(
         raise OutputError(f"{output}: appeared while signing; not replaced") from None
     except OSError as exc:
         raise OutputError(f"{output}: cannot write ({exc.strerror})") from exc
-    return SignResult(
-        input=str(source),
-        output=str(output),
-        media_type=result.media_type,
-        manifest_id=result.manifest_id,
-        manifest_size=result.manifest_size,
-        labelled=result.labelled,
-    )
+    return dataclasses.replace(result, input=str(source), output=str(output), asset=None)
 
 
 def sign(
@@ -196,12 +268,15 @@ def sign(
     *,
     output: Path | str | None = None,
     overwrite: bool = False,
+    store: ManifestStore | None = None,
 ) -> SignResult:
     """Sign a file (into ``output``) or bytes (returned in ``SignResult.asset``)."""
     if isinstance(source, bytes):
         if output is not None:
             raise InputError("sign bytes in memory, or a file into an output, not both")
-        return sign_bytes(source, credentials, options)
+        return sign_bytes(source, credentials, options, store=store)
     if output is None:
         raise OutputError("no output path given", hint="pass output=...")
-    return sign_file(Path(source), Path(output), credentials, options, overwrite=overwrite)
+    return sign_file(
+        Path(source), Path(output), credentials, options, overwrite=overwrite, store=store
+    )

@@ -86,6 +86,16 @@ class AIOrigin:
 
 
 @dataclass
+class Match:
+    """A stored manifest that may belong to this content, with how alike they are (0-1)."""
+
+    manifest_id: str
+    similarity: float
+    kind: str  # "watermark" (payload matched, image differs) or "fingerprint"
+    signer: str | None = None
+
+
+@dataclass
 class Verdict:
     path: str | None
     media_type: str
@@ -93,6 +103,10 @@ class Verdict:
     credentials: Credentials
     ai: AIOrigin
     summary: str = ""
+    #: What the watermark detector found (None when it did not run).
+    watermark: dict[str, Any] | None = None
+    #: Possible matches in the manifest store; never counted as credentials.
+    matches: list[Match] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -241,8 +255,30 @@ def _failure_reason(failures: list[str]) -> str:
     return f"{FAILURE_WORDS[code]} ({code})" if code in FAILURE_WORDS else code
 
 
-def summarize(credentials: Credentials, ai: AIOrigin) -> str:
+def summarize(
+    credentials: Credentials,
+    ai: AIOrigin,
+    watermark: dict[str, Any] | None = None,
+    matches: list[Match] | None = None,
+) -> str:
     """One plain sentence (or two) a reader understands."""
+    if not credentials.present and watermark and watermark.get("detected"):
+        lead = "No Content Credentials are embedded, but an invisible watermark was found"
+        by_watermark = [m for m in matches or [] if m.kind == "watermark"]
+        if by_watermark:
+            m = by_watermark[0]
+            return (
+                f"{lead} that names stored credentials ({m.manifest_id}); this image differs "
+                f"from the registered one (similarity {m.similarity:.0%}), so they were not "
+                "applied: a possible match only."
+            )
+        return f"{lead} (payload {watermark['payload']}); no stored credentials match it."
+    if not credentials.present and matches:
+        m = matches[0]
+        return (
+            "No Content Credentials found. The image resembles one registered with credentials "
+            f"({m.manifest_id}, similarity {m.similarity:.0%}): a possible match, not proof."
+        )
     if not credentials.present:
         if credentials.remote_url:
             return (

@@ -15,9 +15,35 @@ from pathlib import Path
 import c2pa
 
 from .errors import InputError, MalformedAssetError, ManifestError, UnsupportedMediaError
-from .media import media_type_of, read_input
+from .fingerprint import image_hash, similarity
+from .media import PIXEL_TYPES, media_type_of, read_input
+from .store import ManifestStore, StoredManifest
 from .trust import TrustPolicy
-from .verdict import AIOrigin, Credentials, Verdict, ai_origin, credentials_from_store, summarize
+from .verdict import (
+    INVALID,
+    TRUSTED,
+    VALID,
+    AIOrigin,
+    Credentials,
+    Match,
+    Verdict,
+    ai_origin,
+    credentials_from_store,
+    summarize,
+)
+from .watermark import WatermarkSizeError, detect_rgb, load_for_detection
+
+#: A watermark's stored manifest is applied only when the image still looks like the one
+#: registered (pHash similarity; unrelated photos score about 0.5).
+RECOVERY_SIMILARITY = 0.8
+#: Fingerprint-only matches below this similarity are not reported.
+FINGERPRINT_SIMILARITY = 0.9
+#: Hard-binding codes that are expected when a manifest is applied to a re-encoded copy.
+_HARD_BINDING = {
+    "assertion.dataHash.mismatch",
+    "assertion.bmffHash.mismatch",
+    "assertion.boxesHash.mismatch",
+}
 
 _REMOTE = re.compile(r"remote manifests from url (\S+)", re.IGNORECASE)
 
@@ -46,17 +72,78 @@ def _read_store(
         ) from exc
 
 
+def _recovered(
+    record: StoredManifest, policy: TrustPolicy, label: str
+) -> tuple[Credentials, AIOrigin]:
+    """Credentials from a stored manifest, judged by its signature (the pixels differ)."""
+    store, _, _ = _read_store(record.manifest_store, "application/c2pa", policy, label)
+    if store is None:
+        raise ManifestError(f"{label}: the stored manifest {record.manifest_id} is unreadable")
+    credentials = credentials_from_store(store, None)
+    hard = [c for c in credentials.failures if c in _HARD_BINDING]
+    credentials.failures = [c for c in credentials.failures if c not in _HARD_BINDING]
+    credentials.informational = hard + credentials.informational
+    results = (store.get("validation_results") or {}).get("activeManifest") or {}
+    trusted = any(
+        e.get("code") == "signingCredential.trusted" for e in results.get("success") or []
+    )
+    untrusted_only = set(credentials.failures) <= {"signingCredential.untrusted"}
+    credentials.state = (TRUSTED if trusted else VALID) if untrusted_only else INVALID
+    credentials.recovered = True
+    ai = ai_origin(store)
+    if ai.generated:
+        ai.evidence = [*ai.evidence, "watermark"]
+    return credentials, ai
+
+
+def _look_in_store(
+    data: bytes, label: str, policy: TrustPolicy, store: ManifestStore | None
+) -> tuple[dict | None, list[Match], tuple[Credentials, AIOrigin] | None]:
+    """Watermark, then fingerprint: (watermark result, possible matches, recovered)."""
+    try:
+        luminance = load_for_detection(data, label)
+    except WatermarkSizeError:
+        return None, [], None
+    found = detect_rgb(luminance)
+    watermark = found.to_dict()
+    if store is None:
+        return watermark, [], None
+    fingerprint = image_hash(luminance)
+    if found.detected and found.identifier is not None:
+        record = store.by_watermark(found.identifier)
+        if record is not None:
+            alike = similarity(fingerprint, record.fingerprint or 0)
+            if alike >= RECOVERY_SIMILARITY:
+                return watermark, [], _recovered(record, policy, label)
+            return (
+                watermark,
+                [Match(record.manifest_id, round(alike, 3), "watermark", record.signer)],
+                None,
+            )
+        return watermark, [], None
+    matches = [
+        Match(r.manifest_id, round(score, 3), "fingerprint", r.signer)
+        for r, score in store.nearest(fingerprint, min_similarity=FINGERPRINT_SIMILARITY)
+    ]
+    return watermark, matches, None
+
+
 def verify(
     source: Path | str | bytes,
     *,
     policy: TrustPolicy | None = None,
     media_type: str | None = None,
     name: str | None = None,
+    store: ManifestStore | None = None,
+    watermark: bool = True,
 ) -> Verdict:
     """Verify a file (path) or content (bytes) and return its Verdict.
 
-    Raises :class:`InputError` (and subclasses) when the input cannot be read or is not a
-    supported type, :class:`ManifestError` when a manifest is present but unreadable.
+    Without embedded credentials, an image is searched for the watermark; with a ``store``,
+    a watermark that names a stored manifest (on an image that still looks like the one
+    registered) recovers those credentials, and a fingerprint-only resemblance is reported as
+    a possible match. Raises :class:`InputError` (and subclasses) when the input cannot be read
+    or is not a supported type, :class:`ManifestError` when a manifest is present but unreadable.
     """
     if isinstance(source, bytes):
         data, path = source, None
@@ -67,22 +154,30 @@ def verify(
         raise InputError(f"{name or path or 'input'}: the content is empty")
     label = name or path or "content"
     media_type = media_type or media_type_of(data, label)
-    store, state, remote_url = _read_store(data, media_type, policy or TrustPolicy(), label)
-    if store is None:
+    policy = policy or TrustPolicy()
+    manifest, state, remote_url = _read_store(data, media_type, policy, label)
+    found: dict | None = None
+    matches: list[Match] = []
+    if manifest is not None:
+        credentials, ai = credentials_from_store(manifest, state), ai_origin(manifest)
+    else:
         credentials = Credentials(
             present=False,
             remote_url=remote_url,
             failures=["manifest.inaccessible"] if remote_url else [],
         )
         ai = AIOrigin()
-    else:
-        credentials = credentials_from_store(store, state)
-        ai = ai_origin(store)
+        if watermark and media_type in PIXEL_TYPES:
+            found, matches, recovered = _look_in_store(data, label, policy, store)
+            if recovered is not None:
+                credentials, ai = recovered
     return Verdict(
         path=path,
         media_type=media_type,
         sha256=hashlib.sha256(data).hexdigest(),
         credentials=credentials,
         ai=ai,
-        summary=summarize(credentials, ai),
+        summary=summarize(credentials, ai, found, matches),
+        watermark=found,
+        matches=matches,
     )

@@ -15,6 +15,12 @@ SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures" / "c2pa"
 PHOTOS = sorted(p for p in SAMPLES.glob("*.jpg"))
 
 
+@pytest.fixture(autouse=True)
+def _private_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Never touch the user's own manifest store: point the default at a temporary one."""
+    monkeypatch.setenv("PROVENANCE_STORE", str(tmp_path_factory.mktemp("store") / "m.sqlite3"))
+
+
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyPaths:
     return init_keys(tmp_path_factory.mktemp("keys"), org="Acme Ltd")
