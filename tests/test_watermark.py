@@ -1,0 +1,177 @@
+"""The watermark codec on natural photos: payload, robustness, false positives, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+from provenance.cli import main
+from provenance.watermark import (
+    WatermarkSizeError,
+    codec,
+    detect_bytes,
+    detect_rgb,
+    embed_rgb,
+    payload,
+)
+
+from .conftest import PHOTOS, SAMPLES
+
+KEY = codec.DEFAULT_KEY
+
+
+def _photo(name: str = "rocket.jpg", megapixels: float | None = None) -> np.ndarray:
+    image = Image.open(SAMPLES / name).convert("RGB")
+    if megapixels:
+        scale = (megapixels * 1e6 / (image.width * image.height)) ** 0.5
+        image = image.resize(
+            (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS
+        )
+    return np.asarray(image)
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def test_payload_round_trip_and_check_bits():
+    bits = payload.pack(0xABCDEF0123, KEY)
+    assert len(bits) == payload.MESSAGE_BITS == 64
+    assert payload.unpack(bits, KEY) == payload.Message(1, 0xABCDEF0123)
+    flipped = bits.copy()
+    flipped[10] ^= 1
+    assert payload.unpack(flipped, KEY) is None
+    assert payload.unpack(bits, b"another key") is None
+
+
+def test_viterbi_corrects_noisy_soft_bits():
+    rng = np.random.default_rng(7)
+    bits = payload.pack(0x0102030405, KEY)
+    coded = payload.encode(bits)
+    assert len(coded) == payload.CODED_BITS
+    soft = (coded * 2.0 - 1.0) + rng.normal(0, 0.8, len(coded))
+    assert ((soft > 0) != coded).sum() > 5  # the channel did flip bits
+    assert (payload.viterbi(soft) == bits).all()
+
+
+@pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)
+def test_exact_payload_and_psnr_on_every_sample(photo):
+    rgb = _photo(photo.name)
+    marked = embed_rgb(rgb, 0x123456789A)
+    mse = np.mean((marked.astype(float) - rgb) ** 2)
+    assert 10 * np.log10(255**2 / mse) >= 40.0
+    found = detect_rgb(_jpeg(marked, 90))
+    assert found.detected and found.payload == "123456789a" and found.confidence > 0.5
+
+
+@pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)
+def test_unmarked_photos_are_not_detected(photo):
+    for quality in (95, 60):
+        found = detect_rgb(_jpeg(_photo(photo.name), quality))
+        assert not found.detected and found.payload is None
+
+
+ATTACKS = {
+    "jpeg50": lambda im: Image.open(_save(im, "JPEG", quality=50)),
+    "webp80": lambda im: Image.open(_save(im, "WEBP", quality=80)),
+    "resize50": lambda im: im.resize((im.width // 2, im.height // 2), Image.Resampling.BICUBIC),
+    "crop80": lambda im: im.crop(
+        (im.width // 10, im.height // 10, im.width * 9 // 10, im.height * 9 // 10)
+    ),
+    "crop60_offcentre": lambda im: im.crop((0, im.height * 2 // 5, im.width * 3 // 5, im.height)),
+    "rotate2": lambda im: im.rotate(2, resample=Image.Resampling.BICUBIC),
+    "brightness": lambda im: ImageEnhance.Brightness(im).enhance(1.2),
+    "screenshot": lambda im: Image.open(
+        _save(
+            im.resize((im.width * 7 // 10, im.height * 7 // 10), Image.Resampling.BILINEAR),
+            "JPEG",
+            quality=75,
+        )
+    ),
+}
+
+
+def _save(image: Image.Image, fmt: str, **kw: int) -> io.BytesIO:
+    buf = io.BytesIO()
+    image.save(buf, format=fmt, **kw)
+    buf.seek(0)
+    return buf
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_survives_uploads_and_edits_at_1mp(attack):
+    rgb = _photo("coffee.jpg", megapixels=1.0)
+    marked = Image.fromarray(embed_rgb(rgb, 0x00C0FFEE42))
+    found = detect_rgb(np.asarray(ATTACKS[attack](marked).convert("RGB")))
+    assert found.detected and found.payload == "00c0ffee42", found
+
+
+def test_small_images_are_refused_clearly():
+    small = np.zeros((200, 300, 3), dtype=np.uint8)
+    with pytest.raises(WatermarkSizeError, match="256"):
+        embed_rgb(small, 1)
+    buf = _save(Image.fromarray(small), "PNG")
+    with pytest.raises(WatermarkSizeError, match="300x200"):
+        detect_bytes(buf.getvalue(), "small.png")
+
+
+def test_detection_reads_a_large_jpeg_at_reduced_scale():
+    big = _photo("hubble.jpg", megapixels=12)
+    data = _save(Image.fromarray(embed_rgb(big, 0x42)), "JPEG", quality=92).getvalue()
+    assert detect_bytes(data).payload == "0000000042"
+
+
+def test_cli_embed_and_detect(tmp_path, capsys):
+    out = tmp_path / "marked.png"
+    assert (
+        main(
+            [
+                "watermark",
+                "embed",
+                str(SAMPLES / "rocket.jpg"),
+                str(out),
+                "--payload",
+                "0xfeedface01",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["watermark", "detect", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result == {
+        "path": str(out),
+        "detected": True,
+        "payload": "feedface01",
+        "confidence": result["confidence"],
+        "method": "org.provenance.ssw.1",
+    }
+    assert 0.5 < result["confidence"] <= 1.0
+
+
+def test_invisible_watermark_methods_load_without_torch():
+    code = (
+        "import sys, numpy as np\n"
+        "from provenance.watermark import imwm\n"
+        "img = np.asarray(__import__('PIL.Image').Image.open(sys.argv[1]).convert('RGB'))\n"
+        "bits = np.arange(32) % 2\n"
+        "for m in imwm.METHODS:\n"
+        "    assert (imwm.decode(imwm.embed(img[..., ::-1].copy(), bits, m), 32, m) == bits)"
+        ".mean() > 0.9, m\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(SAMPLES / "coffee.jpg")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
