@@ -37,7 +37,7 @@ DEFAULT_KEY = b"org.provenance.ssw.1 public key"
 #: Share of the pattern's energy given to the synchronisation pattern.
 SYNC_SHARE = 0.2
 #: Embedding strength: RMS of the luminance change, in 8-bit levels, before masking.
-STRENGTH = 3.2
+STRENGTH = 3.6
 #: A fold is considered synchronised when the sync correlation peak stands this many standard
 #: deviations above the correlation surface (chance over 1024 shifts: about 1e-6).
 SYNC_Z = 5.0
@@ -133,6 +133,8 @@ class Detection:
     confidence: float
     sync_z: float
     geometry: str
+    #: The decoded message bits (for bit-accuracy measurements), whether or not they check.
+    bits: np.ndarray | None = None
 
 
 def _whiten(y: np.ndarray) -> np.ndarray:
@@ -158,17 +160,15 @@ def _sync(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float]:
 def _decode(acc: np.ndarray, key: bytes, geometry: str) -> Detection:
     pats = patterns(key)
     aligned, z = _sync(acc, pats)
-    if z < SYNC_Z:
-        return Detection(False, None, 0.0, z, geometry)
     soft = pats.bits @ aligned.ravel()
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
-    message = payload.unpack(bits, key)
+    message = payload.unpack(bits, key) if z >= SYNC_Z else None
     if message is None:
-        return Detection(False, None, 0.0, z, geometry)
+        return Detection(False, None, 0.0, z, geometry, bits)
     recoded = payload.encode(bits).astype(np.float64) * 2 - 1
     confidence = float(np.clip((soft * recoded).sum() / np.abs(soft).sum(), 0.0, 1.0))
-    return Detection(True, message.identifier, confidence, z, geometry)
+    return Detection(True, message.identifier, confidence, z, geometry, bits)
 
 
 def _spectrum(y: np.ndarray) -> np.ndarray:
