@@ -19,18 +19,32 @@ from .errors import (
     OutputError,
     ProvenanceError,
     SigningError,
+    TooManyPixelsError,
     UnsupportedMediaError,
 )
 from .manifest import AI_SOURCE_TYPES, SOURCE_TYPES, ManifestSpec, resolve_source_type
+from .register import register_manifest
 from .sign import SignOptions, SignResult, Thumbnail, sign, sign_bytes, sign_file
+from .store import (
+    AsyncManifestStore,
+    ManifestStore,
+    StoredManifest,
+    StoreError,
+    default_store_path,
+)
 from .trust import TrustConfigError, TrustPolicy
-from .verdict import AIOrigin, Credentials, Ingredient, SignerInfo, Verdict
-from .verify import verify
+from .verdict import AIOrigin, Credentials, Ingredient, Match, SignerInfo, Verdict
+from .verify import FINGERPRINT_ALG, find_matches, verify
+from .watermark import ALG as WATERMARK_ALG
+from .watermark import identifier_from_binding
 
 __all__ = [
     "AI_SOURCE_TYPES",
+    "FINGERPRINT_ALG",
     "SOURCE_TYPES",
+    "WATERMARK_ALG",
     "AIOrigin",
+    "AsyncManifestStore",
     "Credentials",
     "Ingredient",
     "InputError",
@@ -40,6 +54,8 @@ __all__ = [
     "MalformedAssetError",
     "ManifestError",
     "ManifestSpec",
+    "ManifestStore",
+    "Match",
     "OutputError",
     "ProvenanceError",
     "SignOptions",
@@ -47,14 +63,21 @@ __all__ = [
     "SignerInfo",
     "SigningCredentials",
     "SigningError",
+    "StoreError",
+    "StoredManifest",
     "Thumbnail",
+    "TooManyPixelsError",
     "TrustConfigError",
     "TrustPolicy",
     "UnsupportedMediaError",
     "Verdict",
     "__version__",
     "default_keys_dir",
+    "default_store_path",
+    "find_matches",
+    "identifier_from_binding",
     "init_keys",
+    "register_manifest",
     "resolve_source_type",
     "sign",
     "sign_bytes",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -276,6 +277,35 @@ def cmd_watermark_detect(args: argparse.Namespace) -> int:
     return status
 
 
+# -- serve --------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    # The server is a separate package over this library; imported only when asked for.
+    from extension_api import Settings, run
+
+    trust = TrustPolicy.from_env(
+        args.trust,
+        trust_config=args.trust_config or os.environ.get("PROVENANCE_TRUST_CONFIG"),
+    )
+    settings = Settings.from_env(
+        host=args.host,
+        port=args.port,
+        store_path=args.store,
+        trust=trust,
+        api_keys=tuple(args.api_key),
+        workers=args.workers,
+        rate_limit=args.rate_limit,
+        request_timeout=args.request_timeout,
+        cache_size=args.cache_size,
+        cors_origins=tuple(args.cors_origin),
+        fetch_allow=tuple(args.fetch_allow),
+        max_body=int(args.max_body_mb * 1024 * 1024) if args.max_body_mb else None,
+    )
+    run(settings)
+    return 0
+
+
 # -- demo ---------------------------------------------------------------------------------------
 
 
@@ -449,6 +479,37 @@ def build_parser() -> argparse.ArgumentParser:
     wd.add_argument("--method", choices=METHODS, default="ssw")
     wd.add_argument("--json", action="store_true")
     wd.set_defaults(func=cmd_watermark_detect)
+
+    sv = sub.add_parser("serve", help="run the verification API (see extension_api/settings.py)")
+    sv.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, help="port (default 8787)")
+    sv.add_argument("--store", type=Path, help="manifest store (default as for sign)")
+    sv.add_argument("--trust", action="append", default=[], type=Path, metavar="PEM")
+    sv.add_argument("--trust-config", type=Path, metavar="FILE")
+    sv.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        help="key allowed to POST /v1/manifests (repeatable)",
+    )
+    sv.add_argument("--workers", type=int, help="worker threads for CPU work")
+    sv.add_argument("--rate-limit", type=float, help="requests/s per client (0: off)")
+    sv.add_argument("--request-timeout", type=float, help="seconds per request")
+    sv.add_argument("--cache-size", type=int, help="verdicts cached by SHA-256 (0: off)")
+    sv.add_argument("--max-body-mb", type=float, help="largest request body, MiB")
+    sv.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        help="web origin allowed by CORS (extensions always are)",
+    )
+    sv.add_argument(
+        "--fetch-allow",
+        action="append",
+        default=[],
+        help="host or network verify-url may reach despite the SSRF rules",
+    )
+    sv.set_defaults(func=cmd_serve)
 
     d = sub.add_parser("demo", help="make keys, sign a sample, verify it")
     d.add_argument("--dir", type=Path, help="keep the demo's files here")

@@ -36,6 +36,10 @@ class MalformedAssetError(InputError):
     """The input claims to be a supported type but its structure cannot be parsed safely."""
 
 
+class TooManyPixelsError(MalformedAssetError):
+    """The image has more pixels than the decoder allows (a decompression-bomb guard)."""
+
+
 class ManifestError(ProvenanceError):
     """A C2PA manifest is present but unreadable (unknown algorithm, pre-release format)."""
 

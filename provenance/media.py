@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .errors import InputError, MalformedAssetError, UnsupportedMediaError
+from .errors import InputError, MalformedAssetError, TooManyPixelsError, UnsupportedMediaError
 
 #: Formats c2pa-python can both read and embed a manifest into, by media type, with the
 #: extension used for new files.
@@ -125,13 +125,13 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
         try:
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_PIXELS:
-                raise MalformedAssetError(
+                raise TooManyPixelsError(
                     f"{name}: {image.width}x{image.height} pixels is more than this tool decodes",
                     hint=f"the limit is {MAX_PIXELS // 1_000_000} megapixels",
                 )
             image.load()
         except Image.DecompressionBombError:
-            raise MalformedAssetError(f"{name}: refused as a decompression bomb") from None
+            raise TooManyPixelsError(f"{name}: refused as a decompression bomb") from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise MalformedAssetError(f"{name}: cannot decode the image ({exc})") from None
     return image

@@ -84,10 +84,13 @@ class SignResult:
     #: Things the user should know, e.g. why no watermark was embedded.
     notes: list[str] = field(default_factory=list)
     asset: bytes | None = field(default=None, repr=False)
+    #: The C2PA manifest store (JUMBF) that was embedded, e.g. to register it elsewhere.
+    manifest: bytes | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("asset")
+        d.pop("manifest")
         return d
 
 
@@ -220,6 +223,7 @@ def sign_bytes(
         watermark=payload_hex(wid) if wid is not None else None,
         notes=rendered.notes,
         asset=out.getvalue(),
+        manifest=manifest_store,
     )
 
 

@@ -96,6 +96,37 @@ def _recovered(
     return credentials, ai
 
 
+FINGERPRINT_ALG = "org.provenance.phash.1"
+
+
+def find_matches(
+    data: bytes,
+    store: ManifestStore,
+    *,
+    name: str = "content",
+    limit: int = 10,
+    min_similarity: float = FINGERPRINT_SIMILARITY,
+) -> tuple[dict | None, list[Match]]:
+    """Stored manifests for this content: by its watermark, then by its fingerprint.
+
+    For the Soft Binding Resolution API's ``byContent``: a watermark match has the similarity
+    of the fingerprints (1.0 when the image is unchanged). Returns (watermark result, matches).
+    """
+    luminance = load_for_detection(data, name)
+    found = detect_rgb(luminance)
+    fingerprint = image_hash(luminance)
+    matches: list[Match] = []
+    if found.detected and found.identifier is not None:
+        record = store.by_watermark(found.identifier)
+        if record is not None:
+            alike = similarity(fingerprint, record.fingerprint or 0)
+            matches.append(Match(record.manifest_id, round(alike, 3), "watermark", record.signer))
+    for record, score in store.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
+        if all(m.manifest_id != record.manifest_id for m in matches):
+            matches.append(Match(record.manifest_id, round(score, 3), "fingerprint", record.signer))
+    return found.to_dict(), matches[:limit]
+
+
 def _look_in_store(
     data: bytes, label: str, policy: TrustPolicy, store: ManifestStore | None
 ) -> tuple[dict | None, list[Match], tuple[Credentials, AIOrigin] | None]:

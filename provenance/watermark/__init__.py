@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from PIL import Image
 
-from ..errors import InputError
-from ..media import open_image
+from ..errors import InputError, TooManyPixelsError
+from ..media import MAX_PIXELS, open_image
 from . import codec, imwm, payload
 
 ALG = codec.ALG
@@ -131,12 +131,16 @@ def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
         with Image.open(io.BytesIO(data)) as probe:
             width, height = probe.size
             _check_size(width, height, name)
+            if width * height > MAX_PIXELS:
+                raise TooManyPixelsError(
+                    f"{name}: {width}x{height} pixels is more than this tool decodes"
+                )
             if probe.format == "JPEG":
                 factor = max(1, min(width, height) // (2 * MIN_SIDE))
                 probe.draft("L", (width // factor, height // factor))
                 probe.load()
                 return np.asarray(probe.convert("L"))
-    except WatermarkSizeError:
+    except (WatermarkSizeError, TooManyPixelsError):
         raise
     except (OSError, ValueError, Image.DecompressionBombError):
         pass  # open_image below gives the clear error

@@ -1,0 +1,198 @@
+"""Fetch a URL for `/v1/verify-url` without becoming an SSRF proxy.
+
+Only http and https. Every host is resolved and *all* its addresses must be public (not
+private, loopback, link-local, multicast, reserved or unspecified); the connection then goes to
+those checked addresses (a resolver that re-checks, so DNS rebinding between check and connect
+gains nothing). Redirects are followed by hand, each hop checked again, at most N of them. The
+body is read in chunks up to a size limit, within a total time limit. An explicit allow-list
+(hosts, IPs or networks) lets tests reach a loopback server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
+
+class FetchError(Exception):
+    """A fetch that failed: ``code`` and ``status`` for the API error, ``message`` for people."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    content_type: str | None
+    body: bytes
+
+
+class AllowList:
+    def __init__(self, entries: tuple[str, ...]) -> None:
+        self.hosts = {e.lower() for e in entries if not _is_network(e)}
+        self.networks = [ipaddress.ip_network(e, strict=False) for e in entries if _is_network(e)]
+
+    def host(self, host: str) -> bool:
+        return host.lower() in self.hosts
+
+    def address(self, address: str) -> bool:
+        ip = ipaddress.ip_address(address)
+        return address in self.hosts or any(ip in net for net in self.networks)
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+class CheckedResolver(AbstractResolver):
+    """Resolves like aiohttp does, then refuses any answer that is not allowed."""
+
+    def __init__(self, allow: AllowList) -> None:
+        self._inner = ThreadedResolver()
+        self._allow = allow
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answers = await self._inner.resolve(host, port, family)
+        if not self._allow.host(host):
+            for answer in answers:
+                if not (is_public(answer["host"]) or self._allow.address(answer["host"])):
+                    raise OSError(f"{host} resolves to a non-public address")
+        return answers
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class Fetcher:
+    """One per app: an aiohttp session whose connector uses the checking resolver."""
+
+    def __init__(
+        self, *, allow: tuple[str, ...], max_bytes: int, timeout: float, max_redirects: int
+    ) -> None:
+        self.allow = AllowList(allow)
+        self.max_bytes, self.timeout, self.max_redirects = max_bytes, timeout, max_redirects
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(resolver=CheckedResolver(self.allow), limit=32)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            headers={"User-Agent": "provenance-verifier/1"},
+            auto_decompress=False,  # a compressed body could hide a bomb; count raw bytes
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def _check(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise FetchError(
+                400,
+                "url_scheme",
+                f"only http and https URLs are fetched, not {parts.scheme or 'a relative URL'}",
+            )
+        if not parts.hostname:
+            raise FetchError(400, "url_invalid", "the URL has no host")
+        host = parts.hostname
+        if self.allow.host(host):
+            return
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host,
+                parts.port or (443 if parts.scheme == "https" else 80),
+                type=socket.SOCK_STREAM,
+            )
+        except OSError:
+            raise FetchError(502, "fetch_failed", f"cannot resolve {host}") from None
+        for info in infos:
+            address = str(info[4][0])
+            if not (is_public(address) or self.allow.address(address)):
+                raise FetchError(
+                    403,
+                    "url_not_allowed",
+                    f"{host} is a private, loopback, link-local or multicast "
+                    "address; only public addresses are fetched",
+                )
+
+    async def fetch(self, url: str) -> Fetched:
+        assert self._session is not None, "Fetcher.start() first"
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self._follow(url)
+        except TimeoutError:
+            raise FetchError(
+                504, "fetch_timeout", f"fetching took longer than {self.timeout:g} s"
+            ) from None
+
+    async def _follow(self, url: str) -> Fetched:
+        assert self._session is not None
+        for _ in range(self.max_redirects + 1):
+            await self._check(url)
+            try:
+                async with self._session.get(url, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        location = response.headers.get("Location")
+                        if not location:
+                            raise FetchError(502, "fetch_failed", "a redirect without Location")
+                        url = urljoin(url, location)
+                        continue
+                    if response.status != 200:
+                        raise FetchError(
+                            502, "fetch_failed", f"the server answered HTTP {response.status}"
+                        )
+                    return Fetched(
+                        url, response.headers.get("Content-Type"), await self._read(response)
+                    )
+            except FetchError:
+                raise
+            except aiohttp.ClientConnectorError as exc:
+                if "non-public" in str(exc):
+                    raise FetchError(403, "url_not_allowed", str(exc.os_error)) from None
+                raise FetchError(502, "fetch_failed", f"cannot connect: {exc.os_error}") from None
+            except aiohttp.ClientError as exc:
+                raise FetchError(502, "fetch_failed", f"fetch failed: {exc}") from None
+        raise FetchError(502, "too_many_redirects", f"more than {self.max_redirects} redirects")
+
+    async def _read(self, response: Any) -> bytes:
+        declared = response.content_length
+        if declared is not None and declared > self.max_bytes:
+            raise FetchError(
+                413,
+                "fetch_too_large",
+                f"the resource is {declared} bytes; the limit is {self.max_bytes}",
+            )
+        chunks, size = [], 0
+        async for chunk in response.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchError(
+                    413, "fetch_too_large", f"the resource exceeds the {self.max_bytes}-byte limit"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)

@@ -1,0 +1,185 @@
+"""Middlewares: CORS, metrics, errors as JSON, per-client rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from provenance import (
+    InputError,
+    MalformedAssetError,
+    ManifestError,
+    ProvenanceError,
+    StoreError,
+    TooManyPixelsError,
+    UnsupportedMediaError,
+)
+
+from .fetch import FetchError
+from .metrics import Metrics
+from .settings import Settings
+
+log = logging.getLogger("provenance.api")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: Library errors -> (HTTP status, error code). The first matching class wins.
+ERROR_STATUS: list[tuple[type[ProvenanceError], int, str]] = [
+    (UnsupportedMediaError, 415, "unsupported_media_type"),
+    (TooManyPixelsError, 413, "too_many_pixels"),
+    (MalformedAssetError, 422, "malformed_asset"),
+    (InputError, 400, "bad_input"),
+    (ManifestError, 422, "unreadable_manifest"),
+    (StoreError, 409, "store_conflict"),
+]
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "too_many_requests",
+    503: "unavailable",
+    504: "timeout",
+}
+
+
+def error_response(status: int, code: str, message: str, **headers: str) -> web.Response:
+    return web.json_response(
+        {"error": {"code": code, "message": message}}, status=status, headers=headers or None
+    )
+
+
+def error_middleware(settings: Settings) -> Callable:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        return await _as_json_errors(request, handler, settings)
+
+    return middleware
+
+
+async def _as_json_errors(
+    request: web.Request, handler: Handler, settings: Settings
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k in ("Retry-After", "Allow")}
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        if exc.status == 413:
+            message = f"the body is larger than the {settings.max_body}-byte limit"
+        return error_response(
+            exc.status, _HTTP_CODES.get(exc.status, "error"), message or "", **headers
+        )
+    except FetchError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except ProvenanceError as exc:
+        for cls, status, code in ERROR_STATUS:
+            if isinstance(exc, cls):
+                return error_response(status, code, str(exc))
+        return error_response(422, "unprocessable", str(exc))
+    except TimeoutError:
+        return error_response(504, "timeout", "the request took longer than the time limit")
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "internal error; the server log has details")
+
+
+def metrics_middleware(metrics: Metrics) -> Callable:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        start = time.perf_counter()
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        finally:
+            metrics.observe(request.method, name, status, time.perf_counter() - start)
+
+    return middleware
+
+
+def _allowed_origin(origin: str, settings: Settings) -> bool:
+    return origin.startswith(("chrome-extension://", "moz-extension://")) or (
+        origin in settings.cors_origins
+    )
+
+
+def cors_middleware(settings: Settings) -> Callable:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin", "")
+        allowed = bool(origin) and _allowed_origin(origin, settings)
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            if not allowed:
+                return error_response(403, "cors_origin", f"origin {origin!r} is not allowed")
+            response: web.StreamResponse = web.Response(status=204)
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = (
+                "Content-Type, Authorization, X-API-Key"
+            )
+            response.headers["Access-Control-Max-Age"] = "600"
+        else:
+            response = await handler(request)
+        if allowed:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
+
+    return middleware
+
+
+class TokenBuckets:
+    """Per-client token buckets (bounded: the least recently seen clients are forgotten)."""
+
+    def __init__(self, rate: float, burst: float, max_clients: int = 10_000) -> None:
+        self.rate, self.burst, self.max_clients = rate, burst, max_clients
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, client: str) -> float:
+        """0 if the request may go ahead, else the seconds until it may."""
+        now = time.monotonic()
+        tokens, last = self._buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+        self._buckets[client] = (tokens - 1 if tokens >= 1 else tokens, now)
+        self._buckets.move_to_end(client)
+        while len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)
+        return wait
+
+
+def rate_limit_middleware(settings: Settings) -> Callable:
+    buckets = TokenBuckets(settings.rate_limit, 2 * settings.rate_limit)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if settings.rate_limit > 0 and request.path not in ("/healthz", "/metrics"):
+            wait = buckets.take(request.remote or "unknown")
+            if wait > 0:
+                return error_response(
+                    429,
+                    "too_many_requests",
+                    f"more than {settings.rate_limit:g} requests per second from this client",
+                    **{"Retry-After": str(max(1, round(wait + 0.5)))},
+                )
+        return await handler(request)
+
+    return middleware

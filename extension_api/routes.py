@@ -1,0 +1,227 @@
+"""The endpoints. Each one reads the request, calls the library through the Service (in the
+thread pool), and shapes the answer; nothing here decides anything about provenance."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from provenance import (
+    FINGERPRINT_ALG,
+    WATERMARK_ALG,
+    InputError,
+    find_matches,
+    identifier_from_binding,
+    register_manifest,
+)
+
+from .app import FETCHER, METRICS, SERVICE, SETTINGS
+from .middleware import error_response
+from .openapi import openapi_document
+
+log = logging.getLogger("provenance.api")
+routes = web.RouteTableDef()
+DEFAULT_MAX_RESULTS = 10
+
+
+async def _body(request: web.Request) -> bytes:
+    """The asset: the raw body, or the ``file`` part of a multipart form. Never written out."""
+    if request.content_type.startswith("multipart/"):
+        reader = await request.multipart()
+        async for part in reader:
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                return await part.read(decode=False)
+        raise InputError("the multipart form has no 'file' field")
+    data = await request.read()
+    if not data:
+        raise InputError("the request body is empty; send the file as the body")
+    return data
+
+
+async def _verify_and_answer(request: web.Request, data: bytes) -> web.Response:
+    # The media type comes from the bytes (a declared Content-Type can be wrong or hostile).
+    digest, verdict = await request.app[SERVICE].verify(data)
+    request.app[METRICS].verdict(verdict)
+    log.info(
+        "verify sha256=%s state=%s ai=%s",
+        digest,
+        verdict["credentials"]["state"],
+        verdict["ai"]["generated"],
+    )
+    return web.json_response(verdict)
+
+
+@routes.post("/v1/verify")
+async def verify_upload(request: web.Request) -> web.Response:
+    data = await _body(request)
+    return await _verify_and_answer(request, data)
+
+
+@routes.post("/v1/verify-url")
+async def verify_url(request: web.Request) -> web.Response:
+    try:
+        payload = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError('send JSON: {"url": "https://..."}') from None
+    url = payload.get("url") if isinstance(payload, dict) else None
+    if not isinstance(url, str) or not url:
+        raise InputError('send JSON: {"url": "https://..."}')
+    fetched = await request.app[FETCHER].fetch(url)
+    if not fetched.body:
+        raise InputError("the URL returned an empty body")
+    return await _verify_and_answer(request, fetched.body)
+
+
+def _authorised(request: web.Request) -> None:
+    keys = request.app[SETTINGS].api_keys
+    if not keys:
+        raise web.HTTPForbidden(text="manifest registration is off: the server has no API keys")
+    given = request.headers.get("X-API-Key") or ""
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        given = auth[7:].strip()
+    if not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
+        raise web.HTTPUnauthorized(text="a valid API key is required (X-API-Key or Bearer)")
+
+
+@routes.post("/v1/manifests")
+async def register(request: web.Request) -> web.Response:
+    _authorised(request)
+    if not request.content_type.startswith("multipart/"):
+        raise InputError(
+            "send multipart/form-data with 'manifest' (application/c2pa) and "
+            "'asset' (the signed, watermarked image)"
+        )
+    parts: dict[str, bytes] = {}
+    async for part in await request.multipart():
+        if isinstance(part, BodyPartReader) and part.name in ("manifest", "asset"):
+            parts[part.name] = await part.read(decode=False)
+    if set(parts) != {"manifest", "asset"}:
+        raise InputError("both 'manifest' and 'asset' parts are required")
+    service = request.app[SERVICE]
+    record = await service.run(
+        register_manifest,
+        parts["manifest"],
+        parts["asset"],
+        service.store,
+        policy=service.settings.trust,
+    )
+    return web.json_response(
+        {"manifestId": record.manifest_id, "alg": record.alg, "value": record.binding_value},
+        status=201,
+    )
+
+
+# -- C2PA Soft Binding Resolution API -----------------------------------------------------------
+
+
+def _max_results(request: web.Request) -> int:
+    raw = request.query.get("maxResults", str(DEFAULT_MAX_RESULTS))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError("maxResults must be an integer") from None
+    if not 1 <= value <= 100:
+        raise InputError("maxResults must be between 1 and 100")
+    return value
+
+
+async def _by_binding(request: web.Request, alg: Any, value: Any) -> web.Response:
+    if not isinstance(alg, str) or not isinstance(value, str) or not alg or not value:
+        raise InputError("alg and value are required")
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("value must be base64") from None
+    matches = []
+    if alg == WATERMARK_ALG and identifier_from_binding(value) is not None:
+        record = await request.app[SERVICE].run(request.app[SERVICE].store.by_binding, alg, value)
+        if record is not None:
+            matches.append({"manifestId": record.manifest_id, "similarityScore": 100})
+    return web.json_response({"matches": matches[: _max_results(request)]})
+
+
+@routes.get("/matches/byBinding")
+async def by_binding_get(request: web.Request) -> web.Response:
+    return await _by_binding(request, request.query.get("alg"), request.query.get("value"))
+
+
+@routes.post("/matches/byBinding")
+async def by_binding_post(request: web.Request) -> web.Response:
+    try:
+        payload = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError('send JSON: {"alg": ..., "value": ...}') from None
+    if not isinstance(payload, dict):
+        raise InputError('send JSON: {"alg": ..., "value": ...}')
+    return await _by_binding(request, payload.get("alg"), payload.get("value"))
+
+
+@routes.post("/matches/byContent")
+async def by_content(request: web.Request) -> web.Response:
+    alg = request.query.get("alg")
+    if alg not in (None, WATERMARK_ALG, FINGERPRINT_ALG):
+        raise InputError(f"unsupported alg {alg!r}; see /services/supportedAlgorithms")
+    data = await _body(request)
+    service = request.app[SERVICE]
+    limit = _max_results(request)
+    _, matches = await service.run(find_matches, data, service.store, limit=limit)
+    if alg is not None:
+        kind = "watermark" if alg == WATERMARK_ALG else "fingerprint"
+        matches = [m for m in matches if m.kind == kind]
+    return web.json_response(
+        {
+            "matches": [
+                {"manifestId": m.manifest_id, "similarityScore": round(100 * m.similarity)}
+                for m in matches
+            ]
+        }
+    )
+
+
+@routes.get("/manifests/{manifestId}")
+async def manifest(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    record = await service.run(service.store.by_manifest_id, request.match_info["manifestId"])
+    if record is None:
+        return error_response(404, "not_found", "no manifest with that id is stored")
+    return web.Response(body=record.manifest_store, content_type="application/c2pa")
+
+
+@routes.get("/services/supportedAlgorithms")
+async def supported(_: web.Request) -> web.Response:
+    return web.json_response(
+        {
+            "watermarks": [{"alg": WATERMARK_ALG}],
+            "fingerprints": [{"alg": FINGERPRINT_ALG}],
+        }
+    )
+
+
+# -- operations ---------------------------------------------------------------------------------
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(
+        text=request.app[METRICS].render(),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())

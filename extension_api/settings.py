@@ -1,0 +1,83 @@
+"""Server settings: flags override environment variables, which override the defaults.
+
+    --host / PROVENANCE_HOST                      127.0.0.1
+    --port / PROVENANCE_PORT                      8787
+    --store / PROVENANCE_STORE                    the per-user manifest store
+    --trust PEM... / PROVENANCE_TRUST (paths)     no anchors
+    --trust-config / PROVENANCE_TRUST_CONFIG      the project's EKU list
+    --api-key... / PROVENANCE_API_KEYS (a,b)      none: POST /v1/manifests is off
+    --max-body-mb / PROVENANCE_MAX_BODY_MB        50
+    --rate-limit / PROVENANCE_RATE_LIMIT          20 requests/s per client, burst 2x (0: off)
+    --request-timeout / PROVENANCE_REQUEST_TIMEOUT  30 s
+    --workers / PROVENANCE_WORKERS                CPU count (at least 2)
+    --cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off)
+    --cors-origin... / PROVENANCE_CORS_ORIGINS    none (browser extensions are always allowed)
+    --fetch-allow... / PROVENANCE_FETCH_ALLOW     none (hosts or networks verify-url may reach
+                                                  despite the SSRF rules; for tests)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provenance import TrustPolicy
+from provenance.store import default_store_path
+
+MIB = 1024 * 1024
+
+
+def _env_list(name: str, sep: str = ",") -> list[str]:
+    return [v.strip() for v in os.environ.get(name, "").split(sep) if v.strip()]
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8787
+    store_path: Path = field(default_factory=default_store_path)
+    trust: TrustPolicy = field(default_factory=TrustPolicy)
+    api_keys: tuple[str, ...] = ()
+    max_body: int = 50 * MIB
+    #: Requests per second per client address (token bucket, burst twice that); 0 turns it off.
+    rate_limit: float = 20.0
+    request_timeout: float = 30.0
+    workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
+    cache_size: int = 1024
+    cors_origins: tuple[str, ...] = ()
+    fetch_allow: tuple[str, ...] = ()
+    fetch_max_bytes: int = 20 * MIB
+    fetch_timeout: float = 10.0
+    fetch_max_redirects: int = 5
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, then environment variables, then ``overrides`` (flags) where not None."""
+        env: dict[str, object] = {}
+        if "PROVENANCE_HOST" in os.environ:
+            env["host"] = os.environ["PROVENANCE_HOST"]
+        if "PROVENANCE_PORT" in os.environ:
+            env["port"] = int(os.environ["PROVENANCE_PORT"])
+        for key, name, conv in (
+            ("max_body", "PROVENANCE_MAX_BODY_MB", lambda v: int(float(v) * MIB)),
+            ("rate_limit", "PROVENANCE_RATE_LIMIT", float),
+            ("request_timeout", "PROVENANCE_REQUEST_TIMEOUT", float),
+            ("workers", "PROVENANCE_WORKERS", int),
+            ("cache_size", "PROVENANCE_CACHE_SIZE", int),
+        ):
+            if name in os.environ:
+                env[key] = conv(os.environ[name])
+        env["api_keys"] = tuple(_env_list("PROVENANCE_API_KEYS"))
+        env["cors_origins"] = tuple(_env_list("PROVENANCE_CORS_ORIGINS"))
+        env["fetch_allow"] = tuple(_env_list("PROVENANCE_FETCH_ALLOW"))
+        values = {**env, **{k: v for k, v in overrides.items() if v not in (None, (), [])}}
+        return cls(**values)  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        """The start-up line: address, store, trust."""
+        keys = f"{len(self.api_keys)} API key(s)" if self.api_keys else "registration off"
+        return (
+            f"provenance API on http://{self.host}:{self.port}  store {self.store_path}  "
+            f"trust: {self.trust.describe()}  ({keys})"
+        )

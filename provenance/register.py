@@ -1,0 +1,71 @@
+"""Register a manifest that was signed elsewhere, for soft-binding lookup.
+
+A platform or generator hands over the manifest store (``application/c2pa``) and the asset it
+signs. The manifest must validate against that asset (its hard binding), carry our soft
+binding, and the asset must carry the same watermark; only then is it recorded, with the
+asset's fingerprint. The asset itself is never stored.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import c2pa
+import numpy as np
+
+from .errors import ManifestError
+from .fingerprint import image_hash
+from .media import media_type_of
+from .store import ManifestStore, StoredManifest
+from .trust import TrustPolicy
+from .verdict import INVALID
+from .watermark import ALG, detect_rgb, identifier_from_binding, load_for_detection
+
+
+def register_manifest(
+    manifest_store: bytes,
+    asset: bytes,
+    store: ManifestStore,
+    *,
+    policy: TrustPolicy | None = None,
+    name: str = "asset",
+) -> StoredManifest:
+    media_type = media_type_of(asset, name)
+    policy = policy or TrustPolicy()
+    try:
+        with c2pa.Reader(media_type, io.BytesIO(asset), manifest_store, policy.context()) as r:
+            report, state = json.loads(r.json()), r.get_validation_state()
+    except c2pa.C2paError as exc:
+        raise ManifestError(f"the manifest cannot be read against this asset ({exc})") from exc
+    active = report["manifests"][report["active_manifest"]]
+    if state == INVALID:
+        failures = (report.get("validation_results") or {}).get("activeManifest", {})
+        codes = sorted({f["code"] for f in failures.get("failure") or []})
+        raise ManifestError(f"the manifest does not validate for this asset: {', '.join(codes)}")
+    values = [
+        block.get("value")
+        for a in active.get("assertions") or []
+        if a.get("label", "").startswith("c2pa.soft-binding") and a["data"].get("alg") == ALG
+        for block in a["data"].get("blocks") or []
+    ]
+    identifier = identifier_from_binding(values[0]) if values else None
+    if identifier is None:
+        raise ManifestError(f"the manifest has no {ALG} soft binding to register")
+    luminance = load_for_detection(asset, name)
+    found = detect_rgb(luminance)
+    if found.identifier != identifier:
+        raise ManifestError("the asset does not carry the watermark its manifest declares")
+    signer = active.get("signature_info") or {}
+    record = StoredManifest(
+        watermark_id=identifier,
+        manifest_id=report["active_manifest"],
+        alg=ALG,
+        binding_value=values[0],
+        manifest_store=manifest_store,
+        media_type=media_type,
+        fingerprint=image_hash(np.asarray(luminance)),
+        signer=signer.get("issuer") or signer.get("common_name"),
+    )
+    store.register(record)
+    return record
