@@ -36,7 +36,7 @@ async def _body(request: web.Request) -> bytes:
         reader = await request.multipart()
         async for part in reader:
             if isinstance(part, BodyPartReader) and part.name == "file":
-                return await part.read(decode=False)
+                return bytes(await part.read(decode=False))
         raise InputError("the multipart form has no 'file' field")
     data = await request.read()
     if not data:
@@ -101,7 +101,7 @@ async def register(request: web.Request) -> web.Response:
     parts: dict[str, bytes] = {}
     async for part in await request.multipart():
         if isinstance(part, BodyPartReader) and part.name in ("manifest", "asset"):
-            parts[part.name] = await part.read(decode=False)
+            parts[part.name] = bytes(await part.read(decode=False))
     if set(parts) != {"manifest", "asset"}:
         raise InputError("both 'manifest' and 'asset' parts are required")
     service = request.app[SERVICE]

@@ -1,19 +1,19 @@
 """Server settings: flags override environment variables, which override the defaults.
 
-    --host / PROVENANCE_HOST                      127.0.0.1
-    --port / PROVENANCE_PORT                      8787
-    --store / PROVENANCE_STORE                    the per-user manifest store
-    --trust PEM... / PROVENANCE_TRUST (paths)     no anchors
-    --trust-config / PROVENANCE_TRUST_CONFIG      the project's EKU list
-    --api-key... / PROVENANCE_API_KEYS (a,b)      none: POST /v1/manifests is off
-    --max-body-mb / PROVENANCE_MAX_BODY_MB        50
-    --rate-limit / PROVENANCE_RATE_LIMIT          20 requests/s per client, burst 2x (0: off)
-    --request-timeout / PROVENANCE_REQUEST_TIMEOUT  30 s
-    --workers / PROVENANCE_WORKERS                CPU count (at least 2)
-    --cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off)
-    --cors-origin... / PROVENANCE_CORS_ORIGINS    none (browser extensions are always allowed)
-    --fetch-allow... / PROVENANCE_FETCH_ALLOW     none (hosts or networks verify-url may reach
-                                                  despite the SSRF rules; for tests)
+--host / PROVENANCE_HOST                      127.0.0.1
+--port / PROVENANCE_PORT                      8787
+--store / PROVENANCE_STORE                    the per-user manifest store
+--trust PEM... / PROVENANCE_TRUST (paths)     no anchors
+--trust-config / PROVENANCE_TRUST_CONFIG      the project's EKU list
+--api-key... / PROVENANCE_API_KEYS (a,b)      none: POST /v1/manifests is off
+--max-body-mb / PROVENANCE_MAX_BODY_MB        50
+--rate-limit / PROVENANCE_RATE_LIMIT          20 requests/s per client, burst 2x (0: off)
+--request-timeout / PROVENANCE_REQUEST_TIMEOUT  30 s
+--workers / PROVENANCE_WORKERS                CPU count (at least 2)
+--cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off)
+--cors-origin... / PROVENANCE_CORS_ORIGINS    none (browser extensions are always allowed)
+--fetch-allow... / PROVENANCE_FETCH_ALLOW     none (hosts or networks verify-url may reach
+                                              despite the SSRF rules; for tests)
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -128,18 +129,21 @@ def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
     (libjpeg's DCT scaling) in a fraction of the time of a full decode.
     """
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            width, height = probe.size
-            _check_size(width, height, name)
-            if width * height > MAX_PIXELS:
-                raise TooManyPixelsError(
-                    f"{name}: {width}x{height} pixels is more than this tool decodes"
-                )
-            if probe.format == "JPEG":
-                factor = max(1, min(width, height) // (2 * MIN_SIDE))
-                probe.draft("L", (width // factor, height // factor))
-                probe.load()
-                return np.asarray(probe.convert("L"))
+        with warnings.catch_warnings():
+            # The pixel limit below replaces Pillow's bomb warning.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+                _check_size(width, height, name)
+                if width * height > MAX_PIXELS:
+                    raise TooManyPixelsError(
+                        f"{name}: {width}x{height} pixels is more than this tool decodes"
+                    )
+                if probe.format == "JPEG":
+                    factor = max(1, min(width, height) // (2 * MIN_SIDE))
+                    probe.draft("L", (width // factor, height // factor))
+                    probe.load()
+                    return np.asarray(probe.convert("L"))
     except (WatermarkSizeError, TooManyPixelsError):
         raise
     except (OSError, ValueError, Image.DecompressionBombError):

@@ -107,7 +107,9 @@ def embed(
     if min(h, w) < MIN_SIDE:
         raise ValueError(f"image is {w}x{h}; the watermark needs a short side of {MIN_SIDE} px")
     bh, bw = base_size(h, w)
-    y_base = cv2.resize(luminance(rgb), (bw, bh), interpolation=cv2.INTER_AREA)
+    # Resize first, then take luminance (linear, so the order does not matter): no
+    # full-resolution float copy of the image.
+    y_base = luminance(cv2.resize(rgb, (bw, bh), interpolation=cv2.INTER_AREA))
     # Texture mask: flat areas get less (visible there), textured areas more; mean square 1.
     activity = _local_std(y_base) + 1.0
     mask = np.clip(activity / np.median(activity), 0.4, 2.5)
@@ -117,8 +119,13 @@ def embed(
     residual = cv2.resize(
         (strength * mask * pattern).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR
     )
-    out = rgb.astype(np.float32) + residual[..., None]
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    out = np.empty_like(rgb)
+    for c in range(rgb.shape[2]):  # one channel at a time bounds the float temporaries
+        channel = residual + rgb[..., c]
+        np.rint(channel, out=channel)
+        np.clip(channel, 0, 255, out=channel)
+        out[..., c] = channel
+    return out
 
 
 # -- detection ----------------------------------------------------------------------------------
@@ -231,12 +238,13 @@ def _lattice(white: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     # Periods from the plain grid (32) up to a crop to 45 % of the frame; tilts up to 5 degrees.
     periods = PERIOD * np.exp(np.arange(np.log(0.98), np.log(1 / 0.45), 0.002))
     angles = np.radians(np.arange(-5.0, 5.01, 0.1))
-    cos, sin = np.cos(angles)[None, :, None], np.sin(angles)[None, :, None]
-    p = periods[:, None, None]
-    u = p * (peaks[:, 0] * cos + peaks[:, 1] * sin)
-    v = p * (-peaks[:, 0] * sin + peaks[:, 1] * cos)
-    off = np.hypot(u - np.rint(u), v - np.rint(v))
-    votes = (off < 0.12).sum(axis=2)
+    votes = np.empty((len(periods), len(angles)), dtype=np.int32)
+    p = periods[:, None]
+    for i, angle in enumerate(angles):  # one angle at a time keeps the arrays small
+        c, s = np.cos(angle), np.sin(angle)
+        u = p * (peaks[:, 0] * c + peaks[:, 1] * s)
+        v = p * (-peaks[:, 0] * s + peaks[:, 1] * c)
+        votes[:, i] = (np.hypot(u - np.rint(u), v - np.rint(v)) < 0.12).sum(axis=1)
     best = np.argsort(votes.ravel())[::-1][:12]
     cand_p = periods[best // len(angles)]
     cand_a = angles[best % len(angles)]
@@ -278,10 +286,10 @@ def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
 
 def detect(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY) -> Detection:
     """Look for the watermark in an RGB (H, W, 3) or luminance (H, W) image of any size."""
-    y = luminance(rgb_or_y) if rgb_or_y.ndim == 3 else rgb_or_y.astype(np.float32)
-    h, w = y.shape
+    h, w = rgb_or_y.shape[:2]
     bh, bw = base_size(h, w)
-    y_base = cv2.resize(y, (bw, bh), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(rgb_or_y, (bw, bh), interpolation=cv2.INTER_AREA)
+    y_base = luminance(small) if small.ndim == 3 else small.astype(np.float32)
     white = _whiten(y_base)
     first = _decode(_fold(white), key, "aligned")
     if first.detected:

@@ -1,0 +1,51 @@
+"""A real server on a loopback port, in a background thread, for tests and benches."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+from aiohttp import web
+
+from extension_api import Settings, create_app
+
+
+class LiveServer:
+    """Runs ``create_app(settings)`` (or any app factory) on 127.0.0.1 with a free port."""
+
+    def __init__(
+        self, settings: Settings | None = None, factory: Callable[[], web.Application] | None = None
+    ) -> None:
+        self.factory = factory or (lambda: create_app(settings))
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self._runner = web.AppRunner(self.factory(), access_log=None)
+        self.loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        self.loop.run_forever()
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("the test server did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(30)

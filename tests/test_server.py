@@ -1,0 +1,429 @@
+"""The real server on a loopback port, with real signed, stripped, tampered and plain files."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import socket
+import time
+from pathlib import Path
+
+import aiohttp
+import c2pa
+import pytest
+from aiohttp import web
+from openapi_spec_validator import validate
+from PIL import Image
+
+from extension_api import Settings, create_app
+from provenance import (
+    ManifestSpec,
+    ManifestStore,
+    SignOptions,
+    TrustPolicy,
+    sign,
+    verify,
+)
+
+from .conftest import PHOTOS
+from .server import LiveServer
+from .test_sign_verify import _flip_scan_byte
+
+AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
+API_KEY = "test-key-123"
+
+
+def _jpeg(data: bytes, quality: int = 75) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(data)).convert("RGB").save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+class Files:
+    def __init__(self, credentials, store: ManifestStore) -> None:
+        signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
+        self.signed = signed.asset or b""
+        self.signed_id = signed.manifest_id
+        self.stripped = _jpeg(self.signed)
+        self.tampered = _flip_scan_byte(self.signed)
+        self.unsigned = PHOTOS[1].read_bytes()
+        # Signed for registration through the API (not in the store yet).
+        extra = sign(PHOTOS[2].read_bytes(), credentials, AI)
+        self.unregistered_asset = extra.asset or b""
+        self.unregistered_manifest = extra.manifest or b""
+        self.unregistered_id = extra.manifest_id
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("server") / "manifests.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def files(credentials, store_path) -> Files:
+    return Files(credentials, ManifestStore(store_path))
+
+
+@pytest.fixture(scope="module")
+def settings(keys, store_path) -> Settings:
+    return Settings(
+        store_path=store_path,
+        trust=TrustPolicy.from_files([keys.root]),
+        api_keys=(API_KEY,),
+        rate_limit=0,
+        fetch_allow=("127.0.0.1",),
+        cors_origins=("https://news.example",),
+    )
+
+
+@pytest.fixture(scope="module")
+def server(settings, files):
+    with LiveServer(settings) as live:
+        yield live
+
+
+async def _post(url: str, data: bytes | aiohttp.FormData, **kw) -> tuple[int, dict, dict]:
+    async with aiohttp.ClientSession() as s, s.post(url, data=data, **kw) as r:
+        body = await r.json(content_type=None)
+        return r.status, body, dict(r.headers)
+
+
+async def _get(url: str, **kw) -> tuple[int, bytes, dict]:
+    async with aiohttp.ClientSession() as s, s.get(url, **kw) as r:
+        return r.status, await r.read(), dict(r.headers)
+
+
+# -- /v1/verify ---------------------------------------------------------------------------------
+
+
+async def test_verdict_is_the_librarys(server, files, settings):
+    for data in (files.signed, files.stripped, files.tampered, files.unsigned):
+        status, body, _ = await _post(
+            f"{server.url}/v1/verify", data, headers={"Content-Type": "image/jpeg"}
+        )
+        assert status == 200
+        expected = verify(
+            data, policy=settings.trust, store=ManifestStore(settings.store_path)
+        ).to_dict()
+        assert body == expected
+
+
+async def test_signed_stripped_tampered_unsigned(server, files):
+    url = f"{server.url}/v1/verify"
+    _, signed, _ = await _post(url, files.signed)
+    assert signed["credentials"]["state"] == "Trusted" and signed["ai"]["generated"] is True
+    _, stripped, _ = await _post(url, files.stripped)
+    assert stripped["credentials"]["recovered"] is True
+    assert stripped["credentials"]["manifest_id"] == files.signed_id
+    assert "watermark" in stripped["ai"]["evidence"]
+    _, tampered, _ = await _post(url, files.tampered)
+    assert tampered["credentials"]["state"] == "Invalid"
+    assert "assertion.dataHash.mismatch" in tampered["credentials"]["failures"]
+    _, unsigned, _ = await _post(url, files.unsigned)
+    assert unsigned["credentials"]["present"] is False
+
+
+async def test_multipart_upload(server, files):
+    form = aiohttp.FormData()
+    form.add_field("file", files.signed, filename="x.jpg", content_type="image/jpeg")
+    status, body, _ = await _post(f"{server.url}/v1/verify", form)
+    assert status == 200 and body["credentials"]["state"] == "Trusted"
+    form = aiohttp.FormData()
+    form.add_field("other", b"x", filename="x.bin")
+    status, body, _ = await _post(f"{server.url}/v1/verify", form)
+    assert status == 400 and "'file'" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "code"),
+    [
+        (b"", 400, "bad_input"),
+        (b"plain text is not an image", 415, "unsupported_media_type"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 40, 422, "malformed_asset"),
+    ],
+    ids=["empty", "unsupported", "truncated-jpeg"],
+)
+async def test_bad_input_gets_a_clear_json_error(server, data, status, code):
+    got, body, _ = await _post(f"{server.url}/v1/verify", data)
+    assert got == status and body["error"]["code"] == code and body["error"]["message"]
+
+
+async def test_decompression_bomb_is_refused(server):
+    bomb = io.BytesIO()
+    Image.new("1", (12_000, 12_000)).save(bomb, format="PNG")  # 144 MP in a few hundred KB
+    assert len(bomb.getvalue()) < 1_000_000
+    status, body, _ = await _post(f"{server.url}/v1/verify", bomb.getvalue())
+    assert status == 413 and body["error"]["code"] == "too_many_pixels"
+
+
+async def test_body_size_limit(settings, files):
+    small = Settings(**{**settings.__dict__, "max_body": 10_000})
+    with LiveServer(small) as live:
+        status, body, _ = await _post(f"{live.url}/v1/verify", files.signed)
+    assert status == 413 and body["error"]["code"] == "payload_too_large"
+    assert "10000-byte limit" in body["error"]["message"]
+
+
+async def test_rate_limit_answers_429_with_retry_after(settings, files):
+    limited = Settings(**{**settings.__dict__, "rate_limit": 1.0})
+    with LiveServer(limited) as live:
+        statuses = []
+        for _ in range(4):
+            status, body, headers = await _post(f"{live.url}/v1/verify", files.unsigned)
+            statuses.append(status)
+    assert statuses[:2] == [200, 200] and statuses[-1] == 429
+    assert body["error"]["code"] == "too_many_requests" and int(headers["Retry-After"]) >= 1
+
+
+async def test_request_time_limit(settings, files):
+    hurried = Settings(**{**settings.__dict__, "request_timeout": 0.0001, "cache_size": 0})
+    with LiveServer(hurried) as live:
+        status, body, _ = await _post(f"{live.url}/v1/verify", files.stripped)
+    assert status == 504 and body["error"]["code"] == "timeout"
+
+
+async def test_cpu_work_stays_off_the_event_loop(server, files):
+    """While heavy verifies run, the loop still answers /healthz promptly."""
+    big = io.BytesIO()
+    image = Image.open(io.BytesIO(files.stripped))
+    image.resize((image.width * 4, image.height * 4)).save(big, format="PNG")
+    payloads = [big.getvalue() + bytes(i) for i in range(6)]  # distinct: no cache hits
+
+    async with aiohttp.ClientSession() as s:
+
+        async def one(p: bytes) -> None:
+            async with s.post(f"{server.url}/v1/verify", data=p) as r:
+                assert r.status == 200
+
+        start = time.perf_counter()
+        heavy = asyncio.gather(*(one(p) for p in payloads))
+        await asyncio.sleep(0.05)
+        lags = []
+        while not heavy.done():
+            t = time.perf_counter()
+            async with s.get(f"{server.url}/healthz") as r:
+                assert r.status == 200
+            lags.append(time.perf_counter() - t)
+            await asyncio.sleep(0.02)
+        await heavy
+        total = time.perf_counter() - start
+    assert lags, "the verifies finished before any health check"
+    assert max(lags) < total / 2, (max(lags), total)
+
+
+# -- /v1/verify-url and SSRF --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def origin(files):
+    """A local web server with an image, redirects and a big file."""
+    app = web.Application()
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=files.signed, content_type="image/jpeg")
+
+    async def to(request: web.Request) -> web.Response:
+        raise web.HTTPFound(request.query["u"])
+
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop")
+
+    async def big(_: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024), content_type="image/jpeg"
+        )
+
+    app.router.add_get("/signed.jpg", image)
+    app.router.add_get("/redirect", to)
+    app.router.add_get("/loop", loop)
+    app.router.add_get("/big.jpg", big)
+    with LiveServer(factory=lambda: app) as live:
+        yield live
+
+
+async def _verify_url(server: LiveServer, url: str) -> tuple[int, dict]:
+    status, body, _ = await _post(f"{server.url}/v1/verify-url", None, json={"url": url})
+    return status, body
+
+
+async def test_verify_url_fetches_an_allowed_host(server, origin):
+    status, body = await _verify_url(server, f"{origin.url}/signed.jpg")
+    assert status == 200 and body["credentials"]["state"] == "Trusted"
+
+
+async def test_ssrf_loopback_refused_without_allow_list(settings, origin):
+    strict = Settings(**{**settings.__dict__, "fetch_allow": ()})
+    with LiveServer(strict) as live:
+        for url in (
+            f"{origin.url}/signed.jpg",
+            f"http://localhost:{origin.port}/signed.jpg",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.1/x.jpg",
+            "http://[::1]/x.jpg",
+            "http://224.0.0.1/x",
+        ):
+            status, body = await _verify_url(live, url)
+            assert status == 403 and body["error"]["code"] == "url_not_allowed", url
+
+
+async def test_ssrf_checked_on_every_redirect(server, origin):
+    for target in ("http://169.254.169.254/latest/", "http://192.168.1.1/", "file:///etc/passwd"):
+        status, body = await _verify_url(server, f"{origin.url}/redirect?u={target}")
+        assert status in (400, 403), (target, body)
+        assert body["error"]["code"] in ("url_not_allowed", "url_scheme")
+    status, body = await _verify_url(server, f"{origin.url}/redirect?u=/signed.jpg")
+    assert status == 200
+
+
+async def test_fetch_limits(settings, server, origin):
+    status, body = await _verify_url(server, f"{origin.url}/loop")
+    assert status == 502 and body["error"]["code"] == "too_many_redirects"
+    status, body = await _verify_url(server, "ftp://example.com/x.jpg")
+    assert status == 400 and body["error"]["code"] == "url_scheme"
+    status, body = await _verify_url(server, f"http://127.0.0.1:{_free_port()}/x.jpg")
+    assert status == 502 and body["error"]["code"] == "fetch_failed"
+    small = Settings(**{**settings.__dict__, "fetch_max_bytes": 1024 * 1024})
+    with LiveServer(small) as live:
+        status, body = await _verify_url(live, f"{origin.url}/big.jpg")
+    assert status == 413 and body["error"]["code"] == "fetch_too_large"
+    status, body, _ = await _post(f"{server.url}/v1/verify-url", b"not json")
+    assert status == 400
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- registration and the Soft Binding Resolution API -------------------------------------------
+
+
+def _registration(files: Files, asset: bytes | None = None) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field(
+        "manifest", files.unregistered_manifest, filename="m.c2pa", content_type="application/c2pa"
+    )
+    form.add_field(
+        "asset", asset or files.unregistered_asset, filename="a.jpg", content_type="image/jpeg"
+    )
+    return form
+
+
+async def test_register_needs_a_key(server, files, settings):
+    status, body, _ = await _post(f"{server.url}/v1/manifests", _registration(files))
+    assert status == 401
+    status, _, _ = await _post(
+        f"{server.url}/v1/manifests", _registration(files), headers={"X-API-Key": "wrong"}
+    )
+    assert status == 401
+    closed = Settings(**{**settings.__dict__, "api_keys": ()})
+    with LiveServer(closed) as live:
+        status, body, _ = await _post(
+            f"{live.url}/v1/manifests", _registration(files), headers={"X-API-Key": API_KEY}
+        )
+    assert status == 403 and "registration is off" in body["error"]["message"]
+
+
+async def test_register_then_resolve(server, files):
+    url = f"{server.url}/v1/manifests"
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    status, body, _ = await _post(url, _registration(files, asset=files.unsigned), headers=auth)
+    assert status == 422  # the manifest does not belong to that asset
+    status, body, _ = await _post(url, _registration(files), headers=auth)
+    assert status == 201 and body["manifestId"] == files.unregistered_id
+    value = body["value"]
+    status, _, _ = await _post(url, _registration(files), headers=auth)
+    assert status == 409
+
+    status, raw, _ = await _get(
+        f"{server.url}/matches/byBinding", params={"alg": body["alg"], "value": value}
+    )
+    assert json.loads(raw) == {
+        "matches": [{"manifestId": files.unregistered_id, "similarityScore": 100}]
+    }
+    status, posted, _ = await _post(
+        f"{server.url}/matches/byBinding", None, json={"alg": body["alg"], "value": value}
+    )
+    assert posted == json.loads(raw)
+
+    status, manifest, headers = await _get(f"{server.url}/manifests/{files.unregistered_id}")
+    assert status == 200 and headers["Content-Type"] == "application/c2pa"
+    with c2pa.Reader("application/c2pa", io.BytesIO(manifest)) as reader:
+        assert files.unregistered_id in reader.json()
+
+    # The stripped copy of the newly registered asset now resolves by content too.
+    status, matches, _ = await _post(
+        f"{server.url}/matches/byContent", _jpeg(files.unregistered_asset)
+    )
+    assert status == 200 and matches["matches"][0]["manifestId"] == files.unregistered_id
+    assert matches["matches"][0]["similarityScore"] >= 80
+
+
+async def test_resolution_edge_cases(server):
+    status, body, _ = await _get(f"{server.url}/manifests/urn:c2pa:unknown")
+    assert status == 404
+    status, body, _ = await _get(f"{server.url}/matches/byBinding", params={"alg": "x"})
+    assert status == 400
+    status, body, _ = await _get(
+        f"{server.url}/matches/byBinding", params={"alg": "x", "value": "%%%"}
+    )
+    assert status == 400
+    status, body, _ = await _get(f"{server.url}/services/supportedAlgorithms")
+    algs = json.loads(body)
+    assert algs["watermarks"] == [{"alg": "org.provenance.ssw.1"}]
+    assert algs["fingerprints"] == [{"alg": "org.provenance.phash.1"}]
+    status, body, _ = await _post(f"{server.url}/matches/byContent?alg=com.other", b"x")
+    assert status == 400
+
+
+# -- operations, CORS, privacy ------------------------------------------------------------------
+
+
+async def test_health_metrics_openapi(server, files):
+    await _post(f"{server.url}/v1/verify", files.signed)
+    status, body, _ = await _get(f"{server.url}/healthz")
+    assert status == 200
+    status, body, _ = await _get(f"{server.url}/metrics")
+    text = body.decode()
+    assert 'provenance_requests_total{method="POST",route="/v1/verify",status="200"}' in text
+    assert 'provenance_verdicts_total{state="Trusted",ai_generated="yes"}' in text
+    assert "provenance_request_seconds_bucket" in text
+    status, body, _ = await _get(f"{server.url}/openapi.json")
+    document = json.loads(body)
+    validate(document)
+    app = create_app(Settings())
+    served = {(r.method, r.resource.canonical) for r in app.router.routes() if r.method != "HEAD"}
+    described = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
+    assert served == described
+
+
+async def test_cors(server):
+    preflight = {
+        "Origin": "chrome-extension://abcdefghijklmnop",
+        "Access-Control-Request-Method": "POST",
+    }
+    async with aiohttp.ClientSession() as s:
+        async with s.options(f"{server.url}/v1/verify", headers=preflight) as r:
+            assert r.status == 204
+            assert r.headers["Access-Control-Allow-Origin"] == preflight["Origin"]
+            assert "POST" in r.headers["Access-Control-Allow-Methods"]
+        async with s.options(
+            f"{server.url}/v1/verify", headers={**preflight, "Origin": "https://evil.example"}
+        ) as r:
+            assert r.status == 403 and "Access-Control-Allow-Origin" not in r.headers
+        async with s.get(f"{server.url}/healthz", headers={"Origin": "https://news.example"}) as r:
+            assert r.headers["Access-Control-Allow-Origin"] == "https://news.example"
+
+
+async def test_logs_hold_only_hash_and_verdict(server, files, caplog, store_path):
+    before = set(store_path.parent.iterdir())
+    with caplog.at_level(logging.INFO, logger="provenance.api"):
+        status, body, _ = await _post(f"{server.url}/v1/verify", files.unsigned + b"\0")
+    assert status == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "provenance.api"]
+    assert any(body["sha256"] in line for line in lines)
+    assert all(len(line) < 200 for line in lines)
+    assert set(store_path.parent.iterdir()) == before  # nothing written beside the store
