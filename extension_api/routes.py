@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from provenance import (
     FINGERPRINT_ALG,
@@ -30,14 +31,25 @@ routes = web.RouteTableDef()
 DEFAULT_MAX_RESULTS = 10
 
 
+async def _form(request: web.Request, names: set[str]) -> dict[str, bytes]:
+    """The named parts of a multipart body, read into memory (never written out)."""
+    parts: dict[str, bytes] = {}
+    try:
+        async for part in await request.multipart():
+            if isinstance(part, BodyPartReader) and part.name in names:
+                parts[part.name] = bytes(await part.read(decode=False))
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
+        raise InputError(f"malformed multipart body ({exc})") from None
+    return parts
+
+
 async def _body(request: web.Request) -> bytes:
     """The asset: the raw body, or the ``file`` part of a multipart form. Never written out."""
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        async for part in reader:
-            if isinstance(part, BodyPartReader) and part.name == "file":
-                return bytes(await part.read(decode=False))
-        raise InputError("the multipart form has no 'file' field")
+        parts = await _form(request, {"file"})
+        if "file" not in parts:
+            raise InputError("the multipart form has no 'file' field")
+        return parts["file"]
     data = await request.read()
     if not data:
         raise InputError("the request body is empty; send the file as the body")
@@ -98,10 +110,7 @@ async def register(request: web.Request) -> web.Response:
             "send multipart/form-data with 'manifest' (application/c2pa) and "
             "'asset' (the signed, watermarked image)"
         )
-    parts: dict[str, bytes] = {}
-    async for part in await request.multipart():
-        if isinstance(part, BodyPartReader) and part.name in ("manifest", "asset"):
-            parts[part.name] = bytes(await part.read(decode=False))
+    parts = await _form(request, {"manifest", "asset"})
     if set(parts) != {"manifest", "asset"}:
         raise InputError("both 'manifest' and 'asset' parts are required")
     service = request.app[SERVICE]
