@@ -156,12 +156,28 @@ def _fold(img: np.ndarray) -> np.ndarray:
     return img[: th * PERIOD, : tw * PERIOD].reshape(th, PERIOD, tw, PERIOD).sum(axis=(0, 2))
 
 
+def _subpixel(a: float, b: float, c: float) -> float:
+    """Offset of a peak from its middle sample, by a parabola through three samples."""
+    d = a - 2 * b + c
+    return 0.0 if abs(d) < 1e-12 else float(np.clip(0.5 * (a - c) / d, -0.5, 0.5))
+
+
 def _sync(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float]:
-    """Align the folded tile by the sync pattern: (aligned tile, z-score of the peak)."""
-    corr = np.fft.ifft2(np.fft.fft2(acc) * np.conj(np.fft.fft2(pats.sync))).real
-    peak = np.unravel_index(int(np.argmax(corr)), corr.shape)
-    z = float((corr[peak] - corr.mean()) / (corr.std() + 1e-9))
-    return np.roll(acc, (-int(peak[0]), -int(peak[1])), axis=(0, 1)), z
+    """Align the folded tile by the sync pattern: (aligned tile, z-score of the peak).
+
+    The shift is found to a fraction of a pixel (a crop rarely moves the grid by whole base
+    pixels) and undone exactly with a phase ramp: the folded tile is periodic.
+    """
+    spectrum = np.fft.fft2(acc)
+    corr = np.fft.ifft2(spectrum * np.conj(np.fft.fft2(pats.sync))).real
+    py, px = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    z = float((corr[py, px] - corr.mean()) / (corr.std() + 1e-9))
+    n = PERIOD
+    dy = py + _subpixel(corr[(py - 1) % n, px], corr[py, px], corr[(py + 1) % n, px])
+    dx = px + _subpixel(corr[py, (px - 1) % n], corr[py, px], corr[py, (px + 1) % n])
+    f = np.fft.fftfreq(n)
+    ramp = np.exp(2j * np.pi * (f[:, None] * dy + f[None, :] * dx))
+    return np.fft.ifft2(spectrum * ramp).real, z
 
 
 def _decode(acc: np.ndarray, key: bytes, geometry: str) -> Detection:
@@ -223,45 +239,56 @@ def _peaks(spectrum: np.ndarray, count: int = 80) -> np.ndarray:
     return np.column_stack([fx[keep][order], fy[keep][order]])
 
 
-def _lattice(white: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The tile lattice's basis vectors (x, y) on the base grid.
+def _votes(peaks: np.ndarray, periods: np.ndarray, angles: np.ndarray, tol: float) -> np.ndarray:
+    """For each (period, angle): how many peaks sit on that lattice (within ``tol``)."""
+    c, s = np.cos(angles)[None, :], np.sin(angles)[None, :]
+    along = (peaks[:, :1] * c + peaks[:, 1:] * s).astype(np.float32)  # (peaks, angles)
+    across = (-peaks[:, :1] * s + peaks[:, 1:] * c).astype(np.float32)
+    votes = np.empty((len(periods), len(angles)), dtype=np.int32)
+    for start in range(0, len(periods), 64):  # in blocks: bounded temporaries
+        p = periods[start : start + 64].astype(np.float32)[:, None, None]
+        u, v = p * along[None], p * across[None]
+        off2 = (u - np.rint(u)) ** 2 + (v - np.rint(v)) ** 2
+        votes[start : start + 64] = (off2 < tol * tol).sum(axis=1)
+    return votes
+
+
+def _lattices(white: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Candidate tile lattices, best first: basis vectors (x, y) on the base grid.
 
     A periodic pattern puts its energy on a reciprocal lattice of frequencies. The strongest
     spectral peaks vote for the (period, angle) whose lattice they fit; the comb (mean power
-    over all lattice points, which penalises a lattice denser than the true one) then picks
-    among the leading candidates and refines the winner.
+    over all lattice points, which penalises a lattice denser than the true one) ranks the
+    leading candidates and refines them.
     """
     spectrum = _spectrum(white)
     peaks = _peaks(spectrum)
     if len(peaks) < 8:
-        return None
+        return []
     # Periods from the plain grid (32) up to a crop to 45 % of the frame; tilts up to 5 degrees.
     periods = PERIOD * np.exp(np.arange(np.log(0.98), np.log(1 / 0.45), 0.002))
     angles = np.radians(np.arange(-5.0, 5.01, 0.1))
-    votes = np.empty((len(periods), len(angles)), dtype=np.int32)
-    p = periods[:, None]
-    for i, angle in enumerate(angles):  # one angle at a time keeps the arrays small
+    votes = _votes(peaks, periods, angles, 0.12)
+    finalists: list[tuple[int, float, float]] = []
+    for idx in np.argsort(votes.ravel())[::-1][:5]:
+        pi, ai = divmod(int(idx), len(angles))
+        finalists.append((int(votes[pi, ai]), float(periods[pi]), float(angles[ai])))
+    finalists.sort(key=lambda f: -f[0])
+    ranked = sorted(
+        finalists[:5],
+        key=lambda f: -_comb(spectrum, np.array([f[1]]), np.array([f[2]]), 12)[0, 0],
+    )
+    lattices = []
+    for _, period, angle in ranked[:3]:
+        for step_p, step_a in ((0.0005, 0.03), (0.00015, 0.01)):
+            fine_p = period * np.exp(np.arange(-5, 6) * step_p)
+            fine_a = angle + np.radians(np.arange(-5, 6) * step_a)
+            score = _comb(spectrum, fine_p, fine_a, harmonics=12)
+            pi, ai = np.unravel_index(int(np.argmax(score)), score.shape)
+            period, angle = fine_p[pi], fine_a[ai]
         c, s = np.cos(angle), np.sin(angle)
-        u = p * (peaks[:, 0] * c + peaks[:, 1] * s)
-        v = p * (-peaks[:, 0] * s + peaks[:, 1] * c)
-        votes[:, i] = (np.hypot(u - np.rint(u), v - np.rint(v)) < 0.12).sum(axis=1)
-    best = np.argsort(votes.ravel())[::-1][:12]
-    cand_p = periods[best // len(angles)]
-    cand_a = angles[best % len(angles)]
-    combs = [
-        _comb(spectrum, np.array([cp]), np.array([ca]), 12)[0, 0]
-        for cp, ca in zip(cand_p, cand_a, strict=True)
-    ]
-    k = int(np.argmax(combs))
-    period, angle = cand_p[k], cand_a[k]
-    for step_p, step_a in ((0.0005, 0.03), (0.00015, 0.01)):
-        fine_p = period * np.exp(np.arange(-5, 6) * step_p)
-        fine_a = angle + np.radians(np.arange(-5, 6) * step_a)
-        score = _comb(spectrum, fine_p, fine_a, harmonics=12)
-        pi, ai = np.unravel_index(int(np.argmax(score)), score.shape)
-        period, angle = fine_p[pi], fine_a[ai]
-    c, s = np.cos(angle), np.sin(angle)
-    return period * np.array([c, s]), period * np.array([-s, c])
+        lattices.append((period * np.array([c, s]), period * np.array([-s, c])))
+    return lattices
 
 
 def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
@@ -291,12 +318,12 @@ def detect(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY) -> Detection:
     small = cv2.resize(rgb_or_y, (bw, bh), interpolation=cv2.INTER_AREA)
     y_base = luminance(small) if small.ndim == 3 else small.astype(np.float32)
     white = _whiten(y_base)
-    first = _decode(_fold(white), key, "aligned")
-    if first.detected:
-        return first
-    lattice = _lattice(white)
-    if lattice is None:
-        return first
-    v1, v2 = lattice
-    second = _decode(_fold(_unwarp(white, v1, v2)), key, "resynchronised")
-    return second if second.detected or second.sync_z > first.sync_z else first
+    best = _decode(_fold(white), key, "aligned")
+    if best.detected:
+        return best
+    for v1, v2 in _lattices(white):
+        found = _decode(_fold(_unwarp(white, v1, v2)), key, "resynchronised")
+        if found.detected:
+            return found
+        best = found if found.sync_z > best.sync_z else best
+    return best
