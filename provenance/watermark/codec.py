@@ -284,8 +284,8 @@ def _lattices(white: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
             fine_p = period * np.exp(np.arange(-5, 6) * step_p)
             fine_a = angle + np.radians(np.arange(-5, 6) * step_a)
             score = _comb(spectrum, fine_p, fine_a, harmonics=12)
-            pi, ai = np.unravel_index(int(np.argmax(score)), score.shape)
-            period, angle = fine_p[pi], fine_a[ai]
+            best_p, best_a = divmod(int(np.argmax(score)), score.shape[1])
+            period, angle = float(fine_p[best_p]), float(fine_a[best_a])
         c, s = np.cos(angle), np.sin(angle)
         lattices.append((period * np.array([c, s]), period * np.array([-s, c])))
     return lattices
