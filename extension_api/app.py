@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,25 +32,31 @@ T = TypeVar("T")
 
 
 class VerdictCache:
-    """Bounded LRU of verdicts by content SHA-256 (the content itself is never kept)."""
+    """Bounded LRU of verdicts by content SHA-256 (the content itself is never kept).
+
+    Used from the worker threads, hence the lock.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, digest: str) -> dict[str, Any] | None:
-        item = self._items.get(digest)
-        if item is not None:
-            self._items.move_to_end(digest)
-        return item
+        with self._lock:
+            item = self._items.get(digest)
+            if item is not None:
+                self._items.move_to_end(digest)
+            return item
 
     def put(self, digest: str, verdict: dict[str, Any]) -> None:
         if self.size <= 0:
             return
-        self._items[digest] = verdict
-        self._items.move_to_end(digest)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[digest] = verdict
+            self._items.move_to_end(digest)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 class Service:

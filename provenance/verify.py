@@ -167,14 +167,16 @@ def verify(
     name: str | None = None,
     store: ManifestStore | None = None,
     watermark: bool = True,
+    sha256: str | None = None,
 ) -> Verdict:
     """Verify a file (path) or content (bytes) and return its Verdict.
 
     Without embedded credentials, an image is searched for the watermark; with a ``store``,
     a watermark that names a stored manifest (on an image that still looks like the one
     registered) recovers those credentials, and a fingerprint-only resemblance is reported as
-    a possible match. Raises :class:`InputError` (and subclasses) when the input cannot be read
-    or is not a supported type, :class:`ManifestError` when a manifest is present but unreadable.
+    a possible match. ``sha256``: the content's digest, when the caller has already computed
+    it. Raises :class:`InputError` (and subclasses) when the input cannot be read or is not a
+    supported type, :class:`ManifestError` when a manifest is present but unreadable.
     """
     if isinstance(source, bytes):
         data, path = source, None
@@ -205,7 +207,7 @@ def verify(
     return Verdict(
         path=path,
         media_type=media_type,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256 or hashlib.sha256(data).hexdigest(),
         credentials=credentials,
         ai=ai,
         summary=summarize(credentials, ai, found, matches),
