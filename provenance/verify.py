@@ -99,6 +99,33 @@ def _recovered(
 FINGERPRINT_ALG = "org.provenance.phash.1"
 
 
+def _candidates(
+    data: bytes, store: ManifestStore | None, name: str, limit: int, min_similarity: float
+) -> tuple[dict, list[tuple[Match, StoredManifest]]]:
+    """Detect the watermark; with a store, the manifests it names, then look-alikes.
+
+    A watermark match carries the fingerprints' similarity (1.0 for an unchanged image).
+    """
+    luminance = load_for_detection(data, name)
+    found = detect_rgb(luminance)
+    if store is None:
+        return found.to_dict(), []
+    fingerprint = image_hash(luminance)
+    hits: list[tuple[Match, StoredManifest]] = []
+    record = store.by_watermark(found.identifier) if found.identifier is not None else None
+    if record is not None:
+        alike = similarity(fingerprint, record.fingerprint or 0)
+        hits.append(
+            (Match(record.manifest_id, round(alike, 3), "watermark", record.signer), record)
+        )
+    for near, score in store.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
+        if all(m.manifest_id != near.manifest_id for m, _ in hits):
+            hits.append(
+                (Match(near.manifest_id, round(score, 3), "fingerprint", near.signer), near)
+            )
+    return found.to_dict(), hits[:limit]
+
+
 def find_matches(
     data: bytes,
     store: ManifestStore,
@@ -107,56 +134,34 @@ def find_matches(
     limit: int = 10,
     min_similarity: float = FINGERPRINT_SIMILARITY,
 ) -> tuple[dict | None, list[Match]]:
-    """Stored manifests for this content: by its watermark, then by its fingerprint.
-
-    For the Soft Binding Resolution API's ``byContent``: a watermark match has the similarity
-    of the fingerprints (1.0 when the image is unchanged). Returns (watermark result, matches).
-    """
-    luminance = load_for_detection(data, name)
-    found = detect_rgb(luminance)
-    fingerprint = image_hash(luminance)
-    matches: list[Match] = []
-    if found.detected and found.identifier is not None:
-        record = store.by_watermark(found.identifier)
-        if record is not None:
-            alike = similarity(fingerprint, record.fingerprint or 0)
-            matches.append(Match(record.manifest_id, round(alike, 3), "watermark", record.signer))
-    for record, score in store.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
-        if all(m.manifest_id != record.manifest_id for m in matches):
-            matches.append(Match(record.manifest_id, round(score, 3), "fingerprint", record.signer))
-    return found.to_dict(), matches[:limit]
+    """Stored manifests for this content, by its watermark, then by its fingerprint (for the
+    Soft Binding Resolution API's ``byContent``). Returns (watermark result, matches)."""
+    found, hits = _candidates(data, store, name, limit, min_similarity)
+    return found, [m for m, _ in hits]
 
 
 def _look_in_store(
     data: bytes, label: str, policy: TrustPolicy, store: ManifestStore | None
 ) -> tuple[dict | None, list[Match], tuple[Credentials, AIOrigin] | None]:
-    """Watermark, then fingerprint: (watermark result, possible matches, recovered)."""
+    """(watermark result, possible matches, recovered credentials) for content without any.
+
+    A watermark that names a stored manifest recovers it if the image still looks like the one
+    registered; otherwise it is a possible match. Without a watermark, look-alikes are
+    possible matches. A watermark naming nothing stored yields no matches at all.
+    """
     try:
-        luminance = load_for_detection(data, label)
+        found, hits = _candidates(data, store, label, 5, FINGERPRINT_SIMILARITY)
     except WatermarkSizeError:
         return None, [], None
-    found = detect_rgb(luminance)
-    watermark = found.to_dict()
-    if store is None:
-        return watermark, [], None
-    fingerprint = image_hash(luminance)
-    if found.detected and found.identifier is not None:
-        record = store.by_watermark(found.identifier)
-        if record is not None:
-            alike = similarity(fingerprint, record.fingerprint or 0)
-            if alike >= RECOVERY_SIMILARITY:
-                return watermark, [], _recovered(record, policy, label)
-            return (
-                watermark,
-                [Match(record.manifest_id, round(alike, 3), "watermark", record.signer)],
-                None,
-            )
-        return watermark, [], None
-    matches = [
-        Match(r.manifest_id, round(score, 3), "fingerprint", r.signer)
-        for r, score in store.nearest(fingerprint, min_similarity=FINGERPRINT_SIMILARITY)
-    ]
-    return watermark, matches, None
+    by_watermark = [(m, r) for m, r in hits if m.kind == "watermark"]
+    if by_watermark:
+        match, record = by_watermark[0]
+        if match.similarity >= RECOVERY_SIMILARITY:
+            return found, [], _recovered(record, policy, label)
+        return found, [match], None
+    if found["detected"]:
+        return found, [], None
+    return found, [m for m, _ in hits], None
 
 
 def verify(
