@@ -72,16 +72,30 @@ class Service:
         # A timed-out call's thread finishes its work in the background; the request gets 504.
         return await asyncio.wait_for(future, self.settings.request_timeout)
 
-    async def verify(self, data: bytes) -> tuple[str, dict[str, Any]]:
-        """(sha256, verdict dict) for content, cached by hash."""
-        digest = await self.run(lambda: hashlib.sha256(data).hexdigest())
+    def _verify(self, data: bytes, media_type: str | None) -> tuple[str, dict[str, Any]]:
+        # Hash, cache lookup and verification in one trip to the pool.
+        digest = hashlib.sha256(data).hexdigest()
         cached = self.cache.get(digest)
         if cached is not None:
             return digest, cached
-        verdict = await self.run(verify, data, policy=self.settings.trust, store=self.store)
+        verdict = verify(
+            data,
+            policy=self.settings.trust,
+            store=self.store,
+            sha256=digest,
+            media_type=media_type,
+            text_detectors=self.settings.text_detectors,
+        )
         result = verdict.to_dict()
         self.cache.put(digest, result)
         return digest, result
+
+    async def verify(
+        self, data: bytes, media_type: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """(sha256, verdict dict) for content, cached by hash. ``media_type`` only for text
+        (bytes cannot tell text apart); everything else is sniffed."""
+        return await self.run(self._verify, data, media_type)
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -16,6 +16,7 @@ _ASSET_BODY = {
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
         "image/png": {"schema": {"type": "string", "format": "binary"}},
+        "text/plain": {"schema": {"type": "string"}},
         "multipart/form-data": {
             "schema": {
                 "type": "object",
@@ -108,6 +109,18 @@ def _verdict_schema() -> dict[str, Any]:
                     "payload": nullable_str,
                     "confidence": {"type": "number"},
                     "method": {"type": "string"},
+                },
+            },
+            "text_watermark": {
+                "type": ["object", "null"],
+                "properties": {
+                    "detected": {"type": "boolean"},
+                    "p_value": {"type": "number"},
+                    "z_score": {"type": "number"},
+                    "scored_tokens": {"type": "integer"},
+                    "green_tokens": {"type": "integer"},
+                    "key_id": {"type": "string"},
+                    "alg": {"type": "string"},
                 },
             },
             "matches": {

@@ -56,9 +56,11 @@ async def _body(request: web.Request) -> bytes:
     return data
 
 
-async def _verify_and_answer(request: web.Request, data: bytes) -> web.Response:
-    # The media type comes from the bytes (a declared Content-Type can be wrong or hostile).
-    digest, verdict = await request.app[SERVICE].verify(data)
+async def _verify_and_answer(request: web.Request, data: bytes, declared: str) -> web.Response:
+    # The media type comes from the bytes (a declared Content-Type can be wrong or hostile),
+    # except for text, which bytes cannot tell apart.
+    text = declared.split(";")[0].strip().lower() == "text/plain"
+    digest, verdict = await request.app[SERVICE].verify(data, "text/plain" if text else None)
     request.app[METRICS].verdict(verdict)
     log.info(
         "verify sha256=%s state=%s ai=%s",
@@ -72,7 +74,7 @@ async def _verify_and_answer(request: web.Request, data: bytes) -> web.Response:
 @routes.post("/v1/verify")
 async def verify_upload(request: web.Request) -> web.Response:
     data = await _body(request)
-    return await _verify_and_answer(request, data)
+    return await _verify_and_answer(request, data, request.content_type)
 
 
 @routes.post("/v1/verify-url")
@@ -87,7 +89,7 @@ async def verify_url(request: web.Request) -> web.Response:
     fetched = await request.app[FETCHER].fetch(url)
     if not fetched.body:
         raise InputError("the URL returned an empty body")
-    return await _verify_and_answer(request, fetched.body)
+    return await _verify_and_answer(request, fetched.body, fetched.content_type or "")
 
 
 def _authorised(request: web.Request) -> None:

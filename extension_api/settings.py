@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance import TrustPolicy
+from provenance import TextDetector, TrustPolicy
 from provenance.store import default_store_path
 
 MIB = 1024 * 1024
@@ -50,6 +50,7 @@ class Settings:
     fetch_max_bytes: int = 20 * MIB
     fetch_timeout: float = 10.0
     fetch_max_redirects: int = 5
+    text_detectors: tuple[TextDetector, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -71,6 +72,9 @@ class Settings:
         env["api_keys"] = tuple(_env_list("PROVENANCE_API_KEYS"))
         env["cors_origins"] = tuple(_env_list("PROVENANCE_CORS_ORIGINS"))
         env["fetch_allow"] = tuple(_env_list("PROVENANCE_FETCH_ALLOW"))
+        env["text_detectors"] = tuple(
+            TextDetector.from_spec(spec) for spec in _env_list("PROVENANCE_TEXT_WATERMARKS")
+        )
         values = {**env, **{k: v for k, v in overrides.items() if v not in (None, (), [])}}
         return cls(**values)  # type: ignore[arg-type]
 

@@ -32,9 +32,10 @@ from .store import (
     StoreError,
     default_store_path,
 )
+from .text import TextWatermarkKey
 from .trust import TrustConfigError, TrustPolicy
 from .verdict import AIOrigin, Credentials, Ingredient, Match, SignerInfo, Verdict
-from .verify import FINGERPRINT_ALG, find_matches, verify
+from .verify import FINGERPRINT_ALG, TextDetector, find_matches, verify
 from .watermark import ALG as WATERMARK_ALG
 from .watermark import identifier_from_binding
 
@@ -65,6 +66,8 @@ __all__ = [
     "SigningError",
     "StoreError",
     "StoredManifest",
+    "TextDetector",
+    "TextWatermarkKey",
     "Thumbnail",
     "TooManyPixelsError",
     "TrustConfigError",

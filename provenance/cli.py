@@ -18,12 +18,13 @@ from .errors import InputError, OutputError, ProvenanceError
 from .files import atomic_write
 from .label import DEFAULT_LABEL, encode_like
 from .manifest import DEFAULT_SOURCE_TYPE, ManifestSpec
-from .media import EMBEDDABLE, media_type_of, open_image, read_input
+from .media import EMBEDDABLE, TEXT, media_type_of, open_image, read_input
 from .sign import SignOptions, SignResult, Thumbnail, sign_file
 from .store import ManifestStore, default_store_path
+from .text import TextWatermarkKey
 from .trust import TrustPolicy
 from .verdict import Verdict
-from .verify import verify
+from .verify import TextDetector, verify
 from .watermark import METHODS, detect_bytes, embed_image, parse_payload
 
 #: File extensions picked up when a directory is given.
@@ -213,9 +214,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     verdicts: list[dict[str, Any]] = []
     status = 0
     store = _existing_store(args.store)
+    detectors = [TextDetector.from_spec(spec) for spec in args.text_watermark]
     for path, _ in expand_inputs(args.paths):
         try:
-            verdict = verify(path, policy=policy, store=store)
+            verdict = verify(
+                path,
+                policy=policy,
+                store=store,
+                text_detectors=detectors,
+                media_type=TEXT if args.text else None,
+            )
         except ProvenanceError as exc:
             status = 1
             _fail(exc)
@@ -275,6 +283,16 @@ def cmd_watermark_detect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
     return status
+
+
+def cmd_text_key(args: argparse.Namespace) -> int:
+    key = TextWatermarkKey.generate(gamma=args.gamma, delta=args.delta)
+    try:
+        atomic_write(args.output, key.to_text().encode(), mode=0o600, replace=args.force)
+    except FileExistsError:
+        raise OutputError(f"{args.output} exists", hint="use --force to replace it") from None
+    print(f"wrote text watermark key {key.key_id} to {args.output}")
+    return 0
 
 
 # -- serve --------------------------------------------------------------------------------------
@@ -463,7 +481,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="manifest store for recovery through the watermark (default: "
         "$PROVENANCE_STORE, or the per-user store when it exists)",
     )
+    v.add_argument(
+        "--text",
+        action="store_true",
+        help="read the inputs as text (.txt and .md are recognised anyway)",
+    )
+    v.add_argument(
+        "--text-watermark",
+        action="append",
+        default=[],
+        metavar="KEY=TOKENIZER",
+        help="test text for a language-model watermark: key file = tokenizer.json (repeatable)",
+    )
     v.set_defaults(func=cmd_verify)
+
+    tk = sub.add_parser("text-key", help="make a key for the text watermark")
+    tk.add_argument("output", type=Path, help="where to write the key (mode 0600)")
+    tk.add_argument("--gamma", type=float, default=0.25, help="green-list fraction")
+    tk.add_argument("--delta", type=float, default=2.0, help="logit bias when generating")
+    tk.add_argument("--force", action="store_true")
+    tk.set_defaults(func=cmd_text_key)
 
     wm = sub.add_parser("watermark", help="embed or detect the invisible watermark alone")
     wsub = wm.add_subparsers(dest="watermark_command", required=True)
@@ -508,6 +545,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="host or network verify-url may reach despite the SSRF rules",
+    )
+    sv.add_argument(
+        "--text-watermark",
+        action="append",
+        default=[],
+        metavar="KEY=TOKENIZER",
+        help="text watermark key file = tokenizer.json (repeatable)",
     )
     sv.set_defaults(func=cmd_serve)
 

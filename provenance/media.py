@@ -89,10 +89,31 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+TEXT = "text/plain"
+#: File names read as text (the content must also be UTF-8).
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+
+
+def is_text(data: bytes) -> bool:
+    """UTF-8 without NUL bytes: text, as far as bytes can say."""
+    if b"\0" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def media_type_of(data: bytes, name: str | None = None) -> str:
-    """The media type of ``data``: sniffed, else guessed from ``name``; raises if unsupported."""
+    """The media type of ``data``: sniffed, else guessed from ``name``; raises if unsupported.
+
+    Text is recognised by name (``.txt``, ``.md``) and UTF-8 content.
+    """
     found = sniff(data[:512])
     if found is None and name:
+        if name.lower().endswith(TEXT_SUFFIXES) and is_text(data):
+            return TEXT
         guessed, _ = mimetypes.guess_type(name)
         found = guessed if guessed in EMBEDDABLE else None
     if found is None:

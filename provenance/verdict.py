@@ -107,6 +107,8 @@ class Verdict:
     watermark: dict[str, Any] | None = None
     #: Possible matches in the manifest store; never counted as credentials.
     matches: list[Match] = field(default_factory=list)
+    #: For text: the language-model watermark test (p-value, z-score, key id), when keys are set.
+    text_watermark: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -10,14 +10,19 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import c2pa
 
 from .errors import InputError, MalformedAssetError, ManifestError, UnsupportedMediaError
 from .fingerprint import image_hash, similarity
-from .media import PIXEL_TYPES, media_type_of, read_input
+from .media import PIXEL_TYPES, TEXT, is_text, media_type_of, read_input
 from .store import ManifestStore, StoredManifest
+from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
 from .trust import TrustPolicy
 from .verdict import (
     INVALID,
@@ -164,6 +169,47 @@ def _look_in_store(
     return found, [m for m, _ in hits], None
 
 
+@dataclass(frozen=True)
+class TextDetector:
+    """A text watermark key and the tokenizer of the model that generates with it."""
+
+    key: TextWatermarkKey
+    tokenizer: Any
+
+    @classmethod
+    def from_spec(cls, spec: str) -> TextDetector:
+        """``KEYFILE=TOKENIZER.json`` (the CLI's and the server's form)."""
+        key_path, sep, tokenizer_path = spec.partition("=")
+        if not sep or not key_path or not tokenizer_path:
+            raise InputError(f"{spec!r}: give the text watermark as KEYFILE=TOKENIZER.json")
+        return cls(TextWatermarkKey.from_file(key_path), load_tokenizer(tokenizer_path))
+
+
+def _verify_text(
+    data: bytes, label: str, detectors: Sequence[TextDetector]
+) -> tuple[AIOrigin, dict[str, Any] | None, str]:
+    if not is_text(data):
+        raise MalformedAssetError(f"{label}: not UTF-8 text")
+    text = unicodedata.normalize("NFC", data.decode("utf-8"))
+    results = [detect_text(text, d.tokenizer, d.key) for d in detectors]
+    hit = next((r for r in results if r.detected), None)
+    if hit is not None:
+        ai = AIOrigin(generated=True, scope="whole", evidence=["text-watermark"])
+        summary = (
+            "No Content Credentials found, but the text carries a language-model watermark "
+            f"(key {hit.key_id}, p = {hit.p_value:.1e}): it was generated with an AI tool "
+            "using that key."
+        )
+        return ai, hit.to_dict(), summary
+    best = min(results, key=lambda r: r.p_value, default=None)
+    keys = f"the {len(detectors)} configured key(s)" if detectors else "any configured key"
+    summary = (
+        f"No Content Credentials found and no watermark of {keys}; this says nothing either "
+        "way about whether it was made with AI."
+    )
+    return AIOrigin(), best.to_dict() if best else None, summary
+
+
 def verify(
     source: Path | str | bytes,
     *,
@@ -173,6 +219,7 @@ def verify(
     store: ManifestStore | None = None,
     watermark: bool = True,
     sha256: str | None = None,
+    text_detectors: Sequence[TextDetector] = (),
 ) -> Verdict:
     """Verify a file (path) or content (bytes) and return its Verdict.
 
@@ -192,6 +239,18 @@ def verify(
         raise InputError(f"{name or path or 'input'}: the content is empty")
     label = name or path or "content"
     media_type = media_type or media_type_of(data, label)
+    digest = sha256 or hashlib.sha256(data).hexdigest()
+    if media_type == TEXT:
+        ai, text_mark, summary = _verify_text(data, label, text_detectors)
+        return Verdict(
+            path=path,
+            media_type=TEXT,
+            sha256=digest,
+            credentials=Credentials(),
+            ai=ai,
+            summary=summary,
+            text_watermark=text_mark,
+        )
     policy = policy or TrustPolicy()
     manifest, state, remote_url = _read_store(data, media_type, policy, label)
     found: dict | None = None
@@ -212,7 +271,7 @@ def verify(
     return Verdict(
         path=path,
         media_type=media_type,
-        sha256=sha256 or hashlib.sha256(data).hexdigest(),
+        sha256=digest,
         credentials=credentials,
         ai=ai,
         summary=summarize(credentials, ai, found, matches),
