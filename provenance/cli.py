@@ -18,10 +18,11 @@ from .errors import InputError, OutputError, ProvenanceError
 from .files import atomic_write
 from .label import DEFAULT_LABEL, encode_like
 from .manifest import DEFAULT_SOURCE_TYPE, ManifestSpec
-from .media import EMBEDDABLE, TEXT, media_type_of, open_image, read_input
+from .media import EMBEDDABLE, TEXT, is_text, media_type_of, open_image, read_input
 from .sign import SignOptions, SignResult, Thumbnail, sign_file
 from .store import ManifestStore, default_store_path
 from .text import TextWatermarkKey
+from .text.manifest import sign_text
 from .trust import TrustPolicy
 from .verdict import Verdict
 from .verify import TextDetector, verify
@@ -166,6 +167,46 @@ def cmd_sign(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if failed else 0
+
+
+# -- sign-text ----------------------------------------------------------------------------------
+
+
+def cmd_sign_text(args: argparse.Namespace) -> int:
+    data = read_input(args.input)
+    if not is_text(data):
+        raise InputError(f"{args.input}: not UTF-8 text")
+    credentials = SigningCredentials.load(args.cert, args.key, keys_dir=args.keys)
+    spec = ManifestSpec(
+        generator=args.generator,
+        model=args.model,
+        source_type=args.source_type,
+        title=args.title,
+        author=args.author,
+    )
+    signed = sign_text(
+        data.decode("utf-8"), credentials, spec, title=args.input.name, tsa_url=args.tsa
+    )
+    output = args.output or args.input.with_name(f"{args.input.stem}.signed{args.input.suffix}")
+    try:
+        atomic_write(output, signed.text.encode("utf-8"), replace=args.force)
+    except FileExistsError:
+        raise OutputError(f"{output} exists", hint="use --force to replace it") from None
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "input": str(args.input),
+                    "output": str(output),
+                    "manifest_id": signed.manifest_id,
+                    "manifest_size": len(signed.manifest_store),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(f"signed  {args.input} -> {output} ({signed.manifest_id})")
+    return 0
 
 
 # -- verify -------------------------------------------------------------------------------------
@@ -378,6 +419,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- parser -------------------------------------------------------------------------------------
 
 
+def _signing_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The key and manifest options that `sign` and `sign-text` share."""
+    k = parser.add_argument_group("keys (default: the keys from `keys init`)")
+    k.add_argument("--keys", type=Path, help="directory holding chain.pem and signer.key")
+    k.add_argument("--cert", type=Path, help="your own PEM certificate chain, signer first")
+    k.add_argument("--key", type=Path, help="your own PEM private key")
+    k.add_argument("--tsa", metavar="URL", help="RFC 3161 timestamp authority (none by default)")
+    m = parser.add_argument_group("what the manifest declares")
+    m.add_argument("--generator", help="the AI tool that made the content")
+    m.add_argument("--model", help="the model (recorded as the tool's version)")
+    m.add_argument(
+        "--source-type",
+        default=DEFAULT_SOURCE_TYPE,
+        help="IPTC digitalSourceType, URI or short name (default: trainedAlgorithmicMedia)",
+    )
+    m.add_argument("--title", help="title (default: the file name)")
+    m.add_argument("--author", help="the author's name (personal data: only when asked)")
+    return m
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="provenance",
@@ -410,22 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--out-dir", type=Path, help="directory for the signed copies")
     out.add_argument("--in-place", action="store_true", help="replace the inputs themselves")
     out.add_argument("--force", action="store_true", help="replace existing output files")
-    k = s.add_argument_group("keys (default: the keys from `keys init`)")
-    k.add_argument("--keys", type=Path, help="directory holding chain.pem and signer.key")
-    k.add_argument("--cert", type=Path, help="your own PEM certificate chain, signer first")
-    k.add_argument("--key", type=Path, help="your own PEM private key")
-    k.add_argument("--tsa", metavar="URL", help="RFC 3161 timestamp authority (none by default)")
-    m = s.add_argument_group("what the manifest declares")
-    m.add_argument("--generator", help="the AI tool that made the content")
-    m.add_argument("--model", help="the model (recorded as the tool's version)")
-    m.add_argument(
-        "--source-type",
-        default=DEFAULT_SOURCE_TYPE,
-        help="IPTC digitalSourceType, URI or short name (default: trainedAlgorithmicMedia)",
-    )
-    m.add_argument("--title", help="title (default: the file name)")
+    m = _signing_options(s)
     m.add_argument("--ingredient", type=Path, help="a parent file this was made from")
-    m.add_argument("--author", help="the author's name (personal data: only when asked)")
     s.add_argument(
         "--label",
         nargs="?",
@@ -452,6 +499,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--json", action="store_true", help="print the results as JSON")
     s.set_defaults(func=cmd_sign)
+
+    st = sub.add_parser("sign-text", help="append a signed C2PA manifest to a text (A.7)")
+    st.add_argument("input", type=Path)
+    st.add_argument("-o", "--output", type=Path, help="default: NAME.signed.EXT beside the input")
+    st.add_argument("--force", action="store_true", help="replace an existing output")
+    _signing_options(st)
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_sign_text)
 
     v = sub.add_parser("verify", help="check Content Credentials and report AI origin")
     v.add_argument("paths", nargs="+", type=Path, metavar="PATH")

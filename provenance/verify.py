@@ -22,6 +22,9 @@ from .errors import InputError, MalformedAssetError, ManifestError, UnsupportedM
 from .fingerprint import image_hash, similarity
 from .media import PIXEL_TYPES, TEXT, is_text, media_type_of, read_input
 from .store import ManifestStore, StoredManifest
+from .text.manifest import HASH_MATCH as TEXT_HASH_MATCH
+from .text.manifest import HASH_MISMATCH as TEXT_HASH_MISMATCH
+from .text.manifest import read_text_manifest, strip_wrappers
 from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
 from .trust import TrustPolicy
 from .verdict import (
@@ -88,12 +91,7 @@ def _recovered(
     hard = [c for c in credentials.failures if c in _HARD_BINDING]
     credentials.failures = [c for c in credentials.failures if c not in _HARD_BINDING]
     credentials.informational = hard + credentials.informational
-    results = (store.get("validation_results") or {}).get("activeManifest") or {}
-    trusted = any(
-        e.get("code") == "signingCredential.trusted" for e in results.get("success") or []
-    )
-    untrusted_only = set(credentials.failures) <= {"signingCredential.untrusted"}
-    credentials.state = (TRUSTED if trusted else VALID) if untrusted_only else INVALID
+    credentials.state = _judged_state(store, credentials.failures)
     credentials.recovered = True
     ai = ai_origin(store)
     if ai.generated:
@@ -185,29 +183,61 @@ class TextDetector:
         return cls(TextWatermarkKey.from_file(key_path), load_tokenizer(tokenizer_path))
 
 
+def _judged_state(store: dict[str, Any], failures: list[str]) -> str:
+    """Trusted / Valid / Invalid from the remaining failures and whether c2pa trusted the
+    signer (for manifests judged without their original asset bytes)."""
+    results = (store.get("validation_results") or {}).get("activeManifest") or {}
+    success = results.get("success") or []
+    trusted = any(e.get("code") == "signingCredential.trusted" for e in success)
+    if not set(failures) <= {"signingCredential.untrusted"}:
+        return INVALID
+    return TRUSTED if trusted else VALID
+
+
 def _verify_text(
-    data: bytes, label: str, detectors: Sequence[TextDetector]
-) -> tuple[AIOrigin, dict[str, Any] | None, str]:
+    data: bytes, label: str, policy: TrustPolicy, detectors: Sequence[TextDetector]
+) -> tuple[Credentials, AIOrigin, dict[str, Any] | None, str]:
     if not is_text(data):
         raise MalformedAssetError(f"{label}: not UTF-8 text")
     text = unicodedata.normalize("NFC", data.decode("utf-8"))
-    results = [detect_text(text, d.tokenizer, d.key) for d in detectors]
+    found = read_text_manifest(text, policy)
+    if found is None:
+        credentials, ai = Credentials(), AIOrigin()
+    elif found.store is None:
+        credentials = Credentials(present=True, state=INVALID, failures=found.binding_codes)
+        ai = AIOrigin()
+    else:
+        credentials = credentials_from_store(found.store, found.state)
+        # c2pa could not hash the text and says so; our own binding check replaces that code.
+        credentials.failures = [c for c in credentials.failures if c != TEXT_HASH_MISMATCH]
+        credentials.failures += [c for c in found.binding_codes if c != TEXT_HASH_MATCH]
+        credentials.state = _judged_state(found.store, credentials.failures)
+        ai = ai_origin(found.store)
+    visible = strip_wrappers(text)
+    results = [detect_text(visible, d.tokenizer, d.key) for d in detectors]
     hit = next((r for r in results if r.detected), None)
+    best = hit or min(results, key=lambda r: r.p_value, default=None)
+    mark = best.to_dict() if best else None
     if hit is not None:
-        ai = AIOrigin(generated=True, scope="whole", evidence=["text-watermark"])
+        ai.generated, ai.scope = True, ai.scope or "whole"
+        ai.evidence = [*ai.evidence, "text-watermark"]
+    if credentials.present:
+        summary = summarize(credentials, ai)
+        if hit is not None:
+            summary += f" The text also carries a language-model watermark (p = {hit.p_value:.1e})."
+    elif hit is not None:
         summary = (
             "No Content Credentials found, but the text carries a language-model watermark "
             f"(key {hit.key_id}, p = {hit.p_value:.1e}): it was generated with an AI tool "
             "using that key."
         )
-        return ai, hit.to_dict(), summary
-    best = min(results, key=lambda r: r.p_value, default=None)
-    keys = f"the {len(detectors)} configured key(s)" if detectors else "any configured key"
-    summary = (
-        f"No Content Credentials found and no watermark of {keys}; this says nothing either "
-        "way about whether it was made with AI."
-    )
-    return AIOrigin(), best.to_dict() if best else None, summary
+    else:
+        keys = f"the {len(detectors)} configured key(s)" if detectors else "any configured key"
+        summary = (
+            f"No Content Credentials found and no watermark of {keys}; this says nothing "
+            "either way about whether it was made with AI."
+        )
+    return credentials, ai, mark, summary
 
 
 def verify(
@@ -240,18 +270,18 @@ def verify(
     label = name or path or "content"
     media_type = media_type or media_type_of(data, label)
     digest = sha256 or hashlib.sha256(data).hexdigest()
+    policy = policy or TrustPolicy()
     if media_type == TEXT:
-        ai, text_mark, summary = _verify_text(data, label, text_detectors)
+        credentials, ai, text_mark, summary = _verify_text(data, label, policy, text_detectors)
         return Verdict(
             path=path,
             media_type=TEXT,
             sha256=digest,
-            credentials=Credentials(),
+            credentials=credentials,
             ai=ai,
             summary=summary,
             text_watermark=text_mark,
         )
-    policy = policy or TrustPolicy()
     manifest, state, remote_url = _read_store(data, media_type, policy, label)
     found: dict | None = None
     matches: list[Match] = []
