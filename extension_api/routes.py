@@ -56,10 +56,14 @@ async def _body(request: web.Request) -> bytes:
     return data
 
 
+def _is_text_type(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() == "text/plain"
+
+
 async def _verify_and_answer(request: web.Request, data: bytes, declared: str) -> web.Response:
     # The media type comes from the bytes (a declared Content-Type can be wrong or hostile),
     # except for text, which bytes cannot tell apart.
-    text = declared.split(";")[0].strip().lower() == "text/plain"
+    text = _is_text_type(declared)
     digest, verdict = await request.app[SERVICE].verify(data, "text/plain" if text else None)
     request.app[METRICS].verdict(verdict)
     log.info(
@@ -182,7 +186,8 @@ async def by_content(request: web.Request) -> web.Response:
     data = await _body(request)
     service = request.app[SERVICE]
     limit = _max_results(request)
-    _, matches = await service.run(find_matches, data, service.store, limit=limit)
+    text = "text/plain" if _is_text_type(request.content_type) else None
+    _, matches = await service.run(find_matches, data, service.store, limit=limit, media_type=text)
     if alg is not None:
         kind = "watermark" if alg == WATERMARK_ALG else "fingerprint"
         matches = [m for m in matches if m.kind == kind]

@@ -184,8 +184,14 @@ def cmd_sign_text(args: argparse.Namespace) -> int:
         title=args.title,
         author=args.author,
     )
+    store = None if args.no_store else ManifestStore(args.store)
     signed = sign_text(
-        data.decode("utf-8"), credentials, spec, title=args.input.name, tsa_url=args.tsa
+        data.decode("utf-8"),
+        credentials,
+        spec,
+        title=args.input.name,
+        tsa_url=args.tsa,
+        store=store,
     )
     output = args.output or args.input.with_name(f"{args.input.stem}.signed{args.input.suffix}")
     try:
@@ -504,6 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("input", type=Path)
     st.add_argument("-o", "--output", type=Path, help="default: NAME.signed.EXT beside the input")
     st.add_argument("--force", action="store_true", help="replace an existing output")
+    st.add_argument("--store", type=Path, help="manifest store (default as for sign)")
+    st.add_argument(
+        "--no-store",
+        action="store_true",
+        help="do not register the text's fingerprint in the manifest store",
+    )
     _signing_options(st)
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_sign_text)

@@ -278,7 +278,7 @@ def summarize(
     if not credentials.present and matches:
         m = matches[0]
         return (
-            "No Content Credentials found. The image resembles one registered with credentials "
+            "No Content Credentials found. It resembles content registered with credentials "
             f"({m.manifest_id}, similarity {m.similarity:.0%}): a possible match, not proof."
         )
     if not credentials.present:

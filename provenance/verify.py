@@ -19,7 +19,7 @@ from typing import Any
 import c2pa
 
 from .errors import InputError, MalformedAssetError, ManifestError, UnsupportedMediaError
-from .fingerprint import image_hash, similarity
+from .fingerprint import image_hash, similarity, text_hash
 from .media import PIXEL_TYPES, TEXT, is_text, media_type_of, read_input
 from .store import ManifestStore, StoredManifest
 from .text.manifest import HASH_MATCH as TEXT_HASH_MATCH
@@ -46,6 +46,9 @@ from .watermark import WatermarkSizeError, detect_rgb, load_for_detection
 RECOVERY_SIMILARITY = 0.8
 #: Fingerprint-only matches below this similarity are not reported.
 FINGERPRINT_SIMILARITY = 0.9
+#: For text (SimHash of word 3-grams): a few edited words in a paragraph keep it above this;
+#: unrelated texts scatter around 0.5 (measured maximum 0.69 over 100 pairs).
+TEXT_SIMILARITY = 0.8
 #: Hard-binding codes that are expected when a manifest is applied to a re-encoded copy.
 _HARD_BINDING = {
     "assertion.dataHash.mismatch",
@@ -136,9 +139,16 @@ def find_matches(
     name: str = "content",
     limit: int = 10,
     min_similarity: float = FINGERPRINT_SIMILARITY,
+    media_type: str | None = None,
 ) -> tuple[dict | None, list[Match]]:
     """Stored manifests for this content, by its watermark, then by its fingerprint (for the
-    Soft Binding Resolution API's ``byContent``). Returns (watermark result, matches)."""
+    Soft Binding Resolution API's ``byContent``). Returns (watermark result, matches).
+    Text (``media_type`` text/plain) is matched by its text fingerprint only."""
+    if media_type == TEXT:
+        if not is_text(data):
+            raise MalformedAssetError(f"{name}: not UTF-8 text")
+        visible = strip_wrappers(unicodedata.normalize("NFC", data.decode("utf-8")))
+        return None, _text_matches(visible, store, limit)
     found, hits = _candidates(data, store, name, limit, min_similarity)
     return found, [m for m, _ in hits]
 
@@ -194,9 +204,20 @@ def _judged_state(store: dict[str, Any], failures: list[str]) -> str:
     return TRUSTED if trusted else VALID
 
 
+def _text_matches(text: str, store: ManifestStore | None, limit: int = 5) -> list[Match]:
+    if store is None:
+        return []
+    hits = store.nearest(text_hash(text), min_similarity=TEXT_SIMILARITY, limit=limit, text=True)
+    return [Match(r.manifest_id, round(score, 3), "fingerprint", r.signer) for r, score in hits]
+
+
 def _verify_text(
-    data: bytes, label: str, policy: TrustPolicy, detectors: Sequence[TextDetector]
-) -> tuple[Credentials, AIOrigin, dict[str, Any] | None, str]:
+    data: bytes,
+    label: str,
+    policy: TrustPolicy,
+    detectors: Sequence[TextDetector],
+    store: ManifestStore | None,
+) -> tuple[Credentials, AIOrigin, dict[str, Any] | None, str, list[Match]]:
     if not is_text(data):
         raise MalformedAssetError(f"{label}: not UTF-8 text")
     text = unicodedata.normalize("NFC", data.decode("utf-8"))
@@ -214,6 +235,7 @@ def _verify_text(
         credentials.state = _judged_state(found.store, credentials.failures)
         ai = ai_origin(found.store)
     visible = strip_wrappers(text)
+    matches = [] if credentials.present else _text_matches(visible, store)
     results = [detect_text(visible, d.tokenizer, d.key) for d in detectors]
     hit = next((r for r in results if r.detected), None)
     best = hit or min(results, key=lambda r: r.p_value, default=None)
@@ -231,13 +253,15 @@ def _verify_text(
             f"(key {hit.key_id}, p = {hit.p_value:.1e}): it was generated with an AI tool "
             "using that key."
         )
+    elif matches:
+        summary = summarize(credentials, ai, None, matches)
     else:
         keys = f"the {len(detectors)} configured key(s)" if detectors else "any configured key"
         summary = (
             f"No Content Credentials found and no watermark of {keys}; this says nothing "
             "either way about whether it was made with AI."
         )
-    return credentials, ai, mark, summary
+    return credentials, ai, mark, summary, matches
 
 
 def verify(
@@ -272,7 +296,9 @@ def verify(
     digest = sha256 or hashlib.sha256(data).hexdigest()
     policy = policy or TrustPolicy()
     if media_type == TEXT:
-        credentials, ai, text_mark, summary = _verify_text(data, label, policy, text_detectors)
+        credentials, ai, text_mark, summary, matches = _verify_text(
+            data, label, policy, text_detectors, store
+        )
         return Verdict(
             path=path,
             media_type=TEXT,
@@ -281,10 +307,11 @@ def verify(
             ai=ai,
             summary=summary,
             text_watermark=text_mark,
+            matches=matches,
         )
     manifest, state, remote_url = _read_store(data, media_type, policy, label)
     found: dict | None = None
-    matches: list[Match] = []
+    matches = []
     if manifest is not None:
         credentials, ai = credentials_from_store(manifest, state), ai_origin(manifest)
     else:

@@ -427,3 +427,21 @@ async def test_logs_hold_only_hash_and_verdict(server, files, caplog, store_path
     assert any(body["sha256"] in line for line in lines)
     assert all(len(line) < 200 for line in lines)
     assert set(store_path.parent.iterdir()) == before  # nothing written beside the store
+
+
+async def test_text_verify_and_match_by_content(server, credentials, store_path):
+    from provenance.text.manifest import sign_text, strip_wrappers
+
+    paragraph = (
+        "This review of the harbour festival was drafted by a language model and "
+        "checked by an editor before it went out to readers on Sunday morning."
+    )
+    signed = sign_text(paragraph, credentials, AI.manifest, store=ManifestStore(store_path))
+    headers = {"Content-Type": "text/plain; charset=utf-8"}
+    status, body, _ = await _post(f"{server.url}/v1/verify", signed.text.encode(), headers=headers)
+    assert status == 200 and body["media_type"] == "text/plain"
+    assert body["credentials"]["state"] == "Trusted" and body["ai"]["generated"] is True
+    stripped = strip_wrappers(signed.text).encode()
+    status, body, _ = await _post(f"{server.url}/matches/byContent", stripped, headers=headers)
+    assert status == 200
+    assert body["matches"][0]["manifestId"] == signed.manifest_id

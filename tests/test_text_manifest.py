@@ -138,3 +138,27 @@ def test_cli_sign_text(tmp_path, keys, capsys):
     assert main(["verify", str(out), "--trust", str(keys.root), "--json"]) == 0
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["media_type"] == "text/plain" and verdict["credentials"]["state"] == "Trusted"
+
+
+def test_stripped_or_lightly_edited_text_is_a_possible_match(credentials, tmp_path):
+    from provenance import ManifestStore, find_matches
+
+    store = ManifestStore(tmp_path / "m.sqlite3")
+    paragraph = " ".join([TEXT] * 3) + " It was checked again before publication."
+    signed = sign_text(paragraph, credentials, SPEC, store=store)
+    edited = strip_wrappers(signed.text).replace("checked", "read", 1)
+    verdict = verify(edited.encode(), media_type="text/plain", store=store)
+    assert verdict.credentials.present is False and verdict.credentials.recovered is False
+    assert [(m.manifest_id, m.kind) for m in verdict.matches] == [
+        (signed.manifest_id, "fingerprint")
+    ]
+    assert verdict.matches[0].similarity >= 0.8
+    assert "possible match" in verdict.summary
+    other = verify(
+        b"An unrelated note about the weather in spring and the price of tea.",
+        media_type="text/plain",
+        store=store,
+    )
+    assert other.matches == []
+    _, matches = find_matches(edited.encode(), store, media_type="text/plain")
+    assert [m.manifest_id for m in matches] == [signed.manifest_id]

@@ -157,15 +157,23 @@ class ManifestStore:
         return self._one("manifest_id = ?", (manifest_id,))
 
     def nearest(
-        self, fingerprint: int, *, min_similarity: float = 0.85, limit: int = 5
+        self,
+        fingerprint: int,
+        *,
+        min_similarity: float = 0.85,
+        limit: int = 5,
+        text: bool = False,
     ) -> list[tuple[StoredManifest, float]]:
-        """Stored manifests whose fingerprint is at least ``min_similarity`` alike.
+        """Stored manifests whose fingerprint is at least ``min_similarity`` alike, among texts
+        (``text``) or among images: the two fingerprints are different hashes.
 
         A linear scan over the fingerprints: fine for a local store of up to ~10^6 manifests.
         """
+        kind = "media_type LIKE 'text/%'" if text else "media_type NOT LIKE 'text/%'"
         with self._connect() as db:
             rows = db.execute(
-                "SELECT watermark_id, fingerprint FROM manifests WHERE fingerprint IS NOT NULL"
+                "SELECT watermark_id, fingerprint FROM manifests "
+                f"WHERE fingerprint IS NOT NULL AND {kind}"
             ).fetchall()
         scored = [(wid, similarity(fingerprint, _to_unsigned(fp) or 0)) for wid, fp in rows]
         best = sorted((s for s in scored if s[1] >= min_similarity), key=lambda s: -s[1])[:limit]
@@ -200,6 +208,6 @@ class AsyncManifestStore:
         return await asyncio.to_thread(self.sync.by_manifest_id, manifest_id)
 
     async def nearest(
-        self, fingerprint: int, **kwargs: float
+        self, fingerprint: int, **kwargs: float | bool
     ) -> list[tuple[StoredManifest, float]]:
         return await asyncio.to_thread(self.sync.nearest, fingerprint, **kwargs)  # type: ignore[arg-type]

@@ -36,7 +36,9 @@ from c2pa.c2pa import _lib, _read_native_error
 
 from ..credentials import SigningCredentials
 from ..errors import ProvenanceError, SigningError
+from ..fingerprint import TEXT_FINGERPRINT_ALG, text_hash
 from ..manifest import ManifestSpec, manifest_definition
+from ..store import ManifestStore, StoredManifest
 from ..trust import TrustPolicy
 
 MAGIC = b"C2PATXT\0"
@@ -169,8 +171,13 @@ def sign_text(
     *,
     title: str = "text",
     tsa_url: str | None = None,
+    store: ManifestStore | None = None,
 ) -> SignedText:
-    """NFC-normalise ``text`` and append a signed manifest declaring ``spec``."""
+    """NFC-normalise ``text`` and append a signed manifest declaring ``spec``.
+
+    With a ``store``, the manifest is registered under the text's fingerprint (a SimHash of
+    word shingles), so a stripped or lightly edited copy can be matched to it later.
+    """
     if find_wrappers(text):
         raise ProvenanceError(
             "the text already carries a C2PA manifest",
@@ -199,6 +206,20 @@ def sign_text(
             if actual == length:
                 with c2pa.Reader("application/c2pa", io.BytesIO(manifest_store)) as reader:
                     manifest_id = json.loads(reader.json())["active_manifest"]
+                if store is not None:
+                    fingerprint = text_hash(visible)
+                    store.register(
+                        StoredManifest(
+                            watermark_id=store.new_watermark_id(),
+                            manifest_id=manifest_id,
+                            alg=TEXT_FINGERPRINT_ALG,
+                            binding_value=f"{fingerprint:016x}",
+                            manifest_store=manifest_store,
+                            media_type="text/plain",
+                            fingerprint=fingerprint,
+                            signer=credentials.organization,
+                        )
+                    )
                 return SignedText(visible + wrapper, manifest_id, manifest_store, rounds)
             length = actual
     raise SigningError("the text manifest's length did not settle; try again")
