@@ -90,6 +90,7 @@ def _verdict_schema() -> dict[str, Any]:
                     "ingredients": {"type": "array", "items": {"type": "object"}},
                     "remote_url": nullable_str,
                     "recovered": {"type": "boolean"},
+                    "similarity": {"type": ["number", "null"]},
                 },
             },
             "ai": {
@@ -137,6 +138,27 @@ def _verdict_schema() -> dict[str, Any]:
             },
         },
     }
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _html_page(summary: str, operation: str, param: str | None = None) -> dict[str, Any]:
+    get: dict[str, Any] = {
+        "summary": summary,
+        "operationId": operation,
+        "responses": {
+            "200": {
+                "description": "HTML",
+                "content": {"text/html": {"schema": {"type": "string"}}},
+            },
+            "429": _ERROR,
+        },
+    }
+    if param:
+        get["parameters"] = [_path_param(param)]
+    return {"get": get}
 
 
 @cache
@@ -356,6 +378,56 @@ def openapi_document() -> dict[str, Any]:
                                 }
                             },
                         },
+                        "429": _ERROR,
+                    },
+                }
+            },
+            "/": _html_page("The reader's page", "readerPage"),
+            "/report/{sha256}": _html_page(
+                "The report page the extension links to", "reportPage", "sha256"
+            ),
+            "/reader.js": {
+                "get": {
+                    "summary": "The reader's page script",
+                    "operationId": "readerJs",
+                    "responses": {
+                        "200": {
+                            "description": "JavaScript",
+                            "content": {"text/javascript": {"schema": {"type": "string"}}},
+                        },
+                        "429": _ERROR,
+                    },
+                }
+            },
+            "/v1/report/{sha256}": {
+                "get": {
+                    "summary": "The verdict this service recently gave for that content",
+                    "operationId": "report",
+                    "parameters": [_path_param("sha256")],
+                    "responses": {
+                        "200": {
+                            "description": "The verdict",
+                            "content": json_of("#/components/schemas/Verdict"),
+                        },
+                        "404": _ERROR,
+                        "429": _ERROR,
+                    },
+                }
+            },
+            "/v1/thumbnails/{manifestId}": {
+                "get": {
+                    "summary": "The claim thumbnail of a stored manifest (the signed original)",
+                    "operationId": "thumbnail",
+                    "parameters": [_path_param("manifestId")],
+                    "responses": {
+                        "200": {
+                            "description": "An image",
+                            "content": {
+                                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                            },
+                        },
+                        "404": _ERROR,
                         "429": _ERROR,
                     },
                 }

@@ -8,6 +8,7 @@ import binascii
 import hmac
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -19,6 +20,7 @@ from provenance import (
     InputError,
     find_matches,
     identifier_from_binding,
+    manifest_thumbnail,
     register_manifest,
 )
 
@@ -218,6 +220,51 @@ async def supported(_: web.Request) -> web.Response:
             "fingerprints": [{"alg": FINGERPRINT_ALG}],
         }
     )
+
+
+# -- the reader's page ---------------------------------------------------------------------------
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+@routes.get("/")
+async def reader_page(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+@routes.get("/report/{sha256}")
+async def report_page(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")  # the page fetches /v1/report/{sha256}
+
+
+@routes.get("/reader.js")
+async def reader_script(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "reader.js", headers={"Content-Type": "text/javascript"})
+
+
+@routes.get("/v1/report/{sha256}")
+async def report(request: web.Request) -> web.Response:
+    digest = request.match_info["sha256"].lower()
+    verdict = request.app[SERVICE].cache.get(digest)
+    if verdict is None:
+        return error_response(
+            404,
+            "not_found",
+            "no recent verdict for that content here; "
+            "submit the file on the reader's page to see its report",
+        )
+    return web.json_response(verdict)
+
+
+@routes.get("/v1/thumbnails/{manifestId}")
+async def thumbnail(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    record = await service.run(service.store.by_manifest_id, request.match_info["manifestId"])
+    found = await service.run(manifest_thumbnail, record.manifest_store) if record else None
+    if found is None:
+        return error_response(404, "not_found", "no stored thumbnail for that manifest")
+    media_type, data = found
+    return web.Response(body=data, content_type=media_type)
 
 
 # -- operations ---------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from .store import (
 from .text import TextWatermarkKey
 from .trust import TrustConfigError, TrustPolicy
 from .verdict import AIOrigin, Credentials, Ingredient, Match, SignerInfo, Verdict
-from .verify import FINGERPRINT_ALG, TextDetector, find_matches, verify
+from .verify import FINGERPRINT_ALG, TextDetector, find_matches, manifest_thumbnail, verify
 from .watermark import ALG as WATERMARK_ALG
 from .watermark import identifier_from_binding
 
@@ -80,6 +80,7 @@ __all__ = [
     "find_matches",
     "identifier_from_binding",
     "init_keys",
+    "manifest_thumbnail",
     "register_manifest",
     "resolve_source_type",
     "sign",

@@ -75,6 +75,8 @@ class Credentials:
     #: Set when the asset points to a manifest stored online that was not fetched.
     remote_url: str | None = None
     recovered: bool = False
+    #: When recovered: how alike this copy and the registered image are (0-1).
+    similarity: float | None = None
 
 
 @dataclass

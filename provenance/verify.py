@@ -84,7 +84,7 @@ def _read_store(
 
 
 def _recovered(
-    record: StoredManifest, policy: TrustPolicy, label: str
+    record: StoredManifest, policy: TrustPolicy, label: str, alike: float
 ) -> tuple[Credentials, AIOrigin]:
     """Credentials from a stored manifest, judged by its signature (the pixels differ)."""
     store, _, _ = _read_store(record.manifest_store, "application/c2pa", policy, label)
@@ -96,6 +96,7 @@ def _recovered(
     credentials.informational = hard + credentials.informational
     credentials.state = _judged_state(store, credentials.failures)
     credentials.recovered = True
+    credentials.similarity = alike
     ai = ai_origin(store)
     if ai.generated:
         ai.evidence = [*ai.evidence, "watermark"]
@@ -170,7 +171,7 @@ def _look_in_store(
     if by_watermark:
         match, record = by_watermark[0]
         if match.similarity >= RECOVERY_SIMILARITY:
-            return found, [], _recovered(record, policy, label)
+            return found, [], _recovered(record, policy, label, match.similarity)
         return found, [match], None
     if found["detected"]:
         return found, [], None
@@ -335,3 +336,19 @@ def verify(
         watermark=found,
         matches=matches,
     )
+
+
+def manifest_thumbnail(manifest_store: bytes) -> tuple[str, bytes] | None:
+    """The active manifest's claim thumbnail (media type, bytes), if it has one: what the
+    signed original looked like, for a reader comparing it with a recovered copy."""
+    try:
+        with c2pa.Reader("application/c2pa", io.BytesIO(manifest_store)) as reader:
+            store = json.loads(reader.json())
+            thumb = store["manifests"][store["active_manifest"]].get("thumbnail") or {}
+            if not thumb.get("identifier"):
+                return None
+            out = io.BytesIO()
+            reader.resource_to_stream(thumb["identifier"], out)
+            return str(thumb.get("format") or "image/jpeg"), out.getvalue()
+    except (c2pa.C2paError, KeyError):
+        return None

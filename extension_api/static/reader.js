@@ -1,0 +1,113 @@
+// The reader's page: submit an image or a text, show the verdict (or a stored report).
+"use strict";
+
+const result = document.getElementById("result");
+let pastedImage = null;
+
+function el(tag, props = {}, children = []) {
+  const node = Object.assign(document.createElement(tag), props);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function row(list, name, value) {
+  if (value === null || value === undefined || value === "") return;
+  list.append(el("dt", { textContent: name }), el("dd", { textContent: String(value) }));
+}
+
+function render(verdict, submittedUrl) {
+  result.replaceChildren();
+  const c = verdict.credentials, ai = verdict.ai;
+  const card = el("section", { className: "card", id: "verdict" });
+  card.append(el("p", { className: "summary", id: "summary", textContent: verdict.summary }));
+  const state = c.state || "none";
+  card.append(el("span", { className: `state ${state}`, textContent: c.state || "No credentials" }));
+  const facts = el("dl");
+  row(facts, "AI-generated", ai.generated === null ? "unknown" :
+      ai.generated ? `yes (${ai.scope === "part" ? "in part" : "whole"})` : "not declared");
+  row(facts, "Evidence", (ai.evidence || []).join(", "));
+  row(facts, "Generator", c.generator);
+  row(facts, "Signed by", c.signer ? `${c.signer.issuer || ""} (${c.signer.common_name || ""})` : null);
+  row(facts, "Signed at", c.signed_at || (c.created_at ? `declared ${c.created_at}` : null));
+  row(facts, "Recovered", c.recovered ? "from the invisible watermark, via the manifest store" : null);
+  row(facts, "Failures", (c.failures || []).join(", "));
+  row(facts, "Manifest", c.manifest_id);
+  row(facts, "SHA-256", verdict.sha256);
+  card.append(facts);
+  result.append(card);
+
+  if ((c.ingredients || []).length) {
+    const history = el("section", { className: "card", id: "history" }, [el("h2", { textContent: "History" })]);
+    const list = el("ul");
+    for (const ing of c.ingredients) {
+      const kinds = (ing.source_types || []).map((t) => t.split("/").pop()).join(", ");
+      list.append(el("li", { textContent: `${ing.relationship || "ingredient"}: ${ing.title || "untitled"}` +
+        (kinds ? ` — ${kinds}` : "") }));
+    }
+    history.append(list);
+    result.append(history);
+  }
+
+  const possible = verdict.matches || [];
+  if (c.recovered || possible.length) {
+    const id = c.recovered ? c.manifest_id : possible[0].manifest_id;
+    const similarity = c.recovered ? c.similarity : possible[0].similarity;
+    const compare = el("section", { className: "card", id: "compare" }, [
+      el("h2", { textContent: c.recovered ? "Submitted copy and the signed original" : "Possible match" }),
+    ]);
+    const grid = el("div", { className: "compare" });
+    if (submittedUrl) grid.append(el("figure", {}, [el("img", { src: submittedUrl, alt: "submitted" }),
+                                     el("figcaption", { textContent: "Submitted" })]));
+    grid.append(el("figure", {}, [el("img", { src: `/v1/thumbnails/${encodeURIComponent(id)}`, alt: "registered original" }),
+                                  el("figcaption", { textContent: `Registered original — similarity ${Math.round(100 * (similarity || 0))}%` })]));
+    compare.append(grid);
+    result.append(compare);
+  }
+}
+
+function showError(message) {
+  result.replaceChildren(el("p", { className: "error", id: "error", textContent: message }));
+}
+
+async function check(body, type, submittedUrl) {
+  result.textContent = "Checking…";
+  try {
+    const response = await fetch("/v1/verify", { method: "POST", body, headers: { "Content-Type": type } });
+    const data = await response.json();
+    if (!response.ok) return showError(data.error ? data.error.message : `HTTP ${response.status}`);
+    history.replaceState(null, "", `/report/${data.sha256}`);
+    render(data, submittedUrl);
+  } catch (err) {
+    showError(`The service did not answer: ${err}`);
+  }
+}
+
+document.getElementById("check").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const file = document.getElementById("file").files[0];
+  const text = document.getElementById("text").value;
+  if (file) {
+    const isText = file.type.startsWith("text/") || /\.(txt|md)$/i.test(file.name);
+    check(file, isText ? "text/plain; charset=utf-8" : (file.type || "application/octet-stream"),
+          isText ? null : URL.createObjectURL(file));
+  } else if (pastedImage) {
+    check(pastedImage, pastedImage.type, URL.createObjectURL(pastedImage));
+  } else if (text) {
+    check(new Blob([text]), "text/plain; charset=utf-8", null);
+  }
+});
+
+document.addEventListener("paste", (event) => {
+  const item = [...event.clipboardData.items].find((i) => i.type.startsWith("image/"));
+  if (item) { pastedImage = item.getAsFile(); check(pastedImage, pastedImage.type, URL.createObjectURL(pastedImage)); }
+});
+
+// /report/<sha256>: the page the extension links to; shows the verdict the service computed.
+const match = location.pathname.match(/^\/report\/([0-9a-f]{64})$/);
+if (match) {
+  fetch(`/v1/report/${match[1]}`).then(async (response) => {
+    const data = await response.json();
+    if (response.ok) render(data, null);
+    else showError(data.error ? data.error.message : `HTTP ${response.status}`);
+  });
+}
