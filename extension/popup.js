@@ -32,7 +32,15 @@ async function refresh() {
 }
 
 $("backend").addEventListener("change", async (e) => {
-  await chrome.storage.sync.set({ backend: e.target.value.trim() });
+  const backend = e.target.value.trim();
+  let origin;
+  try { origin = new URL(backend).origin; } catch { $("state").textContent = "That is not a URL."; return; }
+  // Loopback is granted at install; any other service is asked for now, for its origin only.
+  if (!["127.0.0.1", "localhost"].includes(new URL(backend).hostname)) {
+    const granted = await chrome.permissions.request({ origins: [`${origin}/*`] });
+    if (!granted) { $("state").textContent = `No permission to reach ${origin}.`; return; }
+  }
+  await chrome.storage.sync.set({ backend });
   refresh();
 });
 $("autoScan").addEventListener("change", (e) => chrome.storage.sync.set({ autoScan: e.target.checked }));
