@@ -67,7 +67,7 @@ def test_startup_line_and_graceful_sigterm(tmp_path, keys):
 
         worker = threading.Thread(target=slow)
         worker.start()
-        time.sleep(0.3)  # the request is in flight
+        time.sleep(0.15)  # the request is in flight
         signalled = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         worker.join(60)
