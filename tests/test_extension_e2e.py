@@ -11,6 +11,7 @@ import io
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -60,7 +61,7 @@ def backend(tmp_path_factory, credentials, keys):
         store_path=store_path,
         trust=TrustPolicy.from_files([keys.root]),
         rate_limit=0,
-        fetch_allow=("127.0.0.1",),
+        fetch_allow=("127.0.0.1", "localhost"),
     )
     with LiveServer(settings) as live:
         yield live, files, paragraph
@@ -74,9 +75,15 @@ def site(backend):
         f'<figure><img src="/{n}" alt="{n}" width="320"><figcaption>{n}</figcaption></figure>'
         for n in files
     )
+    # One more image from another origin (localhost vs 127.0.0.1) that sends no CORS headers:
+    # the content script cannot read its bytes and must ask the service by URL.
+    foreign = (
+        '<figure><img src="http://localhost:PORT/signed.jpg" alt="foreign" width="320">'
+        "<figcaption>cross-origin</figcaption></figure>"
+    )
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>News</title></head><body>"
-        f"<h1>Test page</h1>{images}<p id='story'>{paragraph}</p></body></html>"
+        f"<h1>Test page</h1>{images}{foreign}<p id='story'>{paragraph}</p></body></html>"
     )
     opted_out = page.replace("<head>", '<head><meta name="CR-allow-UI-injection" content="false">')
 
@@ -86,7 +93,12 @@ def site(backend):
 
         return serve
 
-    app.router.add_get("/", handler(page.encode(), "text/html"))
+    async def index(request: web.Request) -> web.Response:
+        return web.Response(
+            text=page.replace("PORT", str(request.url.port)), content_type="text/html"
+        )
+
+    app.router.add_get("/", index)
     app.router.add_get("/optout", handler(opted_out.encode(), "text/html"))
     for name, data in files.items():
         app.router.add_get(f"/{name}", handler(data, "image/jpeg"))
@@ -128,7 +140,9 @@ def browser(backend):
 
 
 def _badge(page, name: str):
-    return page.locator(f'provenance-overlay .badge[data-src$="/{name}"]')
+    """The badge of the page's own image ``name`` (same origin as the page)."""
+    url = urlsplit(page.url)
+    return page.locator(f'provenance-overlay .badge[data-src="{url.scheme}://{url.netloc}/{name}"]')
 
 
 def test_badges_summaries_selection_and_popup(browser, site):
@@ -145,16 +159,19 @@ def test_badges_summaries_selection_and_popup(browser, site):
     tampered = _badge(page, "tampered.jpg")
     tampered.wait_for(timeout=20000)
     assert tampered.inner_text() == "Credentials invalid"
-    # Images are checked as they come into view: scroll to the plain one, wait until the
-    # content script has checked all four, then make sure the plain one got no badge.
-    page.locator('img[alt="plain.jpg"]').scroll_into_view_if_needed()
+    # Images are checked as they come into view: scroll to the last ones, wait until the
+    # content script has checked all five, then make sure the plain one got no badge.
+    page.locator('img[alt="foreign"]').scroll_into_view_if_needed()
     for _ in range(100):
         counts = worker.evaluate(TO_TAB, [site.url + "/", {"kind": "counts"}])
-        if counts["checked"] == 4:
+        if counts["checked"] == 5:
             break
         page.wait_for_timeout(200)
-    assert counts["checked"] == 4 and counts["ai"] == 2 and counts["invalid"] == 1
+    assert counts["checked"] == 5 and counts["ai"] == 3 and counts["invalid"] == 1
     assert _badge(page, "plain.jpg").count() == 0
+    # The cross-origin image went through /v1/verify-url and was recognised all the same.
+    foreign = page.locator('provenance-overlay .badge[data-src^="http://localhost"]')
+    assert foreign.inner_text() == "AI-generated"
     page.evaluate("window.scrollTo(0, 0)")
 
     signed.hover()
@@ -189,8 +206,8 @@ def test_badges_summaries_selection_and_popup(browser, site):
     page.bring_to_front()
     popup.evaluate("refresh()")
     expect = pytest.importorskip("playwright.sync_api").expect
-    expect(popup.locator("#checked")).to_have_text("4", timeout=10000)
-    assert popup.locator("#ai").inner_text() == "2"
+    expect(popup.locator("#checked")).to_have_text("5", timeout=10000)
+    assert popup.locator("#ai").inner_text() == "3"
     assert popup.locator("#invalid").inner_text() == "1"
     assert "Connected" in popup.locator("#state").inner_text()
     popup.screenshot(path=str(ARTIFACTS / "popup.png"))
