@@ -444,3 +444,17 @@ async def test_text_verify_and_match_by_content(server, credentials, store_path)
     status, body, _ = await _post(f"{server.url}/matches/byContent", stripped, headers=headers)
     assert status == 200
     assert body["matches"][0]["manifestId"] == signed.manifest_id
+
+
+def test_verdict_cache_is_a_bounded_lru():
+    from extension_api.app import VerdictCache
+
+    cache = VerdictCache(2)
+    cache.put("a", {"n": 1})
+    cache.put("b", {"n": 2})
+    assert cache.get("a") == {"n": 1}  # a is now the most recent
+    cache.put("c", {"n": 3})  # evicts b, the least recently used
+    assert cache.get("b") is None and cache.get("a") and cache.get("c")
+    off = VerdictCache(0)
+    off.put("a", {"n": 1})
+    assert off.get("a") is None

@@ -14,6 +14,7 @@ from provenance import (
     InputError,
     ManifestSpec,
     OutputError,
+    ProvenanceError,
     SignOptions,
     Thumbnail,
     TrustPolicy,
@@ -225,3 +226,12 @@ def test_verdict_json_shape(tmp_path, credentials, trusted, photo):
     assert {"issuer", "common_name"} <= d["credentials"]["signer"].keys()
     assert {"generated", "scope", "source_types", "evidence"} <= d["ai"].keys()
     assert d["credentials"]["signed_at"] is None  # no timestamp authority offline
+
+
+def test_unreachable_timestamp_authority_is_a_clear_error(tmp_path, credentials, photo):
+    out = tmp_path / "out.jpg"
+    with pytest.raises(ProvenanceError) as err:
+        sign(photo, credentials, SignOptions(AI, tsa_url="http://127.0.0.1:9/tsa"), output=out)
+    assert "astronaut.jpg" in str(err.value)  # names the file
+    assert "signing failed" in str(err.value) or "timestamp" in str(err.value).lower()
+    assert not out.exists()
