@@ -21,7 +21,6 @@ import numpy as np
 from .credentials import SigningCredentials
 from .errors import (
     InputError,
-    MalformedAssetError,
     OutputError,
     SigningError,
     UnsupportedMediaError,
@@ -29,7 +28,13 @@ from .errors import (
 from .files import atomic_output
 from .fingerprint import image_hash
 from .label import WRITABLE, draw_label, encode_like
-from .manifest import ManifestSpec, manifest_definition, parent_ingredient, soft_binding
+from .manifest import (
+    ManifestSpec,
+    asset_error,
+    manifest_definition,
+    parent_ingredient,
+    soft_binding,
+)
 from .media import EMBEDDABLE, media_type_of, open_image, read_input
 from .store import ManifestStore, StoredManifest
 from .watermark import ALG, MIN_SIDE, binding_value, embed_image, payload_hex
@@ -95,12 +100,9 @@ class SignResult:
 
 
 def _c2pa_failure(exc: c2pa.C2paError, name: str) -> Exception:
-    text = str(exc)
-    if isinstance(exc, c2pa.C2paError.NotSupported) or "not supported" in text.lower():
-        return UnsupportedMediaError(f"{name}: c2pa cannot embed a manifest in this file ({text})")
-    if "could not be parsed" in text or isinstance(exc, c2pa.C2paError.Io):
-        return MalformedAssetError(f"{name}: the file's structure is damaged ({text})")
-    return SigningError(f"{name}: signing failed ({text})")
+    return asset_error(exc, name, "embed a manifest in") or SigningError(
+        f"{name}: signing failed ({exc})"
+    )
 
 
 def _manifest_id(manifest_store: bytes) -> str:

@@ -18,8 +18,9 @@ from typing import Any
 
 import c2pa
 
-from .errors import InputError, MalformedAssetError, ManifestError, UnsupportedMediaError
+from .errors import InputError, MalformedAssetError, ManifestError
 from .fingerprint import image_hash, similarity, text_hash
+from .manifest import asset_error
 from .media import PIXEL_TYPES, TEXT, is_text, media_type_of, read_input
 from .store import ManifestStore, StoredManifest
 from .text.manifest import HASH_MATCH as TEXT_HASH_MATCH
@@ -73,10 +74,9 @@ def _read_store(
         remote = _REMOTE.search(text)
         if remote:
             return None, None, remote.group(1)
-        if isinstance(exc, c2pa.C2paError.NotSupported):
-            raise UnsupportedMediaError(f"{name}: c2pa cannot read {media_type} ({text})") from exc
-        if "could not be parsed" in text or "Invalid" in text or isinstance(exc, c2pa.C2paError.Io):
-            raise MalformedAssetError(f"{name}: the file's structure is damaged ({text})") from exc
+        unreadable = asset_error(exc, name, "read")
+        if unreadable is not None:
+            raise unreadable from exc
         raise ManifestError(
             f"{name}: the C2PA manifest cannot be read ({text})",
             hint="it may be from a pre-release or unsupported C2PA version",
@@ -133,6 +133,13 @@ def _candidates(
     return found.to_dict(), hits[:limit]
 
 
+def _decode_text(data: bytes, label: str) -> str:
+    """The content as NFC text, or a clear error."""
+    if not is_text(data):
+        raise MalformedAssetError(f"{label}: not UTF-8 text")
+    return unicodedata.normalize("NFC", data.decode("utf-8"))
+
+
 def find_matches(
     data: bytes,
     store: ManifestStore,
@@ -146,9 +153,7 @@ def find_matches(
     Soft Binding Resolution API's ``byContent``). Returns (watermark result, matches).
     Text (``media_type`` text/plain) is matched by its text fingerprint only."""
     if media_type == TEXT:
-        if not is_text(data):
-            raise MalformedAssetError(f"{name}: not UTF-8 text")
-        visible = strip_wrappers(unicodedata.normalize("NFC", data.decode("utf-8")))
+        visible = strip_wrappers(_decode_text(data, name))
         return None, _text_matches(visible, store, limit)
     found, hits = _candidates(data, store, name, limit, min_similarity)
     return found, [m for m, _ in hits]
@@ -219,9 +224,7 @@ def _verify_text(
     detectors: Sequence[TextDetector],
     store: ManifestStore | None,
 ) -> tuple[Credentials, AIOrigin, dict[str, Any] | None, str, list[Match]]:
-    if not is_text(data):
-        raise MalformedAssetError(f"{label}: not UTF-8 text")
-    text = unicodedata.normalize("NFC", data.decode("utf-8"))
+    text = _decode_text(data, label)
     found = read_text_manifest(text, policy)
     if found is None:
         credentials, ai = Credentials(), AIOrigin()
