@@ -65,8 +65,24 @@ def is_public(address: str) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
+class NotPublicAddress(OSError):
+    """A host resolved to an address the fetcher must not reach."""
+
+
+def _refused(host: str) -> FetchError:
+    return FetchError(
+        403,
+        "url_not_allowed",
+        f"{host} is a private, loopback, link-local or multicast address; only public "
+        "addresses are fetched",
+    )
+
+
 class CheckedResolver(AbstractResolver):
-    """Resolves like aiohttp does, then refuses any answer that is not allowed."""
+    """Resolves like aiohttp does, then refuses any answer that is not allowed.
+
+    This is the one DNS lookup per hop, and the addresses checked are the ones connected to.
+    """
 
     def __init__(self, allow: AllowList) -> None:
         self._inner = ThreadedResolver()
@@ -79,7 +95,7 @@ class CheckedResolver(AbstractResolver):
         if not self._allow.host(host):
             for answer in answers:
                 if not (is_public(answer["host"]) or self._allow.address(answer["host"])):
-                    raise OSError(f"{host} resolves to a non-public address")
+                    raise NotPublicAddress(f"{host} resolves to a non-public address")
         return answers
 
     async def close(self) -> None:
@@ -109,7 +125,7 @@ class Fetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def _check(self, url: str) -> None:
+    def _check(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise FetchError(
@@ -120,25 +136,14 @@ class Fetcher:
         if not parts.hostname:
             raise FetchError(400, "url_invalid", "the URL has no host")
         host = parts.hostname
-        if self.allow.host(host):
-            return
+        # aiohttp connects to an IP-literal host without asking the resolver, so those are
+        # checked here; names are checked by CheckedResolver when they are looked up.
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host,
-                parts.port or (443 if parts.scheme == "https" else 80),
-                type=socket.SOCK_STREAM,
-            )
-        except OSError:
-            raise FetchError(502, "fetch_failed", f"cannot resolve {host}") from None
-        for info in infos:
-            address = str(info[4][0])
-            if not (is_public(address) or self.allow.address(address)):
-                raise FetchError(
-                    403,
-                    "url_not_allowed",
-                    f"{host} is a private, loopback, link-local or multicast "
-                    "address; only public addresses are fetched",
-                )
+            ipaddress.ip_address(host)
+        except ValueError:
+            return
+        if not (self.allow.host(host) or is_public(host) or self.allow.address(host)):
+            raise _refused(host)
 
     async def fetch(self, url: str) -> Fetched:
         assert self._session is not None, "Fetcher.start() first"
@@ -153,7 +158,7 @@ class Fetcher:
     async def _follow(self, url: str) -> Fetched:
         assert self._session is not None
         for _ in range(self.max_redirects + 1):
-            await self._check(url)
+            self._check(url)
             try:
                 async with self._session.get(url, allow_redirects=False) as response:
                     if response.status in (301, 302, 303, 307, 308):
@@ -171,9 +176,13 @@ class Fetcher:
                     )
             except FetchError:
                 raise
+            except aiohttp.ClientConnectorDNSError as exc:
+                if isinstance(exc.os_error, NotPublicAddress):
+                    raise _refused(urlsplit(url).hostname or url) from None
+                raise FetchError(
+                    502, "fetch_failed", f"cannot resolve {urlsplit(url).hostname}"
+                ) from None
             except aiohttp.ClientConnectorError as exc:
-                if "non-public" in str(exc):
-                    raise FetchError(403, "url_not_allowed", str(exc.os_error)) from None
                 raise FetchError(502, "fetch_failed", f"cannot connect: {exc.os_error}") from None
             except aiohttp.ClientError as exc:
                 raise FetchError(502, "fetch_failed", f"fetch failed: {exc}") from None
