@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable
 
 from aiohttp import web
 
 from extension_api import Settings, create_app
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on (for servers started as processes)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class LiveServer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,16 +14,11 @@ import urllib.request
 from PIL import Image
 
 from .conftest import PHOTOS
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .server import free_port
 
 
 def test_startup_line_and_graceful_sigterm(tmp_path, keys):
-    port = _free_port()
+    port = free_port()
     store = tmp_path / "m.sqlite3"
     proc = subprocess.Popen(
         [

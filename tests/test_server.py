@@ -6,7 +6,6 @@ import asyncio
 import io
 import json
 import logging
-import socket
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from provenance import (
 )
 
 from .conftest import PHOTOS
-from .server import LiveServer
+from .server import LiveServer, free_port
 from .test_sign_verify import _flip_scan_byte
 
 AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
@@ -281,7 +280,7 @@ async def test_fetch_limits(settings, server, origin):
     assert status == 502 and body["error"]["code"] == "too_many_redirects"
     status, body = await _verify_url(server, "ftp://example.com/x.jpg")
     assert status == 400 and body["error"]["code"] == "url_scheme"
-    status, body = await _verify_url(server, f"http://127.0.0.1:{_free_port()}/x.jpg")
+    status, body = await _verify_url(server, f"http://127.0.0.1:{free_port()}/x.jpg")
     assert status == 502 and body["error"]["code"] == "fetch_failed"
     small = Settings(**{**settings.__dict__, "fetch_max_bytes": 1024 * 1024})
     with LiveServer(small) as live:
@@ -289,12 +288,6 @@ async def test_fetch_limits(settings, server, origin):
     assert status == 413 and body["error"]["code"] == "fetch_too_large"
     status, body, _ = await _post(f"{server.url}/v1/verify-url", b"not json")
     assert status == 400
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- registration and the Soft Binding Resolution API -------------------------------------------
