@@ -264,8 +264,21 @@ def summarize(
     ai: AIOrigin,
     watermark: dict[str, Any] | None = None,
     matches: list[Match] | None = None,
+    text_watermark: dict[str, Any] | None = None,
+    text_keys: int | None = None,
 ) -> str:
-    """One plain sentence (or two) a reader understands."""
+    """One plain sentence (or two) a reader understands.
+
+    For text, ``text_watermark`` is the language-model watermark test and ``text_keys`` the
+    number of keys it was run with (None for other media).
+    """
+    text_hit = text_watermark if text_watermark and text_watermark.get("detected") else None
+    if not credentials.present and text_hit:
+        return (
+            "No Content Credentials found, but the text carries a language-model watermark "
+            f"(key {text_hit['key_id']}, p = {text_hit['p_value']:.1e}): it was generated "
+            "with an AI tool using that key."
+        )
     if not credentials.present and watermark and watermark.get("detected"):
         lead = "No Content Credentials are embedded, but an invisible watermark was found"
         by_watermark = [m for m in matches or [] if m.kind == "watermark"]
@@ -288,6 +301,12 @@ def summarize(
             return (
                 "This file points to Content Credentials stored online, which were not fetched "
                 "(remote fetching is off); nothing is known yet about how it was made."
+            )
+        if text_keys is not None:
+            keys = f"the {text_keys} configured key(s)" if text_keys else "any configured key"
+            return (
+                f"No Content Credentials found and no watermark of {keys}; this says nothing "
+                "either way about whether it was made with AI."
             )
         return (
             "No Content Credentials found; this says nothing either way about whether it was "
@@ -325,4 +344,8 @@ def summarize(
         trust = f"Signed by {who}, a trusted signer, but not all of the credentials are ({codes})."
     if credentials.recovered:
         trust += " The credentials were recovered from the watermark."
+    if text_hit:
+        trust += (
+            f" The text also carries a language-model watermark (p = {text_hit['p_value']:.1e})."
+        )
     return f"{claim} {trust}"

@@ -247,24 +247,9 @@ def _verify_text(
     if hit is not None:
         ai.generated, ai.scope = True, ai.scope or "whole"
         ai.evidence = [*ai.evidence, "text-watermark"]
-    if credentials.present:
-        summary = summarize(credentials, ai)
-        if hit is not None:
-            summary += f" The text also carries a language-model watermark (p = {hit.p_value:.1e})."
-    elif hit is not None:
-        summary = (
-            "No Content Credentials found, but the text carries a language-model watermark "
-            f"(key {hit.key_id}, p = {hit.p_value:.1e}): it was generated with an AI tool "
-            "using that key."
-        )
-    elif matches:
-        summary = summarize(credentials, ai, None, matches)
-    else:
-        keys = f"the {len(detectors)} configured key(s)" if detectors else "any configured key"
-        summary = (
-            f"No Content Credentials found and no watermark of {keys}; this says nothing "
-            "either way about whether it was made with AI."
-        )
+    summary = summarize(
+        credentials, ai, None, matches, text_watermark=mark, text_keys=len(detectors)
+    )
     return credentials, ai, mark, summary, matches
 
 
