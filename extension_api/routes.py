@@ -45,6 +45,17 @@ async def _form(request: web.Request, names: set[str]) -> dict[str, bytes]:
     return parts
 
 
+async def _json_object(request: web.Request, shape: str) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 that shows the ``shape`` expected."""
+    try:
+        payload = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, dict):
+        raise InputError(f"send JSON: {shape}")
+    return payload
+
+
 async def _body(request: web.Request) -> bytes:
     """The asset: the raw body, or the ``file`` part of a multipart form. Never written out."""
     if request.content_type.startswith("multipart/"):
@@ -85,11 +96,7 @@ async def verify_upload(request: web.Request) -> web.Response:
 
 @routes.post("/v1/verify-url")
 async def verify_url(request: web.Request) -> web.Response:
-    try:
-        payload = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InputError('send JSON: {"url": "https://..."}') from None
-    url = payload.get("url") if isinstance(payload, dict) else None
+    url = (await _json_object(request, '{"url": "https://..."}')).get("url")
     if not isinstance(url, str) or not url:
         raise InputError('send JSON: {"url": "https://..."}')
     fetched = await request.app[FETCHER].fetch(url)
@@ -171,12 +178,7 @@ async def by_binding_get(request: web.Request) -> web.Response:
 
 @routes.post("/matches/byBinding")
 async def by_binding_post(request: web.Request) -> web.Response:
-    try:
-        payload = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InputError('send JSON: {"alg": ..., "value": ...}') from None
-    if not isinstance(payload, dict):
-        raise InputError('send JSON: {"alg": ..., "value": ...}')
+    payload = await _json_object(request, '{"alg": ..., "value": ...}')
     return await _by_binding(request, payload.get("alg"), payload.get("value"))
 
 
