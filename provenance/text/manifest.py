@@ -13,7 +13,8 @@ those two functions through ctypes keeps C2PA signing, JUMBF and COSE in c2pa it
 same keys, signer and manifest definitions as images (the pure-Python alternative signs Ed25519
 only). The one circularity — the exclusion length names the wrapper's UTF-8 length, which
 depends on the signed bytes (3 or 4 UTF-8 bytes per selector) — is solved by re-signing with the
-length just measured until the two agree (about 10 signatures of ~2 ms).
+length just measured until the two agree (measured over 30 texts: median 9.5 signatures of
+1.5 ms, at most 23; MAX_SIGNING_ROUNDS bounds it).
 
 Reading: c2pa's Reader validates the manifest store (signature, trust, assertions) but cannot
 hash text, so it reports the data hash as unverifiable; this module checks the exclusion and the
