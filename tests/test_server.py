@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 import logging
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -410,15 +412,37 @@ async def test_cors(server):
             assert r.headers["Access-Control-Allow-Origin"] == "https://news.example"
 
 
-async def test_logs_hold_only_hash_and_verdict(server, files, caplog, store_path):
-    before = set(store_path.parent.iterdir())
-    with caplog.at_level(logging.INFO, logger="provenance.api"):
-        status, body, _ = await _post(f"{server.url}/v1/verify", files.unsigned + b"\0")
-    assert status == 200
+#: Files this process opened for writing while recording (None: not recording). Filled by an
+#: audit hook, which sees every open() and os.open() in every thread, the server's included.
+_WRITES: list[str] | None = None
+
+
+def _audit(event: str, args: tuple) -> None:
+    if _WRITES is not None and event == "open":
+        path, mode, flags = args
+        writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+        if (mode and any(c in mode for c in "wax+")) or (flags and flags & writing):
+            _WRITES.append(str(path))
+
+
+sys.addaudithook(_audit)
+
+
+async def test_uploads_are_never_written_and_logs_hold_only_hash_and_verdict(server, files, caplog):
+    global _WRITES
+    _WRITES = []
+    try:
+        with caplog.at_level(logging.INFO, logger="provenance.api"):
+            status, body, _ = await _post(f"{server.url}/v1/verify", files.unsigned + b"\0")
+            stripped, _, _ = await _post(f"{server.url}/v1/verify", files.stripped + b"\0")
+        written = list(_WRITES)
+    finally:
+        _WRITES = None
+    assert status == 200 and stripped == 200
+    assert written == []  # no file opened for writing while two uploads were verified
     lines = [r.getMessage() for r in caplog.records if r.name == "provenance.api"]
     assert any(body["sha256"] in line for line in lines)
     assert all(len(line) < 200 for line in lines)
-    assert set(store_path.parent.iterdir()) == before  # nothing written beside the store
 
 
 async def test_text_verify_and_match_by_content(server, credentials, store_path):
