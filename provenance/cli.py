@@ -20,7 +20,7 @@ from .label import DEFAULT_LABEL, encode_like
 from .manifest import DEFAULT_SOURCE_TYPE, ManifestSpec
 from .media import EMBEDDABLE, TEXT, is_text, media_type_of, open_image, read_input
 from .sign import SignOptions, SignResult, Thumbnail, sign_file
-from .store import ManifestStore, default_store_path
+from .store import ManifestStore, default_store_path, redacted
 from .text import TextWatermarkKey
 from .text.manifest import sign_text
 from .trust import TrustPolicy
@@ -290,12 +290,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return status
 
 
-def _existing_store(path: Path | None) -> ManifestStore | None:
-    """The store to look in: the one named, else the default one if it exists."""
-    if path is not None:
-        return ManifestStore(path)
+def _existing_store(location: str | None) -> ManifestStore | None:
+    """The store to look in: the one named, else the default one if it exists (a
+    ``postgresql://`` URL always does)."""
+    if location is not None:
+        return ManifestStore(location)
     default = default_store_path()
-    return ManifestStore(default) if default.exists() else None
+    return ManifestStore(default) if isinstance(default, str) or default.exists() else None
 
 
 # -- watermark ----------------------------------------------------------------------------------
@@ -500,8 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--store",
-        type=Path,
-        help=f"manifest store (default: $PROVENANCE_STORE or {default_store_path()})",
+        type=str,
+        help="manifest store: a SQLite file or a postgresql:// URL (default: "
+        f"$PROVENANCE_STORE or {redacted(default_store_path())})",
     )
     s.add_argument("--json", action="store_true", help="print the results as JSON")
     s.set_defaults(func=cmd_sign)
@@ -510,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("input", type=Path)
     st.add_argument("-o", "--output", type=Path, help="default: NAME.signed.EXT beside the input")
     st.add_argument("--force", action="store_true", help="replace an existing output")
-    st.add_argument("--store", type=Path, help="manifest store (default as for sign)")
+    st.add_argument("--store", type=str, help="manifest store (default as for sign)")
     st.add_argument(
         "--no-store",
         action="store_true",
@@ -544,7 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument(
         "--store",
-        type=Path,
+        type=str,
         help="manifest store for recovery through the watermark (default: "
         "$PROVENANCE_STORE, or the per-user store when it exists)",
     )
@@ -587,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="run the verification API (see extension_api/settings.py)")
     sv.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     sv.add_argument("--port", type=int, help="port (default 8787)")
-    sv.add_argument("--store", type=Path, help="manifest store (default as for sign)")
+    sv.add_argument("--store", type=str, help="manifest store (default as for sign)")
     sv.add_argument("--trust", action="append", default=[], type=Path, metavar="PEM")
     sv.add_argument("--trust-config", type=Path, metavar="FILE")
     sv.add_argument(
