@@ -247,7 +247,8 @@ async def reader_script(_: web.Request) -> web.FileResponse:
 @routes.get("/v1/report/{sha256}")
 async def report(request: web.Request) -> web.Response:
     digest = request.match_info["sha256"].lower()
-    verdict = request.app[SERVICE].cache.get(digest)
+    service = request.app[SERVICE]
+    verdict = await service.run(service.cache.get, digest)
     if verdict is None:
         return error_response(
             404,

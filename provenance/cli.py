@@ -361,6 +361,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         trust=trust,
         api_keys=tuple(args.api_key),
         workers=args.workers,
+        threads=args.threads,
+        cache_ttl=args.cache_ttl,
+        trusted_proxies=tuple(args.trusted_proxy),
         rate_limit=args.rate_limit,
         request_timeout=args.request_timeout,
         cache_size=args.cache_size,
@@ -598,10 +601,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="key allowed to POST /v1/manifests (repeatable)",
     )
-    sv.add_argument("--workers", type=int, help="worker threads for CPU work")
+    sv.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
+    sv.add_argument("--threads", type=int, help="threads per process for CPU work")
     sv.add_argument("--rate-limit", type=float, help="requests/s per client (0: off)")
     sv.add_argument("--request-timeout", type=float, help="seconds per request")
     sv.add_argument("--cache-size", type=int, help="verdicts cached by SHA-256 (0: off)")
+    sv.add_argument("--cache-ttl", type=float, help="seconds a cached verdict is kept")
+    sv.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="reverse proxy (address or network) whose X-Forwarded-For names the client",
+    )
     sv.add_argument("--max-body-mb", type=float, help="largest request body, MiB")
     sv.add_argument(
         "--cors-origin",
