@@ -122,6 +122,10 @@ class ManifestStore:
         ``execute(sql, args)`` takes ``?`` placeholders and returns a cursor."""
         raise NotImplementedError
 
+    def _reading(self) -> contextlib.AbstractContextManager[Any]:
+        """A connection for one read-only statement (no explicit transaction: one round trip)."""
+        return self._transaction()
+
     def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
         """(row id, signed fingerprint) of ``kind`` whose band i is in ``band_probes[i]`` for
         some i; every fingerprint of that kind when ``band_probes`` is None."""
@@ -147,7 +151,7 @@ class ManifestStore:
     # -- manifests ------------------------------------------------------------------------------
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Sequence[Any]]:
-        with self._transaction() as db:
+        with self._reading() as db:
             return list(db.execute(sql, tuple(args)).fetchall())
 
     def new_watermark_id(self, bits: int = 40) -> int:

@@ -88,6 +88,9 @@ class PostgresStore(ManifestStore):
                 open=True,
                 timeout=30,
                 name="provenance-store",
+                # Reads are single statements in autocommit (one round trip); writes open a
+                # transaction explicitly (see _transaction).
+                kwargs={"autocommit": True},
             )
             self.pool.wait(timeout=10)
             self._migrate()
@@ -119,8 +122,16 @@ class PostgresStore(ManifestStore):
         except PoolTimeout as exc:
             raise StoreError(f"the manifest store {self.describe()} is busy: {exc}") from exc
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[_Connection]:
+        try:
+            with self.pool.connection() as conn:
+                yield _Connection(conn)
+        except PoolTimeout as exc:
+            raise StoreError(f"the manifest store {self.describe()} is busy: {exc}") from exc
+
     def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
-        with self._transaction() as db:
+        with self._reading() as db:
             if band_probes is None:
                 rows = db.execute("SELECT id, fp FROM fingerprints WHERE kind = ?", (kind,))
                 return list(rows.fetchall())

@@ -142,8 +142,12 @@ class SQLiteStore(ManifestStore):
             raise
         db.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        yield self._connection()  # autocommit: the statement is its own transaction
+
     def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
-        with self._transaction() as db:
+        with self._reading() as db:
             if band_probes is None:
                 rows = db.execute("SELECT id, fp FROM fingerprints WHERE kind = ?", (kind,))
                 return list(rows.fetchall())
