@@ -15,11 +15,14 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -136,13 +139,16 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     store.close()
 
 
-def create_app(settings: Settings | None = None, worker: int | None = None) -> web.Application:
-    """The application; ``worker`` (1..N, when several processes serve) is named in an
-    ``X-Provenance-Worker`` header so operators and tests can tell the processes apart."""
+def create_app(
+    settings: Settings | None = None, worker: int | None = None, shared: Path | None = None
+) -> web.Application:
+    """The application. When several processes serve, ``worker`` (1..N) is named in an
+    ``X-Provenance-Worker`` header so operators and tests can tell the processes apart, and
+    the metrics are shared through the directory ``shared``."""
     from .routes import routes  # the routes need the AppKeys above
 
     settings = settings or Settings.from_env()
-    metrics = Metrics()
+    metrics = Metrics(shared, worker)
     app = web.Application(
         client_max_size=settings.max_body,
         middlewares=[
@@ -162,14 +168,33 @@ def create_app(settings: Settings | None = None, worker: int | None = None) -> w
             response.headers["X-Provenance-Worker"] = str(worker)
 
         app.on_response_prepare.append(name_worker)
+    if shared is not None:
+        app.cleanup_ctx.append(_share_metrics)
     return app
 
 
+async def _share_metrics(app: web.Application) -> AsyncIterator[None]:
+    """Write this process's counters for the others about once a second, and at the end."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            app[METRICS].share()
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    app[METRICS].share()
+
+
 def _serve(
-    settings: Settings, sock: socket.socket | None = None, worker: int | None = None
+    settings: Settings,
+    sock: socket.socket | None = None,
+    worker: int | None = None,
+    shared: Path | None = None,
 ) -> None:
     """One process: serve until SIGINT/SIGTERM; in-flight requests get up to 30 s to finish."""
-    app = create_app(settings, worker)
+    app = create_app(settings, worker, shared)
     if sock is None:
 
         async def announce(_: web.Application) -> None:
@@ -194,14 +219,14 @@ def _serve(
 _START_GRACE = 10.0
 
 
-def _fork_worker(settings: Settings, sock: socket.socket, worker: int) -> int:
+def _fork_worker(settings: Settings, sock: socket.socket, worker: int, shared: Path) -> int:
     pid = os.fork()
     if pid == 0:  # the child: its own event loop, thread pool, store connections and cache
         code = 0
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            _serve(settings, sock, worker)
+            _serve(settings, sock, worker, shared)
         except Exception:
             log.exception("worker %d failed", worker)
             code = 1
@@ -214,7 +239,7 @@ def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM. With ``settings.workers`` > 1, the listening socket is made
     here and N forked processes accept on it (the kernel hands each connection to one of them);
     a worker that dies is replaced, and SIGTERM/SIGINT is passed on to all of them. Nothing is
-    shared between the processes but the socket and the store."""
+    shared between the processes but the socket, the store and a directory of metrics."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if settings.workers <= 1:
         _serve(settings)
@@ -223,7 +248,8 @@ def run(settings: Settings) -> None:
     sock = socket.create_server((settings.host, settings.port), backlog=1024)
     sock.setblocking(False)
     print(settings.describe(), flush=True)
-    workers = {_fork_worker(settings, sock, n): n for n in range(1, settings.workers + 1)}
+    shared = Path(tempfile.mkdtemp(prefix="provenance-metrics-"))
+    workers = {_fork_worker(settings, sock, n, shared): n for n in range(1, settings.workers + 1)}
     started = {n: time.monotonic() for n in workers.values()}
     stopping = failed = False
 
@@ -249,9 +275,10 @@ def run(settings: Settings) -> None:
         log.warning(
             "worker %d (pid %d) ended with status %d; starting another", worker, pid, status
         )
-        workers[_fork_worker(settings, sock, worker)] = worker
+        workers[_fork_worker(settings, sock, worker, shared)] = worker
         started[worker] = time.monotonic()
     sock.close()
+    shutil.rmtree(shared, ignore_errors=True)
     if failed:
         raise SystemExit(1)
 

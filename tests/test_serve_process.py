@@ -152,6 +152,16 @@ def test_two_processes_share_report_links_that_survive_a_restart(store_location,
         status, body = seen[other]
         assert status == 200 and json.loads(body) == verdict
         assert _get(f"{base}/v1/report/{'0' * 64}")[0] == 404
+        # One scrape of either process counts the whole server's requests.
+        time.sleep(2.5)  # each process shares its counters about once a second
+        scrapes = {}
+        for _ in range(200):
+            _, worker, text = _get(f"{base}/metrics")
+            scrapes[worker] = text.decode()
+            if len(scrapes) == 2:
+                break
+        line = 'provenance_requests_total{method="POST",route="/v1/verify",status="200"} 1\n'
+        assert all(line in text for text in scrapes.values()), scrapes
     finally:
         _stop(proc)
     proc = _start(store_location, keys, port)
