@@ -214,7 +214,7 @@ def rate_limit_middleware(settings: Settings) -> Callable:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if settings.rate_limit > 0 and request.path not in ("/healthz", "/metrics"):
+        if settings.rate_limit > 0 and request.path not in ("/healthz", "/readyz", "/metrics"):
             client = client_address(request, proxies)
             wait = buckets.take(client)
             if wait > 0:

@@ -380,6 +380,8 @@ async def test_health_metrics_openapi(server, files):
     await _post(f"{server.url}/v1/verify", files.signed)
     status, body, _ = await _get(f"{server.url}/healthz")
     assert status == 200
+    status, body, _ = await _get(f"{server.url}/readyz")
+    assert status == 200 and json.loads(body) == {"status": "ok", "store": "ok"}
     status, body, _ = await _get(f"{server.url}/metrics")
     text = body.decode()
     assert 'provenance_requests_total{method="POST",route="/v1/verify",status="200"}' in text
@@ -461,6 +463,25 @@ async def test_text_verify_and_match_by_content(server, credentials, store_path)
     status, body, _ = await _post(f"{server.url}/matches/byContent", stripped, headers=headers)
     assert status == 200
     assert body["matches"][0]["manifestId"] == signed.manifest_id
+
+
+async def test_readiness_fails_when_postgresql_goes_away(settings):
+    """A server whose PostgreSQL stopped still answers /healthz, but /readyz says 503."""
+    from . import postgres
+
+    if postgres.binaries() is None:
+        pytest.skip(postgres.why_unavailable() or "no PostgreSQL binaries to start a cluster")
+    cluster = postgres.Cluster().start()
+    try:
+        on_postgres = Settings(**{**settings.__dict__, "store_path": cluster.url, "threads": 2})
+        with LiveServer(on_postgres) as live:
+            assert (await _get(f"{live.url}/readyz"))[0] == 200
+            cluster.stop()
+            assert (await _get(f"{live.url}/healthz"))[0] == 200
+            status, body, _ = await _get(f"{live.url}/readyz")
+    finally:
+        cluster.stop()
+    assert status == 503 and json.loads(body)["error"]["code"] == "unavailable"
 
 
 def test_verdict_cache_lives_in_the_store(tmp_path):

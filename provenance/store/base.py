@@ -244,6 +244,17 @@ class ManifestStore:
                 found.append((record, score))
         return found
 
+    def ping(self) -> None:
+        """Raise :class:`StoreError` unless the store answers a query (for readiness checks)."""
+        try:
+            self._rows("SELECT 1")
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"the manifest store {self.describe()} does not answer: {exc}"
+            ) from exc
+
     def count(self) -> int:
         return int(self._rows("SELECT COUNT(*) FROM manifests")[0][0])
 
