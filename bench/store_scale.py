@@ -160,13 +160,19 @@ def linear_nearest(
 # -- measuring ----------------------------------------------------------------------------------
 
 
-def timings(fn: Callable[[Any], Any], args: list[Any]) -> list[float]:
+def timings(fn: Callable[[Any], Any], args: list[Any], repeat: int = 1) -> list[float]:
+    """Milliseconds per call. With ``repeat``, each call is made that many times in a row and
+    its fastest time kept: on a machine shared with other work, what a call costs without
+    being preempted (the plain first-run figures are kept beside it)."""
     fn(args[0])  # warm
     out = []
     for a in args:
-        start = time.perf_counter()
-        fn(a)
-        out.append((time.perf_counter() - start) * 1000)
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn(a)
+            best = min(best, time.perf_counter() - start)
+        out.append(best * 1000)
     return out
 
 
@@ -233,6 +239,9 @@ def measure(
     exact = timings(lambda r: store.by_watermark(r[1]), picks) + timings(
         lambda r: store.by_binding(ALG, f"b{r[1]}"), picks
     )
+    exact_best = timings(lambda r: store.by_watermark(r[1]), picks, 3) + timings(
+        lambda r: store.by_binding(ALG, f"b{r[1]}"), picks, 3
+    )
     qs = queries(data, args.by_content, seed=len(data) + 1)
     found = []
 
@@ -243,6 +252,7 @@ def measure(
 
     content = timings(by_content, qs)
     assert all(found), "a stored fingerprint within 6 bits was not found"
+    content_best = timings(by_content, qs, 3)
     scans = max(3, min(30, 3_000_000 // len(data)))
     baseline = timings(
         lambda q: linear_nearest(lambda: store._candidates(0, None), q[0]), qs[:scans]
@@ -260,7 +270,7 @@ def measure(
                     q[0],
                 )
 
-        old_file = timings(old, qs[: max(3, scans // 3)])
+        old_file = timings(old, qs[:3])
     # Registration: the real path, one manifest per transaction.
     blob = store.by_watermark(data[0][1]).manifest_store  # type: ignore[union-attr]
     reg_rng = random.Random(7)
@@ -297,8 +307,10 @@ def measure(
         "manifest_bytes": len(blob),
         "exact_p50_ms": statistics.median(exact),
         "exact_p99_ms": pct(exact, 0.99),
+        "exact_p99_best_of_3_ms": pct(exact_best, 0.99),
         "bycontent_p50_ms": statistics.median(content),
         "bycontent_p99_ms": pct(content, 0.99),
+        "bycontent_p99_best_of_3_ms": pct(content_best, 0.99),
         "linear_p50_ms": statistics.median(baseline),
         "old_file_p50_ms": statistics.median(old_file) if old_file else None,
         "registrations_per_s": reg_rate,
@@ -365,8 +377,10 @@ COLUMNS = [
     "load s",
     "exact p50",
     "exact p99",
+    "(best of 3)",
     "byContent p50",
     "byContent p99",
+    "(best of 3) ",
     "linear p50",
     "old file p50",
     "speed-up",
@@ -384,8 +398,10 @@ def _row(r: dict[str, Any]) -> dict[str, str]:
         "load s": f"{r['load_s']:.0f}",
         "exact p50": f"{r['exact_p50_ms']:.2f}",
         "exact p99": f"{r['exact_p99_ms']:.2f}",
+        "(best of 3)": f"{r['exact_p99_best_of_3_ms']:.2f}",
         "byContent p50": f"{r['bycontent_p50_ms']:.2f}",
         "byContent p99": f"{r['bycontent_p99_ms']:.2f}",
+        "(best of 3) ": f"{r['bycontent_p99_best_of_3_ms']:.2f}",
         "linear p50": f"{r['linear_p50_ms']:.1f}",
         "old file p50": f"{r['old_file_p50_ms']:.1f}" if r["old_file_p50_ms"] else "-",
         "speed-up": f"{(r['old_file_p50_ms'] or r['linear_p50_ms']) / r['bycontent_p50_ms']:.0f}x",
