@@ -222,7 +222,7 @@ def render_verdict(verdict: Verdict) -> str:
     """The verdict for a terminal: the summary first, then the key fields."""
     c, ai = verdict.credentials, verdict.ai
     lines = [f"{verdict.path or 'content'}  ({verdict.media_type})", f"  {verdict.summary}"]
-    if c.present:
+    if c.source:
         signer = c.signer
         who = f"{signer.issuer or '?'} / {signer.common_name or '?'}" if signer else "unknown"
         lines.append(f"  credentials  {c.state}; signer {who}")

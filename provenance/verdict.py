@@ -15,6 +15,20 @@ from .manifest import AI_SOURCE_TYPES, PARTIAL_AI_SOURCE_TYPES
 
 TRUSTED, VALID, INVALID = "Trusted", "Valid", "Invalid"
 
+#: Where the credentials of a verdict came from (``credentials.source``).
+EMBEDDED, WATERMARK, FINGERPRINT = "embedded", "watermark", "fingerprint"
+#: Which trust list made the signer trusted (``credentials.trust_list``): the official C2PA
+#: list, the legacy interim list, or anchors the user added.
+C2PA_LIST, INTERIM_LIST, USER_LIST = "c2pa", "interim", "user"
+TRUST_LIST_WORDS = {
+    C2PA_LIST: "the official C2PA trust list",
+    INTERIM_LIST: "the legacy interim trust list (frozen; it predates the official C2PA list)",
+    USER_LIST: "a trust anchor you configured",
+}
+#: ``ai.evidence`` values: a digitalSourceType in a manifest, AI named only in a manifest's free
+#: text (e.g. Bing's "AI Generated Image"), the image watermark, the text watermark.
+EVIDENCE_C2PA, EVIDENCE_DESCRIPTION = "c2pa", "c2pa-description"
+
 #: Plain words for the failure codes readers meet most, used in the summary.
 FAILURE_WORDS = {
     "assertion.dataHash.mismatch": "the content was changed after it was signed",
@@ -54,11 +68,21 @@ class Ingredient:
     format: str | None
     manifest_id: str | None
     source_types: list[str] = field(default_factory=list)
+    #: The validator's failure codes for this ingredient (an Invalid verdict names it).
+    failures: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Credentials:
+    """``present``: a manifest is embedded in (or attached to) the content itself.
+    ``source``: where the credentials described here came from, ``embedded``, ``watermark``
+    (recovered from the manifest store through the invisible watermark) or ``fingerprint``
+    (recovered through a perceptual-hash match); ``None`` when there are none. Recovered
+    credentials have ``present`` false.
+    """
+
     present: bool = False
+    source: str | None = None
     state: str | None = None
     failures: list[str] = field(default_factory=list)
     #: Status codes the validator reports as neither success nor failure (e.g. timeStamp.*).
@@ -74,6 +98,9 @@ class Credentials:
     ingredients: list[Ingredient] = field(default_factory=list)
     #: Set when the asset points to a manifest stored online that was not fetched.
     remote_url: str | None = None
+    #: ``c2pa`` | ``interim`` | ``user``: the list that made the signer trusted (Trusted only).
+    trust_list: str | None = None
+    #: Kept for older clients: the same as ``source`` being ``watermark`` or ``fingerprint``.
     recovered: bool = False
     #: When recovered: how alike this copy and the registered image are (0-1).
     similarity: float | None = None
@@ -81,10 +108,16 @@ class Credentials:
 
 @dataclass
 class AIOrigin:
+    """``claimed``: the AI origin comes from credentials judged Invalid, so it is what the
+    manifest claims, not an established fact. ``description``: the manifest's own words when
+    AI is named only in free text (evidence ``c2pa-description``)."""
+
     generated: bool | None = None
     scope: str | None = None
     source_types: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    claimed: bool = False
+    description: str | None = None
 
 
 @dataclass
@@ -232,6 +265,7 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
     created_at = next((a.get("when") for a in _actions(active) if a.get("when")), None)
     return Credentials(
         present=True,
+        source=EMBEDDED,
         state=state or store.get("validation_state") or (INVALID if failures else VALID),
         failures=failures,
         informational=_codes(active_results.get("informational")),
@@ -273,13 +307,14 @@ def summarize(
     number of keys it was run with (None for other media).
     """
     text_hit = text_watermark if text_watermark and text_watermark.get("detected") else None
-    if not credentials.present and text_hit:
+    found = credentials.source is not None
+    if not found and text_hit:
         return (
             "No Content Credentials found, but the text carries a language-model watermark "
             f"(key {text_hit['key_id']}, p = {text_hit['p_value']:.1e}): it was generated "
             "with an AI tool using that key."
         )
-    if not credentials.present and watermark and watermark.get("detected"):
+    if not found and watermark and watermark.get("detected"):
         lead = "No Content Credentials are embedded, but an invisible watermark was found"
         by_watermark = [m for m in matches or [] if m.kind == "watermark"]
         if by_watermark:
@@ -290,13 +325,13 @@ def summarize(
                 "applied: a possible match only."
             )
         return f"{lead} (payload {watermark['payload']}); no stored credentials match it."
-    if not credentials.present and matches:
+    if not found and matches:
         m = matches[0]
         return (
             "No Content Credentials found. It resembles content registered with credentials "
             f"({m.manifest_id}, similarity {m.similarity:.0%}): a possible match, not proof."
         )
-    if not credentials.present:
+    if not found:
         if credentials.remote_url:
             return (
                 "This file points to Content Credentials stored online, which were not fetched "

@@ -29,9 +29,11 @@ from .text.manifest import read_text_manifest, strip_wrappers
 from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
 from .trust import TrustPolicy
 from .verdict import (
+    EMBEDDED,
     INVALID,
     TRUSTED,
     VALID,
+    WATERMARK,
     AIOrigin,
     Credentials,
     Match,
@@ -84,7 +86,11 @@ def _read_store(
 
 
 def _recovered(
-    record: StoredManifest, policy: TrustPolicy, label: str, alike: float
+    record: StoredManifest,
+    policy: TrustPolicy,
+    label: str,
+    alike: float,
+    source: str = WATERMARK,
 ) -> tuple[Credentials, AIOrigin]:
     """Credentials from a stored manifest, judged by its signature (the pixels differ)."""
     store, _, _ = _read_store(record.manifest_store, "application/c2pa", policy, label)
@@ -95,7 +101,8 @@ def _recovered(
     credentials.failures = [c for c in credentials.failures if c not in _HARD_BINDING]
     credentials.informational = hard + credentials.informational
     credentials.state = _judged_state(store, credentials.failures)
-    credentials.recovered = True
+    # Not embedded in this content: found elsewhere and applied to it.
+    credentials.present, credentials.source, credentials.recovered = False, source, True
     credentials.similarity = alike
     ai = ai_origin(store)
     if ai.generated:
@@ -176,7 +183,7 @@ def _look_in_store(
     if by_watermark:
         match, record = by_watermark[0]
         if match.similarity >= RECOVERY_SIMILARITY:
-            return found, [], _recovered(record, policy, label, match.similarity)
+            return found, [], _recovered(record, policy, label, match.similarity, match.kind)
         return found, [match], None
     if found["detected"]:
         return found, [], None
@@ -229,7 +236,9 @@ def _verify_text(
     if found is None:
         credentials, ai = Credentials(), AIOrigin()
     elif found.store is None:
-        credentials = Credentials(present=True, state=INVALID, failures=found.binding_codes)
+        credentials = Credentials(
+            present=True, source=EMBEDDED, state=INVALID, failures=found.binding_codes
+        )
         ai = AIOrigin()
     else:
         credentials = credentials_from_store(found.store, found.state)
