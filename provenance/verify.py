@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -44,6 +45,8 @@ from .verdict import (
 )
 from .watermark import WatermarkSizeError, detect_rgb, load_for_detection
 
+#: Environment variable: text watermark keys, ``KEYFILE=TOKENIZER.json`` separated by commas.
+TEXT_WATERMARKS_ENV = "PROVENANCE_TEXT_WATERMARKS"
 #: A watermark's stored manifest is applied only when the image still looks like the one
 #: registered (pHash similarity; unrelated photos score about 0.5).
 RECOVERY_SIMILARITY = 0.8
@@ -198,6 +201,13 @@ class TextDetector:
     tokenizer: Any
 
     @classmethod
+    def from_env(cls, specs: Sequence[str] = ()) -> list[TextDetector]:
+        """Detectors for ``$PROVENANCE_TEXT_WATERMARKS`` (comma-separated specs), then
+        ``specs`` (flags): how `verify` and `serve` both read them."""
+        env = [v.strip() for v in os.environ.get(TEXT_WATERMARKS_ENV, "").split(",") if v.strip()]
+        return [cls.from_spec(spec) for spec in dict.fromkeys([*env, *specs])]
+
+    @classmethod
     def from_spec(cls, spec: str) -> TextDetector:
         """``KEYFILE=TOKENIZER.json`` (the CLI's and the server's form)."""
         key_path, sep, tokenizer_path = spec.partition("=")
@@ -262,6 +272,18 @@ def _verify_text(
     return credentials, ai, mark, summary, matches
 
 
+def _settle(credentials: Credentials, ai: AIOrigin) -> None:
+    """Fields that follow from the final state: the trust list only for Trusted credentials;
+    an AI origin read from Invalid credentials is only claimed."""
+    if credentials.state != TRUSTED:
+        credentials.trust_list = None
+    ai.claimed = (
+        credentials.state == INVALID
+        and ai.generated is True
+        and "text-watermark" not in ai.evidence  # a detected text watermark is not a claim
+    )
+
+
 def verify(
     source: Path | str | bytes,
     *,
@@ -292,11 +314,13 @@ def verify(
     label = name or path or "content"
     media_type = media_type or media_type_of(data, label)
     digest = sha256 or hashlib.sha256(data).hexdigest()
-    policy = policy or TrustPolicy()
+    # The default trust: the bundled lists and $PROVENANCE_TRUST, as for the CLI and server.
+    policy = policy or TrustPolicy.from_env()
     if media_type == TEXT:
         credentials, ai, text_mark, summary, matches = _verify_text(
             data, label, policy, text_detectors, store
         )
+        _settle(credentials, ai)
         return Verdict(
             path=path,
             media_type=TEXT,
@@ -323,6 +347,7 @@ def verify(
             found, matches, recovered = _look_in_store(data, label, policy, store)
             if recovered is not None:
                 credentials, ai = recovered
+    _settle(credentials, ai)
     return Verdict(
         path=path,
         media_type=media_type,
