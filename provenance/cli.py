@@ -419,11 +419,12 @@ def cmd_trust_update(args: argparse.Namespace) -> int:
 # -- serve --------------------------------------------------------------------------------------
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def serve_settings(args: argparse.Namespace) -> Any:
+    """The server's Settings from `serve`'s flags over the environment (tested flag by flag)."""
     # The server is a separate package over this library; imported only when asked for.
-    from extension_api import Settings, run
+    from extension_api import Settings
 
-    settings = Settings.from_env(
+    return Settings.from_env(
         host=args.host,
         port=args.port,
         store_path=args.store,
@@ -438,7 +439,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         fetch_allow=tuple(args.fetch_allow),
         max_body=int(args.max_body_mb * 1024 * 1024) if args.max_body_mb else None,
     )
-    run(settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from extension_api import run
+
+    run(serve_settings(args))
     return 0
 
 
