@@ -22,6 +22,7 @@ from provenance import (
     sign,
     verify,
 )
+from provenance.cli import render_verdict
 from provenance.manifest import SOURCE_TYPES
 
 from .conftest import PHOTOS
@@ -87,6 +88,8 @@ def test_changed_pixels_are_invalid_and_ai_claim_still_reported(
     assert verdict.ai.generated is True
     assert "invalid" in verdict.summary and "trusted" not in verdict.summary
     assert verdict.summary.startswith("Claims to be generated with an AI tool")
+    assert verdict.ai.claimed is True  # the JSON says it too, for the card and reader's page
+    assert "AI-generated claimed" in render_verdict(verdict)
 
 
 def test_pillow_resave_strips_credentials(tmp_path, credentials, trusted, photo):
