@@ -16,6 +16,7 @@ from . import __version__
 from .credentials import KeyAlg, SigningCredentials, default_keys_dir, init_keys
 from .errors import InputError, OutputError, ProvenanceError
 from .files import atomic_write
+from .inspect import inspect_file
 from .label import DEFAULT_LABEL, encode_like
 from .manifest import DEFAULT_SOURCE_TYPE, ManifestSpec
 from .media import EMBEDDABLE, TEXT, is_text, media_type_of, open_image, read_input
@@ -364,6 +365,47 @@ def cmd_text_key(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- inspect ------------------------------------------------------------------------------------
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    found = inspect_file(args.path, policy=_policy(args))
+    if args.export_manifest:
+        _export_manifest(found.active_manifest, args.export_manifest, args.store, args.force)
+    if args.tree:
+        print("\n".join(found.tree().lines()))
+    elif args.certs:
+        print(json.dumps(found.certificates, indent=2))
+    elif not args.export_manifest:
+        print(json.dumps(found.detailed if args.detailed else found.report, indent=2))
+    return 0
+
+
+def _export_manifest(
+    manifest_id: str | None, output: Path, store_path: Path | None, force: bool
+) -> None:
+    """Write the manifest store bytes recorded for ``manifest_id`` (what POST /v1/manifests
+    wants). They come from the manifest store: c2pa-python offers no way to extract embedded
+    manifest bytes, and this project does not parse JUMBF itself."""
+    store = _existing_store(store_path)
+    record = store.by_manifest_id(manifest_id) if store and manifest_id else None
+    if record is None:
+        raise InputError(
+            f"the manifest store bytes of {manifest_id} are not in "
+            f"{store_path or default_store_path()}",
+            hint="they are recorded when `provenance sign` writes a watermark; give --store, "
+            "or use the bytes your signing code got from c2pa's Builder.sign",
+        )
+    try:
+        atomic_write(output, record.manifest_store, replace=force)
+    except FileExistsError:
+        raise OutputError(f"{output} exists", hint="use --force to replace it") from None
+    print(
+        f"wrote the manifest store of {manifest_id} "
+        f"({len(record.manifest_store)} bytes) to {output}"
+    )
+
+
 # -- trust --------------------------------------------------------------------------------------
 
 
@@ -666,6 +708,29 @@ def build_parser() -> argparse.ArgumentParser:
     wd.add_argument("--method", choices=METHODS, default="ssw")
     wd.add_argument("--json", action="store_true")
     wd.set_defaults(func=cmd_watermark_detect)
+
+    ins = sub.add_parser(
+        "inspect", help="show the manifest store: c2pa's report, ingredient tree, certificates"
+    )
+    ins.add_argument("path", type=Path, metavar="FILE")
+    shown = ins.add_mutually_exclusive_group()
+    shown.add_argument("--detailed", action="store_true", help="c2pa's detailed report")
+    shown.add_argument("--tree", action="store_true", help="the ingredient tree")
+    shown.add_argument(
+        "--certs", action="store_true", help="the signer and time-stamp certificates"
+    )
+    ins.add_argument(
+        "--export-manifest",
+        type=Path,
+        metavar="OUT.c2pa",
+        help="write the manifest store bytes (application/c2pa) that POST /v1/manifests wants",
+    )
+    ins.add_argument(
+        "--store", type=Path, help="manifest store to export from (default as for verify)"
+    )
+    ins.add_argument("--force", action="store_true", help="replace an existing export file")
+    _trust_options(ins)
+    ins.set_defaults(func=cmd_inspect)
 
     tr = sub.add_parser("trust", help="show or update the bundled C2PA trust lists")
     trs = tr.add_subparsers(dest="trust_command", required=True)
