@@ -197,8 +197,9 @@ def _is_animated(image: Image.Image) -> bool:
 
 
 def _existing_watermark(image: Image.Image) -> int | None:
-    """The identifier of a watermark already in the pixels (ours), if one decodes."""
-    return detect_rgb(np.asarray(image.convert("L"))).identifier
+    """The identifier of a watermark already in the pixels (ours), if one decodes on the grid
+    a new one would use (one on a rotated or rescaled grid would not interfere)."""
+    return detect_rgb(np.asarray(image.convert("L")), resync=False).identifier
 
 
 def _render(
