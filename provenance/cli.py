@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -397,16 +398,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _sample() -> Path:
-    for candidate in (
-        Path(__file__).resolve().parent.parent / "samples" / "astronaut.jpg",
-        Path.cwd() / "samples" / "astronaut.jpg",
-    ):
-        if candidate.exists():
-            return candidate
-    raise InputError(
-        "the sample image samples/astronaut.jpg is missing",
-        hint="run the demo from a checkout of the project",
-    )
+    # Shipped inside the package, so the demo also runs from an installed wheel.
+    return Path(str(files("provenance") / "data" / "astronaut.jpg"))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
