@@ -107,7 +107,7 @@ def _output_for(source: Path, relative: Path, args: argparse.Namespace) -> Path:
 def _credentials_words(prior: PriorCredentials) -> str:
     if prior.manifest_id is None:
         return "its unreadable credentials"
-    by = f" signed by {prior.signer}" if prior.signer else ""
+    by = f", signed by {prior.signer}" if prior.signer else ""
     more = len(prior.chain) - 1
     chain = f" and {more} earlier manifest{'s' if more != 1 else ''}" if more > 0 else ""
     return f"its credentials ({prior.manifest_id}{by}{chain})"
