@@ -265,3 +265,14 @@ def test_without_generator_no_ai_tool_is_named(tmp_path, credentials, trusted):
     spec = ManifestSpec(source_type=SOURCE_TYPES["digitalCapture"])
     sign(PHOTOS[0], credentials, SignOptions(spec), output=camera)
     assert verify(camera, policy=trusted).summary.startswith("The credentials do not declare")
+
+
+def test_a_label_drawn_on_a_resign_keeps_the_one_watermark(tmp_path, credentials, trusted, store):
+    a, b = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    first = sign(PHOTOS[0], credentials, AI, output=a, store=store)
+    labelled = sign(a, credentials, SignOptions(label="AI-generated"), output=b, store=store)
+    assert labelled.labelled and labelled.watermark_kept
+    assert labelled.watermark == first.watermark
+    assert not np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b)))
+    verdict = verify(_upload(b.read_bytes()), policy=trusted, store=store)
+    assert verdict.credentials.manifest_id == labelled.manifest_id
