@@ -71,12 +71,20 @@ def test_no_half_registration(store):
     assert [r.manifest_id for r, _ in store.nearest(0xF0F0F0F0F0F0F0F0)] == ["urn:c2pa:one"]
 
 
-def test_a_watermark_shared_by_a_lineage_finds_the_newest(store):
-    store.register(_record(5, "urn:c2pa:parent"))
-    store.register(_record(5, "urn:c2pa:child"))
-    newest = store.by_watermark(5)
-    assert newest is not None and newest.manifest_id == "urn:c2pa:child"
-    assert store.by_manifest_id("urn:c2pa:parent") is not None
+def test_a_watermark_leads_to_the_newest_of_its_lineage(store):
+    store.register(_record(5, "urn:c2pa:signed"))
+    store.register(_record(6, "urn:c2pa:other"))
+    store.register(_record(5, "urn:c2pa:re-signed"))
+    store.register(_record(5, "urn:c2pa:edited"))
+    assert store.by_watermark(5).manifest_id == "urn:c2pa:edited"
+    assert store.by_binding("org.provenance.ssw.1", "v5").manifest_id == "urn:c2pa:edited"
+    assert store.by_watermark(6).manifest_id == "urn:c2pa:other"
+    assert store.by_manifest_id("urn:c2pa:signed") is not None
+    # Fingerprint look-ups still return each record itself, not its lineage's newest.
+    hits = store.nearest(0xF0F0F0F0F0F0F0F0, min_similarity=0.9, limit=10)
+    assert sorted(r.manifest_id for r, _ in hits) == sorted(
+        ["urn:c2pa:signed", "urn:c2pa:other", "urn:c2pa:re-signed", "urn:c2pa:edited"]
+    )
 
 
 def test_new_ids_are_unused(store):
@@ -185,27 +193,62 @@ def test_unwritable_location_is_a_clear_error(tmp_path):
         ManifestStore(blocker / "m.db")
 
 
-def test_a_version_1_store_is_migrated(tmp_path):
-    """A store written before versions were recorded (one table, fingerprint beside the bytes)
-    opens with its records, look-ups and fingerprints intact."""
-    from provenance.store.sqlite import _V1, SCHEMA_VERSION
+_V1_SCHEMA = """
+CREATE TABLE manifests (
+    watermark_id INTEGER PRIMARY KEY, manifest_id TEXT NOT NULL UNIQUE, alg TEXT NOT NULL,
+    binding_value TEXT NOT NULL, manifest_store BLOB NOT NULL, media_type TEXT NOT NULL,
+    fingerprint INTEGER, signer TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX manifests_binding ON manifests (alg, binding_value);
+INSERT INTO manifests VALUES (9, 'urn:c2pa:old', 'org.provenance.ssw.1', 'v9', x'00', 'image/jpeg',
+    -1, 'Acme Ltd', '2025-01-01T00:00:00Z');
+"""
 
-    path = tmp_path / "old.sqlite3"
+#: Version 2 as main wrote it (one table, several manifests per watermark).
+_V2_SCHEMA = """
+CREATE TABLE manifests (
+    watermark_id INTEGER NOT NULL, manifest_id TEXT NOT NULL UNIQUE, alg TEXT NOT NULL,
+    binding_value TEXT NOT NULL, manifest_store BLOB NOT NULL, media_type TEXT NOT NULL,
+    fingerprint INTEGER, signer TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX manifests_watermark ON manifests (watermark_id);
+CREATE INDEX manifests_binding ON manifests (alg, binding_value);
+INSERT INTO manifests VALUES (9, 'urn:c2pa:first', 'org.provenance.ssw.1', 'v9', x'00',
+    'image/jpeg', -1, 'Acme Ltd', '2025-01-01T00:00:00Z');
+INSERT INTO manifests VALUES (9, 'urn:c2pa:second', 'org.provenance.ssw.1', 'v9', x'01',
+    'image/jpeg', NULL, 'Acme Ltd', '2025-01-01T00:00:00Z');
+PRAGMA user_version = 2;
+"""
+
+
+def test_a_version_1_store_is_migrated_keeping_its_rows(tmp_path):
+    from provenance.store.sqlite import SCHEMA_VERSION
+
+    path = tmp_path / "v1.db"
     with sqlite3.connect(path) as db:
-        for statement in _V1:
-            db.execute(statement)
-        db.execute(
-            "INSERT INTO manifests (watermark_id, manifest_id, alg, binding_value, "
-            "manifest_store, media_type, fingerprint, signer) VALUES "
-            "(9, 'urn:c2pa:old', 'org.provenance.ssw.1', 'v9', x'00', 'image/jpeg', -1, 'Old')"
-        )
+        db.executescript(_V1_SCHEMA)
     store = ManifestStore(path)
-    found = store.by_watermark(9)
-    assert found is not None and found.fingerprint == (1 << 64) - 1 and found.signer == "Old"
-    assert [r.manifest_id for r, _ in store.nearest((1 << 64) - 1)] == ["urn:c2pa:old"]
+    old = store.by_watermark(9)
+    assert old is not None and old.manifest_id == "urn:c2pa:old"
+    assert old.fingerprint == (1 << 64) - 1 and old.created_at == "2025-01-01T00:00:00Z"
+    store.register(_record(9, "urn:c2pa:new"))  # refused by version 1's primary key
+    assert store.by_watermark(9).manifest_id == "urn:c2pa:new" and store.count() == 2
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     ManifestStore(path)  # opening again migrates nothing
+    assert store.count() == 2
+
+
+def test_a_version_2_store_is_migrated_keeping_its_lineage_order(tmp_path):
+    path = tmp_path / "v2.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(_V2_SCHEMA)
+    store = ManifestStore(path)
+    assert store.by_watermark(9).manifest_id == "urn:c2pa:second"  # registered last: newest
+    assert [r.manifest_id for r, _ in store.nearest((1 << 64) - 1)] == ["urn:c2pa:first"]
+    assert store.by_manifest_id("urn:c2pa:second").fingerprint is None
 
 
 def test_look_ups_never_read_the_manifest_bytes(tmp_path):

@@ -12,6 +12,7 @@ from .base import (
     default_store_path,
     is_postgres_url,
     redacted,
+    store_location,
 )
 from .postgres import PostgresStore
 from .sqlite import SQLiteStore
@@ -26,4 +27,5 @@ __all__ = [
     "default_store_path",
     "is_postgres_url",
     "redacted",
+    "store_location",
 ]

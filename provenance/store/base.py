@@ -48,6 +48,11 @@ def default_store_path() -> Path | str:
     return Path(platformdirs.user_data_dir("provenance")) / "manifests.sqlite3"
 
 
+def store_location(value: str) -> str | Path:
+    """A ``--store`` value: a ``postgresql://`` URL as given, anything else a path."""
+    return value if is_postgres_url(value) else Path(value)
+
+
 def is_postgres_url(location: str | Path | None) -> bool:
     return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
 

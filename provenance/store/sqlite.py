@@ -35,14 +35,29 @@ _V1 = [
 
 #: Plain columns, written with the fingerprint (SQLite does not treat an index over generated
 #: columns as covering, and the look-up must read the index alone).
+#: Version 2: several manifests may share one watermark identifier (a lineage: signed,
+#: re-signed, edited, each keeping the one watermark in the pixels); the newest, the highest
+#: rowid, is the one a watermark leads to. Still one table.
+_V2 = [
+    "ALTER TABLE manifests RENAME TO manifests_v1",
+    "DROP INDEX IF EXISTS manifests_binding",
+    _V1[0].replace("watermark_id   INTEGER PRIMARY KEY", "watermark_id   INTEGER NOT NULL"),
+    "CREATE INDEX IF NOT EXISTS manifests_watermark ON manifests (watermark_id)",
+    _V1[1],
+    "INSERT INTO manifests SELECT * FROM manifests_v1 ORDER BY created_at, rowid",
+    "DROP TABLE manifests_v1",
+]
+
 _BANDS = "".join(f", b{i} INTEGER NOT NULL" for i in range(4))
 _BAND_EXPRS = ", ".join(f"(o.fingerprint >> {48 - 16 * i}) & 65535" for i in range(4))
 
-#: Version 2: several manifests per watermark (newest wins), the fingerprints in their own
-#: table with four indexed 16-bit bands (look-ups never read manifest bytes), and the server's
-#: verdict cache.
-_V2 = [
-    "ALTER TABLE manifests RENAME TO manifests_v1",
+#: Version 3: the fingerprints in their own table with four indexed 16-bit bands (look-ups never
+#: read manifest bytes), a row id of its own (registration order: the newest is the highest),
+#: and the server's verdict cache.
+_V3 = [
+    "DROP INDEX manifests_watermark",
+    "DROP INDEX manifests_binding",
+    "ALTER TABLE manifests RENAME TO manifests_v2",
     """CREATE TABLE manifests (
         id             INTEGER PRIMARY KEY,
         watermark_id   INTEGER NOT NULL,
@@ -61,13 +76,12 @@ _V2 = [
     )""",
     "INSERT INTO manifests (watermark_id, manifest_id, alg, binding_value, media_type, signer, "
     "created_at, manifest_store) SELECT watermark_id, manifest_id, alg, binding_value, "
-    "media_type, signer, created_at, manifest_store FROM manifests_v1 "
-    "ORDER BY created_at, rowid",
+    "media_type, signer, created_at, manifest_store FROM manifests_v2 ORDER BY rowid",
     "INSERT INTO fingerprints (id, kind, fp, b0, b1, b2, b3) SELECT m.id, "
     f"CASE WHEN m.media_type LIKE 'text/%' THEN 1 ELSE 0 END, o.fingerprint, {_BAND_EXPRS} "
-    "FROM manifests m JOIN manifests_v1 o ON o.manifest_id = m.manifest_id "
+    "FROM manifests m JOIN manifests_v2 o ON o.manifest_id = m.manifest_id "
     "WHERE o.fingerprint IS NOT NULL",
-    "DROP TABLE manifests_v1",
+    "DROP TABLE manifests_v2",
     "CREATE INDEX manifests_watermark ON manifests (watermark_id)",
     "CREATE INDEX manifests_binding ON manifests (alg, binding_value)",
     *(f"CREATE INDEX fingerprints_b{i} ON fingerprints (kind, b{i}, fp)" for i in range(4)),
@@ -81,7 +95,7 @@ _V2 = [
     "CREATE INDEX verdicts_expiry ON verdicts (expires_at)",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
