@@ -70,6 +70,10 @@ class Service:
     def __init__(self, settings: Settings, store: ManifestStore, pool: ThreadPoolExecutor) -> None:
         self.settings, self.store, self.pool = settings, store, pool
         self.cache = VerdictCache(store, settings.cache_size, settings.cache_ttl)
+        # Verdicts depend on what is trusted and which text keys are known: a process with other
+        # settings (a rolling update of the trust lists) must not reuse them.
+        judged_by = repr((settings.trust, [d.key.key_id for d in settings.text_detectors]))
+        self.judged_by = hashlib.sha256(judged_by.encode()).hexdigest()[:16]
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -87,7 +91,8 @@ class Service:
     def _verify(self, data: bytes, media_type: str | None) -> tuple[str, dict[str, Any]]:
         # Hash, cache lookup and verification in one trip to the pool.
         digest = hashlib.sha256(data).hexdigest()
-        cached = self.cache.get(digest, media_type or SNIFFED)
+        kind = f"{media_type or SNIFFED} {self.judged_by}"
+        cached = self.cache.get(digest, kind)
         if cached is not None:
             return digest, cached
         verdict = verify(
@@ -99,7 +104,7 @@ class Service:
             text_detectors=self.settings.text_detectors,
         )
         result = verdict.to_dict()
-        self.cache.put(digest, media_type or SNIFFED, result)
+        self.cache.put(digest, kind, result)
         return digest, result
 
     async def verify(

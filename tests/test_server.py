@@ -486,6 +486,18 @@ async def test_readiness_fails_when_postgresql_goes_away(settings):
     assert status == 503 and json.loads(body)["error"]["code"] == "unavailable"
 
 
+async def test_a_cached_verdict_is_not_reused_under_other_trust(settings, files):
+    """Two servers on one store: one trusts the test root, one does not. Each judges the
+    same signed file by its own trust, not by the other's cached verdict."""
+    untrusting = Settings(**{**settings.__dict__, "trust": TrustPolicy()})
+    states = []
+    for each in (settings, untrusting):
+        with LiveServer(each) as live:
+            _, body, _ = await _post(f"{live.url}/v1/verify", files.signed)
+            states.append(body["credentials"]["state"])
+    assert states[0] == "Trusted" and states[1] != "Trusted"
+
+
 def test_verdict_cache_lives_in_the_store(tmp_path):
     """Kept by hash and media type with an expiry, in the store every process shares; a size
     of 0 turns it off."""
