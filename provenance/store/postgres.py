@@ -39,8 +39,9 @@ MIGRATIONS: list[list[str]] = [
             kind smallint NOT NULL,
             fp   bigint NOT NULL{_BANDS}
         )""",
-        "CREATE INDEX manifests_watermark ON manifests (watermark_id)",
-        "CREATE INDEX manifests_binding ON manifests (alg, binding_value)",
+        # With the row id: the newest of a lineage is the index's last entry, no sort.
+        "CREATE INDEX manifests_watermark ON manifests (watermark_id, id)",
+        "CREATE INDEX manifests_binding ON manifests (alg, binding_value, id)",
         *(
             f"CREATE INDEX fingerprints_b{i} ON fingerprints (kind, b{i}) INCLUDE (fp)"
             for i in range(4)
