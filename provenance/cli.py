@@ -18,9 +18,9 @@ from .errors import InputError, OutputError, ProvenanceError
 from .files import atomic_write
 from .inspect import inspect_file
 from .label import DEFAULT_LABEL, encode_like
-from .manifest import DEFAULT_SOURCE_TYPE, ManifestSpec
+from .manifest import ManifestSpec
 from .media import EMBEDDABLE, TEXT, is_text, media_type_of, open_image, read_input
-from .sign import SignOptions, SignResult, Thumbnail, sign_file
+from .sign import PriorCredentials, SignOptions, SignResult, Thumbnail, sign_file
 from .store import ManifestStore, default_store_path
 from .text import TextWatermarkKey
 from .text.manifest import sign_text
@@ -105,6 +105,28 @@ def _output_for(source: Path, relative: Path, args: argparse.Namespace) -> Path:
     return source.with_name(f"{source.stem}.signed{source.suffix}")
 
 
+def _credentials_words(prior: PriorCredentials) -> str:
+    if prior.manifest_id is None:
+        return "its unreadable credentials"
+    by = f", signed by {prior.signer}" if prior.signer else ""
+    more = len(prior.chain) - 1
+    chain = f" and {more} earlier manifest{'s' if more != 1 else ''}" if more > 0 else ""
+    return f"its credentials ({prior.manifest_id}{by}{chain})"
+
+
+def _what_was_kept(result: SignResult) -> str:
+    """The tail of a `sign` output line: what the new manifest kept of the file's past."""
+    parts = []
+    if result.kept is not None:
+        parts.append(f"kept {_credentials_words(result.kept)} as the parent")
+    if result.dropped is not None:
+        parts.append(f"dropped {_credentials_words(result.dropped)}, as asked")
+    if result.watermark:
+        kept = " kept (already in the pixels)" if result.watermark_kept else ""
+        parts.append(f"watermark {result.watermark}{kept}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def cmd_sign(args: argparse.Namespace) -> int:
     if sum(bool(x) for x in (args.output, args.out_dir, args.in_place)) > 1:
         raise OutputError("choose one of -o, --out-dir and --in-place")
@@ -127,6 +149,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
         thumbnail=Thumbnail(args.thumbnail),
         tsa_url=args.tsa,
         watermark=not args.no_watermark,
+        drop_credentials=args.drop_credentials,
     )
     store = None if args.no_watermark else ManifestStore(args.store)
     results: list[dict[str, Any]] = []
@@ -150,8 +173,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
                 results.append(result.to_dict())
                 if not args.json:
                     progress.clear()
-                    mark = f" (watermark {result.watermark})" if result.watermark else ""
-                    print(f"signed  {source} -> {output}{mark}")
+                    print(f"signed  {source} -> {output}{_what_was_kept(result)}")
                     for note in result.notes:
                         print(f"        note: {note}")
             except ProvenanceError as exc:
@@ -549,8 +571,8 @@ def _signing_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup
     m.add_argument("--model", help="the model (recorded as the tool's version)")
     m.add_argument(
         "--source-type",
-        default=DEFAULT_SOURCE_TYPE,
-        help="IPTC digitalSourceType, URI or short name (default: trainedAlgorithmicMedia)",
+        help="IPTC digitalSourceType, URI or short name (default: trainedAlgorithmicMedia; "
+        "when re-signing a file with credentials, the type they declare)",
     )
     m.add_argument("--title", help="title (default: the file name)")
     m.add_argument("--author", help="the author's name (personal data: only when asked)")
@@ -617,6 +639,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--force", action="store_true", help="replace existing output files")
     m = _signing_options(s)
     m.add_argument("--ingredient", type=Path, help="a parent file this was made from")
+    m.add_argument(
+        "--drop-credentials",
+        action="store_true",
+        help="do not keep the credentials a file already carries (by default they become "
+        "the parent ingredient, so the chain is kept)",
+    )
     s.add_argument(
         "--label",
         nargs="?",

@@ -102,12 +102,14 @@ class ManifestSpec:
     """What a signed manifest declares.
 
     ``generator`` and ``model`` name the AI tool (the action's softwareAgent, model as its
-    version). ``author`` is the only personal data, and only when given.
+    version). ``source_type`` None means the default: trainedAlgorithmicMedia, or, when a
+    file's own credentials are kept as its parent, what they declare. ``author`` is the only
+    personal data, and only when given.
     """
 
     generator: str | None = None
     model: str | None = None
-    source_type: str = DEFAULT_SOURCE_TYPE
+    source_type: str | None = None
     title: str | None = None
     author: str | None = None
 
@@ -125,7 +127,7 @@ def creation_actions(
     spec: ManifestSpec, *, has_parent: bool, extra: list[dict[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
     """The ``c2pa.actions`` list: created (or opened + edited, when there is a parent)."""
-    source_type = resolve_source_type(spec.source_type)
+    source_type = resolve_source_type(spec.source_type or DEFAULT_SOURCE_TYPE)
     main: dict[str, Any] = {
         "action": "c2pa.edited" if has_parent else "c2pa.created",
         "digitalSourceType": source_type,

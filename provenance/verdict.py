@@ -376,7 +376,10 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
         if sig
         else None,
         signed_at=sig.get("time"),
-        generator=_ai_agent(store) or _claim_generator(active),
+        # Where AI is declared, only a declared AI tool is named: the claim generator is the
+        # tool that signed (e.g. provenance itself), not the AI.
+        generator=_ai_agent(store)
+        or (None if ai_origin(store).generated else _claim_generator(active)),
         manifest_id=store.get("active_manifest"),
         title=active.get("title"),
         created_at=created_at,
