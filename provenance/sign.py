@@ -172,7 +172,8 @@ def prior_credentials(
     sig = (manifests.get(active) or {}).get("signature_info") or {}
     chain = [active, *(label for label in manifests if label != active)]
     signer = sig.get("issuer") or sig.get("common_name")
-    declared = ai_origin({"active_manifest": active, "manifests": {active: manifests.get(active)}})
+    alone = {"active_manifest": active, "manifests": {active: manifests.get(active) or {}}}
+    declared = ai_origin(alone)  # what the active manifest itself declares
     types = [t for t in declared.source_types if t in AI_SOURCE_TYPES] + declared.source_types
     return PriorCredentials(active or None, signer, tuple(chain), types[0] if types else None)
 
