@@ -54,6 +54,29 @@ AI_SOURCE_TYPES = frozenset(
 #: Of those, the ones that say only part of the content is AI-made.
 PARTIAL_AI_SOURCE_TYPES = frozenset({SOURCE_TYPES["compositeWithTrainedAlgorithmicMedia"]})
 
+#: Reading other writers' manifests, source types are compared by term: http and https IPTC URIs
+#: both occur in real files (Adobe Firefly in 2024 wrote https).
+AI_TERMS = frozenset(
+    {"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "trainedAlgorithmicData"}
+)
+PARTIAL_AI_TERMS = frozenset({"compositeWithTrainedAlgorithmicMedia"})
+#: A composite with a synthetic element: algorithmic, possibly but not necessarily a trained model.
+SYNTHETIC_TERMS = frozenset({"compositeSynthetic"})
+_SOURCE_TYPE_PREFIXES = (
+    "cv.iptc.org/newscodes/digitalsourcetype/",
+    "c2pa.org/digitalsourcetype/",
+)
+
+
+def source_type_term(uri: str) -> str | None:
+    """The term of an IPTC or C2PA digitalSourceType URI (http or https), else None."""
+    rest = uri.strip().removeprefix("https://").removeprefix("http://")
+    for prefix in _SOURCE_TYPE_PREFIXES:
+        if rest.startswith(prefix):
+            return rest[len(prefix) :].strip("/") or None
+    return None
+
+
 DEFAULT_SOURCE_TYPE = SOURCE_TYPES["trainedAlgorithmicMedia"]
 CLAIM_GENERATOR = {"name": "provenance", "version": __version__}
 PARENT_LABEL = "parent"

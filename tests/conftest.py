@@ -1,4 +1,4 @@
-"""Shared fixtures: real keys from `keys init`, the sample photos, the peer files in tests/data/peers."""
+"""Shared fixtures: real keys from `keys init`, the sample photos, the peer files (tests/data)."""
 
 from __future__ import annotations
 
