@@ -163,8 +163,13 @@ def prior_credentials(
             raise damaged from exc
         if unreadable_ok:
             return PriorCredentials(None, None)
+        what = (
+            "points to credentials stored online, which signing does not fetch"
+            if "remote manifests" in str(exc).lower()
+            else "carries credentials that cannot be read or kept"
+        )
         raise InputError(
-            f"{name}: carries credentials that cannot be read or kept ({exc})",
+            f"{name}: {what} ({exc})",
             hint="sign it with --drop-credentials to replace them (they are then lost)",
         ) from exc
     active = store.get("active_manifest") or ""

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from provenance import (
     InputError,
+    MalformedAssetError,
     ManifestSpec,
     ManifestStore,
     OutputError,
@@ -129,6 +130,24 @@ def test_unreadable_credentials_are_refused_unless_dropped(tmp_path, credentials
         source, credentials, SignOptions(drop_credentials=True), output=tmp_path / "x.jpg"
     )
     assert result.dropped is not None and result.dropped.manifest_id is None
+
+
+def test_remote_credentials_are_not_fetched_to_be_kept(tmp_path, credentials, shared):
+    source = shared / "c2pa-rs/sdk/tests/fixtures/cloud.jpg"  # XMP points to Adobe's cloud
+    with pytest.raises(InputError, match="stored online, which signing does not fetch"):
+        sign(source, credentials, RESIGN, output=tmp_path / "x.jpg")
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["tiff_poc.tiff", "nested_moov_1000.mp4", "riff_bomb_1000.wav", "sample3.invalid.wav"],
+)
+def test_hostile_containers_are_refused_while_looking_for_credentials(
+    tmp_path, credentials, shared, fixture
+):
+    source = shared / "c2pa-rs/sdk/tests/fixtures" / fixture
+    with pytest.raises(MalformedAssetError, match="structure is damaged"):
+        sign(source, credentials, RESIGN, output=tmp_path / f"x{source.suffix}")
 
 
 def test_ingredient_and_own_credentials_are_two_parents(tmp_path, credentials):
