@@ -1,5 +1,8 @@
 """Sign one asset: embed a C2PA manifest declaring its AI origin, made with c2pa's Builder.
 
+A file's own credentials become the parent ingredient (the chain is kept) unless dropped; a
+watermark already in the pixels is kept rather than overlaid (see ``lineage``).
+
 The batch loop (many inputs, progress, summary) lives in the CLI; this module signs one asset,
 from bytes or a file, and writes atomically.
 """

@@ -192,6 +192,23 @@ def test_sign_resign_edit_each_stripped_copy_recovers_the_newest(
         assert verdict.ai.generated is True
 
 
+def test_a_rotated_edit_gets_its_own_watermark_which_decodes(tmp_path, credentials, store):
+    a, edited, c = tmp_path / "a.jpg", tmp_path / "edited.jpg", tmp_path / "c.jpg"
+    first = sign(PHOTOS[0], credentials, AI, output=a, store=store)
+    # Rotated by 3 degrees: the old watermark is off the grid a new one uses (only the
+    # detector's resynchronising search finds it), so it cannot interfere; a new one is made.
+    rotated = Image.open(a).convert("RGB").rotate(3, resample=Image.Resampling.BICUBIC)
+    w, h = rotated.size
+    rotated.crop((w // 10, h // 10, w - w // 10, h - h // 10)).save(edited, quality=92)
+    edit = sign(edited, credentials, SignOptions(ingredient=a), output=c, store=store)
+    assert edit.watermark not in (None, first.watermark) and not edit.watermark_kept
+    stripped = _upload(c.read_bytes())
+    assert detect_bytes(stripped).payload == edit.watermark
+    verdict = verify(stripped, store=store)
+    assert verdict.credentials.manifest_id == edit.manifest_id
+    assert verdict.credentials.ingredients[0].manifest_id == first.manifest_id
+
+
 def test_a_watermark_is_never_bound_to_credentials_outside_its_lineage(
     tmp_path, credentials, trusted, store
 ):
