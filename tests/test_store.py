@@ -219,7 +219,6 @@ INSERT INTO manifests VALUES (9, 'urn:c2pa:first', 'org.provenance.ssw.1', 'v9',
     'image/jpeg', -1, 'Acme Ltd', '2025-01-01T00:00:00Z');
 INSERT INTO manifests VALUES (9, 'urn:c2pa:second', 'org.provenance.ssw.1', 'v9', x'01',
     'image/jpeg', NULL, 'Acme Ltd', '2025-01-01T00:00:00Z');
-PRAGMA user_version = 2;
 """
 
 
@@ -237,14 +236,19 @@ def test_a_version_1_store_is_migrated_keeping_its_rows(tmp_path):
     assert store.by_watermark(9).manifest_id == "urn:c2pa:new" and store.count() == 2
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        columns = db.execute("SELECT name, pk FROM pragma_table_info('manifests')").fetchall()
+        assert ("watermark_id", 0) in columns  # no longer the primary key
     ManifestStore(path)  # opening again migrates nothing
     assert store.count() == 2
 
 
-def test_a_version_2_store_is_migrated_keeping_its_lineage_order(tmp_path):
+@pytest.mark.parametrize("user_version", [2, 0], ids=["versioned", "relaxed in place"])
+def test_a_version_2_store_is_migrated_keeping_its_lineage_order(tmp_path, user_version):
+    """Main's one-table lineage store, as written with ``user_version`` 2 and as relaxed in
+    place from the first schema (``user_version`` left at 0)."""
     path = tmp_path / "v2.db"
     with sqlite3.connect(path) as db:
-        db.executescript(_V2_SCHEMA)
+        db.executescript(_V2_SCHEMA + f"PRAGMA user_version = {user_version};")
     store = ManifestStore(path)
     assert store.by_watermark(9).manifest_id == "urn:c2pa:second"  # registered last: newest
     assert [r.manifest_id for r, _ in store.nearest((1 << 64) - 1)] == ["urn:c2pa:first"]

@@ -41,6 +41,7 @@ _V1 = [
 _V2 = [
     "ALTER TABLE manifests RENAME TO manifests_v1",
     "DROP INDEX IF EXISTS manifests_binding",
+    "DROP INDEX IF EXISTS manifests_watermark",  # a store main relaxed in place has it
     _V1[0].replace("watermark_id   INTEGER PRIMARY KEY", "watermark_id   INTEGER NOT NULL"),
     "CREATE INDEX IF NOT EXISTS manifests_watermark ON manifests (watermark_id)",
     _V1[1],
@@ -55,8 +56,8 @@ _BAND_EXPRS = ", ".join(f"(o.fingerprint >> {48 - 16 * i}) & 65535" for i in ran
 #: read manifest bytes), a row id of its own (registration order: the newest is the highest),
 #: and the server's verdict cache.
 _V3 = [
-    "DROP INDEX manifests_watermark",
-    "DROP INDEX manifests_binding",
+    "DROP INDEX IF EXISTS manifests_watermark",
+    "DROP INDEX IF EXISTS manifests_binding",
     "ALTER TABLE manifests RENAME TO manifests_v2",
     """CREATE TABLE manifests (
         id             INTEGER PRIMARY KEY,
