@@ -328,6 +328,7 @@ def main() -> None:
     parser.add_argument("--exact", type=int, default=500, help="exact look-ups of each kind")
     parser.add_argument("--by-content", type=int, default=400, help="byContent queries")
     parser.add_argument("--registrations", type=int, default=500)
+    parser.add_argument("--name", default="store_scale", help="bench/results/NAME.json")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="provenance-store-scale-"))
@@ -368,7 +369,7 @@ def main() -> None:
         f"byContent at similarity {SIMILARITY}; {os.cpu_count()} CPUs; SQLite WAL "
         "synchronous=NORMAL, PostgreSQL 15 durable defaults (fsync, synchronous_commit on)"
     )
-    print(f"wrote {write_json('store_scale', {'results': results})}")
+    print(f"wrote {write_json(args.name, {'results': results})}")
 
 
 COLUMNS = [

@@ -106,6 +106,9 @@ class SQLiteStore(ManifestStore):
     def __init__(self, location: Path | str | None = None) -> None:
         self.location = self.path = Path(location) if location else Path(default_store_path())
         self._local = threading.local()
+        # One writer at a time in this process: SQLite has one write lock, and threads that
+        # collide on it back off by sleeping (up to 100 ms a try); queueing here costs nothing.
+        self._writing = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._migrate()
@@ -149,13 +152,14 @@ class SQLiteStore(ManifestStore):
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         db = self._connection()
-        db.execute("BEGIN")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._writing:
+            db.execute("BEGIN IMMEDIATE")  # take the write lock now, not half-way through
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
