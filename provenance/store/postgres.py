@@ -43,7 +43,7 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX manifests_watermark ON manifests (watermark_id, id)",
         "CREATE INDEX manifests_binding ON manifests (alg, binding_value, id)",
         *(
-            f"CREATE INDEX fingerprints_b{i} ON fingerprints (kind, b{i}) INCLUDE (fp)"
+            f"CREATE INDEX fingerprints_b{i} ON fingerprints (kind, b{i}) INCLUDE (fp, id)"
             for i in range(4)
         ),
         """CREATE TABLE verdicts (
