@@ -107,7 +107,7 @@ def site(backend):
 
 
 @pytest.fixture(scope="module")
-def browser(backend):
+def browser(backend, keys):
     playwright = pytest.importorskip("playwright.sync_api")
     profile = tempfile.mkdtemp(prefix="provenance-chromium-")
     with playwright.sync_playwright() as p:
@@ -134,6 +134,8 @@ def browser(backend):
         )
         live, _, _ = backend
         worker.evaluate(f"chrome.storage.sync.set({{backend: '{live.url}', autoScan: true}})")
+        # The reader adds the test root as an anchor of their own, as the service trusts it.
+        worker.evaluate("(pem) => chrome.storage.local.set({userAnchors: pem})", keys.root.read_text())
         yield context, worker
         context.close()
     shutil.rmtree(profile, ignore_errors=True)
@@ -168,6 +170,13 @@ def test_badges_summaries_selection_and_popup(browser, site):
             break
         page.wait_for_timeout(200)
     assert counts["checked"] == 5 and counts["ai"] == 3 and counts["invalid"] == 1
+    # Embedded credentials (signed, tampered) were judged in the browser; the stripped copy
+    # (watermark recovery), the plain photo (nothing embedded) and the cross-origin image
+    # (unreadable here) went to the service.
+    assert (counts["browser"], counts["service"], counts["skipped"]) == (2, 3, 0)
+    assert signed.get_attribute("data-where") == "browser"
+    assert tampered.get_attribute("data-where") == "browser"
+    assert stripped.get_attribute("data-where") == "service"
     assert _badge(page, "plain.jpg").count() == 0
     # The cross-origin image went through /v1/verify-url and was recognised all the same.
     foreign = page.locator('provenance-overlay .badge[data-src^="http://localhost"]')
@@ -180,15 +189,31 @@ def test_badges_summaries_selection_and_popup(browser, site):
     text = panel.inner_text()
     assert "Generated with an AI tool (Acme Diffusion 2)" in text
     assert "the signature is trusted" in text and "Acme Ltd" in text
-    assert "/report/" in panel.locator("a").get_attribute("href")
+    assert "Checked in this browser" in text and "embedded in the file" in text
+    assert "anchors you added" in text  # the trust list that vouches: the reader's own anchor
+    assert panel.locator(".top img").count() == 1  # the manifest's thumbnail
     page.screenshot(path=str(ARTIFACTS / "badge.png"))
+    # The full report of a local check is the extension's own page (the service never saw it).
+    assert "/report.html?sha256=" in panel.locator("a").get_attribute("href")
+    with context.expect_page() as opened:
+        panel.locator("a").click()
+    report = opened.value
+    report.locator("#store").wait_for()
+    expect = pytest.importorskip("playwright.sync_api").expect
+    expect(report.locator("#summary")).to_contain_text("Generated with an AI tool (Acme Diffusion 2)")
+    assert "c2pa.actions" in report.locator("#store").inner_text()
+    report.close()
+    page.bring_to_front()
     page.mouse.move(0, 0)
-    page.locator("provenance-overlay .panel").first.dispatch_event("mouseleave")
+    if page.locator("provenance-overlay .panel").count():
+        page.locator("provenance-overlay .panel").first.dispatch_event("mouseleave")
 
     stripped.click()
     recovered = page.locator("provenance-overlay .panel").last
     recovered.wait_for()
     assert "recovered from the watermark" in recovered.inner_text().lower()
+    assert "Checked by the provenance service" in recovered.inner_text()
+    assert "/report/" in recovered.locator("a").get_attribute("href")
 
     # "Check provenance" on the selected paragraph (the menu itself is native UI; send its
     # message the way the service worker does).
@@ -205,11 +230,12 @@ def test_badges_summaries_selection_and_popup(browser, site):
     popup.goto(f"chrome-extension://{extension_id}/popup.html")
     page.bring_to_front()
     popup.evaluate("refresh()")
-    expect = pytest.importorskip("playwright.sync_api").expect
     expect(popup.locator("#checked")).to_have_text("5", timeout=10000)
+    assert popup.locator("#browser").inner_text() == "2"
+    assert popup.locator("#service").inner_text() == "3"
     assert popup.locator("#ai").inner_text() == "3"
     assert popup.locator("#invalid").inner_text() == "1"
-    assert "Connected" in popup.locator("#state").inner_text()
+    assert "checked in this browser" in popup.locator("#state").inner_text()
     popup.screenshot(path=str(ARTIFACTS / "popup.png"))
     popup.close()
     page.close()
