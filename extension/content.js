@@ -9,6 +9,7 @@ const MIN_SIDE = 64;          // icons and spacers are not worth a request
 const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, browser: 0, service: 0, skipped: 0 };
 const seen = new WeakSet();
 const badges = [];            // [{img, node}]
+const results = [];           // [{src, where, verdict | error}]: what each checked image got
 let host = null, shadow = null, backendState = "unknown";
 
 const optedOut = () => {
@@ -208,6 +209,7 @@ async function check(img) {
     answer = src.startsWith("http") ? await chrome.runtime.sendMessage({ kind: "verify-url", url: src }) : null;
   }
   if (!answer) return;
+  results.push({ src, where: answer.where, verdict: answer.verdict || null, error: answer.error || null });
   if (answer.skipped) { counts.skipped += 1; return; }
   if (answer.where === "service") backendState = answer.unreachable ? "unreachable" : "ok";
   if (!answer.verdict) return;
@@ -249,6 +251,7 @@ async function checkSelection(fallback) {
 
 chrome.runtime.onMessage.addListener((message, _sender, reply) => {
   if (message.kind === "counts") { reply({ ...counts, optedOut: optedOut(), backendState }); return false; }
+  if (message.kind === "results") { reply(results); return false; }
   if (message.kind === "scan") { if (!optedOut()) scan(); reply({ ok: true }); return false; }
   if (message.kind === "check-selection") {
     if (optedOut()) { reply(null); return false; }

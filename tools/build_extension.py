@@ -30,11 +30,13 @@ EXTENSION = ROOT / "extension"
 #: 0.38.1 bundles, so both sides judge with the same code).
 WASM_PACKAGE = "@contentauth/c2pa-wasm"
 WASM_VERSION = "0.13.3"
-WASM_INTEGRITY = (
-    "sha512-nAXRuOZ+I4+o+m69ZI49r12qoda5AxlzL2vCAJJuVdkybebQTUhUT3ruyhhINachKtP+nnQ+iJ40KJnjjZSwnA=="
-)
-WASM_FILES = {"package/pkg/c2pa.js": "c2pa.js", "package/pkg/c2pa_bg.wasm": "c2pa_bg.wasm",
-              "package/LICENSE": "LICENSE", "package/package.json": "package.json"}
+WASM_INTEGRITY = "sha512-nAXRuOZ+I4+o+m69ZI49r12qoda5AxlzL2vCAJJuVdkybebQTUhUT3ruyhhINachKtP+nnQ+iJ40KJnjjZSwnA=="
+WASM_FILES = {
+    "package/pkg/c2pa.js": "c2pa.js",
+    "package/pkg/c2pa_bg.wasm": "c2pa_bg.wasm",
+    "package/LICENSE": "LICENSE",
+    "package/package.json": "package.json",
+}
 WASM_DIR = EXTENSION / "vendor" / "c2pa-wasm"
 
 #: The trust lists, by the name the verdict gives them (``credentials.trust_list``). Paths are
@@ -51,14 +53,19 @@ TRUST_EXTRA = [
     "interim/LICENSE-verify-site",
 ]
 TRUST_DIR = EXTENSION / "trust"
+#: Every file copied, relative to the trust folder.
+TRUST_COPIED = [path for paths in TRUST_FILES.values() for path in paths] + TRUST_EXTRA
 ICON_SIZES = (16, 32, 48, 128)
 
 
 def trust_source() -> Path:
     """The Python package's copy of the lists when it ships one, else the shared folder it is
     vendored from (one source of truth either way: the extension never keeps its own)."""
-    candidates = [ROOT / "provenance" / "trust_lists", ROOT / "provenance" / "data" / "trust",
-                  ROOT.parent / "shared" / "trust"]
+    candidates = [
+        ROOT / "provenance" / "trust_lists",
+        ROOT / "provenance" / "data" / "trust",
+        ROOT.parent / "shared" / "trust",
+    ]
     for folder in candidates:
         if (folder / TRUST_FILES["c2pa"][0]).exists():
             return folder
@@ -72,11 +79,17 @@ def _sha256(path: Path) -> str:
 def build_wasm() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spec = f"{WASM_PACKAGE}@{WASM_VERSION}"
-        out = subprocess.run(["npm", "pack", spec, "--json", "--pack-destination", tmp],
-                             check=True, capture_output=True, text=True, cwd=tmp)
+        out = subprocess.run(
+            ["npm", "pack", spec, "--json", "--pack-destination", tmp],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tmp,
+        )
         info = json.loads(out.stdout)[0]
         tarball = Path(tmp) / info["filename"]
-        digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+        sha512 = hashlib.sha512(tarball.read_bytes()).digest()
+        digest = "sha512-" + base64.b64encode(sha512).decode()
         if digest != WASM_INTEGRITY:
             raise SystemExit(f"{spec}: integrity {digest} is not the pinned {WASM_INTEGRITY}")
         shutil.rmtree(WASM_DIR, ignore_errors=True)
@@ -87,8 +100,12 @@ def build_wasm() -> None:
                 if data is None:
                     raise SystemExit(f"{spec} lacks {member}")
                 (WASM_DIR / name).write_bytes(data.read())
-    record = {"package": WASM_PACKAGE, "version": WASM_VERSION, "integrity": WASM_INTEGRITY,
-              "files": {n: _sha256(WASM_DIR / n) for n in sorted(WASM_FILES.values())}}
+    record = {
+        "package": WASM_PACKAGE,
+        "version": WASM_VERSION,
+        "integrity": WASM_INTEGRITY,
+        "files": {n: _sha256(WASM_DIR / n) for n in sorted(WASM_FILES.values())},
+    }
     (WASM_DIR / "VENDORED.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"vendored {spec} into {WASM_DIR.relative_to(ROOT)}")
 
@@ -97,11 +114,10 @@ def _trust_index(source: Path) -> dict:
     readme = source / "README.md"
     return {
         "source": "provenance's trust lists (see the Python package; copied by "
-                  "tools/build_extension.py trust)",
+        "tools/build_extension.py trust)",
         "lists": {name: [Path(p).name for p in paths] for name, paths in TRUST_FILES.items()},
         "allowed_ekus": "store.cfg",
-        "files": {Path(p).name: _sha256(source / p)
-                  for p in [*sum(TRUST_FILES.values(), []), *TRUST_EXTRA]},
+        "files": {Path(p).name: _sha256(source / p) for p in TRUST_COPIED},
         "readme_sha256": _sha256(readme) if readme.exists() else None,
     }
 
@@ -110,7 +126,7 @@ def build_trust() -> None:
     source = trust_source()
     shutil.rmtree(TRUST_DIR, ignore_errors=True)
     TRUST_DIR.mkdir(parents=True)
-    for rel in [*sum(TRUST_FILES.values(), []), *TRUST_EXTRA]:
+    for rel in TRUST_COPIED:
         shutil.copyfile(source / rel, TRUST_DIR / Path(rel).name)
     (TRUST_DIR / "index.json").write_text(json.dumps(_trust_index(source), indent=2) + "\n")
     print(f"copied the trust lists from {source} into {TRUST_DIR.relative_to(ROOT)}")
@@ -129,12 +145,18 @@ def build_icons() -> None:
         pad = big // 16
         # A seal: a dark rounded square with a white ring and a check inside. Deliberately
         # not the C2PA "cr" pin (see extension/README.md for why).
-        d.rounded_rectangle([pad, pad, big - pad, big - pad], radius=big // 4, fill=(30, 41, 59, 255))
+        box = [pad, pad, big - pad, big - pad]
+        d.rounded_rectangle(box, radius=big // 4, fill=(30, 41, 59, 255))
         ring = big // 5
-        d.ellipse([ring, ring, big - ring, big - ring], outline=(255, 255, 255, 255), width=max(big // 14, 1))
+        circle = [ring, ring, big - ring, big - ring]
+        d.ellipse(circle, outline=(255, 255, 255, 255), width=max(big // 14, 1))
         w = max(big // 11, 1)
-        d.line([(big * 0.36, big * 0.52), (big * 0.46, big * 0.62), (big * 0.66, big * 0.40)],
-               fill=(74, 222, 128, 255), width=w, joint="curve")
+        d.line(
+            [(big * 0.36, big * 0.52), (big * 0.46, big * 0.62), (big * 0.66, big * 0.40)],
+            fill=(74, 222, 128, 255),
+            width=w,
+            joint="curve",
+        )
         img.resize((size, size), Image.LANCZOS).save(out / f"icon-{size}.png", optimize=True)
     print(f"icons at {', '.join(map(str, ICON_SIZES))} px in {out.relative_to(ROOT)}")
 
