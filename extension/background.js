@@ -188,8 +188,7 @@ function fromBase64(b64) {
 
 // -- what each message asks ----------------------------------------------------------------
 
-async function verifyBytes(b64, type, sender) {
-  const bytes = fromBase64(b64);
+async function verifyBytes(bytes, type, sender) {
   const s = await settings();
   let local = null;
   if (s.checkLocally) {
@@ -209,6 +208,17 @@ async function verifyBytes(b64, type, sender) {
   return answer;
 }
 
+// An image of a local page (file://), which the page's own script may not read. Only for a
+// local page: a web page must not get the extension to read the reader's files. Works once the
+// reader has allowed the extension access to file URLs.
+async function verifyFile(url, sender) {
+  const pageUrl = (sender && (sender.url || (sender.tab && sender.tab.url))) || "";
+  if (!url.startsWith("file:") || !pageUrl.startsWith("file:")) return { error: "Only a local page's own images are read from disk.", where: "browser" };
+  let response;
+  try { response = await fetch(url); } catch { return { error: `${url} cannot be read.`, where: "browser" }; }
+  return verifyBytes(new Uint8Array(await response.arrayBuffer()), "", sender);
+}
+
 async function verifyUrl(url, sender) {
   if (!(await serviceAllowed(sender))) return { skipped: "service-off", where: "nowhere" };
   return queued(() => call("/v1/verify-url", { method: "POST", body: JSON.stringify({ url }),
@@ -224,7 +234,8 @@ async function verifyText(textContent, sender) {
 }
 
 chrome.runtime.onMessage.addListener((message, sender, reply) => {
-  if (message.kind === "verify-bytes") verifyBytes(message.data, message.type, sender).then(reply);
+  if (message.kind === "verify-bytes") verifyBytes(fromBase64(message.data), message.type, sender).then(reply);
+  else if (message.kind === "verify-file") verifyFile(message.url, sender).then(reply);
   else if (message.kind === "verify-url") verifyUrl(message.url, sender).then(reply);
   else if (message.kind === "verify-text") verifyText(message.text, sender).then(reply);
   else if (message.kind === "settings") settings().then(reply);

@@ -203,10 +203,12 @@ async function check(img) {
   const started = performance.now();
   let answer;
   try {
+    if (src.startsWith("file:")) throw new Error("a local file: the background reads it");
     const { data, type } = await bytesOf(src);
     answer = await chrome.runtime.sendMessage({ kind: "verify-bytes", data, type });
   } catch {
-    answer = src.startsWith("http") ? await chrome.runtime.sendMessage({ kind: "verify-url", url: src }) : null;
+    answer = src.startsWith("http") ? await chrome.runtime.sendMessage({ kind: "verify-url", url: src })
+      : src.startsWith("file:") ? await chrome.runtime.sendMessage({ kind: "verify-file", url: src }) : null;
   }
   if (!answer) return;
   results.push({ src, where: answer.where, verdict: answer.verdict || null, error: answer.error || null });

@@ -258,3 +258,34 @@ def test_reader_page(browser, backend):
     page.locator("#summary").wait_for(timeout=10000)
     assert "recovered from the watermark" in page.locator("#summary").inner_text()
     page.close()
+
+
+def test_local_files_get_badges_with_file_access(browser, backend, tmp_path):
+    """A local page (file://) gets badges when the reader allows the extension file access.
+
+    Chromium grants it to unpacked extensions loaded from the command line; toggling it here
+    (chrome://extensions) reloads the extension, which this Chromium then disables as an
+    "unsupported developer extension", so only the granted side is tested.
+    """
+    context, worker = browser
+    _, files, _ = backend
+    (tmp_path / "signed.jpg").write_bytes(files["signed.jpg"])
+    (tmp_path / "index.html").write_text(
+        "<!doctype html><title>local</title><img src='signed.jpg' width='320'>"
+    )
+    page = context.new_page()
+    page.goto((tmp_path / "index.html").as_uri())
+    badge = page.locator("provenance-overlay .badge")
+    badge.wait_for(timeout=20000)
+    assert badge.inner_text() == "AI-generated"
+    assert badge.get_attribute("data-where") == "browser"  # read from disk by the background
+    page.close()
+    # Only a local page's own images are read from disk: anything else asking is refused.
+    popup = context.new_page()
+    popup.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
+    answer = popup.evaluate(
+        "(url) => chrome.runtime.sendMessage({kind: 'verify-file', url})",
+        (tmp_path / "signed.jpg").as_uri(),
+    )
+    assert "local page" in answer["error"] and "verdict" not in answer
+    popup.close()
