@@ -17,10 +17,11 @@ const MAX_CONCURRENT = 2;      // service requests in flight at once
 const MIN_INTERVAL_MS = 100;   // and at most ten starts per second
 // The trust lists, by the name a verdict gives them (credentials.trust_list); copied from the
 // Python side by tools/build_extension.py, never kept apart.
+// Entries as provenance/trust.py makes them: [trust_uri, anchors, kind, allowed end-entity list].
 const TRUST_LISTS = [
-  ["c2pa", "trust/C2PA-TRUST-LIST.pem", "manifest"],
-  ["c2pa-tsa", "trust/C2PA-TSA-TRUST-LIST.pem", "tsa"],
-  ["interim", "trust/anchors.pem", "manifest"],
+  ["c2pa", "trust/C2PA-TRUST-LIST.pem", "manifest", null],
+  ["c2pa-tsa", "trust/C2PA-TSA-TRUST-LIST.pem", "tsa", null],
+  ["interim", "trust/anchors.pem", "manifest", "trust/allowed.sha256.txt"],
 ];
 // Formats c2pa reads, by their first bytes (pages often serve images with a vague type).
 const SIGNATURES = [
@@ -94,9 +95,14 @@ async function text(path) {
 // the Python side (the interim list's store.cfg).
 async function c2paSettings() {
   if (readerSettings) return readerSettings;
-  const anchors = await Promise.all(TRUST_LISTS.map(async ([uri, path, kind]) => ({ trust_anchors: await text(path), trust_kind: kind, trust_uri: uri })));
+  const anchors = await Promise.all(TRUST_LISTS.map(async ([uri, path, kind, allowed]) => ({
+    trust_anchors: await text(path), trust_uri: uri, trust_kind: kind, ...(allowed ? { allowed_list: await text(allowed) } : {}),
+  })));
   const { userAnchors } = await chrome.storage.local.get("userAnchors");
-  if (userAnchors && userAnchors.includes("BEGIN CERTIFICATE")) anchors.push({ trust_anchors: userAnchors, trust_kind: "manifest", trust_uri: "user" });
+  if (userAnchors && userAnchors.includes("BEGIN CERTIFICATE")) {
+    // The reader's own anchors vouch for claim signers and for time-stamping authorities.
+    for (const kind of ["manifest", "tsa"]) anchors.push({ trust_anchors: userAnchors, trust_uri: "user", trust_kind: kind });
+  }
   readerSettings = JSON.stringify({
     trust: { anchors, trust_config: await text("trust/store.cfg") },
     verify: { verify_trust: true, remote_manifest_fetch: false },

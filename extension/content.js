@@ -50,11 +50,14 @@ function overlay() {
   return shadow;
 }
 
+// Where the credentials came from: the service's `source` field, or the older `recovered` flag.
+const sourceOf = (c) => c.source || (c.recovered ? "watermark" : c.present ? "embedded" : null);
+
 function kindOf(verdict) {
   const c = verdict.credentials;
-  if (c.present && c.state === "Invalid") return ["invalid", "Credentials invalid"];
+  if (sourceOf(c) && c.state === "Invalid") return ["invalid", "Credentials invalid"];
   if (verdict.ai.generated) return ["ai", verdict.ai.scope === "part" ? "AI (part)" : "AI-generated"];
-  if (c.present || c.recovered) return ["cr", "Credentials"];
+  if (sourceOf(c)) return ["cr", "Credentials"];
   if ((verdict.matches || []).length || (verdict.watermark && verdict.watermark.detected)) return ["possible", "Possible match"];
   return null;
 }
@@ -66,10 +69,11 @@ function field(list, name, value) {
   list.append(dt, dd);
 }
 
+// Short forms of the sentences' words (provenance/verdict.py TRUST_LIST_WORDS).
 const TRUST_LIST_WORDS = {
-  c2pa: "the C2PA trust list",
-  interim: "the interim list (legacy, frozen 2026)",
-  user: "anchors you added",
+  c2pa: "the official C2PA trust list",
+  interim: "the legacy interim list (frozen)",
+  user: "a trust anchor you configured",
 };
 const SOURCE_WORDS = {
   embedded: "embedded in the file",
@@ -77,15 +81,14 @@ const SOURCE_WORDS = {
   fingerprint: "recovered by resemblance (fingerprint)",
 };
 
-// Where the credentials came from: the service's `source` field, or the older `recovered` flag.
-const sourceOf = (c) => c.source || (c.recovered ? "watermark" : c.present ? "embedded" : null);
-
 function aiWords(verdict) {
-  const ai = verdict.ai, c = verdict.credentials;
-  if (ai.generated === null || ai.generated === undefined) return "unknown";
-  if (!ai.generated) return "not declared";
+  const ai = verdict.ai;
+  if (ai.generated === false) return "not declared";
+  if (ai.generated !== true) return ai.scope === "part" ? "a synthetic part (compositeSynthetic); generative AI not said" : "unknown";
   const scope = ai.scope === "part" ? "in part" : "whole";
-  return c.state === "Invalid" ? `claimed (${scope}), by credentials that are invalid` : scope;
+  const words = (ai.evidence || []).includes("c2pa") || !ai.description ? scope : `${scope}, said in words only: "${ai.description}"`;
+  // An Invalid manifest's AI origin is only what it claims.
+  return ai.claimed || verdict.credentials.state === "Invalid" ? `claimed (${words}); the credentials are invalid` : words;
 }
 
 function panelFor(verdict, reportUrl, where) {

@@ -25,18 +25,37 @@ export const FAILURE_WORDS = {
 const UNTRUSTED = "signingCredential.untrusted";
 const NOT_DAMAGE = new Set([UNTRUSTED, "signingCredential.ocsp.skipped"]);
 
-const IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/";
-// Source types that declare generative AI, whole or in part (manifest.py AI_SOURCE_TYPES).
-export const AI_SOURCE_TYPES = new Set([
-  IPTC + "trainedAlgorithmicMedia",
-  IPTC + "compositeWithTrainedAlgorithmicMedia",
-  "http://c2pa.org/digitalsourcetype/trainedAlgorithmicData",
-]);
-const PARTIAL_AI_SOURCE_TYPES = new Set([IPTC + "compositeWithTrainedAlgorithmicMedia"]);
+// Where a verdict's credentials came from (credentials.source).
+export const EMBEDDED = "embedded", WATERMARK = "watermark", FINGERPRINT = "fingerprint";
+// Which trust list made the signer trusted (credentials.trust_list), in words.
+export const TRUST_LIST_WORDS = {
+  c2pa: "the official C2PA trust list",
+  interim: "the legacy interim trust list (frozen; it predates the official C2PA list)",
+  user: "a trust anchor you configured",
+};
+const EVIDENCE_C2PA = "c2pa", EVIDENCE_DESCRIPTION = "c2pa-description";
 
-// The trust list a signer was found in, as c2pa reports it (validation_results.trustListUri,
-// named by the anchors' trust_uri in background.js) -> credentials.trust_list.
-const TRUST_LISTS = { "c2pa": "c2pa", "c2pa-tsa": "c2pa", "interim": "interim", "user": "user" };
+// Source types are compared by term: http and https IPTC URIs both occur in real files
+// (manifest.py AI_TERMS, PARTIAL_AI_TERMS, SYNTHETIC_TERMS).
+export const AI_TERMS = new Set(["trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "trainedAlgorithmicData"]);
+const PARTIAL_AI_TERMS = new Set(["compositeWithTrainedAlgorithmicMedia"]);
+const SYNTHETIC_TERMS = new Set(["compositeSynthetic"]);
+const SOURCE_TYPE_PREFIXES = ["cv.iptc.org/newscodes/digitalsourcetype/", "c2pa.org/digitalsourcetype/"];
+
+export function sourceTypeTerm(uri) {
+  let rest = String(uri).trim();
+  if (rest.startsWith("https://")) rest = rest.slice(8); else if (rest.startsWith("http://")) rest = rest.slice(7);
+  for (const prefix of SOURCE_TYPE_PREFIXES) {
+    if (rest.startsWith(prefix)) return rest.slice(prefix.length).replace(/^\/+|\/+$/g, "") || null;
+  }
+  return null;
+}
+
+// c2pa names the trust anchor entry (its trust_uri, set in background.js as the Python side
+// does) that made a signer trusted: "signing certificate trusted, found in [interim] trust
+// anchors". An allow-listed end-entity certificate is "found in []": only the interim list has one.
+const FOUND_IN = /found in \[([^\]]*)\]/;
+const LIST_OF_ANCHOR = { "c2pa": "c2pa", "c2pa-tsa": "c2pa", "interim": "interim", "interim-tsa": "interim", "": "interim", "user": "user" };
 
 const unique = (xs) => [...new Set(xs)];
 
@@ -52,8 +71,39 @@ function agentName(agent) {
   return null;
 }
 
+function declaredType(action) {
+  // 1.x writers sometimes put it among the action's parameters.
+  const value = action.digitalSourceType || (action.parameters || {}).digitalSourceType;
+  return value ? String(value) : null;
+}
+
 function sourceTypes(manifest) {
-  return unique([...actions(manifest)].map((a) => a.digitalSourceType).filter(Boolean));
+  const found = [...actions(manifest)].map(declaredType).filter(Boolean);
+  for (const assertion of manifest.assertions || []) {
+    // Legacy (1.x) IPTC photo-metadata assertion: Iptc4xmpExt:DigitalSourceType.
+    if (String(assertion.label || "").startsWith("stds.iptc")) {
+      const data = assertion.data || {};
+      const value = data["Iptc4xmpExt:DigitalSourceType"] || data.DigitalSourceType;
+      if (typeof value === "string" && value) found.push(value);
+    }
+  }
+  return unique(found);
+}
+
+// Free text that names generative AI (Bing Image Creator writes only "AI Generated Image").
+const AI_WORDS = new RegExp(
+  "\\b(?:AI|A\\.I\\.|artificial intelligence)[- ]generated\\b"
+  + "|\\bgenerated (?:by|with|using) (?:an? )?(?:AI|artificial intelligence|generative)\\b"
+  + "|\\bgenerative AI\\b|\\btext[- ]to[- ]image\\b", "i");
+
+function aiDescription(manifest) {
+  for (const action of actions(manifest)) {
+    const params = action.parameters || {};
+    for (const text of [action.description, params.description]) {
+      if (typeof text === "string" && AI_WORDS.test(text)) return text.trim();
+    }
+  }
+  return null;
 }
 
 // The active manifest (depth 0), then its ingredients' manifests, breadth first, once each.
@@ -73,18 +123,33 @@ function* chain(store) {
 
 export function aiOrigin(store) {
   const active = [], inIngredients = [];
-  for (const [depth, manifest] of chain(store)) (depth === 0 ? active : inIngredients).push(...sourceTypes(manifest));
+  let description = null;
+  for (const [depth, manifest] of chain(store)) {
+    (depth === 0 ? active : inIngredients).push(...sourceTypes(manifest));
+    if (description === null) {
+      const text = aiDescription(manifest);
+      description = text ? [depth, text] : null;
+    }
+  }
   const all = unique([...active, ...inIngredients]);
-  const aiActive = active.filter((t) => AI_SOURCE_TYPES.has(t));
-  if (!all.some((t) => AI_SOURCE_TYPES.has(t))) return { generated: false, scope: null, source_types: all, evidence: [] };
-  const whole = aiActive.length > 0 && !aiActive.some((t) => PARTIAL_AI_SOURCE_TYPES.has(t));
-  return { generated: true, scope: whole ? "whole" : "part", source_types: all, evidence: ["c2pa"] };
+  const base = { source_types: all, claimed: false, description: null };
+  const aiActive = active.filter((t) => AI_TERMS.has(sourceTypeTerm(t)));
+  if (all.some((t) => AI_TERMS.has(sourceTypeTerm(t)))) {
+    const partial = aiActive.some((t) => PARTIAL_AI_TERMS.has(sourceTypeTerm(t)));
+    return { ...base, generated: true, scope: aiActive.length && !partial ? "whole" : "part", evidence: [EVIDENCE_C2PA] };
+  }
+  if (description !== null) {
+    const [depth, text] = description;
+    return { ...base, generated: true, scope: depth === 0 ? "whole" : "part", evidence: [EVIDENCE_DESCRIPTION], description: text };
+  }
+  if (all.some((t) => SYNTHETIC_TERMS.has(sourceTypeTerm(t)))) return { ...base, generated: null, scope: "part", evidence: [] };
+  return { ...base, generated: false, scope: null, evidence: [] };
 }
 
 function aiAgent(store) {
   for (const [, manifest] of chain(store)) {
     for (const action of actions(manifest)) {
-      if (AI_SOURCE_TYPES.has(action.digitalSourceType)) {
+      if (AI_TERMS.has(sourceTypeTerm(declaredType(action) || ""))) {
         const name = agentName(action.softwareAgent);
         if (name) return name;
       }
@@ -101,6 +166,17 @@ function claimGenerator(manifest) {
 
 const codes = (entries) => unique((entries || []).map((e) => e.code).filter(Boolean));
 
+export function trustListOf(store) {
+  const results = (store.validation_results || {}).activeManifest || {};
+  for (const entry of results.success || []) {
+    if (entry.code === "signingCredential.trusted") {
+      const found = FOUND_IN.exec(String(entry.explanation || ""));
+      return found ? LIST_OF_ANCHOR[found[1]] ?? null : null;
+    }
+  }
+  return null;
+}
+
 export function credentialsFromStore(store, state) {
   const manifests = store.manifests || {};
   const active = manifests[store.active_manifest || ""] || {};
@@ -108,19 +184,25 @@ export function credentialsFromStore(store, state) {
   const activeResults = results.activeManifest || {};
   const failures = Object.keys(results).length ? codes(activeResults.failure) : codes(store.validation_status);
   const ingredientFailures = (results.ingredientDeltas || []).flatMap((d) => codes((d.validationDeltas || {}).failure));
+  // Each delta names its ingredient assertion by URI, ending in that ingredient's label.
+  const byLabel = {};
+  for (const delta of results.ingredientDeltas || []) {
+    const label = String(delta.ingredientAssertionURI || "").split("/").pop();
+    (byLabel[label] ||= []).push(...codes((delta.validationDeltas || {}).failure));
+  }
   const sig = active.signature_info || {};
   const created = [...actions(active)].find((a) => a.when);
-  const resolved = state || store.validation_state || (failures.length ? INVALID : VALID);
   return {
     present: true,
-    source: "embedded",
-    state: resolved,
-    trust_list: resolved === TRUSTED ? TRUST_LISTS[results.trustListUri] || null : null,
+    source: EMBEDDED,
+    state: state || store.validation_state || (failures.length ? INVALID : VALID),
     failures,
     informational: codes(activeResults.informational),
     signer: Object.keys(sig).length ? { issuer: sig.issuer ?? null, common_name: sig.common_name ?? null, alg: sig.alg ?? null } : null,
     signed_at: sig.time || null,
-    generator: aiAgent(store) || claimGenerator(active),
+    // Where AI is declared, only a declared AI tool is named: the claim generator is the tool
+    // that signed, not the AI.
+    generator: aiAgent(store) || (aiOrigin(store).generated ? null : claimGenerator(active)),
     manifest_id: store.active_manifest || null,
     title: active.title || null,
     created_at: created ? created.when : null,
@@ -128,8 +210,10 @@ export function credentialsFromStore(store, state) {
     ingredients: (active.ingredients || []).map((i) => ({
       title: i.title ?? null, relationship: i.relationship ?? null, format: i.format ?? null,
       manifest_id: i.active_manifest ?? null, source_types: sourceTypes(manifests[i.active_manifest || ""] || {}),
+      failures: unique(byLabel[String(i.label || "")] || []),
     })),
     remote_url: null,
+    trust_list: trustListOf(store),
     recovered: false,
     similarity: null,
   };
@@ -137,25 +221,42 @@ export function credentialsFromStore(store, state) {
 
 export function noCredentials(remoteUrl = null) {
   return {
-    present: false, source: null, state: null, trust_list: null,
+    present: false, source: null, state: null,
     failures: remoteUrl ? ["manifest.inaccessible"] : [], informational: [], signer: null,
     signed_at: null, generator: null, manifest_id: null, title: null, created_at: null,
-    ingredient_failures: [], ingredients: [], remote_url: remoteUrl, recovered: false, similarity: null,
+    ingredient_failures: [], ingredients: [], remote_url: remoteUrl, trust_list: null, recovered: false, similarity: null,
   };
 }
 
-function failureReason(failures) {
-  const damage = failures.filter((c) => !NOT_DAMAGE.has(c));
-  const pool = damage.length ? damage : failures;
-  if (!pool.length) return "the validator reported a failure";
-  const code = pool[0];
+function failingIngredient(credentials) {
+  for (const ingredient of credentials.ingredients) {
+    if (ingredient.failures.length) {
+      const name = ingredient.title ? `"${ingredient.title}"` : "(untitled)";
+      return `the ingredient ${name} failed validation (${ingredient.failures.join(", ")})`;
+    }
+  }
+  if (credentials.ingredient_failures.length) return `an ingredient failed validation (${credentials.ingredient_failures.join(", ")})`;
+  return null;
+}
+
+function failureReason(credentials) {
+  const failures = credentials.failures;
+  let damage = failures.filter((c) => !NOT_DAMAGE.has(c));
+  if (!damage.length) {
+    // Nothing wrong with the active manifest itself: name the failing ingredient.
+    const ingredient = failingIngredient(credentials);
+    if (ingredient) return ingredient;
+    damage = failures;
+  }
+  if (!damage.length) return "the validator reported a failure";
+  const code = damage[0];
   return code in FAILURE_WORDS ? `${FAILURE_WORDS[code]} (${code})` : code;
 }
 
 // The sentence for what the browser can judge alone: embedded credentials, none, or a remote
 // manifest not fetched (watermark and fingerprint sentences are the service's).
 export function summarize(credentials, ai) {
-  if (!credentials.present) {
+  if (credentials.source === null) {
     if (credentials.remote_url) {
       return "This file points to Content Credentials stored online, which were not fetched "
         + "(remote fetching is off); nothing is known yet about how it was made.";
@@ -165,14 +266,22 @@ export function summarize(credentials, ai) {
   const tool = credentials.generator ? ` (${credentials.generator})` : "";
   const invalid = credentials.state === INVALID;
   let claim;
-  if (ai.generated && ai.scope === "whole") claim = `${invalid ? "Claims to be generated" : "Generated"} with an AI tool${tool}.`;
+  if (ai.generated && ai.evidence.includes(EVIDENCE_DESCRIPTION) && !ai.evidence.includes(EVIDENCE_C2PA)) {
+    // AI named in words only: say so, quoting them, rather than a formal declaration.
+    claim = `${invalid ? "Claims" : "Says"} in words that it was made with AI ("${ai.description}"), without a formal source type${tool}.`;
+  } else if (ai.generated && ai.scope === "whole") claim = `${invalid ? "Claims to be generated" : "Generated"} with an AI tool${tool}.`;
   else if (ai.generated) claim = `${invalid ? "Claims to combine" : "Combines"} several pieces of content; at least one was generated with an AI tool${tool}.`;
-  else claim = "The credentials do not declare any use of generative AI.";
+  else if (ai.generated === null && ai.scope === "part") {
+    claim = `${invalid ? "Claims to combine" : "Combines"} several pieces of content, at least one synthetic (compositeSynthetic); it does not say whether generative AI was used.`;
+  } else claim = "The credentials do not declare any use of generative AI.";
   const signer = credentials.signer;
   const who = (signer && (signer.issuer || signer.common_name)) || "an unidentified signer";
   let trust;
-  if (invalid) trust = `The credentials are invalid: ${failureReason(credentials.failures)}; they cannot be relied on.`;
-  else if (credentials.state === TRUSTED) trust = `Signed by ${who}; the signature is trusted.`;
+  if (invalid) trust = `The credentials are invalid: ${failureReason(credentials)}; they cannot be relied on.`;
+  else if (credentials.state === TRUSTED) {
+    const listed = TRUST_LIST_WORDS[credentials.trust_list || ""];
+    trust = `Signed by ${who}; the signature is trusted` + (listed ? ` through ${listed}.` : ".");
+  }
   else if (credentials.failures.includes(UNTRUSTED) || !(credentials.failures.length || credentials.ingredient_failures.length)) {
     trust = `Signed by ${who}, a signer that is not on the trust list.`;
   } else {
@@ -182,9 +291,17 @@ export function summarize(credentials, ai) {
   return `${claim} ${trust}`;
 }
 
+// Fields that follow from the final state (verify.py _settle): the trust list only for
+// Trusted credentials; an AI origin read from Invalid credentials is only claimed.
+function settle(credentials, ai) {
+  if (credentials.state !== TRUSTED) credentials.trust_list = null;
+  ai.claimed = credentials.state === INVALID && ai.generated === true;
+}
+
 export function verdictOf({ store, state, sha256, mediaType, remoteUrl = null }) {
   const credentials = store ? credentialsFromStore(store, state) : noCredentials(remoteUrl);
-  const ai = store ? aiOrigin(store) : { generated: null, scope: null, source_types: [], evidence: [] };
+  const ai = store ? aiOrigin(store) : { generated: null, scope: null, source_types: [], evidence: [], claimed: false, description: null };
+  settle(credentials, ai);
   return {
     path: null, media_type: mediaType, sha256, credentials, ai,
     summary: summarize(credentials, ai), watermark: null, matches: [], text_watermark: null,

@@ -24,14 +24,12 @@ from aiohttp import web
 from extension_api import Settings
 from provenance import TrustPolicy
 
-from .conftest import ROOT
 from .extension_browser import CHROMIUM, TO_TAB, extension_browser, extension_id
 from .server import LiveServer
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install chromium)"
 )
-TRUST = ROOT / "extension" / "trust"  # the build's copy of the Python side's lists
 ASSETS = (".jpg", ".png", ".webp", ".mp4", ".tiff", ".wav")
 IMAGES = (".jpg", ".png", ".webp")
 #: Run in an extension page: send a file's bytes to the background as the content script does.
@@ -56,12 +54,11 @@ def _type(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def service(shared, tmp_path_factory):
-    lists = [TRUST / n for n in ("C2PA-TRUST-LIST.pem", "C2PA-TSA-TRUST-LIST.pem", "anchors.pem")]
+    # The bundled lists (the package's copy, of which the extension's is a build-time copy)
+    # and the peer test anchors as the reader's own, on both sides.
     settings = Settings(
         store_path=tmp_path_factory.mktemp("parity") / "m.sqlite3",
-        trust=TrustPolicy.from_files(
-            [*lists, shared / "test-anchors.pem"], trust_config=TRUST / "store.cfg"
-        ),
+        trust=TrustPolicy.from_files([shared / "test-anchors.pem"], default_lists=True),
         rate_limit=0,
         fetch_allow=("127.0.0.1", "localhost"),
     )
@@ -104,22 +101,21 @@ def _service_verdict(url: str, data: bytes, name: str) -> dict[str, Any]:
         return {"error": json.loads(exc.read())["error"]["message"]}
 
 
-def _essentials(verdict: dict[str, Any], trust_list: bool) -> dict[str, Any]:
+def _essentials(verdict: dict[str, Any]) -> dict[str, Any]:
     c, ai = verdict["credentials"], verdict["ai"]
     signer = c["signer"] or {}
-    out = {
+    return {
         "present": c["present"],
+        "source": c["source"],
+        "trust_list": c["trust_list"],
         "state": c["state"],
         "failures": c["failures"],
         "ingredient_failures": c["ingredient_failures"],
         "signer": (signer.get("issuer"), signer.get("common_name")),
         "generator": c["generator"],
-        "ai": (ai["generated"], ai["scope"]),
+        "ai": (ai["generated"], ai["scope"], ai["claimed"], ai["evidence"]),
         "summary": verdict["summary"],
     }
-    if trust_list:
-        out["trust_list"] = c.get("trust_list")
-    return out
 
 
 def _compare(name: str, browser: dict[str, Any], service: dict[str, Any]) -> None:
@@ -128,11 +124,8 @@ def _compare(name: str, browser: dict[str, Any], service: dict[str, Any]) -> Non
         return
     assert browser.get("verdict"), (name, browser)
     theirs = service["verdict"]
-    # The service says which list vouches once it ships the lists (credentials.trust_list);
-    # until then only the browser's side carries the field.
-    both = "trust_list" in theirs["credentials"]
-    assert _essentials(browser["verdict"], both) == _essentials(theirs, both), name
-    if theirs["credentials"]["present"] and not theirs["credentials"].get("recovered"):
+    assert _essentials(browser["verdict"]) == _essentials(theirs), name
+    if theirs["credentials"]["source"] == "embedded":
         assert browser["where"] == "browser", name  # embedded: judged here, not sent on
 
 

@@ -30,7 +30,10 @@ EXTENSION = ROOT / "extension"
 #: 0.38.1 bundles, so both sides judge with the same code).
 WASM_PACKAGE = "@contentauth/c2pa-wasm"
 WASM_VERSION = "0.13.3"
-WASM_INTEGRITY = "sha512-nAXRuOZ+I4+o+m69ZI49r12qoda5AxlzL2vCAJJuVdkybebQTUhUT3ruyhhINachKtP+nnQ+iJ40KJnjjZSwnA=="
+WASM_INTEGRITY = (
+    "sha512-nAXRuOZ+I4+o+m69ZI49r12qoda5AxlzL2vCAJJuVdkybebQTUhUT3ruyhhINachKtP"
+    "+nnQ+iJ40KJnjjZSwnA=="
+)
 WASM_FILES = {
     "package/pkg/c2pa.js": "c2pa.js",
     "package/pkg/c2pa_bg.wasm": "c2pa_bg.wasm",
@@ -47,7 +50,9 @@ TRUST_FILES = {
     "interim": ["interim/anchors.pem"],
 }
 TRUST_EXTRA = [
+    "interim/allowed.sha256.txt",
     "interim/store.cfg",
+    "SOURCES.json",
     "c2pa-official/LICENSE",
     "interim/LICENSE-verification-plugin",
     "interim/LICENSE-verify-site",
@@ -117,6 +122,7 @@ def _trust_index(source: Path) -> dict:
         "tools/build_extension.py trust)",
         "lists": {name: [Path(p).name for p in paths] for name, paths in TRUST_FILES.items()},
         "allowed_ekus": "store.cfg",
+        "allowed_list": {"interim": "allowed.sha256.txt"},
         "files": {Path(p).name: _sha256(source / p) for p in TRUST_COPIED},
         "readme_sha256": _sha256(readme) if readme.exists() else None,
     }
