@@ -157,7 +157,7 @@ def test_badges_summaries_selection_and_popup(browser, site):
     assert "Generated with an AI tool (Acme Diffusion 2)" in text
     assert "the signature is trusted" in text and "Acme Ltd" in text
     assert "Checked in this browser" in text and "embedded in the file" in text
-    assert "a trust anchor you configured" in text  # the trust list that vouches: the reader's own anchor
+    assert "a trust anchor you configured" in text  # the list that vouches: the reader's own
     assert panel.locator(".top img").count() == 1  # the manifest's thumbnail
     page.screenshot(path=str(ARTIFACTS / "badge.png"))
     # The full report of a local check is the extension's own page (the service never saw it).
