@@ -192,10 +192,16 @@ async function bytesOf(src) {
   // Same-origin (or CORS-enabled) images can be read here; others go to the backend by URL.
   const response = await fetch(src, { credentials: "omit" });
   if (!response.ok) throw new Error(String(response.status));
-  const buffer = new Uint8Array(await response.arrayBuffer());
-  let binary = "";
-  for (let i = 0; i < buffer.length; i += 0x8000) binary += String.fromCharCode(...buffer.subarray(i, i + 0x8000));
-  return { data: btoa(binary), type: response.headers.get("Content-Type") || "" };
+  // Base64 through FileReader: Firefox's content scripts may not touch the page's typed arrays
+  // (String.fromCharCode over them throws "Permission denied"), and it is quicker anyway.
+  const blob = await response.blob();
+  const url = await new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+  return { data: url.slice(url.indexOf(",") + 1), type: response.headers.get("Content-Type") || "" };
 }
 
 async function check(img) {
