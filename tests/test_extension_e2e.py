@@ -202,7 +202,8 @@ def test_badges_summaries_selection_and_popup(browser, site):
     assert popup.locator("#ai").inner_text() == "3"
     assert popup.locator("#invalid").inner_text() == "1"
     assert "checked in this browser" in popup.locator("#state").inner_text()
-    popup.screenshot(path=str(ARTIFACTS / "popup.png"))
+    popup.set_viewport_size({"width": 320, "height": 600})
+    popup.screenshot(path=str(ARTIFACTS / "popup.png"), full_page=True)
     popup.close()
     page.close()
 

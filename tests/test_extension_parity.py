@@ -32,6 +32,8 @@ pytestmark = pytest.mark.skipif(
 )
 ASSETS = (".jpg", ".png", ".webp", ".mp4", ".tiff", ".wav")
 IMAGES = (".jpg", ".png", ".webp")
+FIREFLY = "example-assets/images/Firefly_tabby_cat.jpg"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 #: Run in an extension page: send a file's bytes to the background as the content script does.
 VERIFY_BYTES = """async ([url, type]) => {
     const buffer = new Uint8Array(await (await fetch(url)).arrayBuffer());
@@ -84,7 +86,16 @@ def site(shared):
             raise web.HTTPNotFound()
         return web.Response(body=(shared / name).read_bytes(), content_type=_type(name))
 
+    async def firefly(_: web.Request) -> web.Response:
+        html = (
+            "<!doctype html><meta charset='utf-8'><title>A Firefly image</title>"
+            "<body style='font:15px system-ui;margin:24px'><h2>Tabby cat</h2>"
+            f"<img src='/f/{FIREFLY}' width='560'><p>Made with Adobe Firefly.</p></body>"
+        )
+        return web.Response(text=html, content_type="text/html")
+
     app.router.add_get("/", index)
+    app.router.add_get("/firefly", firefly)
     app.router.add_get("/f/{name:.+}", asset)
     with LiveServer(factory=lambda: app) as live:
         yield live, names
@@ -177,4 +188,27 @@ def test_images_on_a_page_get_the_services_verdict(browser, theirs, site):
     for result in results:
         name = result["src"].split("/f/", 1)[1]
         _compare(name, result, theirs[name])
+    page.close()
+
+
+def test_a_real_products_card(browser, site):
+    """Adobe Firefly's credentials, as a reader sees them: checked in the browser, trusted
+    through the interim list (EXPECTED.md), AI-generated, with the manifest's thumbnail."""
+    context, _ = browser
+    live, _ = site
+    page = context.new_page()
+    page.set_viewport_size({"width": 900, "height": 640})
+    page.goto(live.url + "/firefly")
+    badge = page.locator("provenance-overlay .badge")
+    badge.wait_for(timeout=30000)
+    assert badge.inner_text() == "AI-generated"
+    badge.hover()
+    card = page.locator("provenance-overlay .panel")
+    card.wait_for()
+    text = card.inner_text()
+    assert "Trusted" in text and "the legacy interim list" in text
+    assert "Checked in this browser" in text and "embedded in the file" in text
+    assert card.locator(".top img").count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "card-firefly.png"))
     page.close()
