@@ -225,6 +225,7 @@ async function check(img) {
   if (answer.where === "service") backendState = answer.unreachable ? "unreachable" : "ok";
   if (!answer.verdict) return;
   count(answer.verdict, answer.where);
+  if (answer.serviceSkipped) counts.skipped += 1;  // no watermark or fingerprint look-up
   await showBadge(img, answer.verdict, answer.where, performance.now() - started);
 }
 

@@ -217,6 +217,47 @@ def test_opt_out_page_gets_no_badges(browser, site):
     page.close()
 
 
+def test_with_the_service_off_only_the_browser_checks(browser, site):
+    """The reader's setting (off by default in private windows, whose tabs Chromium here cannot
+    open for an extension loaded from the command line): nothing goes to the service."""
+    context, worker = browser
+    worker.evaluate("chrome.storage.sync.set({useService: false})")
+    try:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        signed = _badge(page, "signed.jpg")
+        signed.wait_for(timeout=20000)
+        assert signed.get_attribute("data-where") == "browser"
+        page.locator('img[alt="foreign"]').scroll_into_view_if_needed()
+        for _ in range(100):
+            counts = worker.evaluate(TO_TAB, [site.url + "/", {"kind": "counts"}])
+            if counts["browser"] + counts["skipped"] >= 5:
+                break
+            page.wait_for_timeout(200)
+        # signed, tampered: judged here; stripped, plain: no credentials, not looked up;
+        # the cross-origin image: not read at all.
+        assert counts["service"] == 0
+        assert (counts["browser"], counts["skipped"]) == (4, 3)
+        assert _badge(page, "stripped.jpg").count() == 0
+        page.close()
+    finally:
+        worker.evaluate("chrome.storage.sync.set({useService: true})")
+
+
+def test_badges_come_back_after_the_worker_is_stopped(browser, site):
+    """MV3 stops service workers at will: the next page restarts it, and the WASM module with it."""
+    context, _ = browser
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("ServiceWorker.enable")
+    cdp.send("ServiceWorker.stopAllWorkers")
+    page.goto(site.url + "/")
+    signed = _badge(page, "signed.jpg")
+    signed.wait_for(timeout=30000)
+    assert signed.get_attribute("data-where") == "browser"
+    page.close()
+
+
 def test_unreachable_backend_is_shown(browser, backend):
     context, worker = browser
     live, _, _ = backend
