@@ -152,7 +152,7 @@ async function readLocally(bytes, declaredType) {
     const store = JSON.parse(reader.json());
     const verdict = verdictOf({ store, state: store.validation_state, sha256, mediaType });
     verdict.credentials.thumbnail = thumbnailOf(reader, store);
-    await remember(verdict, store);
+    remember(verdict, store);  // for the report page; the badge need not wait for it
     return { verdict, where: "browser", ms: performance.now() - started };
   } finally {
     reader.free();

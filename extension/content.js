@@ -6,6 +6,7 @@
 "use strict";
 
 const MIN_SIDE = 64;          // icons and spacers are not worth a request
+const MAX_BYTES = 50 * 1024 * 1024;  // larger images go to the service by URL (its own limit)
 const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, browser: 0, service: 0, skipped: 0 };
 const seen = new WeakSet();
 const badges = [];            // [{img, node}]
@@ -195,6 +196,7 @@ async function bytesOf(src) {
   // Base64 through FileReader: Firefox's content scripts may not touch the page's typed arrays
   // (String.fromCharCode over them throws "Permission denied"), and it is quicker anyway.
   const blob = await response.blob();
+  if (blob.size > MAX_BYTES) throw new Error(`${blob.size} bytes: too large to read here`);
   const url = await new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve(String(reader.result));
