@@ -177,6 +177,16 @@ export function trustListOf(store) {
   return null;
 }
 
+// Failures recorded in an ingredient when it was used (c2pa keeps the parent's validation
+// results in the ingredient assertion): an ingredient that was already invalid. Trust codes are
+// left out: they speak of the signing tool's trust settings, not of damage.
+function recordedDamage(ingredient) {
+  const results = ingredient.validation_results || {};
+  let entries = Object.keys(results).length ? (results.activeManifest || {}).failure : undefined;
+  if (entries === undefined || entries === null) entries = ingredient.validation_status;
+  return codes(entries).filter((c) => !NOT_DAMAGE.has(c));
+}
+
 export function credentialsFromStore(store, state) {
   const manifests = store.manifests || {};
   const active = manifests[store.active_manifest || ""] || {};
@@ -184,6 +194,7 @@ export function credentialsFromStore(store, state) {
   const activeResults = results.activeManifest || {};
   const failures = Object.keys(results).length ? codes(activeResults.failure) : codes(store.validation_status);
   const ingredientFailures = (results.ingredientDeltas || []).flatMap((d) => codes((d.validationDeltas || {}).failure));
+  ingredientFailures.push(...(active.ingredients || []).flatMap(recordedDamage));
   // Each delta names its ingredient assertion by URI, ending in that ingredient's label.
   const byLabel = {};
   for (const delta of results.ingredientDeltas || []) {
@@ -210,7 +221,7 @@ export function credentialsFromStore(store, state) {
     ingredients: (active.ingredients || []).map((i) => ({
       title: i.title ?? null, relationship: i.relationship ?? null, format: i.format ?? null,
       manifest_id: i.active_manifest ?? null, source_types: sourceTypes(manifests[i.active_manifest || ""] || {}),
-      failures: unique(byLabel[String(i.label || "")] || []),
+      failures: unique([...(byLabel[String(i.label || "")] || []), ...recordedDamage(i)]),
     })),
     remote_url: null,
     trust_list: trustListOf(store),
@@ -228,14 +239,18 @@ export function noCredentials(remoteUrl = null) {
   };
 }
 
+// The first ingredient with damage (trust codes alone are not named: an untrusted ingredient
+// signer is not a failure).
 function failingIngredient(credentials) {
   for (const ingredient of credentials.ingredients) {
-    if (ingredient.failures.length) {
+    const damage = ingredient.failures.filter((c) => !NOT_DAMAGE.has(c));
+    if (damage.length) {
       const name = ingredient.title ? `"${ingredient.title}"` : "(untitled)";
-      return `the ingredient ${name} failed validation (${ingredient.failures.join(", ")})`;
+      return `the ingredient ${name} failed validation (${damage.join(", ")})`;
     }
   }
-  if (credentials.ingredient_failures.length) return `an ingredient failed validation (${credentials.ingredient_failures.join(", ")})`;
+  const damage = credentials.ingredient_failures.filter((c) => !NOT_DAMAGE.has(c));
+  if (damage.length) return `an ingredient failed validation (${damage.join(", ")})`;
   return null;
 }
 
@@ -284,10 +299,15 @@ export function summarize(credentials, ai) {
   }
   else if (credentials.failures.includes(UNTRUSTED) || !(credentials.failures.length || credentials.ingredient_failures.length)) {
     trust = `Signed by ${who}, a signer that is not on the trust list.`;
+  } else if (credentials.failures.length) {
+    // The claim signer is trusted, yet something else (an identity assertion) is not.
+    trust = `Signed by ${who}, a trusted signer, but not all of the credentials are (${credentials.failures.join(", ")}).`;
   } else {
-    const list = (credentials.failures.length ? credentials.failures : credentials.ingredient_failures).join(", ");
-    trust = `Signed by ${who}, a trusted signer, but not all of the credentials are (${list}).`;
+    trust = `Signed by ${who}, a trusted signer.`;
   }
+  const failing = invalid ? null : failingIngredient(credentials);
+  // Intact and signed, yet built on an ingredient that failed: name it.
+  if (failing) trust += ` But ${failing}.`;
   return `${claim} ${trust}`;
 }
 
