@@ -62,7 +62,7 @@ def main() -> None:
     with (
         LiveServer(settings) as service,
         LiveServer(factory=lambda: _site(signed)) as site,
-        extension_browser(service.url, user_anchors=keys.root.read_text()) as (context, worker),
+        extension_browser(service.url, user_anchors=keys.root.read_text()) as (context, _),
     ):
 
         def trial(stop_worker: bool = False) -> float:

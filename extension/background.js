@@ -112,6 +112,10 @@ async function c2paSettings() {
 
 chrome.storage.onChanged.addListener((changes) => { if ("userAnchors" in changes) readerSettings = null; });
 
+// The worker wakes for a page's first message (its content script asks for the settings before
+// it reads any image): compile the WASM module and read the lists now, while the page works.
+loadC2pa().then(c2paSettings).catch(() => { c2paReady = null; });
+
 function sniff(bytes, declared) {
   for (const [magic, type] of SIGNATURES) if (magic.every((b, i) => bytes[i] === b)) return type;
   const ascii = (from, to) => String.fromCharCode(...bytes.subarray(from, to));
