@@ -16,6 +16,15 @@ async function probe(backend) {
   } catch { return false; }
 }
 
+// The shipped trust lists and their dates (copied with the lists from the Python package).
+async function showLists() {
+  try {
+    const sources = await (await fetch("trust/SOURCES.json")).json();
+    const c2pa = sources.c2pa || {}, interim = sources.interim || {};
+    $("lists").textContent = `Trust lists in this browser: the official C2PA list (${c2pa.date || "?"}) and the legacy interim list (${interim.version || "?"}, ${interim.date || "?"}).`;
+  } catch { $("lists").textContent = ""; }
+}
+
 async function refresh() {
   const settings = await chrome.runtime.sendMessage({ kind: "settings" });
   $("backend").value = settings.backend;
@@ -49,7 +58,8 @@ $("backend").addEventListener("change", async (e) => {
     if (!granted) { $("state").textContent = `No permission to reach ${origin}.`; return; }
   }
   await chrome.storage.sync.set({ backend });
-  refresh();
+  showLists();
+refresh();
 });
 for (const flag of FLAGS) {
   $(flag).addEventListener("change", async (e) => { await chrome.storage.sync.set({ [flag]: e.target.checked }); refresh(); });
@@ -59,11 +69,13 @@ $("anchors").addEventListener("change", async (e) => {
   const pem = file ? await file.text() : "";
   if (pem && !pem.includes("BEGIN CERTIFICATE")) { $("anchorsState").textContent = `${file.name} holds no PEM certificate.`; return; }
   await chrome.storage.local.set({ userAnchors: pem });
-  refresh();
+  showLists();
+refresh();
 });
 $("scan").addEventListener("click", async () => {
   const tab = await activeTab();
   if (tab) await chrome.tabs.sendMessage(tab.id, { kind: "scan" });
   setTimeout(refresh, 1500);
 });
+showLists();
 refresh();

@@ -1,6 +1,7 @@
 """The browser extension end to end: Debian's Chromium (driven by Playwright) with the extension
 loaded, the real server, and a local page holding signed, watermarked-then-stripped, tampered
-and plain images and a signed paragraph. Screenshots land in tests/artifacts/.
+and plain images and a signed paragraph. Embedded credentials must be judged in the browser (the
+c2pa WASM build), the rest by the service. Screenshots land in tests/artifacts/.
 
 Needs /usr/bin/chromium (`.ci/run` installs it); skipped, saying so, where it is absent.
 """
@@ -8,6 +9,7 @@ Needs /usr/bin/chromium (`.ci/run` installs it); skipped, saying so, where it is
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -202,6 +204,8 @@ def test_badges_summaries_selection_and_popup(browser, site):
     assert popup.locator("#ai").inner_text() == "3"
     assert popup.locator("#invalid").inner_text() == "1"
     assert "checked in this browser" in popup.locator("#state").inner_text()
+    shipped = json.loads((ROOT / "provenance" / "data" / "trust" / "SOURCES.json").read_text())
+    assert f"the official C2PA list ({shipped['c2pa']['date']})" in popup.locator("#lists").inner_text()
     popup.set_viewport_size({"width": 320, "height": 600})
     popup.screenshot(path=str(ARTIFACTS / "popup.png"), full_page=True)
     popup.close()
