@@ -93,8 +93,14 @@ async function text(path) {
 // c2pa's settings: every shipped list and the reader's own anchors, each named (trust_uri) so
 // the validation results say which one vouched for a signer; the allowed certificate uses of
 // the Python side (the interim list's store.cfg).
-async function c2paSettings() {
-  if (readerSettings) return readerSettings;
+function c2paSettings() {
+  // The promise is what is kept: a change of anchors drops it, and a build still under way
+  // when they changed can then not put its older anchors back.
+  readerSettings ||= buildC2paSettings();
+  return readerSettings;
+}
+
+async function buildC2paSettings() {
   const anchors = await Promise.all(TRUST_LISTS.map(async ([uri, path, kind, allowed]) => ({
     trust_anchors: await text(path), trust_uri: uri, trust_kind: kind, ...(allowed ? { allowed_list: await text(allowed) } : {}),
   })));
@@ -103,18 +109,17 @@ async function c2paSettings() {
     // The reader's own anchors vouch for claim signers and for time-stamping authorities.
     for (const kind of ["manifest", "tsa"]) anchors.push({ trust_anchors: userAnchors, trust_uri: "user", trust_kind: kind });
   }
-  readerSettings = JSON.stringify({
+  return JSON.stringify({
     trust: { anchors, trust_config: await text("trust/store.cfg") },
     verify: { verify_trust: true, remote_manifest_fetch: false },
   });
-  return readerSettings;
 }
 
 chrome.storage.onChanged.addListener((changes) => { if ("userAnchors" in changes) readerSettings = null; });
 
 // The worker wakes for a page's first message (its content script asks for the settings before
 // it reads any image): compile the WASM module and read the lists now, while the page works.
-loadC2pa().then(c2paSettings).catch(() => { c2paReady = null; });
+loadC2pa().then(c2paSettings).catch(() => { c2paReady = null; readerSettings = null; });
 
 function sniff(bytes, declared) {
   for (const [magic, type] of SIGNATURES) if (magic.every((b, i) => bytes[i] === b)) return type;

@@ -205,7 +205,8 @@ def test_badges_summaries_selection_and_popup(browser, site):
     assert popup.locator("#invalid").inner_text() == "1"
     assert "checked in this browser" in popup.locator("#state").inner_text()
     shipped = json.loads((ROOT / "provenance" / "data" / "trust" / "SOURCES.json").read_text())
-    assert f"the official C2PA list ({shipped['c2pa']['date']})" in popup.locator("#lists").inner_text()
+    lists = popup.locator("#lists").inner_text()
+    assert f"the official C2PA list ({shipped['c2pa']['date']})" in lists
     popup.set_viewport_size({"width": 320, "height": 600})
     popup.screenshot(path=str(ARTIFACTS / "popup.png"), full_page=True)
     popup.close()
