@@ -19,7 +19,20 @@ const optedOut = () => {
 };
 
 // Our own mark (a seal with a check), deliberately not the C2PA "cr" pin: see the README.
-const SEAL = `<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><circle cx="8" cy="8" r="6.2" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M5.3 8.3l1.8 1.8 3.6-3.8" fill="none" stroke="currentColor" stroke-width="1.7" stroke-linecap="round" stroke-linejoin="round"/></svg>`;
+// Built node by node: no markup is parsed into the page.
+function seal() {
+  const NS = "http://www.w3.org/2000/svg";
+  const make = (name, attrs) => {
+    const el = document.createElementNS(NS, name);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    return el;
+  };
+  const svg = make("svg", { viewBox: "0 0 16 16", width: "14", height: "14", "aria-hidden": "true" });
+  const line = { fill: "none", stroke: "currentColor", "stroke-linecap": "round", "stroke-linejoin": "round" };
+  svg.append(make("circle", { cx: "8", cy: "8", r: "6.2", ...line, "stroke-width": "1.6" }),
+             make("path", { d: "M5.3 8.3l1.8 1.8 3.6-3.8", ...line, "stroke-width": "1.7" }));
+  return svg;
+}
 
 function overlay() {
   if (shadow) return shadow;
@@ -97,8 +110,7 @@ function panelFor(verdict, reportUrl, where) {
   const panel = document.createElement("div");
   panel.className = "panel";
   const header = document.createElement("header");
-  header.innerHTML = SEAL;
-  header.append(document.createTextNode("Content Credentials"));
+  header.append(seal(), document.createTextNode("Content Credentials"));
   if (c.state) {
     const state = document.createElement("span");
     state.className = `state ${c.state}`; state.textContent = c.state;
@@ -152,7 +164,7 @@ async function showBadge(img, verdict, where, ms) {
   const root = overlay();
   const node = document.createElement("div");
   node.className = `badge ${kind[0]}`;
-  node.innerHTML = SEAL;
+  node.append(seal());
   const label = document.createElement("span"); label.textContent = kind[1];
   node.append(label);
   node.title = "Content Credentials: hover or click for a summary";
