@@ -43,7 +43,20 @@ from .store import (
 )
 from .text import TextWatermarkKey
 from .trust import TrustConfigError, TrustPolicy
-from .verdict import AIOrigin, Credentials, Ingredient, Match, SignerInfo, Verdict
+from .verdict import (
+    AIOrigin,
+    Credentials,
+    Evidence,
+    Ingredient,
+    Match,
+    MatchKind,
+    Scope,
+    SignerInfo,
+    Source,
+    State,
+    TrustList,
+    Verdict,
+)
 from .verify import FINGERPRINT_ALG, TextDetector, find_matches, manifest_thumbnail, verify
 from .watermark import ALG as WATERMARK_ALG
 from .watermark import identifier_from_binding
@@ -56,6 +69,7 @@ __all__ = [
     "AIOrigin",
     "AsyncManifestStore",
     "Credentials",
+    "Evidence",
     "Ingredient",
     "InputError",
     "KeyAlg",
@@ -66,15 +80,19 @@ __all__ = [
     "ManifestSpec",
     "ManifestStore",
     "Match",
+    "MatchKind",
     "MissingExtraError",
     "OutputError",
     "PriorCredentials",
     "ProvenanceError",
+    "Scope",
     "SignOptions",
     "SignResult",
     "SignerInfo",
     "SigningCredentials",
     "SigningError",
+    "Source",
+    "State",
     "StoreError",
     "StoredManifest",
     "TextDetector",
@@ -82,6 +100,7 @@ __all__ = [
     "Thumbnail",
     "TooManyPixelsError",
     "TrustConfigError",
+    "TrustList",
     "TrustPolicy",
     "UnsupportedMediaError",
     "Verdict",

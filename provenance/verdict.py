@@ -10,25 +10,84 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Annotated, Any
 
 from .manifest import AI_TERMS, PARTIAL_AI_TERMS, SYNTHETIC_TERMS, source_type_term
 
-TRUSTED, VALID, INVALID = "Trusted", "Valid", "Invalid"
+# The words of a verdict. StrEnum members are their values (``State.TRUSTED == "Trusted"``), so
+# the JSON is unchanged; ``Verdict.to_dict()`` hands out the plain strings.
 
-#: Where the credentials of a verdict came from (``credentials.source``).
-EMBEDDED, WATERMARK, FINGERPRINT = "embedded", "watermark", "fingerprint"
-#: Which trust list made the signer trusted (``credentials.trust_list``): the official C2PA
-#: list, the legacy interim list, or anchors the user added.
-C2PA_LIST, INTERIM_LIST, USER_LIST = "c2pa", "interim", "user"
+
+class State(StrEnum):
+    """How credentials were judged: signed by a trusted signer, intact but not trusted, or
+    failing validation."""
+
+    TRUSTED = "Trusted"
+    VALID = "Valid"
+    INVALID = "Invalid"
+
+
+class Source(StrEnum):
+    """Where the credentials of a verdict came from (``credentials.source``)."""
+
+    EMBEDDED = "embedded"
+    WATERMARK = "watermark"
+    FINGERPRINT = "fingerprint"
+
+
+class TrustList(StrEnum):
+    """Which trust list made the signer trusted (``credentials.trust_list``): the official
+    C2PA list, the legacy interim list, or anchors the user added."""
+
+    C2PA = "c2pa"
+    INTERIM = "interim"
+    USER = "user"
+
+
+class Scope(StrEnum):
+    """How much of the asset AI made (``ai.scope``)."""
+
+    WHOLE = "whole"
+    PART = "part"
+
+
+class Evidence(StrEnum):
+    """``ai.evidence`` values: a digitalSourceType in a manifest, AI named only in a
+    manifest's free text (e.g. Bing's "AI Generated Image"), the image watermark, the text
+    watermark."""
+
+    C2PA = "c2pa"
+    DESCRIPTION = "c2pa-description"
+    WATERMARK = "watermark"
+    TEXT_WATERMARK = "text-watermark"
+
+
+class MatchKind(StrEnum):
+    """How a stored manifest was found: its watermark payload matched (the image differs), or
+    only its fingerprint resembles this content."""
+
+    WATERMARK = "watermark"
+    FINGERPRINT = "fingerprint"
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A field's description (``Annotated[T, Doc("...")]``), which the OpenAPI schema uses."""
+
+    text: str
+
+
+# The older module-level names, kept for callers that import them.
+TRUSTED, VALID, INVALID = State.TRUSTED, State.VALID, State.INVALID
+EMBEDDED, WATERMARK, FINGERPRINT = Source.EMBEDDED, Source.WATERMARK, Source.FINGERPRINT
+C2PA_LIST, INTERIM_LIST, USER_LIST = TrustList.C2PA, TrustList.INTERIM, TrustList.USER
+EVIDENCE_C2PA, EVIDENCE_DESCRIPTION = Evidence.C2PA, Evidence.DESCRIPTION
 TRUST_LIST_WORDS = {
-    C2PA_LIST: "the official C2PA trust list",
-    INTERIM_LIST: "the legacy interim trust list (frozen; it predates the official C2PA list)",
-    USER_LIST: "a trust anchor you configured",
+    TrustList.C2PA: "the official C2PA trust list",
+    TrustList.INTERIM: "the legacy interim trust list (frozen; it predates the official C2PA list)",
+    TrustList.USER: "a trust anchor you configured",
 }
-#: ``ai.evidence`` values: a digitalSourceType in a manifest, AI named only in a manifest's free
-#: text (e.g. Bing's "AI Generated Image"), the image watermark, the text watermark.
-EVIDENCE_C2PA, EVIDENCE_DESCRIPTION = "c2pa", "c2pa-description"
 
 #: Plain words for the failure codes readers meet most, used in the summary.
 FAILURE_WORDS = {
@@ -53,14 +112,14 @@ UNTRUSTED = "signingCredential.untrusted"
 _NOT_DAMAGE = {UNTRUSTED, "signingCredential.ocsp.skipped"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class SignerInfo:
     issuer: str | None
     common_name: str | None
     alg: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Ingredient:
     """One ingredient of the active manifest (the history readers see at level 3)."""
 
@@ -69,69 +128,112 @@ class Ingredient:
     format: str | None
     manifest_id: str | None
     source_types: list[str] = field(default_factory=list)
-    #: The validator's failure codes for this ingredient (an Invalid verdict names it).
-    failures: list[str] = field(default_factory=list)
+    failures: Annotated[
+        list[str],
+        Doc("the validator's failure codes for this ingredient (an Invalid verdict names it)"),
+    ] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Credentials:
-    """``present``: a manifest is embedded in (or attached to) the content itself.
-    ``source``: where the credentials described here came from, ``embedded``, ``watermark``
-    (recovered from the manifest store through the invisible watermark) or ``fingerprint``
-    (recovered through a perceptual-hash match); ``None`` when there are none. Recovered
-    credentials have ``present`` false.
-    """
+    """What the Content Credentials of an asset say and how they were judged. Recovered
+    credentials (found in the manifest store) have ``present`` false."""
 
-    present: bool = False
-    source: str | None = None
-    state: str | None = None
+    present: Annotated[
+        bool,
+        Doc(
+            "a manifest is embedded in the content itself "
+            "(false for credentials recovered from the store)"
+        ),
+    ] = False
+    source: Annotated[
+        Source | None,
+        Doc(
+            "where these credentials came from: embedded in the content, or recovered from the "
+            "manifest store through the watermark or the fingerprint; null when there are none"
+        ),
+    ] = None
+    state: State | None = None
     failures: list[str] = field(default_factory=list)
-    #: Status codes the validator reports as neither success nor failure (e.g. timeStamp.*).
-    informational: list[str] = field(default_factory=list)
+    informational: Annotated[
+        list[str],
+        Doc("status codes the validator reports as neither success nor failure (timeStamp.*)"),
+    ] = field(default_factory=list)
     signer: SignerInfo | None = None
     signed_at: str | None = None
     generator: str | None = None
     manifest_id: str | None = None
     title: str | None = None
-    #: When the creation action says it happened (declared by the signer, not a timestamp).
-    created_at: str | None = None
+    created_at: Annotated[
+        str | None,
+        Doc("when the creation action says it happened (declared by the signer, not a timestamp)"),
+    ] = None
     ingredient_failures: list[str] = field(default_factory=list)
     ingredients: list[Ingredient] = field(default_factory=list)
-    #: Set when the asset points to a manifest stored online that was not fetched.
-    remote_url: str | None = None
-    #: ``c2pa`` | ``interim`` | ``user``: the list that made the signer trusted (Trusted only).
-    trust_list: str | None = None
-    #: Kept for older clients: the same as ``source`` being ``watermark`` or ``fingerprint``.
-    recovered: bool = False
-    #: When recovered: how alike this copy and the registered image are (0-1).
-    similarity: float | None = None
+    remote_url: Annotated[
+        str | None, Doc("set when the asset points to a manifest stored online, not fetched")
+    ] = None
+    trust_list: Annotated[
+        TrustList | None,
+        Doc(
+            "the list that made the signer trusted (Trusted only): "
+            "the official C2PA list, the legacy interim list, or a user anchor"
+        ),
+    ] = None
+    recovered: Annotated[
+        bool, Doc("kept for older clients: source is watermark or fingerprint")
+    ] = False
+    similarity: Annotated[
+        float | None,
+        Doc("when recovered: how alike this copy and the registered image are (0-1)"),
+    ] = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class AIOrigin:
-    """``claimed``: the AI origin comes from credentials judged Invalid, so it is what the
-    manifest claims, not an established fact. ``description``: the manifest's own words when
-    AI is named only in free text (evidence ``c2pa-description``)."""
+    """What the content's credentials and watermarks say about generative AI."""
 
     generated: bool | None = None
-    scope: str | None = None
+    scope: Scope | None = None
     source_types: list[str] = field(default_factory=list)
-    evidence: list[str] = field(default_factory=list)
-    claimed: bool = False
-    description: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    claimed: Annotated[
+        bool,
+        Doc(
+            "the AI origin comes from credentials judged Invalid: a claim, not an established fact"
+        ),
+    ] = False
+    description: Annotated[
+        str | None,
+        Doc(
+            "the manifest's own words when AI is named only in "
+            "free text (evidence c2pa-description)"
+        ),
+    ] = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Match:
     """A stored manifest that may belong to this content, with how alike they are (0-1)."""
 
     manifest_id: str
     similarity: float
-    kind: str  # "watermark" (payload matched, image differs) or "fingerprint"
+    kind: MatchKind
     signer: str | None = None
 
 
-@dataclass
+def _value(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    return [_value(v) for v in value] if isinstance(value, list) else value
+
+
+def _plain(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Enum members as their plain values: the dict is JSON-ready for any encoder.
+    return {k: _value(v) for k, v in items}
+
+
+@dataclass(frozen=True)
 class Verdict:
     path: str | None
     media_type: str
@@ -139,15 +241,19 @@ class Verdict:
     credentials: Credentials
     ai: AIOrigin
     summary: str = ""
-    #: What the watermark detector found (None when it did not run).
-    watermark: dict[str, Any] | None = None
-    #: Possible matches in the manifest store; never counted as credentials.
-    matches: list[Match] = field(default_factory=list)
-    #: For text: the language-model watermark test (p-value, z-score, key id), when keys are set.
-    text_watermark: dict[str, Any] | None = None
+    watermark: Annotated[
+        dict[str, Any] | None, Doc("what the watermark detector found (null when it did not run)")
+    ] = None
+    matches: Annotated[
+        list[Match], Doc("possible matches in the manifest store; never counted as credentials")
+    ] = field(default_factory=list)
+    text_watermark: Annotated[
+        dict[str, Any] | None,
+        Doc("for text: the language-model watermark test (p-value, z-score, key id)"),
+    ] = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self, dict_factory=_plain)
 
 
 # -- reading a c2pa manifest store (the Reader's JSON) ------------------------------------------
@@ -250,7 +356,7 @@ def ai_origin(store: dict[str, Any]) -> AIOrigin:
         partial = any(source_type_term(t) in PARTIAL_AI_TERMS for t in ai_active)
         return AIOrigin(
             generated=True,
-            scope="whole" if ai_active and not partial else "part",
+            scope=Scope.WHOLE if ai_active and not partial else Scope.PART,
             source_types=all_types,
             evidence=[EVIDENCE_C2PA],
         )
@@ -258,13 +364,13 @@ def ai_origin(store: dict[str, Any]) -> AIOrigin:
         depth, text = description
         return AIOrigin(
             generated=True,
-            scope="whole" if depth == 0 else "part",
+            scope=Scope.WHOLE if depth == 0 else Scope.PART,
             source_types=all_types,
             evidence=[EVIDENCE_DESCRIPTION],
             description=text,
         )
     if any(source_type_term(t) in SYNTHETIC_TERMS for t in all_types):
-        return AIOrigin(generated=None, scope="part", source_types=all_types, evidence=[])
+        return AIOrigin(generated=None, scope=Scope.PART, source_types=all_types, evidence=[])
     return AIOrigin(generated=False, scope=None, source_types=all_types, evidence=[])
 
 
@@ -294,7 +400,7 @@ def _codes(entries: list[dict[str, Any]] | None) -> list[str]:
 #: "signing certificate trusted, found in [interim] trust anchors". An allow-listed end-entity
 #: certificate is "found in []": only the interim list carries an allowed list.
 _FOUND_IN = re.compile(r"found in \[([^\]]*)\]")
-_LIST_OF_ANCHOR = {
+_LIST_OF_ANCHOR: dict[str, TrustList] = {
     "c2pa": C2PA_LIST,
     # c2pa 0.91 also accepts a claim signer that chains to a TSA-kind anchor; the official
     # TSA list is part of the official list.
@@ -306,7 +412,7 @@ _LIST_OF_ANCHOR = {
 }
 
 
-def trust_list_of(store: dict[str, Any]) -> str | None:
+def trust_list_of(store: dict[str, Any]) -> TrustList | None:
     """Which list made the active manifest's signer trusted (None when it is not trusted)."""
     results = (store.get("validation_results") or {}).get("activeManifest") or {}
     for entry in results.get("success") or []:
@@ -369,7 +475,8 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
     return Credentials(
         present=True,
         source=EMBEDDED,
-        state=state or store.get("validation_state") or (INVALID if failures else VALID),
+        # c2pa's validation state is one of the three words (its ValidationState).
+        state=State(state or store.get("validation_state") or (INVALID if failures else VALID)),
         failures=failures,
         informational=_codes(active_results.get("informational")),
         signer=SignerInfo(sig.get("issuer"), sig.get("common_name"), sig.get("alg"))
@@ -444,7 +551,7 @@ def summarize(
         )
     if not found and watermark and watermark.get("detected"):
         lead = "No Content Credentials are embedded, but an invisible watermark was found"
-        by_watermark = [m for m in matches or [] if m.kind == "watermark"]
+        by_watermark = [m for m in matches or [] if m.kind == MatchKind.WATERMARK]
         if by_watermark:
             m = by_watermark[0]
             return (
@@ -483,14 +590,14 @@ def summarize(
             f"{'Claims' if invalid else 'Says'} in words that it was made with AI "
             f'("{ai.description}"), without a formal source type{tool}.'
         )
-    elif ai.generated and ai.scope == "whole":
+    elif ai.generated and ai.scope == Scope.WHOLE:
         claim = f"{'Claims to be generated' if invalid else 'Generated'} with an AI tool{tool}."
     elif ai.generated:
         claim = (
             f"{'Claims to combine' if invalid else 'Combines'} several pieces of content; "
             f"at least one was generated with an AI tool{tool}."
         )
-    elif ai.generated is None and ai.scope == "part":
+    elif ai.generated is None and ai.scope == Scope.PART:
         claim = (
             f"{'Claims to combine' if invalid else 'Combines'} several pieces of content, at "
             "least one synthetic (compositeSynthetic); it does not say whether generative AI "
@@ -507,7 +614,7 @@ def summarize(
             "they cannot be relied on."
         )
     elif credentials.state == TRUSTED:
-        listed = TRUST_LIST_WORDS.get(credentials.trust_list or "")
+        listed = TRUST_LIST_WORDS.get(credentials.trust_list) if credentials.trust_list else None
         trust = f"Signed by {who}; the signature is trusted" + (
             f" through {listed}." if listed else "."
         )

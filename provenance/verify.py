@@ -13,7 +13,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +30,14 @@ from .text.manifest import read_text_manifest, strip_wrappers
 from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
 from .trust import TrustPolicy
 from .verdict import (
-    EMBEDDED,
-    INVALID,
-    TRUSTED,
-    VALID,
-    WATERMARK,
     AIOrigin,
     Credentials,
+    Evidence,
     Match,
+    MatchKind,
+    Scope,
+    Source,
+    State,
     Verdict,
     ai_origin,
     credentials_from_store,
@@ -93,23 +93,29 @@ def _recovered(
     policy: TrustPolicy,
     label: str,
     alike: float,
-    source: str = WATERMARK,
+    source: Source = Source.WATERMARK,
 ) -> tuple[Credentials, AIOrigin]:
     """Credentials from a stored manifest, judged by its signature (the pixels differ)."""
     store, _, _ = _read_store(record.manifest_store, "application/c2pa", policy, label)
     if store is None:
         raise ManifestError(f"{label}: the stored manifest {record.manifest_id} is unreadable")
-    credentials = credentials_from_store(store, None)
-    hard = [c for c in credentials.failures if c in _HARD_BINDING]
-    credentials.failures = [c for c in credentials.failures if c not in _HARD_BINDING]
-    credentials.informational = hard + credentials.informational
-    credentials.state = _judged_state(store, credentials.failures)
-    # Not embedded in this content: found elsewhere and applied to it.
-    credentials.present, credentials.source, credentials.recovered = False, source, True
-    credentials.similarity = alike
+    embedded = credentials_from_store(store, None)
+    hard = [c for c in embedded.failures if c in _HARD_BINDING]
+    failures = [c for c in embedded.failures if c not in _HARD_BINDING]
+    credentials = replace(
+        embedded,
+        failures=failures,
+        informational=hard + embedded.informational,
+        state=_judged_state(store, failures),
+        # Not embedded in this content: found elsewhere and applied to it.
+        present=False,
+        source=source,
+        recovered=True,
+        similarity=alike,
+    )
     ai = ai_origin(store)
     if ai.generated:
-        ai.evidence = [*ai.evidence, "watermark"]
+        ai = replace(ai, evidence=[*ai.evidence, Evidence.WATERMARK])
     return credentials, ai
 
 
@@ -139,14 +145,17 @@ def _candidates(
     if record is not None:
         alike = similarity(fingerprint, record.fingerprint or 0)
         hits.append(
-            (Match(record.manifest_id, round(alike, 3), "watermark", record.signer), record)
+            (Match(record.manifest_id, round(alike, 3), MatchKind.WATERMARK, record.signer), record)
         )
         if not alike_too:
             return found.to_dict(), hits
     for near, score in store.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
         if all(m.manifest_id != near.manifest_id for m, _ in hits):
             hits.append(
-                (Match(near.manifest_id, round(score, 3), "fingerprint", near.signer), near)
+                (
+                    Match(near.manifest_id, round(score, 3), MatchKind.FINGERPRINT, near.signer),
+                    near,
+                )
             )
     return found.to_dict(), hits[:limit]
 
@@ -191,11 +200,12 @@ def _look_in_store(
         found, hits = _candidates(data, store, label, 5, FINGERPRINT_SIMILARITY, alike_too=False)
     except WatermarkSizeError:
         return None, [], None
-    by_watermark = [(m, r) for m, r in hits if m.kind == "watermark"]
+    by_watermark = [(m, r) for m, r in hits if m.kind == MatchKind.WATERMARK]
     if by_watermark:
         match, record = by_watermark[0]
         if match.similarity >= RECOVERY_SIMILARITY:
-            return found, [], _recovered(record, policy, label, match.similarity, match.kind)
+            recovered = _recovered(record, policy, label, match.similarity, Source(match.kind))
+            return found, [], recovered
         return found, [match], None
     if found["detected"]:
         return found, [], None
@@ -225,22 +235,24 @@ class TextDetector:
         return cls(TextWatermarkKey.from_file(key_path), load_tokenizer(tokenizer_path))
 
 
-def _judged_state(store: dict[str, Any], failures: list[str]) -> str:
+def _judged_state(store: dict[str, Any], failures: list[str]) -> State:
     """Trusted / Valid / Invalid from the remaining failures and whether c2pa trusted the
     signer (for manifests judged without their original asset bytes)."""
     results = (store.get("validation_results") or {}).get("activeManifest") or {}
     success = results.get("success") or []
     trusted = any(e.get("code") == "signingCredential.trusted" for e in success)
     if not set(failures) <= {"signingCredential.untrusted"}:
-        return INVALID
-    return TRUSTED if trusted else VALID
+        return State.INVALID
+    return State.TRUSTED if trusted else State.VALID
 
 
 def _text_matches(text: str, store: ManifestStore | None, limit: int = 5) -> list[Match]:
     if store is None:
         return []
     hits = store.nearest(text_hash(text), min_similarity=TEXT_SIMILARITY, limit=limit, text=True)
-    return [Match(r.manifest_id, round(score, 3), "fingerprint", r.signer) for r, score in hits]
+    return [
+        Match(r.manifest_id, round(score, 3), MatchKind.FINGERPRINT, r.signer) for r, score in hits
+    ]
 
 
 def _verify_text(
@@ -256,15 +268,17 @@ def _verify_text(
         credentials, ai = Credentials(), AIOrigin()
     elif found.store is None:
         credentials = Credentials(
-            present=True, source=EMBEDDED, state=INVALID, failures=found.binding_codes
+            present=True, source=Source.EMBEDDED, state=State.INVALID, failures=found.binding_codes
         )
         ai = AIOrigin()
     else:
-        credentials = credentials_from_store(found.store, found.state)
+        embedded = credentials_from_store(found.store, found.state)
         # c2pa could not hash the text and says so; our own binding check replaces that code.
-        credentials.failures = [c for c in credentials.failures if c != TEXT_HASH_MISMATCH]
-        credentials.failures += [c for c in found.binding_codes if c != TEXT_HASH_MATCH]
-        credentials.state = _judged_state(found.store, credentials.failures)
+        failures = [c for c in embedded.failures if c != TEXT_HASH_MISMATCH]
+        failures += [c for c in found.binding_codes if c != TEXT_HASH_MATCH]
+        credentials = replace(
+            embedded, failures=failures, state=_judged_state(found.store, failures)
+        )
         ai = ai_origin(found.store)
     visible = strip_wrappers(text)
     matches = [] if credentials.present else _text_matches(visible, store)
@@ -273,24 +287,29 @@ def _verify_text(
     best = hit or min(results, key=lambda r: r.p_value, default=None)
     mark = best.to_dict() if best else None
     if hit is not None:
-        ai.generated, ai.scope = True, ai.scope or "whole"
-        ai.evidence = [*ai.evidence, "text-watermark"]
+        ai = replace(
+            ai,
+            generated=True,
+            scope=ai.scope or Scope.WHOLE,
+            evidence=[*ai.evidence, Evidence.TEXT_WATERMARK],
+        )
     summary = summarize(
         credentials, ai, None, matches, text_watermark=mark, text_keys=len(detectors)
     )
     return credentials, ai, mark, summary, matches
 
 
-def _settle(credentials: Credentials, ai: AIOrigin) -> None:
+def _settle(credentials: Credentials, ai: AIOrigin) -> tuple[Credentials, AIOrigin]:
     """Fields that follow from the final state: the trust list only for Trusted credentials;
     an AI origin read from Invalid credentials is only claimed."""
-    if credentials.state != TRUSTED:
-        credentials.trust_list = None
-    ai.claimed = (
-        credentials.state == INVALID
+    if credentials.state != State.TRUSTED and credentials.trust_list is not None:
+        credentials = replace(credentials, trust_list=None)
+    claimed = (
+        credentials.state == State.INVALID
         and ai.generated is True
-        and "text-watermark" not in ai.evidence  # a detected text watermark is not a claim
+        and Evidence.TEXT_WATERMARK not in ai.evidence  # a detected text watermark is not a claim
     )
+    return credentials, replace(ai, claimed=claimed)
 
 
 def verify(
@@ -329,7 +348,7 @@ def verify(
         credentials, ai, text_mark, summary, matches = _verify_text(
             data, label, policy, text_detectors, store
         )
-        _settle(credentials, ai)
+        credentials, ai = _settle(credentials, ai)
         return Verdict(
             path=path,
             media_type=TEXT,
@@ -356,7 +375,7 @@ def verify(
             found, matches, recovered = _look_in_store(data, label, policy, store)
             if recovered is not None:
                 credentials, ai = recovered
-    _settle(credentials, ai)
+    credentials, ai = _settle(credentials, ai)
     return Verdict(
         path=path,
         media_type=media_type,
