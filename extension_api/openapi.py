@@ -5,7 +5,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from provenance import __version__
+from provenance import Verdict, __version__
+from provenance.text.watermark import TextWatermarkResult
+from provenance.watermark import WatermarkResult
+
+from .schema import schema_of
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _ASSET_BODY = {
@@ -47,145 +51,10 @@ _BAD_INPUT = {
 
 
 def _verdict_schema() -> dict[str, Any]:
-    nullable_str = {"type": ["string", "null"]}
-    return {
-        "type": "object",
-        "required": ["path", "media_type", "sha256", "credentials", "ai", "summary"],
-        "properties": {
-            "path": nullable_str,
-            "media_type": {"type": "string"},
-            "sha256": {"type": "string"},
-            "summary": {"type": "string"},
-            "credentials": {
-                "type": "object",
-                "required": [
-                    "present",
-                    "source",
-                    "trust_list",
-                    "state",
-                    "failures",
-                    "signer",
-                    "signed_at",
-                    "generator",
-                    "manifest_id",
-                    "recovered",
-                ],
-                "properties": {
-                    "present": {
-                        "type": "boolean",
-                        "description": "a manifest is embedded in the content itself "
-                        "(false for credentials recovered from the store)",
-                    },
-                    "source": {
-                        "enum": ["embedded", "watermark", "fingerprint", None],
-                        "description": "where these credentials came from: embedded in the "
-                        "content, or recovered from the manifest store through the watermark "
-                        "or the fingerprint; null when there are none",
-                    },
-                    "trust_list": {
-                        "enum": ["c2pa", "interim", "user", None],
-                        "description": "the list that made the signer trusted (Trusted only): "
-                        "the official C2PA list, the legacy interim list, or a user anchor",
-                    },
-                    "state": {"enum": ["Trusted", "Valid", "Invalid", None]},
-                    "failures": {"type": "array", "items": {"type": "string"}},
-                    "informational": {"type": "array", "items": {"type": "string"}},
-                    "signer": {
-                        "type": ["object", "null"],
-                        "properties": {
-                            "issuer": nullable_str,
-                            "common_name": nullable_str,
-                            "alg": nullable_str,
-                        },
-                    },
-                    "signed_at": nullable_str,
-                    "generator": nullable_str,
-                    "manifest_id": nullable_str,
-                    "title": nullable_str,
-                    "created_at": nullable_str,
-                    "ingredient_failures": {"type": "array", "items": {"type": "string"}},
-                    "ingredients": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "title": nullable_str,
-                                "relationship": nullable_str,
-                                "format": nullable_str,
-                                "manifest_id": nullable_str,
-                                "source_types": {"type": "array", "items": {"type": "string"}},
-                                "failures": {"type": "array", "items": {"type": "string"}},
-                            },
-                        },
-                    },
-                    "remote_url": nullable_str,
-                    "recovered": {
-                        "type": "boolean",
-                        "description": "kept for older clients: source is watermark or fingerprint",
-                    },
-                    "similarity": {"type": ["number", "null"]},
-                },
-            },
-            "ai": {
-                "type": "object",
-                "required": ["generated", "scope", "source_types", "evidence"],
-                "properties": {
-                    "generated": {"type": ["boolean", "null"]},
-                    "scope": {"enum": ["whole", "part", None]},
-                    "source_types": {"type": "array", "items": {"type": "string"}},
-                    "evidence": {
-                        "type": "array",
-                        "items": {
-                            "enum": ["c2pa", "c2pa-description", "watermark", "text-watermark"]
-                        },
-                    },
-                    "claimed": {
-                        "type": "boolean",
-                        "description": "the AI origin comes from credentials judged Invalid: "
-                        "a claim, not an established fact",
-                    },
-                    "description": {
-                        "type": ["string", "null"],
-                        "description": "the manifest's own words when AI is named only in "
-                        "free text (evidence c2pa-description)",
-                    },
-                },
-            },
-            "watermark": {
-                "type": ["object", "null"],
-                "properties": {
-                    "detected": {"type": "boolean"},
-                    "payload": nullable_str,
-                    "confidence": {"type": "number"},
-                    "method": {"type": "string"},
-                },
-            },
-            "text_watermark": {
-                "type": ["object", "null"],
-                "properties": {
-                    "detected": {"type": "boolean"},
-                    "p_value": {"type": "number"},
-                    "z_score": {"type": "number"},
-                    "scored_tokens": {"type": "integer"},
-                    "green_tokens": {"type": "integer"},
-                    "key_id": {"type": "string"},
-                    "alg": {"type": "string"},
-                },
-            },
-            "matches": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "manifest_id": {"type": "string"},
-                        "similarity": {"type": "number"},
-                        "kind": {"enum": ["watermark", "fingerprint"]},
-                        "signer": nullable_str,
-                    },
-                },
-            },
-        },
-    }
+    # Generated from the Verdict dataclasses; the detectors' results are dicts in a Verdict.
+    return schema_of(
+        Verdict, shapes={"watermark": WatermarkResult, "text_watermark": TextWatermarkResult}
+    )
 
 
 def _path_param(name: str) -> dict[str, Any]:

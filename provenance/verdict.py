@@ -114,6 +114,8 @@ _NOT_DAMAGE = {UNTRUSTED, "signingCredential.ocsp.skipped"}
 
 @dataclass(frozen=True)
 class SignerInfo:
+    """Who signed the active manifest, from its certificate, and the signature algorithm."""
+
     issuer: str | None
     common_name: str | None
     alg: str | None = None
@@ -235,6 +237,8 @@ def _plain(items: list[tuple[str, Any]]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Verdict:
+    """What the library, the CLI, the server and the extension say about an asset."""
+
     path: str | None
     media_type: str
     sha256: str
