@@ -31,7 +31,7 @@ from provenance import ManifestStore, verify
 from provenance.store import PostgresStore, is_postgres_url
 
 from .fetch import Fetcher
-from .metrics import Metrics
+from .metrics import Metrics, share_through
 from .middleware import cors_middleware, error_middleware, metrics_middleware, rate_limit_middleware
 from .settings import Settings
 
@@ -153,7 +153,7 @@ def create_app(
     from .routes import routes  # the routes need the AppKeys above
 
     settings = settings or Settings.from_env()
-    metrics = Metrics(shared, worker)
+    metrics = Metrics(shared)
     app = web.Application(
         client_max_size=settings.max_body,
         middlewares=[
@@ -173,23 +173,7 @@ def create_app(
             response.headers["X-Provenance-Worker"] = str(worker)
 
         app.on_response_prepare.append(name_worker)
-    if shared is not None:
-        app.cleanup_ctx.append(_share_metrics)
     return app
-
-
-async def _share_metrics(app: web.Application) -> AsyncIterator[None]:
-    """Write this process's counters for the others about once a second, and at the end."""
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            app[METRICS].share()
-
-    task = asyncio.create_task(loop())
-    yield
-    task.cancel()
-    app[METRICS].share()
 
 
 def _serve(
@@ -231,6 +215,7 @@ def _fork_worker(settings: Settings, sock: socket.socket, worker: int, shared: P
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            share_through(shared)
             _serve(settings, sock, worker, shared)
         except Exception:
             log.exception("worker %d failed", worker)

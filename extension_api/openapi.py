@@ -5,9 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from provenance import Verdict, __version__
-from provenance.text.watermark import TextWatermarkResult
-from provenance.watermark import WatermarkResult
+from provenance import TextWatermarkResult, Verdict, WatermarkResult, __version__
 
 from .schema import schema_of
 

@@ -27,6 +27,7 @@ from provenance import (
 )
 
 from .app import FETCHER, METRICS, SERVICE, SETTINGS
+from .metrics import CONTENT_TYPE
 from .middleware import error_response
 from .openapi import openapi_document
 
@@ -296,9 +297,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     return web.Response(
         text=request.app[METRICS].render_all(),
-        content_type="text/plain",
-        charset="utf-8",
-        headers={"X-Content-Type-Options": "nosniff"},
+        headers={"Content-Type": CONTENT_TYPE, "X-Content-Type-Options": "nosniff"},
     )
 
 

@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any
 
-from provenance.verdict import Doc
+from provenance import Doc
 
 _SCALARS: dict[Any, str] = {str: "string", bool: "boolean", int: "integer", float: "number"}
 

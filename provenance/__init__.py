@@ -41,11 +41,12 @@ from .store import (
     StoreError,
     default_store_path,
 )
-from .text import TextWatermarkKey
+from .text import TextWatermarkKey, TextWatermarkResult
 from .trust import TrustConfigError, TrustPolicy
 from .verdict import (
     AIOrigin,
     Credentials,
+    Doc,
     Evidence,
     Ingredient,
     Match,
@@ -59,7 +60,7 @@ from .verdict import (
 )
 from .verify import FINGERPRINT_ALG, TextDetector, find_matches, manifest_thumbnail, verify
 from .watermark import ALG as WATERMARK_ALG
-from .watermark import identifier_from_binding
+from .watermark import WatermarkResult, identifier_from_binding
 
 __all__ = [
     "AI_SOURCE_TYPES",
@@ -69,6 +70,7 @@ __all__ = [
     "AIOrigin",
     "AsyncManifestStore",
     "Credentials",
+    "Doc",
     "Evidence",
     "Ingredient",
     "InputError",
@@ -97,6 +99,7 @@ __all__ = [
     "StoredManifest",
     "TextDetector",
     "TextWatermarkKey",
+    "TextWatermarkResult",
     "Thumbnail",
     "TooManyPixelsError",
     "TrustConfigError",
@@ -104,6 +107,7 @@ __all__ = [
     "TrustPolicy",
     "UnsupportedMediaError",
     "Verdict",
+    "WatermarkResult",
     "__version__",
     "default_keys_dir",
     "default_store_path",

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if uv is None:
         pytest.skip("uv is not on PATH: it builds the wheel and the fresh environment")
     work = tmp_path_factory.mktemp("install")
-    run = {"check": True, "capture_output": True, "text": True, "cwd": work}
+    run: dict[str, Any] = {"check": True, "capture_output": True, "text": True, "cwd": work}
     subprocess.run([uv, "build", "--wheel", "-q", "-o", str(work / "dist"), str(ROOT)], **run)
     wheel = next((work / "dist").glob("provenance_toolkit-*.whl"))
     venv = work / "venv"

@@ -160,7 +160,7 @@ def test_two_processes_share_report_links_that_survive_a_restart(store_location,
             scrapes[worker] = text.decode()
             if len(scrapes) == 2:
                 break
-        line = 'provenance_requests_total{method="POST",route="/v1/verify",status="200"} 1\n'
+        line = 'provenance_requests_total{method="POST",route="/v1/verify",status="200"} 1.0\n'
         assert all(line in text for text in scrapes.values()), scrapes
     finally:
         _stop(proc)

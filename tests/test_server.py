@@ -85,7 +85,7 @@ def server(settings, files):
         yield live
 
 
-async def _post(url: str, data: bytes | aiohttp.FormData, **kw) -> tuple[int, dict, dict]:
+async def _post(url: str, data: bytes | aiohttp.FormData | None, **kw) -> tuple[int, dict, dict]:
     async with aiohttp.ClientSession() as s, s.post(url, data=data, **kw) as r:
         body = await r.json(content_type=None)
         return r.status, body, dict(r.headers)
@@ -387,7 +387,8 @@ async def test_health_metrics_openapi(server, files):
     status, body, _ = await _get(f"{server.url}/metrics")
     text = body.decode()
     assert 'provenance_requests_total{method="POST",route="/v1/verify",status="200"}' in text
-    assert 'provenance_verdicts_total{state="Trusted",ai_generated="yes"}' in text
+    # prometheus-client writes labels in name order.
+    assert 'provenance_verdicts_total{ai_generated="yes",state="Trusted"} 1.0' in text
     assert "provenance_request_seconds_bucket" in text
     status, body, _ = await _get(f"{server.url}/openapi.json")
     document = json.loads(body)
