@@ -139,7 +139,7 @@ def _ours(rgb: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], tuple[boo
     def read(attacked: np.ndarray) -> tuple[bool, float]:
         if min(attacked.shape[:2]) < codec.MIN_SIDE:
             return False, 0.5
-        found = codec.detect(attacked)
+        found = codec.detect(attacked, bits=True)
         acc = float((found.bits == expected).mean()) if found.bits is not None else 0.5
         return found.identifier == identifier, acc
 

@@ -125,8 +125,9 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw") -> WatermarkResult:
 def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
     """Decode just enough of an image for detection: luminance, JPEGs at reduced scale.
 
-    The detector works on a 256 px grid, so a 12 MP JPEG is decoded at 1/4 or 1/8 scale
-    (libjpeg's DCT scaling) in a fraction of the time of a full decode.
+    The detector works on a 256 px grid, so a JPEG is decoded at the smallest of libjpeg's DCT
+    scales (1/2, 1/4, 1/8) that keeps that much: a 1 MP one at 1/2, a 12 MP one at 1/8, in a
+    fraction of the time of a full decode.
     """
     try:
         with warnings.catch_warnings():
@@ -140,7 +141,9 @@ def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
                         f"{name}: {width}x{height} pixels is more than this tool decodes"
                     )
                 if probe.format == "JPEG":
-                    factor = max(1, min(width, height) // (2 * MIN_SIDE))
+                    # libjpeg scales by 1/2, 1/4 or 1/8 while decoding; the short side stays
+                    # at least MIN_SIDE (the detector's grid is 256 px).
+                    factor = max(1, min(width, height) // MIN_SIDE)
                     probe.draft("L", (width // factor, height // factor))
                     probe.load()
                     return np.asarray(probe.convert("L"))
