@@ -459,9 +459,13 @@ def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
     )
 
 
-def detect(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY, bits: bool = False) -> Detection:
+def detect(
+    rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY, resync: bool = True, bits: bool = False
+) -> Detection:
     """Look for the watermark in an RGB (H, W, 3) or luminance (H, W) image of any size.
 
+    ``resync=False`` skips the search for a rotated or rescaled grid: the quick check signing
+    makes (only a watermark on the grid a new one would use can interfere with it).
     ``bits``: decode the message bits even where the sync test fails (for bit-accuracy
     measurements); by default an unsynchronised fold is rejected before the Viterbi decoder.
     """
@@ -471,7 +475,7 @@ def detect(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY, bits: bool = False
     y_base = luminance(small) if small.ndim == 3 else small.astype(np.float32)
     white = _whiten(y_base)
     best = _decode(_fold(white), key, "aligned", bits)
-    if best.detected:
+    if best.detected or not resync:
         return best
     for period, angle, spectrum in _lattices(white):
         # The shortlist's grid (0.2 % in period, 0.1 degree) is close enough to try as it is;
