@@ -155,7 +155,7 @@ def residual_base(
 
 
 #: Rows per band when the residual is applied at full resolution: bounds the float temporaries.
-BAND = 256
+BAND = 128
 #: 8x8 blocks whose luminance std is under FLAT_STD levels are *flat*: there the eye sees grain
 #: the base-grid mask (4-16 px per base pixel) cannot tell from its textured neighbours.
 BLOCK = 8
@@ -199,6 +199,14 @@ def _flat_factor(rgb: np.ndarray, amp: np.ndarray) -> np.ndarray:
     return np.where(flat, factor, 1.0).astype(np.float32)
 
 
+def _per_pixel(blocks: np.ndarray, rows: int, width: int) -> np.ndarray:
+    """Per-block values spread over their 8x8 pixels (edge remainders take the last block's)."""
+    n, gw = blocks.shape
+    spread = cv2.resize(blocks, (gw * BLOCK, n * BLOCK), interpolation=cv2.INTER_NEAREST)
+    below, right = max(0, rows - n * BLOCK), width - gw * BLOCK
+    return cv2.copyMakeBorder(spread, 0, below, 0, right, cv2.BORDER_REPLICATE)[:rows]
+
+
 def embed(
     rgb: np.ndarray,
     identifier: int,
@@ -220,7 +228,6 @@ def embed(
     y_base = luminance(cv2.resize(rgb, (bw, bh), interpolation=cv2.INTER_AREA))
     base, amp = residual_base(y_base, identifier, key, strength)
     factor = _flat_factor(rgb, amp)
-    gh, gw = factor.shape
     out = np.empty_like(rgb) if out is None else out
     sx, sy = bw / w, bh / h
     for top in range(0, h, BAND):
@@ -236,14 +243,20 @@ def embed(
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        block_rows = np.minimum(np.arange(top, top + rows) // BLOCK, gh - 1)
-        block_cols = np.minimum(np.arange(w) // BLOCK, gw - 1)
-        band *= factor[block_rows[:, None], block_cols[None, :]]
-        for c in range(rgb.shape[2]):
-            channel = band + rgb[top : top + rows, :, c]
-            np.rint(channel, out=channel)
-            np.clip(channel, 0, 255, out=channel)
-            out[top : top + rows, :, c] = channel
+        # The flat-block factor, one value per 8x8 block (remainders join the last block).
+        first = top // BLOCK
+        blocks = factor[first : first + (rows + BLOCK - 1) // BLOCK]
+        if blocks.min() < 1.0:
+            band *= _per_pixel(blocks, rows, w)
+        # rint(x + r) == x + rint(r) for whole x: round once, then add with saturation (the
+        # clip at 0 and 255) to the three channels at once.
+        change = np.rint(band).astype(np.int16)
+        cv2.add(
+            rgb[top : top + rows],
+            cv2.merge([change] * rgb.shape[2]),
+            dst=out[top : top + rows],
+            dtype=cv2.CV_8U,
+        )
     return out
 
 
