@@ -3,11 +3,13 @@
 Starts `python -m extension_api` (rate limit off, verdict cache off unless --cache) on a loopback
 port, then drives it from a separate process with 1, 16 and 64 concurrent clients for a fixed
 time each, posting a 1 MP JPEG with embedded credentials, an unsigned one, and a
-watermarked-then-stripped one (its manifest registered in the server's store). Beside each, the
-ceiling measured in the same run: a plain in-process loop of `provenance.verify` (and, for the
-stripped file, of the watermark detector alone). Table to stdout, JSON to bench/results/load.json.
+watermarked-then-stripped one (its manifest registered in the server's store), and a platform's
+upload mix (9 unsigned for 1 with credentials, in turn). Beside each, the ceiling measured in the
+same run: a plain in-process loop of `provenance.verify` (for the mix, the same 90/10 weighting of
+the two loops; for the stripped file, also the watermark detector alone). Table to stdout, JSON to
+bench/results/load.json.
 
-    uv run python -m bench.load [--seconds 8] [--cache]
+    uv run python -m bench.load [--seconds 8] [--cache] [--files mix,...] [--clients 16,...]
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from provenance import (
 from provenance.watermark import detect_bytes
 
 CLIENTS = (1, 16, 64)
+MIX = "mix 90/10 unsigned/credentials"
 
 
 def _free_port() -> int:
@@ -72,18 +75,21 @@ def _files(workdir: Path) -> tuple[dict[str, bytes], Path, Path]:
 # -- the driver (runs in its own process) -------------------------------------------------------
 
 
-async def _drive(url: str, body: bytes, clients: int, seconds: float) -> dict[str, Any]:
+async def _drive(url: str, bodies: list[bytes], clients: int, seconds: float) -> dict[str, Any]:
     import aiohttp
 
     latencies: list[float] = []
     errors = 0
+    sent = 0  # requests take the bodies in turn: a mix is its list of files, with repeats
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def client() -> None:
-            nonlocal errors
+            nonlocal errors, sent
             while time.perf_counter() < deadline:
+                body = bodies[sent % len(bodies)]
+                sent += 1
                 start = time.perf_counter()
                 try:
                     async with session.post(
@@ -114,9 +120,9 @@ async def _drive(url: str, body: bytes, clients: int, seconds: float) -> dict[st
     }
 
 
-def _driver_main(url: str, path: str, clients: int, seconds: float) -> None:
-    body = Path(path).read_bytes()
-    print(json.dumps(asyncio.run(_drive(url, body, clients, seconds))))
+def _driver_main(url: str, paths: str, clients: int, seconds: float) -> None:
+    bodies = [Path(p).read_bytes() for p in paths.split(",")]
+    print(json.dumps(asyncio.run(_drive(url, bodies, clients, seconds))))
 
 
 # -- the ceiling (in process) -------------------------------------------------------------------
@@ -136,6 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--cache", action="store_true", help="leave the verdict cache on")
+    parser.add_argument("--files", default="", help="comma-separated workloads (default: all)")
+    parser.add_argument("--clients", default="", help="comma-separated client counts")
     parser.add_argument(
         "--drive", nargs=4, metavar=("URL", "FILE", "CLIENTS", "SECONDS"), help=argparse.SUPPRESS
     )
@@ -186,10 +194,19 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         rows = []
+        paths = {}
         for name, data in files.items():
-            path = workdir / f"{name}.jpg"
-            path.write_bytes(data)
-            for clients in CLIENTS:
+            paths[name] = workdir / f"{name}.jpg"
+            paths[name].write_bytes(data)
+        # A platform's upload mix: 9 images without credentials for 1 with.
+        workloads = {name: [path] for name, path in paths.items()}
+        workloads[MIX] = [paths["unsigned"]] * 9 + [paths["credentials"]]
+        ceilings[MIX] = 1 / (0.9 / ceilings["unsigned"] + 0.1 / ceilings["credentials"])
+        chosen = args.files.split(",") if args.files else list(workloads)
+        clients_list = [int(c) for c in args.clients.split(",")] if args.clients else CLIENTS
+        for name in chosen:
+            path_list = ",".join(str(p) for p in workloads[name])
+            for clients in clients_list:
                 out = subprocess.run(
                     [
                         sys.executable,
@@ -197,7 +214,7 @@ def main() -> None:
                         "bench.load",
                         "--drive",
                         f"http://127.0.0.1:{port}/v1/verify",
-                        str(path),
+                        path_list,
                         str(clients),
                         str(args.seconds),
                     ],
