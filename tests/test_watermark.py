@@ -224,3 +224,13 @@ def test_dark_photo_survives_crop_and_rotation():
     for attack in ("crop80", "rotate2"):
         found = detect_rgb(np.asarray(ATTACKS[attack](marked).convert("RGB")))
         assert found.payload == "00da4c0ffe", attack
+
+
+@pytest.mark.parametrize("size", [(1030, 300), (1031, 1033), (257, 1025)])
+def test_any_image_size_embeds_and_detects(size):
+    # Heights that leave a last band of rows beyond the last whole 8x8 block.
+    image = Image.fromarray(_photo("coffee.jpg")).resize(size[::-1], Image.Resampling.BICUBIC)
+    rgb = np.asarray(image)
+    marked = embed_rgb(rgb, 0x0A0B0C0D0E)
+    assert marked.shape == rgb.shape
+    assert detect_rgb(marked).payload == "0a0b0c0d0e"

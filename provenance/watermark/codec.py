@@ -228,6 +228,7 @@ def embed(
     y_base = luminance(cv2.resize(rgb, (bw, bh), interpolation=cv2.INTER_AREA))
     base, amp = residual_base(y_base, identifier, key, strength)
     factor = _flat_factor(rgb, amp)
+    gh = factor.shape[0]
     out = np.empty_like(rgb) if out is None else out
     sx, sy = bw / w, bh / h
     for top in range(0, h, BAND):
@@ -245,7 +246,7 @@ def embed(
         )
         # The flat-block factor, one value per 8x8 block (remainders join the last block).
         first = top // BLOCK
-        blocks = factor[first : first + (rows + BLOCK - 1) // BLOCK]
+        blocks = factor[np.minimum(np.arange(first, first + (rows + BLOCK - 1) // BLOCK), gh - 1)]
         if blocks.min() < 1.0:
             band *= _per_pixel(blocks, rows, w)
         # rint(x + r) == x + rint(r) for whole x: round once, then add with saturation (the
