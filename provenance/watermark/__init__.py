@@ -94,7 +94,7 @@ def embed_rgb(
     return np.ascontiguousarray(imwm.embed(bgr, bits, method)[..., ::-1])
 
 
-def rgb_array(image: Image.Image, rows: int = 512) -> np.ndarray:
+def rgb_array(image: Image.Image, rows: int = 64) -> np.ndarray:
     """A writable (H, W, 3) copy of an RGB image, copied a band of rows at a time:
     ``np.array(image)`` goes through one ``tobytes()`` of the whole image first, which at
     12 MP is 36 MB more at the peak."""

@@ -155,7 +155,7 @@ def residual_base(
 
 
 #: Rows per band when the residual is applied at full resolution: bounds the float temporaries.
-BAND = 128
+BAND = 64
 #: 8x8 blocks whose luminance std is under FLAT_STD levels are *flat*: there the eye sees grain
 #: the base-grid mask (4-16 px per base pixel) cannot tell from its textured neighbours.
 BLOCK = 8
