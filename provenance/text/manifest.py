@@ -226,7 +226,7 @@ def sign_text(
     raise SigningError("the text manifest's length did not settle; try again")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TextManifest:
     """What reading a text's manifest found: the Reader's report, and the text binding."""
 
