@@ -26,7 +26,7 @@ from provenance import (
     register_manifest,
 )
 
-from .app import FETCHER, METRICS, SERVICE, SETTINGS
+from .keys import FETCHER, METRICS, SERVICE, SETTINGS
 from .metrics import CONTENT_TYPE
 from .middleware import error_response
 from .openapi import openapi_document

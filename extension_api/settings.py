@@ -32,8 +32,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance import TextDetector, TrustPolicy
-from provenance.store import default_store_path, redacted
+from provenance import TextDetector, TrustPolicy, default_store_path, redacted
 
 MIB = 1024 * 1024
 

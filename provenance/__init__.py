@@ -37,9 +37,12 @@ from .sign import (
 from .store import (
     AsyncManifestStore,
     ManifestStore,
+    PostgresStore,
     StoredManifest,
     StoreError,
     default_store_path,
+    is_postgres_url,
+    redacted,
 )
 from .text import TextWatermarkKey, TextWatermarkResult
 from .trust import TrustConfigError, TrustPolicy
@@ -85,6 +88,7 @@ __all__ = [
     "MatchKind",
     "MissingExtraError",
     "OutputError",
+    "PostgresStore",
     "PriorCredentials",
     "ProvenanceError",
     "Scope",
@@ -114,7 +118,9 @@ __all__ = [
     "find_matches",
     "identifier_from_binding",
     "init_keys",
+    "is_postgres_url",
     "manifest_thumbnail",
+    "redacted",
     "register_manifest",
     "resolve_source_type",
     "sign",

@@ -1,0 +1,68 @@
+"""The server's import graph, read from its source: no cycles between its modules (lazy imports
+inside functions count too), and the library reached through its public API only."""
+
+from __future__ import annotations
+
+import ast
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+SERVER = Path(__file__).parent.parent / "extension_api"
+#: ``python -m extension_api`` is the CLI's ``serve`` (its flags live there).
+CLI_ENTRY = {"__main__"}
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(level, module) of every import in a file, at any depth."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            found.append((node.level, node.module or ""))
+        elif isinstance(node, ast.Import):
+            found += [(0, alias.name) for alias in node.names]
+    return found
+
+
+def _server_graph() -> dict[str, set[str]]:
+    modules = {p.stem for p in SERVER.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name in modules:
+        deps = set()
+        for level, module in _imports(SERVER / f"{name}.py"):
+            target = module.split(".")[0] if level == 1 else None
+            if level == 0 and module.startswith("extension_api."):
+                target = module.split(".")[1]
+            if target in modules and target != name:
+                deps.add(target)
+        graph[name] = deps
+    return graph
+
+
+def test_server_modules_import_no_cycle():
+    graph = _server_graph()
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise AssertionError(f"import cycle in extension_api: {exc.args[1]}") from None
+    assert set(order) >= {"app", "routes", "keys", "service"}
+    assert "app" not in graph["routes"]  # the routes reach the app's pieces through keys
+
+
+def test_the_cycle_check_can_fail():
+    graph = {"app": {"routes"}, "routes": {"app"}}
+    try:
+        list(TopologicalSorter(graph).static_order())
+    except CycleError:
+        return
+    raise AssertionError("a cycle went unnoticed")
+
+
+def test_server_uses_the_library_public_api_only():
+    private = [
+        f"{path.name}: {module}"
+        for path in SERVER.glob("*.py")
+        if path.stem not in CLI_ENTRY
+        for level, module in _imports(path)
+        if level == 0 and module.startswith("provenance.")
+    ]
+    assert private == []
