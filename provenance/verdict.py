@@ -302,11 +302,10 @@ def summarize(
                 "This file points to Content Credentials stored online, which were not fetched "
                 "(remote fetching is off); nothing is known yet about how it was made."
             )
-        if text_keys is not None:
-            keys = f"the {text_keys} configured key(s)" if text_keys else "any configured key"
+        if text_keys:  # with no key configured, no watermark was looked for
             return (
-                f"No Content Credentials found and no watermark of {keys}; this says nothing "
-                "either way about whether it was made with AI."
+                f"No Content Credentials found and no watermark of the {text_keys} configured "
+                "key(s); this says nothing either way about whether it was made with AI."
             )
         return (
             "No Content Credentials found; this says nothing either way about whether it was "
@@ -349,3 +348,47 @@ def summarize(
             f" The text also carries a language-model watermark (p = {text_hit['p_value']:.1e})."
         )
     return f"{claim} {trust}"
+
+
+#: Why a text's C2PA manifest wrapper could not be read, in a reader's words (keys are
+#: ``provenance.text.manifest.WrapperProblem`` values).
+TEXT_WRAPPER_PROBLEMS = {
+    "truncated": (
+        "its manifest wrapper is truncated (it declares more data than the text holds), "
+        "so they cannot be read"
+    ),
+    "version": (
+        "its manifest wrapper has a version this reader does not know, so they cannot be read"
+    ),
+    "unreadable": "the manifest in its wrapper cannot be parsed, so they cannot be read",
+    "multiple": (
+        "it holds more than one manifest wrapper (several signed texts pasted together?), "
+        "so no one set of them applies to the whole text"
+    ),
+}
+
+
+def summarize_unreadable_text(
+    problem: str,
+    matches: list[Match] | None = None,
+    text_watermark: dict[str, Any] | None = None,
+) -> str:
+    """The sentence for text whose embedded credentials cannot be read at all: it says so,
+    and claims nothing about AI use or a signer that nobody could check."""
+    summary = (
+        f"The text carries C2PA Content Credentials, but {TEXT_WRAPPER_PROBLEMS[problem]}; "
+        "they say nothing either way about how it was made."
+    )
+    if text_watermark and text_watermark.get("detected"):
+        summary += (
+            f" It carries a language-model watermark (key {text_watermark['key_id']}, "
+            f"p = {text_watermark['p_value']:.1e}): it was generated with an AI tool using "
+            "that key."
+        )
+    elif matches:
+        m = matches[0]
+        summary += (
+            f" It resembles content registered with credentials ({m.manifest_id}, similarity "
+            f"{m.similarity:.0%}): a possible match, not proof."
+        )
+    return summary

@@ -25,7 +25,7 @@ from .media import PIXEL_TYPES, TEXT, is_text, media_type_of, read_input
 from .store import ManifestStore, StoredManifest
 from .text.manifest import HASH_MATCH as TEXT_HASH_MATCH
 from .text.manifest import HASH_MISMATCH as TEXT_HASH_MISMATCH
-from .text.manifest import read_text_manifest, strip_wrappers
+from .text.manifest import read_text_manifest, strip_wrappers, without_bom
 from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
 from .trust import TrustPolicy
 from .verdict import (
@@ -39,6 +39,7 @@ from .verdict import (
     ai_origin,
     credentials_from_store,
     summarize,
+    summarize_unreadable_text,
 )
 from .watermark import WatermarkSizeError, detect_rgb, load_for_detection
 
@@ -134,10 +135,17 @@ def _candidates(
 
 
 def _decode_text(data: bytes, label: str) -> str:
-    """The content as NFC text, or a clear error."""
+    """The content as text, as stored (not normalised: a manifest's offsets index this), or
+    a clear error."""
     if not is_text(data):
         raise MalformedAssetError(f"{label}: not UTF-8 text")
-    return unicodedata.normalize("NFC", data.decode("utf-8"))
+    return data.decode("utf-8")
+
+
+def _visible_text(text: str) -> str:
+    """What a reader sees: no wrapper, no byte-order mark, NFC (for fingerprints and the
+    language-model watermark)."""
+    return unicodedata.normalize("NFC", without_bom(strip_wrappers(text)))
 
 
 def find_matches(
@@ -153,7 +161,7 @@ def find_matches(
     Soft Binding Resolution API's ``byContent``). Returns (watermark result, matches).
     Text (``media_type`` text/plain) is matched by its text fingerprint only."""
     if media_type == TEXT:
-        visible = strip_wrappers(_decode_text(data, name))
+        visible = _visible_text(_decode_text(data, name))
         return None, _text_matches(visible, store, limit)
     found, hits = _candidates(data, store, name, limit, min_similarity)
     return found, [m for m, _ in hits]
@@ -238,8 +246,9 @@ def _verify_text(
         credentials.failures += [c for c in found.binding_codes if c != TEXT_HASH_MATCH]
         credentials.state = _judged_state(found.store, credentials.failures)
         ai = ai_origin(found.store)
-    visible = strip_wrappers(text)
-    matches = [] if credentials.present else _text_matches(visible, store)
+    visible = _visible_text(text)
+    unreadable = found is not None and found.problem is not None
+    matches = _text_matches(visible, store) if unreadable or not credentials.present else []
     results = [detect_text(visible, d.tokenizer, d.key) for d in detectors]
     hit = next((r for r in results if r.detected), None)
     best = hit or min(results, key=lambda r: r.p_value, default=None)
@@ -247,9 +256,12 @@ def _verify_text(
     if hit is not None:
         ai.generated, ai.scope = True, ai.scope or "whole"
         ai.evidence = [*ai.evidence, "text-watermark"]
-    summary = summarize(
-        credentials, ai, None, matches, text_watermark=mark, text_keys=len(detectors)
-    )
+    if found is not None and found.problem is not None:
+        summary = summarize_unreadable_text(found.problem.value, matches, mark)
+    else:
+        summary = summarize(
+            credentials, ai, None, matches, text_watermark=mark, text_keys=len(detectors)
+        )
     return credentials, ai, mark, summary, matches
 
 
