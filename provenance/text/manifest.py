@@ -43,7 +43,7 @@ from c2pa.c2pa import _lib, _read_native_error
 
 from ..credentials import SigningCredentials
 from ..errors import ProvenanceError, SigningError
-from ..fingerprint import TEXT_FINGERPRINT_ALG, text_hash
+from ..fingerprint import TEXT_FINGERPRINT_ALG, TEXT_SKETCH_BITS, text_sketch
 from ..manifest import ManifestSpec, manifest_definition
 from ..store import ManifestStore, StoredManifest
 from ..trust import TrustPolicy
@@ -221,7 +221,7 @@ def sign_text(
     """NFC-normalise ``text`` and append a signed manifest declaring ``spec``.
 
     With a ``store``, the manifest is registered under the text's fingerprint (character and
-    word n-grams, see ``fingerprint.text_hash``), so a stripped or lightly edited copy can be
+    word n-grams, see ``fingerprint.text_sketch``), so a stripped or lightly edited copy can be
     matched to it later.
 
     The hard binding is SHA-256: c2pa's data-hashed signing writes its own ``alg``
@@ -263,17 +263,17 @@ def sign_text(
             if actual == length:
                 with c2pa.Reader("application/c2pa", io.BytesIO(manifest_store)) as reader:
                     manifest_id = json.loads(reader.json())["active_manifest"]
-                if store is not None:
-                    fingerprint = text_hash(visible)
+                sketch = text_sketch(visible)
+                if store is not None and sketch is not None:
                     store.register(
                         StoredManifest(
                             watermark_id=store.new_watermark_id(),
                             manifest_id=manifest_id,
                             alg=TEXT_FINGERPRINT_ALG,
-                            binding_value=f"{fingerprint:016x}",
+                            binding_value=f"{sketch:0{TEXT_SKETCH_BITS // 4}x}",
                             manifest_store=manifest_store,
                             media_type="text/plain",
-                            fingerprint=fingerprint,
+                            fingerprint=sketch >> (TEXT_SKETCH_BITS - 64),
                             signer=credentials.organization,
                         )
                     )
