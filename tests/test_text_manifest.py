@@ -137,6 +137,19 @@ def test_corrupted_wrapper(signed, trusted, credentials):
         sign_text(broken, credentials, SPEC)
     # Theirs agree that it is damaged.
     assert c2patxt.verify(broken).state == c2patxt.Provenance.INVALID
+    theirs = encypher_c2pa.verify(broken.encode(), "text/plain")
+    assert theirs["present"] is True and theirs["validation_state"] == "Invalid"
+
+
+def test_truncated_peer_wrapper(tmp_path):
+    """The other way: c2patxt's signed text, cut short (as a length-limited field does)."""
+    paths, signer = _peer_signer(tmp_path / "ed")
+    peer = c2patxt.embed(TEXT, signer, _DISCLOSURE)
+    cut = peer[: len(peer) - 100]
+    verdict = _verify(cut, TrustPolicy.from_files([paths.root]))
+    assert verdict.credentials.failures == [CORRUPTED]
+    assert "truncated" in verdict.summary and "generative AI" not in verdict.summary
+    assert c2patxt.verify(cut).state == c2patxt.Provenance.INVALID
 
 
 def test_unreadable_manifest_store(signed, trusted):
@@ -146,8 +159,13 @@ def test_unreadable_manifest_store(signed, trusted):
     assert "cannot be parsed" in verdict.summary and "generative AI" not in verdict.summary
 
 
-def test_two_signed_texts_pasted_together(signed, trusted):
-    verdict = _verify(signed.text + "\n" + signed.text, trusted)
+def test_two_signed_texts_pasted_together(signed, trusted, keys):
+    pasted = signed.text + "\n" + signed.text
+    # c2patxt checks the first wrapper and reports the hash mismatch; all three say Invalid.
+    assert c2patxt.verify(pasted).state == c2patxt.Provenance.INVALID
+    theirs = encypher_c2pa.verify(pasted.encode(), "text/plain", trust_pem=keys.root.read_text())
+    assert theirs["validation_state"] == "Invalid"
+    verdict = _verify(pasted, trusted)
     assert verdict.credentials.failures == [MULTIPLE]
     assert "more than one manifest wrapper" in verdict.summary
     assert "generative AI" not in verdict.summary
@@ -158,6 +176,9 @@ def test_stray_bom_and_selectors_are_not_a_manifest(credentials, trusted):
     for stray in ("\ufeff\ufe00\ufe01", "\ufeff" + "\ufe0f" * 20, "\ufeff", "\u2764\ufe0f"):
         text = f"Plain words {stray} and more words."
         assert find_wrappers(text) == [] and strip_wrappers(text) == text
+        # Both other validators agree: no manifest here.
+        assert c2patxt.verify(text).state == c2patxt.Provenance.UNMARKED
+        assert encypher_c2pa.verify(text.encode(), "text/plain")["present"] is False
         verdict = _verify(text)
         assert verdict.credentials.present is False
         assert verdict.summary.startswith("No Content Credentials found;")
