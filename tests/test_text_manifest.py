@@ -81,16 +81,19 @@ def test_nfc_and_nfd(credentials, trusted, keys):
     assert theirs["validation_state"] == "Invalid"
 
 
-def test_remove_then_normalise(credentials, trusted):
-    """A combining mark right after the wrapper composes with the text before it once the
-    wrapper is removed (U+FEFF is a starter and blocks composition): 15.12.1.3.1 hashes the
-    composed form, which is what the signer signed."""
-    signed = sign_text("Caf", credentials, SPEC)  # hashes NFC("Caf") == "Caf"
-    w = find_wrappers(signed.text)[0]
-    # "Caf" + wrapper + "e\u0301" is not what was signed: still Invalid...
-    assert _verify(signed.text + "e\u0301", trusted).credentials.state == "Invalid"
-    # ...while the unchanged text verifies, wherever the exclusion says the wrapper is.
-    assert _verify(signed.text[: w.stop], trusted).credentials.state == "Trusted"
+def test_remove_then_normalise(credentials, trusted, keys):
+    """Stored text that is not NFC: 15.12.1.3.1 takes the exclusion in the stored bytes, then
+    normalises; A.8.7.3's order (normalise, then find offsets) would miss the wrapper by the
+    bytes NFC saves. Trusted here and in both other validators."""
+    nfd = unicodedata.normalize("NFD", TEXT)
+    text = _hand_signed(credentials, nfd)
+    assert len(nfd.encode()) > len(TEXT.encode())  # the orders disagree on this text
+    assert _verify(text, trusted).credentials.state == "Trusted"
+    assert c2patxt.verify(text).state == c2patxt.Provenance.VALID  # no anchors given
+    theirs = encypher_c2pa.verify(text.encode(), "text/plain", trust_pem=keys.root.read_text())
+    assert theirs["validation_state"] == "Trusted"
+    # Its NFC form moves the wrapper: Invalid (as in the others).
+    assert _verify(unicodedata.normalize("NFC", text), trusted).credentials.state == "Invalid"
 
 
 def test_byte_order_mark(credentials, trusted, keys):
@@ -309,10 +312,11 @@ def test_sha384_and_sha512_from_c2patxt(alg, tmp_path):
     assert theirs["validation_state"] == "Trusted"
 
 
-def _padded(credentials, text: str, gap: int) -> str:
-    """``text`` signed by us, wrapped by the reference implementation's
-    ``encode_wrapper_padded`` with ``gap`` UTF-8 bytes of padding selectors the exclusion
-    covers (signed again until the exclusion length and the padded length agree)."""
+def _hand_signed(credentials, stored: str, gap: int = 0) -> str:
+    """``stored`` (as is, not normalised) signed by us the way C2PA 15.12.1.3.1 reads it: the
+    hash over NFC(stored), the exclusion at the end of ``stored``'s own bytes; wrapped by the
+    reference implementation's ``encode_wrapper_padded`` with ``gap`` UTF-8 bytes of padding
+    selectors (signed again until the exclusion length and the padded length agree)."""
     import hashlib
 
     import c2pa_text
@@ -321,23 +325,26 @@ def _padded(credentials, text: str, gap: int) -> str:
     from provenance.text.manifest import _sign_once
 
     definition = manifest_definition(SPEC, title="text")
-    body = text.encode()
+    for assertion in definition["assertions"]:  # as sign_text does (C2PA 2.4)
+        if assertion["label"] == "c2pa.actions":
+            assertion["created"] = True
+    digest = list(hashlib.sha256(unicodedata.normalize("NFC", stored).encode()).digest())
     length = 0
     with credentials.signer(None) as signer:
         for _ in range(50):
             data_hash = {
-                "exclusions": [{"start": len(body), "length": length}],
+                "exclusions": [{"start": len(stored.encode()), "length": length}],
                 "name": "jumbf manifest",
                 "alg": "sha256",
-                "hash": list(hashlib.sha256(body).digest()),
+                "hash": digest,
                 "pad": [],
             }
             store = _sign_once(definition, signer, data_hash)
             target = len(encode_wrapper(store).encode()) + gap
             if target == length:
-                return text + c2pa_text.encode_wrapper_padded(store, target)
+                return stored + c2pa_text.encode_wrapper_padded(store, target)
             length = target
-    raise AssertionError("the padded length did not settle")
+    raise AssertionError("the wrapper length did not settle")
 
 
 def test_padded_wrapper(credentials, trusted, keys):
@@ -346,7 +353,7 @@ def test_padded_wrapper(credentials, trusted, keys):
     encypher; c2patxt ends the wrapper at the declared length and so reports a padded
     wrapper as assertion.dataHash.malformed (a disagreement among validators)."""
     for gap in (6, 12):
-        padded = _padded(credentials, TEXT, gap)
+        padded = _hand_signed(credentials, TEXT, gap)
         w = find_wrappers(padded)[0]
         assert w.run_stop > w.stop  # there is padding
         assert strip_wrappers(padded) == TEXT
