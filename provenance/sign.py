@@ -1,5 +1,8 @@
 """Sign one asset: embed a C2PA manifest declaring its AI origin, made with c2pa's Builder.
 
+A file's own credentials become the parent ingredient (the chain is kept) unless dropped; a
+watermark already in the pixels is kept rather than overlaid (see ``lineage``).
+
 The batch loop (many inputs, progress, summary) lives in the CLI; this module signs one asset,
 from bytes or a file, and writes atomically.
 """
@@ -163,8 +166,13 @@ def prior_credentials(
             raise damaged from exc
         if unreadable_ok:
             return PriorCredentials(None, None)
+        what = (
+            "points to credentials stored online, which signing does not fetch"
+            if "remote manifests" in str(exc).lower()
+            else "carries credentials that cannot be read or kept"
+        )
         raise InputError(
-            f"{name}: carries credentials that cannot be read or kept ({exc})",
+            f"{name}: {what} ({exc})",
             hint="sign it with --drop-credentials to replace them (they are then lost)",
         ) from exc
     active = store.get("active_manifest") or ""
@@ -172,7 +180,8 @@ def prior_credentials(
     sig = (manifests.get(active) or {}).get("signature_info") or {}
     chain = [active, *(label for label in manifests if label != active)]
     signer = sig.get("issuer") or sig.get("common_name")
-    declared = ai_origin({"active_manifest": active, "manifests": {active: manifests.get(active)}})
+    alone = {"active_manifest": active, "manifests": {active: manifests.get(active) or {}}}
+    declared = ai_origin(alone)  # what the active manifest itself declares
     types = [t for t in declared.source_types if t in AI_SOURCE_TYPES] + declared.source_types
     return PriorCredentials(active or None, signer, tuple(chain), types[0] if types else None)
 

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from provenance import (
     InputError,
+    MalformedAssetError,
     ManifestSpec,
     ManifestStore,
     OutputError,
@@ -131,6 +132,24 @@ def test_unreadable_credentials_are_refused_unless_dropped(tmp_path, credentials
     assert result.dropped is not None and result.dropped.manifest_id is None
 
 
+def test_remote_credentials_are_not_fetched_to_be_kept(tmp_path, credentials, shared):
+    source = shared / "c2pa-rs/sdk/tests/fixtures/cloud.jpg"  # XMP points to Adobe's cloud
+    with pytest.raises(InputError, match="stored online, which signing does not fetch"):
+        sign(source, credentials, RESIGN, output=tmp_path / "x.jpg")
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["tiff_poc.tiff", "nested_moov_1000.mp4", "riff_bomb_1000.wav", "sample3.invalid.wav"],
+)
+def test_hostile_containers_are_refused_while_looking_for_credentials(
+    tmp_path, credentials, shared, fixture
+):
+    source = shared / "c2pa-rs/sdk/tests/fixtures" / fixture
+    with pytest.raises(MalformedAssetError, match="structure is damaged"):
+        sign(source, credentials, RESIGN, output=tmp_path / f"x{source.suffix}")
+
+
 def test_ingredient_and_own_credentials_are_two_parents(tmp_path, credentials):
     signed, parent = tmp_path / "s.jpg", tmp_path / "p.jpg"
     sign(PHOTOS[0], credentials, AI, output=signed)
@@ -171,6 +190,23 @@ def test_sign_resign_edit_each_stripped_copy_recovers_the_newest(
         assert verdict.credentials.state == "Trusted"
         assert verdict.credentials.ingredients[0].manifest_id == second.manifest_id
         assert verdict.ai.generated is True
+
+
+def test_a_rotated_edit_gets_its_own_watermark_which_decodes(tmp_path, credentials, store):
+    a, edited, c = tmp_path / "a.jpg", tmp_path / "edited.jpg", tmp_path / "c.jpg"
+    first = sign(PHOTOS[0], credentials, AI, output=a, store=store)
+    # Rotated by 3 degrees: the old watermark is off the grid a new one uses (only the
+    # detector's resynchronising search finds it), so it cannot interfere; a new one is made.
+    rotated = Image.open(a).convert("RGB").rotate(3, resample=Image.Resampling.BICUBIC)
+    w, h = rotated.size
+    rotated.crop((w // 10, h // 10, w - w // 10, h - h // 10)).save(edited, quality=92)
+    edit = sign(edited, credentials, SignOptions(ingredient=a), output=c, store=store)
+    assert edit.watermark not in (None, first.watermark) and not edit.watermark_kept
+    stripped = _upload(c.read_bytes())
+    assert detect_bytes(stripped).payload == edit.watermark
+    verdict = verify(stripped, store=store)
+    assert verdict.credentials.manifest_id == edit.manifest_id
+    assert verdict.credentials.ingredients[0].manifest_id == first.manifest_id
 
 
 def test_a_watermark_is_never_bound_to_credentials_outside_its_lineage(

@@ -22,11 +22,10 @@ from ..fingerprint import similarity
 
 STORE_ENV = "PROVENANCE_STORE"
 
-#: Schema version 2: several manifests may share one watermark identifier (a lineage: signed,
-#: re-signed, edited, each keeping the one watermark in the pixels); the newest, the highest
-#: rowid, is the one a watermark leads to. Version 1 had ``watermark_id`` as the primary key.
-SCHEMA_VERSION = 2
-
+#: Several manifests may share one watermark identifier (a lineage: signed, re-signed, edited,
+#: each keeping the one watermark in the pixels); the newest, the highest rowid, is the one a
+#: watermark leads to. The first schema had ``watermark_id`` as the primary key; it is relaxed
+#: in place (same columns, ``user_version`` left alone for the versioned store to come).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifests (
     watermark_id   INTEGER NOT NULL,         -- the identifier the watermark carries (a lineage)
@@ -43,8 +42,8 @@ CREATE INDEX IF NOT EXISTS manifests_watermark ON manifests (watermark_id);
 CREATE INDEX IF NOT EXISTS manifests_binding ON manifests (alg, binding_value);
 """
 
-#: Version 1 -> 2: the same rows, in registration order, without the primary key on
-#: ``watermark_id``.
+#: The first schema -> the relaxed one: the same rows, in registration order, without the
+#: primary key on ``watermark_id``.
 _MIGRATE_V1 = """
 ALTER TABLE manifests RENAME TO manifests_v1;
 DROP INDEX IF EXISTS manifests_binding;
@@ -123,22 +122,19 @@ class ManifestStore:
             db.close()
 
     def _migrate(self) -> None:
-        """Create the schema, or bring a version 1 store to version 2, in one transaction."""
+        """Create the schema, or relax the first one's key, in one transaction."""
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             db.execute("BEGIN IMMEDIATE")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version < SCHEMA_VERSION:
-                primary = db.execute(
-                    "SELECT pk FROM pragma_table_info('manifests') WHERE name = 'watermark_id'"
-                ).fetchone()
-                script = _SCHEMA
-                if primary and primary[0]:
-                    script = _MIGRATE_V1.format(schema=_SCHEMA, columns=_COLUMNS)
-                for statement in script.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            primary = db.execute(
+                "SELECT pk FROM pragma_table_info('manifests') WHERE name = 'watermark_id'"
+            ).fetchone()
+            script = _SCHEMA
+            if primary and primary[0]:
+                script = _MIGRATE_V1.format(schema=_SCHEMA, columns=_COLUMNS)
+            for statement in script.split(";"):
+                if statement.strip():
+                    db.execute(statement)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
