@@ -258,9 +258,12 @@ def _text_matches(text: str, store: ManifestStore | None, limit: int = 5) -> lis
     )
     scored = []
     for record, _ in candidates:
-        if record.alg != TEXT_FINGERPRINT_ALG:
-            continue  # registered with an older fingerprint, which is not comparable
-        score = sketch_similarity(sketch, int(record.binding_value, 16))
+        if record.alg != TEXT_FINGERPRINT_ALG or len(record.binding_value) != TEXT_SKETCH_BITS // 4:
+            continue  # an older fingerprint, or not one of ours: not comparable
+        try:
+            score = sketch_similarity(sketch, int(record.binding_value, 16))
+        except ValueError:
+            continue
         if score >= TEXT_SIMILARITY:
             scored.append(Match(record.manifest_id, round(score, 3), "fingerprint", record.signer))
     return sorted(scored, key=lambda m: -m.similarity)[:limit]
