@@ -308,6 +308,11 @@ def _verify_text(
         summary = summarize(
             credentials, ai, None, matches, text_watermark=mark, text_keys=len(detectors)
         )
+        if found is not None and found.renormalised:
+            summary += (
+                " Only the text's Unicode normalisation differs from what was signed (its NFC "
+                "form verifies): the characters are the same, the bytes are not."
+            )
     return credentials, ai, mark, summary, matches
 
 

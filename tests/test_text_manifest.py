@@ -76,6 +76,9 @@ def test_nfc_and_nfd(credentials, trusted, keys):
     verdict = _verify(copy, trusted)
     assert verdict.credentials.state == "Invalid"
     assert "assertion.dataHash.mismatch" in verdict.credentials.failures
+    assert "Only the text's Unicode normalisation differs" in verdict.summary
+    edited = _verify(copy.replace("paragraph", "sentence"), trusted)
+    assert "normalisation" not in edited.summary  # a real edit is not excused
     assert c2patxt.verify(copy).state == c2patxt.Provenance.INVALID
     theirs = encypher_c2pa.verify(copy.encode(), "text/plain", trust_pem=keys.root.read_text())
     assert theirs["validation_state"] == "Invalid"

@@ -291,6 +291,9 @@ class TextManifest:
     binding_codes: list[str]  # HASH_MATCH / HASH_MISMATCH / CORRUPTED / MULTIPLE / ALG_...
     #: Why no manifest could be read (``store`` is None): a damaged wrapper, or several.
     problem: WrapperProblem | None = None
+    #: The binding fails, yet holds for the text's NFC form: only the Unicode normalisation
+    #: changed after signing (still Invalid, as 15.12.1.3.1 and the other validators say).
+    renormalised: bool = False
 
 
 def _utf8_len(text: str) -> int:
@@ -371,7 +374,14 @@ def read_text_manifest(text: str, policy: TrustPolicy) -> TextManifest | None:
             run_stop=wrapper.run_stop + shift,
         )
         code = binding_matches(other, moved, binding, claim_alg)
-    return TextManifest(store, state, [code])
+    renormalised = False
+    if code == HASH_MISMATCH and (nfc := unicodedata.normalize("NFC", text)) != text:
+        readable_nfc = [w for w in iter_wrappers(nfc) if w.manifest_store is not None]
+        renormalised = (
+            len(readable_nfc) == 1
+            and binding_matches(nfc, readable_nfc[0], binding, claim_alg) == HASH_MATCH
+        )
+    return TextManifest(store, state, [code], renormalised=renormalised)
 
 
 def _bom_variant(text: str) -> str | None:
