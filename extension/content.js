@@ -181,20 +181,24 @@ const UNSEEN = /^(SCRIPT|STYLE|NOSCRIPT|TEMPLATE)$/;
 const HASH_MISMATCH = "assertion.dataHash.mismatch";
 
 // The DOM text inside a range: text nodes as written, <br> as a line break, and `gap` where a
-// block element starts.
-function sourceText(range, gap) {
+// block element starts. With `brFormatting`, a newline (and indentation) in the source right
+// after a <br> is taken as the page's formatting, not the author's.
+function sourceText(range, gap, brFormatting = false) {
   const root = range.commonAncestorContainer;
   if (root.nodeType === Node.TEXT_NODE) return root.data.slice(range.startOffset, range.endOffset);
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
-  let out = "";
+  let out = "", afterBreak = false;
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     if (!range.intersectsNode(node)) continue;
     if (node.nodeType === Node.TEXT_NODE) {
       if (node.parentElement && UNSEEN.test(node.parentElement.nodeName)) continue;
       const from = node === range.startContainer ? range.startOffset : 0;
       const to = node === range.endContainer ? range.endOffset : node.data.length;
-      out += node.data.slice(from, to);
-    } else if (node.nodeName === "BR") out += "\n";
+      let text = node.data.slice(from, to);
+      if (brFormatting && afterBreak) text = text.replace(/^\r?\n[ \t]*/, "");
+      out += text;
+      afterBreak = false;
+    } else if (node.nodeName === "BR") { out += "\n"; afterBreak = true; }
     else if (BLOCKS.test(node.nodeName) && out && !out.endsWith("\n")) out += gap;
   }
   return out;
@@ -205,7 +209,8 @@ const trimmed = (s) => s.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
 const collapsed = (s) => trimmed(s.replace(/[ \t\r\n]+/g, " "));
 
 // Texts to verify, most faithful to the source first: the DOM text, without the page's
-// indentation, with paragraphs as blank lines, then the rendered string.
+// indentation, without the page's line breaks after <br>, with paragraphs as blank lines, then
+// the rendered string.
 function selectionCandidates(fallback) {
   const selection = window.getSelection();
   const rendered = selection ? selection.toString() : "";
@@ -215,6 +220,7 @@ function selectionCandidates(fallback) {
     const source = sourceText(range, "\n");
     list.push(source, trimmed(source));
     list.push(trimmed(source.replace(/\r\n?/g, "\n").replace(/\n[ \t]+/g, "\n")));
+    list.push(trimmed(sourceText(range, "\n", true)));
     list.push(trimmed(sourceText(range, "\n\n")));
   }
   list.push(rendered, fallback || "");

@@ -284,10 +284,12 @@ def text_site(credentials):
     signed = sign_text(LINES, credentials, AI.manifest).text
     body, wrapper = signed.split("\ufeff", 1)
     indented = signed.replace("\n", "\n      ")
+    formatted = body.replace("\n", "<br>\n  ")  # a <br>, then the page's own line break
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Texts</title></head><body>"
         f"<p id='multi'>{signed}</p>\n"
         f"<div id='br'>{body.replace(chr(10), '<br>')}\ufeff{wrapper}</div>\n"
+        f"<div id='br-formatted'>\n  {formatted}\ufeff{wrapper}\n</div>\n"
         f"<ul>\n  <li id='item'>\n      {indented}\n  </li>\n</ul>\n"
         f"<p id='tampered'>{signed.replace('record', 'modest')}</p>"
         "</body></html>"
@@ -327,9 +329,10 @@ def test_selected_text_is_checked_as_written(browser, text_site):
         assert rendered.strip() != signed  # what the browser shows is not what was signed
         assert said.startswith("Generated with an AI tool (Acme Diffusion 2)"), (element_id, said)
         assert "the signature is trusted" in said and note in said, (element_id, said)
-    _, said = check("br")
-    assert said.startswith("Generated with an AI tool (Acme Diffusion 2)"), said
-    assert "trusted" in said
+    for element_id in ("br", "br-formatted"):  # <br>, and <br> + a newline in the source
+        _, said = check(element_id)
+        assert said.startswith("Generated with an AI tool (Acme Diffusion 2)"), said
+        assert "trusted" in said
     _, said = check("tampered")
     assert "changed after it was signed" in said and note not in said, said
     page.screenshot(path=str(ARTIFACTS / "selection.png"))
