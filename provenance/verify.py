@@ -302,7 +302,7 @@ def _verify_text(
     if hit is not None:
         ai.generated, ai.scope = True, ai.scope or "whole"
         ai.evidence = [*ai.evidence, "text-watermark"]
-    if found is not None and found.problem is not None:
+    if found is not None and found.problem is not None:  # i.e. unreadable
         summary = summarize_unreadable_text(found.problem.value, matches, mark)
     else:
         summary = summarize(
