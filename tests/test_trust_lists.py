@@ -172,6 +172,42 @@ def test_update_refuses_what_is_not_a_trust_list(tmp_path: Path) -> None:
         update_lists(str(tmp_path), target=tmp_path / "installed")
 
 
+def _full_copy(tmp_path: Path) -> Path:
+    src = tmp_path / "full"
+    shutil.copytree(BUNDLED_DIR, src)
+    return src
+
+
+@pytest.mark.parametrize(
+    ("rel", "content", "error"),
+    [
+        # Random bytes, or text that is not hashes / OIDs, would silently untrust signers.
+        ("interim/allowed.sha256.txt", bytes(range(256)) * 4, "not a text file"),
+        ("interim/allowed.sha256.txt", b"# hashes\nnot-a-hash\n", "line 2: 'not-a-hash'"),
+        ("interim/store.cfg", b"// EKUs\n1.3.6.1.5.5.7.3.4\nnot an oid\n", "line 3"),
+        ("interim/store.cfg", b"// only a comment\n", "is empty"),
+        ("SOURCES.json", b"\x00garbage{", "is not JSON"),
+        ("SOURCES.json", b'["c2pa"]', "not an object"),
+    ],
+)
+def test_update_refuses_garbled_files_and_replaces_nothing(
+    tmp_path: Path, rel: str, content: bytes, error: str
+) -> None:
+    src = _full_copy(tmp_path)
+    (src / rel).write_bytes(content)
+    installed = update_lists(str(_partial_copy(tmp_path)), target=tmp_path / "installed")
+    before = {p: p.read_bytes() for p in installed.rglob("*") if p.is_file()}
+    with pytest.raises(TrustListError, match=error) as caught:
+        update_lists(str(src), target=installed)
+    assert f"{src}/{rel}" in str(caught.value)  # names the file
+    assert {p: p.read_bytes() for p in installed.rglob("*") if p.is_file()} == before
+
+
+def test_update_from_a_missing_directory_says_so(tmp_path: Path) -> None:
+    with pytest.raises(TrustListError, match="does not exist"):
+        update_lists(str(tmp_path / "nowhere"), target=tmp_path / "installed")
+
+
 def test_update_refuses_plain_http_off_loopback(tmp_path: Path) -> None:
     with pytest.raises(TrustListError, match="https"):
         update_lists("http://example.org/trust/", target=tmp_path / "installed")
