@@ -43,6 +43,7 @@ from .manifest import (
 )
 from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
 from .store import ManifestStore, StoredManifest
+from .trust import TrustPolicy
 from .verdict import ai_origin
 from .watermark import ALG, MIN_SIDE, binding_value, detect_rgb, embed_image, payload_hex
 
@@ -186,6 +187,19 @@ def prior_credentials(
     return PriorCredentials(active or None, signer, tuple(chain), types[0] if types else None)
 
 
+def _ingredient_settings(parent: object | None) -> dict[str, Any]:
+    """How c2pa judges the parent ingredient while adding it. It records the result in the new
+    manifest for good, so a parent is judged as a verifier judges it (the trust lists with their
+    TSA list, the allowed EKUs; offline): under c2pa's bare defaults, Google's time-stamped
+    credentials were recorded as ``signingCredential.expired`` and Microsoft's documentSigning
+    signer as ``signingCredential.invalid``."""
+    if parent is None:
+        return _READ_SETTINGS
+    settings = TrustPolicy.from_env().settings()
+    settings["verify"]["remote_manifest_fetch"] = False
+    return settings
+
+
 @dataclass
 class _Rendered:
     data: bytes
@@ -325,7 +339,7 @@ def sign_bytes(
         extra_assertions=[] if wid is None else [soft_binding(ALG, binding_value(wid))],
     )
     context = c2pa.Context.from_dict(
-        {"builder": {"thumbnail": options.thumbnail.settings()}, **_READ_SETTINGS}
+        {"builder": {"thumbnail": options.thumbnail.settings()}, **_ingredient_settings(parent)}
     )
     own_signer = signer is None
     signer = signer or credentials.signer(options.tsa_url)

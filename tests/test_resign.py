@@ -20,6 +20,7 @@ from provenance import (
     OutputError,
     SignOptions,
     StoreError,
+    TrustPolicy,
     register_manifest,
     sign,
     verify,
@@ -106,6 +107,31 @@ def test_real_products_chains_are_kept(tmp_path, credentials, store, shared, fix
     verdict = verify(out)
     assert verdict.ai.generated is True and verdict.ai.scope == scope
     assert "provenance" not in (verdict.credentials.generator or "")
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        # Google's short-lived signer is valid only at its trusted time-stamp (the TSA list):
+        # Trusted with the bundled lists (EXPECTED.md, last section).
+        "huminify-c2pa-detector/examples/videotest.mp4",
+        # Microsoft's test signer uses documentSigning: well-formed, unknown signer (Valid,
+        # signingCredential.untrusted; EXPECTED.md), never signingCredential.invalid.
+        "c2pa-extension-validator/test/media/cards_untrusted.jpg",
+    ],
+)
+def test_a_kept_parent_is_recorded_as_a_verifier_judges_it(
+    tmp_path, credentials, keys, store, shared, fixture
+):
+    # c2pa records the parent's validation in the new manifest for good: judged under its bare
+    # defaults, these were recorded as expired / invalid and every later verdict said so.
+    source = shared / fixture
+    out = tmp_path / f"out{source.suffix}"
+    sign(source, credentials, RESIGN, output=out, store=store)
+    verdict = verify(out, policy=TrustPolicy.from_files([keys.root], default_lists=True))
+    assert set(verdict.credentials.ingredients[0].failures) <= {"signingCredential.untrusted"}
+    assert "failed validation" not in verdict.summary
+    assert verdict.credentials.state == "Trusted"
 
 
 def test_drop_credentials_is_said_and_done(tmp_path, credentials, store, shared, capsys, keys):
