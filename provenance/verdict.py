@@ -24,7 +24,8 @@ C2PA_LIST, INTERIM_LIST, USER_LIST = "c2pa", "interim", "user"
 TRUST_LIST_WORDS = {
     C2PA_LIST: "the official C2PA trust list",
     INTERIM_LIST: "the legacy interim trust list (frozen; it predates the official C2PA list)",
-    USER_LIST: "a trust anchor you configured",
+    # Neutral on purpose: the same sentence reaches readers of a service they did not set up.
+    USER_LIST: "a trust anchor configured for this verifier (not a public trust list)",
 }
 #: ``ai.evidence`` values: a digitalSourceType in a manifest, AI named only in a manifest's free
 #: text (e.g. Bing's "AI Generated Image"), the image watermark, the text watermark.
