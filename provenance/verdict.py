@@ -407,6 +407,18 @@ def _failing_ingredient(credentials: Credentials) -> str | None:
     return None
 
 
+def _untrusted_ingredient(credentials: Credentials) -> str | None:
+    """'the ingredient "A.jpg" is from a signer that is not on the trust list', for the first
+    ingredient whose signer this verifier does not trust (its own signer may trust it)."""
+    for ingredient in credentials.ingredients:
+        if UNTRUSTED in ingredient.failures:
+            name = f'"{ingredient.title}"' if ingredient.title else "(untitled)"
+            return f"the ingredient {name} is from a signer that is not on the trust list"
+    if UNTRUSTED in credentials.ingredient_failures:
+        return "an ingredient is from a signer that is not on the trust list"
+    return None
+
+
 def _failure_reason(credentials: Credentials) -> str:
     failures = credentials.failures
     damage = [c for c in failures if c not in _NOT_DAMAGE]
@@ -523,6 +535,10 @@ def summarize(
         trust = f"Signed by {who}, a trusted signer, but not all of the credentials are ({codes})."
     else:
         trust = f"Signed by {who}, a trusted signer."
+        untrusted = _untrusted_ingredient(credentials)
+        if untrusted:
+            # c2pa says Valid, not Trusted, because of an ingredient: say which, and why.
+            trust = f"Signed by {who}, a trusted signer, but {untrusted}."
     failing = None if invalid else _failing_ingredient(credentials)
     if failing:
         # Intact and signed, yet built on an ingredient that failed: name it.
