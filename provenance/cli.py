@@ -112,7 +112,8 @@ def _credentials_words(prior: PriorCredentials) -> str:
     by = f", signed by {prior.signer}" if prior.signer else ""
     more = len(prior.chain) - 1
     chain = f" and {more} earlier manifest{'s' if more != 1 else ''}" if more > 0 else ""
-    return f"its credentials ({prior.manifest_id}{by}{chain})"
+    invalid = f"; invalid: {', '.join(prior.failures)}" if prior.failures else ""
+    return f"its credentials ({prior.manifest_id}{by}{chain}{invalid})"
 
 
 def _what_was_kept(result: SignResult) -> str:

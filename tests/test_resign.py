@@ -153,6 +153,19 @@ def test_a_parent_trusted_when_signed_but_not_by_the_reader_is_named(
     )
 
 
+def test_keeping_invalid_credentials_is_said(tmp_path, store, shared, capsys, keys):
+    # XCA.jpg: the content changed after signing, Invalid assertion.dataHash.mismatch
+    # (EXPECTED.md); Google's video is Trusted with the bundled lists: nothing to say.
+    fixtures = shared / "c2pa-rs/sdk/tests/fixtures"
+    args = ["--keys", str(keys.dir), "--store", str(store.path)]
+    out = tmp_path / "x.jpg"
+    assert main(["sign", str(fixtures / "XCA.jpg"), "-o", str(out), *args]) == 0
+    assert "; invalid: assertion.dataHash.mismatch) as the parent" in capsys.readouterr().out
+    video = shared / "huminify-c2pa-detector/examples/videotest.mp4"
+    assert main(["sign", str(video), "-o", str(tmp_path / "v.mp4"), *args]) == 0
+    assert "signed by Google LLC) as the parent" in capsys.readouterr().out
+
+
 def test_drop_credentials_is_said_and_done(tmp_path, credentials, store, shared, capsys, keys):
     source = shared / "c2pa-ts/tests/fixtures/amazon-titan-g1.png"
     out = tmp_path / "dropped.png"
