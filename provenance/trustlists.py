@@ -277,6 +277,26 @@ def _sources(data: bytes | None, where: str) -> dict[str, dict[str, str]]:
     return sources
 
 
+def _check_replaceable(target: Path) -> None:
+    """Installing replaces ``target`` whole: only a new or empty directory, or an earlier
+    install of the lists (nothing else in it), may be replaced; anything else would be lost."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise TrustListError(f"{target} is a file, not a directory")
+    known = {
+        SOURCES,
+        *(rel.split("/", 1)[0] for roles in LAYOUT.values() for rel in roles.values()),
+    }
+    entries = {entry.name for entry in target.iterdir()}
+    if entries and (SOURCES not in entries or not entries <= known):
+        others = ", ".join(sorted(entries - known)[:3]) or "no SOURCES.json"
+        raise TrustListError(
+            f"{target} holds other files ({others}); installing would replace it whole",
+            hint="install into a new or empty directory, or one holding only trust lists",
+        )
+
+
 def update_lists(source: str, *, target: Path | None = None, timeout: float = 20.0) -> Path:
     """Install the lists found at ``source`` (a directory in the bundled layout, or an http(s)
     URL of one) into ``target`` (default: the per-user directory). Every PEM is checked before
@@ -284,6 +304,7 @@ def update_lists(source: str, *, target: Path | None = None, timeout: float = 20
     read = _reader(source, timeout)
     current = active_dir()
     target = Path(target) if target is not None else user_dir()
+    _check_replaceable(target)
     found: dict[str, bytes] = {}
     for roles in LAYOUT.values():
         for role, rel in roles.items():

@@ -203,6 +203,21 @@ def test_update_refuses_garbled_files_and_replaces_nothing(
     assert {p: p.read_bytes() for p in installed.rglob("*") if p.is_file()} == before
 
 
+def test_update_never_replaces_a_directory_holding_other_files(tmp_path: Path) -> None:
+    # `--dir ~/Documents` must not wipe ~/Documents.
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    with pytest.raises(TrustListError, match=r"holds other files \(notes.txt\)"):
+        update_lists(str(BUNDLED_DIR), target=precious)
+    assert (precious / "notes.txt").read_text() == "mine"
+    with pytest.raises(TrustListError, match="is a file"):
+        update_lists(str(BUNDLED_DIR), target=precious / "notes.txt")
+    # An earlier install is replaced, as is an empty directory.
+    installed = update_lists(str(BUNDLED_DIR), target=tmp_path / "empty")
+    assert update_lists(str(_partial_copy(tmp_path)), target=installed) == installed
+
+
 def test_update_from_a_missing_directory_says_so(tmp_path: Path) -> None:
     with pytest.raises(TrustListError, match="does not exist"):
         update_lists(str(tmp_path / "nowhere"), target=tmp_path / "installed")
