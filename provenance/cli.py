@@ -338,8 +338,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _existing_store(path: Path | None) -> ManifestStore | None:
-    """The store to look in: the one named, else the default one if it exists."""
+    """The store to look in: the one named, else the default one if it exists. Looking never
+    creates one (a mistyped --store made an empty store, with its directories)."""
     if path is not None:
+        if not Path(path).is_file():
+            raise InputError(
+                f"{path}: no manifest store there", hint="give the store that signing wrote to"
+            )
         return ManifestStore(path)
     default = default_store_path()
     return ManifestStore(default) if default.exists() else None
@@ -420,10 +425,14 @@ def _export_manifest(
             hint="they are recorded when `provenance sign` writes a watermark; give --store, "
             "or use the bytes your signing code got from c2pa's Builder.sign",
         )
+    if output.is_dir():
+        raise OutputError(f"{output} is a directory", hint="name the file to write")
     try:
         atomic_write(output, record.manifest_store, replace=force)
     except FileExistsError:
         raise OutputError(f"{output} exists", hint="use --force to replace it") from None
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot write ({exc.strerror})") from exc
     print(
         f"wrote the manifest store of {manifest_id} "
         f"({len(record.manifest_store)} bytes) to {output}"

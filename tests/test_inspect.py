@@ -67,5 +67,18 @@ def test_export_gives_what_post_manifests_takes(
     record = register_manifest(out.read_bytes(), asset.read_bytes(), other)
     assert record.manifest_id == signed.manifest_id
     # Not recorded anywhere: a clear error, nothing written.
-    assert main([*argv, "--store", str(tmp_path / "empty.sqlite3"), "--force"]) == 1
+    empty = ManifestStore(tmp_path / "empty.sqlite3")
+    assert main([*argv, "--store", str(empty.path), "--force"]) == 1
     assert "not in" in capsys.readouterr().err
+    # A store that does not exist is said, and not created (nor its directories).
+    missing = tmp_path / "typo" / "s.sqlite3"
+    assert main([*argv, "--store", str(missing), "--force"]) == 1
+    assert "no manifest store there" in capsys.readouterr().err
+    assert not missing.parent.exists()
+    # Where the file cannot be written: one line, no traceback.
+    store_arg = ["--store", str(tmp_path / "signing.sqlite3")]
+    bad = ["inspect", str(asset), *store_arg, "--force", "--export-manifest"]
+    assert main([*bad, str(tmp_path / "nodir" / "m.c2pa")]) == 1
+    assert "cannot write (No such file or directory)" in capsys.readouterr().err
+    assert main([*bad, str(tmp_path)]) == 1
+    assert "is a directory" in capsys.readouterr().err
