@@ -399,6 +399,12 @@ def cmd_text_key(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     found = inspect_file(args.path, policy=_policy(args))
+    if found.text_binding:
+        print(
+            "note: c2pa cannot hash a text, so its report reads assertion.dataHash.mismatch; "
+            f"the text binding, checked as `verify` does: {found.text_binding}",
+            file=sys.stderr,
+        )
     if args.export_manifest:
         _export_manifest(found.active_manifest, args.export_manifest, args.store, args.force)
     if args.tree:
