@@ -190,7 +190,11 @@ def _load(directory: str, _stamp: int) -> tuple[TrustList, ...]:
         for role, rel in roles.items():
             path = root / rel
             if path.is_file():
-                texts[role] = path.read_text(encoding="utf-8", errors="replace")
+                data = path.read_bytes()
+                # A damaged copy (edited by hand, or not from `trust update`) would silently
+                # untrust every signer it should vouch for: say so instead.
+                _check_file(role, data, str(path))
+                texts[role] = data.decode("utf-8", errors="replace")
         if "anchors" not in texts:
             continue  # a list that is not installed is simply absent
         info = sources.get(name) or {}

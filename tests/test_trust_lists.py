@@ -218,6 +218,16 @@ def test_update_never_replaces_a_directory_holding_other_files(tmp_path: Path) -
     assert update_lists(str(_partial_copy(tmp_path)), target=installed) == installed
 
 
+def test_a_damaged_copy_in_use_is_an_error_not_silent_distrust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = _full_copy(tmp_path)
+    (copy / "interim/anchors.pem").write_text("junk\n")
+    monkeypatch.setenv("PROVENANCE_TRUST_LISTS", str(copy))
+    with pytest.raises(TrustListError, match=r"interim/anchors\.pem holds no PEM certificates"):
+        TrustPolicy.from_env()
+
+
 def test_update_from_a_missing_directory_says_so(tmp_path: Path) -> None:
     with pytest.raises(TrustListError, match="does not exist"):
         update_lists(str(tmp_path / "nowhere"), target=tmp_path / "installed")
