@@ -1,6 +1,6 @@
 """The bundled trust lists: which list made a signer trusted; turning them off; replacing them.
 
-Expectations come from ../shared/fixtures/c2pa/EXPECTED.md ("Real products' files") and the lists'
+Expectations come from tests/data/peers/EXPECTED.md ("Real products' files") and the lists'
 own contents, not from our output.
 """
 
