@@ -270,8 +270,21 @@ def ai_origin(store: dict[str, Any]) -> AIOrigin:
 
 
 def _ai_agent(store: dict[str, Any]) -> str | None:
-    """The softwareAgent of the first action in the chain that declares AI."""
+    """The softwareAgent of the first action in the chain that declares AI, leaving out
+    ingredients that had failed validation when used (and their own ingredients): a tool named
+    only by damaged credentials is a claim, not the maker of this content."""
+    damaged: set[str] = set()
     for _, manifest in _chain(store):
+        if manifest.get("label") in damaged:
+            damaged.update(
+                i.get("active_manifest") or "" for i in manifest.get("ingredients") or []
+            )
+            continue
+        damaged.update(
+            i.get("active_manifest") or ""
+            for i in manifest.get("ingredients") or []
+            if _recorded_damage(i)
+        )
         for action in _actions(manifest):
             if source_type_term(_declared_type(action) or "") in AI_TERMS:
                 name = _agent_name(action.get("softwareAgent"))

@@ -30,6 +30,7 @@ from provenance.manifest import SOURCE_TYPES
 from provenance.watermark import detect_bytes
 
 from .conftest import PHOTOS
+from .test_sign_verify import _flip_scan_byte
 
 AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
 RESIGN = SignOptions()  # no --generator, no --source-type: what a plain re-sign asks
@@ -164,6 +165,27 @@ def test_keeping_invalid_credentials_is_said(tmp_path, store, shared, capsys, ke
     video = shared / "huminify-c2pa-detector/examples/videotest.mp4"
     assert main(["sign", str(video), "-o", str(tmp_path / "v.mp4"), *args]) == 0
     assert "signed by Google LLC) as the parent" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("tampered", [False, True], ids=["intact", "tampered"])
+def test_no_ai_tool_is_named_from_a_damaged_ingredient(
+    tmp_path, credentials, trusted, shared, tampered
+):
+    # ocsp.jpg: Photoshop over a Firefly ingredient (EXPECTED.md). As a parent of an edit, its
+    # Firefly is named; once its pixels changed (Invalid, dataHash.mismatch), Firefly is only
+    # what damaged credentials claim: the edit must not read "Generated with ... (Adobe Firefly)".
+    parent = tmp_path / "parent.jpg"
+    data = (shared / "c2pa-rs/sdk/tests/fixtures/ocsp.jpg").read_bytes()
+    parent.write_bytes(_flip_scan_byte(data) if tampered else data)
+    out = tmp_path / "edit.jpg"
+    sign(PHOTOS[0], credentials, SignOptions(ingredient=parent), output=out)
+    verdict = verify(out, policy=trusted)
+    assert verdict.ai.generated is True
+    if tampered:
+        assert "assertion.dataHash.mismatch" in verdict.credentials.ingredients[0].failures
+        assert verdict.credentials.generator is None and "Firefly" not in verdict.summary
+    else:
+        assert verdict.credentials.generator == "Adobe Firefly"
 
 
 def test_drop_credentials_is_said_and_done(tmp_path, credentials, store, shared, capsys, keys):
