@@ -24,8 +24,7 @@ C2PA_LIST, INTERIM_LIST, USER_LIST = "c2pa", "interim", "user"
 TRUST_LIST_WORDS = {
     C2PA_LIST: "the official C2PA trust list",
     INTERIM_LIST: "the legacy interim trust list (frozen; it predates the official C2PA list)",
-    # Neutral on purpose: the same sentence reaches readers of a service they did not set up.
-    USER_LIST: "a trust anchor configured for this verifier (not a public trust list)",
+    USER_LIST: "a trust anchor you configured",
 }
 #: ``ai.evidence`` values: a digitalSourceType in a manifest, AI named only in a manifest's free
 #: text (e.g. Bing's "AI Generated Image"), the image watermark, the text watermark.
@@ -420,18 +419,6 @@ def _failing_ingredient(credentials: Credentials) -> str | None:
     return None
 
 
-def _untrusted_ingredient(credentials: Credentials) -> str | None:
-    """'the ingredient "A.jpg" is from a signer that is not on the trust list', for the first
-    ingredient whose signer this verifier does not trust (its own signer may trust it)."""
-    for ingredient in credentials.ingredients:
-        if UNTRUSTED in ingredient.failures:
-            name = f'"{ingredient.title}"' if ingredient.title else "(untitled)"
-            return f"the ingredient {name} is from a signer that is not on the trust list"
-    if UNTRUSTED in credentials.ingredient_failures:
-        return "an ingredient is from a signer that is not on the trust list"
-    return None
-
-
 def _failure_reason(credentials: Credentials) -> str:
     failures = credentials.failures
     damage = [c for c in failures if c not in NOT_DAMAGE]
@@ -548,10 +535,6 @@ def summarize(
         trust = f"Signed by {who}, a trusted signer, but not all of the credentials are ({codes})."
     else:
         trust = f"Signed by {who}, a trusted signer."
-        untrusted = _untrusted_ingredient(credentials)
-        if untrusted:
-            # c2pa says Valid, not Trusted, because of an ingredient: say which, and why.
-            trust = f"Signed by {who}, a trusted signer, but {untrusted}."
     failing = None if invalid else _failing_ingredient(credentials)
     if failing:
         # Intact and signed, yet built on an ingredient that failed: name it.
