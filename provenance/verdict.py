@@ -50,7 +50,7 @@ FAILURE_WORDS = {
 #: Codes that describe trust or informational matters rather than damage; an Invalid summary
 #: names the first failure not in this set.
 UNTRUSTED = "signingCredential.untrusted"
-_NOT_DAMAGE = {UNTRUSTED, "signingCredential.ocsp.skipped"}
+NOT_DAMAGE = {UNTRUSTED, "signingCredential.ocsp.skipped"}
 
 
 @dataclass
@@ -269,8 +269,21 @@ def ai_origin(store: dict[str, Any]) -> AIOrigin:
 
 
 def _ai_agent(store: dict[str, Any]) -> str | None:
-    """The softwareAgent of the first action in the chain that declares AI."""
+    """The softwareAgent of the first action in the chain that declares AI, leaving out
+    ingredients that had failed validation when used (and their own ingredients): a tool named
+    only by damaged credentials is a claim, not the maker of this content."""
+    damaged: set[str] = set()
     for _, manifest in _chain(store):
+        if manifest.get("label") in damaged:
+            damaged.update(
+                i.get("active_manifest") or "" for i in manifest.get("ingredients") or []
+            )
+            continue
+        damaged.update(
+            i.get("active_manifest") or ""
+            for i in manifest.get("ingredients") or []
+            if _recorded_damage(i)
+        )
         for action in _actions(manifest):
             if source_type_term(_declared_type(action) or "") in AI_TERMS:
                 name = _agent_name(action.get("softwareAgent"))
@@ -324,7 +337,7 @@ def _recorded_damage(ingredient: dict[str, Any]) -> list[str]:
     entries = (results.get("activeManifest") or {}).get("failure") if results else None
     if entries is None:
         entries = ingredient.get("validation_status")
-    return [c for c in _codes(entries) if c not in _NOT_DAMAGE]
+    return [c for c in _codes(entries) if c not in NOT_DAMAGE]
 
 
 def credentials_from_store(store: dict[str, Any], state: str | None) -> Credentials:
@@ -396,11 +409,11 @@ def _failing_ingredient(credentials: Credentials) -> str | None:
     """'the ingredient "A.jpg" failed validation (codes)' for the first ingredient with damage
     (trust codes alone are not named: an untrusted ingredient signer is not a failure)."""
     for ingredient in credentials.ingredients:
-        damage = [c for c in ingredient.failures if c not in _NOT_DAMAGE]
+        damage = [c for c in ingredient.failures if c not in NOT_DAMAGE]
         if damage:
             name = f'"{ingredient.title}"' if ingredient.title else "(untitled)"
             return f"the ingredient {name} failed validation ({', '.join(damage)})"
-    damage = [c for c in credentials.ingredient_failures if c not in _NOT_DAMAGE]
+    damage = [c for c in credentials.ingredient_failures if c not in NOT_DAMAGE]
     if damage:
         return f"an ingredient failed validation ({', '.join(damage)})"
     return None
@@ -408,7 +421,7 @@ def _failing_ingredient(credentials: Credentials) -> str | None:
 
 def _failure_reason(credentials: Credentials) -> str:
     failures = credentials.failures
-    damage = [c for c in failures if c not in _NOT_DAMAGE]
+    damage = [c for c in failures if c not in NOT_DAMAGE]
     if not damage:
         # Nothing wrong with the active manifest itself: name the failing ingredient.
         ingredient = _failing_ingredient(credentials)
