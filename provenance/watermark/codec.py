@@ -22,7 +22,7 @@ Detection is a few numpy FFTs on a 256 px image, whatever the input size.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -142,6 +142,11 @@ class Detection:
     geometry: str
     #: The decoded message bits (for bit-accuracy measurements), whether or not they check.
     bits: np.ndarray | None = None
+    #: The geometry found: one base-grid pixel of the marked image spans ``scale`` base-grid
+    #: pixels of this one, tilted by ``angle`` degrees (1.0 and 0.0 when aligned). Lets a
+    #: verifier undo a crop or rotation before comparing pixels with the registered image.
+    scale: float = 1.0
+    angle: float = 0.0
 
 
 def _whiten(y: np.ndarray) -> np.ndarray:
@@ -324,6 +329,7 @@ def detect(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY) -> Detection:
     for v1, v2 in _lattices(white):
         found = _decode(_fold(_unwarp(white, v1, v2)), key, "resynchronised")
         if found.detected:
-            return found
+            angle = float(np.degrees(np.arctan2(v1[1], v1[0])))
+            return replace(found, scale=float(np.hypot(*v1)) / PERIOD, angle=angle)
         best = found if found.sync_z > best.sync_z else best
     return best

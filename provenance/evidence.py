@@ -1,0 +1,149 @@
+"""Evidence that an image *is* a registered one: a stored reference, compared block by block.
+
+A watermark says which manifest an image claims; it does not say the pixels are the ones that
+were signed (the watermark key is public, so anyone can embed any identifier, and a 64-bit
+perceptual hash can be steered by shifting a few DCT coefficients). So registering an image
+also stores its *reference*: the luminance on the watermark's base grid (short side 256 px,
+grey JPEG, a few KB). Recovery compares the submitted image with that reference after undoing
+the geometry the watermark detector found (scale and tilt), finds the offset by normalised
+cross-correlation, and then asks each 16x16 block of the overlap whether it agrees (SSIM). Only
+when a large share of blocks agree is the image taken to be the registered one (or a crop of
+it): matching them means reproducing the registered picture itself at 256 px, which is what
+the claim is about, not a few numbers that summarise it.
+
+Knows nothing of C2PA or the store: pixels and bytes in, a frozen result out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .watermark.codec import BASE, base_size
+
+#: Side of the square blocks compared, in reference (base-grid) pixels.
+BLOCK = 16
+#: A block agrees when SSIM's contrast-structure term with the reference block is at least
+#: this and its mean is within MEAN_TOLERANCE of the picture's contrast (std) plus 3 levels.
+BLOCK_STRUCTURE = 0.5
+MEAN_TOLERANCE = 0.2
+#: The share of blocks that must agree for the image to count as the registered one.
+#: Benign uploads (JPEG, resize, crops, 2 degree rotation) keep >= 0.8; unrelated images,
+#: even ones steered to share the registered image's perceptual hash, stay below 0.3
+#: (bench/forgery.py measures both).
+MIN_AGREEING = 0.65
+#: Fewer blocks than this in the overlap (a tiny crop) is too little to tell.
+MIN_BLOCKS = 24
+#: Photometric changes undone before comparing (brightness/contrast edits of an upload).
+_GAIN = (0.6, 1.7)
+_C2 = (0.03 * 255) ** 2
+
+
+@dataclass(frozen=True)
+class Likeness:
+    """How far an image agrees with a registered reference."""
+
+    agreeing: float  #: share of compared blocks that agree (0..1)
+    blocks: int  #: blocks compared
+    offset: tuple[int, int]  #: where the image sits in the reference (x, y), base-grid pixels
+
+    @property
+    def same(self) -> bool:
+        return self.blocks >= MIN_BLOCKS and self.agreeing >= MIN_AGREEING
+
+
+NONE = Likeness(0.0, 0, (0, 0))
+
+
+def _base(luminance: np.ndarray) -> np.ndarray:
+    h, w = luminance.shape[:2]
+    bh, bw = base_size(h, w)
+    return cv2.resize(luminance.astype(np.float32), (bw, bh), interpolation=cv2.INTER_AREA)
+
+
+def reference(luminance: np.ndarray) -> bytes:
+    """The stored reference of a registered image (its luminance, any size): the luminance on
+    the watermark's base grid as a grey JPEG."""
+    y = np.clip(np.rint(_base(luminance)), 0, 255).astype(np.uint8)
+    ok, encoded = cv2.imencode(".jpg", y, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:  # pragma: no cover - a valid uint8 array always encodes
+        raise ValueError("cannot encode the reference")
+    return encoded.tobytes()
+
+
+def _decode_reference(data: bytes) -> np.ndarray | None:
+    ref = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if ref is None or min(ref.shape) < BASE // 2:
+        return None
+    return ref.astype(np.float32)
+
+
+def _into_reference(y: np.ndarray, scale: float, angle: float) -> np.ndarray:
+    """The image resampled onto the reference's grid (scale and tilt undone), trimmed to the
+    part that holds only image pixels (the corners a tilt brings in are cut off)."""
+    h, w = y.shape
+    size = (max(1, round(w / scale)), max(1, round(h / scale)))
+    y = cv2.resize(y, size, interpolation=cv2.INTER_AREA if scale > 1 else cv2.INTER_LINEAR)
+    if abs(angle) < 0.05:
+        return y
+    h, w = y.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    y = cv2.warpAffine(y, turn, (w, h), flags=cv2.INTER_LINEAR)
+    inset = int(np.ceil(abs(np.sin(np.radians(angle))) * max(h, w))) + 1
+    return y[inset : h - inset, inset : w - inset]
+
+
+def _agreeing(ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+    """Which BLOCK x BLOCK blocks of two equal-size images agree: same mean (within a tolerance
+    scaled to the picture's contrast) and same structure (SSIM's contrast-structure term).
+
+    Both tests, because either alone is weak: two flat blocks always share "structure", and
+    block means are the low frequencies that steering attacks shift.
+    """
+    bh, bw = ours.shape[0] // BLOCK, ours.shape[1] // BLOCK
+    a = ours[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK)
+    b = theirs[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK)
+    ma, mb = a.mean(axis=(1, 3)), b.mean(axis=(1, 3))
+    va, vb = a.var(axis=(1, 3)), b.var(axis=(1, 3))
+    cov = (a * b).mean(axis=(1, 3)) - ma * mb
+    structure = (2 * cov + _C2) / (va + vb + _C2)
+    mean_tol = MEAN_TOLERANCE * ours.std() + 3.0
+    return (structure >= BLOCK_STRUCTURE) & (np.abs(ma - mb) <= mean_tol)
+
+
+def compare(
+    luminance: np.ndarray, stored: bytes, scale: float = 1.0, angle: float = 0.0
+) -> Likeness:
+    """Compare an image (its luminance, any size) with a stored :func:`reference`.
+
+    ``scale`` and ``angle`` are the watermark detector's geometry (a crop to 60 % of the frame
+    shows scale 1/0.6). The offset is searched over the whole reference, so any crop is found.
+    """
+    ref = _decode_reference(stored)
+    if ref is None or not 0.2 < scale < 5:
+        return NONE
+    image = _into_reference(_base(luminance), scale, angle)
+    if min(image.shape) < 2 * BLOCK:
+        return NONE
+    # Let the image overhang the reference a little: a full frame maps onto it within a pixel
+    # or two, and the search must be able to find that offset.
+    pad_y = max(0, image.shape[0] - ref.shape[0]) + 8
+    pad_x = max(0, image.shape[1] - ref.shape[1]) + 8
+    field = cv2.copyMakeBorder(ref, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REFLECT)
+    scores = cv2.matchTemplate(field, image, cv2.TM_CCOEFF_NORMED)
+    _, _, _, (px, py) = cv2.minMaxLoc(scores)
+    x, y = px - pad_x, py - pad_y
+    # The overlap of the placed image with the (unpadded) reference.
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + image.shape[1], ref.shape[1]), min(y + image.shape[0], ref.shape[0])
+    if x1 - x0 < 2 * BLOCK or y1 - y0 < 2 * BLOCK:
+        return NONE
+    theirs = image[y0 - y : y1 - y, x0 - x : x1 - x]
+    ours = ref[y0:y1, x0:x1]
+    # Undo a brightness/contrast edit (a bounded gain, then the mean), never more.
+    gain = float(np.clip(ours.std() / (theirs.std() + 1e-6), *_GAIN))
+    theirs = (theirs - theirs.mean()) * gain + ours.mean()
+    agree = _agreeing(ours, theirs)
+    return Likeness(float(agree.mean()), int(agree.size), (int(x), int(y)))
