@@ -14,6 +14,7 @@ import json
 import c2pa
 import numpy as np
 
+from . import evidence
 from .errors import ManifestError
 from .fingerprint import image_hash
 from .media import media_type_of
@@ -66,6 +67,7 @@ def register_manifest(
         media_type=media_type,
         fingerprint=image_hash(np.asarray(luminance)),
         signer=signer.get("issuer") or signer.get("common_name"),
+        reference=evidence.reference(luminance),
     )
     store.register(record)
     return record

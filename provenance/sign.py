@@ -18,6 +18,7 @@ from typing import Any
 import c2pa
 import numpy as np
 
+from . import evidence
 from .credentials import SigningCredentials
 from .errors import (
     InputError,
@@ -116,6 +117,7 @@ class _Rendered:
     data: bytes
     watermark_id: int | None = None
     fingerprint: int | None = None
+    reference: bytes | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -147,7 +149,9 @@ def _render(
     elif wants_watermark:
         rendered.watermark_id = store.new_watermark_id() if store else secrets.randbits(40)
         image = embed_image(image, rendered.watermark_id)
-        rendered.fingerprint = image_hash(np.asarray(image.convert("L")))
+        luminance = np.asarray(image.convert("L"))
+        rendered.fingerprint = image_hash(luminance)
+        rendered.reference = evidence.reference(luminance)
     rendered.data = encode_like(image, media_type, original)
     return rendered
 
@@ -213,6 +217,7 @@ def sign_bytes(
                 media_type=media_type,
                 fingerprint=rendered.fingerprint,
                 signer=credentials.organization,
+                reference=rendered.reference,
             )
         )
     return SignResult(

@@ -18,8 +18,9 @@ from typing import Any
 
 import c2pa
 
+from . import evidence
 from .errors import InputError, MalformedAssetError, ManifestError
-from .fingerprint import image_hash, similarity, text_hash
+from .fingerprint import image_hash, text_hash
 from .manifest import asset_error
 from .media import PIXEL_TYPES, TEXT, is_text, media_type_of, read_input
 from .store import ManifestStore, StoredManifest
@@ -42,9 +43,6 @@ from .verdict import (
 )
 from .watermark import WatermarkSizeError, detect_rgb, load_for_detection
 
-#: A watermark's stored manifest is applied only when the image still looks like the one
-#: registered (pHash similarity; unrelated photos score about 0.5).
-RECOVERY_SIMILARITY = 0.8
 #: Fingerprint-only matches below this similarity are not reported.
 FINGERPRINT_SIMILARITY = 0.9
 #: For text (SimHash of word 3-grams): a few edited words in a paragraph keep it above this;
@@ -108,29 +106,33 @@ FINGERPRINT_ALG = "org.provenance.phash.1"
 
 def _candidates(
     data: bytes, store: ManifestStore | None, name: str, limit: int, min_similarity: float
-) -> tuple[dict, list[tuple[Match, StoredManifest]]]:
-    """Detect the watermark; with a store, the manifests it names, then look-alikes.
+) -> tuple[dict, list[tuple[Match, StoredManifest]], bool]:
+    """Detect the watermark; with a store, the manifests it names, then look-alikes, and
+    whether the image is the one registered under the watermark (or a crop of it).
 
-    A watermark match carries the fingerprints' similarity (1.0 for an unchanged image).
+    A watermark match carries the share of image blocks that agree with the registered
+    image's stored reference once the watermark's geometry is undone (1.0 for an unchanged
+    image or a crop of it; see ``evidence``), and whether that is enough to call it the same.
     """
     luminance = load_for_detection(data, name)
     found = detect_rgb(luminance)
     if store is None:
-        return found.to_dict(), []
+        return found.to_dict(), [], False
     fingerprint = image_hash(luminance)
     hits: list[tuple[Match, StoredManifest]] = []
     record = store.by_watermark(found.identifier) if found.identifier is not None else None
+    alike = evidence.NONE
     if record is not None:
-        alike = similarity(fingerprint, record.fingerprint or 0)
-        hits.append(
-            (Match(record.manifest_id, round(alike, 3), "watermark", record.signer), record)
-        )
+        if record.reference:  # rows stored before references existed have none: never "same"
+            alike = evidence.compare(luminance, record.reference, found.scale, found.angle)
+        match = Match(record.manifest_id, round(alike.agreeing, 3), "watermark", record.signer)
+        hits.append((match, record))
     for near, score in store.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
         if all(m.manifest_id != near.manifest_id for m, _ in hits):
             hits.append(
                 (Match(near.manifest_id, round(score, 3), "fingerprint", near.signer), near)
             )
-    return found.to_dict(), hits[:limit]
+    return found.to_dict(), hits[:limit], alike.same
 
 
 def _decode_text(data: bytes, label: str) -> str:
@@ -155,7 +157,7 @@ def find_matches(
     if media_type == TEXT:
         visible = strip_wrappers(_decode_text(data, name))
         return None, _text_matches(visible, store, limit)
-    found, hits = _candidates(data, store, name, limit, min_similarity)
+    found, hits, _ = _candidates(data, store, name, limit, min_similarity)
     return found, [m for m, _ in hits]
 
 
@@ -164,18 +166,19 @@ def _look_in_store(
 ) -> tuple[dict | None, list[Match], tuple[Credentials, AIOrigin] | None]:
     """(watermark result, possible matches, recovered credentials) for content without any.
 
-    A watermark that names a stored manifest recovers it if the image still looks like the one
-    registered; otherwise it is a possible match. Without a watermark, look-alikes are
+    A watermark that names a stored manifest recovers it only if the image is the one
+    registered, or a crop of it, by the stored evidence (see ``evidence``); otherwise it is a
+    possible match. Without a watermark, look-alikes are
     possible matches. A watermark naming nothing stored yields no matches at all.
     """
     try:
-        found, hits = _candidates(data, store, label, 5, FINGERPRINT_SIMILARITY)
+        found, hits, same = _candidates(data, store, label, 5, FINGERPRINT_SIMILARITY)
     except WatermarkSizeError:
         return None, [], None
     by_watermark = [(m, r) for m, r in hits if m.kind == "watermark"]
     if by_watermark:
         match, record = by_watermark[0]
-        if match.similarity >= RECOVERY_SIMILARITY:
+        if same:
             return found, [], _recovered(record, policy, label, match.similarity)
         return found, [match], None
     if found["detected"]:

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS manifests (
     media_type     TEXT NOT NULL,
     fingerprint    INTEGER,                  -- 64-bit perceptual hash, stored signed
     signer         TEXT,
-    created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    reference      BLOB                      -- the registered image's evidence (evidence.py)
 );
 CREATE INDEX IF NOT EXISTS manifests_binding ON manifests (alg, binding_value);
 """
@@ -70,11 +71,14 @@ class StoredManifest:
     fingerprint: int | None
     signer: str | None
     created_at: str = ""
+    #: What the registered image looks like (``evidence.reference``: grey JPEG on the watermark's
+    #: base grid); a watermark recovers these credentials only for an image that matches it.
+    reference: bytes | None = None
 
 
 _COLUMNS = (
     "watermark_id, manifest_id, alg, binding_value, manifest_store, media_type, fingerprint, "
-    "signer, created_at"
+    "signer, created_at, reference"
 )
 
 
@@ -82,6 +86,14 @@ def _row(row: tuple) -> StoredManifest:
     values = list(row)
     values[6] = _to_unsigned(values[6])
     return StoredManifest(*values)
+
+
+def _add_reference_column(db: sqlite3.Connection) -> None:
+    """Stores made before the reference column get it (their rows keep NULL: a watermark then
+    yields a possible match, never recovered credentials)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(manifests)")}
+    if "reference" not in columns:
+        db.execute("ALTER TABLE manifests ADD COLUMN reference BLOB")
 
 
 class ManifestStore:
@@ -94,6 +106,7 @@ class ManifestStore:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
+                _add_reference_column(db)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the manifest store {self.path}: {exc}") from exc
 
@@ -124,7 +137,7 @@ class ManifestStore:
             with self._connect() as db:
                 db.execute(
                     f"INSERT INTO manifests ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                    "COALESCE(NULLIF(?, ''), strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))",
+                    "COALESCE(NULLIF(?, ''), strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?)",
                     (
                         record.watermark_id,
                         record.manifest_id,
@@ -135,6 +148,7 @@ class ManifestStore:
                         _to_signed(record.fingerprint),
                         record.signer,
                         record.created_at,
+                        record.reference,
                     ),
                 )
         except sqlite3.IntegrityError as exc:

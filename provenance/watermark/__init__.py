@@ -37,9 +37,15 @@ class WatermarkResult:
     payload: str | None
     confidence: float
     method: str
+    #: The geometry the detector found (see ``codec.Detection``), to undo before comparing
+    #: pixels with the registered image; not part of the verdict.
+    scale: float = 1.0
+    angle: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        d = asdict(self)
+        del d["scale"], d["angle"]
+        return d
 
     @property
     def identifier(self) -> int | None:
@@ -113,6 +119,8 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw") -> WatermarkResult:
             payload_hex(found.identifier) if found.identifier is not None else None,
             round(found.confidence, 3),
             ALG,
+            found.scale,
+            found.angle,
         )
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
