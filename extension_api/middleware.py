@@ -14,6 +14,7 @@ from provenance import (
     InputError,
     MalformedAssetError,
     ManifestError,
+    NotIssuedError,
     ProvenanceError,
     StoreError,
     TooManyPixelsError,
@@ -33,6 +34,7 @@ ERROR_STATUS: list[tuple[type[ProvenanceError], int, str]] = [
     (TooManyPixelsError, 413, "too_many_pixels"),
     (MalformedAssetError, 422, "malformed_asset"),
     (InputError, 400, "bad_input"),
+    (NotIssuedError, 403, "watermark_id_not_issued"),
     (ManifestError, 422, "unreadable_manifest"),
     (StoreError, 409, "store_conflict"),
 ]

@@ -215,6 +215,36 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/watermark-ids": {
+                "post": {
+                    "summary": "Issue a watermark identifier to embed, sign, then register "
+                    "(API key); only this client may register a manifest under it",
+                    "operationId": "issueWatermarkId",
+                    "security": [{"apiKey": []}, {"bearer": []}],
+                    "responses": {
+                        "201": {
+                            "description": "Issued",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "payload": {"type": "string"},
+                                            "alg": {"type": "string"},
+                                            "value": {"type": "string"},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "401": _ERROR,
+                        "403": _ERROR,
+                        "409": _ERROR,
+                        "429": _ERROR,
+                        "504": _ERROR,
+                    },
+                }
+            },
             "/v1/manifests": {
                 "post": {
                     "summary": "Register a signed manifest for soft-binding lookup (API key)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import logging
@@ -23,6 +24,7 @@ from provenance import (
     manifest_thumbnail,
     register_manifest,
 )
+from provenance.watermark import binding_value, payload_hex
 
 from .app import FETCHER, METRICS, SERVICE, SETTINGS
 from .middleware import error_response
@@ -105,7 +107,8 @@ async def verify_url(request: web.Request) -> web.Response:
     return await _verify_and_answer(request, fetched.body, fetched.content_type or "")
 
 
-def _authorised(request: web.Request) -> None:
+def _authorised(request: web.Request) -> str:
+    """The calling client's identity (a digest of its API key, never the key), or 401/403."""
     keys = request.app[SETTINGS].api_keys
     if not keys:
         raise web.HTTPForbidden(text="manifest registration is off: the server has no API keys")
@@ -115,11 +118,33 @@ def _authorised(request: web.Request) -> None:
         given = auth[7:].strip()
     if not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
         raise web.HTTPUnauthorized(text="a valid API key is required (X-API-Key or Bearer)")
+    return client_id(given)
+
+
+def client_id(api_key: str) -> str:
+    """Who registers: the watermark identifiers a client asked for are only its to register."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:32]
+
+
+@routes.post("/v1/watermark-ids")
+async def issue_watermark_id(request: web.Request) -> web.Response:
+    """A fresh watermark identifier for this client to embed, sign and then register."""
+    client = _authorised(request)
+    service = request.app[SERVICE]
+    identifier = await service.run(service.store.issue_watermark_id, client)
+    return web.json_response(
+        {
+            "payload": payload_hex(identifier),
+            "alg": WATERMARK_ALG,
+            "value": binding_value(identifier),
+        },
+        status=201,
+    )
 
 
 @routes.post("/v1/manifests")
 async def register(request: web.Request) -> web.Response:
-    _authorised(request)
+    client = _authorised(request)
     if not request.content_type.startswith("multipart/"):
         raise InputError(
             "send multipart/form-data with 'manifest' (application/c2pa) and "
@@ -134,6 +159,7 @@ async def register(request: web.Request) -> web.Response:
         parts["manifest"],
         parts["asset"],
         service.store,
+        client=client,
         policy=service.settings.trust,
     )
     return web.json_response(

@@ -73,6 +73,9 @@ class SignOptions:
     tsa_url: str | None = None
     #: Embed the invisible watermark (soft binding) before signing, where the format allows.
     watermark: bool = True
+    #: The watermark identifier to embed (one issued by the service that will hold the
+    #: manifest, for registration there); by default a fresh random one.
+    watermark_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,13 @@ def _render(
     if wants_watermark and min(image.size) < MIN_SIDE:
         rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
     elif wants_watermark:
-        rendered.watermark_id = store.new_watermark_id() if store else secrets.randbits(40)
+        rendered.watermark_id = (
+            options.watermark_id
+            if options.watermark_id is not None
+            else store.new_watermark_id()
+            if store
+            else secrets.randbits(40)
+        )
         image = embed_image(image, rendered.watermark_id)
         luminance = np.asarray(image.convert("L"))
         rendered.fingerprint = image_hash(luminance)

@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +20,7 @@ from openapi_spec_validator import validate
 from PIL import Image
 
 from extension_api import Settings, create_app
+from extension_api.routes import client_id
 from provenance import (
     ManifestSpec,
     ManifestStore,
@@ -50,8 +52,10 @@ class Files:
         self.stripped = _jpeg(self.signed)
         self.tampered = _flip_scan_byte(self.signed)
         self.unsigned = PHOTOS[1].read_bytes()
-        # Signed for registration through the API (not in the store yet).
-        extra = sign(PHOTOS[2].read_bytes(), credentials, AI)
+        # Signed for registration through the API (not in the store yet), under an identifier
+        # the store issued to the API key's client, as POST /v1/watermark-ids does.
+        issued = store.issue_watermark_id(client_id(API_KEY))
+        extra = sign(PHOTOS[2].read_bytes(), credentials, replace(AI, watermark_id=issued))
         self.unregistered_asset = extra.asset or b""
         self.unregistered_manifest = extra.manifest or b""
         self.unregistered_id = extra.manifest_id
@@ -354,6 +358,35 @@ async def test_register_then_resolve(server, files):
     )
     assert status == 200 and matches["matches"][0]["manifestId"] == files.unregistered_id
     assert matches["matches"][0]["similarityScore"] >= 80
+
+
+async def test_watermark_ids_are_issued_to_a_client_and_only_it_may_register(
+    server, files, credentials
+):
+    """Registration squatting: a stripped copy of someone else's image still carries their
+    watermark; re-signed and registered under that identifier, it must be refused."""
+    url = f"{server.url}/v1/watermark-ids"
+    status, _, _ = await _post(url, b"")
+    assert status == 401
+    status, issued, _ = await _post(url, b"", headers={"X-API-Key": API_KEY})
+    assert status == 201 and issued["alg"] == "org.provenance.ssw.1"
+    assert len(issued["payload"]) == 10 and issued["value"]
+    # A victim signed elsewhere (its identifier never issued here); the squatter re-signs the
+    # stripped copy with the identifier it carries.
+    victim = sign(PHOTOS[3].read_bytes(), credentials, AI)
+    stripped = _jpeg(victim.asset or b"")
+    wid = int(victim.watermark or "0", 16)
+    squat = sign(stripped, credentials, replace(AI, watermark_id=wid))
+    form = aiohttp.FormData()
+    form.add_field(
+        "manifest", squat.manifest or b"", filename="m.c2pa", content_type="application/c2pa"
+    )
+    form.add_field("asset", squat.asset or b"", filename="a.jpg", content_type="image/jpeg")
+    status, body, _ = await _post(
+        f"{server.url}/v1/manifests", form, headers={"X-API-Key": API_KEY}
+    )
+    assert status == 403 and body["error"]["code"] == "watermark_id_not_issued"
+    assert "not issued to this client" in body["error"]["message"]
 
 
 async def test_resolution_edge_cases(server):

@@ -36,6 +36,13 @@ CREATE TABLE IF NOT EXISTS manifests (
     reference      BLOB                      -- the registered image's evidence (evidence.py)
 );
 CREATE INDEX IF NOT EXISTS manifests_binding ON manifests (alg, binding_value);
+-- Watermark identifiers handed out for manifests signed elsewhere: a registration under an
+-- identifier is accepted only from the client it was issued to (no squatting on others' ids).
+CREATE TABLE IF NOT EXISTS issued_ids (
+    watermark_id INTEGER PRIMARY KEY,
+    client       TEXT NOT NULL,              -- who may register it (a digest, never a secret)
+    issued_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
 """
 
 
@@ -119,17 +126,46 @@ class ManifestStore:
         finally:
             db.close()
 
-    def new_watermark_id(self, bits: int = 40) -> int:
-        """A random identifier not yet in the store (random, so ids reveal no sequence)."""
-        with self._connect() as db:
-            for _ in range(32):
-                candidate = secrets.randbits(bits)
-                row = db.execute(
-                    "SELECT 1 FROM manifests WHERE watermark_id = ?", (candidate,)
-                ).fetchone()
-                if row is None:
-                    return candidate
+    @staticmethod
+    def _free_id(db: sqlite3.Connection, bits: int) -> int:
+        for _ in range(32):
+            candidate = secrets.randbits(bits)
+            row = db.execute(
+                "SELECT 1 FROM manifests WHERE watermark_id = ?1 "
+                "UNION ALL SELECT 1 FROM issued_ids WHERE watermark_id = ?1",
+                (candidate,),
+            ).fetchone()
+            if row is None:
+                return candidate
         raise StoreError("could not find a free watermark identifier")
+
+    def new_watermark_id(self, bits: int = 40) -> int:
+        """A random identifier neither registered nor issued (random, so ids reveal no
+        sequence)."""
+        with self._connect() as db:
+            return self._free_id(db, bits)
+
+    def issue_watermark_id(self, client: str, bits: int = 40) -> int:
+        """A fresh identifier reserved for ``client``: only that client may register a
+        manifest under it (see :meth:`issued_to`)."""
+        try:
+            with self._connect() as db:
+                candidate = self._free_id(db, bits)
+                db.execute(
+                    "INSERT INTO issued_ids (watermark_id, client) VALUES (?, ?)",
+                    (candidate, client),
+                )
+                return candidate
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the manifest store {self.path}: {exc}") from exc
+
+    def issued_to(self, watermark_id: int) -> str | None:
+        """The client an identifier was issued to, or None if it never was."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT client FROM issued_ids WHERE watermark_id = ?", (watermark_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def register(self, record: StoredManifest) -> None:
         """Record a signed manifest, all or nothing."""
