@@ -8,6 +8,7 @@ pHash similarity >= 0.8), so these tests would fail if the defence were removed.
 from __future__ import annotations
 
 import io
+import secrets
 import sqlite3
 
 import numpy as np
@@ -15,11 +16,19 @@ import pytest
 from PIL import Image
 
 from bench.forgery import copy_watermark, jpeg, steer_phash
-from provenance import ManifestSpec, NotIssuedError, SignOptions, register_manifest, sign, verify
+from provenance import (
+    InputError,
+    ManifestSpec,
+    NotIssuedError,
+    SignOptions,
+    register_manifest,
+    sign,
+    verify,
+)
 from provenance.cli import main
 from provenance.fingerprint import image_hash, similarity
 from provenance.store import ManifestStore
-from provenance.watermark import detect_bytes, load_for_detection
+from provenance.watermark import KEY_ENV, detect_bytes, embed_rgb, load_for_detection
 
 from .conftest import PHOTOS
 
@@ -54,7 +63,7 @@ def _refused(verdict, payload: str, manifest_id: str | None = None) -> None:
     assert verdict.credentials.recovered is False and verdict.credentials.present is False
     assert verdict.ai.generated is None
     assert [m.kind for m in verdict.matches] == ["watermark"]
-    assert verdict.matches[0].similarity < 0.65
+    assert verdict.matches[0].similarity < 0.5  # share of blocks that agree with A
     assert "possible match only" in verdict.summary
 
 
@@ -143,3 +152,21 @@ def test_rows_stored_before_references_give_a_possible_match_only(tmp_path, cred
     verdict = verify(jpeg(_rgb(signed.asset or b""), 75), policy=trusted, store=store)
     assert verdict.credentials.recovered is False
     assert verdict.matches[0].kind == "watermark" and verdict.matches[0].similarity == 0
+
+
+def test_a_secret_watermark_key_ignores_payloads_embedded_without_it(tmp_path, monkeypatch):
+    """Per-deployment key: a payload embedded with the public key (what anyone can do) is not
+    found under the secret one, and the deployment's own marks are found only with it."""
+    rgb = _rgb(PHOTOS[0].read_bytes())
+    public = jpeg(embed_rgb(rgb, 0x1234))
+    key = tmp_path / "watermark.key"
+    key.write_text(secrets.token_hex(32))
+    monkeypatch.setenv(KEY_ENV, str(key))
+    assert detect_bytes(public).detected is False
+    own = jpeg(embed_rgb(rgb, 0x1234))
+    assert detect_bytes(own).payload == "0000001234"
+    key.write_text("short")
+    with pytest.raises(InputError, match="at least 16"):
+        detect_bytes(own)
+    monkeypatch.delenv(KEY_ENV)
+    assert detect_bytes(own).detected is False

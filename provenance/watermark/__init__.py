@@ -11,9 +11,12 @@ carry the identifier's low 32 bits unprotected (RivaGAN's fixed capacity).
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import os
 import warnings
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -25,6 +28,37 @@ from . import codec, imwm, payload
 ALG = codec.ALG
 METHODS = ("ssw", *imwm.METHODS)
 MIN_SIDE = codec.MIN_SIDE
+#: A file holding this deployment's secret watermark key (any bytes, at least 16). Unset: the
+#: public key, so anyone can detect the watermark, and anyone can embed any identifier.
+KEY_ENV = "PROVENANCE_WATERMARK_KEY_FILE"
+MIN_KEY_BYTES = 16
+
+
+def watermark_key() -> bytes:
+    """The codec key in use: the secret one ``$PROVENANCE_WATERMARK_KEY_FILE`` names, else the
+    public default.
+
+    Trade-off (README, "What a recovered verdict proves"): with a secret key nobody without it
+    can embed a payload (no forged watermarks) or estimate the exact pattern to remove it; but
+    nobody without it can detect it either (other verifiers, the offline CLI), marks made under
+    one key are invisible under another, and a leaked key is the public case again.
+    """
+    path = os.environ.get(KEY_ENV)
+    if not path:
+        return codec.DEFAULT_KEY
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise InputError(
+            f"{KEY_ENV}={path}: cannot read the watermark key ({exc.strerror})"
+        ) from None
+    if len(key) < MIN_KEY_BYTES:
+        raise InputError(
+            f"{KEY_ENV}={path}: the watermark key is {len(key)} bytes",
+            hint=f"use at least {MIN_KEY_BYTES} random bytes, e.g. `openssl rand -hex 32 > FILE`",
+        )
+    # The codec keys a BLAKE2s MAC (at most 32 bytes): a digest of the file fits any length.
+    return hashlib.sha256(b"org.provenance.ssw.1 secret key\0" + key).digest()
 
 
 class WatermarkSizeError(InputError):
@@ -92,7 +126,7 @@ def embed_rgb(rgb: np.ndarray, identifier: int, method: str = "ssw") -> np.ndarr
     """Watermark an RGB uint8 array."""
     _check_size(rgb.shape[1], rgb.shape[0], "image")
     if method == "ssw":
-        return codec.embed(rgb, identifier)
+        return codec.embed(rgb, identifier, key=watermark_key())
     bits = np.array([(identifier >> (31 - i)) & 1 for i in range(32)], dtype=np.uint8)
     bgr = np.ascontiguousarray(rgb[..., ::-1])
     return np.ascontiguousarray(imwm.embed(bgr, bits, method)[..., ::-1])
@@ -113,7 +147,7 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw") -> WatermarkResult:
     h, w = rgb.shape[:2]
     _check_size(w, h, "image")
     if method == "ssw":
-        found = codec.detect(rgb)
+        found = codec.detect(rgb, key=watermark_key())
         return WatermarkResult(
             found.detected,
             payload_hex(found.identifier) if found.identifier is not None else None,
@@ -169,6 +203,7 @@ def detect_bytes(data: bytes, name: str = "image", method: str = "ssw") -> Water
 
 __all__ = [
     "ALG",
+    "KEY_ENV",
     "METHODS",
     "MIN_SIDE",
     "WatermarkResult",
@@ -182,4 +217,5 @@ __all__ = [
     "load_for_detection",
     "parse_payload",
     "payload_hex",
+    "watermark_key",
 ]
