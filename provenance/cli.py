@@ -111,6 +111,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
         raise InputError("no input files found")
     if args.output and len(inputs) > 1:
         raise OutputError("-o names one output; use --out-dir for several inputs")
+    if args.watermark_id is not None and len(inputs) > 1:
+        raise InputError("--watermark-id names one image's identifier; sign one input with it")
     credentials = SigningCredentials.load(args.cert, args.key, keys_dir=args.keys)
     options = SignOptions(
         manifest=ManifestSpec(
@@ -125,6 +127,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
         thumbnail=Thumbnail(args.thumbnail),
         tsa_url=args.tsa,
         watermark=not args.no_watermark,
+        watermark_id=None if args.watermark_id is None else parse_payload(args.watermark_id),
     )
     store = None if args.no_watermark else ManifestStore(args.store)
     results: list[dict[str, Any]] = []
@@ -497,6 +500,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-watermark",
         action="store_true",
         help="do not embed the invisible watermark (soft binding)",
+    )
+    s.add_argument(
+        "--watermark-id",
+        metavar="HEX",
+        help="embed this identifier: one issued to you by the service you will register the "
+        "manifest with (POST /v1/watermark-ids); default: a fresh random one",
     )
     s.add_argument(
         "--store",

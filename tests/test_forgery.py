@@ -170,3 +170,13 @@ def test_a_secret_watermark_key_ignores_payloads_embedded_without_it(tmp_path, m
         detect_bytes(own)
     monkeypatch.delenv(KEY_ENV)
     assert detect_bytes(own).detected is False
+
+
+def test_cli_signs_with_an_issued_identifier(tmp_path, keys, store):
+    """`sign --watermark-id` embeds the identifier a service issued, for registration there."""
+    out = tmp_path / "s.jpg"
+    issued = f"{store.issue_watermark_id('platform'):010x}"
+    args = ["sign", str(PHOTOS[0]), "-o", str(out), "--keys", str(keys.dir)]
+    assert main([*args, "--watermark-id", issued, "--store", str(tmp_path / "local.db")]) == 0
+    assert detect_bytes(out.read_bytes()).payload == issued
+    assert main([*args, "--watermark-id", "not-hex", "--force"]) != 0
