@@ -16,6 +16,7 @@ from .errors import (
     KeysError,
     MalformedAssetError,
     ManifestError,
+    MissingExtraError,
     NotIssuedError,
     OutputError,
     ProvenanceError,
@@ -25,7 +26,15 @@ from .errors import (
 )
 from .manifest import AI_SOURCE_TYPES, SOURCE_TYPES, ManifestSpec, resolve_source_type
 from .register import register_manifest
-from .sign import SignOptions, SignResult, Thumbnail, sign, sign_bytes, sign_file
+from .sign import (
+    PriorCredentials,
+    SignOptions,
+    SignResult,
+    Thumbnail,
+    sign,
+    sign_bytes,
+    sign_file,
+)
 from .store import (
     AsyncManifestStore,
     ManifestStore,
@@ -58,8 +67,10 @@ __all__ = [
     "ManifestSpec",
     "ManifestStore",
     "Match",
+    "MissingExtraError",
     "NotIssuedError",
     "OutputError",
+    "PriorCredentials",
     "ProvenanceError",
     "SignOptions",
     "SignResult",

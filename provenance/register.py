@@ -3,9 +3,10 @@
 A platform or generator hands over the manifest store (``application/c2pa``) and the asset it
 signs. The manifest must validate against that asset (its hard binding), carry our soft
 binding under an identifier this store issued to that same client (first come: see
-:meth:`ManifestStore.issue_watermark_id`), and the asset must carry the same watermark; only
-then is it recorded, with the asset's fingerprint and reference (``evidence``). The asset
-itself is never stored.
+:meth:`ManifestStore.issue_watermark_id`), and the asset must carry the same watermark; if that
+watermark already leads to credentials, the manifest's chain must hold them instead (see
+``lineage``). Only then is it recorded, with the asset's fingerprint and reference
+(``evidence``). The asset itself is never stored.
 
 Why the issuance: the watermark key is public, and a stripped copy of someone else's image
 still carries their identifier. Without it, anyone with an API key could re-sign that copy and
@@ -24,17 +25,12 @@ import numpy as np
 from . import evidence
 from .errors import ManifestError, NotIssuedError
 from .fingerprint import image_hash
+from .lineage import lineage_conflict
 from .media import media_type_of
-from .store import ManifestStore, StoredManifest
+from .store import ManifestStore, StoredManifest, StoreError
 from .trust import TrustPolicy
 from .verdict import INVALID
-from .watermark import (
-    ALG,
-    detect_rgb,
-    identifier_from_binding,
-    load_for_detection,
-    payload_hex,
-)
+from .watermark import ALG, detect_rgb, identifier_from_binding, load_for_detection, payload_hex
 
 
 def register_manifest(
@@ -71,7 +67,9 @@ def register_manifest(
     identifier = identifier_from_binding(values[0]) if values else None
     if identifier is None:
         raise ManifestError(f"the manifest has no {ALG} soft binding to register")
-    if store.issued_to(identifier) != client:
+    # A new lineage needs an identifier issued to this client; an existing one is joined only
+    # by a manifest whose chain holds its newest (``lineage``, below).
+    if store.by_watermark(identifier) is None and store.issued_to(identifier) != client:
         raise NotIssuedError(
             f"the watermark identifier {payload_hex(identifier)} was not issued to this client",
             hint="ask for an identifier first (POST /v1/watermark-ids), embed it, then sign",
@@ -80,6 +78,13 @@ def register_manifest(
     found = detect_rgb(luminance)
     if found.identifier != identifier:
         raise ManifestError("the asset does not carry the watermark its manifest declares")
+    conflict = lineage_conflict(store, identifier, report.get("manifests") or {})
+    if conflict is not None:
+        raise StoreError(
+            f"watermark {payload_hex(identifier)} already leads to other credentials "
+            f"({conflict.manifest_id}), which this manifest's chain does not hold",
+            hint="sign with the earlier file as the parent ingredient to extend its lineage",
+        )
     signer = active.get("signature_info") or {}
     record = StoredManifest(
         watermark_id=identifier,
