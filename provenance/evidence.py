@@ -37,6 +37,10 @@ FLAT_STD = 2.5
 #: its watermark, stay <= 0.47 and <= 0.63.
 MIN_AGREEING = 0.62
 MIN_CORRELATION = 0.75
+#: The share of the submitted image that must lie within the registered one: a larger picture
+#: that merely contains it (a collage, an extended canvas) is not it. Crops and small
+#: rotations stay at ~1.0.
+MIN_COVERED = 0.9
 #: Fewer blocks than this in the overlap (a tiny crop) is too little to tell.
 MIN_BLOCKS = 24
 #: Photometric changes undone before comparing (brightness/contrast edits of an upload).
@@ -50,6 +54,7 @@ class Likeness:
 
     agreeing: float  #: share of compared blocks that agree (0..1)
     correlation: float  #: correlation of the whole overlap (-1..1)
+    covered: float  #: share of the submitted image that lies within the registered one
     blocks: int  #: blocks compared
     offset: tuple[int, int]  #: where the image sits in the reference (x, y), base-grid pixels
 
@@ -59,10 +64,11 @@ class Likeness:
             self.blocks >= MIN_BLOCKS
             and self.agreeing >= MIN_AGREEING
             and self.correlation >= MIN_CORRELATION
+            and self.covered >= MIN_COVERED
         )
 
 
-NONE = Likeness(0.0, 0.0, 0, (0, 0))
+NONE = Likeness(0.0, 0.0, 0.0, 0, (0, 0))
 
 
 def _base(luminance: np.ndarray) -> np.ndarray:
@@ -168,6 +174,11 @@ def compare(
     theirs = (theirs - theirs.mean()) * gain + ours.mean()
     ours, theirs = (cv2.GaussianBlur(v, (0, 0), 1.0) for v in (ours, theirs))
     agree = _agreeing(ours, theirs)
+    covered = (x1 - x0) * (y1 - y0) / (image.shape[0] * image.shape[1])
     return Likeness(
-        float(agree.mean()), _correlation(ours, theirs), int(agree.size), (int(x), int(y))
+        float(agree.mean()),
+        _correlation(ours, theirs),
+        float(covered),
+        int(agree.size),
+        (int(x), int(y)),
     )

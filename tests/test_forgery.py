@@ -21,6 +21,7 @@ from provenance import (
     ManifestSpec,
     NotIssuedError,
     SignOptions,
+    evidence,
     register_manifest,
     sign,
     verify,
@@ -180,3 +181,20 @@ def test_cli_signs_with_an_issued_identifier(tmp_path, keys, store):
     assert main([*args, "--watermark-id", issued, "--store", str(tmp_path / "local.db")]) == 0
     assert detect_bytes(out.read_bytes()).payload == issued
     assert main([*args, "--watermark-id", "not-hex", "--force"]) != 0
+
+
+def test_a_larger_picture_that_contains_the_registered_one_is_not_it():
+    """A collage: the registered image at its own scale inside a bigger canvas of other content,
+    with a watermark lattice crafted to match (the codec is open, the key public). All of the
+    registered image's blocks agree, but most of the submitted picture is something else."""
+    a = _rgb(PHOTOS[0].read_bytes()).astype(np.float32).mean(axis=2)  # 512 x 512
+    reference = evidence.reference(a)
+    other = np.asarray(Image.open(PHOTOS[2]).convert("L").resize((640, 640)), np.float32)
+    canvas = other.copy()
+    canvas[64:576, 64:576] = a  # the registered picture, untouched, in the middle
+    # The canvas's base grid shows the registered one at 0.8 of its own: the geometry a
+    # crafted lattice would report.
+    found = evidence.compare(canvas, reference, scale=0.8)
+    assert found.agreeing > 0.9 and found.correlation > 0.9  # the registered part is there
+    assert found.covered < 0.7 and not found.same
+    assert evidence.compare(a, reference).same  # the registered picture alone is it
