@@ -74,7 +74,14 @@ NONE = Likeness(0.0, 0.0, 0.0, 0, (0, 0))
 def _base(luminance: np.ndarray) -> np.ndarray:
     h, w = luminance.shape[:2]
     bh, bw = base_size(h, w)
-    return cv2.resize(luminance.astype(np.float32), (bw, bh), interpolation=cv2.INTER_AREA)
+    # Shrink the 8-bit image by a whole factor first (OpenCV's fast path; a non-integer area
+    # resize of a megapixel costs ~4x more), then to the grid; convert to float only then.
+    k = min(h // bh, w // bw)
+    if k >= 2:
+        whole = luminance[: h // k * k, : w // k * k]
+        luminance = cv2.resize(whole, (w // k, h // k), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(luminance, (bw, bh), interpolation=cv2.INTER_AREA)
+    return small.astype(np.float32)
 
 
 def reference(luminance: np.ndarray) -> bytes:
@@ -99,7 +106,8 @@ def _into_reference(y: np.ndarray, scale: float, angle: float) -> np.ndarray:
     part that holds only image pixels (the corners a tilt brings in are cut off)."""
     h, w = y.shape
     size = (max(1, round(w / scale)), max(1, round(h / scale)))
-    y = cv2.resize(y, size, interpolation=cv2.INTER_AREA if scale > 1 else cv2.INTER_LINEAR)
+    if size != (w, h):
+        y = cv2.resize(y, size, interpolation=cv2.INTER_AREA if scale > 1 else cv2.INTER_LINEAR)
     if abs(angle) < 0.05:
         return y
     h, w = y.shape
