@@ -14,11 +14,13 @@ from pathlib import Path
 
 import aiohttp
 import c2pa
+import numpy as np
 import pytest
 from aiohttp import web
 from openapi_spec_validator import validate
 from PIL import Image
 
+from bench.forgery import jpeg, steer_phash
 from extension_api import Settings, create_app
 from extension_api.routes import client_id
 from provenance import (
@@ -29,6 +31,7 @@ from provenance import (
     sign,
     verify,
 )
+from provenance.watermark import embed_rgb
 
 from .conftest import PHOTOS
 from .server import LiveServer, free_port
@@ -113,6 +116,19 @@ async def test_verdict_is_the_librarys(server, files, settings):
             data, policy=settings.trust, store=ManifestStore(settings.store_path)
         ).to_dict()
         assert body == expected
+
+
+async def test_a_forged_watermark_does_not_recover_through_the_service(server, files, store_path):
+    """The hostile-world attack through POST /v1/verify: an unrelated photo steered to the
+    registered image's pHash and carrying its payload gets no credentials."""
+    record = ManifestStore(store_path).by_manifest_id(files.signed_id)
+    assert record is not None and record.fingerprint is not None
+    other = np.asarray(Image.open(PHOTOS[2]).convert("RGB"))
+    forged = jpeg(embed_rgb(steer_phash(other, record.fingerprint), record.watermark_id))
+    status, body, _ = await _post(f"{server.url}/v1/verify", forged)
+    assert status == 200 and body["watermark"]["payload"] == f"{record.watermark_id:010x}"
+    assert body["credentials"]["source"] is None and body["credentials"]["recovered"] is False
+    assert body["ai"]["generated"] is None and "possible match only" in body["summary"]
 
 
 async def test_signed_stripped_tampered_unsigned(server, files):
