@@ -3,6 +3,7 @@ thread pool), and shapes the answer; nothing here decides anything about provena
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -19,6 +20,7 @@ from provenance import (
     FINGERPRINT_ALG,
     WATERMARK_ALG,
     InputError,
+    StoreError,
     find_matches,
     identifier_from_binding,
     manifest_thumbnail,
@@ -273,7 +275,8 @@ async def reader_script(_: web.Request) -> web.FileResponse:
 @routes.get("/v1/report/{sha256}")
 async def report(request: web.Request) -> web.Response:
     digest = request.match_info["sha256"].lower()
-    verdict = request.app[SERVICE].cache.get(digest)
+    service = request.app[SERVICE]
+    verdict = await service.run(service.cache.get, digest)
     if verdict is None:
         return error_response(
             404,
@@ -303,10 +306,22 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    """Ready to serve: the store answers (a proxy should route around a process that is not)."""
+    service = request.app[SERVICE]
+    try:
+        await asyncio.wait_for(service.run(service.store.ping), 5)
+    except (StoreError, TimeoutError) as exc:
+        log.warning("not ready: %s", exc)
+        return error_response(503, "unavailable", "the manifest store does not answer")
+    return web.json_response({"status": "ok", "store": "ok"})
+
+
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     return web.Response(
-        text=request.app[METRICS].render(),
+        text=request.app[METRICS].render_all(),
         content_type="text/plain",
         charset="utf-8",
         headers={"X-Content-Type-Options": "nosniff"},

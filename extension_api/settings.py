@@ -5,7 +5,8 @@ Trust and text-watermark keys are read by the library's own functions
 
 --host / PROVENANCE_HOST                      127.0.0.1
 --port / PROVENANCE_PORT                      8787
---store / PROVENANCE_STORE                    the per-user manifest store
+--store / PROVENANCE_STORE                    the per-user manifest store (a SQLite file);
+                                              a postgresql:// URL for several processes
 --trust PEM... / PROVENANCE_TRUST (paths)     anchors added to the bundled trust lists
 --trust-config / PROVENANCE_TRUST_CONFIG      the project's EKU list
 --no-default-trust / PROVENANCE_DEFAULT_TRUST=0   the bundled C2PA and interim lists are used
@@ -14,8 +15,12 @@ Trust and text-watermark keys are read by the library's own functions
 --max-body-mb / PROVENANCE_MAX_BODY_MB        50
 --rate-limit / PROVENANCE_RATE_LIMIT          20 requests/s per client, burst 2x (0: off)
 --request-timeout / PROVENANCE_REQUEST_TIMEOUT  30 s
---workers / PROVENANCE_WORKERS                CPU count (at least 2)
---cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off)
+--workers / PROVENANCE_WORKERS                1 server process (N: N processes, one port)
+--threads / PROVENANCE_THREADS                CPU count (at least 2) threads per process
+--cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off), kept in the store
+--cache-ttl / PROVENANCE_CACHE_TTL            3600 s a verdict (and its report link) lives
+--trusted-proxy... / PROVENANCE_TRUSTED_PROXIES  none (addresses or networks whose
+                                              X-Forwarded-For names the client)
 --cors-origin... / PROVENANCE_CORS_ORIGINS    none (browser extensions are always allowed)
 --fetch-allow... / PROVENANCE_FETCH_ALLOW     none (hosts or networks verify-url may reach
                                               despite the SSRF rules; for tests)
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from provenance import TextDetector, TrustPolicy
-from provenance.store import default_store_path
+from provenance.store import default_store_path, redacted
 
 MIB = 1024 * 1024
 
@@ -41,15 +46,22 @@ def _env_list(name: str, sep: str = ",") -> list[str]:
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8787
-    store_path: Path = field(default_factory=default_store_path)
+    #: A SQLite file or a ``postgresql://`` URL.
+    store_path: Path | str = field(default_factory=default_store_path)
     trust: TrustPolicy = field(default_factory=TrustPolicy)
     api_keys: tuple[str, ...] = ()
     max_body: int = 50 * MIB
     #: Requests per second per client address (token bucket, burst twice that); 0 turns it off.
     rate_limit: float = 20.0
     request_timeout: float = 30.0
-    workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
+    #: Server processes sharing the port (see app.run).
+    workers: int = 1
+    #: Threads per process for CPU work (c2pa, decoding, detection).
+    threads: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
     cache_size: int = 1024
+    cache_ttl: float = 3600.0
+    #: Reverse proxies (addresses or networks) trusted to say who the client is.
+    trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     fetch_allow: tuple[str, ...] = ()
     fetch_max_bytes: int = 20 * MIB
@@ -70,13 +82,16 @@ class Settings:
             ("rate_limit", "PROVENANCE_RATE_LIMIT", float),
             ("request_timeout", "PROVENANCE_REQUEST_TIMEOUT", float),
             ("workers", "PROVENANCE_WORKERS", int),
+            ("threads", "PROVENANCE_THREADS", int),
             ("cache_size", "PROVENANCE_CACHE_SIZE", int),
+            ("cache_ttl", "PROVENANCE_CACHE_TTL", float),
         ):
             if name in os.environ:
                 env[key] = conv(os.environ[name])
         env["api_keys"] = tuple(_env_list("PROVENANCE_API_KEYS"))
         env["cors_origins"] = tuple(_env_list("PROVENANCE_CORS_ORIGINS"))
         env["fetch_allow"] = tuple(_env_list("PROVENANCE_FETCH_ALLOW"))
+        env["trusted_proxies"] = tuple(_env_list("PROVENANCE_TRUSTED_PROXIES"))
         given = {k: v for k, v in overrides.items() if v not in (None, (), [])}
         if "text_detectors" not in given:
             env["text_detectors"] = tuple(TextDetector.from_env())
@@ -88,7 +103,9 @@ class Settings:
     def describe(self) -> str:
         """The start-up line: address, store, trust."""
         keys = f"{len(self.api_keys)} API key(s)" if self.api_keys else "registration off"
+        processes = f"  {self.workers} processes" if self.workers > 1 else ""
         return (
-            f"provenance API on http://{self.host}:{self.port}  store {self.store_path}  "
+            f"provenance API on http://{self.host}:{self.port}{processes}  "
+            f"store {redacted(self.store_path)}  "
             f"trust: {self.trust.describe()}  ({keys})"
         )

@@ -115,10 +115,16 @@ FINGERPRINT_ALG = "org.provenance.phash.1"
 
 
 def _candidates(
-    data: bytes, store: ManifestStore | None, name: str, limit: int, min_similarity: float
+    data: bytes,
+    store: ManifestStore | None,
+    name: str,
+    limit: int,
+    min_similarity: float,
+    alike_too: bool = True,
 ) -> tuple[dict, list[tuple[Match, StoredManifest]], bool]:
-    """Detect the watermark; with a store, the manifests it names, then look-alikes, and
-    whether the image is the one registered under the watermark (or a crop of it).
+    """Detect the watermark; with a store, the manifests it names, then look-alikes (unless
+    the watermark named one and ``alike_too`` is off: no fingerprint search then), and whether
+    the image is the one registered under the watermark (or a crop of it).
 
     A watermark match carries the share of image blocks that agree with the registered
     image's stored reference once the watermark's geometry is undone (1.0 for an unchanged
@@ -137,6 +143,8 @@ def _candidates(
             alike = evidence.compare(luminance, record.reference, found.scale, found.angle)
         match = Match(record.manifest_id, round(alike.agreeing, 3), "watermark", record.signer)
         hits.append((match, record))
+        if not alike_too:
+            return found.to_dict(), hits, alike.same
     for near, score in store.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
         if all(m.manifest_id != near.manifest_id for m, _ in hits):
             hits.append(
@@ -182,7 +190,10 @@ def _look_in_store(
     possible matches. A watermark naming nothing stored yields no matches at all.
     """
     try:
-        found, hits, same = _candidates(data, store, label, 5, FINGERPRINT_SIMILARITY)
+        # Look-alikes only matter when the watermark names nothing stored.
+        found, hits, same = _candidates(
+            data, store, label, 5, FINGERPRINT_SIMILARITY, alike_too=False
+        )
     except WatermarkSizeError:
         return None, [], None
     by_watermark = [(m, r) for m, r in hits if m.kind == "watermark"]

@@ -141,14 +141,14 @@ def test_a_registration_under_an_identifier_not_issued_is_refused(credentials, t
 
 
 def test_rows_stored_before_references_give_a_possible_match_only(tmp_path, credentials, trusted):
-    """A store made before the reference column opens (the column is added); its rows have no
-    evidence to compare with, so their watermark yields a possible match, never credentials."""
+    """Rows migrated from a store made before references (version 3: the column is added, NULL)
+    have no evidence to compare with, so their watermark yields a possible match, never
+    credentials."""
     path = tmp_path / "old.sqlite3"
     store = ManifestStore(path)
     signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
-    with sqlite3.connect(path) as db:  # as an old store: no reference column at all
-        db.execute("ALTER TABLE manifests DROP COLUMN reference")
-    store = ManifestStore(path)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE manifests SET reference = NULL")
     assert store.by_manifest_id(signed.manifest_id).reference is None
     verdict = verify(jpeg(_rgb(signed.asset or b""), 75), policy=trusted, store=store)
     assert verdict.credentials.recovered is False
