@@ -267,7 +267,7 @@ def main() -> None:
     attacks: dict[str, list[tuple[bool, bool, bool]]] = {
         "pHash steering + embed A's payload": [],
         "watermark copy (residual x2)": [],
-        "watermark copy (tile-folded residual)": [],
+        "watermark copy (tile-folded residual x2)": [],
     }
     psnr_steer = []
     for a, b in pairs:
@@ -281,8 +281,10 @@ def main() -> None:
         attacks["pHash steering + embed A's payload"].append(bench.outcome(jpeg(forged), ids[a]))
         copied = copy_watermark(marked[a], b_rgb, folded=False, gain=2.0)
         attacks["watermark copy (residual x2)"].append(bench.outcome(jpeg(copied), ids[a]))
-        folded = copy_watermark(marked[a], b_rgb, folded=True, gain=0.5)
-        attacks["watermark copy (tile-folded residual)"].append(bench.outcome(jpeg(folded), ids[a]))
+        folded = copy_watermark(marked[a], b_rgb, folded=True, gain=2.0)
+        attacks["watermark copy (tile-folded residual x2)"].append(
+            bench.outcome(jpeg(folded), ids[a])
+        )
 
     # Squatting: A signed elsewhere; its stripped copy re-signed under its identifier and
     # registered by another API client.
