@@ -24,7 +24,9 @@ C2PA_LIST, INTERIM_LIST, USER_LIST = "c2pa", "interim", "user"
 TRUST_LIST_WORDS = {
     C2PA_LIST: "the official C2PA trust list",
     INTERIM_LIST: "the legacy interim trust list (frozen; it predates the official C2PA list)",
-    USER_LIST: "a trust anchor you configured",
+    # Neutral: on the CLI the user added it, on the service the operator did (each face's own
+    # field says which).
+    USER_LIST: "a trust anchor added to this verifier's configuration",
 }
 #: ``ai.evidence`` values: a digitalSourceType in a manifest, AI named only in a manifest's free
 #: text (e.g. Bing's "AI Generated Image"), the image watermark, the text watermark.
@@ -419,6 +421,15 @@ def _failing_ingredient(credentials: Credentials) -> str | None:
     return None
 
 
+def _untrusted_ingredient(credentials: Credentials) -> str | None:
+    """'the ingredient "A.jpg"' for the first ingredient whose signer is not trusted (what
+    keeps a trusted signer's credentials Valid rather than Trusted)."""
+    for ingredient in credentials.ingredients:
+        if UNTRUSTED in ingredient.failures:
+            return f'the ingredient "{ingredient.title}"' if ingredient.title else "an ingredient"
+    return "an ingredient" if UNTRUSTED in credentials.ingredient_failures else None
+
+
 def _failure_reason(credentials: Credentials) -> str:
     failures = credentials.failures
     damage = [c for c in failures if c not in NOT_DAMAGE]
@@ -441,11 +452,13 @@ def summarize(
     matches: list[Match] | None = None,
     text_watermark: dict[str, Any] | None = None,
     text_keys: int | None = None,
+    trust_configured: bool = True,
 ) -> str:
     """One plain sentence (or two) a reader understands.
 
     For text, ``text_watermark`` is the language-model watermark test and ``text_keys`` the
-    number of keys it was run with (None for other media).
+    number of keys it was run with (None for other media). ``trust_configured``: whether the
+    verifier had any trust list or anchor (without one, no signer can be trusted).
     """
     text_hit = text_watermark if text_watermark and text_watermark.get("detected") else None
     found = credentials.source is not None
@@ -523,6 +536,8 @@ def summarize(
         trust = f"Signed by {who}; the signature is trusted" + (
             f" through {listed}." if listed else "."
         )
+    elif not trust_configured:
+        trust = f"Signed by {who}; no trust list is configured, so no signer can be trusted."
     elif UNTRUSTED in credentials.failures or not (
         credentials.failures or credentials.ingredient_failures
     ):
@@ -532,6 +547,12 @@ def summarize(
         # so rather than calling the whole trusted.
         codes = ", ".join(credentials.failures)
         trust = f"Signed by {who}, a trusted signer, but not all of the credentials are ({codes})."
+    elif untrusted := _untrusted_ingredient(credentials):
+        # A trusted signer, yet Valid: say why rather than leave "trusted" beside "Valid".
+        trust = (
+            f"Signed by {who}, a trusted signer; the credentials are Valid, not Trusted, "
+            f"because the signer of {untrusted} is not trusted."
+        )
     else:
         trust = f"Signed by {who}, a trusted signer."
     failing = None if invalid else _failing_ingredient(credentials)

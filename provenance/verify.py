@@ -319,7 +319,13 @@ def _verify_text(
         summary = summarize_unreadable_text(found.problem.value, matches, mark)
     else:
         summary = summarize(
-            credentials, ai, None, matches, text_watermark=mark, text_keys=len(detectors)
+            credentials,
+            ai,
+            None,
+            matches,
+            text_watermark=mark,
+            text_keys=len(detectors),
+            trust_configured=policy.configured,
         )
         if found is not None and found.renormalised:
             summary += (
@@ -411,7 +417,7 @@ def verify(
         sha256=digest,
         credentials=credentials,
         ai=ai,
-        summary=summarize(credentials, ai, found, matches),
+        summary=summarize(credentials, ai, found, matches, trust_configured=policy.configured),
         watermark=found,
         matches=matches,
     )
