@@ -1,10 +1,14 @@
 """The aiohttp application: a thin adapter over provenance's public API.
 
 ``create_app(settings)`` wires the shared pieces as ``web.AppKey``s and opens/closes them in
-``cleanup_ctx``: the manifest store, a bounded thread pool for CPU work (c2pa reading, image
-decoding, watermark detection never run on the event loop), the SSRF-safe fetcher, the verdict
-cache and the metrics. Each verify call makes its own c2pa Reader in its worker thread; none is
-shared between requests.
+``cleanup_ctx``: the manifest store, the worker processes for CPU work (c2pa reading, image
+decoding, watermark detection never run in the server's process; a call past its deadline has
+its worker killed), the SSRF-safe fetcher, the verdict cache and the metrics. Each verify call
+makes its own c2pa Reader in its worker; none is shared between requests.
+
+Cost per request is bounded before any work starts: the body size (Content-Length refused up
+front), the multipart part count, the pixels an image declares, the bytes of a text; heavy
+calls beyond ``workers + queue`` get 503 at once instead of a queue that times everyone out.
 """
 
 from __future__ import annotations
@@ -15,17 +19,26 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from provenance import ManifestStore, verify
+from provenance import ManifestStore
 
+from . import jobs
+from .errors import overloaded
 from .fetch import Fetcher
+from .logs import quiet_server_logs
 from .metrics import Metrics
-from .middleware import cors_middleware, error_middleware, metrics_middleware, rate_limit_middleware
+from .middleware import (
+    body_limit_middleware,
+    cors_middleware,
+    error_middleware,
+    metrics_middleware,
+    rate_limit_middleware,
+)
 from .settings import Settings
+from .workers import WorkerPool
 
 log = logging.getLogger("provenance.api")
 T = TypeVar("T")
@@ -59,50 +72,76 @@ class VerdictCache:
                 self._items.popitem(last=False)
 
 
-class Service:
-    """What the routes call: library functions run in the pool, with the request time limit."""
+def cache_key(digest: str, media_type: str | None) -> str:
+    """The same bytes read as text and as a sniffed type get different verdicts."""
+    return f"{'text' if media_type else 'sniffed'}:{digest}"
 
-    def __init__(self, settings: Settings, store: ManifestStore, pool: ThreadPoolExecutor) -> None:
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Service:
+    """What the routes call: store look-ups in threads, heavy library calls in the worker
+    processes (admitted up to ``settings.capacity``), both within the request time limit."""
+
+    def __init__(self, settings: Settings, store: ManifestStore, pool: WorkerPool) -> None:
         self.settings, self.store, self.pool = settings, store, pool
         self.cache = VerdictCache(settings.cache_size)
+        #: Heavy calls admitted now (running in a worker or waiting for one).
+        self.admitted = 0
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        limit = self.settings.request_timeout
-        started = loop.time()
-        future = loop.run_in_executor(self.pool, lambda: fn(*args, **kwargs))
-        # A timed-out call's thread finishes its work in the background; the request gets 504.
-        result = await asyncio.wait_for(future, limit)
-        # The loop may only notice the deadline after the work is done (a busy worker thread
-        # holds the GIL): a result that arrives late is still late.
-        if loop.time() - started > limit:
-            raise TimeoutError
-        return result
-
-    def _verify(self, data: bytes, media_type: str | None) -> tuple[str, dict[str, Any]]:
-        # Hash, cache lookup and verification in one trip to the pool.
-        digest = hashlib.sha256(data).hexdigest()
-        cached = self.cache.get(digest)
-        if cached is not None:
-            return digest, cached
-        verdict = verify(
-            data,
-            policy=self.settings.trust,
-            store=self.store,
-            sha256=digest,
-            media_type=media_type,
-            text_detectors=self.settings.text_detectors,
+        """A light call (a store look-up) in a thread, within the request time limit."""
+        return await asyncio.wait_for(
+            asyncio.to_thread(fn, *args, **kwargs), self.settings.request_timeout
         )
-        result = verdict.to_dict()
-        self.cache.put(digest, result)
-        return digest, result
+
+    async def work(self, job: Callable[..., T], *args: Any) -> T:
+        """``job(worker state, *args)`` in a worker process; 503 at once when at capacity,
+        TimeoutError (and the worker killed) at the request time limit."""
+        if self.admitted >= self.settings.capacity:
+            raise overloaded(f"{self.admitted} requests in progress")
+        self.admitted += 1
+        try:
+            deadline = asyncio.get_running_loop().time() + self.settings.request_timeout
+            return await self.pool.run(deadline, job, *args)
+        finally:
+            self.admitted -= 1
+
+    @property
+    def overloaded(self) -> bool:
+        return self.admitted >= self.settings.capacity
+
+    def load(self) -> dict[str, int]:
+        return {
+            "workers": self.pool.size,
+            "busy": self.pool.busy,
+            "admitted": self.admitted,
+            "capacity": self.settings.capacity,
+        }
 
     async def verify(
         self, data: bytes, media_type: str | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """(sha256, verdict dict) for content, cached by hash. ``media_type`` only for text
-        (bytes cannot tell text apart); everything else is sniffed."""
-        return await self.run(self._verify, data, media_type)
+        """(sha256, verdict dict) for content, cached by hash and media type. ``media_type``
+        only for text (bytes cannot tell text apart); everything else is sniffed."""
+        digest = await asyncio.to_thread(_sha256, data)  # hashlib releases the GIL
+        key = cache_key(digest, media_type)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return digest, cached
+        result = await self.work(jobs.verify_content, data, media_type, digest)
+        self.cache.put(key, result)
+        return digest, result
+
+    def cached_report(self, digest: str) -> dict[str, Any] | None:
+        """The most recent verdict for this content, whichever way it was read."""
+        for media_type in (None, "text/plain"):
+            found = self.cache.get(cache_key(digest, media_type))
+            if found is not None:
+                return found
+        return None
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -114,7 +153,8 @@ METRICS = web.AppKey("metrics", Metrics)
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = ManifestStore(settings.store_path)
-    pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="verify")
+    pool = WorkerPool(settings.workers, jobs.init, settings)
+    await pool.start()
     fetcher = Fetcher(
         allow=settings.fetch_allow,
         max_bytes=settings.fetch_max_bytes,
@@ -126,13 +166,14 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[FETCHER] = fetcher
     yield
     await fetcher.close()
-    pool.shutdown(wait=True, cancel_futures=True)
+    await pool.close()
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
     from .routes import routes  # the routes need the AppKeys above
 
     settings = settings or Settings.from_env()
+    quiet_server_logs()
     metrics = Metrics()
     app = web.Application(
         client_max_size=settings.max_body,
@@ -140,6 +181,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
             cors_middleware(settings),
             metrics_middleware(metrics),
             error_middleware(settings),
+            body_limit_middleware(settings),
             rate_limit_middleware(settings),
         ],
     )
@@ -151,7 +193,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
 
 
 def run(settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM; in-flight requests get up to 30 s to finish."""
+    """Serve until SIGINT/SIGTERM; in-flight requests get up to ``shutdown_timeout`` (30 s)
+    to finish, then the workers are killed."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(settings)
 
@@ -165,7 +208,7 @@ def run(settings: Settings) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        shutdown_timeout=30,
+        shutdown_timeout=settings.shutdown_timeout,
         access_log=None,
         print=None,
     )

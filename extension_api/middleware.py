@@ -1,4 +1,4 @@
-"""Middlewares: CORS, metrics, errors as JSON, per-client rate limits."""
+"""Middlewares: CORS, metrics, errors as JSON, body limits up front, per-client rate limits."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ from provenance import (
     UnsupportedMediaError,
 )
 
-from .fetch import FetchError
+from .errors import ApiError
 from .metrics import Metrics
 from .settings import Settings
+from .workers import WorkerCrashed
 
 log = logging.getLogger("provenance.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -83,8 +84,17 @@ async def _as_json_errors(
         return error_response(
             exc.status, _HTTP_CODES.get(exc.status, "error"), message or "", **headers
         )
-    except FetchError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, **exc.headers)
+    except WorkerCrashed as exc:
+        log.warning(
+            "a worker process stopped while handling %s %s: %s", request.method, request.path, exc
+        )
+        return error_response(
+            422,
+            "unprocessable",
+            "processing this content stopped a worker process; it was not verified",
+        )
     except ProvenanceError as exc:
         for cls, status, code in ERROR_STATUS:
             if isinstance(exc, cls):
@@ -112,6 +122,30 @@ def metrics_middleware(metrics: Metrics) -> Callable:
             return response
         finally:
             metrics.observe(request.method, name, status, time.perf_counter() - start)
+
+    return middleware
+
+
+def body_limit_middleware(settings: Settings) -> Callable:
+    """Refuse a body whose declared length is over the limit before reading any of it."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        declared = request.content_length
+        if declared is not None and declared > settings.max_body:
+            response = error_response(
+                413,
+                "payload_too_large",
+                f"the body is {declared} bytes, larger than the {settings.max_body}-byte limit",
+            )
+            # Answer, then close the connection: reading (and discarding) the rest of a
+            # 10 GiB body, as a keep-alive connection would, costs what the limit avoids.
+            response.force_close()
+            await response.prepare(request)
+            await response.write_eof()
+            request.protocol.force_close()
+            return response
+        return await handler(request)
 
     return middleware
 

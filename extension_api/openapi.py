@@ -42,6 +42,7 @@ _BAD_INPUT = {
     "415": _ERROR,
     "422": _ERROR,
     "429": _ERROR,
+    "503": _ERROR,  # at capacity: retry after Retry-After
     "504": _ERROR,
 }
 
@@ -441,6 +442,22 @@ def openapi_document() -> dict[str, Any]:
                             "description": "OK",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         }
+                    },
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: 503 while every worker and queue place is taken",
+                    "operationId": "ready",
+                    "responses": {
+                        "200": {
+                            "description": "Ready",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "503": {
+                            "description": "At capacity; new heavy requests would get 503",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
                     },
                 }
             },

@@ -9,7 +9,14 @@
 --max-body-mb / PROVENANCE_MAX_BODY_MB        50
 --rate-limit / PROVENANCE_RATE_LIMIT          20 requests/s per client, burst 2x (0: off)
 --request-timeout / PROVENANCE_REQUEST_TIMEOUT  30 s
---workers / PROVENANCE_WORKERS                CPU count (at least 2)
+--workers / PROVENANCE_WORKERS                CPU count (at least 2): worker processes
+--queue / PROVENANCE_QUEUE                    as many as workers: calls that may wait for a
+                                              worker; beyond workers + queue, 503 at once
+--max-megapixels / PROVENANCE_MAX_MEGAPIXELS  50: pixels one image may declare (header)
+--max-text-mb / PROVENANCE_MAX_TEXT_MB        1: text one request may submit
+--max-connections / PROVENANCE_MAX_CONNECTIONS  1000: open connections; past it, the
+                                              oldest is closed to make room
+--shutdown-timeout / PROVENANCE_SHUTDOWN_TIMEOUT  30 s for in-flight requests on SIGTERM
 --cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off)
 --cors-origin... / PROVENANCE_CORS_ORIGINS    none (browser extensions are always allowed)
 --fetch-allow... / PROVENANCE_FETCH_ALLOW     none (hosts or networks verify-url may reach
@@ -51,6 +58,21 @@ class Settings:
     fetch_timeout: float = 10.0
     fetch_max_redirects: int = 5
     text_detectors: tuple[TextDetector, ...] = ()
+    #: Calls that may wait for a busy worker; more than workers + queue get 503 at once.
+    queue: int | None = None
+    #: Pixels (width x height, from the header) one image may have; 0: the library's limit.
+    max_pixels: int = 50_000_000
+    #: Bytes of text one request may submit (text costs CPU per byte: fingerprint, detectors).
+    max_text_bytes: int = 1 * MIB
+    #: Open connections; past it the oldest is closed (no file-descriptor exhaustion).
+    max_connections: int = 1000
+    #: Seconds in-flight requests get on SIGTERM before the workers are killed.
+    shutdown_timeout: float = 30.0
+
+    @property
+    def capacity(self) -> int:
+        """Heavy calls admitted at once: running in a worker, or waiting for one."""
+        return self.workers + (self.workers if self.queue is None else self.queue)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -66,6 +88,11 @@ class Settings:
             ("request_timeout", "PROVENANCE_REQUEST_TIMEOUT", float),
             ("workers", "PROVENANCE_WORKERS", int),
             ("cache_size", "PROVENANCE_CACHE_SIZE", int),
+            ("queue", "PROVENANCE_QUEUE", int),
+            ("max_pixels", "PROVENANCE_MAX_MEGAPIXELS", lambda v: int(float(v) * 1_000_000)),
+            ("max_text_bytes", "PROVENANCE_MAX_TEXT_MB", lambda v: int(float(v) * MIB)),
+            ("max_connections", "PROVENANCE_MAX_CONNECTIONS", int),
+            ("shutdown_timeout", "PROVENANCE_SHUTDOWN_TIMEOUT", float),
         ):
             if name in os.environ:
                 env[key] = conv(os.environ[name])
