@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import signal
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -192,26 +193,97 @@ def create_app(settings: Settings | None = None) -> web.Application:
     return app
 
 
+class ConnectionCap:
+    """At most ``limit`` open connections: past it, the oldest one is closed to make room.
+
+    Slow clients that open connections and never finish a request (slowloris) would otherwise
+    hold file descriptors until accept() fails with EMFILE for everyone; the oldest connection
+    is the likeliest to be one of theirs, and a new client always gets in.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.evicted = 0
+        self._closing: set[Any] = set()  # closed, not yet forgotten by the server
+
+    def install(self, server: web.Server) -> None:
+        made = server.connection_made
+
+        def connection_made(handler: Any, transport: asyncio.Transport) -> None:
+            made(handler, transport)
+            current = server.connections
+            self._closing.intersection_update(current)
+            live = [h for h in current if h not in self._closing]
+            for oldest in live[: max(0, len(live) - self.limit)]:
+                self._closing.add(oldest)
+                self.evicted += 1
+                oldest.force_close()
+
+        server.connection_made = connection_made  # type: ignore[method-assign]
+
+
+class ServerRunner(web.AppRunner):
+    """The app's runner: request lines are not logged (access_log=None: our own log line holds
+    only the content's hash and the verdict), connections are capped, and shutdown waits at most
+    ``shutdown_timeout`` for in-flight requests."""
+
+    def __init__(self, app: web.Application, **kwargs: Any) -> None:
+        settings = app[SETTINGS]
+        super().__init__(app, access_log=None, shutdown_timeout=settings.shutdown_timeout, **kwargs)
+        self.cap = ConnectionCap(settings.max_connections)
+
+    async def setup(self) -> None:
+        await super().setup()
+        assert self.server is not None
+        self.cap.install(self.server)
+
+
+def _raise_fd_limit(wanted: int) -> None:
+    """Let the process hold ``wanted`` connections plus files (soft limit up to the hard one)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted + 256
+    if soft != resource.RLIM_INFINITY and soft < target:
+        new = target if hard == resource.RLIM_INFINITY else min(target, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        if new < target:
+            log.warning("only %d file descriptors allowed; lower --max-connections", new)
+
+
+async def _serve(app: web.Application, settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = ServerRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        print(settings.describe(), flush=True)
+        await stop.wait()
+    finally:
+        # Stops listening, gives in-flight requests shutdown_timeout, then kills the workers.
+        await runner.cleanup()
+
+
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; in-flight requests get up to ``shutdown_timeout`` (30 s)
     to finish, then the workers are killed."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(settings)
-
-    async def announce(_: web.Application) -> None:
-        print(settings.describe(), flush=True)
-
-    app.on_startup.append(announce)
-    # access_log=None: request lines are not logged; our own log line holds only the content's
-    # hash and the verdict (see routes).
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=settings.shutdown_timeout,
-        access_log=None,
-        print=None,
-    )
+    _raise_fd_limit(settings.max_connections)
+    asyncio.run(_serve(create_app(settings), settings))
 
 
-__all__ = ["FETCHER", "METRICS", "SERVICE", "SETTINGS", "Service", "create_app", "run"]
+__all__ = [
+    "FETCHER",
+    "METRICS",
+    "SERVICE",
+    "SETTINGS",
+    "ServerRunner",
+    "Service",
+    "create_app",
+    "run",
+]

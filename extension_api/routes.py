@@ -78,11 +78,13 @@ async def _json_object(request: web.Request, shape: str) -> dict[str, Any]:
     Decoded as JSON's own encodings (RFC 8259), never by the declared charset (which can be
     bogus); depth beyond the parser's recursion limit is bad input like any other.
     """
-    if (request.content_length or 0) > MAX_JSON_BYTES:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_JSON_BYTES, actual_size=0)
-    raw = await request.content.read(MAX_JSON_BYTES + 1)
-    if len(raw) > MAX_JSON_BYTES:
-        raise InputError(f"send at most {MAX_JSON_BYTES} bytes of JSON: {shape}")
+    raw = b""
+    if (request.content_length or 0) <= MAX_JSON_BYTES:
+        raw = await request.content.read(MAX_JSON_BYTES + 1)
+    if (request.content_length or 0) > MAX_JSON_BYTES or len(raw) > MAX_JSON_BYTES:
+        raise ApiError(
+            413, "payload_too_large", f"send at most {MAX_JSON_BYTES} bytes of JSON: {shape}"
+        )
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors

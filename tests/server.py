@@ -10,6 +10,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from extension_api import Settings, create_app
+from extension_api.app import SETTINGS, ServerRunner
 
 
 def free_port() -> int:
@@ -38,7 +39,9 @@ class LiveServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self._runner = web.AppRunner(self.factory(), access_log=None)
+        app = self.factory()
+        # The server's own runner (connection cap, shutdown budget) for the server's app.
+        self._runner = ServerRunner(app) if SETTINGS in app else web.AppRunner(app, access_log=None)
         self.loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         self.loop.run_until_complete(site.start())
@@ -51,6 +54,11 @@ class LiveServer:
         if not self._ready.wait(30):
             raise RuntimeError("the test server did not start")
         return self
+
+    @property
+    def app(self) -> web.Application:
+        assert self._runner is not None
+        return self._runner.app
 
     def __exit__(self, *exc: object) -> None:
         assert self._runner is not None
