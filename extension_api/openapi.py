@@ -61,6 +61,8 @@ def _verdict_schema() -> dict[str, Any]:
                 "type": "object",
                 "required": [
                     "present",
+                    "source",
+                    "trust_list",
                     "state",
                     "failures",
                     "signer",
@@ -70,7 +72,22 @@ def _verdict_schema() -> dict[str, Any]:
                     "recovered",
                 ],
                 "properties": {
-                    "present": {"type": "boolean"},
+                    "present": {
+                        "type": "boolean",
+                        "description": "a manifest is embedded in the content itself "
+                        "(false for credentials recovered from the store)",
+                    },
+                    "source": {
+                        "enum": ["embedded", "watermark", "fingerprint", None],
+                        "description": "where these credentials came from: embedded in the "
+                        "content, or recovered from the manifest store through the watermark "
+                        "or the fingerprint; null when there are none",
+                    },
+                    "trust_list": {
+                        "enum": ["c2pa", "interim", "user", None],
+                        "description": "the list that made the signer trusted (Trusted only): "
+                        "the official C2PA list, the legacy interim list, or a user anchor",
+                    },
                     "state": {"enum": ["Trusted", "Valid", "Invalid", None]},
                     "failures": {"type": "array", "items": {"type": "string"}},
                     "informational": {"type": "array", "items": {"type": "string"}},
@@ -88,9 +105,25 @@ def _verdict_schema() -> dict[str, Any]:
                     "title": nullable_str,
                     "created_at": nullable_str,
                     "ingredient_failures": {"type": "array", "items": {"type": "string"}},
-                    "ingredients": {"type": "array", "items": {"type": "object"}},
+                    "ingredients": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "title": nullable_str,
+                                "relationship": nullable_str,
+                                "format": nullable_str,
+                                "manifest_id": nullable_str,
+                                "source_types": {"type": "array", "items": {"type": "string"}},
+                                "failures": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    },
                     "remote_url": nullable_str,
-                    "recovered": {"type": "boolean"},
+                    "recovered": {
+                        "type": "boolean",
+                        "description": "kept for older clients: source is watermark or fingerprint",
+                    },
                     "similarity": {"type": ["number", "null"]},
                 },
             },
@@ -101,7 +134,22 @@ def _verdict_schema() -> dict[str, Any]:
                     "generated": {"type": ["boolean", "null"]},
                     "scope": {"enum": ["whole", "part", None]},
                     "source_types": {"type": "array", "items": {"type": "string"}},
-                    "evidence": {"type": "array", "items": {"type": "string"}},
+                    "evidence": {
+                        "type": "array",
+                        "items": {
+                            "enum": ["c2pa", "c2pa-description", "watermark", "text-watermark"]
+                        },
+                    },
+                    "claimed": {
+                        "type": "boolean",
+                        "description": "the AI origin comes from credentials judged Invalid: "
+                        "a claim, not an established fact",
+                    },
+                    "description": {
+                        "type": ["string", "null"],
+                        "description": "the manifest's own words when AI is named only in "
+                        "free text (evidence c2pa-description)",
+                    },
                 },
             },
             "watermark": {

@@ -1,10 +1,15 @@
 """Server settings: flags override environment variables, which override the defaults.
 
+Trust and text-watermark keys are read by the library's own functions
+(``TrustPolicy.from_env``, ``TextDetector.from_env``), the same ones `provenance verify` uses.
+
 --host / PROVENANCE_HOST                      127.0.0.1
 --port / PROVENANCE_PORT                      8787
 --store / PROVENANCE_STORE                    the per-user manifest store
---trust PEM... / PROVENANCE_TRUST (paths)     no anchors
+--trust PEM... / PROVENANCE_TRUST (paths)     anchors added to the bundled trust lists
 --trust-config / PROVENANCE_TRUST_CONFIG      the project's EKU list
+--no-default-trust / PROVENANCE_DEFAULT_TRUST=0   the bundled C2PA and interim lists are used
+--text-watermark K=T... / PROVENANCE_TEXT_WATERMARKS (a,b)  none
 --api-key... / PROVENANCE_API_KEYS (a,b)      none: POST /v1/manifests is off
 --max-body-mb / PROVENANCE_MAX_BODY_MB        50
 --rate-limit / PROVENANCE_RATE_LIMIT          20 requests/s per client, burst 2x (0: off)
@@ -99,10 +104,12 @@ class Settings:
         env["api_keys"] = tuple(_env_list("PROVENANCE_API_KEYS"))
         env["cors_origins"] = tuple(_env_list("PROVENANCE_CORS_ORIGINS"))
         env["fetch_allow"] = tuple(_env_list("PROVENANCE_FETCH_ALLOW"))
-        env["text_detectors"] = tuple(
-            TextDetector.from_spec(spec) for spec in _env_list("PROVENANCE_TEXT_WATERMARKS")
-        )
-        values = {**env, **{k: v for k, v in overrides.items() if v not in (None, (), [])}}
+        given = {k: v for k, v in overrides.items() if v not in (None, (), [])}
+        if "text_detectors" not in given:
+            env["text_detectors"] = tuple(TextDetector.from_env())
+        if "trust" not in given:
+            env["trust"] = TrustPolicy.from_env()
+        values = {**env, **given}
         return cls(**values)  # type: ignore[arg-type]
 
     def describe(self) -> str:

@@ -16,6 +16,7 @@ from .errors import (
     KeysError,
     MalformedAssetError,
     ManifestError,
+    MissingExtraError,
     OutputError,
     ProvenanceError,
     SigningError,
@@ -24,7 +25,15 @@ from .errors import (
 )
 from .manifest import AI_SOURCE_TYPES, SOURCE_TYPES, ManifestSpec, resolve_source_type
 from .register import register_manifest
-from .sign import SignOptions, SignResult, Thumbnail, sign, sign_bytes, sign_file
+from .sign import (
+    PriorCredentials,
+    SignOptions,
+    SignResult,
+    Thumbnail,
+    sign,
+    sign_bytes,
+    sign_file,
+)
 from .store import (
     AsyncManifestStore,
     ManifestStore,
@@ -57,7 +66,9 @@ __all__ = [
     "ManifestSpec",
     "ManifestStore",
     "Match",
+    "MissingExtraError",
     "OutputError",
+    "PriorCredentials",
     "ProvenanceError",
     "SignOptions",
     "SignResult",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,14 +16,16 @@ from . import __version__
 from .credentials import KeyAlg, SigningCredentials, default_keys_dir, init_keys
 from .errors import InputError, OutputError, ProvenanceError
 from .files import atomic_write
+from .inspect import inspect_file
 from .label import DEFAULT_LABEL, encode_like
-from .manifest import DEFAULT_SOURCE_TYPE, ManifestSpec
+from .manifest import ManifestSpec
 from .media import EMBEDDABLE, TEXT, is_text, media_type_of, open_image, read_input
-from .sign import SignOptions, SignResult, Thumbnail, sign_file
+from .sign import PriorCredentials, SignOptions, SignResult, Thumbnail, sign_file
 from .store import ManifestStore, default_store_path
 from .text import TextWatermarkKey
 from .text.manifest import sign_text
 from .trust import TrustPolicy
+from .trustlists import active_dir, defaults_enabled, load_lists, update_lists
 from .verdict import Verdict
 from .verify import TextDetector, verify
 from .watermark import METHODS, detect_bytes, embed_image, parse_payload
@@ -103,6 +105,28 @@ def _output_for(source: Path, relative: Path, args: argparse.Namespace) -> Path:
     return source.with_name(f"{source.stem}.signed{source.suffix}")
 
 
+def _credentials_words(prior: PriorCredentials) -> str:
+    if prior.manifest_id is None:
+        return "its unreadable credentials"
+    by = f", signed by {prior.signer}" if prior.signer else ""
+    more = len(prior.chain) - 1
+    chain = f" and {more} earlier manifest{'s' if more != 1 else ''}" if more > 0 else ""
+    return f"its credentials ({prior.manifest_id}{by}{chain})"
+
+
+def _what_was_kept(result: SignResult) -> str:
+    """The tail of a `sign` output line: what the new manifest kept of the file's past."""
+    parts = []
+    if result.kept is not None:
+        parts.append(f"kept {_credentials_words(result.kept)} as the parent")
+    if result.dropped is not None:
+        parts.append(f"dropped {_credentials_words(result.dropped)}, as asked")
+    if result.watermark:
+        kept = " kept (already in the pixels)" if result.watermark_kept else ""
+        parts.append(f"watermark {result.watermark}{kept}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def cmd_sign(args: argparse.Namespace) -> int:
     if sum(bool(x) for x in (args.output, args.out_dir, args.in_place)) > 1:
         raise OutputError("choose one of -o, --out-dir and --in-place")
@@ -125,6 +149,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
         thumbnail=Thumbnail(args.thumbnail),
         tsa_url=args.tsa,
         watermark=not args.no_watermark,
+        drop_credentials=args.drop_credentials,
     )
     store = None if args.no_watermark else ManifestStore(args.store)
     results: list[dict[str, Any]] = []
@@ -148,8 +173,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
                 results.append(result.to_dict())
                 if not args.json:
                     progress.clear()
-                    mark = f" (watermark {result.watermark})" if result.watermark else ""
-                    print(f"signed  {source} -> {output}{mark}")
+                    print(f"signed  {source} -> {output}{_what_was_kept(result)}")
                     for note in result.notes:
                         print(f"        note: {note}")
             except ProvenanceError as exc:
@@ -222,10 +246,11 @@ def render_verdict(verdict: Verdict) -> str:
     """The verdict for a terminal: the summary first, then the key fields."""
     c, ai = verdict.credentials, verdict.ai
     lines = [f"{verdict.path or 'content'}  ({verdict.media_type})", f"  {verdict.summary}"]
-    if c.present:
+    if c.source:
         signer = c.signer
         who = f"{signer.issuer or '?'} / {signer.common_name or '?'}" if signer else "unknown"
-        lines.append(f"  credentials  {c.state}; signer {who}")
+        listed = f" (trust list: {c.trust_list})" if c.trust_list else ""
+        lines.append(f"  credentials  {c.state}{listed}; signer {who}")
         lines.append(
             f"  signed at    {c.signed_at or 'no trusted timestamp'}"
             + (f"; declared created {c.created_at}" if c.created_at else "")
@@ -234,10 +259,16 @@ def render_verdict(verdict: Verdict) -> str:
         lines.append(f"  manifest     {c.manifest_id}")
         if c.failures:
             lines.append(f"  failures     {', '.join(c.failures)}")
-        if c.ingredient_failures:
+        for ing in c.ingredients:
+            if ing.failures:
+                title = ing.title or "untitled"
+                lines.append(f"  ingredient   {title}: {', '.join(ing.failures)}")
+        if c.ingredient_failures and not any(i.failures for i in c.ingredients):
             lines.append(f"  ingredients  {', '.join(c.ingredient_failures)}")
-    if c.recovered:
-        lines.append("  recovered    from the watermark, via the manifest store")
+    if c.source in ("watermark", "fingerprint"):
+        lines.append(
+            f"  recovered    from the manifest store, through the {c.source} (not embedded)"
+        )
     if verdict.watermark:
         w = verdict.watermark
         lines.append(
@@ -246,6 +277,12 @@ def render_verdict(verdict: Verdict) -> str:
     for m in verdict.matches:
         lines.append(f"  possible     {m.manifest_id} ({m.kind}, similarity {m.similarity:.0%})")
     generated = {True: "yes", False: "not declared", None: "unknown"}[ai.generated]
+    if ai.claimed:
+        generated = "claimed (the credentials are invalid)"
+    elif ai.generated and "c2pa-description" in ai.evidence and "c2pa" not in ai.evidence:
+        generated = f'yes, in words only ("{ai.description}")'
+    elif ai.generated is None and ai.scope == "part":
+        generated = "unknown: a synthetic element, not said to be AI"
     scope = f" ({ai.scope})" if ai.scope else ""
     types = ", ".join(t.rsplit("/", 1)[-1] for t in ai.source_types)
     lines.append(
@@ -254,14 +291,22 @@ def render_verdict(verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    policy = TrustPolicy.from_env(
-        args.trust, trust_config=args.trust_config, allow_remote=args.allow_remote
+def _policy(args: argparse.Namespace, *, allow_remote: bool = False) -> TrustPolicy:
+    """The trust of `verify`, `serve` and `inspect`: one reading of flags and environment."""
+    return TrustPolicy.from_env(
+        args.trust,
+        trust_config=args.trust_config,
+        allow_remote=allow_remote,
+        default_lists=False if args.no_default_trust else None,
     )
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    policy = _policy(args, allow_remote=args.allow_remote)
     verdicts: list[dict[str, Any]] = []
     status = 0
     store = _existing_store(args.store)
-    detectors = [TextDetector.from_spec(spec) for spec in args.text_watermark]
+    detectors = TextDetector.from_env(args.text_watermark)
     for path, _ in expand_inputs(args.paths):
         try:
             verdict = verify(
@@ -342,22 +387,114 @@ def cmd_text_key(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- inspect ------------------------------------------------------------------------------------
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    found = inspect_file(args.path, policy=_policy(args))
+    if args.export_manifest:
+        _export_manifest(found.active_manifest, args.export_manifest, args.store, args.force)
+    if args.tree:
+        print("\n".join(found.tree().lines()))
+    elif args.certs:
+        print(json.dumps(found.certificates, indent=2))
+    elif not args.export_manifest:
+        print(json.dumps(found.detailed if args.detailed else found.report, indent=2))
+    return 0
+
+
+def _export_manifest(
+    manifest_id: str | None, output: Path, store_path: Path | None, force: bool
+) -> None:
+    """Write the manifest store bytes recorded for ``manifest_id`` (what POST /v1/manifests
+    wants). They come from the manifest store: c2pa-python offers no way to extract embedded
+    manifest bytes, and this project does not parse JUMBF itself."""
+    store = _existing_store(store_path)
+    record = store.by_manifest_id(manifest_id) if store and manifest_id else None
+    if record is None:
+        raise InputError(
+            f"the manifest store bytes of {manifest_id} are not in "
+            f"{store_path or default_store_path()}",
+            hint="they are recorded when `provenance sign` writes a watermark; give --store, "
+            "or use the bytes your signing code got from c2pa's Builder.sign",
+        )
+    try:
+        atomic_write(output, record.manifest_store, replace=force)
+    except FileExistsError:
+        raise OutputError(f"{output} exists", hint="use --force to replace it") from None
+    print(
+        f"wrote the manifest store of {manifest_id} "
+        f"({len(record.manifest_store)} bytes) to {output}"
+    )
+
+
+# -- trust --------------------------------------------------------------------------------------
+
+
+def cmd_trust_show(args: argparse.Namespace) -> int:
+    lists = load_lists()
+    enabled = defaults_enabled()
+    rows = [
+        {
+            "name": lst.name,
+            "title": lst.title,
+            "version": lst.version,
+            "date": lst.date,
+            "source": lst.source,
+            "licence": lst.licence,
+            "anchors": lst.anchor_count,
+            "tsa_anchors": lst.tsa_count,
+            "allowed_end_entities": lst.allowed_count,
+            "allowed_ekus": len(lst.ekus),
+            "directory": lst.directory,
+        }
+        for lst in lists
+    ]
+    if args.json:
+        print(json.dumps({"default_trust": enabled, "lists": rows}, indent=2))
+        return 0
+    print(
+        f"Trust lists in {active_dir()}"
+        + ("" if enabled else " (turned off by $PROVENANCE_DEFAULT_TRUST)")
+    )
+    for r in rows:
+        counts = f"{r['anchors']} anchors"
+        counts += f", {r['tsa_anchors']} TSA anchors" if r["tsa_anchors"] else ""
+        counts += (
+            f", {r['allowed_end_entities']} allowed end-entity certificates"
+            if r["allowed_end_entities"]
+            else ""
+        )
+        print(f"  {r['name']:<8} {r['title']}")
+        print(f"           {counts}")
+        print(f"           version {r['version'] or '?'}; dated {r['date'] or '?'}")
+        print(f"           source  {r['source']}")
+        print(f"           licence {r['licence']}")
+    return 0
+
+
+def cmd_trust_update(args: argparse.Namespace) -> int:
+    target = update_lists(args.source, target=args.dir)
+    print(f"Installed the trust lists from {args.source} into {target}:")
+    for lst in load_lists(target):
+        print(f"  {lst.name:<8} {lst.anchor_count} anchors ({lst.version or 'no version'})")
+    return 0
+
+
 # -- serve --------------------------------------------------------------------------------------
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def serve_settings(args: argparse.Namespace) -> Any:
+    """The server's Settings from `serve`'s flags over the environment (tested flag by flag)."""
     # The server is a separate package over this library; imported only when asked for.
-    from extension_api import Settings, run
+    from extension_api import Settings
 
-    trust = TrustPolicy.from_env(
-        args.trust,
-        trust_config=args.trust_config or os.environ.get("PROVENANCE_TRUST_CONFIG"),
-    )
-    settings = Settings.from_env(
+    return Settings.from_env(
         host=args.host,
         port=args.port,
         store_path=args.store,
-        trust=trust,
+        trust=_policy(args),
+        text_detectors=tuple(TextDetector.from_env(args.text_watermark)),
         api_keys=tuple(args.api_key),
         workers=args.workers,
         rate_limit=args.rate_limit,
@@ -367,7 +504,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         fetch_allow=tuple(args.fetch_allow),
         max_body=int(args.max_body_mb * 1024 * 1024) if args.max_body_mb else None,
     )
-    run(settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from extension_api import run
+
+    run(serve_settings(args))
     return 0
 
 
@@ -375,16 +517,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _sample() -> Path:
-    for candidate in (
-        Path(__file__).resolve().parent.parent / "samples" / "astronaut.jpg",
-        Path.cwd() / "samples" / "astronaut.jpg",
-    ):
-        if candidate.exists():
-            return candidate
-    raise InputError(
-        "the sample image samples/astronaut.jpg is missing",
-        hint="run the demo from a checkout of the project",
-    )
+    # Shipped inside the package, so the demo also runs from an installed wheel.
+    return Path(str(files("provenance") / "data" / "astronaut.jpg"))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -437,12 +571,38 @@ def _signing_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup
     m.add_argument("--model", help="the model (recorded as the tool's version)")
     m.add_argument(
         "--source-type",
-        default=DEFAULT_SOURCE_TYPE,
-        help="IPTC digitalSourceType, URI or short name (default: trainedAlgorithmicMedia)",
+        help="IPTC digitalSourceType, URI or short name (default: trainedAlgorithmicMedia; "
+        "when re-signing a file with credentials, the type they declare)",
     )
     m.add_argument("--title", help="title (default: the file name)")
     m.add_argument("--author", help="the author's name (personal data: only when asked)")
     return m
+
+
+def _trust_options(parser: argparse.ArgumentParser) -> None:
+    """The trust flags `verify`, `serve` and `inspect` share."""
+    parser.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PEM",
+        help="trust anchor certificates added to the bundled trust lists "
+        "(repeatable; also $PROVENANCE_TRUST)",
+    )
+    parser.add_argument(
+        "--trust-config",
+        type=Path,
+        metavar="FILE",
+        help="allowed signer EKUs, one OID per line (c2pa trust_config format; "
+        "also $PROVENANCE_TRUST_CONFIG)",
+    )
+    parser.add_argument(
+        "--no-default-trust",
+        action="store_true",
+        help="do not use the bundled C2PA and interim trust lists, only --trust anchors "
+        "(also $PROVENANCE_DEFAULT_TRUST=0)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -479,6 +639,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--force", action="store_true", help="replace existing output files")
     m = _signing_options(s)
     m.add_argument("--ingredient", type=Path, help="a parent file this was made from")
+    m.add_argument(
+        "--drop-credentials",
+        action="store_true",
+        help="do not keep the credentials a file already carries (by default they become "
+        "the parent ingredient, so the chain is kept)",
+    )
     s.add_argument(
         "--label",
         nargs="?",
@@ -523,20 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="check Content Credentials and report AI origin")
     v.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     v.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    v.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="PEM",
-        help="trust anchor certificates (repeatable; also $PROVENANCE_TRUST)",
-    )
-    v.add_argument(
-        "--trust-config",
-        type=Path,
-        metavar="FILE",
-        help="allowed signer EKUs, one OID per line (c2pa trust_config format)",
-    )
+    _trust_options(v)
     v.add_argument(
         "--allow-remote",
         action="store_true",
@@ -584,12 +737,53 @@ def build_parser() -> argparse.ArgumentParser:
     wd.add_argument("--json", action="store_true")
     wd.set_defaults(func=cmd_watermark_detect)
 
+    ins = sub.add_parser(
+        "inspect", help="show the manifest store: c2pa's report, ingredient tree, certificates"
+    )
+    ins.add_argument("path", type=Path, metavar="FILE")
+    shown = ins.add_mutually_exclusive_group()
+    shown.add_argument("--detailed", action="store_true", help="c2pa's detailed report")
+    shown.add_argument("--tree", action="store_true", help="the ingredient tree")
+    shown.add_argument(
+        "--certs", action="store_true", help="the signer and time-stamp certificates"
+    )
+    ins.add_argument(
+        "--export-manifest",
+        type=Path,
+        metavar="OUT.c2pa",
+        help="write the manifest store bytes (application/c2pa) that POST /v1/manifests wants",
+    )
+    ins.add_argument(
+        "--store", type=Path, help="manifest store to export from (default as for verify)"
+    )
+    ins.add_argument("--force", action="store_true", help="replace an existing export file")
+    _trust_options(ins)
+    ins.set_defaults(func=cmd_inspect)
+
+    tr = sub.add_parser("trust", help="show or update the bundled C2PA trust lists")
+    trs = tr.add_subparsers(dest="trust_command", required=True)
+    ts = trs.add_parser("show", help="versions, counts, dates and sources of the trust lists")
+    ts.add_argument("--json", action="store_true")
+    ts.set_defaults(func=cmd_trust_show)
+    tu = trs.add_parser(
+        "update", help="install newer trust lists from a directory or URL (nothing is automatic)"
+    )
+    tu.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="DIR|URL",
+        help="a directory or http(s) URL laid out like provenance/data/trust "
+        "(c2pa-official/*.pem, interim/*)",
+    )
+    tu.add_argument("--dir", type=Path, help="install here instead of the per-user data directory")
+    tu.set_defaults(func=cmd_trust_update)
+
     sv = sub.add_parser("serve", help="run the verification API (see extension_api/settings.py)")
     sv.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     sv.add_argument("--port", type=int, help="port (default 8787)")
     sv.add_argument("--store", type=Path, help="manifest store (default as for sign)")
-    sv.add_argument("--trust", action="append", default=[], type=Path, metavar="PEM")
-    sv.add_argument("--trust-config", type=Path, metavar="FILE")
+    _trust_options(sv)
     sv.add_argument(
         "--api-key",
         action="append",

@@ -50,3 +50,7 @@ class SigningError(ProvenanceError):
 
 class OutputError(ProvenanceError):
     """An output cannot be written (exists, is the input, or the directory is not writable)."""
+
+
+class MissingExtraError(ProvenanceError):
+    """A feature needs an optional dependency that is not installed."""

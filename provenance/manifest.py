@@ -54,6 +54,29 @@ AI_SOURCE_TYPES = frozenset(
 #: Of those, the ones that say only part of the content is AI-made.
 PARTIAL_AI_SOURCE_TYPES = frozenset({SOURCE_TYPES["compositeWithTrainedAlgorithmicMedia"]})
 
+#: Reading other writers' manifests, source types are compared by term: http and https IPTC URIs
+#: both occur in real files (Adobe Firefly in 2024 wrote https).
+AI_TERMS = frozenset(
+    {"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "trainedAlgorithmicData"}
+)
+PARTIAL_AI_TERMS = frozenset({"compositeWithTrainedAlgorithmicMedia"})
+#: A composite with a synthetic element: algorithmic, possibly but not necessarily a trained model.
+SYNTHETIC_TERMS = frozenset({"compositeSynthetic"})
+_SOURCE_TYPE_PREFIXES = (
+    "cv.iptc.org/newscodes/digitalsourcetype/",
+    "c2pa.org/digitalsourcetype/",
+)
+
+
+def source_type_term(uri: str) -> str | None:
+    """The term of an IPTC or C2PA digitalSourceType URI (http or https), else None."""
+    rest = uri.strip().removeprefix("https://").removeprefix("http://")
+    for prefix in _SOURCE_TYPE_PREFIXES:
+        if rest.startswith(prefix):
+            return rest[len(prefix) :].strip("/") or None
+    return None
+
+
 DEFAULT_SOURCE_TYPE = SOURCE_TYPES["trainedAlgorithmicMedia"]
 CLAIM_GENERATOR = {"name": "provenance", "version": __version__}
 PARENT_LABEL = "parent"
@@ -79,12 +102,14 @@ class ManifestSpec:
     """What a signed manifest declares.
 
     ``generator`` and ``model`` name the AI tool (the action's softwareAgent, model as its
-    version). ``author`` is the only personal data, and only when given.
+    version). ``source_type`` None means the default: trainedAlgorithmicMedia, or, when a
+    file's own credentials are kept as its parent, what they declare. ``author`` is the only
+    personal data, and only when given.
     """
 
     generator: str | None = None
     model: str | None = None
-    source_type: str = DEFAULT_SOURCE_TYPE
+    source_type: str | None = None
     title: str | None = None
     author: str | None = None
 
@@ -102,7 +127,7 @@ def creation_actions(
     spec: ManifestSpec, *, has_parent: bool, extra: list[dict[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
     """The ``c2pa.actions`` list: created (or opened + edited, when there is a parent)."""
-    source_type = resolve_source_type(spec.source_type)
+    source_type = resolve_source_type(spec.source_type or DEFAULT_SOURCE_TYPE)
     main: dict[str, Any] = {
         "action": "c2pa.edited" if has_parent else "c2pa.created",
         "digitalSourceType": source_type,

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from .errors import InputError, MalformedAssetError, TooManyPixelsError, UnsupportedMediaError
+from .errors import (
+    InputError,
+    MalformedAssetError,
+    OutputError,
+    TooManyPixelsError,
+    UnsupportedMediaError,
+)
 
 #: Formats c2pa-python can both read and embed a manifest into, by media type, with the
 #: extension used for new files.
@@ -33,6 +39,14 @@ EMBEDDABLE: dict[str, str] = {
     "audio/mp4": ".m4a",
     "audio/flac": ".flac",
     "application/pdf": ".pdf",
+}
+
+#: Other extensions the same media types go by (beside ``mimetypes``' own).
+_MORE_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "image/jpeg": (".jpeg", ".jpe", ".jfif"),
+    "image/tiff": (".tiff",),
+    "image/heif": (".heic",),
+    "video/mp4": (".m4v",),
 }
 
 #: Images the project decodes into pixels (labels, watermarks, fingerprints).
@@ -123,6 +137,33 @@ def media_type_of(data: bytes, name: str | None = None) -> str:
             hint="supported: " + ", ".join(sorted(e.lstrip(".") for e in EMBEDDABLE.values())),
         )
     return found
+
+
+def output_suffixes(media_type: str) -> frozenset[str]:
+    """The file-name extensions that say ``media_type``."""
+    return frozenset(
+        {
+            EMBEDDABLE.get(media_type, ""),
+            *_MORE_SUFFIXES.get(media_type, ()),
+            *mimetypes.guess_all_extensions(media_type),
+        }
+        - {""}
+    )
+
+
+def check_output_name(path: Path, media_type: str) -> None:
+    """Refuse an output name whose extension says another format than the one written (a
+    PNG named .jpg misleads every program that trusts the name)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in output_suffixes(media_type):
+        return
+    right = EMBEDDABLE.get(media_type, "")
+    raise OutputError(
+        f"{path}: the signed file is {media_type}, but the name ends in {suffix or 'no extension'}",
+        hint=f"name it {Path(path).with_suffix(right).name}"
+        if right
+        else "give it an extension that matches its format",
+    )
 
 
 def read_input(path: Path) -> bytes:

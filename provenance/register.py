@@ -2,8 +2,9 @@
 
 A platform or generator hands over the manifest store (``application/c2pa``) and the asset it
 signs. The manifest must validate against that asset (its hard binding), carry our soft
-binding, and the asset must carry the same watermark; only then is it recorded, with the
-asset's fingerprint. The asset itself is never stored.
+binding, and the asset must carry the same watermark; if that watermark already leads to
+credentials, the manifest's chain must hold them (see ``lineage``). Only then is it recorded,
+with the asset's fingerprint. The asset itself is never stored.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import numpy as np
 
 from .errors import ManifestError
 from .fingerprint import image_hash
+from .lineage import lineage_conflict
 from .media import media_type_of
-from .store import ManifestStore, StoredManifest
+from .store import ManifestStore, StoredManifest, StoreError
 from .trust import TrustPolicy
 from .verdict import INVALID
-from .watermark import ALG, detect_rgb, identifier_from_binding, load_for_detection
+from .watermark import ALG, detect_rgb, identifier_from_binding, load_for_detection, payload_hex
 
 
 def register_manifest(
@@ -56,6 +58,13 @@ def register_manifest(
     found = detect_rgb(luminance)
     if found.identifier != identifier:
         raise ManifestError("the asset does not carry the watermark its manifest declares")
+    conflict = lineage_conflict(store, identifier, report.get("manifests") or {})
+    if conflict is not None:
+        raise StoreError(
+            f"watermark {payload_hex(identifier)} already leads to other credentials "
+            f"({conflict.manifest_id}), which this manifest's chain does not hold",
+            hint="sign with the earlier file as the parent ingredient to extend its lineage",
+        )
     signer = active.get("signature_info") or {}
     record = StoredManifest(
         watermark_id=identifier,

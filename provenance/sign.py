@@ -1,5 +1,8 @@
 """Sign one asset: embed a C2PA manifest declaring its AI origin, made with c2pa's Builder.
 
+A file's own credentials become the parent ingredient (the chain is kept) unless dropped; a
+watermark already in the pixels is kept rather than overlaid (see ``lineage``).
+
 The batch loop (many inputs, progress, summary) lives in the CLI; this module signs one asset,
 from bytes or a file, and writes atomically.
 """
@@ -17,6 +20,7 @@ from typing import Any
 
 import c2pa
 import numpy as np
+from PIL import Image
 
 from .credentials import SigningCredentials
 from .errors import (
@@ -28,16 +32,19 @@ from .errors import (
 from .files import atomic_output
 from .fingerprint import image_hash
 from .label import WRITABLE, draw_label, encode_like
+from .lineage import lineage_conflict
 from .manifest import (
+    AI_SOURCE_TYPES,
     ManifestSpec,
     asset_error,
     manifest_definition,
     parent_ingredient,
     soft_binding,
 )
-from .media import EMBEDDABLE, media_type_of, open_image, read_input
+from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
 from .store import ManifestStore, StoredManifest
-from .watermark import ALG, MIN_SIDE, binding_value, embed_image, payload_hex
+from .verdict import ai_origin
+from .watermark import ALG, MIN_SIDE, binding_value, detect_rgb, embed_image, payload_hex
 
 
 class Thumbnail(StrEnum):
@@ -72,6 +79,23 @@ class SignOptions:
     tsa_url: str | None = None
     #: Embed the invisible watermark (soft binding) before signing, where the format allows.
     watermark: bool = True
+    #: Sign without the credentials the file already carries (by default they become the
+    #: parent ingredient, as c2patool does, so the chain is kept).
+    drop_credentials: bool = False
+
+
+@dataclass(frozen=True)
+class PriorCredentials:
+    """Credentials a file already carried when it was signed."""
+
+    #: Its active manifest, or None when the credentials could not be read.
+    manifest_id: str | None
+    #: The organisation (else common name) that signed it.
+    signer: str | None
+    #: The labels of every manifest in its chain, the active one first.
+    chain: tuple[str, ...] = ()
+    #: The digitalSourceType its active manifest declares (an AI one first), if any.
+    source_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,8 +108,14 @@ class SignResult:
     manifest_id: str
     manifest_size: int
     labelled: bool
-    #: The watermark payload (hex) when the pixels were watermarked, else None.
+    #: The watermark payload (hex) bound to this manifest, else None.
     watermark: str | None = None
+    #: The pixels already carried that watermark: this manifest joined its lineage.
+    watermark_kept: bool = False
+    #: The file's own credentials, kept as the parent ingredient.
+    kept: PriorCredentials | None = None
+    #: The file's own credentials, dropped as asked (``drop_credentials``).
+    dropped: PriorCredentials | None = None
     #: Things the user should know, e.g. why no watermark was embedded.
     notes: list[str] = field(default_factory=list)
     asset: bytes | None = field(default=None, repr=False)
@@ -111,10 +141,57 @@ def _manifest_id(manifest_store: bytes) -> str:
         return str(json.loads(reader.json())["active_manifest"])
 
 
+#: Reading a file's own credentials while signing: offline, and no trust judgement (they are
+#: kept as they are; a verifier judges them later).
+_READ_SETTINGS = {"verify": {"verify_trust": False, "remote_manifest_fetch": False}}
+
+
+def prior_credentials(
+    data: bytes, media_type: str, name: str, *, unreadable_ok: bool = False
+) -> PriorCredentials | None:
+    """The credentials ``data`` already carries, or None.
+
+    Credentials c2pa cannot read (or only points to online) cannot be kept: that is an
+    :class:`InputError`, unless ``unreadable_ok`` (then their ``manifest_id`` is None).
+    """
+    try:
+        context = c2pa.Context.from_dict(_READ_SETTINGS)
+        with c2pa.Reader(media_type, io.BytesIO(data), None, context) as reader:
+            store = json.loads(reader.json())
+    except c2pa.C2paError.ManifestNotFound:
+        return None
+    except c2pa.C2paError as exc:
+        damaged = asset_error(exc, name, "read")
+        if damaged is not None:
+            raise damaged from exc
+        if unreadable_ok:
+            return PriorCredentials(None, None)
+        what = (
+            "points to credentials stored online, which signing does not fetch"
+            if "remote manifests" in str(exc).lower()
+            else "carries credentials that cannot be read or kept"
+        )
+        raise InputError(
+            f"{name}: {what} ({exc})",
+            hint="sign it with --drop-credentials to replace them (they are then lost)",
+        ) from exc
+    active = store.get("active_manifest") or ""
+    manifests = store.get("manifests") or {}
+    sig = (manifests.get(active) or {}).get("signature_info") or {}
+    chain = [active, *(label for label in manifests if label != active)]
+    signer = sig.get("issuer") or sig.get("common_name")
+    alone = {"active_manifest": active, "manifests": {active: manifests.get(active) or {}}}
+    declared = ai_origin(alone)  # what the active manifest itself declares
+    types = [t for t in declared.source_types if t in AI_SOURCE_TYPES] + declared.source_types
+    return PriorCredentials(active or None, signer, tuple(chain), types[0] if types else None)
+
+
 @dataclass
 class _Rendered:
     data: bytes
     watermark_id: int | None = None
+    #: The watermark was already in the pixels (kept, not embedded again).
+    watermark_kept: bool = False
     fingerprint: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -123,10 +200,30 @@ class _Rendered:
 WATERMARKABLE = frozenset(WRITABLE) - {"image/gif"}
 
 
+def _is_animated(image: Image.Image) -> bool:
+    # A still MPO JPEG (cameras such as the Nikon Z9 add preview frames) is not an animation.
+    return getattr(image, "n_frames", 1) > 1 and image.format != "MPO"
+
+
+def _existing_watermark(image: Image.Image) -> int | None:
+    """The identifier of a watermark already in the pixels (ours), if one decodes on the grid
+    a new one would use (one on a rotated or rescaled grid would not interfere)."""
+    return detect_rgb(np.asarray(image.convert("L")), resync=False).identifier
+
+
 def _render(
-    data: bytes, media_type: str, options: SignOptions, name: str, store: ManifestStore | None
+    data: bytes,
+    media_type: str,
+    options: SignOptions,
+    name: str,
+    store: ManifestStore | None,
+    chain: tuple[str, ...] = (),
 ) -> _Rendered:
-    """Decode once, draw the label, embed the watermark, encode once."""
+    """Decode once, draw the label, embed the watermark (unless one is there), encode once.
+
+    ``chain``: the manifests the new manifest will hold (its parent's chain), which decide
+    whether it may join the lineage of a watermark already in the pixels.
+    """
     wants_watermark = options.watermark and media_type in WATERMARKABLE
     if options.label is None and not wants_watermark:
         notes = [f"no watermark: {media_type} pixels cannot carry one"] if options.watermark else []
@@ -134,7 +231,7 @@ def _render(
     if media_type not in WRITABLE:
         raise UnsupportedMediaError(f"{name}: cannot draw a label on {media_type} content")
     original = open_image(data, name)
-    if getattr(original, "n_frames", 1) > 1:
+    if _is_animated(original):
         if options.label is not None:
             raise UnsupportedMediaError(
                 f"{name}: cannot draw a label on an animated image", hint="sign it without --label"
@@ -144,10 +241,28 @@ def _render(
     rendered = _Rendered(b"")
     if wants_watermark and min(image.size) < MIN_SIDE:
         rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
+    elif wants_watermark and (existing := _existing_watermark(original)) is not None:
+        # One watermark per image: a second one would make both unreadable.
+        conflict = lineage_conflict(store, existing, chain)
+        if conflict is None:
+            rendered.watermark_id, rendered.watermark_kept = existing, True
+            rendered.fingerprint = image_hash(np.asarray(image.convert("L")))
+        else:
+            rendered.notes.append(
+                f"no new watermark: the pixels already carry watermark {payload_hex(existing)}, "
+                f"which leads to other credentials ({conflict.manifest_id}) that this file's "
+                "chain does not hold; it stays, unbound to this manifest"
+            )
     elif wants_watermark:
         rendered.watermark_id = store.new_watermark_id() if store else secrets.randbits(40)
         image = embed_image(image, rendered.watermark_id)
         rendered.fingerprint = image_hash(np.asarray(image.convert("L")))
+    if image is original:
+        rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
+        return rendered
+    frames = getattr(original, "n_frames", 1)
+    if frames > 1:
+        rendered.notes.append(f"the MPO's {frames - 1} extra frame(s) (previews) were not kept")
     rendered.data = encode_like(image, media_type, original)
     return rendered
 
@@ -173,27 +288,54 @@ def sign_bytes(
     media_type = media_type or media_type_of(data, name)
     if media_type not in EMBEDDABLE:
         raise UnsupportedMediaError(f"{name}: c2pa cannot embed a manifest in {media_type}")
-    rendered = _render(data, media_type, options, name, store)
+    prior = prior_credentials(data, media_type, name, unreadable_ok=options.drop_credentials)
+    kept = None if options.drop_credentials else prior
+    # The parent ingredient: --ingredient, else the file's own credentials (as c2patool does).
+    parent: tuple[str, str, bytes] | None = None
+    chain: tuple[str, ...] = ()
+    if options.ingredient is not None:
+        if kept is not None:
+            raise InputError(
+                f"{name}: already carries credentials ({kept.manifest_id}), which would be its "
+                f"parent, and --ingredient names another parent ({options.ingredient})",
+                hint="add --drop-credentials to record only --ingredient as the parent",
+            )
+        ingredient = read_input(options.ingredient)
+        ingredient_type = media_type_of(ingredient, str(options.ingredient))
+        parent = (options.ingredient.name, ingredient_type, ingredient)
+        found = prior_credentials(
+            ingredient, ingredient_type, str(options.ingredient), unreadable_ok=True
+        )
+        chain = found.chain if found else ()
+    elif kept is not None:
+        parent, chain = (Path(name).name, media_type, data), kept.chain
+        if options.manifest.source_type is None and kept.source_type:
+            # Re-signing keeps what the file is: its AI origin carries through.
+            spec = dataclasses.replace(options.manifest, source_type=kept.source_type)
+            options = dataclasses.replace(options, manifest=spec)
+    rendered = _render(data, media_type, options, name, store, chain)
     wid = rendered.watermark_id
     definition = manifest_definition(
         options.manifest,
         title=Path(name).name,
-        has_parent=options.ingredient is not None,
-        extra_actions=[] if wid is None else [{"action": "c2pa.watermarked"}],
+        has_parent=parent is not None,
+        extra_actions=[]
+        if wid is None or rendered.watermark_kept
+        else [{"action": "c2pa.watermarked"}],
         extra_assertions=[] if wid is None else [soft_binding(ALG, binding_value(wid))],
     )
-    context = c2pa.Context.from_dict({"builder": {"thumbnail": options.thumbnail.settings()}})
+    context = c2pa.Context.from_dict(
+        {"builder": {"thumbnail": options.thumbnail.settings()}, **_READ_SETTINGS}
+    )
     own_signer = signer is None
     signer = signer or credentials.signer(options.tsa_url)
     out = io.BytesIO()
     try:
         with c2pa.Builder(definition, context) as builder:
-            if options.ingredient is not None:
-                ingredient = read_input(options.ingredient)
+            if parent is not None:
+                title, parent_type, parent_data = parent
                 builder.add_ingredient(
-                    parent_ingredient(options.ingredient.name),
-                    media_type_of(ingredient, str(options.ingredient)),
-                    io.BytesIO(ingredient),
+                    parent_ingredient(title), parent_type, io.BytesIO(parent_data)
                 )
             manifest_store = builder.sign(signer, media_type, io.BytesIO(rendered.data), out)
     except c2pa.C2paError as exc:
@@ -223,6 +365,9 @@ def sign_bytes(
         manifest_size=len(manifest_store),
         labelled=options.label is not None,
         watermark=payload_hex(wid) if wid is not None else None,
+        watermark_kept=rendered.watermark_kept,
+        kept=kept,
+        dropped=prior if options.drop_credentials else None,
         notes=rendered.notes,
         asset=out.getvalue(),
         manifest=manifest_store,
@@ -253,8 +398,17 @@ def sign_file(
         )
     if not output.parent.is_dir():
         raise OutputError(f"{output}: the directory {output.parent} does not exist")
+    data = read_input(source)
+    media_type = media_type_of(data, str(source))
+    check_output_name(output, media_type)
     result = sign_bytes(
-        read_input(source), credentials, options, name=str(source), signer=signer, store=store
+        data,
+        credentials,
+        options,
+        name=str(source),
+        media_type=media_type,
+        signer=signer,
+        store=store,
     )
     assert result.asset is not None
     try:

@@ -7,13 +7,28 @@ writes the one-sentence summary.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .manifest import AI_SOURCE_TYPES, PARTIAL_AI_SOURCE_TYPES
+from .manifest import AI_TERMS, PARTIAL_AI_TERMS, SYNTHETIC_TERMS, source_type_term
 
 TRUSTED, VALID, INVALID = "Trusted", "Valid", "Invalid"
+
+#: Where the credentials of a verdict came from (``credentials.source``).
+EMBEDDED, WATERMARK, FINGERPRINT = "embedded", "watermark", "fingerprint"
+#: Which trust list made the signer trusted (``credentials.trust_list``): the official C2PA
+#: list, the legacy interim list, or anchors the user added.
+C2PA_LIST, INTERIM_LIST, USER_LIST = "c2pa", "interim", "user"
+TRUST_LIST_WORDS = {
+    C2PA_LIST: "the official C2PA trust list",
+    INTERIM_LIST: "the legacy interim trust list (frozen; it predates the official C2PA list)",
+    USER_LIST: "a trust anchor you configured",
+}
+#: ``ai.evidence`` values: a digitalSourceType in a manifest, AI named only in a manifest's free
+#: text (e.g. Bing's "AI Generated Image"), the image watermark, the text watermark.
+EVIDENCE_C2PA, EVIDENCE_DESCRIPTION = "c2pa", "c2pa-description"
 
 #: Plain words for the failure codes readers meet most, used in the summary.
 FAILURE_WORDS = {
@@ -54,11 +69,21 @@ class Ingredient:
     format: str | None
     manifest_id: str | None
     source_types: list[str] = field(default_factory=list)
+    #: The validator's failure codes for this ingredient (an Invalid verdict names it).
+    failures: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Credentials:
+    """``present``: a manifest is embedded in (or attached to) the content itself.
+    ``source``: where the credentials described here came from, ``embedded``, ``watermark``
+    (recovered from the manifest store through the invisible watermark) or ``fingerprint``
+    (recovered through a perceptual-hash match); ``None`` when there are none. Recovered
+    credentials have ``present`` false.
+    """
+
     present: bool = False
+    source: str | None = None
     state: str | None = None
     failures: list[str] = field(default_factory=list)
     #: Status codes the validator reports as neither success nor failure (e.g. timeStamp.*).
@@ -74,6 +99,9 @@ class Credentials:
     ingredients: list[Ingredient] = field(default_factory=list)
     #: Set when the asset points to a manifest stored online that was not fetched.
     remote_url: str | None = None
+    #: ``c2pa`` | ``interim`` | ``user``: the list that made the signer trusted (Trusted only).
+    trust_list: str | None = None
+    #: Kept for older clients: the same as ``source`` being ``watermark`` or ``fingerprint``.
     recovered: bool = False
     #: When recovered: how alike this copy and the registered image are (0-1).
     similarity: float | None = None
@@ -81,10 +109,16 @@ class Credentials:
 
 @dataclass
 class AIOrigin:
+    """``claimed``: the AI origin comes from credentials judged Invalid, so it is what the
+    manifest claims, not an established fact. ``description``: the manifest's own words when
+    AI is named only in free text (evidence ``c2pa-description``)."""
+
     generated: bool | None = None
     scope: str | None = None
     source_types: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    claimed: bool = False
+    description: str | None = None
 
 
 @dataclass
@@ -134,9 +168,43 @@ def _agent_name(agent: Any) -> str | None:
     return None
 
 
+def _declared_type(action: dict[str, Any]) -> str | None:
+    # 1.x writers sometimes put it among the action's parameters.
+    value = action.get("digitalSourceType") or (action.get("parameters") or {}).get(
+        "digitalSourceType"
+    )
+    return str(value) if value else None
+
+
 def _source_types(manifest: dict[str, Any]) -> list[str]:
-    found = [a["digitalSourceType"] for a in _actions(manifest) if a.get("digitalSourceType")]
+    found = [t for t in map(_declared_type, _actions(manifest)) if t]
+    for assertion in manifest.get("assertions") or []:
+        # Legacy (1.x) IPTC photo-metadata assertion: Iptc4xmpExt:DigitalSourceType.
+        if str(assertion.get("label", "")).startswith("stds.iptc"):
+            data = assertion.get("data") or {}
+            value = data.get("Iptc4xmpExt:DigitalSourceType") or data.get("DigitalSourceType")
+            if isinstance(value, str) and value:
+                found.append(value)
     return list(dict.fromkeys(found))
+
+
+#: Free text that names generative AI (Bing Image Creator writes only "AI Generated Image").
+_AI_WORDS = re.compile(
+    r"\b(?:AI|A\.I\.|artificial intelligence)[- ]generated\b"
+    r"|\bgenerated (?:by|with|using) (?:an? )?(?:AI|artificial intelligence|generative)\b"
+    r"|\bgenerative AI\b|\btext[- ]to[- ]image\b",
+    re.IGNORECASE,
+)
+
+
+def _ai_description(manifest: dict[str, Any]) -> str | None:
+    """The first free-text description in a manifest's actions that names generative AI."""
+    for action in _actions(manifest):
+        params = action.get("parameters") or {}
+        for text in (action.get("description"), params.get("description")):
+            if isinstance(text, str) and _AI_WORDS.search(text):
+                return text.strip()
+    return None
 
 
 def _chain(store: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -160,32 +228,51 @@ def ai_origin(store: dict[str, Any]) -> AIOrigin:
     """What the manifest chain declares about generative AI.
 
     ``generated`` is True when any manifest in the chain (active or ingredient) declares an AI
-    source type. ``scope`` is "whole" when the active manifest declares it for the whole asset,
-    "part" for composites and for AI declared only in an ingredient.
+    source type (http or https IPTC URI, or C2PA's trainedAlgorithmicData, compared by term), or
+    failing that names AI in an action's free-text description (evidence ``c2pa-description``).
+    ``scope`` is "whole" when the active manifest declares it for the whole asset, "part" for
+    composites and for AI declared only in an ingredient. ``compositeSynthetic`` alone gives
+    ``None`` with scope "part": a synthetic element, not necessarily generative AI.
+    ``algorithmicMedia`` is not generative AI (IPTC: no training data).
     """
     active_types: list[str] = []
     ingredient_types: list[str] = []
+    description: tuple[int, str] | None = None
     for depth, manifest in _chain(store):
         (active_types if depth == 0 else ingredient_types).extend(_source_types(manifest))
+        if description is None:
+            text = _ai_description(manifest)
+            description = (depth, text) if text else None
     all_types = list(dict.fromkeys(active_types + ingredient_types))
-    ai_active = [t for t in active_types if t in AI_SOURCE_TYPES]
-    ai_anywhere = [t for t in all_types if t in AI_SOURCE_TYPES]
-    if not ai_anywhere:
-        return AIOrigin(generated=False, scope=None, source_types=all_types, evidence=[])
-    whole = bool(ai_active) and not any(t in PARTIAL_AI_SOURCE_TYPES for t in ai_active)
-    return AIOrigin(
-        generated=True,
-        scope="whole" if whole else "part",
-        source_types=all_types,
-        evidence=["c2pa"],
-    )
+    ai_active = [t for t in active_types if source_type_term(t) in AI_TERMS]
+    ai_anywhere = [t for t in all_types if source_type_term(t) in AI_TERMS]
+    if ai_anywhere:
+        partial = any(source_type_term(t) in PARTIAL_AI_TERMS for t in ai_active)
+        return AIOrigin(
+            generated=True,
+            scope="whole" if ai_active and not partial else "part",
+            source_types=all_types,
+            evidence=[EVIDENCE_C2PA],
+        )
+    if description is not None:
+        depth, text = description
+        return AIOrigin(
+            generated=True,
+            scope="whole" if depth == 0 else "part",
+            source_types=all_types,
+            evidence=[EVIDENCE_DESCRIPTION],
+            description=text,
+        )
+    if any(source_type_term(t) in SYNTHETIC_TERMS for t in all_types):
+        return AIOrigin(generated=None, scope="part", source_types=all_types, evidence=[])
+    return AIOrigin(generated=False, scope=None, source_types=all_types, evidence=[])
 
 
 def _ai_agent(store: dict[str, Any]) -> str | None:
     """The softwareAgent of the first action in the chain that declares AI."""
     for _, manifest in _chain(store):
         for action in _actions(manifest):
-            if action.get("digitalSourceType") in AI_SOURCE_TYPES:
+            if source_type_term(_declared_type(action) or "") in AI_TERMS:
                 name = _agent_name(action.get("softwareAgent"))
                 if name:
                     return name
@@ -201,6 +288,32 @@ def _claim_generator(manifest: dict[str, Any]) -> str | None:
 
 def _codes(entries: list[dict[str, Any]] | None) -> list[str]:
     return list(dict.fromkeys(e["code"] for e in entries or [] if e.get("code")))
+
+
+#: c2pa names the trust anchor entry (our ``trust_uri``) that made a signer trusted:
+#: "signing certificate trusted, found in [interim] trust anchors". An allow-listed end-entity
+#: certificate is "found in []": only the interim list carries an allowed list.
+_FOUND_IN = re.compile(r"found in \[([^\]]*)\]")
+_LIST_OF_ANCHOR = {
+    "c2pa": C2PA_LIST,
+    # c2pa 0.91 also accepts a claim signer that chains to a TSA-kind anchor; the official
+    # TSA list is part of the official list.
+    "c2pa-tsa": C2PA_LIST,
+    "interim": INTERIM_LIST,
+    "interim-tsa": INTERIM_LIST,
+    "": INTERIM_LIST,
+    "user": USER_LIST,
+}
+
+
+def trust_list_of(store: dict[str, Any]) -> str | None:
+    """Which list made the active manifest's signer trusted (None when it is not trusted)."""
+    results = (store.get("validation_results") or {}).get("activeManifest") or {}
+    for entry in results.get("success") or []:
+        if entry.get("code") == "signingCredential.trusted":
+            found = _FOUND_IN.search(str(entry.get("explanation") or ""))
+            return _LIST_OF_ANCHOR.get(found.group(1)) if found else None
+    return None
 
 
 def credentials_from_store(store: dict[str, Any], state: str | None) -> Credentials:
@@ -219,6 +332,12 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
     ]
     sig = active.get("signature_info") or {}
     manifests = store.get("manifests") or {}
+    # Each delta names its ingredient assertion by URI, ending in that ingredient's label.
+    by_label: dict[str, list[str]] = {}
+    for delta in results.get("ingredientDeltas") or []:
+        uri = str(delta.get("ingredientAssertionURI") or "")
+        codes = _codes((delta.get("validationDeltas") or {}).get("failure"))
+        by_label.setdefault(uri.rsplit("/", 1)[-1], []).extend(codes)
     ingredients = [
         Ingredient(
             title=i.get("title"),
@@ -226,12 +345,14 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
             format=i.get("format"),
             manifest_id=i.get("active_manifest"),
             source_types=_source_types(manifests.get(i.get("active_manifest") or "", {})),
+            failures=list(dict.fromkeys(by_label.get(str(i.get("label") or ""), []))),
         )
         for i in active.get("ingredients") or []
     ]
     created_at = next((a.get("when") for a in _actions(active) if a.get("when")), None)
     return Credentials(
         present=True,
+        source=EMBEDDED,
         state=state or store.get("validation_state") or (INVALID if failures else VALID),
         failures=failures,
         informational=_codes(active_results.get("informational")),
@@ -239,20 +360,42 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
         if sig
         else None,
         signed_at=sig.get("time"),
-        generator=_ai_agent(store) or _claim_generator(active),
+        # Where AI is declared, only a declared AI tool is named: the claim generator is the
+        # tool that signed (e.g. provenance itself), not the AI.
+        generator=_ai_agent(store)
+        or (None if ai_origin(store).generated else _claim_generator(active)),
         manifest_id=store.get("active_manifest"),
         title=active.get("title"),
         created_at=created_at,
         ingredient_failures=list(dict.fromkeys(ingredient_failures)),
         ingredients=ingredients,
+        trust_list=trust_list_of(store),
     )
 
 
 # -- the summary sentence -----------------------------------------------------------------------
 
 
-def _failure_reason(failures: list[str]) -> str:
-    damage = [c for c in failures if c not in _NOT_DAMAGE] or failures
+def _failing_ingredient(credentials: Credentials) -> str | None:
+    """'the ingredient "A.jpg" (codes)' for the first ingredient with failures."""
+    for ingredient in credentials.ingredients:
+        if ingredient.failures:
+            name = f'"{ingredient.title}"' if ingredient.title else "(untitled)"
+            return f"the ingredient {name} failed validation ({', '.join(ingredient.failures)})"
+    if credentials.ingredient_failures:
+        return f"an ingredient failed validation ({', '.join(credentials.ingredient_failures)})"
+    return None
+
+
+def _failure_reason(credentials: Credentials) -> str:
+    failures = credentials.failures
+    damage = [c for c in failures if c not in _NOT_DAMAGE]
+    if not damage:
+        # Nothing wrong with the active manifest itself: name the failing ingredient.
+        ingredient = _failing_ingredient(credentials)
+        if ingredient:
+            return ingredient
+        damage = failures
     if not damage:
         return "the validator reported a failure"
     code = damage[0]
@@ -273,13 +416,14 @@ def summarize(
     number of keys it was run with (None for other media).
     """
     text_hit = text_watermark if text_watermark and text_watermark.get("detected") else None
-    if not credentials.present and text_hit:
+    found = credentials.source is not None
+    if not found and text_hit:
         return (
             "No Content Credentials found, but the text carries a language-model watermark "
             f"(key {text_hit['key_id']}, p = {text_hit['p_value']:.1e}): it was generated "
             "with an AI tool using that key."
         )
-    if not credentials.present and watermark and watermark.get("detected"):
+    if not found and watermark and watermark.get("detected"):
         lead = "No Content Credentials are embedded, but an invisible watermark was found"
         by_watermark = [m for m in matches or [] if m.kind == "watermark"]
         if by_watermark:
@@ -290,13 +434,13 @@ def summarize(
                 "applied: a possible match only."
             )
         return f"{lead} (payload {watermark['payload']}); no stored credentials match it."
-    if not credentials.present and matches:
+    if not found and matches:
         m = matches[0]
         return (
             "No Content Credentials found. It resembles content registered with credentials "
             f"({m.manifest_id}, similarity {m.similarity:.0%}): a possible match, not proof."
         )
-    if not credentials.present:
+    if not found:
         if credentials.remote_url:
             return (
                 "This file points to Content Credentials stored online, which were not fetched "
@@ -314,12 +458,24 @@ def summarize(
         )
     tool = f" ({credentials.generator})" if credentials.generator else ""
     invalid = credentials.state == INVALID
-    if ai.generated and ai.scope == "whole":
+    if ai.generated and EVIDENCE_DESCRIPTION in ai.evidence and EVIDENCE_C2PA not in ai.evidence:
+        # AI named in words only: say so, quoting them, rather than a formal declaration.
+        claim = (
+            f"{'Claims' if invalid else 'Says'} in words that it was made with AI "
+            f'("{ai.description}"), without a formal source type{tool}.'
+        )
+    elif ai.generated and ai.scope == "whole":
         claim = f"{'Claims to be generated' if invalid else 'Generated'} with an AI tool{tool}."
     elif ai.generated:
         claim = (
             f"{'Claims to combine' if invalid else 'Combines'} several pieces of content; "
             f"at least one was generated with an AI tool{tool}."
+        )
+    elif ai.generated is None and ai.scope == "part":
+        claim = (
+            f"{'Claims to combine' if invalid else 'Combines'} several pieces of content, at "
+            "least one synthetic (compositeSynthetic); it does not say whether generative AI "
+            "was used."
         )
     else:
         claim = "The credentials do not declare any use of generative AI."
@@ -328,11 +484,14 @@ def summarize(
     who = who or "an unidentified signer"
     if invalid:
         trust = (
-            f"The credentials are invalid: {_failure_reason(credentials.failures)}; "
+            f"The credentials are invalid: {_failure_reason(credentials)}; "
             "they cannot be relied on."
         )
     elif credentials.state == TRUSTED:
-        trust = f"Signed by {who}; the signature is trusted."
+        listed = TRUST_LIST_WORDS.get(credentials.trust_list or "")
+        trust = f"Signed by {who}; the signature is trusted" + (
+            f" through {listed}." if listed else "."
+        )
     elif UNTRUSTED in credentials.failures or not (
         credentials.failures or credentials.ingredient_failures
     ):
@@ -342,8 +501,10 @@ def summarize(
         # ingredient) is not: say so rather than calling the whole trusted.
         codes = ", ".join(credentials.failures or credentials.ingredient_failures)
         trust = f"Signed by {who}, a trusted signer, but not all of the credentials are ({codes})."
-    if credentials.recovered:
+    if credentials.source == WATERMARK:
         trust += " The credentials were recovered from the watermark."
+    elif credentials.source == FINGERPRINT:
+        trust += " The credentials were recovered through the image's fingerprint."
     if text_hit:
         trust += (
             f" The text also carries a language-model watermark (p = {text_hit['p_value']:.1e})."

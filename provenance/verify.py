@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -29,9 +30,11 @@ from .text.manifest import read_text_manifest, strip_wrappers
 from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
 from .trust import TrustPolicy
 from .verdict import (
+    EMBEDDED,
     INVALID,
     TRUSTED,
     VALID,
+    WATERMARK,
     AIOrigin,
     Credentials,
     Match,
@@ -42,6 +45,8 @@ from .verdict import (
 )
 from .watermark import WatermarkSizeError, detect_rgb, load_for_detection
 
+#: Environment variable: text watermark keys, ``KEYFILE=TOKENIZER.json`` separated by commas.
+TEXT_WATERMARKS_ENV = "PROVENANCE_TEXT_WATERMARKS"
 #: A watermark's stored manifest is applied only when the image still looks like the one
 #: registered (pHash similarity; unrelated photos score about 0.5).
 RECOVERY_SIMILARITY = 0.8
@@ -84,7 +89,11 @@ def _read_store(
 
 
 def _recovered(
-    record: StoredManifest, policy: TrustPolicy, label: str, alike: float
+    record: StoredManifest,
+    policy: TrustPolicy,
+    label: str,
+    alike: float,
+    source: str = WATERMARK,
 ) -> tuple[Credentials, AIOrigin]:
     """Credentials from a stored manifest, judged by its signature (the pixels differ)."""
     store, _, _ = _read_store(record.manifest_store, "application/c2pa", policy, label)
@@ -95,7 +104,8 @@ def _recovered(
     credentials.failures = [c for c in credentials.failures if c not in _HARD_BINDING]
     credentials.informational = hard + credentials.informational
     credentials.state = _judged_state(store, credentials.failures)
-    credentials.recovered = True
+    # Not embedded in this content: found elsewhere and applied to it.
+    credentials.present, credentials.source, credentials.recovered = False, source, True
     credentials.similarity = alike
     ai = ai_origin(store)
     if ai.generated:
@@ -176,7 +186,7 @@ def _look_in_store(
     if by_watermark:
         match, record = by_watermark[0]
         if match.similarity >= RECOVERY_SIMILARITY:
-            return found, [], _recovered(record, policy, label, match.similarity)
+            return found, [], _recovered(record, policy, label, match.similarity, match.kind)
         return found, [match], None
     if found["detected"]:
         return found, [], None
@@ -189,6 +199,13 @@ class TextDetector:
 
     key: TextWatermarkKey
     tokenizer: Any
+
+    @classmethod
+    def from_env(cls, specs: Sequence[str] = ()) -> list[TextDetector]:
+        """Detectors for ``$PROVENANCE_TEXT_WATERMARKS`` (comma-separated specs), then
+        ``specs`` (flags): how `verify` and `serve` both read them."""
+        env = [v.strip() for v in os.environ.get(TEXT_WATERMARKS_ENV, "").split(",") if v.strip()]
+        return [cls.from_spec(spec) for spec in dict.fromkeys([*env, *specs])]
 
     @classmethod
     def from_spec(cls, spec: str) -> TextDetector:
@@ -229,7 +246,9 @@ def _verify_text(
     if found is None:
         credentials, ai = Credentials(), AIOrigin()
     elif found.store is None:
-        credentials = Credentials(present=True, state=INVALID, failures=found.binding_codes)
+        credentials = Credentials(
+            present=True, source=EMBEDDED, state=INVALID, failures=found.binding_codes
+        )
         ai = AIOrigin()
     else:
         credentials = credentials_from_store(found.store, found.state)
@@ -251,6 +270,18 @@ def _verify_text(
         credentials, ai, None, matches, text_watermark=mark, text_keys=len(detectors)
     )
     return credentials, ai, mark, summary, matches
+
+
+def _settle(credentials: Credentials, ai: AIOrigin) -> None:
+    """Fields that follow from the final state: the trust list only for Trusted credentials;
+    an AI origin read from Invalid credentials is only claimed."""
+    if credentials.state != TRUSTED:
+        credentials.trust_list = None
+    ai.claimed = (
+        credentials.state == INVALID
+        and ai.generated is True
+        and "text-watermark" not in ai.evidence  # a detected text watermark is not a claim
+    )
 
 
 def verify(
@@ -283,11 +314,13 @@ def verify(
     label = name or path or "content"
     media_type = media_type or media_type_of(data, label)
     digest = sha256 or hashlib.sha256(data).hexdigest()
-    policy = policy or TrustPolicy()
+    # The default trust: the bundled lists and $PROVENANCE_TRUST, as for the CLI and server.
+    policy = policy or TrustPolicy.from_env()
     if media_type == TEXT:
         credentials, ai, text_mark, summary, matches = _verify_text(
             data, label, policy, text_detectors, store
         )
+        _settle(credentials, ai)
         return Verdict(
             path=path,
             media_type=TEXT,
@@ -314,6 +347,7 @@ def verify(
             found, matches, recovered = _look_in_store(data, label, policy, store)
             if recovered is not None:
                 credentials, ai = recovered
+    _settle(credentials, ai)
     return Verdict(
         path=path,
         media_type=media_type,

@@ -1,4 +1,4 @@
-"""Shared fixtures: real keys from `keys init`, the sample photos, the peer files in ../shared."""
+"""Shared fixtures: real keys from `keys init`, the sample photos, the peer files (tests/data)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from provenance import KeyPaths, SigningCredentials, TrustPolicy, init_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-#: Real C2PA files from other implementations, beside the project (see the README).
-SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures" / "c2pa"
+#: Real C2PA files from other implementations and real products, with their licences and the
+#: outcomes their own projects expect (tests/data/peers/EXPECTED.md).
+SHARED_FIXTURES = ROOT / "tests" / "data" / "peers"
 PHOTOS = sorted(p for p in SAMPLES.glob("*.jpg"))
 
 
@@ -44,6 +45,4 @@ def photo() -> Path:
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
-    if not SHARED_FIXTURES.is_dir():
-        pytest.skip(f"peer fixtures not found at {SHARED_FIXTURES} (../shared is absent)")
     return SHARED_FIXTURES

@@ -41,7 +41,8 @@ def test_stripped_jpeg75_copy_recovers_the_manifest(photo, credentials, trusted,
     assert c2pa.Reader.try_create("image/jpeg", io.BytesIO(uploaded)) is None  # truly stripped
     verdict = verify(uploaded, policy=trusted, store=store)
     c = verdict.credentials
-    assert c.recovered is True and c.present is True
+    # Recovered, not embedded: `present` means embedded, `source` says where they came from.
+    assert c.recovered is True and c.present is False and c.source == "watermark"
     assert c.manifest_id == signed.manifest_id
     assert c.state == "Trusted" and c.failures == []
     assert "assertion.dataHash.mismatch" in c.informational  # expected: pixels re-encoded

@@ -118,6 +118,8 @@ async def test_signed_stripped_tampered_unsigned(server, files):
     assert signed["credentials"]["state"] == "Trusted" and signed["ai"]["generated"] is True
     _, stripped, _ = await _post(url, files.stripped)
     assert stripped["credentials"]["recovered"] is True
+    assert stripped["credentials"]["source"] == "watermark"
+    assert stripped["credentials"]["present"] is False  # recovered, not embedded
     assert stripped["credentials"]["manifest_id"] == files.signed_id
     assert "watermark" in stripped["ai"]["evidence"]
     _, tampered, _ = await _post(url, files.tampered)

@@ -22,6 +22,7 @@ from provenance import (
     sign,
     verify,
 )
+from provenance.cli import render_verdict
 from provenance.manifest import SOURCE_TYPES
 
 from .conftest import PHOTOS
@@ -59,7 +60,7 @@ def test_trusted_with_root_as_anchor(tmp_path, credentials, trusted, photo):
     assert verdict.ai.evidence == ["c2pa"]
     assert verdict.summary == (
         "Generated with an AI tool (Acme Diffusion 2). "
-        "Signed by Acme Ltd; the signature is trusted."
+        "Signed by Acme Ltd; the signature is trusted through a trust anchor you configured."
     )
 
 
@@ -87,6 +88,8 @@ def test_changed_pixels_are_invalid_and_ai_claim_still_reported(
     assert verdict.ai.generated is True
     assert "invalid" in verdict.summary and "trusted" not in verdict.summary
     assert verdict.summary.startswith("Claims to be generated with an AI tool")
+    assert verdict.ai.claimed is True  # the JSON says it too, for the card and reader's page
+    assert "AI-generated claimed" in render_verdict(verdict)
 
 
 def test_pillow_resave_strips_credentials(tmp_path, credentials, trusted, photo):

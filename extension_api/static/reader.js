@@ -10,9 +10,32 @@ function el(tag, props = {}, children = []) {
   return node;
 }
 
-function row(list, name, value) {
+function row(list, name, value, id) {
   if (value === null || value === undefined || value === "") return;
-  list.append(el("dt", { textContent: name }), el("dd", { textContent: String(value) }));
+  const dd = el("dd", { textContent: String(value) });
+  if (id) dd.id = id;
+  list.append(el("dt", { textContent: name }), dd);
+}
+
+// The verdict's fields in words (README, "The verdict"; the OpenAPI schema describes each).
+const TRUST_LISTS = {
+  c2pa: "the official C2PA trust list",
+  interim: "the legacy interim trust list (frozen; predates the official list)",
+  user: "a trust anchor configured on this service",
+};
+const SOURCES = {
+  embedded: "embedded in the file",
+  watermark: "not embedded: recovered from the manifest store through the invisible watermark",
+  fingerprint: "not embedded: recovered from the manifest store through the image's fingerprint",
+};
+
+function aiWords(ai) {
+  if (ai.claimed) return `claimed by invalid credentials (${ai.scope === "part" ? "in part" : "whole"})`;
+  if (ai.generated && (ai.evidence || []).includes("c2pa-description") && !(ai.evidence || []).includes("c2pa"))
+    return `yes, said in words only: "${ai.description}"`;
+  if (ai.generated === null && ai.scope === "part") return "unknown: a synthetic element, not said to be AI";
+  if (ai.generated === null) return "unknown";
+  return ai.generated ? `yes (${ai.scope === "part" ? "in part" : "whole"})` : "not declared";
 }
 
 function render(verdict, submittedUrl) {
@@ -21,16 +44,21 @@ function render(verdict, submittedUrl) {
   const card = el("section", { className: "card", id: "verdict" });
   card.append(el("p", { className: "summary", id: "summary", textContent: verdict.summary }));
   const state = c.state || "none";
-  card.append(el("span", { className: `state ${state}`, textContent: c.state || "No credentials" }));
+  const recoveredBadge = c.source === "watermark" || c.source === "fingerprint" ? " (recovered, not embedded)" : "";
+  card.append(el("span", { className: `state ${state}`, id: "state",
+                           textContent: c.state ? c.state + recoveredBadge : "No credentials" }));
   const facts = el("dl");
-  row(facts, "AI-generated", ai.generated === null ? "unknown" :
-      ai.generated ? `yes (${ai.scope === "part" ? "in part" : "whole"})` : "not declared");
+  row(facts, "AI-generated", aiWords(ai), "ai");
   row(facts, "Evidence", (ai.evidence || []).join(", "));
+  row(facts, "Credentials", SOURCES[c.source], "source");
+  row(facts, "Trust list", TRUST_LISTS[c.trust_list], "trust-list");
   row(facts, "Generator", c.generator);
   row(facts, "Signed by", c.signer ? `${c.signer.issuer || ""} (${c.signer.common_name || ""})` : null);
   row(facts, "Signed at", c.signed_at || (c.created_at ? `declared ${c.created_at}` : null));
-  row(facts, "Recovered", c.recovered ? "from the invisible watermark, via the manifest store" : null);
   row(facts, "Failures", (c.failures || []).join(", "));
+  const failing = (c.ingredients || []).filter((i) => (i.failures || []).length);
+  row(facts, "Failing ingredient", failing.map((i) => `${i.title || "untitled"}: ${i.failures.join(", ")}`).join("; "),
+      "failing-ingredient");
   row(facts, "Manifest", c.manifest_id);
   row(facts, "SHA-256", verdict.sha256);
   card.append(facts);
@@ -42,18 +70,19 @@ function render(verdict, submittedUrl) {
     for (const ing of c.ingredients) {
       const kinds = (ing.source_types || []).map((t) => t.split("/").pop()).join(", ");
       list.append(el("li", { textContent: `${ing.relationship || "ingredient"}: ${ing.title || "untitled"}` +
-        (kinds ? ` — ${kinds}` : "") }));
+        (kinds ? ` — ${kinds}` : "") + ((ing.failures || []).length ? ` — failed: ${ing.failures.join(", ")}` : "") }));
     }
     history.append(list);
     result.append(history);
   }
 
   const possible = verdict.matches || [];
-  if (c.recovered || possible.length) {
-    const id = c.recovered ? c.manifest_id : possible[0].manifest_id;
-    const similarity = c.recovered ? c.similarity : possible[0].similarity;
+  const recovered = c.source === "watermark" || c.source === "fingerprint";
+  if (recovered || possible.length) {
+    const id = recovered ? c.manifest_id : possible[0].manifest_id;
+    const similarity = recovered ? c.similarity : possible[0].similarity;
     const compare = el("section", { className: "card", id: "compare" }, [
-      el("h2", { textContent: c.recovered ? "Submitted copy and the signed original" : "Possible match" }),
+      el("h2", { textContent: recovered ? "Submitted copy and the signed original" : "Possible match" }),
     ]);
     const grid = el("div", { className: "compare" });
     if (submittedUrl) grid.append(el("figure", {}, [el("img", { src: submittedUrl, alt: "submitted" }),

@@ -22,9 +22,13 @@ from ..fingerprint import similarity
 
 STORE_ENV = "PROVENANCE_STORE"
 
+#: Several manifests may share one watermark identifier (a lineage: signed, re-signed, edited,
+#: each keeping the one watermark in the pixels); the newest, the highest rowid, is the one a
+#: watermark leads to. The first schema had ``watermark_id`` as the primary key; it is relaxed
+#: in place (same columns, ``user_version`` left alone for the versioned store to come).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifests (
-    watermark_id   INTEGER PRIMARY KEY,      -- the identifier the watermark carries
+    watermark_id   INTEGER NOT NULL,         -- the identifier the watermark carries (a lineage)
     manifest_id    TEXT NOT NULL UNIQUE,     -- the active manifest's label
     alg            TEXT NOT NULL,            -- soft-binding algorithm
     binding_value  TEXT NOT NULL,            -- soft-binding value (base64), as in the manifest
@@ -34,7 +38,18 @@ CREATE TABLE IF NOT EXISTS manifests (
     signer         TEXT,
     created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
+CREATE INDEX IF NOT EXISTS manifests_watermark ON manifests (watermark_id);
 CREATE INDEX IF NOT EXISTS manifests_binding ON manifests (alg, binding_value);
+"""
+
+#: The first schema -> the relaxed one: the same rows, in registration order, without the
+#: primary key on ``watermark_id``.
+_MIGRATE_V1 = """
+ALTER TABLE manifests RENAME TO manifests_v1;
+DROP INDEX IF EXISTS manifests_binding;
+{schema}
+INSERT INTO manifests ({columns}) SELECT {columns} FROM manifests_v1 ORDER BY created_at, rowid;
+DROP TABLE manifests_v1;
 """
 
 
@@ -93,7 +108,7 @@ class ManifestStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the manifest store {self.path}: {exc}") from exc
 
@@ -103,6 +118,28 @@ class ManifestStore:
         try:
             with db:  # one transaction: committed on success, rolled back on error
                 yield db
+        finally:
+            db.close()
+
+    def _migrate(self) -> None:
+        """Create the schema, or relax the first one's key, in one transaction."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            primary = db.execute(
+                "SELECT pk FROM pragma_table_info('manifests') WHERE name = 'watermark_id'"
+            ).fetchone()
+            script = _SCHEMA
+            if primary and primary[0]:
+                script = _MIGRATE_V1.format(schema=_SCHEMA, columns=_COLUMNS)
+            for statement in script.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
         finally:
             db.close()
 
@@ -143,14 +180,19 @@ class ManifestStore:
             raise StoreError(f"cannot write to the manifest store {self.path}: {exc}") from exc
 
     def _one(self, where: str, args: tuple) -> StoredManifest | None:
+        """The newest matching record (the last registered)."""
         with self._connect() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM manifests WHERE {where}", args).fetchone()
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM manifests WHERE {where} ORDER BY rowid DESC LIMIT 1", args
+            ).fetchone()
         return _row(row) if row else None
 
     def by_watermark(self, watermark_id: int) -> StoredManifest | None:
+        """The newest manifest of the watermark's lineage, whose chain holds the older ones."""
         return self._one("watermark_id = ?", (watermark_id,))
 
     def by_binding(self, alg: str, value: str) -> StoredManifest | None:
+        """The newest manifest registered with this soft binding."""
         return self._one("alg = ? AND binding_value = ?", (alg, value))
 
     def by_manifest_id(self, manifest_id: str) -> StoredManifest | None:
@@ -172,14 +214,14 @@ class ManifestStore:
         kind = "media_type LIKE 'text/%'" if text else "media_type NOT LIKE 'text/%'"
         with self._connect() as db:
             rows = db.execute(
-                "SELECT watermark_id, fingerprint FROM manifests "
+                "SELECT manifest_id, fingerprint FROM manifests "
                 f"WHERE fingerprint IS NOT NULL AND {kind}"
             ).fetchall()
-        scored = [(wid, similarity(fingerprint, _to_unsigned(fp) or 0)) for wid, fp in rows]
+        scored = [(mid, similarity(fingerprint, _to_unsigned(fp) or 0)) for mid, fp in rows]
         best = sorted((s for s in scored if s[1] >= min_similarity), key=lambda s: -s[1])[:limit]
         found = []
-        for wid, score in best:
-            record = self.by_watermark(wid)
+        for mid, score in best:
+            record = self.by_manifest_id(mid)
             if record is not None:
                 found.append((record, score))
         return found

@@ -102,12 +102,13 @@ def embed_image(image: Image.Image, identifier: int, method: str = "ssw") -> Ima
     return marked if image.mode == "RGB" else marked.convert(image.mode)
 
 
-def detect_rgb(rgb: np.ndarray, method: str = "ssw") -> WatermarkResult:
-    """Look for a watermark in an RGB (H, W, 3) or luminance (H, W) uint8 array."""
+def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> WatermarkResult:
+    """Look for a watermark in an RGB (H, W, 3) or luminance (H, W) uint8 array
+    (``resync``: see :func:`codec.detect`)."""
     h, w = rgb.shape[:2]
     _check_size(w, h, "image")
     if method == "ssw":
-        found = codec.detect(rgb)
+        found = codec.detect(rgb, resync=resync)
         return WatermarkResult(
             found.detected,
             payload_hex(found.identifier) if found.identifier is not None else None,

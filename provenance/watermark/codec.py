@@ -311,15 +311,19 @@ def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
     )
 
 
-def detect(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY) -> Detection:
-    """Look for the watermark in an RGB (H, W, 3) or luminance (H, W) image of any size."""
+def detect(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY, resync: bool = True) -> Detection:
+    """Look for the watermark in an RGB (H, W, 3) or luminance (H, W) image of any size.
+
+    ``resync=False`` skips the search for a rotated or rescaled grid: the quick check signing
+    makes (only a watermark on the grid a new one would use can interfere with it).
+    """
     h, w = rgb_or_y.shape[:2]
     bh, bw = base_size(h, w)
     small = cv2.resize(rgb_or_y, (bw, bh), interpolation=cv2.INTER_AREA)
     y_base = luminance(small) if small.ndim == 3 else small.astype(np.float32)
     white = _whiten(y_base)
     best = _decode(_fold(white), key, "aligned")
-    if best.detected:
+    if best.detected or not resync:
         return best
     for v1, v2 in _lattices(white):
         found = _decode(_fold(_unwarp(white, v1, v2)), key, "resynchronised")

@@ -18,15 +18,22 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import MissingExtraError
+
 METHODS = ("dwtDct", "dwtDctSvd", "rivaGan")
 RIVAGAN_BITS = 32
+
+_MISSING = MissingExtraError(
+    "invisible-watermark's methods need the optional `baselines` dependencies",
+    hint="install provenance-toolkit[baselines], or use the project's own method, ssw",
+)
 
 
 @cache
 def _package_dir() -> Path:
     spec = importlib.util.find_spec("imwatermark")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("invisible-watermark is not installed")
+        raise _MISSING
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -46,7 +53,10 @@ def _module(name: str) -> ModuleType:
 
 @cache
 def _rivagan() -> tuple[Any, Any]:
-    import onnxruntime as ort
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise _MISSING from None
 
     options = ort.SessionOptions()
     options.log_severity_level = 3

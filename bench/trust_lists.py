@@ -1,0 +1,71 @@
+"""What the bundled trust lists cost per verification.
+
+Every read builds a c2pa Context from the policy's settings (one per read: contexts are not
+shared between threads), so 30 + 22 + 27 anchors and 114 allow-list hashes are parsed each time.
+Baseline, measured in the same run: the same files verified with no trust lists
+(`--no-default-trust`). The ratio column is lists over baseline.
+
+    uv run python -m bench.trust_lists [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench._common import ROOT, median_seconds, table, write_json
+from provenance import TrustPolicy, verify
+
+PEERS = ROOT / "tests" / "data" / "peers"
+FILES = {
+    "Firefly JPEG (interim)": PEERS / "example-assets/images/Firefly_tabby_cat.jpg",
+    "Google MP4 (official+TSA)": PEERS / "huminify-c2pa-detector/examples/videotest.mp4",
+    "C2PA test JPEG (untrusted)": PEERS / "c2pa-rs/sdk/tests/fixtures/C.jpg",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    bare = TrustPolicy.from_files([])
+    lists = TrustPolicy.from_files([], default_lists=True)
+    rows = [
+        {
+            "what": "Context only",
+            "baseline ms": round(1000 * median_seconds(bare.context, args.runs), 2),
+            "lists ms": round(1000 * median_seconds(lists.context, args.runs), 2),
+        }
+    ]
+    for name, path in FILES.items():
+        data = path.read_bytes()
+        state = verify(data, policy=lists, store=None, watermark=False).credentials.state
+        rows.append(
+            {
+                "what": f"verify {name} -> {state}",
+                "baseline ms": round(
+                    1000
+                    * median_seconds(
+                        lambda d=data: verify(d, policy=bare, store=None, watermark=False),
+                        args.runs,
+                    ),
+                    2,
+                ),
+                "lists ms": round(
+                    1000
+                    * median_seconds(
+                        lambda d=data: verify(d, policy=lists, store=None, watermark=False),
+                        args.runs,
+                    ),
+                    2,
+                ),
+            }
+        )
+    for row in rows:
+        row["ratio"] = round(row["lists ms"] / row["baseline ms"], 2)
+    print(table(rows, ["what", "baseline ms", "lists ms", "ratio"]))
+    path = write_json("trust_lists", {"runs": args.runs, "rows": rows})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

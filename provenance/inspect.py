@@ -1,0 +1,121 @@
+"""What a file's manifest store holds, for creators checking what was written (`provenance
+inspect`): c2pa's report (plain or detailed), the ingredient tree, the signer's certificate.
+
+Reading is c2pa's Reader, with the same trust as `verify`. c2pa-python 0.38.1 reports the signer
+certificate's subject, issuer, serial and validity (its crJSON report) but not the chain's DER
+bytes, and this project does not parse COSE itself: ``--certs`` shows what c2pa reports.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import c2pa
+
+from .errors import ManifestError
+from .manifest import asset_error
+from .media import media_type_of, read_input
+from .trust import TrustPolicy
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """One manifest and the manifests of its ingredients."""
+
+    label: str | None
+    title: str | None
+    relationship: str | None
+    signer: str | None
+    children: tuple[TreeNode, ...] = ()
+
+    def lines(self, depth: int = 0) -> list[str]:
+        head = f"{'  ' * depth}{'- ' if depth else ''}{self.title or 'untitled'}"
+        notes = [n for n in (self.relationship, self.signer and f"signed by {self.signer}") if n]
+        own = (
+            head
+            + (f" ({'; '.join(notes)})" if notes else "")
+            + f"  [{self.label or 'no manifest'}]"
+        )
+        return [own, *(line for child in self.children for line in child.lines(depth + 1))]
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """A file's manifest store as c2pa reports it."""
+
+    media_type: str
+    report: dict[str, Any]
+    detailed: dict[str, Any]
+    state: str | None
+    certificates: list[dict[str, Any]]
+
+    @property
+    def active_manifest(self) -> str | None:
+        return self.report.get("active_manifest")
+
+    def tree(self) -> TreeNode:
+        """The active manifest and, under it, its ingredients' manifests, recursively."""
+        manifests = self.report.get("manifests") or {}
+
+        def node(
+            label: str | None, title: str | None, rel: str | None, seen: frozenset
+        ) -> TreeNode:
+            manifest = manifests.get(label or "") or {}
+            sig = manifest.get("signature_info") or {}
+            kids: tuple[TreeNode, ...] = ()
+            if label and label not in seen:
+                kids = tuple(
+                    node(
+                        i.get("active_manifest"),
+                        i.get("title"),
+                        i.get("relationship"),
+                        seen | {label},
+                    )
+                    for i in manifest.get("ingredients") or []
+                )
+            return TreeNode(label, title or manifest.get("title"), rel, sig.get("issuer"), kids)
+
+        return node(self.active_manifest, None, None, frozenset())
+
+
+def _certificates(crjson: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for manifest in crjson.get("manifests") or []:
+        signature = manifest.get("signature") or {}
+        info = signature.get("certificateInfo")
+        if info:
+            entry = {"manifest": manifest.get("label"), "algorithm": signature.get("algorithm")}
+            entry["signer"] = info
+            stamp = signature.get("timeStampInfo")
+            if stamp:
+                entry["timestamp"] = stamp
+            out.append(entry)
+    return out
+
+
+def inspect_file(
+    source: Path | str | bytes, *, policy: TrustPolicy | None = None, name: str = ""
+) -> Inspection:
+    """Read a file's manifest store. Raises ManifestError when there is none."""
+    data = source if isinstance(source, bytes) else read_input(Path(source))
+    label = name or (str(source) if not isinstance(source, bytes) else "content")
+    media_type = media_type_of(data, label)
+    policy = policy or TrustPolicy.from_env()
+    try:
+        with c2pa.Reader(media_type, io.BytesIO(data), None, policy.context()) as reader:
+            report = json.loads(reader.json())
+            detailed = json.loads(reader.detailed_json())
+            certs = _certificates(json.loads(reader.crjson()))
+            state = reader.get_validation_state()
+    except c2pa.C2paError.ManifestNotFound:
+        raise ManifestError(f"{label}: no Content Credentials (C2PA manifest) found") from None
+    except c2pa.C2paError as exc:
+        unreadable = asset_error(exc, label, "read")
+        if unreadable is not None:
+            raise unreadable from exc
+        raise ManifestError(f"{label}: the C2PA manifest cannot be read ({exc})") from exc
+    return Inspection(media_type, report, detailed, state, certs)

@@ -1,0 +1,287 @@
+"""The C2PA trust lists shipped with the project, and replacing them without a release.
+
+Two lists: the official C2PA trust list with its time-stamping (TSA) list, and the legacy
+interim list (frozen; its header asks validators to tell the two apart). They live in
+``provenance/data/trust``; ``provenance trust update --from DIR|URL`` installs a newer copy in
+the per-user data directory, which then takes precedence. Nothing is fetched unless asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from cryptography import x509
+
+from .errors import ProvenanceError
+
+BUNDLED_DIR = Path(__file__).resolve().parent / "data" / "trust"
+SOURCES = "SOURCES.json"
+#: Environment variable: "0", "off", "false" or "no" turns the bundled lists off (a closed
+#: deployment that trusts only its own anchors).
+DEFAULT_TRUST_ENV = "PROVENANCE_DEFAULT_TRUST"
+#: Environment variable: a directory holding trust lists in the bundled layout, used instead of
+#: the per-user copy and the bundled one.
+TRUST_LISTS_ENV = "PROVENANCE_TRUST_LISTS"
+
+#: list name -> {role: relative path}. Roles: anchors (claim signers), tsa (time-stamping
+#: authorities), allowed (end-entity certificates, PEM or base64 SHA-256 lines), ekus.
+LAYOUT: dict[str, dict[str, str]] = {
+    "c2pa": {
+        "anchors": "c2pa-official/C2PA-TRUST-LIST.pem",
+        "tsa": "c2pa-official/C2PA-TSA-TRUST-LIST.pem",
+    },
+    "interim": {
+        "anchors": "interim/anchors.pem",
+        "allowed": "interim/allowed.sha256.txt",
+        "ekus": "interim/store.cfg",
+    },
+}
+#: Licence files copied along with the lists on update (when the source has them).
+_LICENCES = (
+    "c2pa-official/LICENSE",
+    "interim/LICENSE-verification-plugin",
+    "interim/LICENSE-verify-site",
+)
+#: A trust list file is small (the official one is 38 KB); refuse anything absurd.
+_MAX_FILE = 4 * 1024 * 1024
+
+
+class TrustListError(ProvenanceError):
+    """A trust list cannot be read or installed."""
+
+
+@dataclass(frozen=True)
+class TrustList:
+    """One list: its certificates (PEM text) and where it came from."""
+
+    name: str
+    title: str
+    anchors_pem: str
+    tsa_pem: str = ""
+    allowed: str = ""
+    ekus: tuple[str, ...] = ()
+    source: str = ""
+    version: str = ""
+    date: str = ""
+    licence: str = ""
+    directory: str = ""
+
+    @property
+    def anchor_count(self) -> int:
+        return _count_pem(self.anchors_pem)
+
+    @property
+    def tsa_count(self) -> int:
+        return _count_pem(self.tsa_pem)
+
+    @property
+    def allowed_count(self) -> int:
+        pems = _count_pem(self.allowed)
+        hashes = sum(1 for line in self.allowed.splitlines() if _is_hash_line(line))
+        return pems + hashes
+
+
+def _count_pem(pem: str) -> int:
+    return pem.count("-----BEGIN CERTIFICATE-----")
+
+
+def _is_hash_line(line: str) -> bool:
+    # c2pa's allowed-list format: base64 SHA-256 of a certificate's DER, 44 characters.
+    line = line.strip()
+    return len(line) == 44 and line.endswith("=") and not line.startswith("#")
+
+
+def _check_pem(data: bytes, where: str) -> None:
+    try:
+        x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise TrustListError(f"{where} holds no PEM certificates") from None
+
+
+def _ekus(text: str) -> tuple[str, ...]:
+    lines = (line.strip() for line in text.splitlines())
+    return tuple(line for line in lines if line and all(p.isdigit() for p in line.split(".")))
+
+
+def user_dir() -> Path:
+    """Where `trust update` installs lists (takes precedence over the bundled ones)."""
+    return Path(platformdirs.user_data_dir("provenance")) / "trust"
+
+
+def active_dir() -> Path:
+    """The directory the lists are read from: $PROVENANCE_TRUST_LISTS, else the per-user copy
+    when one was installed, else the bundled one."""
+    env = os.environ.get(TRUST_LISTS_ENV)
+    if env:
+        return Path(env)
+    installed = user_dir()
+    return installed if (installed / SOURCES).is_file() else BUNDLED_DIR
+
+
+def defaults_enabled() -> bool:
+    """False when $PROVENANCE_DEFAULT_TRUST turns the bundled lists off."""
+    value = os.environ.get(DEFAULT_TRUST_ENV, "").strip().lower()
+    return value not in {"0", "off", "false", "no"}
+
+
+def load_lists(directory: Path | None = None) -> tuple[TrustList, ...]:
+    """The trust lists in ``directory`` (default: :func:`active_dir`)."""
+    directory = Path(directory) if directory is not None else active_dir()
+    try:
+        stamp = (directory / SOURCES).stat().st_mtime_ns
+    except OSError:
+        raise TrustListError(
+            f"no trust lists in {directory} ({SOURCES} is missing)",
+            hint="run `provenance trust update --from DIR` or unset $PROVENANCE_TRUST_LISTS",
+        ) from None
+    return _load(str(directory), stamp)
+
+
+@lru_cache(maxsize=4)
+def _load(directory: str, _stamp: int) -> tuple[TrustList, ...]:
+    root = Path(directory)
+    try:
+        sources = json.loads((root / SOURCES).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TrustListError(f"{root / SOURCES} is unreadable: {exc}") from exc
+    lists = []
+    for name, roles in LAYOUT.items():
+        texts: dict[str, str] = {}
+        for role, rel in roles.items():
+            path = root / rel
+            if path.is_file():
+                texts[role] = path.read_text(encoding="utf-8", errors="replace")
+        if "anchors" not in texts:
+            continue  # a list that is not installed is simply absent
+        info = sources.get(name) or {}
+        lists.append(
+            TrustList(
+                name=name,
+                title=str(info.get("title", name)),
+                anchors_pem=texts["anchors"],
+                tsa_pem=texts.get("tsa", ""),
+                allowed=texts.get("allowed", ""),
+                ekus=_ekus(texts.get("ekus", "")),
+                source=str(info.get("source", "")),
+                version=str(info.get("version", "")),
+                date=str(info.get("date", "")),
+                licence=str(info.get("licence", "")),
+                directory=str(root),
+            )
+        )
+    return tuple(lists)
+
+
+# -- update -------------------------------------------------------------------------------------
+
+
+def _fetch(url: str, timeout: float) -> bytes | None:
+    """A file's bytes over HTTP(S), or None when the server says it does not exist."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            data: bytes = response.read(_MAX_FILE + 1)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise TrustListError(f"cannot fetch {url}: HTTP {exc.code}") from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise TrustListError(f"cannot fetch {url}: {getattr(exc, 'reason', exc)}") from exc
+    if len(data) > _MAX_FILE:
+        raise TrustListError(f"{url} is larger than {_MAX_FILE // 1024} KiB: not a trust list")
+    return data
+
+
+def _reader(source: str, timeout: float):  # type: ignore[no-untyped-def]
+    """A function rel-path -> bytes | None for a directory or an http(s) base URL."""
+    scheme = urllib.parse.urlparse(source).scheme
+    if scheme in {"http", "https"}:
+        base = source if source.endswith("/") else source + "/"
+        return lambda rel: _fetch(urllib.parse.urljoin(base, rel), timeout)
+    if scheme and len(scheme) > 1:
+        raise TrustListError(f"{source}: only a directory or an http(s) URL can be used")
+    root = Path(source)
+    if not root.is_dir():
+        raise TrustListError(f"{source} is not a directory")
+
+    def read(rel: str) -> bytes | None:
+        path = root / rel
+        if not path.is_file():
+            return None
+        if path.stat().st_size > _MAX_FILE:
+            raise TrustListError(f"{path} is larger than {_MAX_FILE // 1024} KiB")
+        return path.read_bytes()
+
+    return read
+
+
+def update_lists(source: str, *, target: Path | None = None, timeout: float = 20.0) -> Path:
+    """Install the lists found at ``source`` (a directory in the bundled layout, or an http(s)
+    URL of one) into ``target`` (default: the per-user directory). Every PEM is checked before
+    anything is replaced; a list the source lacks is kept from the current copy."""
+    read = _reader(source, timeout)
+    current = active_dir()
+    target = Path(target) if target is not None else user_dir()
+    found: dict[str, bytes] = {}
+    for roles in LAYOUT.values():
+        for role, rel in roles.items():
+            data = read(rel)
+            if data is None:
+                continue
+            if role in {"anchors", "tsa"}:
+                _check_pem(data, f"{source} {rel}")
+            found[rel] = data
+    if not any(rel.endswith(".pem") for rel in found):
+        raise TrustListError(
+            f"{source} holds no trust list",
+            hint="expected c2pa-official/C2PA-TRUST-LIST.pem and/or interim/anchors.pem",
+        )
+    for rel in _LICENCES:
+        data = read(rel)
+        if data is not None:
+            found[rel] = data
+    try:
+        old_sources = json.loads((current / SOURCES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old_sources = {}
+    fetched = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    sources_data = read(SOURCES)
+    new_sources = json.loads(sources_data) if sources_data else {}
+    sources: dict[str, dict[str, str]] = {}
+    for name, roles in LAYOUT.items():
+        if roles["anchors"] in found:
+            info = dict(old_sources.get(name) or {})
+            info.update(new_sources.get(name) or {})
+            if not new_sources.get(name):
+                info.update(source=source, date=fetched, version=f"installed {fetched}")
+            sources[name] = info
+        elif name in old_sources:
+            sources[name] = old_sources[name]
+    files = dict(found)
+    for name, roles in LAYOUT.items():
+        if name in sources and roles["anchors"] not in found:
+            for rel in roles.values():  # a list the source lacks is kept as it was
+                if (current / rel).is_file():
+                    files[rel] = (current / rel).read_bytes()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".trust-", dir=target.parent))
+    try:
+        for rel, data in files.items():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            (staging / rel).write_bytes(data)
+        (staging / SOURCES).write_text(json.dumps(sources, indent=2) + "\n", encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

@@ -1,0 +1,137 @@
+"""AI origin in every form real manifests use, read from c2pa Reader JSON (the shapes below are
+the Reader's: manifests with assertions, actions and ingredients)."""
+
+from __future__ import annotations
+
+import pytest
+
+from provenance.verdict import Credentials, ai_origin, credentials_from_store, summarize
+
+IPTC_HTTP = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+IPTC_HTTPS = "https://cv.iptc.org/newscodes/digitalsourcetype/"
+
+
+def _store(*actions: dict, assertions: list | None = None, ingredient: dict | None = None) -> dict:
+    active = {
+        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": list(actions)}}]
+        + (assertions or []),
+        "signature_info": {"issuer": "Example Co", "common_name": "signer"},
+        "ingredients": [],
+    }
+    manifests = {"urn:active": active}
+    if ingredient is not None:
+        manifests["urn:parent"] = ingredient
+        active["ingredients"] = [
+            {"title": "parent.jpg", "relationship": "parentOf", "active_manifest": "urn:parent"}
+        ]
+    return {"active_manifest": "urn:active", "manifests": manifests}
+
+
+def _created(source_type: str | None = None, **extra: object) -> dict:
+    action = {"action": "c2pa.created", **extra}
+    if source_type:
+        action["digitalSourceType"] = source_type
+    return action
+
+
+@pytest.mark.parametrize(
+    ("source_type", "generated", "scope"),
+    [
+        (IPTC_HTTP + "trainedAlgorithmicMedia", True, "whole"),
+        (IPTC_HTTPS + "trainedAlgorithmicMedia", True, "whole"),  # Adobe Firefly 2024
+        (IPTC_HTTPS + "compositeWithTrainedAlgorithmicMedia", True, "part"),
+        ("http://c2pa.org/digitalsourcetype/trainedAlgorithmicData", True, "whole"),
+        ("https://c2pa.org/digitalsourcetype/trainedAlgorithmicData", True, "whole"),
+        # IPTC: made by an algorithm without training data; not generative AI.
+        (IPTC_HTTP + "algorithmicMedia", False, None),
+        # A synthetic element, not said to be AI: unknown, with a sentence.
+        (IPTC_HTTPS + "compositeSynthetic", None, "part"),
+        (IPTC_HTTP + "digitalCapture", False, None),
+    ],
+)
+def test_source_types_by_term(source_type: str, generated: bool | None, scope: str | None):
+    ai = ai_origin(_store(_created(source_type)))
+    assert (ai.generated, ai.scope) == (generated, scope)
+    assert ai.source_types == [source_type]
+
+
+def test_composite_synthetic_summary_says_what_it_is():
+    store = _store(_created(IPTC_HTTPS + "compositeSynthetic"))
+    text = summarize(credentials_from_store(store, "Valid"), ai_origin(store))
+    assert "synthetic" in text and "does not declare" not in text
+
+
+def test_legacy_forms():
+    # 1.x: the source type among the action's parameters; the IPTC photo-metadata assertion.
+    in_params = _store(
+        {
+            "action": "c2pa.created",
+            "parameters": {"digitalSourceType": IPTC_HTTP + "trainedAlgorithmicMedia"},
+        }
+    )
+    assert ai_origin(in_params).generated is True
+    iptc = _store(
+        _created(),
+        assertions=[
+            {
+                "label": "stds.iptc.photo-metadata",
+                "data": {"Iptc4xmpExt:DigitalSourceType": IPTC_HTTP + "trainedAlgorithmicMedia"},
+            }
+        ],
+    )
+    assert ai_origin(iptc).generated is True and ai_origin(iptc).evidence == ["c2pa"]
+
+
+def test_ai_named_only_in_free_text_is_reported_with_its_words():
+    # Bing Image Creator: c2pa.created with the description "AI Generated Image" and no type.
+    store = _store(_created(description="AI Generated Image", softwareAgent="Bing Image Creator"))
+    ai = ai_origin(store)
+    assert ai.generated is True and ai.evidence == ["c2pa-description"]
+    assert ai.description == "AI Generated Image"
+    text = summarize(credentials_from_store(store, "Valid"), ai)
+    assert '"AI Generated Image"' in text and "does not declare" not in text
+
+
+def test_words_that_do_not_name_ai_are_not_evidence():
+    store = _store(_created(IPTC_HTTP + "digitalCapture", description="Captured with a camera"))
+    assert ai_origin(store).generated is False
+
+
+def test_ai_in_an_ingredient_only_is_part():
+    parent = {
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {"actions": [_created(IPTC_HTTPS + "trainedAlgorithmicMedia")]},
+            }
+        ]
+    }
+    ai = ai_origin(_store({"action": "c2pa.edited"}, ingredient=parent))
+    assert (ai.generated, ai.scope) == (True, "part")
+
+
+def test_invalid_only_in_an_ingredient_names_it():
+    store = _store({"action": "c2pa.opened"}, ingredient={"assertions": []})
+    store["manifests"]["urn:active"]["ingredients"][0]["label"] = "c2pa.ingredient.v3"
+    store["validation_results"] = {
+        "activeManifest": {"success": [], "failure": [], "informational": []},
+        "ingredientDeltas": [
+            {
+                "ingredientAssertionURI": (
+                    "self#jumbf=/c2pa/urn:active/c2pa.assertions/c2pa.ingredient.v3"
+                ),
+                "validationDeltas": {"failure": [{"code": "assertion.dataHash.mismatch"}]},
+            }
+        ],
+    }
+    credentials = credentials_from_store(store, "Invalid")
+    assert credentials.failures == []
+    assert credentials.ingredients[0].failures == ["assertion.dataHash.mismatch"]
+    text = summarize(credentials, ai_origin(store))
+    assert 'the ingredient "parent.jpg" failed validation (assertion.dataHash.mismatch)' in text
+    assert "the validator reported a failure" not in text
+
+
+def test_recovered_credentials_are_not_embedded():
+    c = Credentials(present=False, source="watermark", state="Valid", recovered=True)
+    assert "recovered from the watermark" in summarize(c, ai_origin(_store(_created())))

@@ -1,0 +1,150 @@
+"""One owner for configuration: every `serve` flag and environment variable reaches the app's
+Settings, and `verify`, `serve` and `create_app()` read trust the same way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from extension_api import Settings
+from extension_api.app import SETTINGS, create_app
+from provenance import TextWatermarkKey
+from provenance.cli import build_parser, main, serve_settings
+from provenance.text import ngram
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def text_spec(tmp_path_factory: pytest.TempPathFactory) -> str:
+    d = tmp_path_factory.mktemp("textkey")
+    tokenizer = ngram.build_tokenizer(["the quick brown fox jumps over the lazy dog"] * 5)
+    tokenizer.save(str(d / "tokenizer.json"))
+    key = TextWatermarkKey.generate()
+    (d / "key.txt").write_text(key.to_text())
+    return f"{d / 'key.txt'}={d / 'tokenizer.json'}"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [
+        "PROVENANCE_HOST",
+        "PROVENANCE_PORT",
+        "PROVENANCE_TRUST",
+        "PROVENANCE_TRUST_CONFIG",
+        "PROVENANCE_DEFAULT_TRUST",
+        "PROVENANCE_API_KEYS",
+        "PROVENANCE_MAX_BODY_MB",
+        "PROVENANCE_RATE_LIMIT",
+        "PROVENANCE_REQUEST_TIMEOUT",
+        "PROVENANCE_WORKERS",
+        "PROVENANCE_CACHE_SIZE",
+        "PROVENANCE_CORS_ORIGINS",
+        "PROVENANCE_FETCH_ALLOW",
+        "PROVENANCE_TEXT_WATERMARKS",
+    ]:
+        monkeypatch.delenv(name, raising=False)
+
+
+def _serve(*argv: str) -> Settings:
+    return serve_settings(build_parser().parse_args(["serve", *argv]))
+
+
+def _ekus(path: Path) -> Path:
+    path.write_text("// claimSigning only\n1.3.6.1.4.1.62558.2.1\n")
+    return path
+
+
+# (flag argv, env var, env value, check(settings))
+CASES = [
+    (["--host", "127.0.0.2"], "PROVENANCE_HOST", "127.0.0.2", lambda s: s.host == "127.0.0.2"),
+    (["--port", "9999"], "PROVENANCE_PORT", "9999", lambda s: s.port == 9999),
+    (["--api-key", "k1"], "PROVENANCE_API_KEYS", "k1", lambda s: s.api_keys == ("k1",)),
+    (["--workers", "3"], "PROVENANCE_WORKERS", "3", lambda s: s.workers == 3),
+    (["--rate-limit", "0"], "PROVENANCE_RATE_LIMIT", "0", lambda s: s.rate_limit == 0),
+    (
+        ["--request-timeout", "7"],
+        "PROVENANCE_REQUEST_TIMEOUT",
+        "7",
+        lambda s: s.request_timeout == 7,
+    ),
+    (["--cache-size", "0"], "PROVENANCE_CACHE_SIZE", "0", lambda s: s.cache_size == 0),
+    (["--max-body-mb", "2"], "PROVENANCE_MAX_BODY_MB", "2", lambda s: s.max_body == 2 * MIB),
+    (
+        ["--cors-origin", "https://a.example"],
+        "PROVENANCE_CORS_ORIGINS",
+        "https://a.example",
+        lambda s: s.cors_origins == ("https://a.example",),
+    ),
+    (
+        ["--fetch-allow", "127.0.0.1"],
+        "PROVENANCE_FETCH_ALLOW",
+        "127.0.0.1",
+        lambda s: s.fetch_allow == ("127.0.0.1",),
+    ),
+    (["--no-default-trust"], "PROVENANCE_DEFAULT_TRUST", "0", lambda s: s.trust.lists == ()),
+]
+
+
+@pytest.mark.parametrize(("argv", "env", "value", "check"), CASES, ids=[c[1] for c in CASES])
+def test_each_serve_flag_and_env_var_reaches_settings(
+    argv: list[str], env: str, value: str, check, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not check(_serve())  # the default differs, so the test can fail
+    assert check(_serve(*argv))
+    monkeypatch.setenv(env, value)
+    assert check(_serve())  # serve reads the variable
+    assert check(Settings.from_env())  # and so does create_app()'s default
+
+
+def test_store_flag_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _serve("--store", str(tmp_path / "a.db")).store_path == tmp_path / "a.db"
+    monkeypatch.setenv("PROVENANCE_STORE", str(tmp_path / "b.db"))
+    assert _serve().store_path == tmp_path / "b.db"
+    assert Settings.from_env().store_path == tmp_path / "b.db"
+
+
+def test_trust_flags_and_env(shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    anchors = str(shared / "test-anchors.pem")
+    assert _serve("--trust", anchors).trust.sources == (anchors,)
+    cfg = _ekus(tmp_path / "ekus.cfg")
+    assert _serve("--trust-config", str(cfg)).trust.allowed_ekus == ("1.3.6.1.4.1.62558.2.1",)
+    monkeypatch.setenv("PROVENANCE_TRUST", anchors)
+    monkeypatch.setenv("PROVENANCE_TRUST_CONFIG", str(cfg))
+    for settings in (_serve(), Settings.from_env()):
+        assert settings.trust.sources == (anchors,)
+        assert settings.trust.allowed_ekus == ("1.3.6.1.4.1.62558.2.1",)
+        assert {lst.name for lst in settings.trust.lists} == {"c2pa", "interim"}
+
+
+def test_create_app_honours_provenance_trust(shared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    anchors = str(shared / "test-anchors.pem")
+    monkeypatch.setenv("PROVENANCE_TRUST", anchors)
+    assert create_app()[SETTINGS].trust.sources == (anchors,)
+
+
+def test_text_watermark_flag_and_env_reach_the_app(
+    text_spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _serve().text_detectors == ()
+    assert len(_serve("--text-watermark", text_spec).text_detectors) == 1
+    monkeypatch.setenv("PROVENANCE_TEXT_WATERMARKS", text_spec)
+    assert len(_serve().text_detectors) == 1
+    assert len(Settings.from_env().text_detectors) == 1
+
+
+def test_verify_honours_provenance_trust_config(
+    shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    # Microsoft's test signer uses documentSigning; an EKU list without it refuses the signer
+    # (the same check as --trust-config, tests/test_cli.py), here through the variable.
+    cards = str(shared / "c2pa-extension-validator/test/media/cards_trusted.jpg")
+    monkeypatch.setenv("PROVENANCE_TRUST", str(shared / "test-anchors.pem"))
+    assert main(["verify", "--json", cards]) == 0
+    assert json.loads(capsys.readouterr().out)["credentials"]["state"] == "Trusted"
+    monkeypatch.setenv("PROVENANCE_TRUST_CONFIG", str(_ekus(tmp_path / "ekus.cfg")))
+    assert main(["verify", "--json", cards]) == 0
+    refused = json.loads(capsys.readouterr().out)["credentials"]
+    assert refused["state"] == "Invalid" and "signingCredential.invalid" in refused["failures"]

@@ -1,0 +1,71 @@
+"""`provenance inspect`: c2pa's report, the ingredient tree, the certificates, and exporting the
+manifest store bytes that POST /v1/manifests takes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from provenance import ManifestSpec, SignOptions, register_manifest, sign
+from provenance.cli import main
+from provenance.store import ManifestStore
+
+CAICAI = "public-testfiles/image/jpeg/adobe-20220124-CAICAI.jpg"
+
+
+def test_report_and_detailed(shared: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(shared / CAICAI)
+    assert main(["inspect", path]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["active_manifest"] in report["manifests"]
+    assert main(["inspect", "--detailed", path]) == 0
+    detailed = json.loads(capsys.readouterr().out)
+    assert "claim" in detailed["manifests"][report["active_manifest"]]
+
+
+def test_ingredient_tree(shared: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # public-testfiles README: CAICAI = a claim over A (parent) and CAI, itself over A and I.
+    assert main(["inspect", "--tree", str(shared / CAICAI)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("CAICAI.jpg")
+    assert [line.split(" (")[0] for line in lines[1:]] == [
+        "  - A.jpg",
+        "  - CAI.jpg",
+        "    - A.jpg",
+        "    - I.jpg",
+    ]
+
+
+def test_certs_show_the_signer(shared: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    firefly = shared / "example-assets/images/Firefly_tabby_cat.jpg"
+    assert main(["inspect", "--certs", str(firefly)]) == 0
+    certs = json.loads(capsys.readouterr().out)
+    assert certs[0]["signer"]["subject"]["O"] == "Adobe Inc."
+    assert certs[0]["timestamp"]["certificateInfo"]["subject"]["CN"]
+
+
+def test_no_manifest_is_a_clear_error(shared: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(shared / "c2pa-rs/sdk/tests/fixtures/earth_apollo17.jpg")]) == 1
+    assert "no Content Credentials" in capsys.readouterr().err
+
+
+def test_export_gives_what_post_manifests_takes(
+    tmp_path: Path, photo: Path, credentials, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = ManifestStore(tmp_path / "signing.sqlite3")
+    signed = sign(photo.read_bytes(), credentials, SignOptions(ManifestSpec()), store=store)
+    asset = tmp_path / "signed.jpg"
+    asset.write_bytes(signed.asset or b"")
+    out = tmp_path / "m.c2pa"
+    argv = ["inspect", str(asset), "--export-manifest", str(out)]
+    assert main([*argv, "--store", str(tmp_path / "signing.sqlite3")]) == 0
+    assert out.read_bytes() == signed.manifest
+    # What the server's POST /v1/manifests does with it: register into another store.
+    other = ManifestStore(tmp_path / "server.sqlite3")
+    record = register_manifest(out.read_bytes(), asset.read_bytes(), other)
+    assert record.manifest_id == signed.manifest_id
+    # Not recorded anywhere: a clear error, nothing written.
+    assert main([*argv, "--store", str(tmp_path / "empty.sqlite3"), "--force"]) == 1
+    assert "not in" in capsys.readouterr().err
