@@ -16,6 +16,7 @@ from provenance import (
     ManifestError,
     ProvenanceError,
     StoreError,
+    StoreUnavailableError,
     TooManyPixelsError,
     UnsupportedMediaError,
 )
@@ -35,6 +36,7 @@ ERROR_STATUS: list[tuple[type[ProvenanceError], int, str]] = [
     (MalformedAssetError, 422, "malformed_asset"),
     (InputError, 400, "bad_input"),
     (ManifestError, 422, "unreadable_manifest"),
+    (StoreUnavailableError, 503, "store_unavailable"),
     (StoreError, 409, "store_conflict"),
 ]
 

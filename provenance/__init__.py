@@ -39,6 +39,7 @@ from .store import (
     ManifestStore,
     StoredManifest,
     StoreError,
+    StoreUnavailableError,
     default_store_path,
 )
 from .text import TextWatermarkKey
@@ -76,6 +77,7 @@ __all__ = [
     "SigningCredentials",
     "SigningError",
     "StoreError",
+    "StoreUnavailableError",
     "StoredManifest",
     "TextDetector",
     "TextWatermarkKey",

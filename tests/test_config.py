@@ -84,6 +84,26 @@ CASES = [
         "127.0.0.1",
         lambda s: s.fetch_allow == ("127.0.0.1",),
     ),
+    (["--queue", "0"], "PROVENANCE_QUEUE", "0", lambda s: s.queue == 0),
+    (
+        ["--max-megapixels", "12"],
+        "PROVENANCE_MAX_MEGAPIXELS",
+        "12",
+        lambda s: s.max_pixels == 12_000_000,
+    ),
+    (["--max-text-mb", "2"], "PROVENANCE_MAX_TEXT_MB", "2", lambda s: s.max_text_bytes == 2 * MIB),
+    (
+        ["--max-connections", "64"],
+        "PROVENANCE_MAX_CONNECTIONS",
+        "64",
+        lambda s: s.max_connections == 64,
+    ),
+    (
+        ["--shutdown-timeout", "3"],
+        "PROVENANCE_SHUTDOWN_TIMEOUT",
+        "3",
+        lambda s: s.shutdown_timeout == 3,
+    ),
     (["--no-default-trust"], "PROVENANCE_DEFAULT_TRUST", "0", lambda s: s.trust.lists == ()),
 ]
 

@@ -8,6 +8,7 @@ from .sqlite import (
     ManifestStore,
     StoredManifest,
     StoreError,
+    StoreUnavailableError,
     default_store_path,
 )
 
@@ -15,6 +16,7 @@ __all__ = [
     "AsyncManifestStore",
     "ManifestStore",
     "StoreError",
+    "StoreUnavailableError",
     "StoredManifest",
     "default_store_path",
 ]

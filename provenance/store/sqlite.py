@@ -57,6 +57,21 @@ class StoreError(ProvenanceError):
     """The manifest store cannot be opened or written."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store cannot be used at all right now: damaged, locked, or unreadable."""
+
+
+def _unusable(path: Path, exc: sqlite3.Error) -> StoreUnavailableError:
+    """One clear error for a store SQLite cannot use (no traceback, no SQL)."""
+    text = str(exc)
+    if "malformed" in text or "not a database" in text or type(exc) is sqlite3.DatabaseError:
+        return StoreUnavailableError(
+            f"the manifest store {path} is damaged ({text})",
+            hint=f"restore it from a backup, or salvage it: sqlite3 {path} .recover | sqlite3 NEW",
+        )
+    return StoreUnavailableError(f"cannot use the manifest store {path} ({text})")
+
+
 def default_store_path() -> Path:
     """``$PROVENANCE_STORE``, else ``manifests.sqlite3`` in the per-user data directory."""
     env = os.environ.get(STORE_ENV)
@@ -109,15 +124,26 @@ class ManifestStore:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
             self._migrate()
+        except StoreError:
+            raise
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the manifest store {self.path}: {exc}") from exc
+            raise StoreUnavailableError(
+                f"cannot open the manifest store {self.path}: {exc}"
+            ) from exc
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db = sqlite3.connect(self.path, timeout=30)
+        except sqlite3.Error as exc:
+            raise _unusable(self.path, exc) from exc
         try:
             with db:  # one transaction: committed on success, rolled back on error
                 yield db
+        except sqlite3.IntegrityError:
+            raise  # the caller says which record conflicts
+        except sqlite3.Error as exc:
+            raise _unusable(self.path, exc) from exc
         finally:
             db.close()
 
@@ -174,10 +200,16 @@ class ManifestStore:
                         record.created_at,
                     ),
                 )
-        except sqlite3.IntegrityError as exc:
-            raise StoreError(f"already registered: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to the manifest store {self.path}: {exc}") from exc
+        except sqlite3.IntegrityError:
+            # Said without the SQL: the constraint text names tables and columns.
+            raise StoreError(
+                f"the manifest {record.manifest_id} is already registered in this store"
+            ) from None
+
+    def remove(self, manifest_id: str) -> None:
+        """Forget a registration (one whose signed file could not be written)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM manifests WHERE manifest_id = ?", (manifest_id,))
 
     def _one(self, where: str, args: tuple) -> StoredManifest | None:
         """The newest matching record (the last registered)."""
