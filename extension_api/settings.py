@@ -15,8 +15,9 @@ Trust and text-watermark keys are read by the library's own functions
 --rate-limit / PROVENANCE_RATE_LIMIT          20 requests/s per client, burst 2x (0: off)
 --request-timeout / PROVENANCE_REQUEST_TIMEOUT  30 s
 --workers / PROVENANCE_WORKERS                CPU count (at least 2): worker processes
---queue / PROVENANCE_QUEUE                    as many as workers: calls that may wait for a
-                                              worker; beyond workers + queue, 503 at once
+--queue / PROVENANCE_QUEUE                    8 per worker: calls that may wait for a worker
+                                              (a few seconds of work, far below the request
+                                              time limit); beyond workers + queue, 503 at once
 --max-megapixels / PROVENANCE_MAX_MEGAPIXELS  50: pixels one image may declare (header)
 --max-text-mb / PROVENANCE_MAX_TEXT_MB        1: text one request may submit
 --max-connections / PROVENANCE_MAX_CONNECTIONS  1000: open connections; past it, the
@@ -77,7 +78,7 @@ class Settings:
     @property
     def capacity(self) -> int:
         """Heavy calls admitted at once: running in a worker, or waiting for one."""
-        return self.workers + (self.workers if self.queue is None else self.queue)
+        return self.workers + (8 * self.workers if self.queue is None else self.queue)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
