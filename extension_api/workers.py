@@ -115,6 +115,9 @@ class WorkerPool:
         if self._closed:
             return
         fresh = await loop.run_in_executor(self._io, self._spawn)
+        if self._closed:  # closed while it started
+            await loop.run_in_executor(self._io, self._kill, fresh)
+            return
         self._all.add(fresh)
         self._idle.put_nowait(fresh)
 
@@ -158,8 +161,6 @@ class WorkerPool:
     async def close(self) -> None:
         """Kill every worker now: what is still running is past saving (SIGTERM's budget)."""
         self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
         for worker in list(self._all):
             with contextlib.suppress(OSError, ValueError):
                 worker.process.kill()
@@ -167,6 +168,8 @@ class WorkerPool:
         for worker in list(self._all):
             await loop.run_in_executor(self._io, self._kill, worker)
         self._all.clear()
+        # Replacements under way finish starting, see the pool closed, and kill their worker.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._io.shutdown(wait=False, cancel_futures=True)
 
     @property

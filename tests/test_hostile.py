@@ -13,7 +13,12 @@ import io
 import json
 import logging
 import os
+import signal
+import subprocess
+import sys
+import threading
 import time
+import urllib.request
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -26,7 +31,7 @@ from extension_api.app import SERVICE
 from provenance import ManifestSpec, ManifestStore, SignOptions, TrustPolicy, sign
 
 from .conftest import PHOTOS
-from .server import LiveServer
+from .server import LiveServer, free_port
 
 API_KEY = "hostile-test-key"
 HEALTH_BOUND = 0.1  # seconds: /healthz while the hostile request is served
@@ -415,3 +420,60 @@ async def test_body_json_is_small(server):
         f"{server.url}/v1/verify-url", json.dumps({"url": "x" * 70_000}).encode()
     )
     assert status == 413 and "bytes of JSON" in body["error"]["message"]
+
+
+def test_emfile_lines_are_one_per_interval_without_traceback(caplog):
+    from extension_api.logs import ExhaustionFilter
+
+    logger = logging.getLogger("asyncio.test-exhaustion")
+    logger.addFilter(ExhaustionFilter(interval=60))
+    error = OSError(24, "Too many open files")
+    with caplog.at_level(logging.ERROR, logger="asyncio.test-exhaustion"):
+        for _ in range(1000):
+            try:
+                raise error
+            except OSError:
+                logger.exception("socket.accept() out of system resource")
+    lines = [r for r in caplog.records if r.name == "asyncio.test-exhaustion"]
+    assert len(lines) == 1 and lines[0].exc_info is None
+    assert "EMFILE" in lines[0].getMessage()
+
+
+def test_sigterm_ends_the_server_within_its_shutdown_timeout(tmp_path, keys):
+    """A runaway request in flight: SIGTERM still ends the process within the budget."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "extension_api", "--port", str(port), "--store",
+            str(tmp_path / "m.sqlite3"), "--trust", str(keys.root), "--no-default-trust",
+            "--rate-limit", "0", "--workers", "1", "--request-timeout", "600",
+            "--max-text-mb", "8", "--shutdown-timeout", "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        proc.stdout.readline()  # type: ignore[union-attr]  # listening
+        text = ("the quick brown fox jumps over the lazy dog " * 100_000).encode()  # minutes
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/verify",
+            data=text,
+            headers={"Content-Type": "text/plain"},
+        )
+
+        def send() -> None:
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(request, timeout=60).read()
+
+        worker = threading.Thread(target=send, daemon=True)
+        worker.start()
+        time.sleep(1.0)  # the request is being worked on
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        took = time.monotonic() - signalled
+        assert took < 2 + 5, f"SIGTERM took {took:.1f} s with a 2 s shutdown budget"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
