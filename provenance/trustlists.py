@@ -52,6 +52,7 @@ _LICENCES = (
     "interim/LICENSE-verification-plugin",
     "interim/LICENSE-verify-site",
 )
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 #: A trust list file is small (the official one is 38 KB); refuse anything absurd.
 _MAX_FILE = 4 * 1024 * 1024
 
@@ -203,7 +204,11 @@ def _fetch(url: str, timeout: float) -> bytes | None:
 
 def _reader(source: str, timeout: float):  # type: ignore[no-untyped-def]
     """A function rel-path -> bytes | None for a directory or an http(s) base URL."""
-    scheme = urllib.parse.urlparse(source).scheme
+    parsed = urllib.parse.urlparse(source)
+    scheme = parsed.scheme
+    if scheme == "http" and parsed.hostname not in _LOOPBACK:
+        # Trust anchors over plain HTTP could be swapped on the way.
+        raise TrustListError(f"{source}: fetch trust lists over https (http only on loopback)")
     if scheme in {"http", "https"}:
         base = source if source.endswith("/") else source + "/"
         return lambda rel: _fetch(urllib.parse.urljoin(base, rel), timeout)

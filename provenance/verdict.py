@@ -316,6 +316,17 @@ def trust_list_of(store: dict[str, Any]) -> str | None:
     return None
 
 
+def _recorded_damage(ingredient: dict[str, Any]) -> list[str]:
+    """Failures recorded in an ingredient when it was used (c2pa keeps the parent's validation
+    results in the ingredient assertion): an ingredient that was already invalid. Trust codes are
+    left out: they speak of the signing tool's trust settings, not of damage."""
+    results = ingredient.get("validation_results") or {}
+    entries = (results.get("activeManifest") or {}).get("failure") if results else None
+    if entries is None:
+        entries = ingredient.get("validation_status")
+    return [c for c in _codes(entries) if c not in _NOT_DAMAGE]
+
+
 def credentials_from_store(store: dict[str, Any], state: str | None) -> Credentials:
     """The credentials part of a verdict, from the Reader's JSON and validation state."""
     active = (store.get("manifests") or {}).get(store.get("active_manifest") or "", {})
@@ -329,6 +340,9 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
         code
         for delta in results.get("ingredientDeltas") or []
         for code in _codes((delta.get("validationDeltas") or {}).get("failure"))
+    ]
+    ingredient_failures += [
+        code for i in active.get("ingredients") or [] for code in _recorded_damage(i)
     ]
     sig = active.get("signature_info") or {}
     manifests = store.get("manifests") or {}
@@ -345,7 +359,9 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
             format=i.get("format"),
             manifest_id=i.get("active_manifest"),
             source_types=_source_types(manifests.get(i.get("active_manifest") or "", {})),
-            failures=list(dict.fromkeys(by_label.get(str(i.get("label") or ""), []))),
+            failures=list(
+                dict.fromkeys([*by_label.get(str(i.get("label") or ""), []), *_recorded_damage(i)])
+            ),
         )
         for i in active.get("ingredients") or []
     ]
@@ -377,13 +393,16 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
 
 
 def _failing_ingredient(credentials: Credentials) -> str | None:
-    """'the ingredient "A.jpg" (codes)' for the first ingredient with failures."""
+    """'the ingredient "A.jpg" failed validation (codes)' for the first ingredient with damage
+    (trust codes alone are not named: an untrusted ingredient signer is not a failure)."""
     for ingredient in credentials.ingredients:
-        if ingredient.failures:
+        damage = [c for c in ingredient.failures if c not in _NOT_DAMAGE]
+        if damage:
             name = f'"{ingredient.title}"' if ingredient.title else "(untitled)"
-            return f"the ingredient {name} failed validation ({', '.join(ingredient.failures)})"
-    if credentials.ingredient_failures:
-        return f"an ingredient failed validation ({', '.join(credentials.ingredient_failures)})"
+            return f"the ingredient {name} failed validation ({', '.join(damage)})"
+    damage = [c for c in credentials.ingredient_failures if c not in _NOT_DAMAGE]
+    if damage:
+        return f"an ingredient failed validation ({', '.join(damage)})"
     return None
 
 
@@ -496,11 +515,17 @@ def summarize(
         credentials.failures or credentials.ingredient_failures
     ):
         trust = f"Signed by {who}, a signer that is not on the trust list."
-    else:
-        # The claim signer is trusted, yet something else (an identity assertion, an
-        # ingredient) is not: say so rather than calling the whole trusted.
-        codes = ", ".join(credentials.failures or credentials.ingredient_failures)
+    elif credentials.failures:
+        # The claim signer is trusted, yet something else (an identity assertion) is not: say
+        # so rather than calling the whole trusted.
+        codes = ", ".join(credentials.failures)
         trust = f"Signed by {who}, a trusted signer, but not all of the credentials are ({codes})."
+    else:
+        trust = f"Signed by {who}, a trusted signer."
+    failing = None if invalid else _failing_ingredient(credentials)
+    if failing:
+        # Intact and signed, yet built on an ingredient that failed: name it.
+        trust += f" But {failing}."
     if credentials.source == WATERMARK:
         trust += " The credentials were recovered from the watermark."
     elif credentials.source == FINGERPRINT:

@@ -135,3 +135,21 @@ def test_invalid_only_in_an_ingredient_names_it():
 def test_recovered_credentials_are_not_embedded():
     c = Credentials(present=False, source="watermark", state="Valid", recovered=True)
     assert "recovered from the watermark" in summarize(c, ai_origin(_store(_created())))
+
+
+def test_an_ingredient_that_was_invalid_when_used_is_named(tmp_path, photo, credentials, trusted):
+    """Real files: a tampered signed image used as the ingredient of a new, intact one. c2pa
+    records the parent's failure in the ingredient; the verdict names it."""
+    from provenance import ManifestSpec, SignOptions, sign, verify
+
+    from .test_sign_verify import _flip_scan_byte
+
+    parent = tmp_path / "parent.jpg"
+    parent.write_bytes(_flip_scan_byte(sign(photo.read_bytes(), credentials).asset or b""))
+    assert verify(parent, policy=trusted).credentials.state == "Invalid"
+    child = sign(photo.read_bytes(), credentials, SignOptions(ManifestSpec(), ingredient=parent))
+    verdict = verify(child.asset or b"", policy=trusted, store=None)
+    c = verdict.credentials
+    assert c.failures == [] and "assertion.dataHash.mismatch" in c.ingredient_failures
+    assert c.ingredients[0].failures == ["assertion.dataHash.mismatch"]
+    assert 'But the ingredient "parent.jpg" failed validation' in verdict.summary

@@ -168,3 +168,37 @@ def test_verify_honours_provenance_trust_config(
     assert main(["verify", "--json", cards]) == 0
     refused = json.loads(capsys.readouterr().out)["credentials"]
     assert refused["state"] == "Invalid" and "signingCredential.invalid" in refused["failures"]
+
+
+def _key_id(spec: str) -> str:
+    return TextWatermarkKey.from_file(spec.split("=")[0]).key_id
+
+
+def test_serve_text_watermark_is_used_by_the_running_app(text_spec: str) -> None:
+    """`serve --text-watermark` was parsed and ignored: now the live app tests text with it."""
+    import urllib.request
+
+    from .server import LiveServer
+
+    settings = _serve("--text-watermark", text_spec, "--rate-limit", "0")
+    with LiveServer(settings) as live:
+        request = urllib.request.Request(
+            live.url + "/v1/verify",
+            data=b"the quick brown fox jumps over the lazy dog " * 4,
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            verdict = json.loads(response.read())
+    assert verdict["text_watermark"]["key_id"] == _key_id(text_spec)
+
+
+def test_verify_reads_text_watermarks_like_serve(
+    text_spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    text = tmp_path / "t.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog " * 4)
+    assert main(["verify", "--json", str(text)]) == 0
+    assert json.loads(capsys.readouterr().out)["text_watermark"] is None
+    monkeypatch.setenv("PROVENANCE_TEXT_WATERMARKS", text_spec)
+    assert main(["verify", "--json", str(text)]) == 0
+    assert json.loads(capsys.readouterr().out)["text_watermark"]["key_id"] == _key_id(text_spec)

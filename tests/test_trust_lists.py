@@ -170,3 +170,8 @@ def test_update_refuses_what_is_not_a_trust_list(tmp_path: Path) -> None:
     assert not (tmp_path / "installed").exists()  # nothing replaced
     with pytest.raises(TrustListError, match="holds no trust list"):
         update_lists(str(tmp_path), target=tmp_path / "installed")
+
+
+def test_update_refuses_plain_http_off_loopback(tmp_path: Path) -> None:
+    with pytest.raises(TrustListError, match="https"):
+        update_lists("http://example.org/trust/", target=tmp_path / "installed")
