@@ -46,9 +46,10 @@ T = TypeVar("T")
 
 
 class VerdictCache:
-    """Bounded LRU of verdicts by content SHA-256 (the content itself is never kept).
+    """Bounded LRU of verdicts by key: the content's SHA-256 and how it was read (see
+    :func:`cache_key`); the content itself is never kept.
 
-    Used from the worker threads, hence the lock.
+    Safe to share between threads (the lock); the server uses it from its event loop.
     """
 
     def __init__(self, size: int) -> None:
@@ -137,7 +138,7 @@ class Service:
         return digest, result
 
     def cached_report(self, digest: str) -> dict[str, Any] | None:
-        """The most recent verdict for this content, whichever way it was read."""
+        """A recent verdict for this content: as sniffed, else as text."""
         for media_type in (None, "text/plain"):
             found = self.cache.get(cache_key(digest, media_type))
             if found is not None:
