@@ -90,7 +90,7 @@ async def _as_json_errors(
         return error_response(exc.status, exc.code, exc.message, **exc.headers)
     except WorkerCrashed as exc:
         log.warning(
-            "a worker process stopped while handling %s %s: %s", request.method, request.path, exc
+            "a worker failed or stopped on %s %s: %s", request.method, request.path, exc
         )
         return error_response(
             422,

@@ -22,9 +22,11 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from provenance import ProvenanceError
@@ -56,7 +58,10 @@ def _serve(conn: multiprocessing.connection.Connection, init: Callable, arg: Any
             # Rebuilt on the other side: the keyword-only hint does not survive pickling.
             reply = ("error", type(exc), exc.message, exc.hint)
         except Exception as exc:
-            reply = ("crash", f"{type(exc).__name__}: {exc}"[:500])
+            # The class and where it was raised, not the message: messages can quote content.
+            where = traceback.extract_tb(exc.__traceback__)[-1:]
+            place = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
+            reply = ("crash", f"{type(exc).__name__}{place}")
         try:
             conn.send(reply)
         except (OSError, ValueError):
