@@ -156,7 +156,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = ManifestStore(settings.store_path)
     pool = WorkerPool(settings.workers, jobs.init, settings)
-    await pool.start()
+    pool.start()  # in the background: /readyz says when the workers are up
     fetcher = Fetcher(
         allow=settings.fetch_allow,
         max_bytes=settings.fetch_max_bytes,

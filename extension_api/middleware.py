@@ -89,9 +89,7 @@ async def _as_json_errors(
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message, **exc.headers)
     except WorkerCrashed as exc:
-        log.warning(
-            "a worker failed or stopped on %s %s: %s", request.method, request.path, exc
-        )
+        log.warning("a worker failed or stopped on %s %s: %s", request.method, request.path, exc)
         return error_response(
             422,
             "unprocessable",

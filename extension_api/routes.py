@@ -337,13 +337,13 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: 503 while at capacity, so a load balancer sends new work elsewhere."""
+    """Readiness: 503 while the workers start and while at capacity, so that a load balancer
+    sends new work elsewhere."""
     service = request.app[SERVICE]
-    if service.overloaded:
+    if not service.pool.ready or service.overloaded:
+        status = "overloaded" if service.pool.ready else "starting"
         return web.json_response(
-            {"status": "overloaded", "load": service.load()},
-            status=503,
-            headers={"Retry-After": "1"},
+            {"status": status, "load": service.load()}, status=503, headers={"Retry-After": "1"}
         )
     return web.json_response({"status": "ready", "load": service.load()})
 

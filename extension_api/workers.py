@@ -20,7 +20,6 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
-import os
 import signal
 import traceback
 from collections.abc import Callable
@@ -87,6 +86,7 @@ class WorkerPool:
         # Moves pickled calls and replies (and starts/stops processes) off the event loop.
         self._io = ThreadPoolExecutor(max_workers=2 * size + 2, thread_name_prefix="pool-io")
         self._closed = False
+        self._started = 0
         #: Calls running now (for /healthz and the admission limit).
         self.busy = 0
 
@@ -99,12 +99,29 @@ class WorkerPool:
         child.close()
         return _Worker(process, parent)
 
-    async def start(self) -> None:
-        loop = asyncio.get_running_loop()
+    def start(self) -> None:
+        """Start the workers in the background: the server listens at once, and calls wait
+        for a worker (within their deadline); :attr:`ready` says when all have started."""
         for _ in range(self.size):
-            worker = await loop.run_in_executor(self._io, self._spawn)
-            self._all.add(worker)
-            self._idle.put_nowait(worker)
+            self._background(self._add(initial=True))
+
+    @property
+    def ready(self) -> bool:
+        return self._started >= self.size
+
+    async def _add(self, initial: bool = False) -> None:
+        fresh = await asyncio.get_running_loop().run_in_executor(self._io, self._spawn)
+        if self._closed:  # closed while it started
+            await asyncio.get_running_loop().run_in_executor(self._io, self._kill, fresh)
+            return
+        self._all.add(fresh)
+        self._idle.put_nowait(fresh)
+        self._started += initial
+
+    def _background(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @staticmethod
     def _kill(worker: _Worker) -> None:
@@ -114,22 +131,10 @@ class WorkerPool:
         worker.conn.close()
 
     async def _replace(self, worker: _Worker) -> None:
-        loop = asyncio.get_running_loop()
         self._all.discard(worker)
-        await loop.run_in_executor(self._io, self._kill, worker)
-        if self._closed:
-            return
-        fresh = await loop.run_in_executor(self._io, self._spawn)
-        if self._closed:  # closed while it started
-            await loop.run_in_executor(self._io, self._kill, fresh)
-            return
-        self._all.add(fresh)
-        self._idle.put_nowait(fresh)
-
-    def _replace_later(self, worker: _Worker) -> None:
-        task = asyncio.get_running_loop().create_task(self._replace(worker))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await asyncio.get_running_loop().run_in_executor(self._io, self._kill, worker)
+        if not self._closed:
+            await self._add()
 
     async def run(self, deadline: float, fn: Callable[..., T], *args: Any) -> T:
         """``fn(state, *args)`` in a worker; TimeoutError at ``deadline`` (loop time), having
@@ -145,7 +150,7 @@ class WorkerPool:
         except BaseException as exc:
             # Timed out, cancelled (shutdown) or the worker died: it may still be busy with
             # this call, so it is killed, and a fresh one takes its place.
-            self._replace_later(worker)
+            self._background(self._replace(worker))
             if isinstance(exc, EOFError | OSError) and not isinstance(exc, TimeoutError):
                 raise WorkerCrashed(f"the worker process stopped ({exc or 'no reply'})") from None
             raise
@@ -180,11 +185,3 @@ class WorkerPool:
     @property
     def pids(self) -> list[int]:
         return [w.process.pid for w in self._all if w.process.pid is not None]
-
-
-def cpu_count() -> int:
-    """CPUs this process may use (the affinity mask, not the machine's total)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from aiohttp import web
 
 from extension_api import Settings, create_app
-from extension_api.app import SETTINGS, ServerRunner
+from extension_api.app import SERVICE, SETTINGS, ServerRunner
 
 
 def free_port() -> int:
@@ -51,8 +52,14 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self._thread.start()
-        if not self._ready.wait(30):
+        if not self._ready.wait(60):
             raise RuntimeError("the test server did not start")
+        if SETTINGS in self.app:  # the server's workers start in the background: wait for them
+            deadline = time.monotonic() + 120
+            while not self.app[SERVICE].pool.ready:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the test server's workers did not start")
+                time.sleep(0.05)
         return self
 
     @property

@@ -46,9 +46,11 @@ async def _deadline(seconds: float) -> float:
 
 async def test_calls_errors_crashes_and_deadlines():
     pool = WorkerPool(1, _init, "x")
-    await pool.start()
+    pool.start()
+    assert not pool.ready
     try:
-        state, value, pid = await pool.run(await _deadline(30), _echo, 7)
+        state, value, pid = await pool.run(await _deadline(120), _echo, 7)  # waits for the start
+        assert pool.ready
         assert (state, value) == ("state:x", 7) and pid != os.getpid()
 
         with pytest.raises(InputError) as refused:
