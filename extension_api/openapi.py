@@ -495,7 +495,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/readyz": {
                 "get": {
-                    "summary": "Readiness: 503 while every worker and queue place is taken",
+                    "summary": "Readiness: 503 while starting or at capacity",
                     "operationId": "ready",
                     "responses": {
                         "200": {
