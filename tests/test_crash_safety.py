@@ -128,7 +128,7 @@ def test_conflict_message_holds_no_sql(tmp_path, credentials):
 
 
 def test_concurrent_keys_init_leaves_one_matching_set(tmp_path):
-    for round_ in range(3):
+    for round_ in range(2):
         target = tmp_path / f"keys{round_}"
         procs = [
             subprocess.Popen(

@@ -18,6 +18,9 @@ from provenance import ManifestStore, ProvenanceError, TrustPolicy, verify
 from .fuzzing import Seed, mutate, mutation_lists, seeds
 from .server import LiveServer
 
+#: Pillow warns about the corrupt EXIF the mutations make; that is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
+
 #: Seconds one mutated input may take through the library (they take milliseconds).
 TIME_BOUND = 10.0
 #: What the server may answer a mutated file with.
