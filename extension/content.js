@@ -1,13 +1,16 @@
-// Content script: finds images, asks the backend (through the service worker) about each, and
-// draws a small badge on those with something to say; a summary on hover or click (C2PA UX
-// levels 1 and 2). Badges live in one shadow root laid over the page, so the page's own layout
-// and styles are never touched.
+// Content script: finds images, asks the background (which checks embedded credentials in the
+// browser and asks the service only for what needs it) about each, and draws a small mark on
+// those with something to say: the L1 indicator of the C2PA UX guidance, opening an L2 card on
+// hover or click. Marks live in one shadow root laid over the page, so the page's own layout and
+// styles are never touched.
 "use strict";
 
 const MIN_SIDE = 64;          // icons and spacers are not worth a request
-const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0 };
+const MAX_BYTES = 50 * 1024 * 1024;  // larger images go to the service by URL (its own limit)
+const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, browser: 0, service: 0, skipped: 0 };
 const seen = new WeakSet();
 const badges = [];            // [{img, node}]
+const results = [];           // [{src, where, verdict | error}]: what each checked image got
 let host = null, shadow = null, backendState = "unknown";
 
 const optedOut = () => {
@@ -15,31 +18,60 @@ const optedOut = () => {
   return !!meta && meta.content.trim().toLowerCase() === "false";
 };
 
+// Our own mark (a seal with a check), deliberately not the C2PA "cr" pin: see the README.
+// Built node by node: no markup is parsed into the page.
+function seal() {
+  const NS = "http://www.w3.org/2000/svg";
+  const make = (name, attrs) => {
+    const el = document.createElementNS(NS, name);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    return el;
+  };
+  const svg = make("svg", { viewBox: "0 0 16 16", width: "14", height: "14", "aria-hidden": "true" });
+  const line = { fill: "none", stroke: "currentColor", "stroke-linecap": "round", "stroke-linejoin": "round" };
+  svg.append(make("circle", { cx: "8", cy: "8", r: "6.2", ...line, "stroke-width": "1.6" }),
+             make("path", { d: "M5.3 8.3l1.8 1.8 3.6-3.8", ...line, "stroke-width": "1.7" }));
+  return svg;
+}
+
 function overlay() {
   if (shadow) return shadow;
   host = document.createElement("provenance-overlay");
   host.style.cssText = "position:absolute;top:0;left:0;width:0;height:0;z-index:2147483647;";
   shadow = host.attachShadow({ mode: "open" });
   shadow.innerHTML = `<style>
-    .badge { position:absolute; font:600 12px/1 system-ui,sans-serif; padding:4px 7px; border-radius:10px; white-space:nowrap;
-             color:#fff; cursor:pointer; box-shadow:0 1px 3px rgba(0,0,0,.4); pointer-events:auto; }
-    .ai { background:#6d28d9; } .cr { background:#15803d; } .invalid { background:#b91c1c; }
+    .badge { position:absolute; display:flex; align-items:center; gap:4px; font:600 12px/1 system-ui,sans-serif;
+             padding:3px 8px 3px 4px; border-radius:12px; white-space:nowrap; color:#fff; cursor:pointer;
+             box-shadow:0 1px 3px rgba(0,0,0,.45); pointer-events:auto; border:1.5px solid rgba(255,255,255,.85); }
+    .badge svg { flex:none; }
+    .ai { background:#6d28d9; } .cr { background:#1e293b; } .invalid { background:#b91c1c; }
     .possible { background:#b45309; }
-    .panel { position:absolute; width:300px; background:#fff; color:#111; border:1px solid #999;
-             border-radius:8px; padding:10px 12px; font:13px/1.45 system-ui,sans-serif;
-             box-shadow:0 4px 16px rgba(0,0,0,.25); pointer-events:auto; }
-    .panel p { margin:0 0 6px; } .panel dl { margin:0; display:grid; grid-template-columns:max-content 1fr; gap:2px 8px; }
+    .panel { position:absolute; width:320px; background:#fff; color:#111; border:1px solid #cbd5e1;
+             border-radius:10px; padding:0; font:13px/1.45 system-ui,sans-serif; overflow:hidden;
+             box-shadow:0 6px 20px rgba(0,0,0,.25); pointer-events:auto; }
+    .panel header { display:flex; align-items:center; gap:6px; padding:8px 12px; background:#1e293b; color:#fff; font-weight:600; }
+    .panel header .state { margin-left:auto; font-size:11px; padding:2px 6px; border-radius:8px; background:#334155; }
+    .panel header .state.Trusted { background:#15803d; } .panel header .state.Invalid { background:#b91c1c; }
+    .panel .body { padding:10px 12px; }
+    .panel .top { display:flex; gap:10px; align-items:flex-start; margin:0 0 8px; }
+    .panel .top img { width:64px; height:64px; object-fit:cover; border-radius:6px; border:1px solid #e2e8f0; flex:none; }
+    .panel p { margin:0; } .panel dl { margin:0 0 8px; display:grid; grid-template-columns:max-content 1fr; gap:2px 10px; }
     .panel dt { color:#555; } .panel dd { margin:0; overflow-wrap:anywhere; } .panel a { color:#1d4ed8; }
+    .panel .where { color:#555; font-size:12px; margin:0 0 6px; }
+    #provenance-selection { padding:10px 12px; }
   </style>`;
   document.documentElement.append(host);
   return shadow;
 }
 
+// Where the credentials came from: the service's `source` field, or the older `recovered` flag.
+const sourceOf = (c) => c.source || (c.recovered ? "watermark" : c.present ? "embedded" : null);
+
 function kindOf(verdict) {
   const c = verdict.credentials;
-  if (c.present && c.state === "Invalid") return ["invalid", "Credentials invalid"];
+  if (sourceOf(c) && c.state === "Invalid") return ["invalid", "Credentials invalid"];
   if (verdict.ai.generated) return ["ai", verdict.ai.scope === "part" ? "AI (part)" : "AI-generated"];
-  if (c.present) return ["cr", "Credentials"];
+  if (sourceOf(c)) return ["cr", "Credentials"];
   if ((verdict.matches || []).length || (verdict.watermark && verdict.watermark.detected)) return ["possible", "Possible match"];
   return null;
 }
@@ -51,21 +83,63 @@ function field(list, name, value) {
   list.append(dt, dd);
 }
 
-function panelFor(verdict, backend) {
-  const c = verdict.credentials, ai = verdict.ai;
+// Short forms of the sentences' words (provenance/verdict.py TRUST_LIST_WORDS).
+const TRUST_LIST_WORDS = {
+  c2pa: "the official C2PA trust list",
+  interim: "the legacy interim list (frozen)",
+  user: "a trust anchor you configured",
+};
+const SOURCE_WORDS = {
+  embedded: "embedded in the file",
+  watermark: "recovered through the invisible watermark",
+  fingerprint: "recovered by resemblance (fingerprint)",
+};
+
+function aiWords(verdict) {
+  const ai = verdict.ai;
+  if (ai.generated === false) return "not declared";
+  if (ai.generated !== true) return ai.scope === "part" ? "a synthetic part (compositeSynthetic); generative AI not said" : "unknown";
+  const scope = ai.scope === "part" ? "in part" : "whole";
+  const words = (ai.evidence || []).includes("c2pa") || !ai.description ? scope : `${scope}, said in words only: "${ai.description}"`;
+  // An Invalid manifest's AI origin is only what it claims.
+  return ai.claimed || verdict.credentials.state === "Invalid" ? `claimed (${words}); the credentials are invalid` : words;
+}
+
+function panelFor(verdict, reportUrl, where) {
+  const c = verdict.credentials;
   const panel = document.createElement("div");
   panel.className = "panel";
+  const header = document.createElement("header");
+  header.append(seal(), document.createTextNode("Content Credentials"));
+  if (c.state) {
+    const state = document.createElement("span");
+    state.className = `state ${c.state}`; state.textContent = c.state;
+    header.append(state);
+  }
+  const body = document.createElement("div"); body.className = "body";
+  const top = document.createElement("div"); top.className = "top";
+  if (c.thumbnail) {
+    const img = document.createElement("img"); img.src = c.thumbnail; img.alt = "the signed image";
+    top.append(img);
+  }
   const p = document.createElement("p"); p.className = "summary"; p.textContent = verdict.summary;
+  top.append(p);
   const dl = document.createElement("dl");
-  field(dl, "AI origin", ai.generated === null ? "unknown" : ai.generated ? (ai.scope === "part" ? "in part" : "whole") : "not declared");
-  field(dl, "Generator", c.generator);
-  field(dl, "Signer", c.signer && (c.signer.issuer || c.signer.common_name));
-  field(dl, "Trust", c.state ? (c.state === "Trusted" ? "trusted signer" : c.state === "Valid" ? "signer not on the trust list" : "invalid") : null);
+  field(dl, "Signed by", c.signer && (c.signer.issuer || c.signer.common_name));
+  field(dl, "Trust list", c.state === "Trusted" ? (TRUST_LIST_WORDS[c.trust_list] || "a trusted list") : c.state ? "none (signer not on a trust list)" : null);
+  field(dl, "AI origin", aiWords(verdict));
+  field(dl, "AI tool", verdict.ai.generated ? c.generator : null);
+  field(dl, "App", verdict.ai.generated ? null : c.generator);
   field(dl, "Date", c.signed_at || c.created_at);
-  field(dl, "Recovered", c.recovered ? "yes, through the invisible watermark" : null);
+  field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)]);
+  const whereLine = document.createElement("p"); whereLine.className = "where";
+  whereLine.textContent = where === "browser" ? "Checked in this browser." : "Checked by the provenance service.";
   const a = document.createElement("a");
-  a.href = `${backend.replace(/\/$/, "")}/report/${verdict.sha256}`; a.target = "_blank"; a.textContent = "Full report";
-  panel.append(p, dl, a);
+  a.href = reportUrl; a.target = "_blank"; a.textContent = "Full report";
+  // A web page may not open the extension's own pages; the background opens it instead.
+  if (where === "browser") a.addEventListener("click", (e) => { e.preventDefault(); chrome.runtime.sendMessage({ kind: "open-report", url: reportUrl }); });
+  body.append(top, dl, whereLine, a);
+  panel.append(header, body);
   return panel;
 }
 
@@ -76,25 +150,34 @@ function place() {
     const hidden = r.width === 0 || !img.isConnected;
     node.style.display = hidden ? "none" : "";
     node.style.left = `${x + 6}px`; node.style.top = `${y + 6}px`;
-    if (panel) { panel.style.left = `${x + 6}px`; panel.style.top = `${y + 30}px`; }
+    if (panel) { panel.style.left = `${x + 6}px`; panel.style.top = `${y + 32}px`; }
   }
 }
 
-async function showBadge(img, verdict) {
+async function showBadge(img, verdict, where, ms) {
   const kind = kindOf(verdict);
   if (!kind) return;
   const { backend } = await chrome.runtime.sendMessage({ kind: "settings" });
+  const reportUrl = where === "browser"
+    ? chrome.runtime.getURL(`report.html?sha256=${verdict.sha256}`)
+    : `${backend.replace(/\/$/, "")}/report/${verdict.sha256}`;
   const root = overlay();
   const node = document.createElement("div");
-  node.className = `badge ${kind[0]}`; node.textContent = kind[1];
+  node.className = `badge ${kind[0]}`;
+  node.append(seal());
+  const label = document.createElement("span"); label.textContent = kind[1];
+  node.append(label);
+  node.title = "Content Credentials: hover or click for a summary";
   node.dataset.kind = kind[0];
+  node.dataset.where = where;
+  if (ms !== undefined) node.dataset.ms = String(Math.round(ms));
   node.dataset.src = img.currentSrc || img.src;
   const entry = { img, node, panel: null };
   let openedAt = 0;
   const open = () => {
     if (entry.panel) return;
     openedAt = Date.now();
-    entry.panel = panelFor(verdict, backend);
+    entry.panel = panelFor(verdict, reportUrl, where);
     entry.panel.addEventListener("mouseleave", close);
     root.append(entry.panel); place();
   };
@@ -111,8 +194,9 @@ async function showBadge(img, verdict) {
   place();
 }
 
-function count(verdict) {
+function count(verdict, where) {
   counts.checked += 1;
+  counts[where] = (counts[where] || 0) + 1;
   const kind = kindOf(verdict);
   if (kind) counts[{ ai: "ai", cr: "credentials", invalid: "invalid", possible: "possible" }[kind[0]]] += 1;
 }
@@ -121,10 +205,17 @@ async function bytesOf(src) {
   // Same-origin (or CORS-enabled) images can be read here; others go to the backend by URL.
   const response = await fetch(src, { credentials: "omit" });
   if (!response.ok) throw new Error(String(response.status));
-  const buffer = new Uint8Array(await response.arrayBuffer());
-  let binary = "";
-  for (let i = 0; i < buffer.length; i += 0x8000) binary += String.fromCharCode(...buffer.subarray(i, i + 0x8000));
-  return { data: btoa(binary), type: response.headers.get("Content-Type") || "" };
+  // Base64 through FileReader: Firefox's content scripts may not touch the page's typed arrays
+  // (String.fromCharCode over them throws "Permission denied"), and it is quicker anyway.
+  const blob = await response.blob();
+  if (blob.size > MAX_BYTES) throw new Error(`${blob.size} bytes: too large to read here`);
+  const url = await new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+  return { data: url.slice(url.indexOf(",") + 1), type: response.headers.get("Content-Type") || "" };
 }
 
 async function check(img) {
@@ -132,18 +223,24 @@ async function check(img) {
   const src = img.currentSrc || img.src;
   if (!src || img.naturalWidth < MIN_SIDE || img.naturalHeight < MIN_SIDE) return;
   seen.add(img);
+  const started = performance.now();
   let answer;
   try {
+    if (src.startsWith("file:")) throw new Error("a local file: the background reads it");
     const { data, type } = await bytesOf(src);
     answer = await chrome.runtime.sendMessage({ kind: "verify-bytes", data, type });
   } catch {
-    answer = src.startsWith("http") ? await chrome.runtime.sendMessage({ kind: "verify-url", url: src }) : null;
+    answer = src.startsWith("http") ? await chrome.runtime.sendMessage({ kind: "verify-url", url: src })
+      : src.startsWith("file:") ? await chrome.runtime.sendMessage({ kind: "verify-file", url: src }) : null;
   }
   if (!answer) return;
-  backendState = answer.unreachable ? "unreachable" : "ok";
+  results.push({ src, where: answer.where, verdict: answer.verdict || null, error: answer.error || null });
+  if (answer.skipped) { counts.skipped += 1; return; }
+  if (answer.where === "service") backendState = answer.unreachable ? "unreachable" : "ok";
   if (!answer.verdict) return;
-  count(answer.verdict);
-  await showBadge(img, answer.verdict);
+  count(answer.verdict, answer.where);
+  if (answer.serviceSkipped) counts.skipped += 1;  // no watermark or fingerprint look-up
+  await showBadge(img, answer.verdict, answer.where, performance.now() - started);
 }
 
 const visible = new IntersectionObserver((entries) => {
@@ -180,6 +277,7 @@ async function checkSelection(fallback) {
 
 chrome.runtime.onMessage.addListener((message, _sender, reply) => {
   if (message.kind === "counts") { reply({ ...counts, optedOut: optedOut(), backendState }); return false; }
+  if (message.kind === "results") { reply(results); return false; }
   if (message.kind === "scan") { if (!optedOut()) scan(); reply({ ok: true }); return false; }
   if (message.kind === "check-selection") {
     if (optedOut()) { reply(null); return false; }

@@ -1,7 +1,8 @@
-// Popup: the page's counts, the backend's state, and the settings.
+// Popup: the page's counts, which checks ran where, the service's state, and the settings.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const FLAGS = ["autoScan", "checkLocally", "useService", "useServiceInPrivate"];
 
 async function activeTab() {
   const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
@@ -15,20 +16,36 @@ async function probe(backend) {
   } catch { return false; }
 }
 
+// The shipped trust lists and their dates (copied with the lists from the Python package).
+async function showLists() {
+  try {
+    const sources = await (await fetch("trust/SOURCES.json")).json();
+    const c2pa = sources.c2pa || {}, interim = sources.interim || {};
+    $("lists").textContent = `Trust lists in this browser: the official C2PA list (${c2pa.date || "?"}) and the legacy interim list (${interim.version || "?"}, ${interim.date || "?"}).`;
+  } catch { $("lists").textContent = ""; }
+}
+
 async function refresh() {
   const settings = await chrome.runtime.sendMessage({ kind: "settings" });
   $("backend").value = settings.backend;
-  $("autoScan").checked = settings.autoScan;
-  const up = await probe(settings.backend);
+  for (const flag of FLAGS) $(flag).checked = settings[flag];
   const tab = await activeTab();
+  const privateTab = !!(tab && tab.incognito);
+  const serviceOn = settings.useService && (!privateTab || settings.useServiceInPrivate);
+  const up = serviceOn ? await probe(settings.backend) : null;
   let counts = null;
   try { counts = tab && await chrome.tabs.sendMessage(tab.id, { kind: "counts" }); } catch { counts = null; }
-  if (counts) for (const key of ["checked", "ai", "credentials", "invalid", "possible"]) $(key).textContent = counts[key];
+  if (counts) for (const key of ["checked", "ai", "credentials", "invalid", "possible", "browser", "service", "skipped"]) $(key).textContent = counts[key] || 0;
+  const { userAnchors } = await chrome.storage.local.get("userAnchors");
+  const n = userAnchors ? (userAnchors.match(/BEGIN CERTIFICATE/g) || []).length : 0;
+  $("anchorsState").textContent = n ? `${n} anchor(s) of your own are trusted too (trust list "user").` : "";
   const state = $("state");
-  state.className = up ? "" : "unreachable";
-  state.textContent = !up ? `The service at ${settings.backend} is unreachable.`
-    : counts && counts.optedOut ? "This page asks not to show credential badges."
-    : "Connected to the provenance service.";
+  state.className = up === false ? "unreachable" : "";
+  state.textContent = counts && counts.optedOut ? "This page asks not to show credential badges."
+    : !serviceOn ? (privateTab && settings.useService ? "Private window: only this browser checks; the service is not asked."
+                                                     : "The service is off: only this browser checks.")
+    : !up ? `The service at ${settings.backend} is unreachable; embedded credentials are still checked here.`
+    : "Embedded credentials are checked in this browser; the service answers the rest.";
 }
 
 $("backend").addEventListener("change", async (e) => {
@@ -41,12 +58,24 @@ $("backend").addEventListener("change", async (e) => {
     if (!granted) { $("state").textContent = `No permission to reach ${origin}.`; return; }
   }
   await chrome.storage.sync.set({ backend });
-  refresh();
+  showLists();
+refresh();
 });
-$("autoScan").addEventListener("change", (e) => chrome.storage.sync.set({ autoScan: e.target.checked }));
+for (const flag of FLAGS) {
+  $(flag).addEventListener("change", async (e) => { await chrome.storage.sync.set({ [flag]: e.target.checked }); refresh(); });
+}
+$("anchors").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  const pem = file ? await file.text() : "";
+  if (pem && !pem.includes("BEGIN CERTIFICATE")) { $("anchorsState").textContent = `${file.name} holds no PEM certificate.`; return; }
+  await chrome.storage.local.set({ userAnchors: pem });
+  showLists();
+refresh();
+});
 $("scan").addEventListener("click", async () => {
   const tab = await activeTab();
   if (tab) await chrome.tabs.sendMessage(tab.id, { kind: "scan" });
   setTimeout(refresh, 1500);
 });
+showLists();
 refresh();

@@ -1,6 +1,7 @@
 """The browser extension end to end: Debian's Chromium (driven by Playwright) with the extension
 loaded, the real server, and a local page holding signed, watermarked-then-stripped, tampered
-and plain images and a signed paragraph. Screenshots land in tests/artifacts/.
+and plain images and a signed paragraph. Embedded credentials must be judged in the browser (the
+c2pa WASM build), the rest by the service. Screenshots land in tests/artifacts/.
 
 Needs /usr/bin/chromium (`.ci/run` installs it); skipped, saying so, where it is absent.
 """
@@ -8,7 +9,7 @@ Needs /usr/bin/chromium (`.ci/run` installs it); skipped, saying so, where it is
 from __future__ import annotations
 
 import io
-import shutil
+import json
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,21 +23,15 @@ from provenance import ManifestSpec, ManifestStore, SignOptions, TrustPolicy, si
 from provenance.text.manifest import sign_text
 
 from .conftest import PHOTOS, ROOT
+from .extension_browser import CHROMIUM, TO_TAB, extension_browser, extension_id
 from .server import LiveServer
 from .test_sign_verify import _flip_scan_byte
 
-CHROMIUM = Path("/usr/bin/chromium")
-EXTENSION = ROOT / "extension"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install chromium)"
 )
 AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
-#: Run in the service worker: send a message to the content script of the tab at a URL.
-TO_TAB = """async ([url, message]) => {
-    const [tab] = await chrome.tabs.query({url});
-    return chrome.tabs.sendMessage(tab.id, message);
-}"""
 PARAGRAPH = (
     "The harbour festival drew record crowds on Sunday; this report was drafted by a "
     "language model and checked by the news desk."
@@ -107,36 +102,12 @@ def site(backend):
 
 
 @pytest.fixture(scope="module")
-def browser(backend):
-    playwright = pytest.importorskip("playwright.sync_api")
-    profile = tempfile.mkdtemp(prefix="provenance-chromium-")
-    with playwright.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                f"--disable-extensions-except={EXTENSION}",
-                f"--load-extension={EXTENSION}",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
-        worker = (
-            context.service_workers[0]
-            if context.service_workers
-            else context.wait_for_event("serviceworker")
-        )
-        live, _, _ = backend
-        worker.evaluate(f"chrome.storage.sync.set({{backend: '{live.url}', autoScan: true}})")
+def browser(backend, keys):
+    pytest.importorskip("playwright.sync_api")
+    live, _, _ = backend
+    # The reader adds the test root as an anchor of their own, as the service trusts it.
+    with extension_browser(live.url, user_anchors=keys.root.read_text()) as (context, worker):
         yield context, worker
-        context.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _badge(page, name: str):
@@ -168,6 +139,13 @@ def test_badges_summaries_selection_and_popup(browser, site):
             break
         page.wait_for_timeout(200)
     assert counts["checked"] == 5 and counts["ai"] == 3 and counts["invalid"] == 1
+    # Embedded credentials (signed, tampered) were judged in the browser; the stripped copy
+    # (watermark recovery), the plain photo (nothing embedded) and the cross-origin image
+    # (unreadable here) went to the service.
+    assert (counts["browser"], counts["service"], counts["skipped"]) == (2, 3, 0)
+    assert signed.get_attribute("data-where") == "browser"
+    assert tampered.get_attribute("data-where") == "browser"
+    assert stripped.get_attribute("data-where") == "service"
     assert _badge(page, "plain.jpg").count() == 0
     # The cross-origin image went through /v1/verify-url and was recognised all the same.
     foreign = page.locator('provenance-overlay .badge[data-src^="http://localhost"]')
@@ -180,15 +158,31 @@ def test_badges_summaries_selection_and_popup(browser, site):
     text = panel.inner_text()
     assert "Generated with an AI tool (Acme Diffusion 2)" in text
     assert "the signature is trusted" in text and "Acme Ltd" in text
-    assert "/report/" in panel.locator("a").get_attribute("href")
+    assert "Checked in this browser" in text and "embedded in the file" in text
+    assert "a trust anchor you configured" in text  # the list that vouches: the reader's own
+    assert panel.locator(".top img").count() == 1  # the manifest's thumbnail
     page.screenshot(path=str(ARTIFACTS / "badge.png"))
+    # The full report of a local check is the extension's own page (the service never saw it).
+    assert "/report.html?sha256=" in panel.locator("a").get_attribute("href")
+    with context.expect_page() as opened:
+        panel.locator("a").click()
+    report = opened.value
+    report.locator("#store").wait_for()
+    expect = pytest.importorskip("playwright.sync_api").expect
+    expect(report.locator("#summary")).to_contain_text("Generated with an AI tool (Acme")
+    assert "c2pa.actions" in report.locator("#store").inner_text()
+    report.close()
+    page.bring_to_front()
     page.mouse.move(0, 0)
-    page.locator("provenance-overlay .panel").first.dispatch_event("mouseleave")
+    if page.locator("provenance-overlay .panel").count():
+        page.locator("provenance-overlay .panel").first.dispatch_event("mouseleave")
 
     stripped.click()
     recovered = page.locator("provenance-overlay .panel").last
     recovered.wait_for()
     assert "recovered from the watermark" in recovered.inner_text().lower()
+    assert "Checked by the provenance service" in recovered.inner_text()
+    assert "/report/" in recovered.locator("a").get_attribute("href")
 
     # "Check provenance" on the selected paragraph (the menu itself is native UI; send its
     # message the way the service worker does).
@@ -201,16 +195,20 @@ def test_badges_summaries_selection_and_popup(browser, site):
     assert toast.inner_text().startswith("Generated with an AI tool (Acme Diffusion 2)")
 
     popup = context.new_page()
-    extension_id = worker.url.split("/")[2]
-    popup.goto(f"chrome-extension://{extension_id}/popup.html")
+    popup.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
     page.bring_to_front()
     popup.evaluate("refresh()")
-    expect = pytest.importorskip("playwright.sync_api").expect
     expect(popup.locator("#checked")).to_have_text("5", timeout=10000)
+    assert popup.locator("#browser").inner_text() == "2"
+    assert popup.locator("#service").inner_text() == "3"
     assert popup.locator("#ai").inner_text() == "3"
     assert popup.locator("#invalid").inner_text() == "1"
-    assert "Connected" in popup.locator("#state").inner_text()
-    popup.screenshot(path=str(ARTIFACTS / "popup.png"))
+    assert "checked in this browser" in popup.locator("#state").inner_text()
+    shipped = json.loads((ROOT / "provenance" / "data" / "trust" / "SOURCES.json").read_text())
+    lists = popup.locator("#lists").inner_text()
+    assert f"the official C2PA list ({shipped['c2pa']['date']})" in lists
+    popup.set_viewport_size({"width": 320, "height": 600})
+    popup.screenshot(path=str(ARTIFACTS / "popup.png"), full_page=True)
     popup.close()
     page.close()
 
@@ -224,14 +222,54 @@ def test_opt_out_page_gets_no_badges(browser, site):
     page.close()
 
 
+def test_with_the_service_off_only_the_browser_checks(browser, site):
+    """The reader's setting (off by default in private windows, whose tabs Chromium here cannot
+    open for an extension loaded from the command line): nothing goes to the service."""
+    context, worker = browser
+    worker.evaluate("chrome.storage.sync.set({useService: false})")
+    try:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        signed = _badge(page, "signed.jpg")
+        signed.wait_for(timeout=20000)
+        assert signed.get_attribute("data-where") == "browser"
+        page.locator('img[alt="foreign"]').scroll_into_view_if_needed()
+        for _ in range(100):
+            counts = worker.evaluate(TO_TAB, [site.url + "/", {"kind": "counts"}])
+            if counts["browser"] + counts["skipped"] >= 5:
+                break
+            page.wait_for_timeout(200)
+        # signed, tampered: judged here; stripped, plain: no credentials, not looked up;
+        # the cross-origin image: not read at all.
+        assert counts["service"] == 0
+        assert (counts["browser"], counts["skipped"]) == (4, 3)
+        assert _badge(page, "stripped.jpg").count() == 0
+        page.close()
+    finally:
+        worker.evaluate("chrome.storage.sync.set({useService: true})")
+
+
+def test_badges_come_back_after_the_worker_is_stopped(browser, site):
+    """MV3 stops service workers at will: the next page restarts it, and the WASM module with it."""
+    context, _ = browser
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("ServiceWorker.enable")
+    cdp.send("ServiceWorker.stopAllWorkers")
+    page.goto(site.url + "/")
+    signed = _badge(page, "signed.jpg")
+    signed.wait_for(timeout=30000)
+    assert signed.get_attribute("data-where") == "browser"
+    page.close()
+
+
 def test_unreachable_backend_is_shown(browser, backend):
     context, worker = browser
     live, _, _ = backend
-    extension_id = worker.url.split("/")[2]
     worker.evaluate("chrome.storage.sync.set({backend: 'http://127.0.0.1:9'})")
     try:
         popup = context.new_page()
-        popup.goto(f"chrome-extension://{extension_id}/popup.html")
+        popup.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
         state = popup.locator("#state.unreachable")
         state.wait_for(timeout=10000)
         assert "unreachable" in state.inner_text()
@@ -267,3 +305,34 @@ def test_reader_page(browser, backend):
     page.locator("#summary").wait_for(timeout=10000)
     assert "recovered from the watermark" in page.locator("#summary").inner_text()
     page.close()
+
+
+def test_local_files_get_badges_with_file_access(browser, backend, tmp_path):
+    """A local page (file://) gets badges when the reader allows the extension file access.
+
+    Chromium grants it to unpacked extensions loaded from the command line; toggling it here
+    (chrome://extensions) reloads the extension, which this Chromium then disables as an
+    "unsupported developer extension", so only the granted side is tested.
+    """
+    context, worker = browser
+    _, files, _ = backend
+    (tmp_path / "signed.jpg").write_bytes(files["signed.jpg"])
+    (tmp_path / "index.html").write_text(
+        "<!doctype html><title>local</title><img src='signed.jpg' width='320'>"
+    )
+    page = context.new_page()
+    page.goto((tmp_path / "index.html").as_uri())
+    badge = page.locator("provenance-overlay .badge")
+    badge.wait_for(timeout=20000)
+    assert badge.inner_text() == "AI-generated"
+    assert badge.get_attribute("data-where") == "browser"  # read from disk by the background
+    page.close()
+    # Only a local page's own images are read from disk: anything else asking is refused.
+    popup = context.new_page()
+    popup.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
+    answer = popup.evaluate(
+        "(url) => chrome.runtime.sendMessage({kind: 'verify-file', url})",
+        (tmp_path / "signed.jpg").as_uri(),
+    )
+    assert "local page" in answer["error"] and "verdict" not in answer
+    popup.close()

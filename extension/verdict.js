@@ -1,0 +1,329 @@
+// The verdict of credentials read in the browser, in the same JSON shape and the same words as
+// the service's (provenance/verdict.py). This file follows that module line by line;
+// tests/test_extension_e2e.py checks that both sides give the same state, AI origin, signer,
+// trust list and sentence on every peer file, so a change on one side that the other lacks fails.
+"use strict";
+
+export const TRUSTED = "Trusted", VALID = "Valid", INVALID = "Invalid";
+
+// Plain words for the failure codes readers meet most (verdict.py FAILURE_WORDS).
+export const FAILURE_WORDS = {
+  "assertion.dataHash.mismatch": "the content was changed after it was signed",
+  "assertion.bmffHash.mismatch": "the content was changed after it was signed",
+  "assertion.boxesHash.mismatch": "the content was changed after it was signed",
+  "assertion.hashedURI.mismatch": "part of the manifest was altered after signing",
+  "claimSignature.mismatch": "the signature does not match the claim",
+  "claimSignature.missing": "the signature is missing",
+  "signingCredential.invalid": "the signing certificate is not valid for signing content",
+  "signingCredential.expired": "the signing certificate had expired",
+  "signingCredential.revoked": "the signing certificate was revoked",
+  "claim.missing": "the claim is missing",
+  "assertion.missing": "an assertion the claim lists is missing",
+  "manifest.text.corruptedWrapper": "the embedded manifest is damaged",
+  "manifest.text.multipleWrappers": "the text holds more than one manifest",
+};
+const UNTRUSTED = "signingCredential.untrusted";
+const NOT_DAMAGE = new Set([UNTRUSTED, "signingCredential.ocsp.skipped"]);
+
+// Where a verdict's credentials came from (credentials.source).
+export const EMBEDDED = "embedded", WATERMARK = "watermark", FINGERPRINT = "fingerprint";
+// Which trust list made the signer trusted (credentials.trust_list), in words.
+export const TRUST_LIST_WORDS = {
+  c2pa: "the official C2PA trust list",
+  interim: "the legacy interim trust list (frozen; it predates the official C2PA list)",
+  user: "a trust anchor you configured",
+};
+const EVIDENCE_C2PA = "c2pa", EVIDENCE_DESCRIPTION = "c2pa-description";
+
+// Source types are compared by term: http and https IPTC URIs both occur in real files
+// (manifest.py AI_TERMS, PARTIAL_AI_TERMS, SYNTHETIC_TERMS).
+export const AI_TERMS = new Set(["trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "trainedAlgorithmicData"]);
+const PARTIAL_AI_TERMS = new Set(["compositeWithTrainedAlgorithmicMedia"]);
+const SYNTHETIC_TERMS = new Set(["compositeSynthetic"]);
+const SOURCE_TYPE_PREFIXES = ["cv.iptc.org/newscodes/digitalsourcetype/", "c2pa.org/digitalsourcetype/"];
+
+export function sourceTypeTerm(uri) {
+  let rest = String(uri).trim();
+  if (rest.startsWith("https://")) rest = rest.slice(8); else if (rest.startsWith("http://")) rest = rest.slice(7);
+  for (const prefix of SOURCE_TYPE_PREFIXES) {
+    if (rest.startsWith(prefix)) return rest.slice(prefix.length).replace(/^\/+|\/+$/g, "") || null;
+  }
+  return null;
+}
+
+// c2pa names the trust anchor entry (its trust_uri, set in background.js as the Python side
+// does) that made a signer trusted: "signing certificate trusted, found in [interim] trust
+// anchors". An allow-listed end-entity certificate is "found in []": only the interim list has one.
+const FOUND_IN = /found in \[([^\]]*)\]/;
+const LIST_OF_ANCHOR = { "c2pa": "c2pa", "c2pa-tsa": "c2pa", "interim": "interim", "interim-tsa": "interim", "": "interim", "user": "user" };
+
+const unique = (xs) => [...new Set(xs)];
+
+function* actions(manifest) {
+  for (const assertion of manifest.assertions || []) {
+    if (String(assertion.label || "").startsWith("c2pa.actions")) yield* ((assertion.data || {}).actions || []);
+  }
+}
+
+function agentName(agent) {
+  if (typeof agent === "string") return agent || null;
+  if (agent && typeof agent === "object" && agent.name) return agent.version ? `${agent.name} ${agent.version}` : String(agent.name);
+  return null;
+}
+
+function declaredType(action) {
+  // 1.x writers sometimes put it among the action's parameters.
+  const value = action.digitalSourceType || (action.parameters || {}).digitalSourceType;
+  return value ? String(value) : null;
+}
+
+function sourceTypes(manifest) {
+  const found = [...actions(manifest)].map(declaredType).filter(Boolean);
+  for (const assertion of manifest.assertions || []) {
+    // Legacy (1.x) IPTC photo-metadata assertion: Iptc4xmpExt:DigitalSourceType.
+    if (String(assertion.label || "").startsWith("stds.iptc")) {
+      const data = assertion.data || {};
+      const value = data["Iptc4xmpExt:DigitalSourceType"] || data.DigitalSourceType;
+      if (typeof value === "string" && value) found.push(value);
+    }
+  }
+  return unique(found);
+}
+
+// Free text that names generative AI (Bing Image Creator writes only "AI Generated Image").
+const AI_WORDS = new RegExp(
+  "\\b(?:AI|A\\.I\\.|artificial intelligence)[- ]generated\\b"
+  + "|\\bgenerated (?:by|with|using) (?:an? )?(?:AI|artificial intelligence|generative)\\b"
+  + "|\\bgenerative AI\\b|\\btext[- ]to[- ]image\\b", "i");
+
+function aiDescription(manifest) {
+  for (const action of actions(manifest)) {
+    const params = action.parameters || {};
+    for (const text of [action.description, params.description]) {
+      if (typeof text === "string" && AI_WORDS.test(text)) return text.trim();
+    }
+  }
+  return null;
+}
+
+// The active manifest (depth 0), then its ingredients' manifests, breadth first, once each.
+function* chain(store) {
+  const manifests = store.manifests || {};
+  const queue = [[0, store.active_manifest]];
+  const seen = new Set();
+  while (queue.length) {
+    const [depth, label] = queue.shift();
+    if (!label || seen.has(label) || !(label in manifests)) continue;
+    seen.add(label);
+    const manifest = manifests[label];
+    yield [depth, manifest];
+    for (const i of manifest.ingredients || []) queue.push([depth + 1, i.active_manifest]);
+  }
+}
+
+export function aiOrigin(store) {
+  const active = [], inIngredients = [];
+  let description = null;
+  for (const [depth, manifest] of chain(store)) {
+    (depth === 0 ? active : inIngredients).push(...sourceTypes(manifest));
+    if (description === null) {
+      const text = aiDescription(manifest);
+      description = text ? [depth, text] : null;
+    }
+  }
+  const all = unique([...active, ...inIngredients]);
+  const base = { source_types: all, claimed: false, description: null };
+  const aiActive = active.filter((t) => AI_TERMS.has(sourceTypeTerm(t)));
+  if (all.some((t) => AI_TERMS.has(sourceTypeTerm(t)))) {
+    const partial = aiActive.some((t) => PARTIAL_AI_TERMS.has(sourceTypeTerm(t)));
+    return { ...base, generated: true, scope: aiActive.length && !partial ? "whole" : "part", evidence: [EVIDENCE_C2PA] };
+  }
+  if (description !== null) {
+    const [depth, text] = description;
+    return { ...base, generated: true, scope: depth === 0 ? "whole" : "part", evidence: [EVIDENCE_DESCRIPTION], description: text };
+  }
+  if (all.some((t) => SYNTHETIC_TERMS.has(sourceTypeTerm(t)))) return { ...base, generated: null, scope: "part", evidence: [] };
+  return { ...base, generated: false, scope: null, evidence: [] };
+}
+
+function aiAgent(store) {
+  for (const [, manifest] of chain(store)) {
+    for (const action of actions(manifest)) {
+      if (AI_TERMS.has(sourceTypeTerm(declaredType(action) || ""))) {
+        const name = agentName(action.softwareAgent);
+        if (name) return name;
+      }
+    }
+  }
+  return null;
+}
+
+function claimGenerator(manifest) {
+  const info = manifest.claim_generator_info || [];
+  if (info.length && info[0] && typeof info[0] === "object") return agentName(info[0]);
+  return manifest.claim_generator || null;
+}
+
+const codes = (entries) => unique((entries || []).map((e) => e.code).filter(Boolean));
+
+export function trustListOf(store) {
+  const results = (store.validation_results || {}).activeManifest || {};
+  for (const entry of results.success || []) {
+    if (entry.code === "signingCredential.trusted") {
+      const found = FOUND_IN.exec(String(entry.explanation || ""));
+      return found ? LIST_OF_ANCHOR[found[1]] ?? null : null;
+    }
+  }
+  return null;
+}
+
+// Failures recorded in an ingredient when it was used (c2pa keeps the parent's validation
+// results in the ingredient assertion): an ingredient that was already invalid. Trust codes are
+// left out: they speak of the signing tool's trust settings, not of damage.
+function recordedDamage(ingredient) {
+  const results = ingredient.validation_results || {};
+  let entries = Object.keys(results).length ? (results.activeManifest || {}).failure : undefined;
+  if (entries === undefined || entries === null) entries = ingredient.validation_status;
+  return codes(entries).filter((c) => !NOT_DAMAGE.has(c));
+}
+
+export function credentialsFromStore(store, state) {
+  const manifests = store.manifests || {};
+  const active = manifests[store.active_manifest || ""] || {};
+  const results = store.validation_results || {};
+  const activeResults = results.activeManifest || {};
+  const failures = Object.keys(results).length ? codes(activeResults.failure) : codes(store.validation_status);
+  const ingredientFailures = (results.ingredientDeltas || []).flatMap((d) => codes((d.validationDeltas || {}).failure));
+  ingredientFailures.push(...(active.ingredients || []).flatMap(recordedDamage));
+  // Each delta names its ingredient assertion by URI, ending in that ingredient's label.
+  const byLabel = {};
+  for (const delta of results.ingredientDeltas || []) {
+    const label = String(delta.ingredientAssertionURI || "").split("/").pop();
+    (byLabel[label] ||= []).push(...codes((delta.validationDeltas || {}).failure));
+  }
+  const sig = active.signature_info || {};
+  const created = [...actions(active)].find((a) => a.when);
+  return {
+    present: true,
+    source: EMBEDDED,
+    state: state || store.validation_state || (failures.length ? INVALID : VALID),
+    failures,
+    informational: codes(activeResults.informational),
+    signer: Object.keys(sig).length ? { issuer: sig.issuer ?? null, common_name: sig.common_name ?? null, alg: sig.alg ?? null } : null,
+    signed_at: sig.time || null,
+    // Where AI is declared, only a declared AI tool is named: the claim generator is the tool
+    // that signed, not the AI.
+    generator: aiAgent(store) || (aiOrigin(store).generated ? null : claimGenerator(active)),
+    manifest_id: store.active_manifest || null,
+    title: active.title || null,
+    created_at: created ? created.when : null,
+    ingredient_failures: unique(ingredientFailures),
+    ingredients: (active.ingredients || []).map((i) => ({
+      title: i.title ?? null, relationship: i.relationship ?? null, format: i.format ?? null,
+      manifest_id: i.active_manifest ?? null, source_types: sourceTypes(manifests[i.active_manifest || ""] || {}),
+      failures: unique([...(byLabel[String(i.label || "")] || []), ...recordedDamage(i)]),
+    })),
+    remote_url: null,
+    trust_list: trustListOf(store),
+    recovered: false,
+    similarity: null,
+  };
+}
+
+export function noCredentials(remoteUrl = null) {
+  return {
+    present: false, source: null, state: null,
+    failures: remoteUrl ? ["manifest.inaccessible"] : [], informational: [], signer: null,
+    signed_at: null, generator: null, manifest_id: null, title: null, created_at: null,
+    ingredient_failures: [], ingredients: [], remote_url: remoteUrl, trust_list: null, recovered: false, similarity: null,
+  };
+}
+
+// The first ingredient with damage (trust codes alone are not named: an untrusted ingredient
+// signer is not a failure).
+function failingIngredient(credentials) {
+  for (const ingredient of credentials.ingredients) {
+    const damage = ingredient.failures.filter((c) => !NOT_DAMAGE.has(c));
+    if (damage.length) {
+      const name = ingredient.title ? `"${ingredient.title}"` : "(untitled)";
+      return `the ingredient ${name} failed validation (${damage.join(", ")})`;
+    }
+  }
+  const damage = credentials.ingredient_failures.filter((c) => !NOT_DAMAGE.has(c));
+  if (damage.length) return `an ingredient failed validation (${damage.join(", ")})`;
+  return null;
+}
+
+function failureReason(credentials) {
+  const failures = credentials.failures;
+  let damage = failures.filter((c) => !NOT_DAMAGE.has(c));
+  if (!damage.length) {
+    // Nothing wrong with the active manifest itself: name the failing ingredient.
+    const ingredient = failingIngredient(credentials);
+    if (ingredient) return ingredient;
+    damage = failures;
+  }
+  if (!damage.length) return "the validator reported a failure";
+  const code = damage[0];
+  return code in FAILURE_WORDS ? `${FAILURE_WORDS[code]} (${code})` : code;
+}
+
+// The sentence for what the browser can judge alone: embedded credentials, none, or a remote
+// manifest not fetched (watermark and fingerprint sentences are the service's).
+export function summarize(credentials, ai) {
+  if (credentials.source === null) {
+    if (credentials.remote_url) {
+      return "This file points to Content Credentials stored online, which were not fetched "
+        + "(remote fetching is off); nothing is known yet about how it was made.";
+    }
+    return "No Content Credentials found; this says nothing either way about whether it was made with AI.";
+  }
+  const tool = credentials.generator ? ` (${credentials.generator})` : "";
+  const invalid = credentials.state === INVALID;
+  let claim;
+  if (ai.generated && ai.evidence.includes(EVIDENCE_DESCRIPTION) && !ai.evidence.includes(EVIDENCE_C2PA)) {
+    // AI named in words only: say so, quoting them, rather than a formal declaration.
+    claim = `${invalid ? "Claims" : "Says"} in words that it was made with AI ("${ai.description}"), without a formal source type${tool}.`;
+  } else if (ai.generated && ai.scope === "whole") claim = `${invalid ? "Claims to be generated" : "Generated"} with an AI tool${tool}.`;
+  else if (ai.generated) claim = `${invalid ? "Claims to combine" : "Combines"} several pieces of content; at least one was generated with an AI tool${tool}.`;
+  else if (ai.generated === null && ai.scope === "part") {
+    claim = `${invalid ? "Claims to combine" : "Combines"} several pieces of content, at least one synthetic (compositeSynthetic); it does not say whether generative AI was used.`;
+  } else claim = "The credentials do not declare any use of generative AI.";
+  const signer = credentials.signer;
+  const who = (signer && (signer.issuer || signer.common_name)) || "an unidentified signer";
+  let trust;
+  if (invalid) trust = `The credentials are invalid: ${failureReason(credentials)}; they cannot be relied on.`;
+  else if (credentials.state === TRUSTED) {
+    const listed = TRUST_LIST_WORDS[credentials.trust_list || ""];
+    trust = `Signed by ${who}; the signature is trusted` + (listed ? ` through ${listed}.` : ".");
+  }
+  else if (credentials.failures.includes(UNTRUSTED) || !(credentials.failures.length || credentials.ingredient_failures.length)) {
+    trust = `Signed by ${who}, a signer that is not on the trust list.`;
+  } else if (credentials.failures.length) {
+    // The claim signer is trusted, yet something else (an identity assertion) is not.
+    trust = `Signed by ${who}, a trusted signer, but not all of the credentials are (${credentials.failures.join(", ")}).`;
+  } else {
+    trust = `Signed by ${who}, a trusted signer.`;
+  }
+  const failing = invalid ? null : failingIngredient(credentials);
+  // Intact and signed, yet built on an ingredient that failed: name it.
+  if (failing) trust += ` But ${failing}.`;
+  return `${claim} ${trust}`;
+}
+
+// Fields that follow from the final state (verify.py _settle): the trust list only for
+// Trusted credentials; an AI origin read from Invalid credentials is only claimed.
+function settle(credentials, ai) {
+  if (credentials.state !== TRUSTED) credentials.trust_list = null;
+  ai.claimed = credentials.state === INVALID && ai.generated === true;
+}
+
+export function verdictOf({ store, state, sha256, mediaType, remoteUrl = null }) {
+  const credentials = store ? credentialsFromStore(store, state) : noCredentials(remoteUrl);
+  const ai = store ? aiOrigin(store) : { generated: null, scope: null, source_types: [], evidence: [], claimed: false, description: null };
+  settle(credentials, ai);
+  return {
+    path: null, media_type: mediaType, sha256, credentials, ai,
+    summary: summarize(credentials, ai), watermark: null, matches: [], text_watermark: null,
+  };
+}

@@ -1,0 +1,214 @@
+"""Same verdicts both ways: every peer file, checked by the extension in the browser (c2pa's
+WASM build) and by the service (c2pa-python), with the same trust lists and anchors.
+
+The files come from other implementations (../shared/fixtures/c2pa, see its EXPECTED.md), served
+by a local page. Images go through the real path (the content script finds them on the page,
+the background reads them); every file, images included, also goes to the background as the
+content script would send it. Each answer must equal the service's in state, failures, AI
+origin, signer, trust list and sentence; files the service cannot read must fail in the browser
+too. Files with embedded credentials must have been judged in the browser, not sent on.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from extension_api import Settings
+from provenance import TrustPolicy
+
+from .extension_browser import CHROMIUM, TO_TAB, extension_browser, extension_id
+from .server import LiveServer
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install chromium)"
+)
+ASSETS = (".jpg", ".png", ".webp", ".mp4", ".tiff", ".wav")
+IMAGES = (".jpg", ".png", ".webp")
+FIREFLY = "example-assets/images/Firefly_tabby_cat.jpg"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+#: Run in an extension page: send a file's bytes to the background as the content script does.
+VERIFY_BYTES = """async ([url, type]) => {
+    const buffer = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < buffer.length; i += 0x8000)
+        binary += String.fromCharCode(...buffer.subarray(i, i + 0x8000));
+    return chrome.runtime.sendMessage({kind: "verify-bytes", data: btoa(binary), type});
+}"""
+
+
+def _assets(shared: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(shared)) for p in shared.rglob("*") if p.suffix.lower() in ASSETS
+    )
+
+
+def _type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+@pytest.fixture(scope="module")
+def service(shared, tmp_path_factory):
+    # The bundled lists (the package's copy, of which the extension's is a build-time copy)
+    # and the peer test anchors as the reader's own, on both sides.
+    settings = Settings(
+        store_path=tmp_path_factory.mktemp("parity") / "m.sqlite3",
+        trust=TrustPolicy.from_files([shared / "test-anchors.pem"], default_lists=True),
+        rate_limit=0,
+        fetch_allow=("127.0.0.1", "localhost"),
+    )
+    with LiveServer(settings) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def site(shared):
+    names = _assets(shared)
+    app = web.Application()
+    images = "".join(
+        f'<img src="/f/{n}" alt="{n}" width="90" height="90">' for n in names if n.endswith(IMAGES)
+    )
+    page = f"<!doctype html><meta charset='utf-8'><title>Peer files</title><body>{images}</body>"
+
+    async def index(_: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    async def asset(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in names:
+            raise web.HTTPNotFound()
+        return web.Response(body=(shared / name).read_bytes(), content_type=_type(name))
+
+    async def firefly(_: web.Request) -> web.Response:
+        html = (
+            "<!doctype html><meta charset='utf-8'><title>A Firefly image</title>"
+            "<body style='font:15px system-ui;margin:24px'><h2>Tabby cat</h2>"
+            f"<img src='/f/{FIREFLY}' width='560'><p>Made with Adobe Firefly.</p></body>"
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/firefly", firefly)
+    app.router.add_get("/f/{name:.+}", asset)
+    with LiveServer(factory=lambda: app) as live:
+        yield live, names
+
+
+def _service_verdict(url: str, data: bytes, name: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url + "/v1/verify", data=data, headers={"Content-Type": _type(name)}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return {"verdict": json.loads(response.read())}
+    except urllib.error.HTTPError as exc:
+        return {"error": json.loads(exc.read())["error"]["message"]}
+
+
+def _essentials(verdict: dict[str, Any]) -> dict[str, Any]:
+    c, ai = verdict["credentials"], verdict["ai"]
+    signer = c["signer"] or {}
+    return {
+        "present": c["present"],
+        "source": c["source"],
+        "trust_list": c["trust_list"],
+        "state": c["state"],
+        "failures": c["failures"],
+        "ingredient_failures": c["ingredient_failures"],
+        "signer": (signer.get("issuer"), signer.get("common_name")),
+        "generator": c["generator"],
+        "ai": (ai["generated"], ai["scope"], ai["claimed"], ai["evidence"]),
+        "summary": verdict["summary"],
+    }
+
+
+def _compare(name: str, browser: dict[str, Any], service: dict[str, Any]) -> None:
+    if "error" in service:
+        assert browser.get("error") and not browser.get("verdict"), (name, browser, service)
+        return
+    assert browser.get("verdict"), (name, browser)
+    theirs = service["verdict"]
+    assert _essentials(browser["verdict"]) == _essentials(theirs), name
+    if theirs["credentials"]["source"] == "embedded":
+        assert browser["where"] == "browser", name  # embedded: judged here, not sent on
+
+
+@pytest.fixture(scope="module")
+def theirs(service, site, shared) -> dict[str, dict[str, Any]]:
+    """The service's answer for every file, asked once."""
+    _, names = site
+    return {n: _service_verdict(service.url, (shared / n).read_bytes(), n) for n in names}
+
+
+@pytest.fixture(scope="module")
+def browser(service, shared):
+    pytest.importorskip("playwright.sync_api")
+    anchors = (shared / "test-anchors.pem").read_text()
+    with extension_browser(service.url, user_anchors=anchors) as (context, worker):
+        yield context, worker
+
+
+def test_every_peer_file_gets_the_services_verdict(browser, theirs, site):
+    context, worker = browser
+    live, names = site
+    page = context.new_page()
+    page.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
+    compared = 0
+    for name in names:
+        ours = page.evaluate(VERIFY_BYTES, [f"{live.url}/f/{name}", _type(name)])
+        _compare(name, ours, theirs[name])
+        compared += 1
+    assert compared == len(names) >= 35
+    page.close()
+
+
+@pytest.mark.slow
+def test_images_on_a_page_get_the_services_verdict(browser, theirs, site):
+    context, worker = browser
+    live, _ = site
+    page = context.new_page()
+    page.goto(live.url + "/")
+    page.wait_for_function("[...document.images].every(i => i.complete)")
+    expected = page.evaluate(
+        "[...document.images].filter(i => i.naturalWidth >= 64 && i.naturalHeight >= 64).length"
+    )
+    for _ in range(300):
+        results = worker.evaluate(TO_TAB, [live.url + "/", {"kind": "results"}])
+        if len(results) >= expected:
+            break
+        page.wait_for_timeout(200)
+    assert len(results) == expected >= 20
+    for result in results:
+        name = result["src"].split("/f/", 1)[1]
+        _compare(name, result, theirs[name])
+    page.close()
+
+
+def test_a_real_products_card(browser, site):
+    """Adobe Firefly's credentials, as a reader sees them: checked in the browser, trusted
+    through the interim list (EXPECTED.md), AI-generated, with the manifest's thumbnail."""
+    context, _ = browser
+    live, _ = site
+    page = context.new_page()
+    page.set_viewport_size({"width": 900, "height": 640})
+    page.goto(live.url + "/firefly")
+    badge = page.locator("provenance-overlay .badge")
+    badge.wait_for(timeout=30000)
+    assert badge.inner_text() == "AI-generated"
+    badge.hover()
+    card = page.locator("provenance-overlay .panel")
+    card.wait_for()
+    text = card.inner_text()
+    assert "Trusted" in text and "the legacy interim list" in text
+    assert "Checked in this browser" in text and "embedded in the file" in text
+    assert card.locator(".top img").count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "card-firefly.png"))
+    page.close()
