@@ -21,7 +21,7 @@ from provenance import (
     UnsupportedMediaError,
 )
 
-from .errors import ApiError
+from .errors import ApiError, overloaded
 from .metrics import Metrics
 from .settings import Settings
 from .workers import WorkerCrashed
@@ -126,26 +126,48 @@ def metrics_middleware(metrics: Metrics) -> Callable:
     return middleware
 
 
+async def _refuse_unread(request: web.Request, response: web.Response) -> web.Response:
+    """Answer, then close the connection: reading (and discarding) the rest of a 10 GiB body,
+    as a keep-alive connection would, costs what the refusal is there to avoid."""
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
 def body_limit_middleware(settings: Settings) -> Callable:
-    """Refuse a body whose declared length is over the limit before reading any of it."""
+    """Refuse a body whose declared length is over the limit before reading any of it, and
+    keep the bodies in memory at once under ``settings.body_budget`` (each request reserves
+    its Content-Length, or the body limit when it sends none); past it, 503 at once."""
+    held = 0
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal held
         declared = request.content_length
         if declared is not None and declared > settings.max_body:
-            response = error_response(
-                413,
-                "payload_too_large",
-                f"the body is {declared} bytes, larger than the {settings.max_body}-byte limit",
+            return await _refuse_unread(
+                request,
+                error_response(
+                    413,
+                    "payload_too_large",
+                    f"the body is {declared} bytes, larger than the {settings.max_body}-byte limit",
+                ),
             )
-            # Answer, then close the connection: reading (and discarding) the rest of a
-            # 10 GiB body, as a keep-alive connection would, costs what the limit avoids.
-            response.force_close()
-            await response.prepare(request)
-            await response.write_eof()
-            request.protocol.force_close()
-            return response
-        return await handler(request)
+        if not request.body_exists:
+            return await handler(request)
+        reserved = declared if declared is not None else settings.max_body
+        if held and held + reserved > settings.body_budget:
+            error = overloaded(f"{held} bytes of request bodies in memory")
+            return await _refuse_unread(
+                request, error_response(error.status, error.code, error.message, **error.headers)
+            )
+        held += reserved
+        try:
+            return await handler(request)
+        finally:
+            held -= reserved
 
     return middleware
 

@@ -23,6 +23,8 @@ Trust and text-watermark keys are read by the library's own functions
 --max-connections / PROVENANCE_MAX_CONNECTIONS  1000: open connections; past it, the
                                               oldest is closed to make room
 --shutdown-timeout / PROVENANCE_SHUTDOWN_TIMEOUT  30 s for in-flight requests on SIGTERM
+--max-inflight-mb / PROVENANCE_MAX_INFLIGHT_MB  4x the body limit: request bodies in memory
+                                              at once; past it, 503 at once
 --cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off)
 --cors-origin... / PROVENANCE_CORS_ORIGINS    none (browser extensions are always allowed)
 --fetch-allow... / PROVENANCE_FETCH_ALLOW     none (hosts or networks verify-url may reach
@@ -74,6 +76,13 @@ class Settings:
     max_connections: int = 1000
     #: Seconds in-flight requests get on SIGTERM before the workers are killed.
     shutdown_timeout: float = 30.0
+    #: Bytes of request bodies held in memory at once; None: four times the body limit.
+    max_inflight_body: int | None = None
+
+    @property
+    def body_budget(self) -> int:
+        """Request bodies in memory at once (at least one body of the largest size)."""
+        return max(self.max_body, self.max_inflight_body or 4 * self.max_body)
 
     @property
     def capacity(self) -> int:
@@ -99,6 +108,7 @@ class Settings:
             ("max_text_bytes", "PROVENANCE_MAX_TEXT_MB", lambda v: int(float(v) * MIB)),
             ("max_connections", "PROVENANCE_MAX_CONNECTIONS", int),
             ("shutdown_timeout", "PROVENANCE_SHUTDOWN_TIMEOUT", float),
+            ("max_inflight_body", "PROVENANCE_MAX_INFLIGHT_MB", lambda v: int(float(v) * MIB)),
         ):
             if name in os.environ:
                 env[key] = conv(os.environ[name])

@@ -526,6 +526,7 @@ def serve_settings(args: argparse.Namespace) -> Any:
         max_text_bytes=int(args.max_text_mb * 1024 * 1024) if args.max_text_mb else None,
         max_connections=args.max_connections,
         shutdown_timeout=args.shutdown_timeout,
+        max_inflight_body=int(args.max_inflight_mb * 1024 * 1024) if args.max_inflight_mb else None,
     )
 
 
@@ -824,6 +825,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sv.add_argument(
         "--shutdown-timeout", type=float, help="seconds in-flight requests get on SIGTERM (30)"
+    )
+    sv.add_argument(
+        "--max-inflight-mb", type=float, help="request bodies in memory at once, MiB (4x body)"
     )
     sv.add_argument("--rate-limit", type=float, help="requests/s per client (0: off)")
     sv.add_argument("--request-timeout", type=float, help="seconds per request")

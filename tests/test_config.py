@@ -104,6 +104,12 @@ CASES = [
         "3",
         lambda s: s.shutdown_timeout == 3,
     ),
+    (
+        ["--max-inflight-mb", "300"],
+        "PROVENANCE_MAX_INFLIGHT_MB",
+        "300",
+        lambda s: s.body_budget == 300 * MIB,
+    ),
     (["--no-default-trust"], "PROVENANCE_DEFAULT_TRUST", "0", lambda s: s.trust.lists == ()),
 ]
 

@@ -477,3 +477,31 @@ def test_sigterm_ends_the_server_within_its_shutdown_timeout(tmp_path, keys):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_request_bodies_in_memory_are_bounded(server, settings):
+    """Slow uploads that declare the largest body hold the memory budget; the next upload is
+    refused at once (not read), and the budget comes back when they go."""
+    size = settings.max_body
+    head = (
+        b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+        + f"Content-Length: {size}\r\n\r\n".encode()
+    )
+    held = []
+    try:
+        for _ in range(settings.body_budget // size):
+            _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(head + b"\xff\xd8\xff" + b"\0" * 1000)  # and never the rest
+            await writer.drain()
+            held.append(writer)
+        await asyncio.sleep(0.2)
+        async with healthy(server):
+            answer, took = await _raw(server.port, head + b"\xff\xd8\xff")
+        assert answer.startswith(b"HTTP/1.1 503") and b"overloaded" in answer, answer[:120]
+        assert took < 1
+    finally:
+        for writer in held:
+            writer.close()
+    await asyncio.sleep(0.3)
+    status, _, _ = await _post(f"{server.url}/v1/verify", PHOTOS[1].read_bytes())
+    assert status == 200
