@@ -85,6 +85,10 @@ def match_content(
     return matches
 
 
-def register_content(state: WorkerState, manifest: bytes, asset: bytes) -> StoredManifest:
+def register_content(
+    state: WorkerState, manifest: bytes, asset: bytes, client: str | None = None
+) -> StoredManifest:
+    """``client``: who registers (for a library that checks issued watermark ids)."""
     check_pixels(asset, state.settings.max_pixels)
-    return register_manifest(manifest, asset, state.store, policy=state.settings.trust)
+    extra: dict[str, Any] = {} if client is None else {"client": client}
+    return register_manifest(manifest, asset, state.store, policy=state.settings.trust, **extra)
