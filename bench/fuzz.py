@@ -103,7 +103,7 @@ def main() -> None:
         [
             sys.executable, "-m", "extension_api", "--port", str(port), "--store",
             str(store.path), "--trust", str(keys.root), "--no-default-trust", "--rate-limit",
-            "0", "--cache-size", "0", "--workers", "2",
+            "0", "--cache-size", "0", "--threads", "2",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

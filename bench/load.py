@@ -1,13 +1,16 @@
 """Load on the verification server, against the library's own in-process ceiling.
 
-Starts `python -m extension_api` (rate limit off, verdict cache off unless --cache) on a loopback
-port, then drives it from a separate process with 1, 16 and 64 concurrent clients for a fixed
-time each, posting a 1 MP JPEG with embedded credentials, an unsigned one, and a
-watermarked-then-stripped one (its manifest registered in the server's store). Beside each, the
-ceiling measured in the same run: a plain in-process loop of `provenance.verify` (and, for the
-stripped file, of the watermark detector alone). Table to stdout, JSON to bench/results/load.json.
+Starts `python -m extension_api --workers N` (rate limit off, verdict cache off unless --cache)
+on a loopback port, then drives it from a separate process with 1, 16 and 64 concurrent clients
+for a fixed time each, posting a 1 MP JPEG with embedded credentials, an unsigned one, a
+watermarked-then-stripped one (its manifest registered in the server's store), and the upload
+mix a platform sees (90 % unsigned, 10 % with credentials). Beside each, the ceiling measured in
+the same run: a plain in-process loop of `provenance.verify` (and, for the stripped file, of the
+watermark detector alone). With several ``--workers`` counts, each is measured in the same run
+and the ratio to the first is printed. Table to stdout, JSON to bench/results/load.json.
 
-    uv run python -m bench.load [--seconds 8] [--cache]
+    uv run python -m bench.load [--seconds 8] [--cache] [--workers 1 2] [--clients 16]
+                                [--cases credentials mix]
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from provenance import (
 from provenance.watermark import detect_bytes
 
 CLIENTS = (1, 16, 64)
+#: The upload mix: of every ten requests, one has credentials and nine are unsigned.
+MIX = ("credentials",) + ("unsigned",) * 9
 
 
 def _free_port() -> int:
@@ -72,7 +77,8 @@ def _files(workdir: Path) -> tuple[dict[str, bytes], Path, Path]:
 # -- the driver (runs in its own process) -------------------------------------------------------
 
 
-async def _drive(url: str, body: bytes, clients: int, seconds: float) -> dict[str, Any]:
+async def _drive(url: str, bodies: list[bytes], clients: int, seconds: float) -> dict[str, Any]:
+    """Each client posts the bodies in turn, from its own offset, until the time is up."""
     import aiohttp
 
     latencies: list[float] = []
@@ -81,9 +87,12 @@ async def _drive(url: str, body: bytes, clients: int, seconds: float) -> dict[st
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
 
-        async def client() -> None:
+        async def client(offset: int) -> None:
             nonlocal errors
+            turn = offset
             while time.perf_counter() < deadline:
+                body = bodies[turn % len(bodies)]
+                turn += 1
                 start = time.perf_counter()
                 try:
                     async with session.post(
@@ -97,7 +106,7 @@ async def _drive(url: str, body: bytes, clients: int, seconds: float) -> dict[st
                 latencies.append(time.perf_counter() - start)
 
         started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
+        await asyncio.gather(*(client(i * 7) for i in range(clients)))
         elapsed = time.perf_counter() - started
     latencies.sort()
 
@@ -114,9 +123,9 @@ async def _drive(url: str, body: bytes, clients: int, seconds: float) -> dict[st
     }
 
 
-def _driver_main(url: str, path: str, clients: int, seconds: float) -> None:
-    body = Path(path).read_bytes()
-    print(json.dumps(asyncio.run(_drive(url, body, clients, seconds))))
+def _driver_main(url: str, paths: str, clients: int, seconds: float) -> None:
+    bodies = [Path(p).read_bytes() for p in paths.split(",")]
+    print(json.dumps(asyncio.run(_drive(url, bodies, clients, seconds))))
 
 
 # -- the ceiling (in process) -------------------------------------------------------------------
@@ -132,32 +141,7 @@ def _loop_rate(fn: Any, seconds: float) -> float:
     return count / (time.perf_counter() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--cache", action="store_true", help="leave the verdict cache on")
-    parser.add_argument(
-        "--drive", nargs=4, metavar=("URL", "FILE", "CLIENTS", "SECONDS"), help=argparse.SUPPRESS
-    )
-    args = parser.parse_args()
-    if args.drive:
-        url, path, clients, seconds = args.drive
-        _driver_main(url, path, int(clients), float(seconds))
-        return
-
-    workdir = Path(tempfile.mkdtemp(prefix="provenance-load-"))
-    files, store_path, root = _files(workdir)
-    policy = TrustPolicy.from_files([root])
-    store = ManifestStore(store_path)
-    ceilings = {
-        name: _loop_rate(
-            lambda d=data: verify(d, policy=policy, store=store), min(3.0, args.seconds)
-        )
-        for name, data in files.items()
-    }
-    detector = _loop_rate(lambda: detect_bytes(files["stripped"]), min(3.0, args.seconds))
-
-    port = _free_port()
+def _start_server(port: int, store_path: Path, root: Path, workers: int, cache: bool) -> Any:
     env = {**os.environ, "PROVENANCE_STORE": str(store_path)}
     server = subprocess.Popen(
         [
@@ -171,81 +155,122 @@ def main() -> None:
             "--rate-limit",
             "0",
             "--cache-size",
-            "1024" if args.cache else "0",
+            "1024" if cache else "0",
+            "--workers",
+            str(workers),
         ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        rows = []
-        for name, data in files.items():
-            path = workdir / f"{name}.jpg"
-            path.write_bytes(data)
-            for clients in CLIENTS:
-                out = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "bench.load",
-                        "--drive",
-                        f"http://127.0.0.1:{port}/v1/verify",
-                        str(path),
-                        str(clients),
-                        str(args.seconds),
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                r = json.loads(out.stdout)
-                ceiling = ceilings[name]
-                rows.append(
-                    {
-                        "file": name,
-                        "clients": clients,
-                        "req/s": f"{r['rps']:.0f}",
-                        "p50 ms": f"{r['p50']:.1f}",
-                        "p95 ms": f"{r['p95']:.1f}",
-                        "p99 ms": f"{r['p99']:.1f}",
-                        "errors": r["errors"],
-                        "in-process verify/s": f"{ceiling:.0f}",
-                        "server / in-process": f"{r['rps'] / ceiling:.2f}",
-                    }
-                )
-    finally:
-        server.terminate()
-        server.wait(30)
-    print(
-        table(
-            rows,
-            [
-                "file",
-                "clients",
-                "req/s",
-                "p50 ms",
-                "p95 ms",
-                "p99 ms",
-                "errors",
-                "in-process verify/s",
-                "server / in-process",
-            ],
-        )
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--cache", action="store_true", help="leave the verdict cache on")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="server processes")
+    parser.add_argument("--clients", type=int, nargs="+", default=list(CLIENTS))
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        default=["credentials", "unsigned", "stripped", "mix"],
+        choices=["credentials", "unsigned", "stripped", "mix"],
     )
+    parser.add_argument(
+        "--drive", nargs=4, metavar=("URL", "FILES", "CLIENTS", "SECONDS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.drive:
+        url, paths, clients, seconds = args.drive
+        _driver_main(url, paths, int(clients), float(seconds))
+        return
+
+    workdir = Path(tempfile.mkdtemp(prefix="provenance-load-"))
+    files, store_path, root = _files(workdir)
+    policy = TrustPolicy.from_files([root])
+    store = ManifestStore(store_path)
+    rates = {
+        name: _loop_rate(
+            lambda d=data: verify(d, policy=policy, store=store), min(3.0, args.seconds)
+        )
+        for name, data in files.items()
+    }
+    detector = _loop_rate(lambda: detect_bytes(files["stripped"]), min(3.0, args.seconds))
+    paths = {}
+    for name, data in files.items():
+        paths[name] = workdir / f"{name}.jpg"
+        paths[name].write_bytes(data)
+    sequences = {name: (name,) for name in files} | {"mix": MIX}
+    # A case's in-process ceiling: requests/s if each takes its file's in-process time.
+    ceilings = {
+        case: len(seq) / sum(1 / rates[name] for name in seq) for case, seq in sequences.items()
+    }
+
+    rows: list[dict[str, Any]] = []
+    measured: dict[tuple[int, str, int], float] = {}
+    for workers in args.workers:
+        port = _free_port()
+        server = _start_server(port, store_path, root, workers, args.cache)
+        try:
+            for case in args.cases:
+                for clients in args.clients:
+                    out = subprocess.run(
+                        [
+                            sys.executable,
+                            "-m",
+                            "bench.load",
+                            "--drive",
+                            f"http://127.0.0.1:{port}/v1/verify",
+                            ",".join(str(paths[name]) for name in sequences[case]),
+                            str(clients),
+                            str(args.seconds),
+                        ],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    )
+                    r = json.loads(out.stdout)
+                    measured[(workers, case, clients)] = r["rps"]
+                    base = measured.get((args.workers[0], case, clients), r["rps"])
+                    rows.append(
+                        {
+                            "workers": workers,
+                            "case": case,
+                            "clients": clients,
+                            "req/s": f"{r['rps']:.1f}",
+                            "p50 ms": f"{r['p50']:.1f}",
+                            "p95 ms": f"{r['p95']:.1f}",
+                            "p99 ms": f"{r['p99']:.1f}",
+                            "errors": r["errors"],
+                            "in-process verify/s": f"{ceilings[case]:.1f}",
+                            "server / in-process": f"{r['rps'] / ceilings[case]:.2f}",
+                            f"vs {args.workers[0]} worker(s)": f"{r['rps'] / base:.2f}",
+                        }
+                    )
+                    print(rows[-1], flush=True)
+        finally:
+            server.terminate()
+            server.wait(30)
+    columns = list(rows[0]) if rows else []
+    print(table(rows, columns))
     print(f"\nwatermark detector alone, in process: {detector:.0f}/s on the stripped file")
     print(
         f"{args.seconds:g} s per row; verdict cache {'on' if args.cache else 'off'}; "
-        f"{os.cpu_count()} CPUs shared by the server and the load driver; "
-        f"median in-process verify: {statistics.median(ceilings.values()):.0f}/s"
+        f"{os.cpu_count()} CPUs shared by the server and the load driver; load average "
+        f"{os.getloadavg()[0]:.1f}; median in-process verify: "
+        f"{statistics.median(rates.values()):.1f}/s"
     )
-    print(f"wrote {write_json('load', {'rows': rows, 'ceilings': ceilings, 'detector': detector})}")
+    payload = {"rows": rows, "ceilings": ceilings, "in_process": rates, "detector": detector}
+    print(f"wrote {write_json('load', payload)}")
 
 
 if __name__ == "__main__":

@@ -249,7 +249,7 @@ def main() -> None:
     parser.add_argument("--load", type=float, default=0.8, help="fraction of capacity")
     parser.add_argument("--capacity-seconds", type=float, default=30.0)
     parser.add_argument("--every", type=float, default=30.0, help="seconds between reports")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (--threads)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="provenance-soak-"))
@@ -259,7 +259,7 @@ def main() -> None:
         [
             sys.executable, "-m", "extension_api", "--port", str(port), "--store",
             str(store_path), "--trust", str(root), "--no-default-trust", "--rate-limit", "0",
-            "--cache-size", "0", "--workers", str(args.workers),
+            "--cache-size", "0", "--threads", str(args.workers),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

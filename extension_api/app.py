@@ -3,28 +3,36 @@
 ``create_app(settings)`` wires the shared pieces as ``web.AppKey``s and opens/closes them in
 ``cleanup_ctx``: the manifest store, the worker processes for CPU work (c2pa reading, image
 decoding, watermark detection never run in the server's process; a call past its deadline has
-its worker killed), the SSRF-safe fetcher, the verdict cache and the metrics. Each verify call
-makes its own c2pa Reader in its worker; none is shared between requests.
+its worker killed), a few threads for store calls, the SSRF-safe fetcher, the verdict cache and
+the metrics. Each verify call makes its own c2pa Reader in its worker; none is shared.
 
 Cost per request is bounded before any work starts: the body size (Content-Length refused up
 front), the multipart part count, the pixels an image declares, the bytes of a text; heavy
-calls beyond ``workers + queue`` get 503 at once instead of a queue that times everyone out.
+calls beyond ``threads + queue`` get 503 at once instead of a queue that times everyone out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import json
 import logging
+import os
+import shutil
 import signal
-import threading
-from collections import OrderedDict
+import socket
+import tempfile
+import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from provenance import ManifestStore
+from provenance.store import PostgresStore, is_postgres_url
 
 from . import jobs
 from .errors import overloaded
@@ -46,37 +54,28 @@ T = TypeVar("T")
 
 
 class VerdictCache:
-    """Bounded LRU of verdicts by key: the content's SHA-256 and how it was read (see
-    :func:`cache_key`); the content itself is never kept.
-
-    Safe to share between threads (the lock); the server uses it from its event loop.
+    """Verdicts by content SHA-256 and media type, kept in the manifest store with an expiry
+    (the content itself is never kept), so that every server process, and a restarted one,
+    answers the same report links. Called from the worker threads (store calls block).
     """
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, store: ManifestStore, size: int, ttl: float) -> None:
+        self.store, self.size, self.ttl = store, size, ttl
 
-    def get(self, digest: str) -> dict[str, Any] | None:
-        with self._lock:
-            item = self._items.get(digest)
-            if item is not None:
-                self._items.move_to_end(digest)
-            return item
-
-    def put(self, digest: str, verdict: dict[str, Any]) -> None:
+    def get(self, digest: str, media_type: str | None = None) -> dict[str, Any] | None:
+        """The verdict for this content and media type; any media type's when None."""
         if self.size <= 0:
-            return
-        with self._lock:
-            self._items[digest] = verdict
-            self._items.move_to_end(digest)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            return None
+        found = self.store.get_verdict(digest, media_type)
+        return json.loads(found) if found is not None else None
+
+    def put(self, digest: str, media_type: str, verdict: dict[str, Any]) -> None:
+        if self.size > 0:
+            self.store.put_verdict(digest, media_type, json.dumps(verdict), self.ttl, self.size)
 
 
-def cache_key(digest: str, media_type: str | None) -> str:
-    """The same bytes read as text and as a sniffed type get different verdicts."""
-    return f"{'text' if media_type else 'sniffed'}:{digest}"
+#: The cache's media type for content whose type was sniffed from its bytes (not text).
+SNIFFED = "sniffed"
 
 
 def _sha256(data: bytes) -> str:
@@ -84,20 +83,30 @@ def _sha256(data: bytes) -> str:
 
 
 class Service:
-    """What the routes call: store look-ups in threads, heavy library calls in the worker
+    """What the routes call: store calls in a few threads, heavy library calls in the worker
     processes (admitted up to ``settings.capacity``), both within the request time limit."""
 
-    def __init__(self, settings: Settings, store: ManifestStore, pool: WorkerPool) -> None:
-        self.settings, self.store, self.pool = settings, store, pool
-        self.cache = VerdictCache(settings.cache_size)
+    def __init__(
+        self,
+        settings: Settings,
+        store: ManifestStore,
+        pool: WorkerPool,
+        threads: ThreadPoolExecutor,
+    ) -> None:
+        self.settings, self.store, self.pool, self.threads = settings, store, pool, threads
+        self.cache = VerdictCache(store, settings.cache_size, settings.cache_ttl)
+        # Verdicts depend on what is trusted and which text keys are known: a process with other
+        # settings (a rolling update of the trust lists) must not reuse them.
+        judged_by = repr((settings.trust, [d.key.key_id for d in settings.text_detectors]))
+        self.judged_by = hashlib.sha256(judged_by.encode()).hexdigest()[:16]
         #: Heavy calls admitted now (running in a worker or waiting for one).
         self.admitted = 0
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A light call (a store look-up) in a thread, within the request time limit."""
-        return await asyncio.wait_for(
-            asyncio.to_thread(fn, *args, **kwargs), self.settings.request_timeout
-        )
+        """A light call (a store call) in a thread, within the request time limit."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.threads, lambda: fn(*args, **kwargs))
+        return await asyncio.wait_for(future, self.settings.request_timeout)
 
     async def work(self, job: Callable[..., T], *args: Any) -> T:
         """``job(worker state, *args)`` in a worker process; 503 at once when at capacity,
@@ -128,22 +137,14 @@ class Service:
     ) -> tuple[str, dict[str, Any]]:
         """(sha256, verdict dict) for content, cached by hash and media type. ``media_type``
         only for text (bytes cannot tell text apart); everything else is sniffed."""
-        digest = await asyncio.to_thread(_sha256, data)  # hashlib releases the GIL
-        key = cache_key(digest, media_type)
-        cached = self.cache.get(key)
+        digest = await self.run(_sha256, data)  # hashlib releases the GIL
+        kind = f"{media_type or SNIFFED} {self.judged_by}"
+        cached = await self.run(self.cache.get, digest, kind)
         if cached is not None:
             return digest, cached
         result = await self.work(jobs.verify_content, data, media_type, digest)
-        self.cache.put(key, result)
+        await self.run(self.cache.put, digest, kind, result)
         return digest, result
-
-    def cached_report(self, digest: str) -> dict[str, Any] | None:
-        """A recent verdict for this content: as sniffed, else as text."""
-        for media_type in (None, "text/plain"):
-            found = self.cache.get(cache_key(digest, media_type))
-            if found is not None:
-                return found
-        return None
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -154,8 +155,13 @@ METRICS = web.AppKey("metrics", Metrics)
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    store = ManifestStore(settings.store_path)
-    pool = WorkerPool(settings.workers, jobs.init, settings)
+    store = (
+        PostgresStore(str(settings.store_path), max_connections=settings.threads)
+        if is_postgres_url(str(settings.store_path))
+        else ManifestStore(settings.store_path)
+    )
+    threads = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="store")
+    pool = WorkerPool(settings.threads, jobs.init, settings)
     pool.start()  # in the background: /readyz says when the workers are up
     fetcher = Fetcher(
         allow=settings.fetch_allow,
@@ -164,19 +170,26 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         max_redirects=settings.fetch_max_redirects,
     )
     await fetcher.start()
-    app[SERVICE] = Service(settings, store, pool)
+    app[SERVICE] = Service(settings, store, pool, threads)
     app[FETCHER] = fetcher
     yield
     await fetcher.close()
     await pool.close()
+    threads.shutdown(wait=True, cancel_futures=True)
+    store.close()
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
+def create_app(
+    settings: Settings | None = None, worker: int | None = None, shared: Path | None = None
+) -> web.Application:
+    """The application. When several processes serve, ``worker`` (1..N) is named in an
+    ``X-Provenance-Worker`` header so operators and tests can tell the processes apart, and
+    the metrics are shared through the directory ``shared``."""
     from .routes import routes  # the routes need the AppKeys above
 
     settings = settings or Settings.from_env()
     quiet_server_logs()
-    metrics = Metrics()
+    metrics = Metrics(shared, worker)
     app = web.Application(
         client_max_size=settings.max_body,
         middlewares=[
@@ -191,7 +204,29 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[METRICS] = metrics
     app.cleanup_ctx.append(_resources)
     app.add_routes(routes)
+    if worker is not None:
+
+        async def name_worker(_: web.Request, response: web.StreamResponse) -> None:
+            response.headers["X-Provenance-Worker"] = str(worker)
+
+        app.on_response_prepare.append(name_worker)
+    if shared is not None:
+        app.cleanup_ctx.append(_share_metrics)
     return app
+
+
+async def _share_metrics(app: web.Application) -> AsyncIterator[None]:
+    """Write this process's counters for the others about once a second, and at the end."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            app[METRICS].share()
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    app[METRICS].share()
 
 
 class ConnectionCap:
@@ -254,7 +289,9 @@ def _raise_fd_limit(wanted: int) -> None:
             log.warning("only %d file descriptors allowed; lower --max-connections", new)
 
 
-async def _serve(app: web.Application, settings: Settings) -> None:
+async def _serve_async(
+    app: web.Application, settings: Settings, sock: socket.socket | None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -262,20 +299,99 @@ async def _serve(app: web.Application, settings: Settings) -> None:
     runner = ServerRunner(app)
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.host, settings.port).start()
-        print(settings.describe(), flush=True)
+        site = (
+            web.SockSite(runner, sock)
+            if sock is not None
+            else web.TCPSite(runner, settings.host, settings.port)
+        )
+        await site.start()
+        if sock is None:
+            print(settings.describe(), flush=True)
         await stop.wait()
     finally:
         # Stops listening, gives in-flight requests shutdown_timeout, then kills the workers.
         await runner.cleanup()
 
 
+def _serve(
+    settings: Settings,
+    sock: socket.socket | None = None,
+    worker: int | None = None,
+    shared: Path | None = None,
+) -> None:
+    """One process: serve until SIGINT/SIGTERM; in-flight requests get up to
+    ``shutdown_timeout`` (30 s) to finish, then the worker processes are killed."""
+    asyncio.run(_serve_async(create_app(settings, worker, shared), settings, sock))
+
+
+#: A worker that ends sooner than this after starting is not restarted (it would only fail
+#: again, e.g. on an unreachable store): the whole server stops instead.
+_START_GRACE = 10.0
+
+
+def _fork_worker(settings: Settings, sock: socket.socket, worker: int, shared: Path) -> int:
+    pid = os.fork()
+    if pid == 0:  # the child: its own event loop, thread pool, store connections and cache
+        code = 0
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _serve(settings, sock, worker, shared)
+        except Exception:
+            log.exception("worker %d failed", worker)
+            code = 1
+        finally:
+            os._exit(code)
+    return pid
+
+
 def run(settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM; in-flight requests get up to ``shutdown_timeout`` (30 s)
-    to finish, then the workers are killed."""
+    """Serve until SIGINT/SIGTERM. With ``settings.workers`` > 1, the listening socket is made
+    here and N forked processes accept on it (the kernel hands each connection to one of them);
+    a worker that dies is replaced, and SIGTERM/SIGINT is passed on to all of them. Nothing is
+    shared between the processes but the socket, the store and a directory of metrics."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     _raise_fd_limit(settings.max_connections)
-    asyncio.run(_serve(create_app(settings), settings))
+    if settings.workers <= 1:
+        _serve(settings)
+        return
+    # Made before any thread or connection exists, so that forking copies none.
+    sock = socket.create_server((settings.host, settings.port), backlog=1024)
+    sock.setblocking(False)
+    print(settings.describe(), flush=True)
+    shared = Path(tempfile.mkdtemp(prefix="provenance-metrics-"))
+    workers = {_fork_worker(settings, sock, n, shared): n for n in range(1, settings.workers + 1)}
+    started = {n: time.monotonic() for n in workers.values()}
+    stopping = failed = False
+
+    def stop(signum: int, _: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while workers:
+        pid, status = os.wait()
+        worker = workers.pop(pid, None)
+        if worker is None or stopping:
+            continue
+        if time.monotonic() - started[worker] < _START_GRACE:
+            log.error("worker %d ended during start-up (status %d); stopping", worker, status)
+            stop(signal.SIGTERM, None)
+            failed = True
+            continue
+        log.warning(
+            "worker %d (pid %d) ended with status %d; starting another", worker, pid, status
+        )
+        workers[_fork_worker(settings, sock, worker, shared)] = worker
+        started[worker] = time.monotonic()
+    sock.close()
+    shutil.rmtree(shared, ignore_errors=True)
+    if failed:
+        raise SystemExit(1)
 
 
 __all__ = [

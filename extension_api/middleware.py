@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections import OrderedDict
@@ -222,14 +223,58 @@ class TokenBuckets:
         return wait
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def proxy_networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
+    """The ``--trusted-proxy`` values as networks (a bare address is a one-address network)."""
+    try:
+        return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+    except ValueError as exc:
+        raise InputError(f"--trusted-proxy: {exc}; give an IP address or network") from None
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_address(request: web.Request, proxies: tuple[Network, ...]) -> str:
+    """Who sent the request: the peer, unless the peer is a trusted proxy; then the nearest
+    X-Forwarded-For hop that is not one (hops further left could be made up by the client)."""
+    peer = request.remote or "unknown"
+    if not proxies or not _within(peer, proxies):
+        return peer
+    hops = [
+        hop.strip()
+        for line in request.headers.getall("X-Forwarded-For", [])
+        for hop in line.split(",")
+        if hop.strip()
+    ]
+    for hop in reversed(hops):
+        if not _within(hop, proxies):
+            return hop
+    return hops[0] if hops else peer
+
+
 def rate_limit_middleware(settings: Settings) -> Callable:
-    buckets = TokenBuckets(settings.rate_limit, 2 * settings.rate_limit)
+    """Token buckets per client. With N server processes, each keeps its own buckets at 1/N of
+    the limit, so a client never gets more than the limit in all; the kernel spreads
+    connections over the processes, so one that keeps a single connection open sees 1/N."""
+    share = settings.rate_limit / max(1, settings.workers)
+    buckets = TokenBuckets(share, max(1.0, 2 * share))
+    proxies = proxy_networks(settings.trusted_proxies)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if settings.rate_limit > 0 and request.path not in ("/healthz", "/metrics"):
-            wait = buckets.take(request.remote or "unknown")
+        if settings.rate_limit > 0 and request.path not in ("/healthz", "/readyz", "/metrics"):
+            client = client_address(request, proxies)
+            wait = buckets.take(client)
             if wait > 0:
+                log.info("rate limited client=%s path=%s", client, request.path)
                 return error_response(
                     429,
                     "too_many_requests",

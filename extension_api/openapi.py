@@ -495,7 +495,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/readyz": {
                 "get": {
-                    "summary": "Readiness: 503 while starting or at capacity",
+                    "summary": "Readiness: workers started, not at capacity, the store answers",
                     "operationId": "ready",
                     "responses": {
                         "200": {
@@ -503,7 +503,7 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                         "503": {
-                            "description": "At capacity; new heavy requests would get 503",
+                            "description": "Starting, at capacity, or the store does not answer",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                     },

@@ -3,6 +3,7 @@ thread pool), and shapes the answer; nothing here decides anything about provena
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -18,6 +19,7 @@ from provenance import (
     FINGERPRINT_ALG,
     WATERMARK_ALG,
     InputError,
+    StoreError,
     identifier_from_binding,
     manifest_thumbnail,
 )
@@ -301,7 +303,8 @@ async def reader_script(_: web.Request) -> web.FileResponse:
 @routes.get("/v1/report/{sha256}")
 async def report(request: web.Request) -> web.Response:
     digest = request.match_info["sha256"].lower()
-    verdict = request.app[SERVICE].cached_report(digest)
+    service = request.app[SERVICE]
+    verdict = await service.run(service.cache.get, digest)
     if verdict is None:
         return error_response(
             404,
@@ -337,21 +340,26 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: 503 while the workers start and while at capacity, so that a load balancer
-    sends new work elsewhere."""
+    """Ready to serve: the worker processes have started, not every worker and queue place is
+    taken, and the store answers; otherwise 503, so that a proxy routes around this process."""
     service = request.app[SERVICE]
     if not service.pool.ready or service.overloaded:
         status = "overloaded" if service.pool.ready else "starting"
         return web.json_response(
             {"status": status, "load": service.load()}, status=503, headers={"Retry-After": "1"}
         )
-    return web.json_response({"status": "ready", "load": service.load()})
+    try:
+        await asyncio.wait_for(service.run(service.store.ping), 5)
+    except (StoreError, TimeoutError) as exc:
+        log.warning("not ready: %s", exc)
+        return error_response(503, "unavailable", "the manifest store does not answer")
+    return web.json_response({"status": "ok", "store": "ok"})
 
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     return web.Response(
-        text=request.app[METRICS].render(),
+        text=request.app[METRICS].render_all(),
         content_type="text/plain",
         charset="utf-8",
         headers={"X-Content-Type-Options": "nosniff"},

@@ -5,7 +5,8 @@ Trust and text-watermark keys are read by the library's own functions
 
 --host / PROVENANCE_HOST                      127.0.0.1
 --port / PROVENANCE_PORT                      8787
---store / PROVENANCE_STORE                    the per-user manifest store
+--store / PROVENANCE_STORE                    the per-user manifest store (a SQLite file);
+                                              a postgresql:// URL for several processes
 --trust PEM... / PROVENANCE_TRUST (paths)     anchors added to the bundled trust lists
 --trust-config / PROVENANCE_TRUST_CONFIG      the project's EKU list
 --no-default-trust / PROVENANCE_DEFAULT_TRUST=0   the bundled C2PA and interim lists are used
@@ -14,10 +15,13 @@ Trust and text-watermark keys are read by the library's own functions
 --max-body-mb / PROVENANCE_MAX_BODY_MB        50
 --rate-limit / PROVENANCE_RATE_LIMIT          20 requests/s per client, burst 2x (0: off)
 --request-timeout / PROVENANCE_REQUEST_TIMEOUT  30 s
---workers / PROVENANCE_WORKERS                CPU count (at least 2): worker processes
---queue / PROVENANCE_QUEUE                    8 per worker: calls that may wait for a worker
+--workers / PROVENANCE_WORKERS                1 server process (N: N processes, one port)
+--threads / PROVENANCE_THREADS                CPU count (at least 2): worker processes per
+                                              server process for the CPU work (c2pa, decoding,
+                                              detection); a call past its deadline is killed
+--queue / PROVENANCE_QUEUE                    8 per thread: calls that may wait for a worker
                                               (a few seconds of work, far below the request
-                                              time limit); beyond workers + queue, 503 at once
+                                              time limit); beyond threads + queue, 503 at once
 --max-megapixels / PROVENANCE_MAX_MEGAPIXELS  50: pixels one image may declare (header)
 --max-text-mb / PROVENANCE_MAX_TEXT_MB        1: text one request may submit
 --max-connections / PROVENANCE_MAX_CONNECTIONS  1000: open connections; past it, the
@@ -25,7 +29,10 @@ Trust and text-watermark keys are read by the library's own functions
 --shutdown-timeout / PROVENANCE_SHUTDOWN_TIMEOUT  30 s for in-flight requests on SIGTERM
 --max-inflight-mb / PROVENANCE_MAX_INFLIGHT_MB  4x the body limit: request bodies in memory
                                               at once; past it, 503 at once
---cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off)
+--cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off), kept in the store
+--cache-ttl / PROVENANCE_CACHE_TTL            3600 s a verdict (and its report link) lives
+--trusted-proxy... / PROVENANCE_TRUSTED_PROXIES  none (addresses or networks whose
+                                              X-Forwarded-For names the client)
 --cors-origin... / PROVENANCE_CORS_ORIGINS    none (browser extensions are always allowed)
 --fetch-allow... / PROVENANCE_FETCH_ALLOW     none (hosts or networks verify-url may reach
                                               despite the SSRF rules; for tests)
@@ -38,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from provenance import TextDetector, TrustPolicy
-from provenance.store import default_store_path
+from provenance.store import default_store_path, redacted
 
 MIB = 1024 * 1024
 
@@ -51,22 +58,29 @@ def _env_list(name: str, sep: str = ",") -> list[str]:
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8787
-    store_path: Path = field(default_factory=default_store_path)
+    #: A SQLite file or a ``postgresql://`` URL.
+    store_path: Path | str = field(default_factory=default_store_path)
     trust: TrustPolicy = field(default_factory=TrustPolicy)
     api_keys: tuple[str, ...] = ()
     max_body: int = 50 * MIB
     #: Requests per second per client address (token bucket, burst twice that); 0 turns it off.
     rate_limit: float = 20.0
     request_timeout: float = 30.0
-    workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
+    #: Server processes sharing the port (see app.run).
+    workers: int = 1
+    #: Worker processes per server process for CPU work (c2pa, decoding, detection).
+    threads: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
     cache_size: int = 1024
+    cache_ttl: float = 3600.0
+    #: Reverse proxies (addresses or networks) trusted to say who the client is.
+    trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     fetch_allow: tuple[str, ...] = ()
     fetch_max_bytes: int = 20 * MIB
     fetch_timeout: float = 10.0
     fetch_max_redirects: int = 5
     text_detectors: tuple[TextDetector, ...] = ()
-    #: Calls that may wait for a busy worker; more than workers + queue get 503 at once.
+    #: Calls that may wait for a busy worker; more than threads + queue get 503 at once.
     queue: int | None = None
     #: Pixels (width x height, from the header) one image may have; 0: the library's limit.
     max_pixels: int = 50_000_000
@@ -87,7 +101,7 @@ class Settings:
     @property
     def capacity(self) -> int:
         """Heavy calls admitted at once: running in a worker, or waiting for one."""
-        return self.workers + (8 * self.workers if self.queue is None else self.queue)
+        return self.threads + (8 * self.threads if self.queue is None else self.queue)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -102,7 +116,9 @@ class Settings:
             ("rate_limit", "PROVENANCE_RATE_LIMIT", float),
             ("request_timeout", "PROVENANCE_REQUEST_TIMEOUT", float),
             ("workers", "PROVENANCE_WORKERS", int),
+            ("threads", "PROVENANCE_THREADS", int),
             ("cache_size", "PROVENANCE_CACHE_SIZE", int),
+            ("cache_ttl", "PROVENANCE_CACHE_TTL", float),
             ("queue", "PROVENANCE_QUEUE", int),
             ("max_pixels", "PROVENANCE_MAX_MEGAPIXELS", lambda v: int(float(v) * 1_000_000)),
             ("max_text_bytes", "PROVENANCE_MAX_TEXT_MB", lambda v: int(float(v) * MIB)),
@@ -115,6 +131,7 @@ class Settings:
         env["api_keys"] = tuple(_env_list("PROVENANCE_API_KEYS"))
         env["cors_origins"] = tuple(_env_list("PROVENANCE_CORS_ORIGINS"))
         env["fetch_allow"] = tuple(_env_list("PROVENANCE_FETCH_ALLOW"))
+        env["trusted_proxies"] = tuple(_env_list("PROVENANCE_TRUSTED_PROXIES"))
         given = {k: v for k, v in overrides.items() if v not in (None, (), [])}
         if "text_detectors" not in given:
             env["text_detectors"] = tuple(TextDetector.from_env())
@@ -126,7 +143,9 @@ class Settings:
     def describe(self) -> str:
         """The start-up line: address, store, trust."""
         keys = f"{len(self.api_keys)} API key(s)" if self.api_keys else "registration off"
+        processes = f"  {self.workers} processes" if self.workers > 1 else ""
         return (
-            f"provenance API on http://{self.host}:{self.port}  store {self.store_path}  "
+            f"provenance API on http://{self.host}:{self.port}{processes}  "
+            f"store {redacted(self.store_path)}  "
             f"trust: {self.trust.describe()}  ({keys})"
         )

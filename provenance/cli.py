@@ -21,7 +21,7 @@ from .label import DEFAULT_LABEL, encode_like
 from .manifest import ManifestSpec
 from .media import EMBEDDABLE, TEXT, is_text, media_type_of, open_image, read_input
 from .sign import PriorCredentials, SignOptions, SignResult, Thumbnail, sign_file
-from .store import ManifestStore, default_store_path
+from .store import ManifestStore, default_store_path, redacted, store_location
 from .store.pending import PendingStore
 from .text import TextWatermarkKey
 from .text.manifest import sign_text
@@ -353,12 +353,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return status
 
 
-def _existing_store(path: Path | None) -> ManifestStore | None:
-    """The store to look in: the one named, else the default one if it exists."""
-    if path is not None:
-        return ManifestStore(path)
+def _existing_store(location: str | Path | None) -> ManifestStore | None:
+    """The store to look in: the one named, else the default one if it exists (a
+    ``postgresql://`` URL always does)."""
+    if location is not None:
+        return ManifestStore(location)
     default = default_store_path()
-    return ManifestStore(default) if default.exists() else None
+    return ManifestStore(default) if isinstance(default, str) or default.exists() else None
 
 
 # -- watermark ----------------------------------------------------------------------------------
@@ -422,7 +423,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _export_manifest(
-    manifest_id: str | None, output: Path, store_path: Path | None, force: bool
+    manifest_id: str | None, output: Path, store_path: str | Path | None, force: bool
 ) -> None:
     """Write the manifest store bytes recorded for ``manifest_id`` (what POST /v1/manifests
     wants). They come from the manifest store: c2pa-python offers no way to extract embedded
@@ -432,7 +433,7 @@ def _export_manifest(
     if record is None:
         raise InputError(
             f"the manifest store bytes of {manifest_id} are not in "
-            f"{store_path or default_store_path()}",
+            f"{redacted(store_path or default_store_path())}",
             hint="they are recorded when `provenance sign` writes a watermark; give --store, "
             "or use the bytes your signing code got from c2pa's Builder.sign",
         )
@@ -515,6 +516,9 @@ def serve_settings(args: argparse.Namespace) -> Any:
         text_detectors=tuple(TextDetector.from_env(args.text_watermark)),
         api_keys=tuple(args.api_key),
         workers=args.workers,
+        threads=args.threads,
+        cache_ttl=args.cache_ttl,
+        trusted_proxies=tuple(args.trusted_proxy),
         rate_limit=args.rate_limit,
         request_timeout=args.request_timeout,
         cache_size=args.cache_size,
@@ -690,8 +694,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--store",
-        type=Path,
-        help=f"manifest store (default: $PROVENANCE_STORE or {default_store_path()})",
+        type=store_location,
+        help="manifest store: a SQLite file or a postgresql:// URL (default: "
+        f"$PROVENANCE_STORE or {redacted(default_store_path())})",
     )
     s.add_argument("--json", action="store_true", help="print the results as JSON")
     s.set_defaults(func=cmd_sign)
@@ -700,7 +705,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("input", type=Path)
     st.add_argument("-o", "--output", type=Path, help="default: NAME.signed.EXT beside the input")
     st.add_argument("--force", action="store_true", help="replace an existing output")
-    st.add_argument("--store", type=Path, help="manifest store (default as for sign)")
+    st.add_argument("--store", type=store_location, help="manifest store (default as for sign)")
     st.add_argument(
         "--no-store",
         action="store_true",
@@ -721,7 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument(
         "--store",
-        type=Path,
+        type=store_location,
         help="manifest store for recovery through the watermark (default: "
         "$PROVENANCE_STORE, or the per-user store when it exists)",
     )
@@ -778,7 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the manifest store bytes (application/c2pa) that POST /v1/manifests wants",
     )
     ins.add_argument(
-        "--store", type=Path, help="manifest store to export from (default as for verify)"
+        "--store", type=store_location, help="manifest store to export from (default as for verify)"
     )
     ins.add_argument("--force", action="store_true", help="replace an existing export file")
     _trust_options(ins)
@@ -806,7 +811,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="run the verification API (see extension_api/settings.py)")
     sv.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     sv.add_argument("--port", type=int, help="port (default 8787)")
-    sv.add_argument("--store", type=Path, help="manifest store (default as for sign)")
+    sv.add_argument("--store", type=store_location, help="manifest store (default as for sign)")
     _trust_options(sv)
     sv.add_argument(
         "--api-key",
@@ -814,7 +819,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="key allowed to POST /v1/manifests (repeatable)",
     )
-    sv.add_argument("--workers", type=int, help="worker processes for CPU work")
+    sv.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
+    sv.add_argument("--threads", type=int, help="worker processes per server process for CPU work")
     sv.add_argument(
         "--queue", type=int, help="calls that may wait for a worker (beyond: 503 at once)"
     )
@@ -832,6 +838,14 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--rate-limit", type=float, help="requests/s per client (0: off)")
     sv.add_argument("--request-timeout", type=float, help="seconds per request")
     sv.add_argument("--cache-size", type=int, help="verdicts cached by SHA-256 (0: off)")
+    sv.add_argument("--cache-ttl", type=float, help="seconds a cached verdict is kept")
+    sv.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="reverse proxy (address or network) whose X-Forwarded-For names the client",
+    )
     sv.add_argument("--max-body-mb", type=float, help="largest request body, MiB")
     sv.add_argument(
         "--cors-origin",

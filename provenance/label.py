@@ -57,6 +57,9 @@ def encode_like(image: Image.Image, media_type: str, original: Image.Image) -> b
             params[key] = original.info[key]
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = 95
+    if fmt == "PNG":
+        # zlib level 1: at 12 MP seconds faster than Pillow's default 6, for ~10 % more bytes.
+        params["compress_level"] = 1
     if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
         image = image.convert("RGB")
     out = io.BytesIO()

@@ -195,6 +195,8 @@ class _Rendered:
     watermark_kept: bool = False
     fingerprint: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: A claim thumbnail made from the pixels in hand (JPEG), when they were decoded anyway.
+    thumbnail: bytes | None = None
 
 
 #: Formats whose pixels keep a watermark once re-encoded (GIF's palette would erase it).
@@ -206,10 +208,29 @@ def _is_animated(image: Image.Image) -> bool:
     return getattr(image, "n_frames", 1) > 1 and image.format != "MPO"
 
 
+def _reduced(image: Image.Image) -> Image.Image:
+    """A box-reduced copy with a short side of at least 256 px (what the watermark detector,
+    the fingerprint and the thumbnail need): no full-resolution conversion for any of them."""
+    return image.reduce(max(1, min(image.size) // MIN_SIDE))
+
+
 def _existing_watermark(image: Image.Image) -> int | None:
     """The identifier of a watermark already in the pixels (ours), if one decodes on the grid
     a new one would use (one on a rotated or rescaled grid would not interfere)."""
-    return detect_rgb(np.asarray(image.convert("L")), resync=False).identifier
+    return detect_rgb(np.asarray(_reduced(image).convert("L")), resync=False).identifier
+
+
+THUMBNAIL_ID = "thumbnail.jpg"
+
+
+def _thumbnail(small: Image.Image) -> bytes:
+    """The claim thumbnail (256 px long edge, JPEG), made from the pixels in hand so that c2pa
+    does not decode the signed image again to make it."""
+    thumb = small.convert("RGB")
+    thumb.thumbnail((256, 256), Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    thumb.save(out, format="JPEG", quality=75)
+    return out.getvalue()
 
 
 def _render(
@@ -247,7 +268,7 @@ def _render(
         conflict = lineage_conflict(store, existing, chain)
         if conflict is None:
             rendered.watermark_id, rendered.watermark_kept = existing, True
-            rendered.fingerprint = image_hash(np.asarray(image.convert("L")))
+            rendered.fingerprint = image_hash(np.asarray(_reduced(image).convert("L")))
         else:
             rendered.notes.append(
                 f"no new watermark: the pixels already carry watermark {payload_hex(existing)}, "
@@ -256,8 +277,12 @@ def _render(
             )
     elif wants_watermark:
         rendered.watermark_id = store.new_watermark_id() if store else secrets.randbits(40)
-        image = embed_image(image, rendered.watermark_id)
-        rendered.fingerprint = image_hash(np.asarray(image.convert("L")))
+        # The decoded pixels are released once copied (only the original's info is needed
+        # from here on): one full-resolution copy at a time.
+        image = embed_image(image, rendered.watermark_id, release=True)
+        small = _reduced(image)
+        rendered.fingerprint = image_hash(np.asarray(small.convert("L")))
+        rendered.thumbnail = _thumbnail(small)
     if image is original:
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
         return rendered
@@ -325,14 +350,18 @@ def sign_bytes(
         else [{"action": "c2pa.watermarked"}],
         extra_assertions=[] if wid is None else [soft_binding(ALG, binding_value(wid))],
     )
-    context = c2pa.Context.from_dict(
-        {"builder": {"thumbnail": options.thumbnail.settings()}, **_READ_SETTINGS}
-    )
+    thumbnail = rendered.thumbnail if options.thumbnail is Thumbnail.SMALL else None
+    if thumbnail is not None:
+        definition["thumbnail"] = {"format": "image/jpeg", "identifier": THUMBNAIL_ID}
+    settings = {"enabled": False} if thumbnail is not None else options.thumbnail.settings()
+    context = c2pa.Context.from_dict({"builder": {"thumbnail": settings}, **_READ_SETTINGS})
     own_signer = signer is None
     signer = signer or credentials.signer(options.tsa_url)
     out = io.BytesIO()
     try:
         with c2pa.Builder(definition, context) as builder:
+            if thumbnail is not None:
+                builder.add_resource(THUMBNAIL_ID, io.BytesIO(thumbnail))
             if parent is not None:
                 title, parent_type, parent_data = parent
                 builder.add_ingredient(

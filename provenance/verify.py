@@ -117,9 +117,15 @@ FINGERPRINT_ALG = "org.provenance.phash.1"
 
 
 def _candidates(
-    data: bytes, store: ManifestStore | None, name: str, limit: int, min_similarity: float
+    data: bytes,
+    store: ManifestStore | None,
+    name: str,
+    limit: int,
+    min_similarity: float,
+    alike_too: bool = True,
 ) -> tuple[dict, list[tuple[Match, StoredManifest]]]:
-    """Detect the watermark; with a store, the manifests it names, then look-alikes.
+    """Detect the watermark; with a store, the manifests it names, then look-alikes (unless
+    the watermark named one and ``alike_too`` is off: no fingerprint search then).
 
     A watermark match carries the fingerprints' similarity (1.0 for an unchanged image).
     """
@@ -135,6 +141,8 @@ def _candidates(
         hits.append(
             (Match(record.manifest_id, round(alike, 3), "watermark", record.signer), record)
         )
+        if not alike_too:
+            return found.to_dict(), hits
     for near, score in store.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
         if all(m.manifest_id != near.manifest_id for m, _ in hits):
             hits.append(
@@ -179,7 +187,8 @@ def _look_in_store(
     possible matches. A watermark naming nothing stored yields no matches at all.
     """
     try:
-        found, hits = _candidates(data, store, label, 5, FINGERPRINT_SIMILARITY)
+        # Look-alikes only matter when the watermark names nothing stored.
+        found, hits = _candidates(data, store, label, 5, FINGERPRINT_SIMILARITY, alike_too=False)
     except WatermarkSizeError:
         return None, [], None
     by_watermark = [(m, r) for m, r in hits if m.kind == "watermark"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,32 @@ def photo() -> Path:
 @pytest.fixture(scope="session")
 def shared() -> Path:
     return SHARED_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server's URL (see tests/postgres.py), or a skip saying why not."""
+    from . import postgres
+
+    reason = postgres.why_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with postgres.server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A URL whose connections see a fresh, empty schema of their own."""
+    from . import postgres
+
+    with postgres.schema(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Each backend in turn: a new SQLite file, then a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        return tmp_path / "m.sqlite3"
+    return str(request.getfixturevalue("postgres_url"))

@@ -111,6 +111,14 @@ CASES = [
         lambda s: s.body_budget == 300 * MIB,
     ),
     (["--no-default-trust"], "PROVENANCE_DEFAULT_TRUST", "0", lambda s: s.trust.lists == ()),
+    (["--threads", "5"], "PROVENANCE_THREADS", "5", lambda s: s.threads == 5),
+    (["--cache-ttl", "60"], "PROVENANCE_CACHE_TTL", "60", lambda s: s.cache_ttl == 60),
+    (
+        ["--trusted-proxy", "10.0.0.0/8"],
+        "PROVENANCE_TRUSTED_PROXIES",
+        "10.0.0.0/8",
+        lambda s: s.trusted_proxies == ("10.0.0.0/8",),
+    ),
 ]
 
 
@@ -130,6 +138,10 @@ def test_store_flag_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PROVENANCE_STORE", str(tmp_path / "b.db"))
     assert _serve().store_path == tmp_path / "b.db"
     assert Settings.from_env().store_path == tmp_path / "b.db"
+    url = "postgresql://u:p@127.0.0.1:5432/db"
+    assert _serve("--store", url).store_path == url  # a URL stays a string
+    monkeypatch.setenv("PROVENANCE_STORE", url)
+    assert _serve().store_path == url and Settings.from_env().store_path == url
 
 
 def test_trust_flags_and_env(shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 from PIL import Image
@@ -68,6 +70,131 @@ def test_startup_line_and_graceful_sigterm(tmp_path, keys):
         assert result.get("status") == 200  # it finished despite the shutdown
         assert result["done"] > signalled, "the request ended before the signal: test is void"
         assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _start(store: object, keys, port: int, *extra: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "extension_api",
+            "--port",
+            str(port),
+            "--store",
+            str(store),
+            "--trust",
+            str(keys.root),
+            "--rate-limit",
+            "0",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PROVENANCE_API_KEYS": ""},
+    )
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                msg = f"the server ended: {proc.stderr.read()}"  # type: ignore[union-attr]
+                raise AssertionError(msg) from None
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the server did not start")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _get(url: str) -> tuple[int, str, bytes]:
+    """(status, answering worker, body) over a new connection."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, r.headers.get("X-Provenance-Worker", ""), r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("X-Provenance-Worker", ""), exc.read()
+
+
+def test_two_processes_share_report_links_that_survive_a_restart(store_location, keys):
+    """`--workers 2`: two processes on one port. A report link handed out by one is served
+    by the other, and by a new server after a restart (the verdict lives in the store)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _start(store_location, keys, port, "--workers", "2")
+    try:
+        assert "2 processes" in proc.stdout.readline()  # type: ignore[union-attr]
+        request = urllib.request.Request(
+            f"{base}/v1/verify", data=PHOTOS[1].read_bytes(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=60) as r:
+            verdict, first = json.loads(r.read()), r.headers["X-Provenance-Worker"]
+        report = f"{base}/v1/report/{verdict['sha256']}"
+        seen = {}
+        for _ in range(200):  # the kernel picks the process for each new connection
+            status, worker, body = _get(report)
+            seen[worker] = (status, body)
+            if len(seen) == 2:
+                break
+        assert set(seen) == {"1", "2"}, f"only worker(s) {sorted(seen)} answered"
+        other = next(w for w in seen if w != first)
+        status, body = seen[other]
+        assert status == 200 and json.loads(body) == verdict
+        assert _get(f"{base}/v1/report/{'0' * 64}")[0] == 404
+        # One scrape of either process counts the whole server's requests.
+        time.sleep(2.5)  # each process shares its counters about once a second
+        scrapes = {}
+        for _ in range(200):
+            _, worker, text = _get(f"{base}/metrics")
+            scrapes[worker] = text.decode()
+            if len(scrapes) == 2:
+                break
+        line = 'provenance_requests_total{method="POST",route="/v1/verify",status="200"} 1\n'
+        assert all(line in text for text in scrapes.values()), scrapes
+    finally:
+        _stop(proc)
+    proc = _start(store_location, keys, port)
+    try:
+        status, _, body = _get(report)
+        assert status == 200 and json.loads(body) == verdict
+    finally:
+        _stop(proc)
+
+
+def test_a_worker_that_cannot_start_stops_the_server(tmp_path, keys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "extension_api",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--store",
+            str(blocker / "m.sqlite3"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.wait(60) == 1
+        assert "cannot open the manifest store" in proc.stderr.read()  # type: ignore[union-attr]
     finally:
         if proc.poll() is None:
             proc.kill()

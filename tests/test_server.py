@@ -383,6 +383,8 @@ async def test_health_metrics_openapi(server, files):
     await _post(f"{server.url}/v1/verify", files.signed)
     status, body, _ = await _get(f"{server.url}/healthz")
     assert status == 200
+    status, body, _ = await _get(f"{server.url}/readyz")
+    assert status == 200 and json.loads(body) == {"status": "ok", "store": "ok"}
     status, body, _ = await _get(f"{server.url}/metrics")
     text = body.decode()
     assert 'provenance_requests_total{method="POST",route="/v1/verify",status="200"}' in text
@@ -466,15 +468,82 @@ async def test_text_verify_and_match_by_content(server, credentials, store_path)
     assert body["matches"][0]["manifestId"] == signed.manifest_id
 
 
-def test_verdict_cache_is_a_bounded_lru():
+async def test_readiness_fails_when_postgresql_goes_away(settings):
+    """A server whose PostgreSQL stopped still answers /healthz, but /readyz says 503."""
+    from . import postgres
+
+    if postgres.binaries() is None:
+        pytest.skip(postgres.why_unavailable() or "no PostgreSQL binaries to start a cluster")
+    cluster = postgres.Cluster().start()
+    try:
+        on_postgres = Settings(**{**settings.__dict__, "store_path": cluster.url, "threads": 2})
+        with LiveServer(on_postgres) as live:
+            assert (await _get(f"{live.url}/readyz"))[0] == 200
+            cluster.stop()
+            assert (await _get(f"{live.url}/healthz"))[0] == 200
+            status, body, _ = await _get(f"{live.url}/readyz")
+    finally:
+        cluster.stop()
+    assert status == 503 and json.loads(body)["error"]["code"] == "unavailable"
+
+
+async def test_a_cached_verdict_is_not_reused_under_other_trust(settings, files):
+    """Two servers on one store: one trusts the test root, one does not. Each judges the
+    same signed file by its own trust, not by the other's cached verdict."""
+    untrusting = Settings(**{**settings.__dict__, "trust": TrustPolicy()})
+    states = []
+    for each in (settings, untrusting):
+        with LiveServer(each) as live:
+            _, body, _ = await _post(f"{live.url}/v1/verify", files.signed)
+            states.append(body["credentials"]["state"])
+    assert states[0] == "Trusted" and states[1] != "Trusted"
+
+
+def test_verdict_cache_lives_in_the_store(tmp_path):
+    """Kept by hash and media type with an expiry, in the store every process shares; a size
+    of 0 turns it off."""
     from extension_api.app import VerdictCache
 
-    cache = VerdictCache(2)
-    cache.put("a", {"n": 1})
-    cache.put("b", {"n": 2})
-    assert cache.get("a") == {"n": 1}  # a is now the most recent
-    cache.put("c", {"n": 3})  # evicts b, the least recently used
-    assert cache.get("b") is None and cache.get("a") and cache.get("c")
-    off = VerdictCache(0)
-    off.put("a", {"n": 1})
-    assert off.get("a") is None
+    store = ManifestStore(tmp_path / "m.sqlite3")
+    cache = VerdictCache(store, 10, ttl=60)
+    cache.put("a" * 64, "sniffed", {"n": 1})
+    assert VerdictCache(ManifestStore(tmp_path / "m.sqlite3"), 10, 60).get("a" * 64) == {"n": 1}
+    assert cache.get("a" * 64, "text/plain") is None  # the same bytes read as text: not cached
+    expired = VerdictCache(store, 10, ttl=-1)
+    expired.put("b" * 64, "sniffed", {"n": 2})
+    assert cache.get("b" * 64) is None
+    off = VerdictCache(store, 0, 60)
+    off.put("c" * 64, "sniffed", {"n": 3})
+    assert off.get("a" * 64) is None and cache.get("c" * 64) is None
+
+
+async def test_rate_limit_keys_on_the_client_named_by_a_trusted_proxy(settings, files):
+    """Behind a trusted proxy, each X-Forwarded-For client has its own bucket; a client that
+    is not the proxy cannot pick its bucket by sending the header."""
+    limited = Settings(
+        **{**settings.__dict__, "rate_limit": 1.0, "trusted_proxies": ("127.0.0.1",)}
+    )
+    with LiveServer(limited) as live:
+        url = f"{live.url}/v1/verify"
+
+        async def as_client(address: str, n: int) -> list[int]:
+            headers = {"X-Forwarded-For": f"203.0.113.9, {address}"}
+            return [(await _post(url, files.unsigned, headers=headers))[0] for _ in range(n)]
+
+        first = await as_client("198.51.100.1", 4)
+        second = await as_client("198.51.100.2", 2)
+    assert first[:2] == [200, 200] and 429 in first[2:]  # burst of 2, then refused
+    assert second == [200, 200]  # another client behind the same proxy has its own bucket
+    untrusted = Settings(**{**limited.__dict__, "trusted_proxies": ("10.0.0.0/8",)})
+    with LiveServer(untrusted) as live:
+        statuses = [
+            (
+                await _post(
+                    f"{live.url}/v1/verify",
+                    files.unsigned,
+                    headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                )
+            )[0]
+            for i in range(4)
+        ]
+    assert 429 in statuses  # the header from a peer that is no trusted proxy is ignored

@@ -238,3 +238,16 @@ def test_unreachable_timestamp_authority_is_a_clear_error(tmp_path, credentials,
     assert "astronaut.jpg" in str(err.value)  # names the file
     assert "signing failed" in str(err.value) or "timestamp" in str(err.value).lower()
     assert not out.exists()
+
+
+def test_claim_thumbnail_is_made_from_the_pixels_in_hand(tmp_path, credentials, photo):
+    import c2pa
+
+    signed = sign(photo.read_bytes(), credentials, SignOptions(AI)).asset
+    with c2pa.Reader("image/jpeg", io.BytesIO(signed)) as reader:
+        store = json.loads(reader.json())
+        manifest = store["manifests"][store["active_manifest"]]
+        thumb = io.BytesIO()
+        reader.resource_to_stream(manifest["thumbnail"]["identifier"], thumb)
+    with Image.open(io.BytesIO(thumb.getvalue())) as image:
+        assert image.format == "JPEG" and max(image.size) == 256

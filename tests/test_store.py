@@ -1,80 +1,77 @@
-"""The SQLite manifest store: transactional writes, lookups, the async face."""
+"""The manifest store, on each backend (SQLite file, real PostgreSQL): transactional writes,
+look-ups, lineage, the band index, the verdict cache, migrations, the async face."""
 
 from __future__ import annotations
 
+import json
+import random
 import sqlite3
+import threading
 
 import pytest
 
-from provenance.store import AsyncManifestStore, ManifestStore, StoredManifest, StoreError
+from provenance.fingerprint import similarity
+from provenance.store import (
+    AsyncManifestStore,
+    ManifestStore,
+    PostgresStore,
+    SQLiteStore,
+    StoredManifest,
+    StoreError,
+)
+from provenance.store.bands import band_values, max_distance, probes
 
 
-def _record(wid: int, manifest_id: str, fingerprint: int | None = 0xF0F0F0F0F0F0F0F0):
+def _record(
+    wid: int,
+    manifest_id: str,
+    fingerprint: int | None = 0xF0F0F0F0F0F0F0F0,
+    media_type: str = "image/jpeg",
+):
     return StoredManifest(
         wid,
         manifest_id,
         "org.provenance.ssw.1",
         f"v{wid}",
-        b"\x00jumbf",
-        "image/jpeg",
+        b"\x00jumbf" + manifest_id.encode(),
+        media_type,
         fingerprint,
         "Acme Ltd",
     )
 
 
-def test_register_and_find(tmp_path):
-    store = ManifestStore(tmp_path / "m.db")
+@pytest.fixture
+def store(store_location):
+    with ManifestStore(store_location) as opened:
+        yield opened
+
+
+def test_location_picks_the_backend(store, store_location):
+    expected = SQLiteStore if "://" not in str(store_location) else PostgresStore
+    assert type(store) is expected
+
+
+def test_register_and_find(store):
     store.register(_record(7, "urn:c2pa:a"))
     found = store.by_watermark(7)
     assert found is not None and found.manifest_id == "urn:c2pa:a" and found.created_at
-    assert found.fingerprint == 0xF0F0F0F0F0F0F0F0  # all 64 bits survive SQLite's signed ints
+    assert found.manifest_store == b"\x00jumbfurn:c2pa:a"
+    assert found.fingerprint == 0xF0F0F0F0F0F0F0F0  # all 64 bits survive signed integers
     assert store.by_binding("org.provenance.ssw.1", "v7") == found
     assert store.by_manifest_id("urn:c2pa:a") == found
-    assert store.by_watermark(8) is None
+    assert store.by_watermark(8) is None and store.by_manifest_id("nope") is None
 
 
-def test_wal_and_no_half_registration(tmp_path):
-    path = tmp_path / "m.db"
-    store = ManifestStore(path)
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+def test_no_half_registration(store):
     store.register(_record(1, "urn:c2pa:one"))
     with pytest.raises(StoreError, match="already registered"):
         store.register(_record(2, "urn:c2pa:one"))  # same manifest id: the whole row is refused
     assert store.count() == 1 and store.by_watermark(2) is None
+    # ... and its fingerprint was not left behind either.
+    assert [r.manifest_id for r, _ in store.nearest(0xF0F0F0F0F0F0F0F0)] == ["urn:c2pa:one"]
 
 
-def test_new_ids_are_unused(tmp_path):
-    store = ManifestStore(tmp_path / "m.db")
-    ids = {store.new_watermark_id() for _ in range(50)}
-    assert len(ids) == 50 and all(0 <= i < 1 << 40 for i in ids)
-
-
-def test_nearest_fingerprints(tmp_path):
-    store = ManifestStore(tmp_path / "m.db")
-    store.register(_record(1, "urn:c2pa:near", 0xFFFF_0000_FFFF_0000))
-    store.register(_record(2, "urn:c2pa:far", 0x0000_FFFF_0000_FFFF))
-    hits = store.nearest(0xFFFF_0000_FFFF_0001, min_similarity=0.9)
-    assert [(r.manifest_id, round(s, 3)) for r, s in hits] == [("urn:c2pa:near", 0.984)]
-
-
-def test_unwritable_location_is_a_clear_error(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    with pytest.raises(StoreError, match="cannot open the manifest store"):
-        ManifestStore(blocker / "m.db")
-
-
-async def test_async_face_runs_in_threads(tmp_path):
-    store = AsyncManifestStore(ManifestStore(tmp_path / "m.db"))
-    await store.register(_record(3, "urn:c2pa:async"))
-    found = await store.by_watermark(3)
-    assert found is not None and found.manifest_id == "urn:c2pa:async"
-    assert await store.by_manifest_id("nope") is None
-
-
-def test_a_watermark_leads_to_the_newest_of_its_lineage(tmp_path):
-    store = ManifestStore(tmp_path / "m.db")
+def test_a_watermark_leads_to_the_newest_of_its_lineage(store):
     store.register(_record(5, "urn:c2pa:signed"))
     store.register(_record(6, "urn:c2pa:other"))
     store.register(_record(5, "urn:c2pa:re-signed"))
@@ -82,11 +79,118 @@ def test_a_watermark_leads_to_the_newest_of_its_lineage(tmp_path):
     assert store.by_watermark(5).manifest_id == "urn:c2pa:edited"
     assert store.by_binding("org.provenance.ssw.1", "v5").manifest_id == "urn:c2pa:edited"
     assert store.by_watermark(6).manifest_id == "urn:c2pa:other"
+    assert store.by_manifest_id("urn:c2pa:signed") is not None
     # Fingerprint look-ups still return each record itself, not its lineage's newest.
     hits = store.nearest(0xF0F0F0F0F0F0F0F0, min_similarity=0.9, limit=10)
     assert sorted(r.manifest_id for r, _ in hits) == sorted(
         ["urn:c2pa:signed", "urn:c2pa:other", "urn:c2pa:re-signed", "urn:c2pa:edited"]
     )
+
+
+def test_new_ids_are_unused(store):
+    store.register(_record(1, "urn:c2pa:one"))
+    ids = {store.new_watermark_id() for _ in range(50)}
+    assert len(ids) == 50 and all(0 <= i < 1 << 40 for i in ids) and 1 not in ids
+
+
+def test_nearest_fingerprints(store):
+    store.register(_record(1, "urn:c2pa:near", 0xFFFF_0000_FFFF_0000))
+    store.register(_record(2, "urn:c2pa:far", 0x0000_FFFF_0000_FFFF))
+    store.register(_record(3, "urn:c2pa:text", 0xFFFF_0000_FFFF_0000, "text/plain"))
+    store.register(_record(4, "urn:c2pa:none", None))
+    hits = store.nearest(0xFFFF_0000_FFFF_0001, min_similarity=0.9)
+    assert [(r.manifest_id, round(s, 3)) for r, s in hits] == [("urn:c2pa:near", 0.984)]
+    texts = store.nearest(0xFFFF_0000_FFFF_0001, min_similarity=0.9, text=True)
+    assert [r.manifest_id for r, _ in texts] == ["urn:c2pa:text"]
+
+
+@pytest.mark.parametrize("min_similarity", [0.95, 0.9, 0.85, 0.8, 0.7])
+def test_band_index_finds_exactly_what_a_scan_finds(store, min_similarity):
+    """Pigeonhole: within the radius, some band is close enough; the index misses nothing and
+    adds nothing the exact check would reject (0.7 is past the index: the table is scanned)."""
+    rng = random.Random(13)
+    query = rng.getrandbits(64)
+    stored = {}
+    for i in range(300):
+        # Mostly near the query (0..16 bits flipped anywhere), some unrelated.
+        fp = query
+        for bit in rng.sample(range(64), rng.randint(0, 16)):
+            fp ^= 1 << bit
+        if i % 5 == 0:
+            fp = rng.getrandbits(64)
+        stored[f"urn:c2pa:{i}"] = fp
+        store.register(_record(i, f"urn:c2pa:{i}", fp))
+    expected = sorted(
+        (mid for mid, fp in stored.items() if similarity(query, fp) >= min_similarity)
+    )
+    hits = store.nearest(query, min_similarity=min_similarity, limit=1000)
+    assert sorted(r.manifest_id for r, _ in hits) == expected
+    assert len(expected) > 5  # the case is not void
+    scores = [s for _, s in hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_bands_and_probes():
+    assert band_values(0x0123_4567_89AB_CDEF) == (0x0123, 0x4567, 0x89AB, 0xCDEF)
+    assert max_distance(0.9) == 6 and max_distance(0.85) == 9 and max_distance(1.0) == 0
+    assert [len(p) for p in probes(0, 0.9) or []] == [17] * 4  # radius 1
+    assert probes(0, 0.7) is None  # radius 4: a scan of the fingerprints instead
+
+
+def test_verdict_cache_expires_and_keys_on_media_type(store):
+    store.put_verdict("ab" * 32, "image/*", json.dumps({"v": 1}), ttl=60, keep=100)
+    store.put_verdict("ab" * 32, "text/plain", json.dumps({"v": 2}), ttl=60, keep=100)
+    store.put_verdict("cd" * 32, "image/*", json.dumps({"v": 3}), ttl=-1, keep=100)
+    assert json.loads(store.get_verdict("ab" * 32, "image/*") or "") == {"v": 1}
+    assert json.loads(store.get_verdict("ab" * 32, "text/plain") or "") == {"v": 2}
+    assert store.get_verdict("ab" * 32) is not None  # the report link: any media type
+    assert store.get_verdict("cd" * 32) is None  # expired
+    store.put_verdict("ab" * 32, "image/*", json.dumps({"v": 4}), ttl=60, keep=100)
+    assert json.loads(store.get_verdict("ab" * 32, "image/*") or "") == {"v": 4}
+
+
+def test_threads_share_one_store(store):
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(10):
+                store.register(_record(n * 100 + i, f"urn:c2pa:{n}-{i}"))
+                assert store.by_watermark(n * 100 + i) is not None
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and store.count() == 40
+
+
+async def test_async_face_runs_in_threads(store):
+    face = AsyncManifestStore(store)
+    await face.register(_record(3, "urn:c2pa:async"))
+    found = await face.by_watermark(3)
+    assert found is not None and found.manifest_id == "urn:c2pa:async"
+    assert await face.by_manifest_id("nope") is None
+
+
+# -- SQLite only --------------------------------------------------------------------------------
+
+
+def test_sqlite_wal(tmp_path):
+    path = tmp_path / "m.db"
+    ManifestStore(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot open the manifest store"):
+        ManifestStore(blocker / "m.db")
 
 
 _V1_SCHEMA = """
@@ -101,8 +205,26 @@ INSERT INTO manifests VALUES (9, 'urn:c2pa:old', 'org.provenance.ssw.1', 'v9', x
     -1, 'Acme Ltd', '2025-01-01T00:00:00Z');
 """
 
+#: Version 2 as main wrote it (one table, several manifests per watermark).
+_V2_SCHEMA = """
+CREATE TABLE manifests (
+    watermark_id INTEGER NOT NULL, manifest_id TEXT NOT NULL UNIQUE, alg TEXT NOT NULL,
+    binding_value TEXT NOT NULL, manifest_store BLOB NOT NULL, media_type TEXT NOT NULL,
+    fingerprint INTEGER, signer TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX manifests_watermark ON manifests (watermark_id);
+CREATE INDEX manifests_binding ON manifests (alg, binding_value);
+INSERT INTO manifests VALUES (9, 'urn:c2pa:first', 'org.provenance.ssw.1', 'v9', x'00',
+    'image/jpeg', -1, 'Acme Ltd', '2025-01-01T00:00:00Z');
+INSERT INTO manifests VALUES (9, 'urn:c2pa:second', 'org.provenance.ssw.1', 'v9', x'01',
+    'image/jpeg', NULL, 'Acme Ltd', '2025-01-01T00:00:00Z');
+"""
+
 
 def test_a_version_1_store_is_migrated_keeping_its_rows(tmp_path):
+    from provenance.store.sqlite import SCHEMA_VERSION
+
     path = tmp_path / "v1.db"
     with sqlite3.connect(path) as db:
         db.executescript(_V1_SCHEMA)
@@ -113,7 +235,69 @@ def test_a_version_1_store_is_migrated_keeping_its_rows(tmp_path):
     store.register(_record(9, "urn:c2pa:new"))  # refused by version 1's primary key
     assert store.by_watermark(9).manifest_id == "urn:c2pa:new" and store.count() == 2
     with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         columns = db.execute("SELECT name, pk FROM pragma_table_info('manifests')").fetchall()
         assert ("watermark_id", 0) in columns  # no longer the primary key
     ManifestStore(path)  # opening again migrates nothing
     assert store.count() == 2
+
+
+@pytest.mark.parametrize("user_version", [2, 0], ids=["versioned", "relaxed in place"])
+def test_a_version_2_store_is_migrated_keeping_its_lineage_order(tmp_path, user_version):
+    """Main's one-table lineage store, as written with ``user_version`` 2 and as relaxed in
+    place from the first schema (``user_version`` left at 0)."""
+    path = tmp_path / "v2.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(_V2_SCHEMA + f"PRAGMA user_version = {user_version};")
+    store = ManifestStore(path)
+    assert store.by_watermark(9).manifest_id == "urn:c2pa:second"  # registered last: newest
+    assert [r.manifest_id for r, _ in store.nearest((1 << 64) - 1)] == ["urn:c2pa:first"]
+    assert store.by_manifest_id("urn:c2pa:second").fingerprint is None
+
+
+def test_look_ups_never_read_the_manifest_bytes(tmp_path):
+    """The band index covers the look-up: SQLite's plan reads only fingerprint indexes."""
+    store = ManifestStore(tmp_path / "m.db")
+    store.register(_record(1, "urn:c2pa:a"))
+    with sqlite3.connect(tmp_path / "m.db") as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT id, fp FROM fingerprints WHERE kind = 0 AND b0 IN "
+            "(SELECT value FROM json_each('[1,2]'))"
+        ).fetchall()
+    text = " ".join(str(row[-1]) for row in plan)
+    assert "COVERING INDEX fingerprints_b0" in text and "manifests" not in text, text
+
+
+# -- PostgreSQL only ----------------------------------------------------------------------------
+
+
+def test_postgres_processes_migrate_once(postgres_url):
+    """Two stores opening one empty database at once: one migrates, the other waits for it."""
+    errors: list[BaseException] = []
+    opened: list[ManifestStore] = []
+
+    def open_one() -> None:
+        try:
+            opened.append(ManifestStore(postgres_url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    opened[0].register(_record(1, "urn:c2pa:pg"))
+    assert opened[1].by_watermark(1) is not None
+    for s in opened:
+        s.close()
+
+
+def test_postgres_unreachable_is_a_clear_error():
+    from .server import free_port
+
+    url = f"postgresql://nobody:secret@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    with pytest.raises(StoreError, match="cannot open the manifest store") as caught:
+        PostgresStore(url)
+    assert "secret" not in str(caught.value)  # the password is never printed

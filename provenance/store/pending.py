@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from .sqlite import ManifestStore, StoredManifest
+from .base import ManifestStore, StoredManifest
 
 
 class PendingStore:

@@ -1,64 +1,103 @@
 """The embedded SQLite manifest store (WAL, one transaction per registration).
 
-Each call opens its own connection, so one store object serves many threads (the server runs
-these calls in its executor); :class:`AsyncManifestStore` is the asyncio face.
+Each thread keeps its own connection, so one store object serves many threads (the server runs
+store calls in its executor). The schema version is SQLite's ``user_version``; a store written
+by an older version is migrated when opened, in one transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
-import secrets
+import json
 import sqlite3
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
+from .base import ManifestStore, StoreUnavailableError, default_store_path
 
-from ..errors import ProvenanceError
-from ..fingerprint import similarity
+#: Version 1: the original single table (fingerprint beside the manifest bytes, one manifest per
+#: watermark). Kept verbatim so that a store of that age migrates through the same steps.
+_V1 = [
+    """CREATE TABLE IF NOT EXISTS manifests (
+        watermark_id   INTEGER PRIMARY KEY,
+        manifest_id    TEXT NOT NULL UNIQUE,
+        alg            TEXT NOT NULL,
+        binding_value  TEXT NOT NULL,
+        manifest_store BLOB NOT NULL,
+        media_type     TEXT NOT NULL,
+        fingerprint    INTEGER,
+        signer         TEXT,
+        created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    )""",
+    "CREATE INDEX IF NOT EXISTS manifests_binding ON manifests (alg, binding_value)",
+]
 
-STORE_ENV = "PROVENANCE_STORE"
+#: Plain columns, written with the fingerprint (SQLite does not treat an index over generated
+#: columns as covering, and the look-up must read the index alone).
+#: Version 2: several manifests may share one watermark identifier (a lineage: signed,
+#: re-signed, edited, each keeping the one watermark in the pixels); the newest, the highest
+#: rowid, is the one a watermark leads to. Still one table.
+_V2 = [
+    "ALTER TABLE manifests RENAME TO manifests_v1",
+    "DROP INDEX IF EXISTS manifests_binding",
+    "DROP INDEX IF EXISTS manifests_watermark",  # a store main relaxed in place has it
+    _V1[0].replace("watermark_id   INTEGER PRIMARY KEY", "watermark_id   INTEGER NOT NULL"),
+    "CREATE INDEX IF NOT EXISTS manifests_watermark ON manifests (watermark_id)",
+    _V1[1],
+    "INSERT INTO manifests SELECT * FROM manifests_v1 ORDER BY created_at, rowid",
+    "DROP TABLE manifests_v1",
+]
 
-#: Several manifests may share one watermark identifier (a lineage: signed, re-signed, edited,
-#: each keeping the one watermark in the pixels); the newest, the highest rowid, is the one a
-#: watermark leads to. The first schema had ``watermark_id`` as the primary key; it is relaxed
-#: in place (same columns, ``user_version`` left alone for the versioned store to come).
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS manifests (
-    watermark_id   INTEGER NOT NULL,         -- the identifier the watermark carries (a lineage)
-    manifest_id    TEXT NOT NULL UNIQUE,     -- the active manifest's label
-    alg            TEXT NOT NULL,            -- soft-binding algorithm
-    binding_value  TEXT NOT NULL,            -- soft-binding value (base64), as in the manifest
-    manifest_store BLOB NOT NULL,            -- the C2PA manifest store bytes (no pixels)
-    media_type     TEXT NOT NULL,
-    fingerprint    INTEGER,                  -- 64-bit perceptual hash, stored signed
-    signer         TEXT,
-    created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-);
-CREATE INDEX IF NOT EXISTS manifests_watermark ON manifests (watermark_id);
-CREATE INDEX IF NOT EXISTS manifests_binding ON manifests (alg, binding_value);
-"""
+_BANDS = "".join(f", b{i} INTEGER NOT NULL" for i in range(4))
+_BAND_EXPRS = ", ".join(f"(o.fingerprint >> {48 - 16 * i}) & 65535" for i in range(4))
 
-#: The first schema -> the relaxed one: the same rows, in registration order, without the
-#: primary key on ``watermark_id``.
-_MIGRATE_V1 = """
-ALTER TABLE manifests RENAME TO manifests_v1;
-DROP INDEX IF EXISTS manifests_binding;
-{schema}
-INSERT INTO manifests ({columns}) SELECT {columns} FROM manifests_v1 ORDER BY created_at, rowid;
-DROP TABLE manifests_v1;
-"""
+#: Version 3: the fingerprints in their own table with four indexed 16-bit bands (look-ups never
+#: read manifest bytes), a row id of its own (registration order: the newest is the highest),
+#: and the server's verdict cache.
+_V3 = [
+    "DROP INDEX IF EXISTS manifests_watermark",
+    "DROP INDEX IF EXISTS manifests_binding",
+    "ALTER TABLE manifests RENAME TO manifests_v2",
+    """CREATE TABLE manifests (
+        id             INTEGER PRIMARY KEY,
+        watermark_id   INTEGER NOT NULL,
+        manifest_id    TEXT NOT NULL UNIQUE,
+        alg            TEXT NOT NULL,
+        binding_value  TEXT NOT NULL,
+        media_type     TEXT NOT NULL,
+        signer         TEXT,
+        created_at     TEXT NOT NULL,
+        manifest_store BLOB NOT NULL
+    )""",
+    f"""CREATE TABLE fingerprints (
+        id   INTEGER PRIMARY KEY REFERENCES manifests (id) ON DELETE CASCADE,
+        kind INTEGER NOT NULL,
+        fp   INTEGER NOT NULL{_BANDS}
+    )""",
+    "INSERT INTO manifests (watermark_id, manifest_id, alg, binding_value, media_type, signer, "
+    "created_at, manifest_store) SELECT watermark_id, manifest_id, alg, binding_value, "
+    "media_type, signer, created_at, manifest_store FROM manifests_v2 ORDER BY rowid",
+    "INSERT INTO fingerprints (id, kind, fp, b0, b1, b2, b3) SELECT m.id, "
+    f"CASE WHEN m.media_type LIKE 'text/%' THEN 1 ELSE 0 END, o.fingerprint, {_BAND_EXPRS} "
+    "FROM manifests m JOIN manifests_v2 o ON o.manifest_id = m.manifest_id "
+    "WHERE o.fingerprint IS NOT NULL",
+    "DROP TABLE manifests_v2",
+    "CREATE INDEX manifests_watermark ON manifests (watermark_id)",
+    "CREATE INDEX manifests_binding ON manifests (alg, binding_value)",
+    *(f"CREATE INDEX fingerprints_b{i} ON fingerprints (kind, b{i}, fp)" for i in range(4)),
+    """CREATE TABLE verdicts (
+        sha256     TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        verdict    TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (sha256, media_type)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX verdicts_expiry ON verdicts (expires_at)",
+]
 
-
-class StoreError(ProvenanceError):
-    """The manifest store cannot be opened or written."""
-
-
-class StoreUnavailableError(StoreError):
-    """The store cannot be used at all right now: damaged, locked, or unreadable."""
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def _unusable(path: Path, exc: sqlite3.Error) -> StoreUnavailableError:
@@ -72,216 +111,102 @@ def _unusable(path: Path, exc: sqlite3.Error) -> StoreUnavailableError:
     return StoreUnavailableError(f"cannot use the manifest store {path} ({text})")
 
 
-def default_store_path() -> Path:
-    """``$PROVENANCE_STORE``, else ``manifests.sqlite3`` in the per-user data directory."""
-    env = os.environ.get(STORE_ENV)
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_data_dir("provenance")) / "manifests.sqlite3"
+class SQLiteStore(ManifestStore):
+    """The store in one SQLite file."""
 
-
-def _to_signed(value: int | None) -> int | None:
-    # SQLite integers are signed 64-bit; fingerprints use all 64 bits.
-    return None if value is None else value - (1 << 64) if value >= 1 << 63 else value
-
-
-def _to_unsigned(value: int | None) -> int | None:
-    return None if value is None else value + (1 << 64) if value < 0 else value
-
-
-@dataclass(frozen=True)
-class StoredManifest:
-    watermark_id: int
-    manifest_id: str
-    alg: str
-    binding_value: str
-    manifest_store: bytes
-    media_type: str
-    fingerprint: int | None
-    signer: str | None
-    created_at: str = ""
-
-
-_COLUMNS = (
-    "watermark_id, manifest_id, alg, binding_value, manifest_store, media_type, fingerprint, "
-    "signer, created_at"
-)
-
-
-def _row(row: tuple) -> StoredManifest:
-    values = list(row)
-    values[6] = _to_unsigned(values[6])
-    return StoredManifest(*values)
-
-
-class ManifestStore:
-    """Synchronous store; safe to share between threads (a connection per call)."""
-
-    def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(path) if path else default_store_path()
+    def __init__(self, location: Path | str | None = None) -> None:
+        self.location = self.path = Path(location) if location else Path(default_store_path())
+        self._local = threading.local()
+        # One writer at a time in this process: SQLite has one write lock, and threads that
+        # collide on it back off by sleeping (up to 100 ms a try); queueing here costs nothing.
+        self._writing = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
             self._migrate()
-        except StoreError:
-            raise
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailableError(
                 f"cannot open the manifest store {self.path}: {exc}"
             ) from exc
 
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            # Autocommit mode: transactions are begun explicitly (see _transaction).
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA foreign_keys = ON")
+            # WAL: a commit is durable against a process crash; synchronous=NORMAL spares an
+            # fsync per commit (an OS crash may lose the last commits, never corrupt the file).
+            db.execute("PRAGMA synchronous = NORMAL")
+            self._local.db = db
+        return db
+
+    def _migrate(self) -> None:
+        db = self._connection()
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if (
+                version == 0
+                and db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'manifests'"
+                ).fetchone()
+            ):
+                version = 1  # written before versions were recorded
+            for step in MIGRATIONS[version:]:
+                for statement in step:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         try:
-            db = sqlite3.connect(self.path, timeout=30)
-        except sqlite3.Error as exc:
-            raise _unusable(self.path, exc) from exc
-        try:
-            with db:  # one transaction: committed on success, rolled back on error
-                yield db
+            db = self._connection()
+            with self._writing:
+                db.execute("BEGIN IMMEDIATE")  # take the write lock now, not half-way through
+                try:
+                    yield db
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse it
+                        db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
         except sqlite3.IntegrityError:
             raise  # the caller says which record conflicts
         except sqlite3.Error as exc:
             raise _unusable(self.path, exc) from exc
-        finally:
-            db.close()
 
-    def _migrate(self) -> None:
-        """Create the schema, or relax the first one's key, in one transaction."""
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
         try:
-            db.execute("BEGIN IMMEDIATE")
-            primary = db.execute(
-                "SELECT pk FROM pragma_table_info('manifests') WHERE name = 'watermark_id'"
-            ).fetchone()
-            script = _SCHEMA
-            if primary and primary[0]:
-                script = _MIGRATE_V1.format(schema=_SCHEMA, columns=_COLUMNS)
-            for statement in script.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        finally:
+            yield self._connection()  # autocommit: the statement is its own transaction
+        except sqlite3.Error as exc:
+            raise _unusable(self.path, exc) from exc
+
+    def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
+        with self._reading() as db:
+            if band_probes is None:
+                rows = db.execute("SELECT id, fp FROM fingerprints WHERE kind = ?", (kind,))
+                return list(rows.fetchall())
+            sql = " UNION ".join(
+                f"SELECT id, fp FROM fingerprints WHERE kind = ? AND b{i} IN "
+                "(SELECT value FROM json_each(?))"
+                for i in range(len(band_probes))
+            )
+            args: list[object] = []
+            for values in band_probes:
+                args += [kind, json.dumps(values)]
+            return list(db.execute(sql, args).fetchall())
+
+    def _is_duplicate(self, exc: Exception) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError)
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
             db.close()
-
-    def new_watermark_id(self, bits: int = 40) -> int:
-        """A random identifier not yet in the store (random, so ids reveal no sequence)."""
-        with self._connect() as db:
-            for _ in range(32):
-                candidate = secrets.randbits(bits)
-                row = db.execute(
-                    "SELECT 1 FROM manifests WHERE watermark_id = ?", (candidate,)
-                ).fetchone()
-                if row is None:
-                    return candidate
-        raise StoreError("could not find a free watermark identifier")
-
-    def register(self, record: StoredManifest) -> None:
-        """Record a signed manifest, all or nothing."""
-        try:
-            with self._connect() as db:
-                db.execute(
-                    f"INSERT INTO manifests ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                    "COALESCE(NULLIF(?, ''), strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))",
-                    (
-                        record.watermark_id,
-                        record.manifest_id,
-                        record.alg,
-                        record.binding_value,
-                        record.manifest_store,
-                        record.media_type,
-                        _to_signed(record.fingerprint),
-                        record.signer,
-                        record.created_at,
-                    ),
-                )
-        except sqlite3.IntegrityError:
-            # Said without the SQL: the constraint text names tables and columns.
-            raise StoreError(
-                f"the manifest {record.manifest_id} is already registered in this store"
-            ) from None
-
-    def remove(self, manifest_id: str) -> None:
-        """Forget a registration (one whose signed file could not be written)."""
-        with self._connect() as db:
-            db.execute("DELETE FROM manifests WHERE manifest_id = ?", (manifest_id,))
-
-    def _one(self, where: str, args: tuple) -> StoredManifest | None:
-        """The newest matching record (the last registered)."""
-        with self._connect() as db:
-            row = db.execute(
-                f"SELECT {_COLUMNS} FROM manifests WHERE {where} ORDER BY rowid DESC LIMIT 1", args
-            ).fetchone()
-        return _row(row) if row else None
-
-    def by_watermark(self, watermark_id: int) -> StoredManifest | None:
-        """The newest manifest of the watermark's lineage, whose chain holds the older ones."""
-        return self._one("watermark_id = ?", (watermark_id,))
-
-    def by_binding(self, alg: str, value: str) -> StoredManifest | None:
-        """The newest manifest registered with this soft binding."""
-        return self._one("alg = ? AND binding_value = ?", (alg, value))
-
-    def by_manifest_id(self, manifest_id: str) -> StoredManifest | None:
-        return self._one("manifest_id = ?", (manifest_id,))
-
-    def nearest(
-        self,
-        fingerprint: int,
-        *,
-        min_similarity: float = 0.85,
-        limit: int = 5,
-        text: bool = False,
-    ) -> list[tuple[StoredManifest, float]]:
-        """Stored manifests whose fingerprint is at least ``min_similarity`` alike, among texts
-        (``text``) or among images: the two fingerprints are different hashes.
-
-        A linear scan over the fingerprints: fine for a local store of up to ~10^6 manifests.
-        """
-        kind = "media_type LIKE 'text/%'" if text else "media_type NOT LIKE 'text/%'"
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT manifest_id, fingerprint FROM manifests "
-                f"WHERE fingerprint IS NOT NULL AND {kind}"
-            ).fetchall()
-        scored = [(mid, similarity(fingerprint, _to_unsigned(fp) or 0)) for mid, fp in rows]
-        best = sorted((s for s in scored if s[1] >= min_similarity), key=lambda s: -s[1])[:limit]
-        found = []
-        for mid, score in best:
-            record = self.by_manifest_id(mid)
-            if record is not None:
-                found.append((record, score))
-        return found
-
-    def count(self) -> int:
-        with self._connect() as db:
-            return int(db.execute("SELECT COUNT(*) FROM manifests").fetchone()[0])
-
-
-class AsyncManifestStore:
-    """The same store for asyncio code: each call runs in a worker thread."""
-
-    def __init__(self, store: ManifestStore) -> None:
-        self.sync = store
-
-    async def register(self, record: StoredManifest) -> None:
-        await asyncio.to_thread(self.sync.register, record)
-
-    async def by_watermark(self, watermark_id: int) -> StoredManifest | None:
-        return await asyncio.to_thread(self.sync.by_watermark, watermark_id)
-
-    async def by_binding(self, alg: str, value: str) -> StoredManifest | None:
-        return await asyncio.to_thread(self.sync.by_binding, alg, value)
-
-    async def by_manifest_id(self, manifest_id: str) -> StoredManifest | None:
-        return await asyncio.to_thread(self.sync.by_manifest_id, manifest_id)
-
-    async def nearest(
-        self, fingerprint: int, **kwargs: float | bool
-    ) -> list[tuple[StoredManifest, float]]:
-        return await asyncio.to_thread(self.sync.nearest, fingerprint, **kwargs)  # type: ignore[arg-type]
+            self._local.db = None

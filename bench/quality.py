@@ -1,0 +1,274 @@
+"""Watermark visibility measured the way people see it, against a JPEG q95 re-save yardstick.
+
+PSNR averages the error over the frame, so it hides grain on the smooth areas that AI images are
+full of. This bench adds two measures that see it, on the same images in the same run:
+
+* **flat-block residual RMS**: the RMS of the watermark's change (marked - original, in 8-bit
+  levels, luminance and all three RGB channels) inside the 8x8 blocks whose original luminance
+  has a standard deviation under 1.5 levels: grain on a sky, a backdrop, skin.
+* **FLIP** (NVIDIA's ``flip-evaluator``, LDR, 67 pixels per degree): the mean difference a
+  person sees when flipping between the original and the marked image; beside it the FLIP of
+  a JPEG quality 95 re-save of the same original, the yardstick (`--q85`: also quality 85).
+
+Images: generated smooth ones made here (sky gradient, plain studio backdrop, flat
+illustration, skin-like tones; 8-bit, with and without the faint noise a generator leaves), real
+AI generator output from ../shared/fixtures/c2pa (Amazon Titan G1 PNG, Adobe Firefly JPEG,
+Photoshop generative fill) and the sample photos. Also writes docs/watermark-zoom.png: a crop of
+the original and the marked image side by side at 2x zoom. Table to stdout, JSON to
+bench/results/quality.json.
+
+    uv run python -m bench.quality [--size 1024] [--no-flip]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from bench._common import ROOT, SAMPLES, table, write_json
+from provenance.watermark import codec, embed_rgb
+
+SHARED = ROOT.parent / "shared" / "fixtures" / "c2pa"
+AI_FILES = {
+    "titan-g1.png (Amazon Titan)": "c2pa-ts/tests/fixtures/amazon-titan-g1.png",
+    "Firefly_tabby_cat.jpg (Adobe Firefly)": "example-assets/images/Firefly_tabby_cat.jpg",
+    "ocsp.jpg (Photoshop generative fill)": "c2pa-rs/sdk/tests/fixtures/ocsp.jpg",
+}
+FLAT_STD = 1.5
+ZOOM_PATH = ROOT / "docs" / "watermark-zoom.png"
+
+
+# -- images -------------------------------------------------------------------------------------
+
+
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return y / h, x / w
+
+
+def sky(h: int, w: int) -> np.ndarray:
+    y, x = _grid(h, w)
+    top, horizon = np.array([40, 90, 170]), np.array([190, 215, 240])
+    t = (y**0.8)[..., None]
+    glow = 25 * np.exp(-(((x - 0.7) ** 2) + (y - 0.9) ** 2) / 0.08)[..., None]
+    return top * (1 - t) + horizon * t + glow * np.array([1.0, 0.8, 0.4])
+
+
+def backdrop(h: int, w: int) -> np.ndarray:
+    y, x = _grid(h, w)
+    vignette = 1 - 0.35 * ((x - 0.5) ** 2 + (y - 0.45) ** 2) / 0.5
+    return (np.array([128, 132, 138]) * vignette[..., None]).astype(np.float32)
+
+
+def illustration(h: int, w: int) -> np.ndarray:
+    image = Image.new("RGB", (w, h), (246, 226, 180))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, int(h * 0.62), w, h), fill=(120, 170, 90))
+    draw.ellipse(
+        (int(w * 0.62), int(h * 0.1), int(w * 0.82), int(h * 0.1) + int(w * 0.2)),
+        fill=(250, 190, 60),
+    )
+    draw.polygon(
+        [(w * 0.1, h * 0.62), (w * 0.3, h * 0.3), (w * 0.5, h * 0.62)], fill=(90, 110, 150)
+    )
+    draw.rounded_rectangle((w * 0.55, h * 0.45, w * 0.8, h * 0.75), radius=20, fill=(200, 80, 70))
+    big = image.resize((w * 2, h * 2), Image.Resampling.NEAREST)
+    return np.asarray(big.resize((w, h), Image.Resampling.BOX)).astype(np.float32)
+
+
+def skin(h: int, w: int) -> np.ndarray:
+    y, x = _grid(h, w)
+    rng = np.random.default_rng(3)
+    low = cv2.resize(
+        rng.normal(0, 1, (6, 6)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC
+    )
+    face = np.exp(-(((x - 0.5) / 0.3) ** 2 + ((y - 0.5) / 0.38) ** 2))
+    base = np.array([224, 172, 140]) * (0.75 + 0.25 * face)[..., None]
+    return base + 6 * low[..., None] * np.array([1.0, 0.7, 0.6])
+
+
+def _quantise(a: np.ndarray, noise: float, seed: int) -> np.ndarray:
+    if noise:
+        a = a + np.random.default_rng(seed).normal(0, noise, a.shape)
+    return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+
+
+def _fit(image: Image.Image, size: int) -> np.ndarray:
+    """The image scaled so its long side is at most ``size`` (generators' own sizes kept)."""
+    image = image.convert("RGB")
+    scale = min(1.0, size / max(image.size))
+    if scale < 1:
+        image = image.resize(
+            (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS
+        )
+    return np.asarray(image)
+
+
+def images(size: int) -> list[tuple[str, str, np.ndarray]]:
+    """(name, kind, RGB uint8) for every test image."""
+    h, w = size * 3 // 4, size
+    out: list[tuple[str, str, np.ndarray]] = []
+    for i, (name, make) in enumerate(
+        (
+            ("sky gradient", sky),
+            ("plain backdrop", backdrop),
+            ("flat illustration", illustration),
+            ("skin-like tones", skin),
+        )
+    ):
+        canvas = make(h, w)
+        out.append((name, "generated, smooth", _quantise(canvas, 0.0, i)))
+        if name in ("sky gradient", "skin-like tones"):
+            out.append((f"{name} + faint noise", "generated, smooth", _quantise(canvas, 0.8, i)))
+    if SHARED.is_dir():
+        for name, rel in AI_FILES.items():
+            if (SHARED / rel).is_file():
+                out.append((name, "real AI output", _fit(Image.open(SHARED / rel), 1600)))
+    for path in sorted(SAMPLES.glob("*.jpg")):
+        out.append((path.name, "photo", np.asarray(Image.open(path).convert("RGB"))))
+    return out
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
+    return 10 * np.log10(255**2 / max(mse, 1e-12))
+
+
+def flat_blocks(rgb: np.ndarray) -> np.ndarray:
+    """Per-pixel mask of the 8x8 blocks whose luminance std is under FLAT_STD levels."""
+    y = codec.luminance(rgb)
+    h, w = (y.shape[0] // 8) * 8, (y.shape[1] // 8) * 8
+    blocks = y[:h, :w].reshape(h // 8, 8, w // 8, 8)
+    flat = blocks.std(axis=(1, 3)) < FLAT_STD
+    mask = np.zeros(y.shape, dtype=bool)
+    mask[:h, :w] = np.repeat(np.repeat(flat, 8, axis=0), 8, axis=1)
+    return mask
+
+
+def flat_rms(original: np.ndarray, marked: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """(luminance, RGB) RMS of the change inside ``mask``, in 8-bit levels."""
+    if not mask.any():
+        return float("nan"), float("nan")
+    dy = codec.luminance(marked) - codec.luminance(original)
+    drgb = marked.astype(np.float32) - original
+    return float(np.sqrt(np.mean(dy[mask] ** 2))), float(np.sqrt(np.mean(drgb[mask] ** 2)))
+
+
+def flip(a: np.ndarray, b: np.ndarray) -> float:
+    import flip_evaluator
+
+    _, mean, _ = flip_evaluator.evaluate(
+        a.astype(np.float32) / 255, b.astype(np.float32) / 255, "LDR", applyMagma=False
+    )
+    return float(mean)
+
+
+def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+# -- the zoomed side-by-side --------------------------------------------------------------------
+
+
+def zoom_figure(
+    pairs: list[tuple[str, np.ndarray, np.ndarray]], path: Path, crop: int = 192
+) -> None:
+    """Original | marked crops at 2x zoom (nearest neighbour), one row per image: the crop is
+    the flattest ``crop``-px window with some structure in it, where grain would show first."""
+    rows = []
+    for _name, original, marked in pairs:
+        y = codec.luminance(original)
+        best, where = np.inf, (0, 0)
+        for top in range(0, y.shape[0] - crop + 1, crop // 2):
+            for left in range(0, y.shape[1] - crop + 1, crop // 2):
+                window = y[top : top + crop, left : left + crop]
+                score = window.std()
+                if score < best and np.ptp(window) > 8:
+                    best, where = score, (top, left)
+        top, left = where
+        cut = [a[top : top + crop, left : left + crop] for a in (original, marked)]
+        gap = np.full((crop, 8, 3), 255, dtype=np.uint8)
+        rows.append(np.hstack([cut[0], gap, cut[1]]))
+        rows.append(np.full((8, rows[-1].shape[1], 3), 255, dtype=np.uint8))
+    figure = Image.fromarray(np.vstack(rows[:-1]))
+    figure = figure.resize((figure.width * 2, figure.height * 2), Image.Resampling.NEAREST)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.save(path, optimize=True)
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=1024, help="long side of generated images")
+    parser.add_argument("--no-flip", action="store_true", help="skip FLIP (seconds per image)")
+    parser.add_argument("--only", default="", help="only images whose name contains this")
+    parser.add_argument("--q85", action="store_true", help="also FLIP a JPEG q85 re-save")
+    args = parser.parse_args()
+    rows: list[dict[str, Any]] = []
+    zoom: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for i, (name, kind, rgb) in enumerate(images(args.size)):
+        if args.only not in name:
+            continue
+        marked = embed_rgb(rgb, 0x5A5A5A5A5A ^ i)
+        mask = flat_blocks(rgb)
+        ry, rrgb = flat_rms(rgb, marked, mask)
+        row: dict[str, Any] = {
+            "image": name,
+            "kind": kind,
+            "size": f"{rgb.shape[1]}x{rgb.shape[0]}",
+            "flat %": round(100 * float(mask.mean())),
+            "flat RMS Y": round(ry, 2),
+            "flat RMS RGB": round(rrgb, 2),
+            "PSNR dB": round(float(psnr(rgb, marked)), 1),
+            "PSNR q95": round(float(psnr(rgb, jpeg(rgb, 95))), 1),
+        }
+        if not args.no_flip:
+            row["FLIP"] = round(flip(rgb, marked), 4)
+            row["FLIP q95"] = round(flip(rgb, jpeg(rgb, 95)), 4)
+            if args.q85:
+                row["FLIP q85"] = round(flip(rgb, jpeg(rgb, 85)), 4)
+            row["FLIP <= q95"] = "yes" if row["FLIP"] <= row["FLIP q95"] else "NO"
+        rows.append(row)
+        print(row, flush=True)
+        if name in ("sky gradient", "skin-like tones") or kind == "real AI output":
+            zoom.append((name, rgb, marked))
+    columns = list(rows[0]) if rows else []
+    print(
+        f"\nWatermark visibility (ours, strength {codec.STRENGTH}), flat = 8x8 luminance "
+        f"std < {FLAT_STD}; RMS in 8-bit levels:\n"
+    )
+    print(table(rows, columns))
+    flat_max = {
+        kind: max(
+            (r["flat RMS RGB"] for r in rows if r["kind"] == kind and r["flat %"] > 0),
+            default=float("nan"),
+        )
+        for kind in sorted({r["kind"] for r in rows})
+    }
+    print(f"\nworst flat-block RMS (RGB) per kind: {flat_max}")
+    print(
+        f"median PSNR {statistics.median(r['PSNR dB'] for r in rows):.1f} dB; "
+        f"lowest {min(r['PSNR dB'] for r in rows):.1f} dB"
+    )
+    if zoom and not args.only:
+        zoom_figure(zoom[:4], ZOOM_PATH)
+        print(f"wrote {ZOOM_PATH.relative_to(ROOT)}")
+    print(f"wrote {write_json('quality', {'rows': rows, 'flat_std': FLAT_STD})}")
+
+
+if __name__ == "__main__":
+    main()

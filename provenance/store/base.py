@@ -1,0 +1,333 @@
+"""What every manifest store does, whatever holds it: records in, records out, look-alikes by
+fingerprint through the band index, and the server's shared verdict cache.
+
+``ManifestStore(location)`` opens the backend the location names: a ``postgresql://`` URL
+opens :class:`~.postgres.PostgresStore`, anything else is a SQLite file
+(:class:`~.sqlite.SQLiteStore`, the embedded default). A backend supplies the connection, the
+schema and its migrations; the queries here are shared (``?`` placeholders).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import platformdirs
+
+from ..errors import ProvenanceError
+from ..fingerprint import similarity
+from .bands import band_values, probes, to_signed, to_unsigned
+
+STORE_ENV = "PROVENANCE_STORE"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+#: Of every this many verdicts written, one write also drops the expired ones and trims the
+#: cache to its size (amortised upkeep; no background task in any process).
+_UPKEEP_EVERY = 64
+
+
+class StoreError(ProvenanceError):
+    """The manifest store cannot be opened or written."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be used at all right now: damaged, locked, or unreachable."""
+
+
+def default_store_path() -> Path | str:
+    """``$PROVENANCE_STORE`` (a path or a ``postgresql://`` URL), else ``manifests.sqlite3``
+    in the per-user data directory."""
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return env if is_postgres_url(env) else Path(env)
+    return Path(platformdirs.user_data_dir("provenance")) / "manifests.sqlite3"
+
+
+def store_location(value: str) -> str | Path:
+    """A ``--store`` value: a ``postgresql://`` URL as given, anything else a path."""
+    return value if is_postgres_url(value) else Path(value)
+
+
+def is_postgres_url(location: str | Path | None) -> bool:
+    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
+
+
+def redacted(location: str | Path) -> str:
+    """The location without a password, for messages and logs."""
+    if not is_postgres_url(location):
+        return str(location)
+    parts = urlsplit(str(location))
+    if parts.password is None:
+        return str(location)
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class StoredManifest:
+    watermark_id: int
+    manifest_id: str
+    alg: str
+    binding_value: str
+    manifest_store: bytes
+    media_type: str
+    fingerprint: int | None
+    signer: str | None
+    created_at: str = ""
+
+
+#: Fingerprint kinds: image and text fingerprints are different hashes, never compared.
+IMAGE, TEXT = 0, 1
+
+_RECORD = (
+    "m.watermark_id, m.manifest_id, m.alg, m.binding_value, m.manifest_store, m.media_type, "
+    "f.fp, m.signer, m.created_at"
+)
+_FROM = "manifests m LEFT JOIN fingerprints f ON f.id = m.id"
+
+
+def _record(row: Sequence[Any]) -> StoredManifest:
+    values = list(row)
+    values[4] = bytes(values[4])  # PostgreSQL hands bytea back as memoryview
+    values[6] = to_unsigned(values[6])
+    return StoredManifest(*values)
+
+
+def _kind(media_type: str) -> int:
+    return TEXT if media_type.startswith("text/") else IMAGE
+
+
+class ManifestStore:
+    """Synchronous store; safe to share between threads.
+
+    ``ManifestStore(location)`` picks the backend (see the module doc); the subclasses may also
+    be named directly.
+    """
+
+    location: str | Path
+
+    def __new__(cls, location: str | Path | None = None, **kwargs: Any) -> ManifestStore:
+        if cls is ManifestStore:
+            from .postgres import PostgresStore
+            from .sqlite import SQLiteStore
+
+            where = location if location is not None else default_store_path()
+            cls = PostgresStore if is_postgres_url(str(where)) else SQLiteStore
+        return super().__new__(cls)
+
+    # -- what a backend supplies ----------------------------------------------------------------
+
+    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
+        """A connection in a transaction: committed on success, rolled back on error. Its
+        ``execute(sql, args)`` takes ``?`` placeholders and returns a cursor."""
+        raise NotImplementedError
+
+    def _reading(self) -> contextlib.AbstractContextManager[Any]:
+        """A connection for one read-only statement (no explicit transaction: one round trip)."""
+        return self._transaction()
+
+    def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
+        """(row id, signed fingerprint) of ``kind`` whose band i is in ``band_probes[i]`` for
+        some i; every fingerprint of that kind when ``band_probes`` is None."""
+        raise NotImplementedError
+
+    def _is_duplicate(self, exc: Exception) -> bool:
+        """Whether ``exc`` is a uniqueness violation."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the connections this store keeps."""
+        raise NotImplementedError
+
+    def __enter__(self) -> ManifestStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        return redacted(self.location)
+
+    # -- manifests ------------------------------------------------------------------------------
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        with self._reading() as db:
+            return list(db.execute(sql, tuple(args)).fetchall())
+
+    def new_watermark_id(self, bits: int = 40) -> int:
+        """A random identifier not yet in the store (random, so ids reveal no sequence)."""
+        for _ in range(32):
+            candidate = secrets.randbits(bits)
+            if not self._rows("SELECT 1 FROM manifests WHERE watermark_id = ?", (candidate,)):
+                return candidate
+        raise StoreError("could not find a free watermark identifier")
+
+    def register(self, record: StoredManifest) -> None:
+        """Record a signed manifest (and its fingerprint), all or nothing. Several manifests
+        may share one watermark payload (a lineage); look-ups return the newest."""
+        created = record.created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            with self._transaction() as db:
+                (row_id,) = db.execute(
+                    "INSERT INTO manifests (watermark_id, manifest_id, alg, binding_value, "
+                    "media_type, signer, created_at, manifest_store) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (
+                        record.watermark_id,
+                        record.manifest_id,
+                        record.alg,
+                        record.binding_value,
+                        record.media_type,
+                        record.signer,
+                        created,
+                        record.manifest_store,
+                    ),
+                ).fetchone()
+                if record.fingerprint is not None:
+                    db.execute(
+                        "INSERT INTO fingerprints (id, kind, fp, b0, b1, b2, b3) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            row_id,
+                            _kind(record.media_type),
+                            to_signed(record.fingerprint),
+                            *band_values(record.fingerprint),
+                        ),
+                    )
+        except StoreError:
+            raise
+        except Exception as exc:
+            if self._is_duplicate(exc):
+                # Said without the SQL: the constraint text names tables and columns.
+                raise StoreError(
+                    f"the manifest {record.manifest_id} is already registered in this store"
+                ) from None
+            where = self.describe()
+            raise StoreError(f"cannot write to the manifest store {where}: {exc}") from exc
+
+    def remove(self, manifest_id: str) -> None:
+        """Forget a registration (one whose signed file could not be written)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM manifests WHERE manifest_id = ?", (manifest_id,))
+
+    def _newest(self, where: str, args: tuple) -> StoredManifest | None:
+        rows = self._rows(
+            f"SELECT {_RECORD} FROM {_FROM} WHERE {where} ORDER BY m.id DESC LIMIT 1", args
+        )
+        return _record(rows[0]) if rows else None
+
+    def by_watermark(self, watermark_id: int) -> StoredManifest | None:
+        """The newest manifest registered under this watermark payload."""
+        return self._newest("m.watermark_id = ?", (watermark_id,))
+
+    def by_binding(self, alg: str, value: str) -> StoredManifest | None:
+        return self._newest("m.alg = ? AND m.binding_value = ?", (alg, value))
+
+    def by_manifest_id(self, manifest_id: str) -> StoredManifest | None:
+        return self._newest("m.manifest_id = ?", (manifest_id,))
+
+    def nearest(
+        self,
+        fingerprint: int,
+        *,
+        min_similarity: float = 0.85,
+        limit: int = 5,
+        text: bool = False,
+    ) -> list[tuple[StoredManifest, float]]:
+        """Stored manifests whose fingerprint is at least ``min_similarity`` alike, among texts
+        (``text``) or among images, best first.
+
+        Candidates come from the band index (see :mod:`.bands`), reading only the fingerprint
+        table; the exact similarity is checked on them, and only the best ``limit`` records are
+        read whole.
+        """
+        kind = TEXT if text else IMAGE
+        candidates = self._candidates(kind, probes(fingerprint, min_similarity))
+        scored = [(i, similarity(fingerprint, to_unsigned(fp) or 0)) for i, fp in candidates]
+        best = sorted((s for s in scored if s[1] >= min_similarity), key=lambda s: (-s[1], -s[0]))
+        found = []
+        for row_id, score in best[:limit]:
+            record = self._newest("m.id = ?", (row_id,))
+            if record is not None:
+                found.append((record, score))
+        return found
+
+    def ping(self) -> None:
+        """Raise :class:`StoreError` unless the store answers a query (for readiness checks)."""
+        try:
+            self._rows("SELECT 1")
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"the manifest store {self.describe()} does not answer: {exc}"
+            ) from exc
+
+    def count(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM manifests")[0][0])
+
+    # -- the server's verdict cache (hash and media type -> verdict JSON, never content) ---------
+
+    def put_verdict(
+        self, sha256: str, media_type: str, verdict_json: str, ttl: float, keep: int
+    ) -> None:
+        """Keep a verdict for ``ttl`` seconds; the cache holds at most about ``keep`` of them."""
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO verdicts (sha256, media_type, verdict, expires_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (sha256, media_type) DO UPDATE SET "
+                "verdict = excluded.verdict, expires_at = excluded.expires_at",
+                (sha256, media_type, verdict_json, now + ttl),
+            )
+            if random.randrange(_UPKEEP_EVERY) == 0:
+                db.execute("DELETE FROM verdicts WHERE expires_at <= ?", (now,))
+                db.execute(
+                    "DELETE FROM verdicts WHERE expires_at < (SELECT expires_at FROM verdicts "
+                    "ORDER BY expires_at DESC LIMIT 1 OFFSET ?)",
+                    (max(0, keep - 1),),
+                )
+
+    def get_verdict(self, sha256: str, media_type: str | None = None) -> str | None:
+        """The unexpired verdict JSON for this content (and media type, when given; else the
+        newest of any)."""
+        where, args = "sha256 = ? AND expires_at > ?", [sha256, time.time()]
+        if media_type is not None:
+            where, args = f"{where} AND media_type = ?", [*args, media_type]
+        rows = self._rows(
+            f"SELECT verdict FROM verdicts WHERE {where} ORDER BY expires_at DESC LIMIT 1", args
+        )
+        return str(rows[0][0]) if rows else None
+
+
+class AsyncManifestStore:
+    """The same store for asyncio code: each call runs in a worker thread."""
+
+    def __init__(self, store: ManifestStore) -> None:
+        self.sync = store
+
+    async def register(self, record: StoredManifest) -> None:
+        await asyncio.to_thread(self.sync.register, record)
+
+    async def by_watermark(self, watermark_id: int) -> StoredManifest | None:
+        return await asyncio.to_thread(self.sync.by_watermark, watermark_id)
+
+    async def by_binding(self, alg: str, value: str) -> StoredManifest | None:
+        return await asyncio.to_thread(self.sync.by_binding, alg, value)
+
+    async def by_manifest_id(self, manifest_id: str) -> StoredManifest | None:
+        return await asyncio.to_thread(self.sync.by_manifest_id, manifest_id)
+
+    async def nearest(
+        self, fingerprint: int, **kwargs: float | bool
+    ) -> list[tuple[StoredManifest, float]]:
+        return await asyncio.to_thread(self.sync.nearest, fingerprint, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,152 @@
+"""The PostgreSQL manifest store: psycopg 3 with a connection pool, for several processes and
+machines sharing one store.
+
+The schema version lives in ``provenance_schema``; migrations run under an advisory lock in
+one transaction, so processes starting together migrate once. Same tables and queries as the
+SQLite store (see :mod:`.base`), with the fingerprint bands as stored generated columns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from .base import ManifestStore, StoreError, default_store_path, redacted
+
+_BANDS = "".join(f", b{i} integer NOT NULL" for i in range(4))
+
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE manifests (
+            id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            watermark_id   bigint NOT NULL,
+            manifest_id    text NOT NULL UNIQUE,
+            alg            text NOT NULL,
+            binding_value  text NOT NULL,
+            media_type     text NOT NULL,
+            signer         text,
+            created_at     text NOT NULL,
+            manifest_store bytea NOT NULL
+        )""",
+        f"""CREATE TABLE fingerprints (
+            id   bigint PRIMARY KEY REFERENCES manifests (id) ON DELETE CASCADE,
+            kind smallint NOT NULL,
+            fp   bigint NOT NULL{_BANDS}
+        )""",
+        # With the row id: the newest of a lineage is the index's last entry, no sort.
+        "CREATE INDEX manifests_watermark ON manifests (watermark_id, id)",
+        "CREATE INDEX manifests_binding ON manifests (alg, binding_value, id)",
+        *(
+            f"CREATE INDEX fingerprints_b{i} ON fingerprints (kind, b{i}) INCLUDE (fp, id)"
+            for i in range(4)
+        ),
+        """CREATE TABLE verdicts (
+            sha256     text NOT NULL,
+            media_type text NOT NULL,
+            verdict    text NOT NULL,
+            expires_at double precision NOT NULL,
+            PRIMARY KEY (sha256, media_type)
+        )""",
+        "CREATE INDEX verdicts_expiry ON verdicts (expires_at)",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+#: An arbitrary 64-bit key for pg_advisory_xact_lock: "provenance schema".
+_MIGRATION_LOCK = 0x70726F76_5F736368
+
+
+def _placeholders(sql: str) -> str:
+    # The shared queries use "?"; psycopg uses "%s" (and "%" must be doubled).
+    return re.sub(r"\?", "%s", sql.replace("%", "%%"))
+
+
+class _Connection:
+    """A psycopg connection that takes the shared queries' ``?`` placeholders."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, args: Any = ()) -> psycopg.Cursor:
+        return self.conn.execute(_placeholders(sql), args)  # type: ignore[arg-type]
+
+
+class PostgresStore(ManifestStore):
+    """The store in a PostgreSQL database named by a ``postgresql://`` URL."""
+
+    def __init__(self, location: str | None = None, *, max_connections: int = 8) -> None:
+        self.location = str(location or default_store_path())
+        try:
+            self.pool = ConnectionPool(
+                self.location,
+                min_size=1,
+                max_size=max(1, max_connections),
+                open=True,
+                timeout=30,
+                name="provenance-store",
+                # Reads are single statements in autocommit (one round trip); writes open a
+                # transaction explicitly (see _transaction).
+                kwargs={"autocommit": True},
+            )
+            self.pool.wait(timeout=10)
+            self._migrate()
+        except (psycopg.Error, PoolTimeout) as exc:
+            with contextlib.suppress(Exception):
+                self.pool.close()
+            raise StoreError(
+                f"cannot open the manifest store {redacted(self.location)}: {exc}",
+                hint="check that PostgreSQL runs and the URL's user, password and database",
+            ) from exc
+
+    def _migrate(self) -> None:
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS provenance_schema (version integer NOT NULL)")
+            row = conn.execute("SELECT version FROM provenance_schema").fetchone()
+            version = row[0] if row else 0
+            for step in MIGRATIONS[version:]:
+                for statement in step:
+                    conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute("DELETE FROM provenance_schema")
+            conn.execute("INSERT INTO provenance_schema VALUES (%s)", (SCHEMA_VERSION,))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[_Connection]:
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                yield _Connection(conn)
+        except PoolTimeout as exc:
+            raise StoreError(f"the manifest store {self.describe()} is busy: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[_Connection]:
+        try:
+            with self.pool.connection() as conn:
+                yield _Connection(conn)
+        except PoolTimeout as exc:
+            raise StoreError(f"the manifest store {self.describe()} is busy: {exc}") from exc
+
+    def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
+        with self._reading() as db:
+            if band_probes is None:
+                rows = db.execute("SELECT id, fp FROM fingerprints WHERE kind = ?", (kind,))
+                return list(rows.fetchall())
+            sql = " UNION ".join(
+                f"SELECT id, fp FROM fingerprints WHERE kind = ? AND b{i} = ANY(?)"
+                for i in range(len(band_probes))
+            )
+            args: list[object] = []
+            for values in band_probes:
+                args += [kind, values]
+            return list(db.execute(sql, args).fetchall())
+
+    def _is_duplicate(self, exc: Exception) -> bool:
+        return isinstance(exc, pg_errors.UniqueViolation)
+
+    def close(self) -> None:
+        self.pool.close()
