@@ -267,11 +267,83 @@ function toast(text) {
   setTimeout(() => panel.remove(), 15000);
 }
 
+// --- Selected text, read as the signer wrote it ------------------------------------------
+// A text's credentials bind its exact characters, line breaks included. The selection's
+// rendered string (Selection.toString()) has the browser's whitespace, not the author's: a
+// <p> collapses the source's newlines into spaces. So the text is read from the DOM, and a few
+// whitespace-faithful candidates are tried in turn; the backend's hard-binding check decides.
+
+const BLOCKS = /^(ADDRESS|ARTICLE|ASIDE|BLOCKQUOTE|DD|DIV|DL|DT|FIGCAPTION|FIGURE|FOOTER|H[1-6]|HEADER|HR|LI|MAIN|NAV|OL|P|PRE|SECTION|TABLE|TR|UL)$/;
+const UNSEEN = /^(SCRIPT|STYLE|NOSCRIPT|TEMPLATE)$/;
+const HASH_MISMATCH = "assertion.dataHash.mismatch";
+
+// The DOM text inside a range: text nodes as written, <br> as a line break, and `gap` where a
+// block element starts. With `brFormatting`, a newline (and indentation) in the source right
+// after a <br> is taken as the page's formatting, not the author's.
+function sourceText(range, gap, brFormatting = false) {
+  const root = range.commonAncestorContainer;
+  if (root.nodeType === Node.TEXT_NODE) return root.data.slice(range.startOffset, range.endOffset);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+  let out = "", afterBreak = false;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!range.intersectsNode(node)) continue;
+    if (node.nodeType === Node.TEXT_NODE) {
+      if (node.parentElement && UNSEEN.test(node.parentElement.nodeName)) continue;
+      const from = node === range.startContainer ? range.startOffset : 0;
+      const to = node === range.endContainer ? range.endOffset : node.data.length;
+      let text = node.data.slice(from, to);
+      if (brFormatting && afterBreak) text = text.replace(/^\r?\n[ \t]*/, "");
+      out += text;
+      afterBreak = false;
+    } else if (node.nodeName === "BR") { out += "\n"; afterBreak = true; }
+    else if (BLOCKS.test(node.nodeName) && out && !out.endsWith("\n")) out += gap;
+  }
+  return out;
+}
+
+// Only ASCII whitespace: String.trim() would also eat a U+FEFF that opens a wrapper.
+const trimmed = (s) => s.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+const collapsed = (s) => trimmed(s.replace(/[ \t\r\n]+/g, " "));
+
+// Texts to verify, most faithful to the source first: the DOM text, without the page's
+// indentation, without the page's line breaks after <br>, with paragraphs as blank lines, then
+// the rendered string.
+function selectionCandidates(fallback) {
+  const selection = window.getSelection();
+  const rendered = selection ? selection.toString() : "";
+  const list = [];
+  if (selection && selection.rangeCount) {
+    const range = selection.getRangeAt(0);
+    const source = sourceText(range, "\n");
+    list.push(source, trimmed(source));
+    list.push(trimmed(source.replace(/\r\n?/g, "\n").replace(/\n[ \t]+/g, "\n")));
+    list.push(trimmed(sourceText(range, "\n", true)));
+    list.push(trimmed(sourceText(range, "\n\n")));
+  }
+  list.push(rendered, fallback || "");
+  return { rendered: rendered || fallback || "", candidates: [...new Set(list)].filter((s) => s.trim()) };
+}
+
+const mismatched = (answer) => (answer.verdict.credentials.failures || []).includes(HASH_MISMATCH);
+
 async function checkSelection(fallback) {
-  const text = window.getSelection().toString() || fallback || "";
-  if (!text.trim()) return;
-  const answer = await chrome.runtime.sendMessage({ kind: "verify-text", text });
-  toast(answer.verdict ? answer.verdict.summary : answer.error);
+  const { rendered, candidates } = selectionCandidates(fallback);
+  if (!candidates.length) return;
+  // The first candidate whose hard binding holds; failing that, the DOM text's verdict.
+  let first = null, found = null;
+  for (const text of candidates) {
+    const answer = await chrome.runtime.sendMessage({ kind: "verify-text", text });
+    if (!answer || !answer.verdict) { found = found || { text, answer }; break; }
+    first = first || { text, answer };
+    if (!mismatched(answer)) { found = { text, answer }; break; }
+  }
+  const { text, answer } = found || first;
+  let message = answer && answer.verdict ? answer.verdict.summary : (answer && answer.error) || "";
+  if (answer && answer.verdict && answer.verdict.credentials.present && !mismatched(answer)
+      && text !== rendered && collapsed(text) === collapsed(rendered)) {
+    message += " The text as shown differs from the signed text only in whitespace/line breaks.";
+  }
+  toast(message);
   return answer;
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from .label import DEFAULT_LABEL, encode_like
 from .manifest import ManifestSpec
 from .media import EMBEDDABLE, TEXT, is_text, media_type_of, open_image, read_input
 from .sign import PriorCredentials, SignOptions, SignResult, Thumbnail, sign_file
-from .store import ManifestStore, default_store_path, redacted, store_location
+from .store import ManifestStore, default_store_path, is_postgres_url, redacted, store_location
 from .store.pending import PendingStore
 from .text import TextWatermarkKey
 from .text.manifest import sign_text
@@ -112,7 +113,8 @@ def _credentials_words(prior: PriorCredentials) -> str:
     by = f", signed by {prior.signer}" if prior.signer else ""
     more = len(prior.chain) - 1
     chain = f" and {more} earlier manifest{'s' if more != 1 else ''}" if more > 0 else ""
-    return f"its credentials ({prior.manifest_id}{by}{chain})"
+    invalid = f"; invalid: {', '.join(prior.failures)}" if prior.failures else ""
+    return f"its credentials ({prior.manifest_id}{by}{chain}{invalid})"
 
 
 def _what_was_kept(result: SignResult) -> str:
@@ -355,8 +357,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _existing_store(location: str | Path | None) -> ManifestStore | None:
     """The store to look in: the one named, else the default one if it exists (a
-    ``postgresql://`` URL always does)."""
+    ``postgresql://`` URL always does). Looking never creates a SQLite store (a mistyped
+    --store made an empty one, with its directories)."""
     if location is not None:
+        if not is_postgres_url(str(location)) and not Path(location).is_file():
+            raise InputError(
+                f"{location}: no manifest store there",
+                hint="give the store that signing wrote to",
+            )
         return ManifestStore(location)
     default = default_store_path()
     return ManifestStore(default) if isinstance(default, str) or default.exists() else None
@@ -411,6 +419,12 @@ def cmd_text_key(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     found = inspect_file(args.path, policy=_policy(args))
+    if found.text_binding:
+        print(
+            "note: c2pa cannot hash a text, so its report reads assertion.dataHash.mismatch; "
+            f"the text binding, checked as `verify` does: {found.text_binding}",
+            file=sys.stderr,
+        )
     if args.export_manifest:
         _export_manifest(found.active_manifest, args.export_manifest, args.store, args.force)
     if args.tree:
@@ -437,10 +451,14 @@ def _export_manifest(
             hint="they are recorded when `provenance sign` writes a watermark; give --store, "
             "or use the bytes your signing code got from c2pa's Builder.sign",
         )
+    if output.is_dir():
+        raise OutputError(f"{output} is a directory", hint="name the file to write")
     try:
         atomic_write(output, record.manifest_store, replace=force)
     except FileExistsError:
         raise OutputError(f"{output} exists", hint="use --force to replace it") from None
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot write ({exc.strerror})") from exc
     print(
         f"wrote the manifest store of {manifest_id} "
         f"({len(record.manifest_store)} bytes) to {output}"
@@ -888,6 +906,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`provenance inspect x | head`): stop quietly, as other tools do;
+        # stdout goes to devnull so that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

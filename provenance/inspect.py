@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import c2pa
 
-from .errors import ManifestError
+from .errors import MalformedAssetError, ManifestError
 from .manifest import asset_error
-from .media import media_type_of, read_input
+from .media import TEXT, is_text, media_type_of, read_input
+from .text.manifest import find_wrappers, read_text_manifest
 from .trust import TrustPolicy
 
 
@@ -52,6 +54,9 @@ class Inspection:
     detailed: dict[str, Any]
     state: str | None
     certificates: list[dict[str, Any]]
+    #: For a text: the text binding checked as `verify` does (``assertion.dataHash.match`` or
+    #: ``.mismatch``); c2pa's own report cannot hash a text and always reads mismatch.
+    text_binding: str | None = None
 
     @property
     def active_manifest(self) -> str | None:
@@ -97,6 +102,22 @@ def _certificates(crjson: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _text_manifest_store(data: bytes, label: str, policy: TrustPolicy) -> tuple[bytes, str]:
+    """The manifest store bytes embedded in a text, and the text binding as `verify` checks it
+    (c2pa cannot hash a text, so its own report reads assertion.dataHash.mismatch)."""
+    if not is_text(data):
+        raise MalformedAssetError(f"{label}: not UTF-8 text")
+    text = unicodedata.normalize("NFC", data.decode("utf-8"))
+    found = read_text_manifest(text, policy)
+    if found is None:
+        raise ManifestError(f"{label}: no Content Credentials (C2PA manifest) found")
+    wrappers = find_wrappers(text)
+    if found.store is None or wrappers[0].manifest_store is None:
+        codes = ", ".join(found.binding_codes)
+        raise ManifestError(f"{label}: the manifest in the text cannot be read ({codes})")
+    return wrappers[0].manifest_store, found.binding_codes[0]
+
+
 def inspect_file(
     source: Path | str | bytes, *, policy: TrustPolicy | None = None, name: str = ""
 ) -> Inspection:
@@ -105,8 +126,13 @@ def inspect_file(
     label = name or (str(source) if not isinstance(source, bytes) else "content")
     media_type = media_type_of(data, label)
     policy = policy or TrustPolicy.from_env()
+    stream, read_as, text_binding = data, media_type, None
+    if media_type == TEXT:
+        # A text's manifest store travels inside it (C2PA A.7): c2pa reads those bytes.
+        stream, text_binding = _text_manifest_store(data, label, policy)
+        read_as = "application/c2pa"
     try:
-        with c2pa.Reader(media_type, io.BytesIO(data), None, policy.context()) as reader:
+        with c2pa.Reader(read_as, io.BytesIO(stream), None, policy.context()) as reader:
             report = json.loads(reader.json())
             detailed = json.loads(reader.detailed_json())
             certs = _certificates(json.loads(reader.crjson()))
@@ -118,4 +144,4 @@ def inspect_file(
         if unreadable is not None:
             raise unreadable from exc
         raise ManifestError(f"{label}: the C2PA manifest cannot be read ({exc})") from exc
-    return Inspection(media_type, report, detailed, state, certs)
+    return Inspection(media_type, report, detailed, state, certs, text_binding)

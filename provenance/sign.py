@@ -44,7 +44,8 @@ from .manifest import (
 from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
 from .store import ManifestStore, StoredManifest
 from .store.pending import PendingStore
-from .verdict import ai_origin
+from .trust import TrustPolicy
+from .verdict import NOT_DAMAGE, ai_origin
 from .watermark import ALG, MIN_SIDE, binding_value, detect_rgb, embed_image, payload_hex
 
 
@@ -97,6 +98,9 @@ class PriorCredentials:
     chain: tuple[str, ...] = ()
     #: The digitalSourceType its active manifest declares (an AI one first), if any.
     source_type: str | None = None
+    #: What a verifier finds wrong with its active manifest (damage, not trust), e.g.
+    #: ``assertion.dataHash.mismatch``: kept all the same, and said.
+    failures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,7 @@ def _manifest_id(manifest_store: bytes) -> str:
         return str(json.loads(reader.json())["active_manifest"])
 
 
-#: Reading a file's own credentials while signing: offline, and no trust judgement (they are
-#: kept as they are; a verifier judges them later).
+#: Signing without a parent: offline, and no trust judgement (nothing is recorded).
 _READ_SETTINGS = {"verify": {"verify_trust": False, "remote_manifest_fetch": False}}
 
 
@@ -156,7 +159,7 @@ def prior_credentials(
     :class:`InputError`, unless ``unreadable_ok`` (then their ``manifest_id`` is None).
     """
     try:
-        context = c2pa.Context.from_dict(_READ_SETTINGS)
+        context = c2pa.Context.from_dict(_judging_settings())
         with c2pa.Reader(media_type, io.BytesIO(data), None, context) as reader:
             store = json.loads(reader.json())
     except c2pa.C2paError.ManifestNotFound:
@@ -184,7 +187,24 @@ def prior_credentials(
     alone = {"active_manifest": active, "manifests": {active: manifests.get(active) or {}}}
     declared = ai_origin(alone)  # what the active manifest itself declares
     types = [t for t in declared.source_types if t in AI_SOURCE_TYPES] + declared.source_types
-    return PriorCredentials(active or None, signer, tuple(chain), types[0] if types else None)
+    results = (store.get("validation_results") or {}).get("activeManifest") or {}
+    failures = [e.get("code") for e in results.get("failure") or []]
+    damage = tuple(dict.fromkeys(c for c in failures if c and c not in NOT_DAMAGE))
+    return PriorCredentials(
+        active or None, signer, tuple(chain), types[0] if types else None, damage
+    )
+
+
+def _judging_settings() -> dict[str, Any]:
+    """How c2pa judges a file's own credentials and a parent ingredient while signing. It
+    records the parent's result in the new manifest for good, so they are judged as a verifier
+    judges them (the trust lists with their TSA list, the allowed EKUs; offline): under c2pa's
+    bare defaults, Google's time-stamped credentials were recorded as
+    ``signingCredential.expired`` and Microsoft's documentSigning signer as
+    ``signingCredential.invalid``."""
+    settings = TrustPolicy.from_env().settings()
+    settings["verify"]["remote_manifest_fetch"] = False
+    return settings
 
 
 @dataclass
@@ -354,7 +374,12 @@ def sign_bytes(
     if thumbnail is not None:
         definition["thumbnail"] = {"format": "image/jpeg", "identifier": THUMBNAIL_ID}
     settings = {"enabled": False} if thumbnail is not None else options.thumbnail.settings()
-    context = c2pa.Context.from_dict({"builder": {"thumbnail": settings}, **_READ_SETTINGS})
+    context = c2pa.Context.from_dict(
+        {
+            "builder": {"thumbnail": settings},
+            **(_judging_settings() if parent else _READ_SETTINGS),
+        }
+    )
     own_signer = signer is None
     signer = signer or credentials.signer(options.tsa_url)
     out = io.BytesIO()

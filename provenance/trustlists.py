@@ -114,6 +114,35 @@ def _ekus(text: str) -> tuple[str, ...]:
     return tuple(line for line in lines if line and all(p.isdigit() for p in line.split(".")))
 
 
+def _content_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of the lines that are neither blank nor comments."""
+    lines = ((n, line.strip()) for n, line in enumerate(text.splitlines(), 1))
+    return [(n, line) for n, line in lines if line and not line.startswith(("#", "//"))]
+
+
+def _check_file(role: str, data: bytes, where: str) -> None:
+    """Refuse a file that is not what its role needs, before anything is replaced (a garbled
+    allowed list or EKU file would silently untrust signers)."""
+    if role in {"anchors", "tsa"} or (role == "allowed" and b"-----BEGIN" in data):
+        _check_pem(data, where)
+        return
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise TrustListError(f"{where} is not a text file") from None
+    lines = _content_lines(text)
+    if role == "allowed":
+        bad = next(((n, line) for n, line in lines if not _is_hash_line(line)), None)
+        what = "a base64 SHA-256 certificate hash (or the file a PEM list)"
+    else:
+        bad = next(((n, line) for n, line in lines if line not in _ekus(line)), None)
+        what = "a dotted OID (c2pa's trust_config format)"
+    if bad is not None:
+        raise TrustListError(f"{where} line {bad[0]}: {bad[1][:60]!r} is not {what}")
+    if not lines:
+        raise TrustListError(f"{where} is empty")
+
+
 def user_dir() -> Path:
     """Where `trust update` installs lists (takes precedence over the bundled ones)."""
     return Path(platformdirs.user_data_dir("provenance")) / "trust"
@@ -161,7 +190,11 @@ def _load(directory: str, _stamp: int) -> tuple[TrustList, ...]:
         for role, rel in roles.items():
             path = root / rel
             if path.is_file():
-                texts[role] = path.read_text(encoding="utf-8", errors="replace")
+                data = path.read_bytes()
+                # A damaged copy (edited by hand, or not from `trust update`) would silently
+                # untrust every signer it should vouch for: say so instead.
+                _check_file(role, data, str(path))
+                texts[role] = data.decode("utf-8", errors="replace")
         if "anchors" not in texts:
             continue  # a list that is not installed is simply absent
         info = sources.get(name) or {}
@@ -216,7 +249,9 @@ def _reader(source: str, timeout: float):  # type: ignore[no-untyped-def]
         raise TrustListError(f"{source}: only a directory or an http(s) URL can be used")
     root = Path(source)
     if not root.is_dir():
-        raise TrustListError(f"{source} is not a directory")
+        raise TrustListError(
+            f"{source} {'is not a directory' if root.exists() else 'does not exist'}"
+        )
 
     def read(rel: str) -> bytes | None:
         path = root / rel
@@ -229,6 +264,43 @@ def _reader(source: str, timeout: float):  # type: ignore[no-untyped-def]
     return read
 
 
+def _joined(source: str, rel: str) -> str:
+    return f"{source.rstrip('/')}/{rel}"
+
+
+def _sources(data: bytes | None, where: str) -> dict[str, dict[str, str]]:
+    """A source's own SOURCES.json (list name -> provenance), checked; {} when it has none."""
+    if data is None:
+        return {}
+    try:
+        sources = json.loads(data)
+    except ValueError as exc:  # JSON and Unicode errors alike
+        raise TrustListError(f"{where} is not JSON ({exc})") from None
+    if not isinstance(sources, dict) or not all(isinstance(v, dict) for v in sources.values()):
+        raise TrustListError(f"{where} is not an object of lists (name -> source, date, ...)")
+    return sources
+
+
+def _check_replaceable(target: Path) -> None:
+    """Installing replaces ``target`` whole: only a new or empty directory, or an earlier
+    install of the lists (nothing else in it), may be replaced; anything else would be lost."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise TrustListError(f"{target} is a file, not a directory")
+    known = {
+        SOURCES,
+        *(rel.split("/", 1)[0] for roles in LAYOUT.values() for rel in roles.values()),
+    }
+    entries = {entry.name for entry in target.iterdir()}
+    if entries and (SOURCES not in entries or not entries <= known):
+        others = ", ".join(sorted(entries - known)[:3]) or "no SOURCES.json"
+        raise TrustListError(
+            f"{target} holds other files ({others}); installing would replace it whole",
+            hint="install into a new or empty directory, or one holding only trust lists",
+        )
+
+
 def update_lists(source: str, *, target: Path | None = None, timeout: float = 20.0) -> Path:
     """Install the lists found at ``source`` (a directory in the bundled layout, or an http(s)
     URL of one) into ``target`` (default: the per-user directory). Every PEM is checked before
@@ -236,14 +308,14 @@ def update_lists(source: str, *, target: Path | None = None, timeout: float = 20
     read = _reader(source, timeout)
     current = active_dir()
     target = Path(target) if target is not None else user_dir()
+    _check_replaceable(target)
     found: dict[str, bytes] = {}
     for roles in LAYOUT.values():
         for role, rel in roles.items():
             data = read(rel)
             if data is None:
                 continue
-            if role in {"anchors", "tsa"}:
-                _check_pem(data, f"{source} {rel}")
+            _check_file(role, data, _joined(source, rel))
             found[rel] = data
     if not any(rel.endswith(".pem") for rel in found):
         raise TrustListError(
@@ -259,8 +331,7 @@ def update_lists(source: str, *, target: Path | None = None, timeout: float = 20
     except (OSError, ValueError):
         old_sources = {}
     fetched = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
-    sources_data = read(SOURCES)
-    new_sources = json.loads(sources_data) if sources_data else {}
+    new_sources = _sources(read(SOURCES), _joined(source, SOURCES))
     sources: dict[str, dict[str, str]] = {}
     for name, roles in LAYOUT.items():
         if roles["anchors"] in found:

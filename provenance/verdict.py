@@ -50,7 +50,7 @@ FAILURE_WORDS = {
 #: Codes that describe trust or informational matters rather than damage; an Invalid summary
 #: names the first failure not in this set.
 UNTRUSTED = "signingCredential.untrusted"
-_NOT_DAMAGE = {UNTRUSTED, "signingCredential.ocsp.skipped"}
+NOT_DAMAGE = {UNTRUSTED, "signingCredential.ocsp.skipped"}
 
 
 @dataclass
@@ -269,8 +269,21 @@ def ai_origin(store: dict[str, Any]) -> AIOrigin:
 
 
 def _ai_agent(store: dict[str, Any]) -> str | None:
-    """The softwareAgent of the first action in the chain that declares AI."""
+    """The softwareAgent of the first action in the chain that declares AI, leaving out
+    ingredients that had failed validation when used (and their own ingredients): a tool named
+    only by damaged credentials is a claim, not the maker of this content."""
+    damaged: set[str] = set()
     for _, manifest in _chain(store):
+        if manifest.get("label") in damaged:
+            damaged.update(
+                i.get("active_manifest") or "" for i in manifest.get("ingredients") or []
+            )
+            continue
+        damaged.update(
+            i.get("active_manifest") or ""
+            for i in manifest.get("ingredients") or []
+            if _recorded_damage(i)
+        )
         for action in _actions(manifest):
             if source_type_term(_declared_type(action) or "") in AI_TERMS:
                 name = _agent_name(action.get("softwareAgent"))
@@ -324,7 +337,7 @@ def _recorded_damage(ingredient: dict[str, Any]) -> list[str]:
     entries = (results.get("activeManifest") or {}).get("failure") if results else None
     if entries is None:
         entries = ingredient.get("validation_status")
-    return [c for c in _codes(entries) if c not in _NOT_DAMAGE]
+    return [c for c in _codes(entries) if c not in NOT_DAMAGE]
 
 
 def credentials_from_store(store: dict[str, Any], state: str | None) -> Credentials:
@@ -396,11 +409,11 @@ def _failing_ingredient(credentials: Credentials) -> str | None:
     """'the ingredient "A.jpg" failed validation (codes)' for the first ingredient with damage
     (trust codes alone are not named: an untrusted ingredient signer is not a failure)."""
     for ingredient in credentials.ingredients:
-        damage = [c for c in ingredient.failures if c not in _NOT_DAMAGE]
+        damage = [c for c in ingredient.failures if c not in NOT_DAMAGE]
         if damage:
             name = f'"{ingredient.title}"' if ingredient.title else "(untitled)"
             return f"the ingredient {name} failed validation ({', '.join(damage)})"
-    damage = [c for c in credentials.ingredient_failures if c not in _NOT_DAMAGE]
+    damage = [c for c in credentials.ingredient_failures if c not in NOT_DAMAGE]
     if damage:
         return f"an ingredient failed validation ({', '.join(damage)})"
     return None
@@ -408,7 +421,7 @@ def _failing_ingredient(credentials: Credentials) -> str | None:
 
 def _failure_reason(credentials: Credentials) -> str:
     failures = credentials.failures
-    damage = [c for c in failures if c not in _NOT_DAMAGE]
+    damage = [c for c in failures if c not in NOT_DAMAGE]
     if not damage:
         # Nothing wrong with the active manifest itself: name the failing ingredient.
         ingredient = _failing_ingredient(credentials)
@@ -465,11 +478,10 @@ def summarize(
                 "This file points to Content Credentials stored online, which were not fetched "
                 "(remote fetching is off); nothing is known yet about how it was made."
             )
-        if text_keys is not None:
-            keys = f"the {text_keys} configured key(s)" if text_keys else "any configured key"
+        if text_keys:  # with no key configured, no watermark was looked for
             return (
-                f"No Content Credentials found and no watermark of {keys}; this says nothing "
-                "either way about whether it was made with AI."
+                f"No Content Credentials found and no watermark of the {text_keys} configured "
+                "key(s); this says nothing either way about whether it was made with AI."
             )
         return (
             "No Content Credentials found; this says nothing either way about whether it was "
@@ -535,3 +547,47 @@ def summarize(
             f" The text also carries a language-model watermark (p = {text_hit['p_value']:.1e})."
         )
     return f"{claim} {trust}"
+
+
+#: Why a text's C2PA manifest wrapper could not be read, in a reader's words (keys are
+#: ``provenance.text.manifest.WrapperProblem`` values).
+TEXT_WRAPPER_PROBLEMS = {
+    "truncated": (
+        "its manifest wrapper is truncated (it declares more data than the text holds), "
+        "so they cannot be read"
+    ),
+    "version": (
+        "its manifest wrapper has a version this reader does not know, so they cannot be read"
+    ),
+    "unreadable": "the manifest in its wrapper cannot be parsed, so they cannot be read",
+    "multiple": (
+        "it holds more than one manifest wrapper (several signed texts pasted together?), "
+        "so no one set of them applies to the whole text"
+    ),
+}
+
+
+def summarize_unreadable_text(
+    problem: str,
+    matches: list[Match] | None = None,
+    text_watermark: dict[str, Any] | None = None,
+) -> str:
+    """The sentence for text whose embedded credentials cannot be read at all: it says so,
+    and claims nothing about AI use or a signer that nobody could check."""
+    summary = (
+        f"The text carries C2PA Content Credentials, but {TEXT_WRAPPER_PROBLEMS[problem]}; "
+        "they say nothing either way about how it was made."
+    )
+    if text_watermark and text_watermark.get("detected"):
+        summary += (
+            f" It carries a language-model watermark (key {text_watermark['key_id']}, "
+            f"p = {text_watermark['p_value']:.1e}): it was generated with an AI tool using "
+            "that key."
+        )
+    elif matches:
+        m = matches[0]
+        summary += (
+            f" It resembles content registered with credentials ({m.manifest_id}, similarity "
+            f"{m.similarity:.0%}): a possible match, not proof."
+        )
+    return summary

@@ -178,3 +178,24 @@ def test_demo_prints_a_trusted_ai_verdict():
     assert proc.returncode == 0, proc.stderr
     assert "Generated with an AI tool (Demo Diffusion 1.0)." in proc.stdout
     assert "the signature is trusted" in proc.stdout
+
+
+def test_a_closed_pipe_is_not_a_traceback(shared):
+    # `provenance inspect FILE | head -1`: the reader goes away before the report is written.
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "provenance",
+            "inspect",
+            "--detailed",
+            str(shared / "c2pa-rs/sdk/tests/fixtures/ocsp.jpg"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err

@@ -236,7 +236,8 @@ def test_with_the_service_off_only_the_browser_checks(browser, site):
         page.locator('img[alt="foreign"]').scroll_into_view_if_needed()
         for _ in range(100):
             counts = worker.evaluate(TO_TAB, [site.url + "/", {"kind": "counts"}])
-            if counts["browser"] + counts["skipped"] >= 5:
+            # Wait for all seven answers: stopping at five let a slow machine assert early.
+            if counts["browser"] + counts["skipped"] >= 7:
                 break
             page.wait_for_timeout(200)
         # signed, tampered: judged here; stripped, plain: no credentials, not looked up;
@@ -336,3 +337,73 @@ def test_local_files_get_badges_with_file_access(browser, backend, tmp_path):
     )
     assert "local page" in answer["error"] and "verdict" not in answer
     popup.close()
+
+
+LINES = (
+    "The harbour festival drew record crowds on Sunday,\n"
+    "the report says; a language model drafted it\n"
+    "and the news desk checked it."
+)
+
+
+@pytest.fixture(scope="module")
+def text_site(credentials):
+    """Signed multi-line text shown the ways web pages show it: in a <p> (the browser renders
+    its newlines as spaces), in a <div> with <br>, indented inside a list item; and a <p> of
+    the same text with one word changed."""
+    signed = sign_text(LINES, credentials, AI.manifest).text
+    body, wrapper = signed.split("\ufeff", 1)
+    indented = signed.replace("\n", "\n      ")
+    formatted = body.replace("\n", "<br>\n  ")  # a <br>, then the page's own line break
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Texts</title></head><body>"
+        f"<p id='multi'>{signed}</p>\n"
+        f"<div id='br'>{body.replace(chr(10), '<br>')}\ufeff{wrapper}</div>\n"
+        f"<div id='br-formatted'>\n  {formatted}\ufeff{wrapper}\n</div>\n"
+        f"<ul>\n  <li id='item'>\n      {indented}\n  </li>\n</ul>\n"
+        f"<p id='tampered'>{signed.replace('record', 'modest')}</p>"
+        "</body></html>"
+    )
+
+    async def index(_: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", index)
+    with LiveServer(factory=lambda: app) as live:
+        yield live, signed
+
+
+def test_selected_text_is_checked_as_written(browser, text_site):
+    context, worker = browser
+    live, signed = text_site
+    page = context.new_page()
+    page.goto(live.url + "/")
+
+    def check(element_id: str) -> tuple[str, str]:
+        rendered = page.evaluate(
+            """(id) => { const r = document.createRange();
+            r.selectNodeContents(document.getElementById(id));
+            const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+            return s.toString(); }""",
+            element_id,
+        )
+        worker.evaluate(TO_TAB, [live.url + "/", {"kind": "check-selection"}])
+        toast = page.locator("provenance-overlay #provenance-selection")
+        toast.wait_for(timeout=20000)
+        return rendered, toast.inner_text()
+
+    note = "differs from the signed text only in whitespace/line breaks"
+    for element_id in ("multi", "item"):
+        rendered, said = check(element_id)
+        assert rendered.strip() != signed  # what the browser shows is not what was signed
+        assert said.startswith("Generated with an AI tool (Acme Diffusion 2)"), (element_id, said)
+        assert "the signature is trusted" in said and note in said, (element_id, said)
+    for element_id in ("br", "br-formatted"):  # <br>, and <br> + a newline in the source
+        _, said = check(element_id)
+        assert said.startswith("Generated with an AI tool (Acme Diffusion 2)"), said
+        assert "trusted" in said
+    _, said = check("tampered")
+    assert "changed after it was signed" in said and note not in said, said
+    page.screenshot(path=str(ARTIFACTS / "selection.png"))
+    page.close()

@@ -11,6 +11,7 @@ import pytest
 from provenance import ManifestSpec, SignOptions, register_manifest, sign
 from provenance.cli import main
 from provenance.store import ManifestStore
+from provenance.text.manifest import sign_text
 
 CAICAI = "public-testfiles/image/jpeg/adobe-20220124-CAICAI.jpg"
 
@@ -67,5 +68,38 @@ def test_export_gives_what_post_manifests_takes(
     record = register_manifest(out.read_bytes(), asset.read_bytes(), other)
     assert record.manifest_id == signed.manifest_id
     # Not recorded anywhere: a clear error, nothing written.
-    assert main([*argv, "--store", str(tmp_path / "empty.sqlite3"), "--force"]) == 1
+    empty = ManifestStore(tmp_path / "empty.sqlite3")
+    assert main([*argv, "--store", str(empty.path), "--force"]) == 1
     assert "not in" in capsys.readouterr().err
+    # A store that does not exist is said, and not created (nor its directories).
+    missing = tmp_path / "typo" / "s.sqlite3"
+    assert main([*argv, "--store", str(missing), "--force"]) == 1
+    assert "no manifest store there" in capsys.readouterr().err
+    assert not missing.parent.exists()
+    # Where the file cannot be written: one line, no traceback.
+    store_arg = ["--store", str(tmp_path / "signing.sqlite3")]
+    bad = ["inspect", str(asset), *store_arg, "--force", "--export-manifest"]
+    assert main([*bad, str(tmp_path / "nodir" / "m.c2pa")]) == 1
+    assert "cannot write (No such file or directory)" in capsys.readouterr().err
+    assert main([*bad, str(tmp_path)]) == 1
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_a_signed_text_is_inspected_with_its_binding(
+    tmp_path: Path, credentials, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `sign-text` output: the manifest store travels inside the text (C2PA A.7); inspect used
+    # to refuse it ("c2pa cannot read this file").
+    signed = sign_text("A paragraph from a language model.", credentials, ManifestSpec())
+    path = tmp_path / "p.txt"
+    path.write_text(signed.text, encoding="utf-8")
+    assert main(["inspect", "--tree", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert f"[{signed.manifest_id}]" in out and "signed by Acme Ltd" in out
+    assert err.endswith("checked as `verify` does: assertion.dataHash.match\n")
+    path.write_text(signed.text.replace("paragraph", "sentence"), encoding="utf-8")
+    assert main(["inspect", str(path)]) == 0
+    assert capsys.readouterr().err.endswith("assertion.dataHash.mismatch\n")
+    path.write_text("no credentials here", encoding="utf-8")
+    assert main(["inspect", str(path)]) == 1
+    assert "no Content Credentials" in capsys.readouterr().err

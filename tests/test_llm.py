@@ -12,17 +12,32 @@ torch = pytest.importorskip("torch", reason="the llm tests need torch (see the R
 transformers = pytest.importorskip("transformers", reason="the llm tests need the llm extra")
 
 
-def test_gpt2_from_config_generates_detectable_text():
+def _chinese_tokenizer():
+    import random
+
+    from bench.text_fingerprint import corpus
+
+    picker = random.Random(11)
+    texts = corpus("zh_CN", 400, picker) + corpus("zh_TW", 400, picker)
+    return ngram.build_bpe_tokenizer(texts, vocab_size=2000)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_gpt2_from_config_generates_detectable_text(language):
     from provenance.text.llm import WatermarkLogitsProcessor
 
-    tokenizer = ngram.build_tokenizer(ngram.corpus(), vocab_size=2000)
+    tokenizer = (
+        ngram.build_tokenizer(ngram.corpus(), vocab_size=2000)
+        if language == "en"
+        else _chinese_tokenizer()
+    )
     config = transformers.GPT2Config(
         vocab_size=tokenizer.get_vocab_size(), n_positions=256, n_embd=64, n_layer=2, n_head=2
     )
     torch.manual_seed(0)
     model = transformers.GPT2LMHeadModel(config).eval()
     key = TextWatermarkKey(b"llm test key, at least 16 bytes", gamma=0.25, delta=2.0)
-    prompt = torch.tensor([[tokenizer.token_to_id("the")]])
+    prompt = torch.tensor([[tokenizer.encode("the" if language == "en" else "我们").ids[0]]])
 
     def generate(processors: list) -> list[int]:
         with torch.no_grad():

@@ -1,7 +1,7 @@
 """Our verifier against real C2PA files written by other implementations.
 
 Expectations come from each file's own project, as listed (with citations) in
-../shared/fixtures/c2pa/EXPECTED.md, never from our own output. "anchors" means the peer test
+tests/data/peers/EXPECTED.md, never from our own output. "anchors" means the peer test
 anchors and EKU list that ship beside them (test-anchors.pem, test-allowed-ekus.cfg).
 """
 

@@ -20,6 +20,7 @@ from provenance import (
     OutputError,
     SignOptions,
     StoreError,
+    TrustPolicy,
     register_manifest,
     sign,
     verify,
@@ -29,6 +30,7 @@ from provenance.manifest import SOURCE_TYPES
 from provenance.watermark import detect_bytes
 
 from .conftest import PHOTOS
+from .test_sign_verify import _flip_scan_byte
 
 AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
 RESIGN = SignOptions()  # no --generator, no --source-type: what a plain re-sign asks
@@ -106,6 +108,65 @@ def test_real_products_chains_are_kept(tmp_path, credentials, store, shared, fix
     verdict = verify(out)
     assert verdict.ai.generated is True and verdict.ai.scope == scope
     assert "provenance" not in (verdict.credentials.generator or "")
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        # Google's short-lived signer is valid only at its trusted time-stamp (the TSA list):
+        # Trusted with the bundled lists (EXPECTED.md, last section).
+        "huminify-c2pa-detector/examples/videotest.mp4",
+        # Microsoft's test signer uses documentSigning: well-formed, unknown signer (Valid,
+        # signingCredential.untrusted; EXPECTED.md), never signingCredential.invalid.
+        "c2pa-extension-validator/test/media/cards_untrusted.jpg",
+    ],
+)
+def test_a_kept_parent_is_recorded_as_a_verifier_judges_it(
+    tmp_path, credentials, keys, store, shared, fixture
+):
+    # c2pa records the parent's validation in the new manifest for good: judged under its bare
+    # defaults, these were recorded as expired / invalid and every later verdict said so.
+    source = shared / fixture
+    out = tmp_path / f"out{source.suffix}"
+    sign(source, credentials, RESIGN, output=out, store=store)
+    verdict = verify(out, policy=TrustPolicy.from_files([keys.root], default_lists=True))
+    assert set(verdict.credentials.ingredients[0].failures) <= {"signingCredential.untrusted"}
+    assert "failed validation" not in verdict.summary
+    assert verdict.credentials.state == "Trusted"
+
+
+def test_keeping_invalid_credentials_is_said(tmp_path, store, shared, capsys, keys):
+    # XCA.jpg: the content changed after signing, Invalid assertion.dataHash.mismatch
+    # (EXPECTED.md); Google's video is Trusted with the bundled lists: nothing to say.
+    fixtures = shared / "c2pa-rs/sdk/tests/fixtures"
+    args = ["--keys", str(keys.dir), "--store", str(store.path)]
+    out = tmp_path / "x.jpg"
+    assert main(["sign", str(fixtures / "XCA.jpg"), "-o", str(out), *args]) == 0
+    assert "; invalid: assertion.dataHash.mismatch) as the parent" in capsys.readouterr().out
+    video = shared / "huminify-c2pa-detector/examples/videotest.mp4"
+    assert main(["sign", str(video), "-o", str(tmp_path / "v.mp4"), *args]) == 0
+    assert "signed by Google LLC) as the parent" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("tampered", [False, True], ids=["intact", "tampered"])
+def test_no_ai_tool_is_named_from_a_damaged_ingredient(
+    tmp_path, credentials, trusted, shared, tampered
+):
+    # ocsp.jpg: Photoshop over a Firefly ingredient (EXPECTED.md). As a parent of an edit, its
+    # Firefly is named; once its pixels changed (Invalid, dataHash.mismatch), Firefly is only
+    # what damaged credentials claim: the edit must not read "Generated with ... (Adobe Firefly)".
+    parent = tmp_path / "parent.jpg"
+    data = (shared / "c2pa-rs/sdk/tests/fixtures/ocsp.jpg").read_bytes()
+    parent.write_bytes(_flip_scan_byte(data) if tampered else data)
+    out = tmp_path / "edit.jpg"
+    sign(PHOTOS[0], credentials, SignOptions(ingredient=parent), output=out)
+    verdict = verify(out, policy=trusted)
+    assert verdict.ai.generated is True
+    if tampered:
+        assert "assertion.dataHash.mismatch" in verdict.credentials.ingredients[0].failures
+        assert verdict.credentials.generator is None and "Firefly" not in verdict.summary
+    else:
+        assert verdict.credentials.generator == "Adobe Firefly"
 
 
 def test_drop_credentials_is_said_and_done(tmp_path, credentials, store, shared, capsys, keys):

@@ -125,3 +125,40 @@ def test_verify_reports_text_watermark_evidence(lm, key, tmp_path, capsys):
     )
     both = json.loads(capsys.readouterr().out)
     assert [v["ai"]["generated"] for v in both] == [True, None]
+
+
+def test_chinese_on_a_byte_level_bpe_tokenizer(key, tmp_path):
+    """Chinese through a real subword tokenizer (byte-level BPE trained here, with the
+    ``tokenizers`` library, on Simplified and Traditional Chinese text from Faker's word
+    lists), generated through the numpy logits processor, detected from the decoded text."""
+    import random
+
+    from bench.text_fingerprint import corpus
+    from provenance.text import WatermarkProcessor
+
+    picker = random.Random(11)
+    texts = corpus("zh_CN", 400, picker) + corpus("zh_TW", 400, picker)
+    path = tmp_path / "tokenizer.json"
+    ngram.build_bpe_tokenizer(texts, vocab_size=1500).save(str(path))
+    tokenizer = load_tokenizer(path)
+    sequences = [e.ids for e in tokenizer.encode_batch(texts)]
+    assert max(map(len, texts)) / max(map(len, sequences)) > 1.3  # merges, not bytes
+    model = ngram.BigramModel(sequences, tokenizer.get_vocab_size())
+    # The processor has transformers' calling convention and adds delta to green logits only.
+    scores = np.zeros((2, 1500))
+    boosted = WatermarkProcessor(key)(np.array([[3, 7], [4, 9]]), scores)
+    assert np.array_equal(boosted, key.delta * green_mask(np.array([7, 9]), 1500, key))
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        text = tokenizer.decode(model.generate([int(rng.integers(300, 1400))], 100, rng, key))
+        assert sum("\u4e00" <= c <= "\u9fff" for c in text) > 100  # Chinese characters
+        assert detect_text(text, tokenizer, key).detected
+    plain = [
+        detect_text(
+            tokenizer.decode(model.generate([int(rng.integers(300, 1400))], 100, rng)),
+            tokenizer,
+            key,
+        ).p_value
+        for _ in range(20)
+    ]
+    assert min(plain) > 1e-6

@@ -1,6 +1,6 @@
 """The bundled trust lists: which list made a signer trusted; turning them off; replacing them.
 
-Expectations come from ../shared/fixtures/c2pa/EXPECTED.md ("Real products' files") and the lists'
+Expectations come from tests/data/peers/EXPECTED.md ("Real products' files") and the lists'
 own contents, not from our output.
 """
 
@@ -170,6 +170,67 @@ def test_update_refuses_what_is_not_a_trust_list(tmp_path: Path) -> None:
     assert not (tmp_path / "installed").exists()  # nothing replaced
     with pytest.raises(TrustListError, match="holds no trust list"):
         update_lists(str(tmp_path), target=tmp_path / "installed")
+
+
+def _full_copy(tmp_path: Path) -> Path:
+    src = tmp_path / "full"
+    shutil.copytree(BUNDLED_DIR, src)
+    return src
+
+
+@pytest.mark.parametrize(
+    ("rel", "content", "error"),
+    [
+        # Random bytes, or text that is not hashes / OIDs, would silently untrust signers.
+        ("interim/allowed.sha256.txt", bytes(range(256)) * 4, "not a text file"),
+        ("interim/allowed.sha256.txt", b"# hashes\nnot-a-hash\n", "line 2: 'not-a-hash'"),
+        ("interim/store.cfg", b"// EKUs\n1.3.6.1.5.5.7.3.4\nnot an oid\n", "line 3"),
+        ("interim/store.cfg", b"// only a comment\n", "is empty"),
+        ("SOURCES.json", b"\x00garbage{", "is not JSON"),
+        ("SOURCES.json", b'["c2pa"]', "not an object"),
+    ],
+)
+def test_update_refuses_garbled_files_and_replaces_nothing(
+    tmp_path: Path, rel: str, content: bytes, error: str
+) -> None:
+    src = _full_copy(tmp_path)
+    (src / rel).write_bytes(content)
+    installed = update_lists(str(_partial_copy(tmp_path)), target=tmp_path / "installed")
+    before = {p: p.read_bytes() for p in installed.rglob("*") if p.is_file()}
+    with pytest.raises(TrustListError, match=error) as caught:
+        update_lists(str(src), target=installed)
+    assert f"{src}/{rel}" in str(caught.value)  # names the file
+    assert {p: p.read_bytes() for p in installed.rglob("*") if p.is_file()} == before
+
+
+def test_update_never_replaces_a_directory_holding_other_files(tmp_path: Path) -> None:
+    # `--dir ~/Documents` must not wipe ~/Documents.
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    with pytest.raises(TrustListError, match=r"holds other files \(notes.txt\)"):
+        update_lists(str(BUNDLED_DIR), target=precious)
+    assert (precious / "notes.txt").read_text() == "mine"
+    with pytest.raises(TrustListError, match="is a file"):
+        update_lists(str(BUNDLED_DIR), target=precious / "notes.txt")
+    # An earlier install is replaced, as is an empty directory.
+    installed = update_lists(str(BUNDLED_DIR), target=tmp_path / "empty")
+    assert update_lists(str(_partial_copy(tmp_path)), target=installed) == installed
+
+
+def test_a_damaged_copy_in_use_is_an_error_not_silent_distrust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = _full_copy(tmp_path)
+    (copy / "interim/anchors.pem").write_text("junk\n")
+    monkeypatch.setenv("PROVENANCE_TRUST_LISTS", str(copy))
+    with pytest.raises(TrustListError, match=r"interim/anchors\.pem holds no PEM certificates"):
+        TrustPolicy.from_env()
+
+
+def test_update_from_a_missing_directory_says_so(tmp_path: Path) -> None:
+    with pytest.raises(TrustListError, match="does not exist"):
+        update_lists(str(tmp_path / "nowhere"), target=tmp_path / "installed")
 
 
 def test_update_refuses_plain_http_off_loopback(tmp_path: Path) -> None:

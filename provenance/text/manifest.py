@@ -4,7 +4,8 @@ Format: NFC text, then U+FEFF, then one variation selector per byte of a
 ``C2PATextManifestWrapper`` = magic ``C2PATXT\\0``, version 1, 4-byte big-endian length, the C2PA
 manifest store (JUMBF). Byte b is U+FE00+b for b < 16, else U+E0100+(b-16). The hard binding is
 a ``c2pa.hash.data`` assertion over the UTF-8 bytes of the NFC text with one exclusion: from the
-U+FEFF to the end of the wrapper. No padding.
+U+FEFF to the end of the wrapper. We write no padding; we read padded wrappers, and SHA-256/384/512
+bindings, as other signers write them. A leading byte-order mark is dropped before signing.
 
 Why this route: c2pa-python 0.38.1 cannot sign ``text/plain``, but the native c2pa library it
 bundles exports data-hashed signing (``c2pa_builder_data_hashed_placeholder`` and
@@ -18,17 +19,22 @@ length just measured until the two agree (measured over 30 texts: median 9.5 sig
 
 Reading: c2pa's Reader validates the manifest store (signature, trust, assertions) but cannot
 hash text, so it reports the data hash as unverifiable; this module checks the exclusion and the
-SHA-256 of the text itself and puts the code it earns in place of that one.
+hash of the text itself (``binding_matches``, C2PA 15.12.1.3.1) and puts the code it earns in
+place of that one.
 """
 
 from __future__ import annotations
 
 import base64
 import ctypes
+import dataclasses
+import enum
 import hashlib
 import io
 import json
+import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +43,7 @@ from c2pa.c2pa import _lib, _read_native_error
 
 from ..credentials import SigningCredentials
 from ..errors import ProvenanceError, SigningError
-from ..fingerprint import TEXT_FINGERPRINT_ALG, text_hash
+from ..fingerprint import TEXT_FINGERPRINT_ALG, TEXT_SKETCH_BITS, text_sketch
 from ..manifest import ManifestSpec, manifest_definition
 from ..store import ManifestStore, StoredManifest
 from ..trust import TrustPolicy
@@ -52,6 +58,9 @@ CORRUPTED = "manifest.text.corruptedWrapper"
 MULTIPLE = "manifest.text.multipleWrappers"
 HASH_MATCH = "assertion.dataHash.match"
 HASH_MISMATCH = "assertion.dataHash.mismatch"
+ALG_UNSUPPORTED = "algorithm.unsupported"
+#: The hash algorithms C2PA 13.1 allows for hard bindings.
+HASH_ALGORITHMS = frozenset({"sha256", "sha384", "sha512"})
 
 _BYTES = ctypes.POINTER(ctypes.c_ubyte)
 _placeholder = _lib.c2pa_builder_data_hashed_placeholder
@@ -75,13 +84,20 @@ def _selector(b: int) -> str:
     return chr(0xFE00 + b) if b < 16 else chr(0xE0100 + b - 16)
 
 
-def _byte(ch: str) -> int | None:
-    cp = ord(ch)
-    if 0xFE00 <= cp <= 0xFE0F:
-        return cp - 0xFE00
-    if 0xE0100 <= cp <= 0xE01EF:
-        return cp - 0xE0100 + 16
-    return None
+#: A U+FEFF, the magic's selectors, and the rest of the contiguous selector run (A.8.4.2): one
+#: regex pass that skips anything else at native speed, so finding wrappers is linear in the
+#: text's length however many stray U+FEFF it holds (issue 11: it was quadratic).
+_CANDIDATE = re.compile(
+    re.escape(BOM + "".join(_selector(b) for b in MAGIC)) + "[\ufe00-\ufe0f\U000e0100-\U000e01ef]*"
+)
+#: Selector -> the Latin-1 character standing for its byte, for str.translate.
+_DECODE = {0xFE00 + b: chr(b) for b in range(16)} | {
+    0xE0100 + b - 16: chr(b) for b in range(16, 256)
+}
+
+
+def _decode(selectors: str) -> bytes:
+    return selectors.translate(_DECODE).encode("latin-1")
 
 
 def encode_wrapper(manifest_store: bytes) -> str:
@@ -90,40 +106,68 @@ def encode_wrapper(manifest_store: bytes) -> str:
     return BOM + "".join(_selector(b) for b in raw)
 
 
-@dataclass(frozen=True)
-class Wrapper:
-    """A wrapper found in text: its character span and what it decodes to."""
+class WrapperProblem(enum.Enum):
+    """Why a wrapper that starts with the magic cannot be read."""
 
-    start: int  # index of U+FEFF in the (NFC) text
-    stop: int
-    manifest_store: bytes | None  # None when corrupted
+    TRUNCATED = "truncated"  # the declared length runs past the selectors present
+    VERSION = "version"  # a wrapper version this reader does not know
+    UNREADABLE = "unreadable"  # complete, but c2pa cannot parse the manifest store in it
+    MULTIPLE = "multiple"  # more than one readable wrapper (e.g. two signed texts pasted)
+
+
+@dataclass(frozen=True, slots=True)
+class Wrapper:
+    """A wrapper found in text (character indexes into the text as given, not normalised)."""
+
+    start: int  # the U+FEFF
+    stop: int  # one past the last selector the declared length covers
+    run_stop: int  # one past the contiguous selector run: ``stop`` plus any padding
+    manifest_store: bytes | None  # None when ``problem`` says why
+    problem: WrapperProblem | None = None
 
 
 def find_wrappers(text: str) -> list[Wrapper]:
-    """Every U+FEFF followed by variation selectors, decoded (or flagged as corrupted)."""
-    found = []
-    i = text.find(BOM)
-    while i != -1:
-        j = i + 1
-        while j < len(text) and _byte(text[j]) is not None:
-            j += 1
-        if j > i + 1:
-            raw = bytes(_byte(c) for c in text[i + 1 : j])  # type: ignore[misc]
-            ok = (
-                len(raw) >= HEADER
-                and raw[:8] == MAGIC
-                and raw[8] == VERSION
-                and int.from_bytes(raw[9:13], "big") == len(raw) - HEADER
-            )
-            found.append(Wrapper(i, j, raw[HEADER:] if ok else None))
-        i = text.find(BOM, j)
-    return found
+    """Every C2PA text wrapper in ``text`` (see ``iter_wrappers``)."""
+    return list(iter_wrappers(text))
+
+
+def iter_wrappers(text: str) -> Iterator[Wrapper]:
+    """Every C2PA text wrapper: a U+FEFF whose selectors decode to the magic (A.8.4.2).
+
+    A U+FEFF followed by selectors that do not start with the magic (a byte-order mark, an
+    emoji's variation selector, stray invisible characters) is text, not a manifest. The
+    wrapper ends where its declared length says; selectors after that in the same run are
+    padding (the reference implementation's ``encode_wrapper_padded``), which the
+    ``c2pa.hash.data`` exclusion may cover.
+    """
+    for m in _CANDIDATE.finditer(text):
+        start, body = m.start(), m.start() + 1
+        head = _decode(text[body : min(m.end(), body + HEADER)])
+        if len(head) < HEADER:
+            yield Wrapper(start, m.end(), m.end(), None, WrapperProblem.TRUNCATED)
+        elif head[8] != VERSION:
+            yield Wrapper(start, m.end(), m.end(), None, WrapperProblem.VERSION)
+        elif m.end() - body < HEADER + (length := int.from_bytes(head[9:13], "big")):
+            yield Wrapper(start, m.end(), m.end(), None, WrapperProblem.TRUNCATED)
+        else:
+            stop = body + HEADER + length
+            yield Wrapper(start, stop, m.end(), _decode(text[body + HEADER : stop]))
 
 
 def strip_wrappers(text: str) -> str:
-    """The visible text without any manifest wrapper."""
-    for w in reversed(find_wrappers(text)):
-        text = text[: w.start] + text[w.stop :]
+    """The text without any manifest wrapper (padding and damaged wrappers included: each
+    runs to the end of its selector run, as ``find_wrappers`` says)."""
+    return _CANDIDATE.sub("", text)
+
+
+def without_bom(text: str) -> str:
+    """``text`` without a leading byte-order mark, unless that U+FEFF opens a wrapper.
+
+    A leading U+FEFF is an encoding signature (Unicode 16.0, 23.8), which editors and
+    readers add and drop at will; signing it would make the signature depend on that.
+    """
+    if text.startswith(BOM) and not _CANDIDATE.match(text):
+        return text[1:]
     return text
 
 
@@ -176,15 +220,27 @@ def sign_text(
 ) -> SignedText:
     """NFC-normalise ``text`` and append a signed manifest declaring ``spec``.
 
-    With a ``store``, the manifest is registered under the text's fingerprint (a SimHash of
-    word shingles), so a stripped or lightly edited copy can be matched to it later.
+    With a ``store``, the manifest is registered under the text's fingerprint (character and
+    word n-grams, see ``fingerprint.text_sketch``), so a stripped or lightly edited copy can be
+    matched to it later.
+
+    The hard binding is SHA-256: c2pa's data-hashed signing writes its own ``alg``
+    (sha256) into the assertion whatever the caller asks, so SHA-384/512 are read, not
+    written.
     """
-    if find_wrappers(text):
+    for w in iter_wrappers(text):
+        if w.manifest_store is not None:
+            raise ProvenanceError(
+                "the text already carries a C2PA manifest",
+                hint="verify it, or strip it before signing anew",
+            )
+        why = w.problem.value if w.problem else "damaged"
         raise ProvenanceError(
-            "the text already carries a C2PA manifest",
-            hint="verify it, or strip it before signing anew",
+            f"the text carries a damaged C2PA manifest wrapper ({why})",
+            hint="remove the invisible characters after its U+FEFF before signing",
         )
-    visible = unicodedata.normalize("NFC", text)
+    # A leading byte-order mark is not signed: readers drop it (see without_bom).
+    visible = unicodedata.normalize("NFC", without_bom(text))
     body = visible.encode("utf-8")
     definition = manifest_definition(spec or ManifestSpec(), title=title)
     for assertion in definition["assertions"]:
@@ -207,17 +263,17 @@ def sign_text(
             if actual == length:
                 with c2pa.Reader("application/c2pa", io.BytesIO(manifest_store)) as reader:
                     manifest_id = json.loads(reader.json())["active_manifest"]
-                if store is not None:
-                    fingerprint = text_hash(visible)
+                sketch = text_sketch(visible)
+                if store is not None and sketch is not None:
                     store.register(
                         StoredManifest(
                             watermark_id=store.new_watermark_id(),
                             manifest_id=manifest_id,
                             alg=TEXT_FINGERPRINT_ALG,
-                            binding_value=f"{fingerprint:016x}",
+                            binding_value=f"{sketch:0{TEXT_SKETCH_BITS // 4}x}",
                             manifest_store=manifest_store,
                             media_type="text/plain",
-                            fingerprint=fingerprint,
+                            fingerprint=sketch >> (TEXT_SKETCH_BITS - 64),
                             signer=credentials.organization,
                         )
                     )
@@ -232,20 +288,68 @@ class TextManifest:
 
     store: dict[str, Any] | None
     state: str | None
-    binding_codes: list[str]  # HASH_MATCH / HASH_MISMATCH / CORRUPTED / MULTIPLE
+    binding_codes: list[str]  # HASH_MATCH / HASH_MISMATCH / CORRUPTED / MULTIPLE / ALG_...
+    #: Why no manifest could be read (``store`` is None): a damaged wrapper, or several.
+    problem: WrapperProblem | None = None
+    #: The binding fails, yet holds for the text's NFC form: only the Unicode normalisation
+    #: changed after signing (still Invalid, as 15.12.1.3.1 and the other validators say).
+    renormalised: bool = False
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def binding_matches(
+    text: str, wrapper: Wrapper, binding: dict[str, Any], claim_alg: str | None
+) -> str:
+    """The code the ``c2pa.hash.data`` assertion earns over ``text`` (as stored, not NFC).
+
+    C2PA 2.4, 15.12.1.3.1 steps 5-7, which A.8.5 names as the normative procedure: remove the
+    bytes the exclusion range names from the text *as stored*, then NFC-normalise what
+    remains, encode it as UTF-8 and hash it. (A.8.7.3's "perform normalization before
+    calculating offsets" contradicts this; encypher-c2pa and c2patxt both follow 15.12.1.3.1,
+    and so do we: an NFD copy of signed text is Invalid in all three.) The exclusion must
+    start at the wrapper's U+FEFF and cover the wrapper, plus any padding selectors after it
+    (the reference implementation pads; c2patxt does not).
+    """
+    alg = binding.get("alg") or claim_alg or "sha256"
+    if alg not in HASH_ALGORITHMS:
+        return ALG_UNSUPPORTED
+    start = _utf8_len(text[: wrapper.start])
+    least = start + _utf8_len(text[wrapper.start : wrapper.stop])
+    most = least + _utf8_len(text[wrapper.stop : wrapper.run_stop])
+    exclusions = binding.get("exclusions") or []
+    if len(exclusions) != 1:
+        return HASH_MISMATCH
+    first, length = exclusions[0].get("start"), exclusions[0].get("length")
+    if first != start or not isinstance(length, int) or not least <= start + length <= most:
+        return HASH_MISMATCH
+    raw = text.encode("utf-8")
+    kept = (raw[:start] + raw[start + length :]).decode("utf-8")
+    digest = hashlib.new(alg, unicodedata.normalize("NFC", kept).encode("utf-8")).digest()
+    return HASH_MATCH if base64.b64decode(binding.get("hash", "")) == digest else HASH_MISMATCH
 
 
 def read_text_manifest(text: str, policy: TrustPolicy) -> TextManifest | None:
-    """The manifest in ``text`` judged by c2pa plus the text binding; None if there is none."""
-    visible_text = unicodedata.normalize("NFC", text)
-    wrappers = find_wrappers(visible_text)
-    if not wrappers:
+    """The manifest in ``text`` judged by c2pa plus the text binding; None if there is none.
+
+    ``text`` is the text as stored (decoded, not normalised): the binding's offsets index it.
+    """
+    first, readable = None, []
+    for w in iter_wrappers(text):  # no list of them all: a text may hold a million decoys
+        first = first or w
+        if w.manifest_store is not None:
+            readable.append(w)
+            if len(readable) > 1:
+                return TextManifest(None, "Invalid", [MULTIPLE], WrapperProblem.MULTIPLE)
+    if first is None:
         return None
-    if len(wrappers) > 1:
-        return TextManifest(None, "Invalid", [MULTIPLE])
-    wrapper = wrappers[0]
-    if wrapper.manifest_store is None:
-        return TextManifest(None, "Invalid", [CORRUPTED])
+    if not readable:
+        return TextManifest(None, "Invalid", [CORRUPTED], first.problem)
+    # A damaged decoy beside a readable wrapper cannot hide it (as in c2patxt).
+    wrapper = readable[0]
+    assert wrapper.manifest_store is not None
     try:
         with c2pa.Reader(
             "application/c2pa", io.BytesIO(wrapper.manifest_store), None, policy.context()
@@ -254,17 +358,36 @@ def read_text_manifest(text: str, policy: TrustPolicy) -> TextManifest | None:
             detailed = json.loads(reader.detailed_json())
             state = reader.get_validation_state()
     except c2pa.C2paError:
-        return TextManifest(None, "Invalid", [CORRUPTED])
+        return TextManifest(None, "Invalid", [CORRUPTED], WrapperProblem.UNREADABLE)
     active = detailed["manifests"][detailed["active_manifest"]]
     binding = (active.get("assertion_store") or {}).get("c2pa.hash.data") or {}
-    before = visible_text[: wrapper.start].encode("utf-8")
-    wrapper_bytes = visible_text[wrapper.start : wrapper.stop].encode("utf-8")
-    after = visible_text[wrapper.stop :].encode("utf-8")
-    expected = [{"start": len(before), "length": len(wrapper_bytes)}]
-    hashed = hashlib.sha256(before + after).digest()
-    ok = (
-        binding.get("alg", "sha256") == "sha256"
-        and binding.get("exclusions") == expected
-        and base64.b64decode(binding.get("hash", "")) == hashed
-    )
-    return TextManifest(store, state, [HASH_MATCH if ok else HASH_MISMATCH])
+    claim_alg = (active.get("claim") or {}).get("alg")
+    code = binding_matches(text, wrapper, binding, claim_alg)
+    if code == HASH_MISMATCH and (other := _bom_variant(text)) is not None:
+        # The same text with a byte-order mark an editor added, or a reader dropped, after
+        # signing: a BOM is an encoding signature, not content (Unicode 16.0, 23.8).
+        shift = len(other) - len(text)
+        moved = dataclasses.replace(
+            wrapper,
+            start=wrapper.start + shift,
+            stop=wrapper.stop + shift,
+            run_stop=wrapper.run_stop + shift,
+        )
+        code = binding_matches(other, moved, binding, claim_alg)
+    renormalised = False
+    if code == HASH_MISMATCH and (nfc := unicodedata.normalize("NFC", text)) != text:
+        readable_nfc = [w for w in iter_wrappers(nfc) if w.manifest_store is not None]
+        renormalised = (
+            len(readable_nfc) == 1
+            and binding_matches(nfc, readable_nfc[0], binding, claim_alg) == HASH_MATCH
+        )
+    return TextManifest(store, state, [code], renormalised=renormalised)
+
+
+def _bom_variant(text: str) -> str | None:
+    """``text`` with its leading BOM dropped, or with one added; None if that would open a
+    wrapper."""
+    if text.startswith(BOM):
+        dropped = without_bom(text)
+        return dropped if dropped != text else None
+    return BOM + text

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .watermark import TextWatermarkKey, watermark_logits
+from .watermark import TextWatermarkKey, WatermarkProcessor
 
 
 def corpus() -> list[str]:
@@ -43,6 +43,21 @@ def build_tokenizer(texts: Sequence[str], vocab_size: int = 5000):  # type: igno
     tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=["[UNK]"])
+    tokenizer.train_from_iterator(texts, trainer)
+    return tokenizer
+
+
+def build_bpe_tokenizer(texts: Sequence[str], vocab_size: int = 4000):  # type: ignore[no-untyped-def]
+    """A byte-level BPE tokenizer (GPT-2's kind, the kind LLMs use for Chinese) trained on
+    ``texts``: any script, no unknown tokens, and decode gives back the exact text."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tokenizer.train_from_iterator(texts, trainer)
     return tokenizer
 
@@ -88,10 +103,11 @@ class BigramModel:
         temperature: float = 1.0,
     ) -> list[int]:
         out = list(prompt)
+        processor = WatermarkProcessor(key) if key is not None else None
         for _ in range(length):
             logits = self.logits(out[-1]) / temperature
-            if key is not None:
-                logits = watermark_logits(logits, out[-1], key)[0]
+            if processor is not None:
+                logits = processor(np.array([out]), logits[None, :])[0]
             p = np.exp(logits - logits.max())
             out.append(int(rng.choice(self.vocab_size, p=p / p.sum())))
         return out[len(prompt) :]

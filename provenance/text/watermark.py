@@ -129,6 +129,18 @@ def watermark_logits(
     return logits + key.delta * green_mask(prev, logits.shape[-1], key)
 
 
+class WatermarkProcessor:
+    """The watermark as a logits processor over numpy arrays, with transformers' calling
+    convention: ``processor(input_ids (batch, seq), scores (batch, vocab)) -> scores``. For
+    numpy or ONNX generators; ``llm.WatermarkLogitsProcessor`` is the torch one."""
+
+    def __init__(self, key: TextWatermarkKey) -> None:
+        self.key = key
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return watermark_logits(scores, np.asarray(input_ids)[:, -1], self.key)
+
+
 @dataclass(frozen=True)
 class TextWatermarkResult:
     detected: bool
