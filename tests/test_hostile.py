@@ -36,6 +36,8 @@ from .server import LiveServer, free_port
 API_KEY = "hostile-test-key"
 HEALTH_BOUND = 0.1  # seconds: /healthz while the hostile request is served
 MIB = 1024 * 1024
+#: A text that keeps a worker busy for seconds (40 MB: about 2.5 s of fingerprinting here).
+SLOW_TEXT = b"the quick brown fox jumps over the lazy dog " * 900_000
 
 
 @pytest.fixture(scope="module")
@@ -309,9 +311,15 @@ async def test_text_budget(server, settings):
 
 async def test_past_its_deadline_a_call_stops_costing_cpu(settings):
     hurried = Settings(
-        **{**settings.__dict__, "request_timeout": 1.5, "max_text_bytes": 8 * MIB, "threads": 1}
+        **{
+            **settings.__dict__,
+            "request_timeout": 1.0,
+            "max_body": 64 * MIB,
+            "max_text_bytes": 64 * MIB,
+            "threads": 1,
+        }
     )
-    text = ("the quick brown fox jumps over the lazy dog " * 30_000).encode()  # 1.3 MB: seconds
+    text = SLOW_TEXT
     with LiveServer(hurried) as live:
         pool = live.app[SERVICE].pool
         before = set(pool.pids)
@@ -350,11 +358,12 @@ async def test_admission_refuses_at_once_and_health_reports_it(settings):
             **settings.__dict__,
             "threads": 1,
             "queue": 0,
-            "request_timeout": 3,
-            "max_text_bytes": 8 * MIB,
+            "request_timeout": 10,
+            "max_body": 64 * MIB,
+            "max_text_bytes": 64 * MIB,
         }
     )
-    slow = ("the quick brown fox jumps over the lazy dog " * 30_000).encode()
+    slow = SLOW_TEXT
     with LiveServer(tight) as live:
         async with aiohttp.ClientSession() as s:
             first = asyncio.create_task(
@@ -453,7 +462,7 @@ def test_sigterm_ends_the_server_within_its_shutdown_timeout(tmp_path, keys):
             sys.executable, "-m", "extension_api", "--port", str(port), "--store",
             str(tmp_path / "m.sqlite3"), "--trust", str(keys.root), "--no-default-trust",
             "--rate-limit", "0", "--threads", "1", "--request-timeout", "600",
-            "--max-text-mb", "8", "--shutdown-timeout", "2",
+            "--max-text-mb", "128", "--max-body-mb", "128", "--shutdown-timeout", "2",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -461,7 +470,7 @@ def test_sigterm_ends_the_server_within_its_shutdown_timeout(tmp_path, keys):
     )  # fmt: skip
     try:
         proc.stdout.readline()  # type: ignore[union-attr]  # listening
-        text = ("the quick brown fox jumps over the lazy dog " * 100_000).encode()  # minutes
+        text = SLOW_TEXT * 2  # ~5 s of work: still running when the signal comes
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/verify",
             data=text,
@@ -475,6 +484,7 @@ def test_sigterm_ends_the_server_within_its_shutdown_timeout(tmp_path, keys):
         worker = threading.Thread(target=send, daemon=True)
         worker.start()
         time.sleep(1.0)  # the request is being worked on
+        assert worker.is_alive(), "the request ended before the signal: the test is void"
         signalled = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
