@@ -86,3 +86,17 @@ def test_main_synopses_show_every_flag(words: tuple[str, ...]) -> None:
     shown = set().union(*(flags for w, flags, _ in SYNOPSES if w == words))
     missing = [option[-1] for option in _options(words) if not shown & set(option)]
     assert not missing, f"`provenance {' '.join(words)}` synopsis lacks {missing}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_every_contents_link_names_a_heading() -> None:
+    text = README.read_text(encoding="utf-8")
+    headings = {_slug(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
+    links = re.findall(r"\]\(#([^)]+)\)", text)
+    assert links, "the README has no table of contents"
+    assert [link for link in links if link not in headings] == []
