@@ -42,6 +42,7 @@ _BAD_INPUT = {
     "415": _ERROR,
     "422": _ERROR,
     "429": _ERROR,
+    "503": _ERROR,  # at capacity: retry after Retry-After
     "504": _ERROR,
 }
 
@@ -524,7 +525,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/readyz": {
                 "get": {
-                    "summary": "Readiness: the manifest store answers",
+                    "summary": "Readiness: workers started, not at capacity, the store answers",
                     "operationId": "ready",
                     "responses": {
                         "200": {
@@ -532,7 +533,7 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                         "503": {
-                            "description": "The manifest store does not answer",
+                            "description": "Starting, at capacity, or the store does not answer",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                     },

@@ -40,6 +40,7 @@ from .store import (
     ManifestStore,
     StoredManifest,
     StoreError,
+    StoreUnavailableError,
     default_store_path,
 )
 from .text import TextWatermarkKey
@@ -78,6 +79,7 @@ __all__ = [
     "SigningCredentials",
     "SigningError",
     "StoreError",
+    "StoreUnavailableError",
     "StoredManifest",
     "TextDetector",
     "TextWatermarkKey",

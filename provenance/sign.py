@@ -44,6 +44,7 @@ from .manifest import (
 )
 from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
 from .store import ManifestStore, StoredManifest
+from .store.pending import PendingStore
 from .trust import TrustPolicy
 from .verdict import NOT_DAMAGE, ai_origin
 from .watermark import ALG, MIN_SIDE, binding_value, detect_rgb, embed_image, payload_hex
@@ -457,7 +458,7 @@ def sign_file(
     signer: c2pa.Signer | None = None,
     store: ManifestStore | None = None,
 ) -> SignResult:
-    """Sign ``source`` into ``output``, atomically (the store, if any, is written first).
+    """Sign ``source`` into ``output``, atomically (the store row, if any, only with the file).
 
     Never replaces an existing ``output`` unless ``overwrite`` (signing in place is
     ``output == source`` with ``overwrite=True``).
@@ -474,6 +475,9 @@ def sign_file(
     data = read_input(source)
     media_type = media_type_of(data, str(source))
     check_output_name(output, media_type)
+    # The manifest is registered only once the signed bytes are on disk, just before they get
+    # their name: a failed write (or a kill) leaves neither a store row nor a temp file.
+    pending = PendingStore(store) if store is not None else None
     result = sign_bytes(
         data,
         credentials,
@@ -481,16 +485,22 @@ def sign_file(
         name=str(source),
         media_type=media_type,
         signer=signer,
-        store=store,
+        store=pending.as_store() if pending else None,
     )
     assert result.asset is not None
     try:
-        with atomic_output(output, replace=overwrite) as handle:
+        with atomic_output(
+            output, replace=overwrite, before_commit=pending.commit if pending else None
+        ) as handle:
             handle.write(result.asset)
-    except FileExistsError:
-        raise OutputError(f"{output}: appeared while signing; not replaced") from None
-    except OSError as exc:
-        raise OutputError(f"{output}: cannot write ({exc.strerror})") from exc
+    except BaseException as exc:
+        if pending is not None:
+            pending.rollback()
+        if isinstance(exc, FileExistsError):
+            raise OutputError(f"{output}: appeared while signing; not replaced") from None
+        if isinstance(exc, OSError):
+            raise OutputError(f"{output}: cannot write ({exc.strerror})") from exc
+        raise
     return dataclasses.replace(result, input=str(source), output=str(output), asset=None)
 
 

@@ -83,6 +83,7 @@ def settings(keys, store_path) -> Settings:
         rate_limit=0,
         fetch_allow=("127.0.0.1",),
         cors_origins=("https://news.example",),
+        queue=16,  # these tests are not about admission (see test_hostile.py)
     )
 
 

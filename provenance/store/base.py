@@ -39,6 +39,10 @@ class StoreError(ProvenanceError):
     """The manifest store cannot be opened or written."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store cannot be used at all right now: damaged, locked, or unreachable."""
+
+
 def default_store_path() -> Path | str:
     """``$PROVENANCE_STORE`` (a path or a ``postgresql://`` URL), else ``manifests.sqlite3``
     in the per-user data directory."""
@@ -246,9 +250,17 @@ class ManifestStore:
             raise
         except Exception as exc:
             if self._is_duplicate(exc):
-                raise StoreError(f"already registered: {exc}") from exc
+                # Said without the SQL: the constraint text names tables and columns.
+                raise StoreError(
+                    f"the manifest {record.manifest_id} is already registered in this store"
+                ) from None
             where = self.describe()
             raise StoreError(f"cannot write to the manifest store {where}: {exc}") from exc
+
+    def remove(self, manifest_id: str) -> None:
+        """Forget a registration (one whose signed file could not be written)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM manifests WHERE manifest_id = ?", (manifest_id,))
 
     def _newest(self, where: str, args: tuple) -> StoredManifest | None:
         rows = self._rows(
