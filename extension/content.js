@@ -83,11 +83,15 @@ function field(list, name, value) {
   list.append(dt, dd);
 }
 
-// Short forms of the sentences' words (provenance/verdict.py TRUST_LIST_WORDS).
+// Short forms of the sentences' words (provenance/verdict.py TRUST_LIST_WORDS); a user anchor is
+// the reader's own (popup) when checked here, the operator's when the service checked it.
 const TRUST_LIST_WORDS = {
   c2pa: "the official C2PA trust list",
   interim: "the legacy interim list (frozen)",
-  user: "a trust anchor you configured",
+};
+const USER_ANCHOR_WORDS = {
+  browser: "a trust anchor you configured",
+  service: "a trust anchor configured on the provenance service",
 };
 const SOURCE_WORDS = {
   embedded: "embedded in the file",
@@ -126,11 +130,15 @@ function panelFor(verdict, reportUrl, where) {
   top.append(p);
   const dl = document.createElement("dl");
   field(dl, "Signed by", c.signer && (c.signer.issuer || c.signer.common_name));
-  field(dl, "Trust list", c.state === "Trusted" ? (TRUST_LIST_WORDS[c.trust_list] || "a trusted list") : c.state ? "none (signer not on a trust list)" : null);
+  const listed = c.trust_list === "user" ? USER_ANCHOR_WORDS[where === "browser" ? "browser" : "service"] : TRUST_LIST_WORDS[c.trust_list];
+  field(dl, "Trust list", c.state === "Trusted" ? (listed || "a trusted list") : c.state ? "none (signer not on a trust list)" : null);
   field(dl, "AI origin", aiWords(verdict));
   field(dl, "AI tool", verdict.ai.generated ? c.generator : null);
   field(dl, "App", verdict.ai.generated ? null : c.generator);
-  field(dl, "Date", c.signed_at || c.created_at);
+  // signature_info.time comes from the signature's time-stamp; an action's "when" is only what
+  // the signer declared.
+  field(dl, "Time-stamped", c.signed_at);
+  field(dl, "Created (declared)", c.signed_at ? null : c.created_at);
   field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)]);
   const whereLine = document.createElement("p"); whereLine.className = "where";
   whereLine.textContent = where === "browser" ? "Checked in this browser." : "Checked by the provenance service.";

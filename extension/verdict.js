@@ -31,7 +31,8 @@ export const EMBEDDED = "embedded", WATERMARK = "watermark", FINGERPRINT = "fing
 export const TRUST_LIST_WORDS = {
   c2pa: "the official C2PA trust list",
   interim: "the legacy interim trust list (frozen; it predates the official C2PA list)",
-  user: "a trust anchor you configured",
+  // Neutral: the reader or the service's operator added it (each face's own field says which).
+  user: "a trust anchor added to this verifier's configuration",
 };
 const EVIDENCE_C2PA = "c2pa", EVIDENCE_DESCRIPTION = "c2pa-description";
 
@@ -146,8 +147,18 @@ export function aiOrigin(store) {
   return { ...base, generated: false, scope: null, evidence: [] };
 }
 
+// The softwareAgent of the first action in the chain that declares AI, leaving out ingredients
+// that had failed validation when used (and their own ingredients): a tool named only by damaged
+// credentials is a claim, not the maker of this content.
 function aiAgent(store) {
+  const damaged = new Set();
   for (const [, manifest] of chain(store)) {
+    const ingredients = manifest.ingredients || [];
+    if (damaged.has(manifest.label)) {
+      for (const i of ingredients) damaged.add(i.active_manifest || "");
+      continue;
+    }
+    for (const i of ingredients) if (recordedDamage(i).length) damaged.add(i.active_manifest || "");
     for (const action of actions(manifest)) {
       if (AI_TERMS.has(sourceTypeTerm(declaredType(action) || ""))) {
         const name = agentName(action.softwareAgent);
@@ -254,6 +265,15 @@ function failingIngredient(credentials) {
   return null;
 }
 
+// The first ingredient whose signer is not trusted (what keeps a trusted signer's credentials
+// Valid rather than Trusted).
+function untrustedIngredient(credentials) {
+  for (const ingredient of credentials.ingredients) {
+    if (ingredient.failures.includes(UNTRUSTED)) return ingredient.title ? `the ingredient "${ingredient.title}"` : "an ingredient";
+  }
+  return credentials.ingredient_failures.includes(UNTRUSTED) ? "an ingredient" : null;
+}
+
 function failureReason(credentials) {
   const failures = credentials.failures;
   let damage = failures.filter((c) => !NOT_DAMAGE.has(c));
@@ -269,8 +289,9 @@ function failureReason(credentials) {
 }
 
 // The sentence for what the browser can judge alone: embedded credentials, none, or a remote
-// manifest not fetched (watermark and fingerprint sentences are the service's).
-export function summarize(credentials, ai) {
+// manifest not fetched (watermark and fingerprint sentences are the service's). trustConfigured:
+// whether the verifier had any trust list or anchor (without one, no signer can be trusted).
+export function summarize(credentials, ai, trustConfigured = true) {
   if (credentials.source === null) {
     if (credentials.remote_url) {
       return "This file points to Content Credentials stored online, which were not fetched "
@@ -297,11 +318,15 @@ export function summarize(credentials, ai) {
     const listed = TRUST_LIST_WORDS[credentials.trust_list || ""];
     trust = `Signed by ${who}; the signature is trusted` + (listed ? ` through ${listed}.` : ".");
   }
+  else if (!trustConfigured) trust = `Signed by ${who}; no trust list is configured, so no signer can be trusted.`;
   else if (credentials.failures.includes(UNTRUSTED) || !(credentials.failures.length || credentials.ingredient_failures.length)) {
     trust = `Signed by ${who}, a signer that is not on the trust list.`;
   } else if (credentials.failures.length) {
     // The claim signer is trusted, yet something else (an identity assertion) is not.
     trust = `Signed by ${who}, a trusted signer, but not all of the credentials are (${credentials.failures.join(", ")}).`;
+  } else if (untrustedIngredient(credentials)) {
+    // A trusted signer, yet Valid: say why rather than leave "trusted" beside "Valid".
+    trust = `Signed by ${who}, a trusted signer; the credentials are Valid, not Trusted, because the signer of ${untrustedIngredient(credentials)} is not trusted.`;
   } else {
     trust = `Signed by ${who}, a trusted signer.`;
   }
@@ -318,12 +343,12 @@ function settle(credentials, ai) {
   ai.claimed = credentials.state === INVALID && ai.generated === true;
 }
 
-export function verdictOf({ store, state, sha256, mediaType, remoteUrl = null }) {
+export function verdictOf({ store, state, sha256, mediaType, remoteUrl = null, trustConfigured = true }) {
   const credentials = store ? credentialsFromStore(store, state) : noCredentials(remoteUrl);
   const ai = store ? aiOrigin(store) : { generated: null, scope: null, source_types: [], evidence: [], claimed: false, description: null };
   settle(credentials, ai);
   return {
     path: null, media_type: mediaType, sha256, credentials, ai,
-    summary: summarize(credentials, ai), watermark: null, matches: [], text_watermark: null,
+    summary: summarize(credentials, ai, trustConfigured), watermark: null, matches: [], text_watermark: null,
   };
 }

@@ -1,4 +1,4 @@
-"""Middlewares: CORS, metrics, errors as JSON, per-client rate limits."""
+"""Middlewares: CORS, metrics, errors as JSON, body limits up front, per-client rate limits."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ from provenance import (
     InputError,
     MalformedAssetError,
     ManifestError,
+    NotIssuedError,
     ProvenanceError,
     StoreError,
+    StoreUnavailableError,
     TooManyPixelsError,
     UnsupportedMediaError,
 )
 
-from .fetch import FetchError
+from .errors import ApiError, overloaded
 from .metrics import Metrics
 from .settings import Settings
+from .workers import WorkerCrashed
 
 log = logging.getLogger("provenance.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -34,7 +37,9 @@ ERROR_STATUS: list[tuple[type[ProvenanceError], int, str]] = [
     (TooManyPixelsError, 413, "too_many_pixels"),
     (MalformedAssetError, 422, "malformed_asset"),
     (InputError, 400, "bad_input"),
+    (NotIssuedError, 403, "watermark_id_not_issued"),
     (ManifestError, 422, "unreadable_manifest"),
+    (StoreUnavailableError, 503, "store_unavailable"),
     (StoreError, 409, "store_conflict"),
 ]
 
@@ -84,8 +89,15 @@ async def _as_json_errors(
         return error_response(
             exc.status, _HTTP_CODES.get(exc.status, "error"), message or "", **headers
         )
-    except FetchError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, **exc.headers)
+    except WorkerCrashed as exc:
+        log.warning("a worker failed or stopped on %s %s: %s", request.method, request.path, exc)
+        return error_response(
+            422,
+            "unprocessable",
+            "processing this content stopped a worker process; it was not verified",
+        )
     except ProvenanceError as exc:
         for cls, status, code in ERROR_STATUS:
             if isinstance(exc, cls):
@@ -113,6 +125,52 @@ def metrics_middleware(metrics: Metrics) -> Callable:
             return response
         finally:
             metrics.observe(request.method, name, status, time.perf_counter() - start)
+
+    return middleware
+
+
+async def _refuse_unread(request: web.Request, response: web.Response) -> web.Response:
+    """Answer, then close the connection: reading (and discarding) the rest of a 10 GiB body,
+    as a keep-alive connection would, costs what the refusal is there to avoid."""
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
+def body_limit_middleware(settings: Settings) -> Callable:
+    """Refuse a body whose declared length is over the limit before reading any of it, and
+    keep the bodies in memory at once under ``settings.body_budget`` (each request reserves
+    its Content-Length, or the body limit when it sends none); past it, 503 at once."""
+    held = 0
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal held
+        declared = request.content_length
+        if declared is not None and declared > settings.max_body:
+            return await _refuse_unread(
+                request,
+                error_response(
+                    413,
+                    "payload_too_large",
+                    f"the body is {declared} bytes, larger than the {settings.max_body}-byte limit",
+                ),
+            )
+        if not request.body_exists:
+            return await handler(request)
+        reserved = declared if declared is not None else settings.max_body
+        if held and held + reserved > settings.body_budget:
+            error = overloaded(f"{held} bytes of request bodies in memory")
+            return await _refuse_unread(
+                request, error_response(error.status, error.code, error.message, **error.headers)
+            )
+        held += reserved
+        try:
+            return await handler(request)
+        finally:
+            held -= reserved
 
     return middleware
 

@@ -44,6 +44,7 @@ _BAD_INPUT = {
     "415": _ERROR,
     "422": _ERROR,
     "429": _ERROR,
+    "503": _ERROR,  # at capacity: retry after Retry-After
     "504": _ERROR,
 }
 
@@ -127,6 +128,36 @@ def openapi_document() -> dict[str, Any]:
                         "403": _ERROR,
                         "502": _ERROR,
                         **_BAD_INPUT,
+                    },
+                }
+            },
+            "/v1/watermark-ids": {
+                "post": {
+                    "summary": "Issue a watermark identifier to embed, sign, then register "
+                    "(API key); only this client may register a manifest under it",
+                    "operationId": "issueWatermarkId",
+                    "security": [{"apiKey": []}, {"bearer": []}],
+                    "responses": {
+                        "201": {
+                            "description": "Issued",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "payload": {"type": "string"},
+                                            "alg": {"type": "string"},
+                                            "value": {"type": "string"},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "401": _ERROR,
+                        "403": _ERROR,
+                        "409": _ERROR,
+                        "429": _ERROR,
+                        "504": _ERROR,
                     },
                 }
             },
@@ -361,7 +392,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/readyz": {
                 "get": {
-                    "summary": "Readiness: the manifest store answers",
+                    "summary": "Readiness: workers started, not at capacity, the store answers",
                     "operationId": "ready",
                     "responses": {
                         "200": {
@@ -369,7 +400,7 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                         "503": {
-                            "description": "The manifest store does not answer",
+                            "description": "Starting, at capacity, or the store does not answer",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                     },

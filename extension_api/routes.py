@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import logging
@@ -20,12 +21,14 @@ from provenance import (
     WATERMARK_ALG,
     InputError,
     StoreError,
-    find_matches,
+    binding_value,
     identifier_from_binding,
     manifest_thumbnail,
-    register_manifest,
+    payload_hex,
 )
 
+from . import jobs
+from .errors import ApiError
 from .keys import FETCHER, METRICS, SERVICE, SETTINGS
 from .metrics import CONTENT_TYPE
 from .middleware import error_response
@@ -36,23 +39,61 @@ routes = web.RouteTableDef()
 DEFAULT_MAX_RESULTS = 10
 
 
+#: Parts a multipart body may have (the API uses at most two); more is refused, not parsed.
+MAX_PARTS = 8
+_CHUNK = 256 * 1024
+
+
 async def _form(request: web.Request, names: set[str]) -> dict[str, bytes]:
-    """The named parts of a multipart body, read into memory (never written out)."""
+    """The named parts of a multipart body, read into memory (never written out).
+
+    The whole body, all parts together, stays under the body limit, and at most MAX_PARTS
+    parts are read: the limits apply to the form, not to each part.
+    """
+    limit = request.app[SETTINGS].max_body
     parts: dict[str, bytes] = {}
+    total = count = 0
     try:
         async for part in await request.multipart():
-            if isinstance(part, BodyPartReader) and part.name in names:
-                parts[part.name] = bytes(await part.read(decode=False))
+            count += 1
+            if count > MAX_PARTS:
+                raise InputError(f"the multipart form has more than {MAX_PARTS} parts")
+            if not isinstance(part, BodyPartReader):
+                raise InputError("nested multipart forms are not accepted")
+            chunks = []
+            while chunk := await part.read_chunk(_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=total)
+                if part.name in names:
+                    chunks.append(chunk)
+            if part.name in names:
+                parts[part.name] = b"".join(chunks)
     except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
         raise InputError(f"malformed multipart body ({exc})") from None
     return parts
 
 
+#: JSON request bodies are small (a URL, an alg and a value): anything bigger is refused unread.
+MAX_JSON_BYTES = 64 * 1024
+
+
 async def _json_object(request: web.Request, shape: str) -> dict[str, Any]:
-    """The body as a JSON object, or a 400 that shows the ``shape`` expected."""
+    """The body as a JSON object, or a 400 that shows the ``shape`` expected.
+
+    Decoded as JSON's own encodings (RFC 8259), never by the declared charset (which can be
+    bogus); depth beyond the parser's recursion limit is bad input like any other.
+    """
+    raw = b""
+    if (request.content_length or 0) <= MAX_JSON_BYTES:
+        raw = await request.content.read(MAX_JSON_BYTES + 1)
+    if (request.content_length or 0) > MAX_JSON_BYTES or len(raw) > MAX_JSON_BYTES:
+        raise ApiError(
+            413, "payload_too_large", f"send at most {MAX_JSON_BYTES} bytes of JSON: {shape}"
+        )
     try:
-        payload = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        payload = json.loads(raw)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         payload = None
     if not isinstance(payload, dict):
         raise InputError(f"send JSON: {shape}")
@@ -65,11 +106,26 @@ async def _body(request: web.Request) -> bytes:
         parts = await _form(request, {"file"})
         if "file" not in parts:
             raise InputError("the multipart form has no 'file' field")
-        return parts["file"]
-    data = await request.read()
+        data = parts["file"]
+    else:
+        if _is_text_type(request.content_type):
+            _check_text_size(request, request.content_length or 0)  # before reading it
+        data = await request.read()
     if not data:
         raise InputError("the request body is empty; send the file as the body")
     return data
+
+
+def _check_text_size(request: web.Request, size: int) -> None:
+    """Text costs CPU per byte (fingerprint, detectors): a per-request budget, in bytes."""
+    budget = request.app[SETTINGS].max_text_bytes
+    if size > budget:
+        raise ApiError(
+            413,
+            "text_too_large",
+            f"the text is {size} bytes; this server reads at most {budget} bytes of text "
+            "per request",
+        )
 
 
 def _is_text_type(content_type: str) -> bool:
@@ -80,6 +136,8 @@ async def _verify_and_answer(request: web.Request, data: bytes, declared: str) -
     # The media type comes from the bytes (a declared Content-Type can be wrong or hostile),
     # except for text, which bytes cannot tell apart.
     text = _is_text_type(declared)
+    if text:
+        _check_text_size(request, len(data))
     digest, verdict = await request.app[SERVICE].verify(data, "text/plain" if text else None)
     request.app[METRICS].verdict(verdict)
     log.info(
@@ -108,7 +166,8 @@ async def verify_url(request: web.Request) -> web.Response:
     return await _verify_and_answer(request, fetched.body, fetched.content_type or "")
 
 
-def _authorised(request: web.Request) -> None:
+def _authorised(request: web.Request) -> str:
+    """The calling client's identity (a digest of its API key, never the key), or 401/403."""
     keys = request.app[SETTINGS].api_keys
     if not keys:
         raise web.HTTPForbidden(text="manifest registration is off: the server has no API keys")
@@ -116,13 +175,37 @@ def _authorised(request: web.Request) -> None:
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
         given = auth[7:].strip()
-    if not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
+    # Header values may hold any byte (aiohttp keeps non-UTF-8 ones as surrogates).
+    offered = given.encode("utf-8", "surrogateescape")
+    if not any(hmac.compare_digest(offered, k.encode()) for k in keys):
         raise web.HTTPUnauthorized(text="a valid API key is required (X-API-Key or Bearer)")
+    return client_id(given)
+
+
+def client_id(api_key: str) -> str:
+    """Who registers: the watermark identifiers a client asked for are only its to register."""
+    return hashlib.sha256(api_key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+@routes.post("/v1/watermark-ids")
+async def issue_watermark_id(request: web.Request) -> web.Response:
+    """A fresh watermark identifier for this client to embed, sign and then register."""
+    client = _authorised(request)
+    service = request.app[SERVICE]
+    identifier = await service.run(service.store.issue_watermark_id, client)
+    return web.json_response(
+        {
+            "payload": payload_hex(identifier),
+            "alg": WATERMARK_ALG,
+            "value": binding_value(identifier),
+        },
+        status=201,
+    )
 
 
 @routes.post("/v1/manifests")
 async def register(request: web.Request) -> web.Response:
-    _authorised(request)
+    client = _authorised(request)
     if not request.content_type.startswith("multipart/"):
         raise InputError(
             "send multipart/form-data with 'manifest' (application/c2pa) and "
@@ -131,13 +214,8 @@ async def register(request: web.Request) -> web.Response:
     parts = await _form(request, {"manifest", "asset"})
     if set(parts) != {"manifest", "asset"}:
         raise InputError("both 'manifest' and 'asset' parts are required")
-    service = request.app[SERVICE]
-    record = await service.run(
-        register_manifest,
-        parts["manifest"],
-        parts["asset"],
-        service.store,
-        policy=service.settings.trust,
+    record = await request.app[SERVICE].work(
+        jobs.register_content, parts["manifest"], parts["asset"], client
     )
     return web.json_response(
         {"manifestId": record.manifest_id, "alg": record.alg, "value": record.binding_value},
@@ -194,7 +272,9 @@ async def by_content(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     limit = _max_results(request)
     text = "text/plain" if _is_text_type(request.content_type) else None
-    _, matches = await service.run(find_matches, data, service.store, limit=limit, media_type=text)
+    if text:
+        _check_text_size(request, len(data))
+    matches = await service.work(jobs.match_content, data, limit, text)
     if alg is not None:
         kind = "watermark" if alg == WATERMARK_ALG else "fingerprint"
         matches = [m for m in matches if m.kind == kind]
@@ -278,13 +358,23 @@ async def thumbnail(request: web.Request) -> web.Response:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    """Liveness (always 200 while the loop answers), with the load: ``overloaded`` when new
+    heavy requests would be refused."""
+    service = request.app[SERVICE]
+    status = "overloaded" if service.overloaded else "ok"
+    return web.json_response({"status": status, "load": service.load()})
 
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """Ready to serve: the store answers (a proxy should route around a process that is not)."""
+    """Ready to serve: the worker processes have started, not every worker and queue place is
+    taken, and the store answers; otherwise 503, so that a proxy routes around this process."""
     service = request.app[SERVICE]
+    if not service.pool.ready or service.overloaded:
+        status = "overloaded" if service.pool.ready else "starting"
+        return web.json_response(
+            {"status": status, "load": service.load()}, status=503, headers={"Retry-After": "1"}
+        )
     try:
         await asyncio.wait_for(service.run(service.store.ping), 5)
     except (StoreError, TimeoutError) as exc:

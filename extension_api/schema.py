@@ -4,7 +4,8 @@ The Verdict's shape is written once, as typed frozen dataclasses in ``provenance
 turns their type hints into the schema the OpenAPI document serves, so the two cannot drift.
 Fields are all required (``to_dict()`` always writes every field); ``X | None`` is nullable,
 ``list[X]`` an array, a StrEnum its values, a nested dataclass an inline object, and a field's
-``Annotated[..., Doc("...")]`` its description.
+``Annotated[..., Doc("...")]`` its description. A field with ``metadata={"internal": True}``
+is left out (``to_dict()`` leaves it out too).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def schema_of(cls: type, shapes: dict[str, type] | None = None) -> dict[str, Any
     hints = typing.get_type_hints(cls, include_extras=True)
     properties: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
         hint = hints[f.name]
         if f.name in shapes:
             shape = schema_of(shapes[f.name])

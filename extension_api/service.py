@@ -1,4 +1,5 @@
-"""What the routes call: the library run in a bounded pool, and the verdict cache."""
+"""What the routes call: store calls in a few threads, heavy library calls in the worker
+processes, and the verdict cache."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from provenance import ManifestStore, verify
+from provenance import ManifestStore
 
+from . import jobs
+from .errors import overloaded
 from .settings import Settings
+from .workers import WorkerPool
 
 T = TypeVar("T")
 
@@ -41,52 +45,70 @@ class VerdictCache:
 SNIFFED = "sniffed"
 
 
-class Service:
-    """What the routes call: library functions run in the pool, with the request time limit."""
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
-    def __init__(self, settings: Settings, store: ManifestStore, pool: ThreadPoolExecutor) -> None:
-        self.settings, self.store, self.pool = settings, store, pool
+
+class Service:
+    """What the routes call: store calls in a few threads, heavy library calls in the worker
+    processes (admitted up to ``settings.capacity``), both within the request time limit."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ManifestStore,
+        pool: WorkerPool,
+        threads: ThreadPoolExecutor,
+    ) -> None:
+        self.settings, self.store, self.pool, self.threads = settings, store, pool, threads
         self.cache = VerdictCache(store, settings.cache_size, settings.cache_ttl)
         # Verdicts depend on what is trusted and which text keys are known: a process with other
         # settings (a rolling update of the trust lists) must not reuse them.
         judged_by = repr((settings.trust, [d.key.key_id for d in settings.text_detectors]))
         self.judged_by = hashlib.sha256(judged_by.encode()).hexdigest()[:16]
+        #: Heavy calls admitted now (running in a worker or waiting for one).
+        self.admitted = 0
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A light call (a store call) in a thread, within the request time limit."""
         loop = asyncio.get_running_loop()
-        limit = self.settings.request_timeout
-        started = loop.time()
-        future = loop.run_in_executor(self.pool, lambda: fn(*args, **kwargs))
-        # A timed-out call's thread finishes its work in the background; the request gets 504.
-        result = await asyncio.wait_for(future, limit)
-        # The loop may only notice the deadline after the work is done (a busy worker thread
-        # holds the GIL): a result that arrives late is still late.
-        if loop.time() - started > limit:
-            raise TimeoutError
-        return result
+        future = loop.run_in_executor(self.threads, lambda: fn(*args, **kwargs))
+        return await asyncio.wait_for(future, self.settings.request_timeout)
 
-    def _verify(self, data: bytes, media_type: str | None) -> tuple[str, dict[str, Any]]:
-        # Hash, cache lookup and verification in one trip to the pool.
-        digest = hashlib.sha256(data).hexdigest()
-        kind = f"{media_type or SNIFFED} {self.judged_by}"
-        cached = self.cache.get(digest, kind)
-        if cached is not None:
-            return digest, cached
-        verdict = verify(
-            data,
-            policy=self.settings.trust,
-            store=self.store,
-            sha256=digest,
-            media_type=media_type,
-            text_detectors=self.settings.text_detectors,
-        )
-        result = verdict.to_dict()
-        self.cache.put(digest, kind, result)
-        return digest, result
+    async def work(self, job: Callable[..., T], *args: Any) -> T:
+        """``job(worker state, *args)`` in a worker process; 503 at once when at capacity,
+        TimeoutError (and the worker killed) at the request time limit."""
+        if self.admitted >= self.settings.capacity:
+            raise overloaded(f"{self.admitted} requests in progress")
+        self.admitted += 1
+        try:
+            deadline = asyncio.get_running_loop().time() + self.settings.request_timeout
+            return await self.pool.run(deadline, job, *args)
+        finally:
+            self.admitted -= 1
+
+    @property
+    def overloaded(self) -> bool:
+        return self.admitted >= self.settings.capacity
+
+    def load(self) -> dict[str, int]:
+        return {
+            "workers": self.pool.size,
+            "busy": self.pool.busy,
+            "admitted": self.admitted,
+            "capacity": self.settings.capacity,
+        }
 
     async def verify(
         self, data: bytes, media_type: str | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """(sha256, verdict dict) for content, cached by hash. ``media_type`` only for text
-        (bytes cannot tell text apart); everything else is sniffed."""
-        return await self.run(self._verify, data, media_type)
+        """(sha256, verdict dict) for content, cached by hash and media type. ``media_type``
+        only for text (bytes cannot tell text apart); everything else is sniffed."""
+        digest = await self.run(_sha256, data)  # hashlib releases the GIL
+        kind = f"{media_type or SNIFFED} {self.judged_by}"
+        cached = await self.run(self.cache.get, digest, kind)
+        if cached is not None:
+            return digest, cached
+        result = await self.work(jobs.verify_content, data, media_type, digest)
+        await self.run(self.cache.put, digest, kind, result)
+        return digest, result

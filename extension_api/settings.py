@@ -16,7 +16,19 @@ Trust and text-watermark keys are read by the library's own functions
 --rate-limit / PROVENANCE_RATE_LIMIT          20 requests/s per client, burst 2x (0: off)
 --request-timeout / PROVENANCE_REQUEST_TIMEOUT  30 s
 --workers / PROVENANCE_WORKERS                1 server process (N: N processes, one port)
---threads / PROVENANCE_THREADS                CPU count (at least 2) threads per process
+--threads / PROVENANCE_THREADS                CPU count (at least 2): worker processes per
+                                              server process for the CPU work (c2pa, decoding,
+                                              detection); a call past its deadline is killed
+--queue / PROVENANCE_QUEUE                    8 per thread: calls that may wait for a worker
+                                              (a few seconds of work, far below the request
+                                              time limit); beyond threads + queue, 503 at once
+--max-megapixels / PROVENANCE_MAX_MEGAPIXELS  50: pixels one image may declare (header)
+--max-text-mb / PROVENANCE_MAX_TEXT_MB        1: text one request may submit
+--max-connections / PROVENANCE_MAX_CONNECTIONS  1000: open connections; past it, the
+                                              oldest is closed to make room
+--shutdown-timeout / PROVENANCE_SHUTDOWN_TIMEOUT  30 s for in-flight requests on SIGTERM
+--max-inflight-mb / PROVENANCE_MAX_INFLIGHT_MB  4x the body limit: request bodies in memory
+                                              at once; past it, 503 at once
 --cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off), kept in the store
 --cache-ttl / PROVENANCE_CACHE_TTL            3600 s a verdict (and its report link) lives
 --trusted-proxy... / PROVENANCE_TRUSTED_PROXIES  none (addresses or networks whose
@@ -55,7 +67,7 @@ class Settings:
     request_timeout: float = 30.0
     #: Server processes sharing the port (see app.run).
     workers: int = 1
-    #: Threads per process for CPU work (c2pa, decoding, detection).
+    #: Worker processes per server process for CPU work (c2pa, decoding, detection).
     threads: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
     cache_size: int = 1024
     cache_ttl: float = 3600.0
@@ -67,6 +79,28 @@ class Settings:
     fetch_timeout: float = 10.0
     fetch_max_redirects: int = 5
     text_detectors: tuple[TextDetector, ...] = ()
+    #: Calls that may wait for a busy worker; more than threads + queue get 503 at once.
+    queue: int | None = None
+    #: Pixels (width x height, from the header) one image may have; 0: the library's limit.
+    max_pixels: int = 50_000_000
+    #: Bytes of text one request may submit (text costs CPU per byte: fingerprint, detectors).
+    max_text_bytes: int = 1 * MIB
+    #: Open connections; past it the oldest is closed (no file-descriptor exhaustion).
+    max_connections: int = 1000
+    #: Seconds in-flight requests get on SIGTERM before the workers are killed.
+    shutdown_timeout: float = 30.0
+    #: Bytes of request bodies held in memory at once; None: four times the body limit.
+    max_inflight_body: int | None = None
+
+    @property
+    def body_budget(self) -> int:
+        """Request bodies in memory at once (at least one body of the largest size)."""
+        return max(self.max_body, self.max_inflight_body or 4 * self.max_body)
+
+    @property
+    def capacity(self) -> int:
+        """Heavy calls admitted at once: running in a worker, or waiting for one."""
+        return self.threads + (8 * self.threads if self.queue is None else self.queue)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -84,6 +118,12 @@ class Settings:
             ("threads", "PROVENANCE_THREADS", int),
             ("cache_size", "PROVENANCE_CACHE_SIZE", int),
             ("cache_ttl", "PROVENANCE_CACHE_TTL", float),
+            ("queue", "PROVENANCE_QUEUE", int),
+            ("max_pixels", "PROVENANCE_MAX_MEGAPIXELS", lambda v: int(float(v) * 1_000_000)),
+            ("max_text_bytes", "PROVENANCE_MAX_TEXT_MB", lambda v: int(float(v) * MIB)),
+            ("max_connections", "PROVENANCE_MAX_CONNECTIONS", int),
+            ("shutdown_timeout", "PROVENANCE_SHUTDOWN_TIMEOUT", float),
+            ("max_inflight_body", "PROVENANCE_MAX_INFLIGHT_MB", lambda v: int(float(v) * MIB)),
         ):
             if name in os.environ:
                 env[key] = conv(os.environ[name])

@@ -17,6 +17,7 @@ from .errors import (
     MalformedAssetError,
     ManifestError,
     MissingExtraError,
+    NotIssuedError,
     OutputError,
     ProvenanceError,
     SigningError,
@@ -40,6 +41,7 @@ from .store import (
     PostgresStore,
     StoredManifest,
     StoreError,
+    StoreUnavailableError,
     default_store_path,
     is_postgres_url,
     redacted,
@@ -63,7 +65,7 @@ from .verdict import (
 )
 from .verify import FINGERPRINT_ALG, TextDetector, find_matches, manifest_thumbnail, verify
 from .watermark import ALG as WATERMARK_ALG
-from .watermark import WatermarkResult, identifier_from_binding
+from .watermark import WatermarkResult, binding_value, identifier_from_binding, payload_hex
 
 __all__ = [
     "AI_SOURCE_TYPES",
@@ -87,6 +89,7 @@ __all__ = [
     "Match",
     "MatchKind",
     "MissingExtraError",
+    "NotIssuedError",
     "OutputError",
     "PostgresStore",
     "PriorCredentials",
@@ -100,6 +103,7 @@ __all__ = [
     "Source",
     "State",
     "StoreError",
+    "StoreUnavailableError",
     "StoredManifest",
     "TextDetector",
     "TextWatermarkKey",
@@ -113,6 +117,7 @@ __all__ = [
     "Verdict",
     "WatermarkResult",
     "__version__",
+    "binding_value",
     "default_keys_dir",
     "default_store_path",
     "find_matches",
@@ -120,6 +125,7 @@ __all__ = [
     "init_keys",
     "is_postgres_url",
     "manifest_thumbnail",
+    "payload_hex",
     "redacted",
     "register_manifest",
     "resolve_source_type",

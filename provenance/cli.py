@@ -16,13 +16,14 @@ from typing import Any, TextIO
 from . import __version__
 from .credentials import KeyAlg, SigningCredentials, default_keys_dir, init_keys
 from .errors import InputError, OutputError, ProvenanceError
-from .files import atomic_write
+from .files import atomic_write, write_output
 from .inspect import inspect_file
 from .label import DEFAULT_LABEL, encode_like
 from .manifest import ManifestSpec
 from .media import EMBEDDABLE, TEXT, is_text, media_type_of, open_image, read_input
 from .sign import PriorCredentials, SignOptions, SignResult, Thumbnail, sign_file
 from .store import ManifestStore, default_store_path, is_postgres_url, redacted, store_location
+from .store.pending import PendingStore
 from .text import TextWatermarkKey
 from .text.manifest import sign_text
 from .trust import TrustPolicy
@@ -129,6 +130,13 @@ def _what_was_kept(result: SignResult) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
+def _make_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{directory}: cannot create the directory ({exc.strerror})") from None
+
+
 def cmd_sign(args: argparse.Namespace) -> int:
     if sum(bool(x) for x in (args.output, args.out_dir, args.in_place)) > 1:
         raise OutputError("choose one of -o, --out-dir and --in-place")
@@ -137,6 +145,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
         raise InputError("no input files found")
     if args.output and len(inputs) > 1:
         raise OutputError("-o names one output; use --out-dir for several inputs")
+    if args.watermark_id is not None and len(inputs) > 1:
+        raise InputError("--watermark-id names one image's identifier; sign one input with it")
     credentials = SigningCredentials.load(args.cert, args.key, keys_dir=args.keys)
     options = SignOptions(
         manifest=ManifestSpec(
@@ -151,6 +161,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
         thumbnail=Thumbnail(args.thumbnail),
         tsa_url=args.tsa,
         watermark=not args.no_watermark,
+        watermark_id=None if args.watermark_id is None else parse_payload(args.watermark_id),
         drop_credentials=args.drop_credentials,
     )
     store = None if args.no_watermark else ManifestStore(args.store)
@@ -162,7 +173,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
         for source, relative in inputs:
             output = _output_for(source, relative, args)
             try:
-                output.parent.mkdir(parents=True, exist_ok=True)
+                _make_dir(output.parent)
                 result: SignResult = sign_file(
                     source,
                     output,
@@ -210,20 +221,30 @@ def cmd_sign_text(args: argparse.Namespace) -> int:
         title=args.title,
         author=args.author,
     )
-    store = None if args.no_store else ManifestStore(args.store)
+    output = args.output or args.input.with_name(f"{args.input.stem}.signed{args.input.suffix}")
+    if output.exists() and not args.force:  # before signing: a refusal costs nothing
+        raise OutputError(f"{output}: already exists", hint="use --force to replace it")
+    # Registered only with the file (see PendingStore): a failed write leaves no store row.
+    pending = None if args.no_store else PendingStore(ManifestStore(args.store))
     signed = sign_text(
         data.decode("utf-8"),
         credentials,
         spec,
         title=args.input.name,
         tsa_url=args.tsa,
-        store=store,
+        store=pending.as_store() if pending else None,
     )
-    output = args.output or args.input.with_name(f"{args.input.stem}.signed{args.input.suffix}")
     try:
-        atomic_write(output, signed.text.encode("utf-8"), replace=args.force)
-    except FileExistsError:
-        raise OutputError(f"{output} exists", hint="use --force to replace it") from None
+        write_output(
+            output,
+            signed.text.encode("utf-8"),
+            replace=args.force,
+            before_commit=pending.commit if pending else None,
+        )
+    except BaseException:
+        if pending is not None:
+            pending.rollback()
+        raise
     if args.json:
         print(
             json.dumps(
@@ -362,7 +383,7 @@ def cmd_watermark_embed(args: argparse.Namespace) -> int:
     original = open_image(data, str(args.input))
     marked = embed_image(original, identifier, args.method)
     out_type = media_type_of(b"", str(args.output)) if args.output.suffix else media_type
-    atomic_write(args.output, encode_like(marked, out_type, original), replace=args.force)
+    write_output(args.output, encode_like(marked, out_type, original), replace=args.force)
     print(f"embedded payload {identifier:010x} into {args.output} ({args.method})")
     return 0
 
@@ -525,6 +546,12 @@ def serve_settings(args: argparse.Namespace) -> Any:
         cors_origins=tuple(args.cors_origin),
         fetch_allow=tuple(args.fetch_allow),
         max_body=int(args.max_body_mb * 1024 * 1024) if args.max_body_mb else None,
+        queue=args.queue,
+        max_pixels=int(args.max_megapixels * 1_000_000) if args.max_megapixels else None,
+        max_text_bytes=int(args.max_text_mb * 1024 * 1024) if args.max_text_mb else None,
+        max_connections=args.max_connections,
+        shutdown_timeout=args.shutdown_timeout,
+        max_inflight_body=int(args.max_inflight_mb * 1024 * 1024) if args.max_inflight_mb else None,
     )
 
 
@@ -687,6 +714,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not embed the invisible watermark (soft binding)",
     )
     s.add_argument(
+        "--watermark-id",
+        metavar="HEX",
+        help="embed this identifier: one issued to you by the service you will register the "
+        "manifest with (POST /v1/watermark-ids); default: a fresh random one",
+    )
+    s.add_argument(
         "--store",
         type=store_location,
         help="manifest store: a SQLite file or a postgresql:// URL (default: "
@@ -814,7 +847,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="key allowed to POST /v1/manifests (repeatable)",
     )
     sv.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
-    sv.add_argument("--threads", type=int, help="threads per process for CPU work")
+    sv.add_argument("--threads", type=int, help="worker processes per server process for CPU work")
+    sv.add_argument(
+        "--queue", type=int, help="calls that may wait for a worker (beyond: 503 at once)"
+    )
+    sv.add_argument("--max-megapixels", type=float, help="pixels one image may have (50)")
+    sv.add_argument("--max-text-mb", type=float, help="text one request may submit, MiB (1)")
+    sv.add_argument(
+        "--max-connections", type=int, help="open connections; past it the oldest closes"
+    )
+    sv.add_argument(
+        "--shutdown-timeout", type=float, help="seconds in-flight requests get on SIGTERM (30)"
+    )
+    sv.add_argument(
+        "--max-inflight-mb", type=float, help="request bodies in memory at once, MiB (4x body)"
+    )
     sv.add_argument("--rate-limit", type=float, help="requests/s per client (0: off)")
     sv.add_argument("--request-timeout", type=float, help="seconds per request")
     sv.add_argument("--cache-size", type=int, help="verdicts cached by SHA-256 (0: off)")
@@ -861,6 +908,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except ProvenanceError as exc:
         _fail(exc)
+        return 1
+    except OSError as exc:  # one line, never a traceback, for what the OS refused
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(f"{where}{exc.strerror or exc}")
         return 1
     except KeyboardInterrupt:
         return 130

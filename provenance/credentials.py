@@ -7,7 +7,11 @@ often fail to make one. :func:`init_keys` makes a three-level chain with that pr
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -180,13 +184,33 @@ def init_keys(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     try:
-        paths.dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(paths.key, key_pem, mode=0o600)
-        atomic_write(paths.chain, _pem(signer) + _pem(intermediate))
-        atomic_write(paths.root, _pem(root))
+        # 0700 whatever the umask: the directory holds a private key.
+        paths.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with _locked(paths.dir):
+            # Checked again under the lock: of two concurrent runs, the second sees the first's
+            # complete set and refuses, instead of mixing its key with the other's chain.
+            if not force and any(p.exists() for p in (paths.chain, paths.key, paths.root)):
+                raise KeysError(
+                    f"keys already exist in {paths.dir}",
+                    hint="use --force to replace them, or --dir to write somewhere else",
+                )
+            atomic_write(paths.key, key_pem, mode=0o600)
+            atomic_write(paths.chain, _pem(signer) + _pem(intermediate))
+            atomic_write(paths.root, _pem(root))
     except OSError as exc:
         raise KeysError(f"cannot write keys to {paths.dir}: {exc.strerror or exc}") from exc
     return paths
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """An exclusive lock on the directory itself (no lock file left behind), across processes."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _alg_for_key(key: object) -> str:
@@ -237,8 +261,12 @@ class SigningCredentials:
         return None
 
     @classmethod
-    def from_pem(cls, chain_pem: bytes, key_pem: bytes, *, source: str = "") -> SigningCredentials:
+    def from_pem(
+        cls, chain_pem: bytes, key_pem: bytes, *, source: str = "", key_source: str = ""
+    ) -> SigningCredentials:
+        """``source`` and ``key_source`` name the chain's and the key's files in errors."""
         where = f" in {source}" if source else ""
+        key_where = f" in {key_source}" if key_source else where
         try:
             certs = x509.load_pem_x509_certificates(chain_pem)
         except ValueError:
@@ -250,14 +278,15 @@ class SigningCredentials:
             key = serialization.load_pem_private_key(key_pem, password=None)
         except TypeError:
             raise KeysError(
-                f"the private key{where} is encrypted", hint="give an unencrypted PEM key"
+                f"the private key{key_where} is encrypted", hint="give an unencrypted PEM key"
             ) from None
         except ValueError:
-            raise KeysError(f"no readable PEM private key{where}") from None
+            raise KeysError(f"no readable PEM private key{key_where}") from None
         signer = certs[0]
         if _public_bytes(signer.public_key()) != _public_bytes(key.public_key()):
             raise KeysError(
-                f"the private key does not belong to the first certificate of the chain{where}",
+                f"the private key{key_where} does not belong to the first certificate of the "
+                f"chain{where}",
                 hint="the chain must start with the signer's own certificate",
             )
         try:
@@ -289,7 +318,7 @@ class SigningCredentials:
             chain_pem, key_pem = Path(cert).read_bytes(), Path(key).read_bytes()
         except OSError as exc:
             raise KeysError(f"cannot read {exc.filename}: {exc.strerror}") from exc
-        return cls.from_pem(chain_pem, key_pem, source=str(cert))
+        return cls.from_pem(chain_pem, key_pem, source=str(cert), key_source=str(key))
 
     def signer(self, tsa_url: str | None = None) -> c2pa.Signer:
         """A c2pa Signer; ``tsa_url`` adds an RFC 3161 timestamp (none is needed offline)."""

@@ -44,6 +44,10 @@ class ManifestError(ProvenanceError):
     """A C2PA manifest is present but unreadable (unknown algorithm, pre-release format)."""
 
 
+class NotIssuedError(ProvenanceError):
+    """A registration names a watermark identifier that was not issued to this client."""
+
+
 class SigningError(ProvenanceError):
     """Signing failed for a reason other than the input or the keys."""
 

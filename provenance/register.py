@@ -2,9 +2,16 @@
 
 A platform or generator hands over the manifest store (``application/c2pa``) and the asset it
 signs. The manifest must validate against that asset (its hard binding), carry our soft
-binding, and the asset must carry the same watermark; if that watermark already leads to
-credentials, the manifest's chain must hold them (see ``lineage``). Only then is it recorded,
-with the asset's fingerprint. The asset itself is never stored.
+binding under an identifier this store issued to that same client (first come: see
+:meth:`ManifestStore.issue_watermark_id`), and the asset must carry the same watermark; if that
+watermark already leads to credentials, the manifest's chain must hold them instead (see
+``lineage``). Only then is it recorded, with the asset's fingerprint and reference
+(``evidence``). The asset itself is never stored.
+
+Why the issuance: the watermark key is public, and a stripped copy of someone else's image
+still carries their identifier. Without it, anyone with an API key could re-sign that copy and
+register it under the identifier first, and every stripped copy would then recover *their*
+credentials. An identifier this store never issued, or issued to another client, is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ import json
 import c2pa
 import numpy as np
 
-from .errors import ManifestError
+from . import evidence
+from .errors import ManifestError, NotIssuedError
 from .fingerprint import image_hash
 from .lineage import lineage_conflict
 from .media import media_type_of
@@ -30,9 +38,14 @@ def register_manifest(
     asset: bytes,
     store: ManifestStore,
     *,
+    client: str,
     policy: TrustPolicy | None = None,
     name: str = "asset",
 ) -> StoredManifest:
+    """Record ``manifest_store`` (signed for ``asset``) for ``client``, the party that asked for
+    the watermark identifier it declares. Raises :class:`ManifestError` when the manifest does
+    not validate for the asset or the asset lacks its watermark, :class:`NotIssuedError` when
+    the identifier was not issued to ``client``."""
     media_type = media_type_of(asset, name)
     policy = policy or TrustPolicy()
     try:
@@ -54,6 +67,13 @@ def register_manifest(
     identifier = identifier_from_binding(values[0]) if values else None
     if identifier is None:
         raise ManifestError(f"the manifest has no {ALG} soft binding to register")
+    # A new lineage needs an identifier issued to this client; an existing one is joined only
+    # by a manifest whose chain holds its newest (``lineage``, below).
+    if store.by_watermark(identifier) is None and store.issued_to(identifier) != client:
+        raise NotIssuedError(
+            f"the watermark identifier {payload_hex(identifier)} was not issued to this client",
+            hint="ask for an identifier first (POST /v1/watermark-ids), embed it, then sign",
+        )
     luminance = load_for_detection(asset, name)
     found = detect_rgb(luminance)
     if found.identifier != identifier:
@@ -75,6 +95,7 @@ def register_manifest(
         media_type=media_type,
         fingerprint=image_hash(np.asarray(luminance)),
         signer=signer.get("issuer") or signer.get("common_name"),
+        reference=evidence.reference(luminance),
     )
     store.register(record)
     return record

@@ -22,6 +22,7 @@ import c2pa
 import numpy as np
 from PIL import Image
 
+from . import evidence
 from .credentials import SigningCredentials
 from .errors import (
     InputError,
@@ -43,6 +44,7 @@ from .manifest import (
 )
 from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
 from .store import ManifestStore, StoredManifest
+from .store.pending import PendingStore
 from .trust import TrustPolicy
 from .verdict import NOT_DAMAGE, ai_origin
 from .watermark import ALG, MIN_SIDE, binding_value, detect_rgb, embed_image, payload_hex
@@ -80,6 +82,9 @@ class SignOptions:
     tsa_url: str | None = None
     #: Embed the invisible watermark (soft binding) before signing, where the format allows.
     watermark: bool = True
+    #: The watermark identifier to embed (one issued by the service that will hold the
+    #: manifest, for registration there); by default a fresh random one.
+    watermark_id: int | None = None
     #: Sign without the credentials the file already carries (by default they become the
     #: parent ingredient, as c2patool does, so the chain is kept).
     drop_credentials: bool = False
@@ -213,6 +218,7 @@ class _Rendered:
     #: The watermark was already in the pixels (kept, not embedded again).
     watermark_kept: bool = False
     fingerprint: int | None = None
+    reference: bytes | None = None
     notes: list[str] = field(default_factory=list)
     #: A claim thumbnail made from the pixels in hand (JPEG), when they were decoded anyway.
     thumbnail: bytes | None = None
@@ -237,6 +243,13 @@ def _existing_watermark(image: Image.Image) -> int | None:
     """The identifier of a watermark already in the pixels (ours), if one decodes on the grid
     a new one would use (one on a rotated or rescaled grid would not interfere)."""
     return detect_rgb(np.asarray(_reduced(image).convert("L")), resync=False).identifier
+
+
+def _describe(rendered: _Rendered, small: Image.Image) -> None:
+    """The registered image's fingerprint and reference (``evidence``), from its reduced copy."""
+    luminance = np.asarray(small.convert("L"))
+    rendered.fingerprint = image_hash(luminance)
+    rendered.reference = evidence.reference(luminance)
 
 
 THUMBNAIL_ID = "thumbnail.jpg"
@@ -287,7 +300,7 @@ def _render(
         conflict = lineage_conflict(store, existing, chain)
         if conflict is None:
             rendered.watermark_id, rendered.watermark_kept = existing, True
-            rendered.fingerprint = image_hash(np.asarray(_reduced(image).convert("L")))
+            _describe(rendered, _reduced(image))
         else:
             rendered.notes.append(
                 f"no new watermark: the pixels already carry watermark {payload_hex(existing)}, "
@@ -295,12 +308,18 @@ def _render(
                 "chain does not hold; it stays, unbound to this manifest"
             )
     elif wants_watermark:
-        rendered.watermark_id = store.new_watermark_id() if store else secrets.randbits(40)
+        rendered.watermark_id = (
+            options.watermark_id
+            if options.watermark_id is not None
+            else store.new_watermark_id()
+            if store
+            else secrets.randbits(40)
+        )
         # The decoded pixels are released once copied (only the original's info is needed
         # from here on): one full-resolution copy at a time.
         image = embed_image(image, rendered.watermark_id, release=True)
         small = _reduced(image)
-        rendered.fingerprint = image_hash(np.asarray(small.convert("L")))
+        _describe(rendered, small)
         rendered.thumbnail = _thumbnail(small)
     if image is original:
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
@@ -409,6 +428,7 @@ def sign_bytes(
                 media_type=media_type,
                 fingerprint=rendered.fingerprint,
                 signer=credentials.organization,
+                reference=rendered.reference,
             )
         )
     return SignResult(
@@ -438,7 +458,7 @@ def sign_file(
     signer: c2pa.Signer | None = None,
     store: ManifestStore | None = None,
 ) -> SignResult:
-    """Sign ``source`` into ``output``, atomically (the store, if any, is written first).
+    """Sign ``source`` into ``output``, atomically (the store row, if any, only with the file).
 
     Never replaces an existing ``output`` unless ``overwrite`` (signing in place is
     ``output == source`` with ``overwrite=True``).
@@ -455,6 +475,9 @@ def sign_file(
     data = read_input(source)
     media_type = media_type_of(data, str(source))
     check_output_name(output, media_type)
+    # The manifest is registered only once the signed bytes are on disk, just before they get
+    # their name: a failed write (or a kill) leaves neither a store row nor a temp file.
+    pending = PendingStore(store) if store is not None else None
     result = sign_bytes(
         data,
         credentials,
@@ -462,16 +485,22 @@ def sign_file(
         name=str(source),
         media_type=media_type,
         signer=signer,
-        store=store,
+        store=pending.as_store() if pending else None,
     )
     assert result.asset is not None
     try:
-        with atomic_output(output, replace=overwrite) as handle:
+        with atomic_output(
+            output, replace=overwrite, before_commit=pending.commit if pending else None
+        ) as handle:
             handle.write(result.asset)
-    except FileExistsError:
-        raise OutputError(f"{output}: appeared while signing; not replaced") from None
-    except OSError as exc:
-        raise OutputError(f"{output}: cannot write ({exc.strerror})") from exc
+    except BaseException as exc:
+        if pending is not None:
+            pending.rollback()
+        if isinstance(exc, FileExistsError):
+            raise OutputError(f"{output}: appeared while signing; not replaced") from None
+        if isinstance(exc, OSError):
+            raise OutputError(f"{output}: cannot write ({exc.strerror})") from exc
+        raise
     return dataclasses.replace(result, input=str(source), output=str(output), asset=None)
 
 

@@ -145,6 +145,11 @@ class TrustPolicy:
         )
 
     @property
+    def configured(self) -> bool:
+        """Whether anything can be trusted: a trust list or an anchor of the user's."""
+        return bool(self.lists or self.anchors_pem)
+
+    @property
     def anchor_count(self) -> int:
         return _check_anchors(self.anchors_pem.encode(), "anchors") if self.anchors_pem else 0
 

@@ -86,7 +86,9 @@ EVIDENCE_C2PA, EVIDENCE_DESCRIPTION = Evidence.C2PA, Evidence.DESCRIPTION
 TRUST_LIST_WORDS = {
     TrustList.C2PA: "the official C2PA trust list",
     TrustList.INTERIM: "the legacy interim trust list (frozen; it predates the official C2PA list)",
-    TrustList.USER: "a trust anchor you configured",
+    # Neutral: on the CLI the user added it, on the service the operator did (each face's own
+    # field says which).
+    TrustList.USER: "a trust anchor added to this verifier's configuration",
 }
 
 #: Plain words for the failure codes readers meet most, used in the summary.
@@ -530,6 +532,15 @@ def _failing_ingredient(credentials: Credentials) -> str | None:
     return None
 
 
+def _untrusted_ingredient(credentials: Credentials) -> str | None:
+    """'the ingredient "A.jpg"' for the first ingredient whose signer is not trusted (what
+    keeps a trusted signer's credentials Valid rather than Trusted)."""
+    for ingredient in credentials.ingredients:
+        if UNTRUSTED in ingredient.failures:
+            return f'the ingredient "{ingredient.title}"' if ingredient.title else "an ingredient"
+    return "an ingredient" if UNTRUSTED in credentials.ingredient_failures else None
+
+
 def _failure_reason(credentials: Credentials) -> str:
     failures = credentials.failures
     damage = [c for c in failures if c not in NOT_DAMAGE]
@@ -552,11 +563,13 @@ def summarize(
     matches: list[Match] | None = None,
     text_watermark: dict[str, Any] | None = None,
     text_keys: int | None = None,
+    trust_configured: bool = True,
 ) -> str:
     """One plain sentence (or two) a reader understands.
 
     For text, ``text_watermark`` is the language-model watermark test and ``text_keys`` the
-    number of keys it was run with (None for other media).
+    number of keys it was run with (None for other media). ``trust_configured``: whether the
+    verifier had any trust list or anchor (without one, no signer can be trusted).
     """
     text_hit = text_watermark if text_watermark and text_watermark.get("detected") else None
     found = credentials.source is not None
@@ -634,6 +647,8 @@ def summarize(
         trust = f"Signed by {who}; the signature is trusted" + (
             f" through {listed}." if listed else "."
         )
+    elif not trust_configured:
+        trust = f"Signed by {who}; no trust list is configured, so no signer can be trusted."
     elif UNTRUSTED in credentials.failures or not (
         credentials.failures or credentials.ingredient_failures
     ):
@@ -643,6 +658,12 @@ def summarize(
         # so rather than calling the whole trusted.
         codes = ", ".join(credentials.failures)
         trust = f"Signed by {who}, a trusted signer, but not all of the credentials are ({codes})."
+    elif untrusted := _untrusted_ingredient(credentials):
+        # A trusted signer, yet Valid: say why rather than leave "trusted" beside "Valid".
+        trust = (
+            f"Signed by {who}, a trusted signer; the credentials are Valid, not Trusted, "
+            f"because the signer of {untrusted} is not trusted."
+        )
     else:
         trust = f"Signed by {who}, a trusted signer."
     failing = None if invalid else _failing_ingredient(credentials)

@@ -19,12 +19,12 @@ from typing import Any
 
 import c2pa
 
+from . import evidence
 from .errors import InputError, MalformedAssetError, ManifestError
 from .fingerprint import (
     TEXT_FINGERPRINT_ALG,
     TEXT_SKETCH_BITS,
     image_hash,
-    similarity,
     sketch_similarity,
     text_sketch,
 )
@@ -55,9 +55,6 @@ from .watermark import WatermarkSizeError, detect_rgb, load_for_detection
 
 #: Environment variable: text watermark keys, ``KEYFILE=TOKENIZER.json`` separated by commas.
 TEXT_WATERMARKS_ENV = "PROVENANCE_TEXT_WATERMARKS"
-#: A watermark's stored manifest is applied only when the image still looks like the one
-#: registered (pHash similarity; unrelated photos score about 0.5).
-RECOVERY_SIMILARITY = 0.8
 #: Fingerprint-only matches below this similarity are not reported.
 FINGERPRINT_SIMILARITY = 0.9
 #: For text (512-bit MinHash sketch of words, or characters in CJK scripts, and their bigrams;
@@ -141,26 +138,32 @@ def _candidates(
     limit: int,
     min_similarity: float,
     alike_too: bool = True,
-) -> tuple[dict, list[tuple[Match, StoredManifest]]]:
+) -> tuple[dict, list[tuple[Match, StoredManifest]], bool]:
     """Detect the watermark; with a store, the manifests it names, then look-alikes (unless
-    the watermark named one and ``alike_too`` is off: no fingerprint search then).
+    the watermark named one and ``alike_too`` is off: no fingerprint search then), and whether
+    the image is the one registered under the watermark (or a crop of it).
 
-    A watermark match carries the fingerprints' similarity (1.0 for an unchanged image).
+    A watermark match carries the share of image blocks that agree with the registered
+    image's stored reference once the watermark's geometry is undone (1.0 for an unchanged
+    image or a crop of it; see ``evidence``), and whether that is enough to call it the same.
     """
     luminance = load_for_detection(data, name)
     found = detect_rgb(luminance)
     if store is None:
-        return found.to_dict(), []
+        return found.to_dict(), [], False
     fingerprint = image_hash(luminance)
     hits: list[tuple[Match, StoredManifest]] = []
     record = store.by_watermark(found.identifier) if found.identifier is not None else None
+    alike = evidence.NONE
     if record is not None:
-        alike = similarity(fingerprint, record.fingerprint or 0)
-        hits.append(
-            (Match(record.manifest_id, round(alike, 3), MatchKind.WATERMARK, record.signer), record)
+        if record.reference:  # rows stored before references existed have none: never "same"
+            alike = evidence.compare(luminance, record.reference, found.scale, found.angle)
+        match = Match(
+            record.manifest_id, round(alike.agreeing, 3), MatchKind.WATERMARK, record.signer
         )
+        hits.append((match, record))
         if not alike_too:
-            return found.to_dict(), hits
+            return found.to_dict(), hits, alike.same
     for near, score in store.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
         if all(m.manifest_id != near.manifest_id for m, _ in hits):
             hits.append(
@@ -169,7 +172,7 @@ def _candidates(
                     near,
                 )
             )
-    return found.to_dict(), hits[:limit]
+    return found.to_dict(), hits[:limit], alike.same
 
 
 def _decode_text(data: bytes, label: str) -> str:
@@ -201,7 +204,7 @@ def find_matches(
     if media_type == TEXT:
         visible = _visible_text(_decode_text(data, name))
         return None, _text_matches(visible, store, limit)
-    found, hits = _candidates(data, store, name, limit, min_similarity)
+    found, hits, _ = _candidates(data, store, name, limit, min_similarity)
     return found, [m for m, _ in hits]
 
 
@@ -210,19 +213,22 @@ def _look_in_store(
 ) -> tuple[dict | None, list[Match], tuple[Credentials, AIOrigin] | None]:
     """(watermark result, possible matches, recovered credentials) for content without any.
 
-    A watermark that names a stored manifest recovers it if the image still looks like the one
-    registered; otherwise it is a possible match. Without a watermark, look-alikes are
+    A watermark that names a stored manifest recovers it only if the image is the one
+    registered, or a crop of it, by the stored evidence (see ``evidence``); otherwise it is a
+    possible match. Without a watermark, look-alikes are
     possible matches. A watermark naming nothing stored yields no matches at all.
     """
     try:
         # Look-alikes only matter when the watermark names nothing stored.
-        found, hits = _candidates(data, store, label, 5, FINGERPRINT_SIMILARITY, alike_too=False)
+        found, hits, same = _candidates(
+            data, store, label, 5, FINGERPRINT_SIMILARITY, alike_too=False
+        )
     except WatermarkSizeError:
         return None, [], None
     by_watermark = [(m, r) for m, r in hits if m.kind == MatchKind.WATERMARK]
     if by_watermark:
         match, record = by_watermark[0]
-        if match.similarity >= RECOVERY_SIMILARITY:
+        if same:
             recovered = _recovered(record, policy, label, match.similarity, Source(match.kind))
             return found, [], recovered
         return found, [match], None
@@ -333,7 +339,13 @@ def _verify_text(
         summary = summarize_unreadable_text(found.problem.value, matches, mark)
     else:
         summary = summarize(
-            credentials, ai, None, matches, text_watermark=mark, text_keys=len(detectors)
+            credentials,
+            ai,
+            None,
+            matches,
+            text_watermark=mark,
+            text_keys=len(detectors),
+            trust_configured=policy.configured,
         )
         if found is not None and found.renormalised:
             summary += (
@@ -426,7 +438,7 @@ def verify(
         sha256=digest,
         credentials=credentials,
         ai=ai,
-        summary=summarize(credentials, ai, found, matches),
+        summary=summarize(credentials, ai, found, matches, trust_configured=policy.configured),
         watermark=found,
         matches=matches,
     )

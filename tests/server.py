@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from aiohttp import web
 
 from extension_api import Settings, create_app
+from extension_api.app import SERVICE, SETTINGS, ServerRunner
 
 
 def free_port() -> int:
@@ -38,7 +40,9 @@ class LiveServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self._runner = web.AppRunner(self.factory(), access_log=None)
+        app = self.factory()
+        # The server's own runner (connection cap, shutdown budget) for the server's app.
+        self._runner = ServerRunner(app) if SETTINGS in app else web.AppRunner(app, access_log=None)
         self.loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         self.loop.run_until_complete(site.start())
@@ -48,9 +52,20 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self._thread.start()
-        if not self._ready.wait(30):
+        if not self._ready.wait(60):
             raise RuntimeError("the test server did not start")
+        if SETTINGS in self.app:  # the server's workers start in the background: wait for them
+            deadline = time.monotonic() + 120
+            while not self.app[SERVICE].pool.ready:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the test server's workers did not start")
+                time.sleep(0.05)
         return self
+
+    @property
+    def app(self) -> web.Application:
+        assert self._runner is not None
+        return self._runner.app
 
     def __exit__(self, *exc: object) -> None:
         assert self._runner is not None

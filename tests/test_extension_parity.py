@@ -208,6 +208,9 @@ def test_a_real_products_card(browser, site):
     text = card.inner_text()
     assert "Trusted" in text and "the legacy interim list" in text
     assert "Checked in this browser" in text and "embedded in the file" in text
+    # Its time is the signature's time-stamp, labelled so; never a bare "Date" that could be
+    # only what the signer declared.
+    assert "Time-stamped" in text and "\nDate\n" not in text
     assert card.locator(".top img").count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "card-firefly.png"))

@@ -56,7 +56,11 @@ def test_export_gives_what_post_manifests_takes(
     tmp_path: Path, photo: Path, credentials, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = ManifestStore(tmp_path / "signing.sqlite3")
-    signed = sign(photo.read_bytes(), credentials, SignOptions(ManifestSpec()), store=store)
+    # The server that will hold it issued the watermark identifier (POST /v1/watermark-ids).
+    other = ManifestStore(tmp_path / "server.sqlite3")
+    issued = other.issue_watermark_id("platform")
+    options = SignOptions(ManifestSpec(), watermark_id=issued)
+    signed = sign(photo.read_bytes(), credentials, options, store=store)
     asset = tmp_path / "signed.jpg"
     asset.write_bytes(signed.asset or b"")
     out = tmp_path / "m.c2pa"
@@ -64,8 +68,7 @@ def test_export_gives_what_post_manifests_takes(
     assert main([*argv, "--store", str(tmp_path / "signing.sqlite3")]) == 0
     assert out.read_bytes() == signed.manifest
     # What the server's POST /v1/manifests does with it: register into another store.
-    other = ManifestStore(tmp_path / "server.sqlite3")
-    record = register_manifest(out.read_bytes(), asset.read_bytes(), other)
+    record = register_manifest(out.read_bytes(), asset.read_bytes(), other, client="platform")
     assert record.manifest_id == signed.manifest_id
     # Not recorded anywhere: a clear error, nothing written.
     empty = ManifestStore(tmp_path / "empty.sqlite3")

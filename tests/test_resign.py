@@ -291,11 +291,11 @@ def test_registration_refuses_a_manifest_outside_the_lineage(credentials, store)
     hijack = sign(first.asset, credentials, SignOptions(drop_credentials=True))
     assert hijack.watermark == first.watermark and hijack.manifest and hijack.asset
     with pytest.raises(StoreError, match="already leads to other credentials"):
-        register_manifest(hijack.manifest, hijack.asset, store)
+        register_manifest(hijack.manifest, hijack.asset, store, client="someone else")
     # A re-sign that keeps the chain joins the lineage and becomes its newest.
     heir = sign(first.asset, credentials, RESIGN)
     assert heir.manifest and heir.asset
-    register_manifest(heir.manifest, heir.asset, store)
+    register_manifest(heir.manifest, heir.asset, store, client="the heir")
     newest = store.by_watermark(int(first.watermark or "0", 16))
     assert newest is not None and newest.manifest_id == heir.manifest_id
 

@@ -9,16 +9,20 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 import c2pa
+import numpy as np
 import pytest
 from aiohttp import web
 from openapi_spec_validator import validate
 from PIL import Image
 
+from bench.forgery import jpeg, steer_phash
 from extension_api import Settings, create_app
+from extension_api.routes import client_id
 from provenance import (
     ManifestSpec,
     ManifestStore,
@@ -27,6 +31,7 @@ from provenance import (
     sign,
     verify,
 )
+from provenance.watermark import embed_rgb
 
 from .conftest import PHOTOS
 from .server import LiveServer, free_port
@@ -50,8 +55,10 @@ class Files:
         self.stripped = _jpeg(self.signed)
         self.tampered = _flip_scan_byte(self.signed)
         self.unsigned = PHOTOS[1].read_bytes()
-        # Signed for registration through the API (not in the store yet).
-        extra = sign(PHOTOS[2].read_bytes(), credentials, AI)
+        # Signed for registration through the API (not in the store yet), under an identifier
+        # the store issued to the API key's client, as POST /v1/watermark-ids does.
+        issued = store.issue_watermark_id(client_id(API_KEY))
+        extra = sign(PHOTOS[2].read_bytes(), credentials, replace(AI, watermark_id=issued))
         self.unregistered_asset = extra.asset or b""
         self.unregistered_manifest = extra.manifest or b""
         self.unregistered_id = extra.manifest_id
@@ -76,6 +83,7 @@ def settings(keys, store_path) -> Settings:
         rate_limit=0,
         fetch_allow=("127.0.0.1",),
         cors_origins=("https://news.example",),
+        queue=16,  # these tests are not about admission (see test_hostile.py)
     )
 
 
@@ -109,6 +117,19 @@ async def test_verdict_is_the_librarys(server, files, settings):
             data, policy=settings.trust, store=ManifestStore(settings.store_path)
         ).to_dict()
         assert body == expected
+
+
+async def test_a_forged_watermark_does_not_recover_through_the_service(server, files, store_path):
+    """The hostile-world attack through POST /v1/verify: an unrelated photo steered to the
+    registered image's pHash and carrying its payload gets no credentials."""
+    record = ManifestStore(store_path).by_manifest_id(files.signed_id)
+    assert record is not None and record.fingerprint is not None
+    other = np.asarray(Image.open(PHOTOS[2]).convert("RGB"))
+    forged = jpeg(embed_rgb(steer_phash(other, record.fingerprint), record.watermark_id))
+    status, body, _ = await _post(f"{server.url}/v1/verify", forged)
+    assert status == 200 and body["watermark"]["payload"] == f"{record.watermark_id:010x}"
+    assert body["credentials"]["source"] is None and body["credentials"]["recovered"] is False
+    assert body["ai"]["generated"] is None and "possible match only" in body["summary"]
 
 
 async def test_signed_stripped_tampered_unsigned(server, files):
@@ -356,6 +377,35 @@ async def test_register_then_resolve(server, files):
     )
     assert status == 200 and matches["matches"][0]["manifestId"] == files.unregistered_id
     assert matches["matches"][0]["similarityScore"] >= 80
+
+
+async def test_watermark_ids_are_issued_to_a_client_and_only_it_may_register(
+    server, files, credentials
+):
+    """Registration squatting: a stripped copy of someone else's image still carries their
+    watermark; re-signed and registered under that identifier, it must be refused."""
+    url = f"{server.url}/v1/watermark-ids"
+    status, _, _ = await _post(url, b"")
+    assert status == 401
+    status, issued, _ = await _post(url, b"", headers={"X-API-Key": API_KEY})
+    assert status == 201 and issued["alg"] == "org.provenance.ssw.1"
+    assert len(issued["payload"]) == 10 and issued["value"]
+    # A victim signed elsewhere (its identifier never issued here); the squatter re-signs the
+    # stripped copy with the identifier it carries.
+    victim = sign(PHOTOS[3].read_bytes(), credentials, AI)
+    stripped = _jpeg(victim.asset or b"")
+    wid = int(victim.watermark or "0", 16)
+    squat = sign(stripped, credentials, replace(AI, watermark_id=wid))
+    form = aiohttp.FormData()
+    form.add_field(
+        "manifest", squat.manifest or b"", filename="m.c2pa", content_type="application/c2pa"
+    )
+    form.add_field("asset", squat.asset or b"", filename="a.jpg", content_type="image/jpeg")
+    status, body, _ = await _post(
+        f"{server.url}/v1/manifests", form, headers={"X-API-Key": API_KEY}
+    )
+    assert status == 403 and body["error"]["code"] == "watermark_id_not_issued"
+    assert "not issued to this client" in body["error"]["message"]
 
 
 async def test_resolution_edge_cases(server):

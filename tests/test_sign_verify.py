@@ -60,7 +60,8 @@ def test_trusted_with_root_as_anchor(tmp_path, credentials, trusted, photo):
     assert verdict.ai.evidence == ["c2pa"]
     assert verdict.summary == (
         "Generated with an AI tool (Acme Diffusion 2). "
-        "Signed by Acme Ltd; the signature is trusted through a trust anchor you configured."
+        "Signed by Acme Ltd; the signature is trusted through a trust anchor added to this "
+        "verifier's configuration."
     )
 
 

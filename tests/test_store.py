@@ -3,6 +3,7 @@ look-ups, lineage, the band index, the verdict cache, migrations, the async face
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import sqlite3
@@ -91,6 +92,18 @@ def test_new_ids_are_unused(store):
     store.register(_record(1, "urn:c2pa:one"))
     ids = {store.new_watermark_id() for _ in range(50)}
     assert len(ids) == 50 and all(0 <= i < 1 << 40 for i in ids) and 1 not in ids
+
+
+def test_issued_ids_and_references(store):
+    """Issued watermark identifiers are remembered with their client and never handed out
+    again; a record's reference (bytes) survives the round trip, on both backends."""
+    issued = store.issue_watermark_id("client-a")
+    assert store.issued_to(issued) == "client-a" and store.issued_to(issued + 1) is None
+    assert issued not in {store.new_watermark_id() for _ in range(20)}
+    store.register(dataclasses.replace(_record(issued, "urn:c2pa:ref"), reference=b"\xff\xd8ref"))
+    found = store.by_watermark(issued)
+    assert found is not None and found.reference == b"\xff\xd8ref"
+    assert store.by_watermark(issued) == store.by_manifest_id("urn:c2pa:ref")
 
 
 def test_nearest_fingerprints(store):

@@ -39,6 +39,10 @@ class StoreError(ProvenanceError):
     """The manifest store cannot be opened or written."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store cannot be used at all right now: damaged, locked, or unreachable."""
+
+
 def default_store_path() -> Path | str:
     """``$PROVENANCE_STORE`` (a path or a ``postgresql://`` URL), else ``manifests.sqlite3``
     in the per-user data directory."""
@@ -79,6 +83,9 @@ class StoredManifest:
     fingerprint: int | None
     signer: str | None
     created_at: str = ""
+    #: What the registered image looks like (``evidence.reference``: grey JPEG on the watermark's
+    #: base grid); a watermark recovers these credentials only for an image that matches it.
+    reference: bytes | None = None
 
 
 #: Fingerprint kinds: image and text fingerprints are different hashes, never compared.
@@ -86,7 +93,7 @@ IMAGE, TEXT = 0, 1
 
 _RECORD = (
     "m.watermark_id, m.manifest_id, m.alg, m.binding_value, m.manifest_store, m.media_type, "
-    "f.fp, m.signer, m.created_at"
+    "f.fp, m.signer, m.created_at, m.reference"
 )
 _FROM = "manifests m LEFT JOIN fingerprints f ON f.id = m.id"
 
@@ -95,6 +102,7 @@ def _record(row: Sequence[Any]) -> StoredManifest:
     values = list(row)
     values[4] = bytes(values[4])  # PostgreSQL hands bytea back as memoryview
     values[6] = to_unsigned(values[6])
+    values[9] = None if values[9] is None else bytes(values[9])
     return StoredManifest(*values)
 
 
@@ -159,13 +167,51 @@ class ManifestStore:
         with self._reading() as db:
             return list(db.execute(sql, tuple(args)).fetchall())
 
+    def _is_free(self, db: Any, candidate: int) -> bool:
+        return not db.execute(
+            "SELECT 1 FROM manifests WHERE watermark_id = ? "
+            "UNION ALL SELECT 1 FROM issued_ids WHERE watermark_id = ?",
+            (candidate, candidate),
+        ).fetchall()
+
     def new_watermark_id(self, bits: int = 40) -> int:
-        """A random identifier not yet in the store (random, so ids reveal no sequence)."""
-        for _ in range(32):
-            candidate = secrets.randbits(bits)
-            if not self._rows("SELECT 1 FROM manifests WHERE watermark_id = ?", (candidate,)):
-                return candidate
+        """A random identifier neither registered nor issued (random, so ids reveal no
+        sequence)."""
+        with self._reading() as db:
+            for _ in range(32):
+                candidate = secrets.randbits(bits)
+                if self._is_free(db, candidate):
+                    return candidate
         raise StoreError("could not find a free watermark identifier")
+
+    def issue_watermark_id(self, client: str, bits: int = 40) -> int:
+        """A fresh identifier reserved for ``client``: only that client may start a lineage
+        under it (see ``register_manifest``), so nobody can register a copy of someone else's
+        image under the identifier its pixels carry."""
+        issued = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            with self._transaction() as db:
+                for _ in range(32):
+                    candidate = secrets.randbits(bits)
+                    if self._is_free(db, candidate):
+                        db.execute(
+                            "INSERT INTO issued_ids (watermark_id, client, issued_at) "
+                            "VALUES (?, ?, ?)",
+                            (candidate, client, issued),
+                        )
+                        return candidate
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"cannot write to the manifest store {self.describe()}: {exc}"
+            ) from exc
+        raise StoreError("could not find a free watermark identifier")
+
+    def issued_to(self, watermark_id: int) -> str | None:
+        """The client an identifier was issued to, or None if it never was."""
+        rows = self._rows("SELECT client FROM issued_ids WHERE watermark_id = ?", (watermark_id,))
+        return str(rows[0][0]) if rows else None
 
     def register(self, record: StoredManifest) -> None:
         """Record a signed manifest (and its fingerprint), all or nothing. Several manifests
@@ -175,8 +221,8 @@ class ManifestStore:
             with self._transaction() as db:
                 (row_id,) = db.execute(
                     "INSERT INTO manifests (watermark_id, manifest_id, alg, binding_value, "
-                    "media_type, signer, created_at, manifest_store) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    "media_type, signer, created_at, manifest_store, reference) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         record.watermark_id,
                         record.manifest_id,
@@ -186,6 +232,7 @@ class ManifestStore:
                         record.signer,
                         created,
                         record.manifest_store,
+                        record.reference,
                     ),
                 ).fetchone()
                 if record.fingerprint is not None:
@@ -203,9 +250,17 @@ class ManifestStore:
             raise
         except Exception as exc:
             if self._is_duplicate(exc):
-                raise StoreError(f"already registered: {exc}") from exc
+                # Said without the SQL: the constraint text names tables and columns.
+                raise StoreError(
+                    f"the manifest {record.manifest_id} is already registered in this store"
+                ) from None
             where = self.describe()
             raise StoreError(f"cannot write to the manifest store {where}: {exc}") from exc
+
+    def remove(self, manifest_id: str) -> None:
+        """Forget a registration (one whose signed file could not be written)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM manifests WHERE manifest_id = ?", (manifest_id,))
 
     def _newest(self, where: str, args: tuple) -> StoredManifest | None:
         rows = self._rows(

@@ -55,6 +55,16 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX verdicts_expiry ON verdicts (expires_at)",
     ],
+    # The reference (``provenance.evidence``) and the issued watermark identifiers (as SQLite's
+    # version 4).
+    [
+        "ALTER TABLE manifests ADD COLUMN reference bytea",
+        """CREATE TABLE issued_ids (
+            watermark_id bigint PRIMARY KEY,
+            client       text NOT NULL,
+            issued_at    text NOT NULL
+        )""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 #: An arbitrary 64-bit key for pg_advisory_xact_lock: "provenance schema".

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import ManifestStore, StoreError, default_store_path
+from .base import ManifestStore, StoreUnavailableError, default_store_path
 
 #: Version 1: the original single table (fingerprint beside the manifest bytes, one manifest per
 #: watermark). Kept verbatim so that a store of that age migrates through the same steps.
@@ -96,8 +96,32 @@ _V3 = [
     "CREATE INDEX verdicts_expiry ON verdicts (expires_at)",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+#: Version 4: each manifest's reference (what the registered image looks like, for the
+#: evidence that a watermarked image is that image: ``provenance.evidence``; NULL for rows
+#: stored before: their watermark gives a possible match only), and the watermark identifiers
+#: issued to clients for registrations (see ``ManifestStore.issue_watermark_id``).
+_V4 = [
+    "ALTER TABLE manifests ADD COLUMN reference BLOB",
+    """CREATE TABLE issued_ids (
+        watermark_id INTEGER PRIMARY KEY,
+        client       TEXT NOT NULL,
+        issued_at    TEXT NOT NULL
+    )""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _unusable(path: Path, exc: sqlite3.Error) -> StoreUnavailableError:
+    """One clear error for a store SQLite cannot use (no traceback, no SQL)."""
+    text = str(exc)
+    if "malformed" in text or "not a database" in text or type(exc) is sqlite3.DatabaseError:
+        return StoreUnavailableError(
+            f"the manifest store {path} is damaged ({text})",
+            hint=f"restore it from a backup, or salvage it: sqlite3 {path} .recover | sqlite3 NEW",
+        )
+    return StoreUnavailableError(f"cannot use the manifest store {path} ({text})")
 
 
 class SQLiteStore(ManifestStore):
@@ -113,7 +137,9 @@ class SQLiteStore(ManifestStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the manifest store {self.path}: {exc}") from exc
+            raise StoreUnavailableError(
+                f"cannot open the manifest store {self.path}: {exc}"
+            ) from exc
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -151,19 +177,28 @@ class SQLiteStore(ManifestStore):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
-        with self._writing:
-            db.execute("BEGIN IMMEDIATE")  # take the write lock now, not half-way through
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        try:
+            db = self._connection()
+            with self._writing:
+                db.execute("BEGIN IMMEDIATE")  # take the write lock now, not half-way through
+                try:
+                    yield db
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse it
+                        db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+        except sqlite3.IntegrityError:
+            raise  # the caller says which record conflicts
+        except sqlite3.Error as exc:
+            raise _unusable(self.path, exc) from exc
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        yield self._connection()  # autocommit: the statement is its own transaction
+        try:
+            yield self._connection()  # autocommit: the statement is its own transaction
+        except sqlite3.Error as exc:
+            raise _unusable(self.path, exc) from exc
 
     def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
         with self._reading() as db:

@@ -11,9 +11,12 @@ carry the identifier's low 32 bits unprotected (RivaGAN's fixed capacity).
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import os
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -25,6 +28,37 @@ from . import codec, imwm, payload
 ALG = codec.ALG
 METHODS = ("ssw", *imwm.METHODS)
 MIN_SIDE = codec.MIN_SIDE
+#: A file holding this deployment's secret watermark key (any bytes, at least 16). Unset: the
+#: public key, so anyone can detect the watermark, and anyone can embed any identifier.
+KEY_ENV = "PROVENANCE_WATERMARK_KEY_FILE"
+MIN_KEY_BYTES = 16
+
+
+def watermark_key() -> bytes:
+    """The codec key in use: the secret one ``$PROVENANCE_WATERMARK_KEY_FILE`` names, else the
+    public default.
+
+    Trade-off (README, "What a recovered verdict proves"): with a secret key nobody without it
+    can embed a payload (no forged watermarks) or estimate the exact pattern to remove it; but
+    nobody without it can detect it either (other verifiers, the offline CLI), marks made under
+    one key are invisible under another, and a leaked key is the public case again.
+    """
+    path = os.environ.get(KEY_ENV)
+    if not path:
+        return codec.DEFAULT_KEY
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise InputError(
+            f"{KEY_ENV}={path}: cannot read the watermark key ({exc.strerror})"
+        ) from None
+    if len(key) < MIN_KEY_BYTES:
+        raise InputError(
+            f"{KEY_ENV}={path}: the watermark key is {len(key)} bytes",
+            hint=f"use at least {MIN_KEY_BYTES} random bytes, e.g. `openssl rand -hex 32 > FILE`",
+        )
+    # The codec keys a BLAKE2s MAC (at most 32 bytes): a digest of the file fits any length.
+    return hashlib.sha256(b"org.provenance.ssw.1 secret key\0" + key).digest()
 
 
 class WatermarkSizeError(InputError):
@@ -37,9 +71,15 @@ class WatermarkResult:
     payload: str | None
     confidence: float
     method: str
+    #: The geometry the detector found (see ``codec.Detection``), to undo before comparing
+    #: pixels with the registered image; not part of the verdict (nor of its schema).
+    scale: float = field(default=1.0, metadata={"internal": True})
+    angle: float = field(default=0.0, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        d = asdict(self)
+        del d["scale"], d["angle"]
+        return d
 
     @property
     def identifier(self) -> int | None:
@@ -88,7 +128,7 @@ def embed_rgb(
     """Watermark an RGB uint8 array (``out=rgb``: in place, ssw only)."""
     _check_size(rgb.shape[1], rgb.shape[0], "image")
     if method == "ssw":
-        return codec.embed(rgb, identifier, out=out)
+        return codec.embed(rgb, identifier, key=watermark_key(), out=out)
     bits = np.array([(identifier >> (31 - i)) & 1 for i in range(32)], dtype=np.uint8)
     bgr = np.ascontiguousarray(rgb[..., ::-1])
     return np.ascontiguousarray(imwm.embed(bgr, bits, method)[..., ::-1])
@@ -136,12 +176,14 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
     h, w = rgb.shape[:2]
     _check_size(w, h, "image")
     if method == "ssw":
-        found = codec.detect(rgb, resync=resync)
+        found = codec.detect(rgb, key=watermark_key(), resync=resync)
         return WatermarkResult(
             found.detected,
             payload_hex(found.identifier) if found.identifier is not None else None,
             round(found.confidence, 3),
             ALG,
+            found.scale,
+            found.angle,
         )
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
@@ -193,6 +235,7 @@ def detect_bytes(data: bytes, name: str = "image", method: str = "ssw") -> Water
 
 __all__ = [
     "ALG",
+    "KEY_ENV",
     "METHODS",
     "MIN_SIDE",
     "WatermarkResult",
@@ -206,4 +249,5 @@ __all__ = [
     "load_for_detection",
     "parse_payload",
     "payload_hex",
+    "watermark_key",
 ]

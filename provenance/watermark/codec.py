@@ -26,7 +26,7 @@ Detection is a few numpy FFTs on a 256 px image, whatever the input size.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -275,6 +275,11 @@ class Detection:
     geometry: str
     #: The decoded message bits (for bit-accuracy measurements), whether or not they check.
     bits: np.ndarray | None = None
+    #: The geometry found: one base-grid pixel of the marked image spans ``scale`` base-grid
+    #: pixels of this one, tilted by ``angle`` degrees (1.0 and 0.0 when aligned). Lets a
+    #: verifier undo a crop or rotation before comparing pixels with the registered image.
+    scale: float = 1.0
+    angle: float = 0.0
 
 
 def _whiten(y: np.ndarray) -> np.ndarray:
@@ -494,11 +499,14 @@ def detect(
     for period, angle, spectrum in _lattices(white):
         # The shortlist's grid (0.2 % in period, 0.1 degree) is close enough to try as it is;
         # only a fold that shows the sync pattern at all is worth refining.
-        found = _decode(_fold(_unwarp(white, *_basis(period, angle))), key, "resynchronised", bits)
+        basis = _basis(period, angle)
+        found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
         if not found.detected and found.sync_z >= REFINE_Z:
-            refined = _basis(*_refine(spectrum, period, angle))
-            found = _decode(_fold(_unwarp(white, *refined)), key, "resynchronised", bits)
+            basis = _basis(*_refine(spectrum, period, angle))
+            found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
         if found.detected:
-            return found
+            v1 = basis[0]
+            tilt = float(np.degrees(np.arctan2(v1[1], v1[0])))
+            return replace(found, scale=float(np.hypot(*v1)) / PERIOD, angle=tilt)
         best = found if found.sync_z > best.sync_z else best
     return best

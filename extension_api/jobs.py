@@ -1,0 +1,94 @@
+"""What the worker processes run: the library's calls, with the per-request budgets applied.
+
+Each worker calls :func:`init` once with the server's Settings, then these functions with the
+state it returned. Everything here runs outside the event loop's process.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from provenance import (
+    ManifestStore,
+    Match,
+    StoredManifest,
+    TooManyPixelsError,
+    find_matches,
+    register_manifest,
+    verify,
+)
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    settings: Settings
+    store: ManifestStore
+
+
+def init(settings: Settings) -> WorkerState:
+    return WorkerState(settings, ManifestStore(settings.store_path))
+
+
+def check_pixels(data: bytes, budget: int) -> None:
+    """Refuse an image whose header declares more than ``budget`` pixels, before decoding it.
+
+    Reads the header only (Pillow opens lazily); content Pillow does not recognise is left to
+    the library, which says what it is.
+    """
+    if budget <= 0:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        width = height = budget  # Pillow's own hard limit is far above ours
+    except Exception:  # not an image, or a header Pillow cannot read: the library decides
+        return
+    if width * height > budget:
+        raise TooManyPixelsError(
+            f"the image is {width}x{height} pixels, more than this server decodes per request",
+            hint=f"the limit is {budget / 1e6:g} megapixels; send a smaller rendition",
+        )
+
+
+def verify_content(
+    state: WorkerState, data: bytes, media_type: str | None, digest: str
+) -> dict[str, Any]:
+    if media_type is None:
+        check_pixels(data, state.settings.max_pixels)
+    verdict = verify(
+        data,
+        policy=state.settings.trust,
+        store=state.store,
+        sha256=digest,
+        media_type=media_type,
+        text_detectors=state.settings.text_detectors,
+    )
+    return verdict.to_dict()
+
+
+def match_content(
+    state: WorkerState, data: bytes, limit: int, media_type: str | None
+) -> list[Match]:
+    if media_type is None:
+        check_pixels(data, state.settings.max_pixels)
+    _, matches = find_matches(data, state.store, limit=limit, media_type=media_type)
+    return matches
+
+
+def register_content(
+    state: WorkerState, manifest: bytes, asset: bytes, client: str | None = None
+) -> StoredManifest:
+    """``client``: who registers (for a library that checks issued watermark ids)."""
+    check_pixels(asset, state.settings.max_pixels)
+    extra: dict[str, Any] = {} if client is None else {"client": client}
+    return register_manifest(manifest, asset, state.store, policy=state.settings.trust, **extra)

@@ -1,0 +1,200 @@
+"""Forged recoveries (hostile-world issue): a watermark alone never hands an image another
+image's credentials; the image must be the registered one, or a crop of it.
+
+Each attack of bench/forgery.py, once, small: the attack must work against the old rule (a
+pHash similarity >= 0.8), so these tests would fail if the defence were removed.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import sqlite3
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.forgery import copy_watermark, jpeg, steer_phash
+from provenance import (
+    InputError,
+    ManifestSpec,
+    NotIssuedError,
+    SignOptions,
+    evidence,
+    register_manifest,
+    sign,
+    verify,
+)
+from provenance.cli import main
+from provenance.fingerprint import image_hash, similarity
+from provenance.store import ManifestStore
+from provenance.watermark import KEY_ENV, detect_bytes, embed_rgb, load_for_detection
+
+from .conftest import PHOTOS
+
+AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
+
+
+@pytest.fixture
+def store(tmp_path) -> ManifestStore:
+    return ManifestStore(tmp_path / "manifests.sqlite3")
+
+
+def _rgb(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+@pytest.fixture
+def registered(credentials, store):
+    """A (the astronaut at 1024 px) signed into the store: (signed bytes, watermark id,
+    fingerprint)."""
+    image = Image.open(PHOTOS[0]).convert("RGB").resize((1024, 1024), Image.Resampling.LANCZOS)
+    # A fixed identifier keeps the test deterministic (decoding a crop depends a little on it).
+    options = SignOptions(AI.manifest, watermark_id=0x5A17E0C0DE)
+    signed = sign(jpeg(np.asarray(image), 92), credentials, options, store=store)
+    record = store.by_manifest_id(signed.manifest_id)
+    assert record is not None and record.fingerprint is not None and record.reference
+    return signed.asset or b"", signed.watermark or "", record.fingerprint
+
+
+def _refused(verdict, payload: str, manifest_id: str | None = None) -> None:
+    """The watermark is read and named, but the credentials are not applied."""
+    assert verdict.watermark["detected"] and verdict.watermark["payload"] == payload
+    assert verdict.credentials.recovered is False and verdict.credentials.present is False
+    assert verdict.ai.generated is None
+    assert [m.kind for m in verdict.matches] == ["watermark"]
+    assert verdict.matches[0].similarity < 0.5  # share of blocks that agree with A
+    assert "possible match only" in verdict.summary
+
+
+def test_phash_steered_image_with_the_payload_embedded_is_not_recovered(
+    registered, trusted, store, tmp_path
+):
+    """The issue's attack: steer B's low-frequency DCT to A's pHash, then embed A's payload
+    with `provenance watermark embed`."""
+    _, payload, fingerprint = registered
+    b = _rgb(PHOTOS[2].read_bytes())  # the coffee cup
+    steered = tmp_path / "b1.png"
+    Image.fromarray(steer_phash(b, fingerprint)).save(steered)
+    forged = tmp_path / "b2.jpg"
+    assert main(["watermark", "embed", str(steered), str(forged), "--payload", payload]) == 0
+    data = forged.read_bytes()
+    # The attack works on what it targets: the old rule would have recovered A's credentials.
+    assert similarity(image_hash(load_for_detection(data)), fingerprint) >= 0.8
+    _refused(verify(data, policy=trusted, store=store), payload)
+
+
+def test_copied_watermark_is_not_recovered(registered, trusted, store):
+    """Watermark copy: A's residual (A minus a denoised A), averaged over the tile, added to B."""
+    signed, payload, _ = registered
+    forged = jpeg(copy_watermark(_rgb(signed), _rgb(PHOTOS[4].read_bytes()), folded=True, gain=2.0))
+    assert detect_bytes(forged).payload == payload  # the copy carries A's watermark
+    _refused(verify(forged, policy=trusted, store=store), payload)
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        pytest.param(lambda im: im.crop((205, 205, 819, 819)), id="crop 60%"),
+        pytest.param(lambda im: im.crop((256, 256, 768, 768)), id="crop 50%"),
+        pytest.param(lambda im: im.crop((40, 180, 757, 897)), id="crop 70% off-centre"),
+        pytest.param(lambda im: im.rotate(2, resample=Image.Resampling.BICUBIC), id="rotate 2°"),
+        pytest.param(lambda im: im.resize((640, 640)), id="resize 62%"),
+    ],
+)
+def test_a_crop_of_the_registered_image_recovers(registered, trusted, store, upload):
+    """A crop whose watermark decodes recovers its credentials (the geometry the detector
+    found is undone, and the crop is found inside the stored reference)."""
+    signed, payload, _ = registered
+    data = jpeg(np.asarray(upload(Image.open(io.BytesIO(signed)).convert("RGB"))), 80)
+    verdict = verify(data, policy=trusted, store=store)
+    assert verdict.watermark["payload"] == payload
+    assert verdict.credentials.recovered is True and verdict.credentials.state == "Trusted"
+    assert verdict.credentials.similarity >= 0.9
+
+
+def test_a_registration_under_an_identifier_not_issued_is_refused(credentials, trusted, store):
+    """Squatting: the stripped copy of an image signed elsewhere, re-signed under the
+    identifier its pixels carry, is refused; the same under an identifier issued to the same
+    client is accepted."""
+    victim = sign(PHOTOS[3].read_bytes(), credentials, AI)  # signed elsewhere: not in `store`
+    wid = int(victim.watermark or "0", 16)
+    stripped = jpeg(_rgb(victim.asset or b""))
+    squat = sign(stripped, credentials, SignOptions(AI.manifest, watermark_id=wid))
+    with pytest.raises(NotIssuedError, match="not issued to this client"):
+        register_manifest(
+            squat.manifest or b"", squat.asset or b"", store, client="squatter", policy=trusted
+        )
+    issued = store.issue_watermark_id("victim")
+    own = sign(PHOTOS[4].read_bytes(), credentials, SignOptions(AI.manifest, watermark_id=issued))
+    with pytest.raises(NotIssuedError):  # issued, but to someone else
+        register_manifest(
+            own.manifest or b"", own.asset or b"", store, client="squatter", policy=trusted
+        )
+    record = register_manifest(
+        own.manifest or b"", own.asset or b"", store, client="victim", policy=trusted
+    )
+    assert record.watermark_id == issued and record.reference
+    assert store.new_watermark_id() != issued
+    assert store.count() == 1
+
+
+def test_rows_stored_before_references_give_a_possible_match_only(tmp_path, credentials, trusted):
+    """Rows migrated from a store made before references (version 3: the column is added, NULL)
+    have no evidence to compare with, so their watermark yields a possible match, never
+    credentials."""
+    path = tmp_path / "old.sqlite3"
+    store = ManifestStore(path)
+    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE manifests SET reference = NULL")
+    assert store.by_manifest_id(signed.manifest_id).reference is None
+    verdict = verify(jpeg(_rgb(signed.asset or b""), 75), policy=trusted, store=store)
+    assert verdict.credentials.recovered is False
+    assert verdict.matches[0].kind == "watermark" and verdict.matches[0].similarity == 0
+
+
+def test_a_secret_watermark_key_ignores_payloads_embedded_without_it(tmp_path, monkeypatch):
+    """Per-deployment key: a payload embedded with the public key (what anyone can do) is not
+    found under the secret one, and the deployment's own marks are found only with it."""
+    rgb = _rgb(PHOTOS[0].read_bytes())
+    public = jpeg(embed_rgb(rgb, 0x1234))
+    key = tmp_path / "watermark.key"
+    key.write_text(secrets.token_hex(32))
+    monkeypatch.setenv(KEY_ENV, str(key))
+    assert detect_bytes(public).detected is False
+    own = jpeg(embed_rgb(rgb, 0x1234))
+    assert detect_bytes(own).payload == "0000001234"
+    key.write_text("short")
+    with pytest.raises(InputError, match="at least 16"):
+        detect_bytes(own)
+    monkeypatch.delenv(KEY_ENV)
+    assert detect_bytes(own).detected is False
+
+
+def test_cli_signs_with_an_issued_identifier(tmp_path, keys, store):
+    """`sign --watermark-id` embeds the identifier a service issued, for registration there."""
+    out = tmp_path / "s.jpg"
+    issued = f"{store.issue_watermark_id('platform'):010x}"
+    args = ["sign", str(PHOTOS[0]), "-o", str(out), "--keys", str(keys.dir)]
+    assert main([*args, "--watermark-id", issued, "--store", str(tmp_path / "local.db")]) == 0
+    assert detect_bytes(out.read_bytes()).payload == issued
+    assert main([*args, "--watermark-id", "not-hex", "--force"]) != 0
+
+
+def test_a_larger_picture_that_contains_the_registered_one_is_not_it():
+    """A collage: the registered image at its own scale inside a bigger canvas of other content,
+    with a watermark lattice crafted to match (the codec is open, the key public). All of the
+    registered image's blocks agree, but most of the submitted picture is something else."""
+    a = _rgb(PHOTOS[0].read_bytes()).astype(np.float32).mean(axis=2)  # 512 x 512
+    reference = evidence.reference(a)
+    other = np.asarray(Image.open(PHOTOS[2]).convert("L").resize((640, 640)), np.float32)
+    canvas = other.copy()
+    canvas[64:576, 64:576] = a  # the registered picture, untouched, in the middle
+    # The canvas's base grid shows the registered one at 0.8 of its own: the geometry a
+    # crafted lattice would report.
+    found = evidence.compare(canvas, reference, scale=0.8)
+    assert found.agreeing > 0.9 and found.correlation > 0.9  # the registered part is there
+    assert found.covered < 0.7 and not found.same
+    assert evidence.compare(a, reference).same  # the registered picture alone is it

@@ -1,0 +1,99 @@
+"""A bounded fuzz run (hypothesis) over real signed files and the peer fixtures: through the
+library, nothing but a Verdict or a ProvenanceError; through the server, never a 5xx. The long
+run is bench/fuzz.py."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from extension_api import Settings
+from provenance import ManifestStore, ProvenanceError, TrustPolicy, verify
+
+from .fuzzing import Seed, mutate, mutation_lists, seeds
+from .server import LiveServer
+
+#: Pillow warns about the corrupt EXIF the mutations make; that is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
+
+#: Seconds one mutated input may take through the library (they take milliseconds).
+TIME_BOUND = 10.0
+#: What the server may answer a mutated file with.
+CLIENT_STATUSES = {200, 400, 413, 415, 422}
+BOUNDED = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,  # the same inputs on every run: a failure here is reproducible
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> ManifestStore:
+    return ManifestStore(tmp_path_factory.mktemp("fuzz") / "m.sqlite3")
+
+
+@pytest.fixture(scope="module")
+def corpus(credentials, store) -> list[Seed]:
+    return seeds(credentials, store)
+
+
+@pytest.fixture(scope="module")
+def policy(keys) -> TrustPolicy:
+    return TrustPolicy.from_files([keys.root])
+
+
+def test_the_corpus_holds_our_files_and_the_peers(corpus):
+    names = [s.name for s in corpus]
+    assert {"signed.jpg", "signed.png", "stripped.jpg", "signed.txt"} <= set(names)
+    assert len(names) > 10, "the peer fixtures are missing"
+
+
+def test_library_gives_a_verdict_or_a_clear_error(corpus, store, policy):
+    @BOUNDED
+    @given(seed=st.sampled_from(corpus), mutations=mutation_lists())
+    def check(seed: Seed, mutations) -> None:
+        data = mutate(seed.data, mutations)
+        start = time.perf_counter()
+        try:
+            verify(data, policy=policy, store=store, media_type="text/plain" if seed.text else None)
+        except ProvenanceError as exc:
+            assert str(exc)
+        assert time.perf_counter() - start < TIME_BOUND
+
+    check()
+
+
+def test_server_never_answers_5xx(corpus, store, keys):
+    configured = Settings(
+        store_path=store.path,
+        trust=TrustPolicy.from_files([keys.root]),
+        rate_limit=0,
+        cache_size=0,
+        queue=16,
+    )
+    with LiveServer(configured) as live:
+
+        @settings(BOUNDED, max_examples=25)
+        @given(seed=st.sampled_from(corpus), mutations=mutation_lists())
+        def check(seed: Seed, mutations) -> None:
+            data = mutate(seed.data, mutations) or b"\0"
+            request = urllib.request.Request(
+                f"{live.url}/v1/verify",
+                data=data,
+                headers={"Content-Type": "text/plain" if seed.text else "application/octet-stream"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=60) as r:
+                    status = r.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            assert status in CLIENT_STATUSES, (seed.name, mutations, status)
+
+        check()

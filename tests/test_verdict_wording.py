@@ -1,0 +1,117 @@
+"""The verdict's words on both sides: provenance/verdict.py and the extension's verdict.js (run in
+Node on the Reader JSON of the same real files) say the same honest sentence, and the sentence
+fits the state beside it."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import c2pa
+import pytest
+
+from provenance import SignOptions, TrustPolicy, sign, verify
+from provenance.verdict import TRUST_LIST_WORDS, USER_LIST
+
+from .test_resign import _flip_scan_byte
+from .test_sign_verify import AI, PHOTOS
+
+EXTENSION = Path(__file__).resolve().parents[1] / "extension"
+NODE = shutil.which("node")
+VIDEO = "c2pa-rs/sdk/tests/fixtures/video1.mp4"  # c2patool over an ingredient it signed
+
+
+def _in_browser_code(path: Path, policy: TrustPolicy, media_type: str) -> dict[str, Any]:
+    """extension/verdict.js's verdict of the Reader JSON c2pa gives for ``path`` (the browser
+    reads the same JSON through c2pa's WASM build)."""
+    if NODE is None:
+        pytest.skip("node is not installed: the extension's verdict.js cannot run")
+    with c2pa.Reader(media_type, io.BytesIO(path.read_bytes()), None, policy.context()) as r:
+        store, state = json.loads(r.json()), r.get_validation_state()
+    script = (
+        f"import {{ verdictOf }} from {json.dumps((EXTENSION / 'verdict.js').as_uri())};"
+        "import { readFileSync } from 'node:fs';"
+        "const a = JSON.parse(readFileSync(0, 'utf8'));"
+        "process.stdout.write(JSON.stringify(verdictOf(a)));"
+    )
+    # verdict.js is an ES module in a folder without package.json: run it as one.
+    args = {"store": store, "state": state, "sha256": "", "mediaType": media_type}
+    args["trustConfigured"] = policy.configured
+    done = subprocess.run(
+        [NODE, "--experimental-default-type=module", "--input-type=module", "-e", script],
+        input=json.dumps(args),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout)
+
+
+def test_a_user_anchor_is_worded_for_every_face():
+    # The CLI's user added it; on the service its operator did: the sentence must fit both.
+    assert "you" not in TRUST_LIST_WORDS[USER_LIST]
+    assert TRUST_LIST_WORDS[USER_LIST] == "a trust anchor added to this verifier's configuration"
+    source = (EXTENSION / "verdict.js").read_text(encoding="utf-8")
+    assert f'user: "{TRUST_LIST_WORDS[USER_LIST]}"' in source
+
+
+def test_trusted_signer_kept_valid_by_an_ingredient_says_why(shared):
+    policy = TrustPolicy.from_files(
+        [shared / "test-anchors.pem"], trust_config=shared / "test-allowed-ekus.cfg"
+    )
+    verdict = verify(shared / VIDEO, policy=policy)
+    assert verdict.credentials.state == "Valid"
+    expected = (
+        "Signed by C2PA Test Signing Cert, a trusted signer; the credentials are Valid, not "
+        'Trusted, because the signer of the ingredient "video1.mp4" is not trusted.'
+    )
+    assert verdict.summary.endswith(expected)
+    assert _in_browser_code(shared / VIDEO, policy, "video/mp4")["summary"] == verdict.summary
+
+
+def test_no_trust_list_is_said_when_there_is_none(shared):
+    policy = TrustPolicy.from_files([], default_lists=False)
+    assert not policy.configured
+    verdict = verify(shared / VIDEO, policy=policy)
+    assert verdict.credentials.state == "Valid"
+    assert "no trust list is configured" in verdict.summary
+    assert "not on the trust list" not in verdict.summary
+    mine = _in_browser_code(shared / VIDEO, policy, "video/mp4")
+    assert mine["summary"] == verdict.summary
+
+
+def test_with_lists_an_untrusted_signer_is_not_on_them(shared):
+    policy = TrustPolicy.from_files([], default_lists=True)
+    verdict = verify(shared / VIDEO, policy=policy)
+    assert "a signer that is not on the trust list" in verdict.summary
+    assert _in_browser_code(shared / VIDEO, policy, "video/mp4")["summary"] == verdict.summary
+
+
+def test_in_browser_no_ai_tool_is_named_from_a_damaged_ingredient(
+    tmp_path, credentials, trusted, shared
+):
+    # As tests/test_resign.py for the library: a tampered Firefly parent (ocsp.jpg, EXPECTED.md)
+    # must not make the edit read "Generated with ... (Adobe Firefly)" in the browser either.
+    parent = tmp_path / "parent.jpg"
+    data = (shared / "c2pa-rs/sdk/tests/fixtures/ocsp.jpg").read_bytes()
+    parent.write_bytes(_flip_scan_byte(data))
+    out = tmp_path / "edit.jpg"
+    sign(PHOTOS[0], credentials, SignOptions(ingredient=parent), output=out)
+    mine = _in_browser_code(out, trusted, "image/jpeg")
+    assert mine["ai"]["generated"] is True
+    assert mine["credentials"]["generator"] is None and "Firefly" not in mine["summary"]
+    assert mine["summary"] == verify(out, policy=trusted).summary
+
+
+def test_a_user_anchor_reads_the_same_in_both(tmp_path, credentials, trusted):
+    out = tmp_path / "ai.jpg"
+    sign(PHOTOS[0], credentials, SignOptions(AI), output=out)
+    verdict = verify(out, policy=trusted)
+    assert verdict.credentials.trust_list == USER_LIST
+    assert verdict.summary.endswith(f"trusted through {TRUST_LIST_WORDS[USER_LIST]}.")
+    assert _in_browser_code(out, trusted, "image/jpeg")["summary"] == verdict.summary
