@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import c2patxt
 import pytest
 from aiohttp import web
 
@@ -34,6 +35,7 @@ from provenance import TrustPolicy
 
 from .extension_browser import CHROMIUM, TO_TAB, extension_browser, extension_id
 from .server import LiveServer
+from .test_text_manifest import _DISCLOSURE, TEXT, _hand_signed, _peer_signer
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install chromium)"
@@ -63,12 +65,20 @@ def _type(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def service(shared, keys, tmp_path_factory):
+def peer_text_signer(tmp_path_factory):
+    """Another signer of text (c2patxt, Ed25519), whose root both sides trust."""
+    return _peer_signer(tmp_path_factory.mktemp("peer-text"))
+
+
+@pytest.fixture(scope="module")
+def service(shared, keys, peer_text_signer, tmp_path_factory):
     # The bundled lists (the package's copy, of which the extension's is a build-time copy)
     # and the peer test anchors as the reader's own, on both sides.
     settings = Settings(
         store_path=tmp_path_factory.mktemp("parity") / "m.sqlite3",
-        trust=TrustPolicy.from_files([shared / "test-anchors.pem", keys.root], default_lists=True),
+        trust=TrustPolicy.from_files(
+            [shared / "test-anchors.pem", keys.root, peer_text_signer[0].root], default_lists=True
+        ),
         rate_limit=0,
         fetch_allow=("127.0.0.1", "localhost"),
     )
@@ -156,9 +166,11 @@ def theirs(service, site, shared) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def browser(service, shared, keys):
+def browser(service, shared, keys, peer_text_signer):
     pytest.importorskip("playwright.sync_api")
-    anchors = (shared / "test-anchors.pem").read_text() + keys.root.read_text()
+    anchors = "".join(
+        p.read_text() for p in (shared / "test-anchors.pem", keys.root, peer_text_signer[0].root)
+    )
     with extension_browser(service.url, user_anchors=anchors) as (context, worker):
         yield context, worker
 
@@ -230,8 +242,9 @@ VERIFY_TEXT = """text => chrome.runtime.sendMessage({kind: "verify-text", text})
 
 
 @pytest.fixture(scope="module")
-def texts(keys, tmp_path_factory) -> dict[str, str]:
-    """A text signed by the CLI, and what readers and editors do to it."""
+def texts(keys, credentials, peer_text_signer, tmp_path_factory) -> dict[str, str]:
+    """A text signed by the CLI, what readers and editors do to it, and other signers' texts
+    (SHA-384/512 hard bindings by c2patxt, the reference implementation's padded wrapper)."""
     folder = tmp_path_factory.mktemp("texts")
     source = folder / "note.txt"
     source.write_text(
@@ -239,8 +252,18 @@ def texts(keys, tmp_path_factory) -> dict[str, str]:
         encoding="utf-8",
     )
     subprocess.run(
-        [sys.executable, "-m", "provenance", "sign-text", str(source), "--keys", str(keys.dir),
-         "--no-store", "--generator", "Acme Writer"],
+        [
+            sys.executable,
+            "-m",
+            "provenance",
+            "sign-text",
+            str(source),
+            "--keys",
+            str(keys.dir),
+            "--no-store",
+            "--generator",
+            "Acme Writer",
+        ],
         check=True,
         capture_output=True,
     )
@@ -255,7 +278,38 @@ def texts(keys, tmp_path_factory) -> dict[str, str]:
         "nfd copy": unicodedata.normalize("NFD", signed),
         "stray bom and selectors": "hello \ufeff\ufe0f\ufe01 world",
         "two pasted": signed + "\n" + signed,
+        **{
+            f"c2patxt {alg}": c2patxt.embed(
+                TEXT,
+                peer_text_signer[1],
+                _DISCLOSURE,
+                context=c2patxt.EmbedContext(algorithm=alg),
+            )
+            for alg in ("sha256", "sha384", "sha512")
+        },
+        "c2patxt sha384 tampered": c2patxt.embed(
+            TEXT, peer_text_signer[1], _DISCLOSURE, context=c2patxt.EmbedContext(algorithm="sha384")
+        ).replace("Café", "Cafe"),
+        "padded wrapper": _hand_signed(credentials, TEXT, 12),
     }
+
+
+#: What each text is (from how it was made, not from either side's output): its state.
+TEXT_STATES = {
+    "signed": "Trusted",
+    "tampered": "Invalid",
+    "stripped": None,
+    "truncated": "Invalid",
+    "bom added": "Trusted",
+    "nfd copy": "Invalid",
+    "stray bom and selectors": None,
+    "two pasted": "Invalid",
+    "c2patxt sha256": "Trusted",
+    "c2patxt sha384": "Trusted",
+    "c2patxt sha512": "Trusted",
+    "c2patxt sha384 tampered": "Invalid",
+    "padded wrapper": "Trusted",
+}
 
 
 def test_text_gets_the_services_verdict(browser, service, texts):
@@ -270,6 +324,7 @@ def test_text_gets_the_services_verdict(browser, service, texts):
             theirs = _service_verdict(service.url, text.encode("utf-8"), "t.txt")
             assert _essentials(ours["verdict"]) == _essentials(theirs["verdict"]), (name, ours)
             assert ours["where"] == "browser", name
+            assert ours["verdict"]["credentials"]["state"] == TEXT_STATES[name], name
     finally:
         worker.evaluate("chrome.storage.sync.set({useService: true})")
     ours = page.evaluate(VERIFY_TEXT, texts["signed"])
