@@ -4,7 +4,8 @@
 // embedded credentials, for watermark and fingerprint recovery; images the page cannot read),
 // and only when the reader allows it. Runs the "Check provenance" context-menu entry.
 import initC2pa, { WasmReader } from "./vendor/c2pa-wasm/c2pa.js";
-import { verdictOf } from "./verdict.js";
+import { verdictOf, textVerdictOf } from "./verdict.js";
+import { readTextManifest } from "./text_manifest.js";
 
 const DEFAULTS = {
   backend: "http://127.0.0.1:8787",
@@ -240,10 +241,40 @@ async function verifyUrl(url, sender) {
                                                headers: { "Content-Type": "application/json" } }));
 }
 
-// Text: c2pa's WASM build has no reader for text/plain (its asset handlers are media formats),
-// so a selection's credentials are checked by the service.
+// Text: c2pa's WASM build has no text/plain handler, but its Reader reads the manifest store a
+// text's wrapper carries (as the Python side does); text_manifest.js checks the hard binding
+// over the text itself. The service is asked only about text the browser cannot decide: no
+// wrapper, or one that cannot be read (fingerprint recovery, language-model watermarks).
+async function openManifestStore(bytes) {
+  await loadC2pa();
+  const reader = await WasmReader.fromBytes("application/c2pa", bytes, await c2paSettings());
+  try {
+    const store = JSON.parse(reader.json());
+    return { store, crJson: JSON.parse(reader.crJson()), state: store.validation_state };
+  } finally {
+    reader.free();
+  }
+}
+
+async function readTextLocally(textContent) {
+  const started = performance.now();
+  const found = await readTextManifest(textContent, openManifestStore);
+  const verdict = textVerdictOf({ found, sha256: await sha256Hex(new TextEncoder().encode(textContent)) });
+  if (found && found.store) remember(verdict, found.store);
+  return { verdict, where: "browser", ms: performance.now() - started, decided: !!(found && found.store) };
+}
+
 async function verifyText(textContent, sender) {
-  if (!(await serviceAllowed(sender))) return { skipped: "service-off", where: "nowhere", error: "Checking text needs the provenance service, which is off for this window." };
+  const s = await settings();
+  let local = null;
+  if (s.checkLocally) {
+    local = await readTextLocally(textContent);
+    if (local.decided) return { verdict: local.verdict, where: local.where, ms: local.ms };
+  }
+  if (!(await serviceAllowed(sender))) {
+    if (!local) return { skipped: "service-off", where: "nowhere", error: "Checking text needs the provenance service or the in-browser check; both are off for this window." };
+    return { verdict: local.verdict, where: "browser", serviceSkipped: true };
+  }
   return queued(() => call("/v1/verify", { method: "POST", body: textContent,
                                            headers: { "Content-Type": "text/plain; charset=utf-8" } }));
 }

@@ -279,7 +279,8 @@ function toast(text) {
 // A text's credentials bind its exact characters, line breaks included. The selection's
 // rendered string (Selection.toString()) has the browser's whitespace, not the author's: a
 // <p> collapses the source's newlines into spaces. So the text is read from the DOM, and a few
-// whitespace-faithful candidates are tried in turn; the backend's hard-binding check decides.
+// whitespace-faithful candidates are tried in turn; the hard-binding check (in the background,
+// text_manifest.js) decides.
 
 const BLOCKS = /^(ADDRESS|ARTICLE|ASIDE|BLOCKQUOTE|DD|DIV|DL|DT|FIGCAPTION|FIGURE|FOOTER|H[1-6]|HEADER|HR|LI|MAIN|NAV|OL|P|PRE|SECTION|TABLE|TR|UL)$/;
 const UNSEEN = /^(SCRIPT|STYLE|NOSCRIPT|TEMPLATE)$/;

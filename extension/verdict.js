@@ -352,3 +352,57 @@ export function verdictOf({ store, state, sha256, mediaType, remoteUrl = null, t
     summary: summarize(credentials, ai, trustConfigured), watermark: null, matches: [], text_watermark: null,
   };
 }
+
+// -- text (verify.py _verify_text) -----------------------------------------------------------
+
+// Why a text's C2PA manifest wrapper could not be read, in a reader's words
+// (verdict.py TEXT_WRAPPER_PROBLEMS).
+export const TEXT_WRAPPER_PROBLEMS = {
+  truncated: "its manifest wrapper is truncated (it declares more data than the text holds), so they cannot be read",
+  version: "its manifest wrapper has a version this reader does not know, so they cannot be read",
+  unreadable: "the manifest in its wrapper cannot be parsed, so they cannot be read",
+  multiple: "it holds more than one manifest wrapper (several signed texts pasted together?), so no one set of them applies to the whole text",
+};
+
+// The sentence for text whose embedded credentials cannot be read at all (the browser has no
+// fingerprint matches or language-model watermark keys: those sentences are the service's).
+export function summarizeUnreadableText(problem) {
+  return `The text carries C2PA Content Credentials, but ${TEXT_WRAPPER_PROBLEMS[problem]}; they say nothing either way about how it was made.`;
+}
+
+// Trusted / Valid / Invalid from the remaining failures and whether c2pa trusted the signer
+// (verify.py _judged_state: for manifests judged without their asset bytes).
+function judgedState(store, failures) {
+  const success = ((store.validation_results || {}).activeManifest || {}).success || [];
+  const trusted = success.some((e) => e.code === "signingCredential.trusted");
+  if (!failures.every((c) => c === UNTRUSTED)) return INVALID;
+  return trusted ? TRUSTED : VALID;
+}
+
+const HASH_MATCH = "assertion.dataHash.match", HASH_MISMATCH = "assertion.dataHash.mismatch";
+
+// The verdict on a text from what text_manifest.js readTextManifest found (null: no wrapper).
+export function textVerdictOf({ found, sha256, trustConfigured = true }) {
+  let credentials, ai = { generated: null, scope: null, source_types: [], evidence: [], claimed: false, description: null };
+  if (found === null) credentials = noCredentials();
+  else if (found.store === null) credentials = { ...noCredentials(), present: true, source: EMBEDDED, state: INVALID, failures: found.bindingCodes };
+  else {
+    credentials = credentialsFromStore(found.store, found.state);
+    // c2pa could not hash the text and says so; the text's own binding check replaces that code.
+    credentials.failures = credentials.failures.filter((c) => c !== HASH_MISMATCH);
+    credentials.failures.push(...found.bindingCodes.filter((c) => c !== HASH_MATCH));
+    credentials.state = judgedState(found.store, credentials.failures);
+    ai = aiOrigin(found.store);
+  }
+  settle(credentials, ai);
+  let summary;
+  if (found && found.problem) summary = summarizeUnreadableText(found.problem);
+  else {
+    summary = summarize(credentials, ai, trustConfigured);
+    if (found && found.renormalised) {
+      summary += " Only the text's Unicode normalisation differs from what was signed (its NFC "
+        + "form verifies): the characters are the same, the bytes are not.";
+    }
+  }
+  return { path: null, media_type: "text/plain", sha256, credentials, ai, summary, watermark: null, matches: [], text_watermark: null };
+}

@@ -388,7 +388,9 @@ def test_selected_text_is_checked_as_written(browser, text_site):
             return s.toString(); }""",
             element_id,
         )
-        worker.evaluate(TO_TAB, [live.url + "/", {"kind": "check-selection"}])
+        answer = worker.evaluate(TO_TAB, [live.url + "/", {"kind": "check-selection"}])
+        # Embedded text credentials are judged in the browser (c2pa's WASM Reader), not sent on.
+        assert answer["where"] == "browser", (element_id, answer)
         toast = page.locator("provenance-overlay #provenance-selection")
         toast.wait_for(timeout=20000)
         return rendered, toast.inner_text()

@@ -7,17 +7,26 @@ the background reads them); every file, images included, also goes to the backgr
 content script would send it. Each answer must equal the service's in state, failures, AI
 origin, signer, trust list and sentence; files the service cannot read must fail in the browser
 too. Files with embedded credentials must have been judged in the browser, not sent on.
+
+Text goes the same way: a text signed with `provenance sign-text` (test keys, whose root both
+sides trust), tampered, stripped, truncated and otherwise altered copies, each checked by the
+background as a selection is (c2pa's WASM Reader on the wrapper's manifest store, the hard
+binding checked in the browser) and by the service's POST /v1/verify as text/plain.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
+import subprocess
+import sys
+import unicodedata
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+import c2patxt
 import pytest
 from aiohttp import web
 
@@ -26,6 +35,7 @@ from provenance import TrustPolicy
 
 from .extension_browser import CHROMIUM, TO_TAB, extension_browser, extension_id
 from .server import LiveServer
+from .test_text_manifest import _DISCLOSURE, TEXT, _hand_signed, _peer_signer
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install chromium)"
@@ -55,12 +65,20 @@ def _type(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def service(shared, tmp_path_factory):
+def peer_text_signer(tmp_path_factory):
+    """Another signer of text (c2patxt, Ed25519), whose root both sides trust."""
+    return _peer_signer(tmp_path_factory.mktemp("peer-text"))
+
+
+@pytest.fixture(scope="module")
+def service(shared, keys, peer_text_signer, tmp_path_factory):
     # The bundled lists (the package's copy, of which the extension's is a build-time copy)
     # and the peer test anchors as the reader's own, on both sides.
     settings = Settings(
         store_path=tmp_path_factory.mktemp("parity") / "m.sqlite3",
-        trust=TrustPolicy.from_files([shared / "test-anchors.pem"], default_lists=True),
+        trust=TrustPolicy.from_files(
+            [shared / "test-anchors.pem", keys.root, peer_text_signer[0].root], default_lists=True
+        ),
         rate_limit=0,
         fetch_allow=("127.0.0.1", "localhost"),
     )
@@ -148,9 +166,11 @@ def theirs(service, site, shared) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def browser(service, shared):
+def browser(service, shared, keys, peer_text_signer):
     pytest.importorskip("playwright.sync_api")
-    anchors = (shared / "test-anchors.pem").read_text()
+    anchors = "".join(
+        p.read_text() for p in (shared / "test-anchors.pem", keys.root, peer_text_signer[0].root)
+    )
     with extension_browser(service.url, user_anchors=anchors) as (context, worker):
         yield context, worker
 
@@ -214,4 +234,103 @@ def test_a_real_products_card(browser, site):
     assert card.locator(".top img").count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "card-firefly.png"))
+    page.close()
+
+
+#: Run in an extension page: send a text to the background as the content script does.
+VERIFY_TEXT = """text => chrome.runtime.sendMessage({kind: "verify-text", text})"""
+
+
+@pytest.fixture(scope="module")
+def texts(keys, credentials, peer_text_signer, tmp_path_factory) -> dict[str, str]:
+    """A text signed by the CLI, what readers and editors do to it, and other signers' texts
+    (SHA-384/512 hard bindings by c2patxt, the reference implementation's padded wrapper)."""
+    folder = tmp_path_factory.mktemp("texts")
+    source = folder / "note.txt"
+    source.write_text(
+        "Typhoon signal No. 8 is expected at 9 p.m.\nFerries stop at 8 p.m. 颱風 café\n",
+        encoding="utf-8",
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "provenance",
+            "sign-text",
+            str(source),
+            "--keys",
+            str(keys.dir),
+            "--no-store",
+            "--generator",
+            "Acme Writer",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    signed = (folder / "note.signed.txt").read_text(encoding="utf-8")
+    wrapper = signed.index("\ufeff")
+    return {
+        "signed": signed,
+        "tampered": signed.replace("No. 8", "No. 3"),
+        "stripped": signed[:wrapper],
+        "truncated": signed[: wrapper + 400],
+        "bom added": "\ufeff" + signed,
+        "nfd copy": unicodedata.normalize("NFD", signed),
+        "stray bom and selectors": "hello \ufeff\ufe0f\ufe01 world",
+        "two pasted": signed + "\n" + signed,
+        **{
+            f"c2patxt {alg}": c2patxt.embed(
+                TEXT,
+                peer_text_signer[1],
+                _DISCLOSURE,
+                context=c2patxt.EmbedContext(algorithm=alg),
+            )
+            for alg in ("sha256", "sha384", "sha512")
+        },
+        "c2patxt sha384 tampered": c2patxt.embed(
+            TEXT, peer_text_signer[1], _DISCLOSURE, context=c2patxt.EmbedContext(algorithm="sha384")
+        ).replace("Café", "Cafe"),
+        "padded wrapper": _hand_signed(credentials, TEXT, 12),
+    }
+
+
+#: What each text is (from how it was made, not from either side's output): its state.
+TEXT_STATES = {
+    "signed": "Trusted",
+    "tampered": "Invalid",
+    "stripped": None,
+    "truncated": "Invalid",
+    "bom added": "Trusted",
+    "nfd copy": "Invalid",
+    "stray bom and selectors": None,
+    "two pasted": "Invalid",
+    "c2patxt sha256": "Trusted",
+    "c2patxt sha384": "Trusted",
+    "c2patxt sha512": "Trusted",
+    "c2patxt sha384 tampered": "Invalid",
+    "padded wrapper": "Trusted",
+}
+
+
+def test_text_gets_the_services_verdict(browser, service, texts):
+    context, worker = browser
+    page = context.new_page()
+    page.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
+    # The service off: what the browser alone says about every text, decided or not.
+    worker.evaluate("chrome.storage.sync.set({useService: false})")
+    try:
+        for name, text in texts.items():
+            ours = page.evaluate(VERIFY_TEXT, text)
+            theirs = _service_verdict(service.url, text.encode("utf-8"), "t.txt")
+            assert _essentials(ours["verdict"]) == _essentials(theirs["verdict"]), (name, ours)
+            assert ours["where"] == "browser", name
+            assert ours["verdict"]["credentials"]["state"] == TEXT_STATES[name], name
+    finally:
+        worker.evaluate("chrome.storage.sync.set({useService: true})")
+    ours = page.evaluate(VERIFY_TEXT, texts["signed"])
+    assert ours["verdict"]["credentials"]["state"] == "Trusted"
+    assert ours["verdict"]["credentials"]["trust_list"] == "user"
+    assert ours["where"] == "browser"  # a readable wrapper: never sent on
+    # No wrapper: the service is asked (fingerprint recovery, language-model watermarks).
+    assert page.evaluate(VERIFY_TEXT, texts["stripped"])["where"] == "service"
     page.close()

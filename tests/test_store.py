@@ -19,6 +19,7 @@ from provenance.store import (
     SQLiteStore,
     StoredManifest,
     StoreError,
+    StoreUnavailableError,
 )
 from provenance.store.bands import band_values, max_distance, probes
 
@@ -314,3 +315,5 @@ def test_postgres_unreachable_is_a_clear_error():
     with pytest.raises(StoreError, match="cannot open the manifest store") as caught:
         PostgresStore(url)
     assert "secret" not in str(caught.value)  # the password is never printed
+    # Unreachable is "unavailable" (the server's 503), not a conflict (409).
+    assert isinstance(caught.value, StoreUnavailableError)

@@ -115,3 +115,27 @@ def test_a_user_anchor_reads_the_same_in_both(tmp_path, credentials, trusted):
     assert verdict.credentials.trust_list == USER_LIST
     assert verdict.summary.endswith(f"trusted through {TRUST_LIST_WORDS[USER_LIST]}.")
     assert _in_browser_code(out, trusted, "image/jpeg")["summary"] == verdict.summary
+
+
+def test_unreadable_text_wrappers_are_worded_alike():
+    # Every WrapperProblem, including those the parity test cannot easily make (a version).
+    from provenance.text.manifest import WrapperProblem
+    from provenance.verdict import summarize_unreadable_text
+
+    if NODE is None:
+        pytest.skip("node is not installed: the extension's verdict.js cannot run")
+    module = json.dumps((EXTENSION / "verdict.js").as_uri())
+    script = (
+        f"import {{ summarizeUnreadableText }} from {module};"
+        "const ps = JSON.parse(process.argv[1]);"
+        "process.stdout.write(JSON.stringify(ps.map(summarizeUnreadableText)));"
+    )
+    problems = [p.value for p in WrapperProblem]
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", script, json.dumps(problems)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(done.stdout) == [summarize_unreadable_text(p) for p in problems]

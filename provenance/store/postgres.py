@@ -17,7 +17,12 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from .base import ManifestStore, StoreError, default_store_path, redacted
+from .base import (
+    ManifestStore,
+    StoreUnavailableError,
+    default_store_path,
+    redacted,
+)
 
 _BANDS = "".join(f", b{i} integer NOT NULL" for i in range(4))
 
@@ -108,7 +113,7 @@ class PostgresStore(ManifestStore):
         except (psycopg.Error, PoolTimeout) as exc:
             with contextlib.suppress(Exception):
                 self.pool.close()
-            raise StoreError(
+            raise StoreUnavailableError(
                 f"cannot open the manifest store {redacted(self.location)}: {exc}",
                 hint="check that PostgreSQL runs and the URL's user, password and database",
             ) from exc
@@ -130,16 +135,22 @@ class PostgresStore(ManifestStore):
         try:
             with self.pool.connection() as conn, conn.transaction():
                 yield _Connection(conn)
-        except PoolTimeout as exc:
-            raise StoreError(f"the manifest store {self.describe()} is busy: {exc}") from exc
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            # Busy or unreachable: the store cannot answer now (503), not a conflict (409).
+            raise StoreUnavailableError(
+                f"the manifest store {self.describe()} cannot answer: {exc}"
+            ) from exc
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[_Connection]:
         try:
             with self.pool.connection() as conn:
                 yield _Connection(conn)
-        except PoolTimeout as exc:
-            raise StoreError(f"the manifest store {self.describe()} is busy: {exc}") from exc
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            # Busy or unreachable: the store cannot answer now (503), not a conflict (409).
+            raise StoreUnavailableError(
+                f"the manifest store {self.describe()} cannot answer: {exc}"
+            ) from exc
 
     def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
         with self._reading() as db:
