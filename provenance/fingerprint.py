@@ -14,6 +14,8 @@ import unicodedata
 import cv2
 import numpy as np
 
+from .splitmix import splitmix64 as _mix
+
 BITS = 64
 
 
@@ -37,20 +39,6 @@ TEXT_FINGERPRINT_ALG = "org.provenance.text-minhash.1"
 #: Japanese: edited copies down to 0.75, unrelated pairs up to 0.80); 512 can (see
 #: bench/text_fingerprint.py).
 TEXT_SKETCH_BITS = 512
-
-_M1 = np.uint64(0x9E3779B97F4A7C15)
-_M2 = np.uint64(0xBF58476D1CE4E5B9)
-_M3 = np.uint64(0x94D049BB133111EB)
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a fast, well-spread 64-bit hash of each element."""
-    with np.errstate(over="ignore"):
-        x = x + _M1
-        x = (x ^ (x >> np.uint64(30))) * _M2
-        x = (x ^ (x >> np.uint64(27))) * _M3
-        return x ^ (x >> np.uint64(31))
-
 
 _SEEDS = _mix(np.arange(1, TEXT_SKETCH_BITS + 1, dtype=np.uint64) * np.uint64(0x632BE59BD9B4E019))
 _CHUNK = 4096  # features hashed at once: bounds memory at _CHUNK x 128 x 8 bytes

@@ -27,22 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, ProvenanceError
+from ..splitmix import M1 as _M1
+from ..splitmix import splitmix64 as _splitmix
 
 TEXT_WATERMARK_ALG = "org.provenance.kgw.1"
 DEFAULT_P_THRESHOLD = 1e-6
 
-_M1 = np.uint64(0x9E3779B97F4A7C15)
-_M2 = np.uint64(0xBF58476D1CE4E5B9)
-_M3 = np.uint64(0x94D049BB133111EB)
 _TOKEN_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
-
-
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        x = x + _M1
-        x = (x ^ (x >> np.uint64(30))) * _M2
-        x = (x ^ (x >> np.uint64(27))) * _M3
-        return x ^ (x >> np.uint64(31))
 
 
 @dataclass(frozen=True)
