@@ -22,27 +22,8 @@ from .server import free_port
 def test_startup_line_and_graceful_sigterm(tmp_path, keys):
     port = free_port()
     store = tmp_path / "m.sqlite3"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "extension_api",
-            "--port",
-            str(port),
-            "--store",
-            str(store),
-            "--trust",
-            str(keys.root),
-            "--rate-limit",
-            "0",
-            "--cache-size",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PROVENANCE_API_KEYS": ""},
-    )
+    # _start waits for /healthz; the start-up line stays in the pipe until read.
+    proc = _start(store, keys, port, "--cache-size", "0")
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]
         assert f"http://127.0.0.1:{port}" in line and str(store) in line
