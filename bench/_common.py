@@ -50,3 +50,16 @@ def write_json(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2))
     return path
+
+
+def wait_healthy(url: str, attempts: int = 300) -> None:
+    """Poll ``url``/healthz until the server answers (a bench's server start-up)."""
+    import time
+    import urllib.request
+
+    for _ in range(attempts):
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)

@@ -26,13 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from bench._common import natural_jpeg, table, write_json
+from bench._common import natural_jpeg, table, wait_healthy, write_json
 from provenance import (
     ManifestSpec,
     ManifestStore,
@@ -164,12 +163,7 @@ def _start_server(port: int, store_path: Path, root: Path, workers: int, cache: 
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_healthy(f"http://127.0.0.1:{port}")
     return server
 
 

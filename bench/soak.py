@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from typing import Any
 import aiohttp
 from PIL import Image
 
-from bench._common import natural_jpeg, table, write_json
+from bench._common import natural_jpeg, table, wait_healthy, write_json
 from provenance import ManifestSpec, ManifestStore, SigningCredentials, SignOptions, init_keys, sign
 from provenance.text.manifest import sign_text, strip_wrappers
 from tests.server import free_port
@@ -268,12 +267,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     try:
         print(server.stdout.readline().strip())  # type: ignore[union-attr]
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_healthy(url)
         capacity = asyncio.run(_capacity(url, calls, args.workers, args.capacity_seconds))
         rate = args.load * capacity
         print(
