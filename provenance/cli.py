@@ -25,7 +25,7 @@ from .sign import PriorCredentials, SignOptions, SignResult, Thumbnail, sign_fil
 from .store import ManifestStore, default_store_path, is_postgres_url, redacted, store_location
 from .store.pending import PendingStore
 from .text import TextWatermarkKey
-from .text.manifest import sign_text
+from .text_manifest import sign_text
 from .trust import TrustPolicy
 from .trustlists import active_dir, defaults_enabled, load_lists, update_lists
 from .verdict import Verdict

@@ -44,6 +44,14 @@ class ManifestError(ProvenanceError):
     """A C2PA manifest is present but unreadable (unknown algorithm, pre-release format)."""
 
 
+class RemoteManifestError(ManifestError):
+    """The asset only points to its C2PA manifest online (``url``), and it was not fetched."""
+
+    def __init__(self, message: str, *, url: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
+
+
 class NotIssuedError(ProvenanceError):
     """A registration names a watermark identifier that was not issued to this client."""
 

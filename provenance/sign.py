@@ -11,23 +11,24 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import secrets
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import c2pa
 import numpy as np
 from PIL import Image
 
 from . import evidence
+from ._internal import c2pa_adapter
+from ._internal.c2pa_adapter import Signer
 from .credentials import SigningCredentials
 from .errors import (
     InputError,
+    ManifestError,
     OutputError,
-    SigningError,
+    RemoteManifestError,
     UnsupportedMediaError,
 )
 from .files import atomic_output
@@ -37,13 +38,13 @@ from .lineage import lineage_conflict
 from .manifest import (
     AI_SOURCE_TYPES,
     ManifestSpec,
-    asset_error,
     manifest_definition,
     parent_ingredient,
     soft_binding,
 )
 from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
-from .store import ManifestStore, StoredManifest
+from .register import stored_manifest
+from .store import ManifestStore
 from .store.pending import PendingStore
 from .trust import TrustPolicy
 from .verdict import NOT_DAMAGE, ai_origin
@@ -138,18 +139,6 @@ class SignResult:
         return d
 
 
-def _c2pa_failure(exc: c2pa.C2paError, name: str) -> Exception:
-    return asset_error(exc, name, "embed a manifest in") or SigningError(
-        f"{name}: signing failed ({exc})"
-    )
-
-
-def _manifest_id(manifest_store: bytes) -> str:
-    """The active manifest's label, read back from the manifest store c2pa returned."""
-    with c2pa.Reader("application/c2pa", io.BytesIO(manifest_store)) as reader:
-        return str(json.loads(reader.json())["active_manifest"])
-
-
 #: Signing without a parent: offline, and no trust judgement (nothing is recorded).
 _READ_SETTINGS = {"verify": {"verify_trust": False, "remote_manifest_fetch": False}}
 
@@ -163,31 +152,25 @@ def prior_credentials(
     :class:`InputError`, unless ``unreadable_ok`` (then their ``manifest_id`` is None).
     """
     try:
-        context = c2pa.Context.from_dict(_judging_settings())
-        with c2pa.Reader(media_type, io.BytesIO(data), None, context) as reader:
-            store = json.loads(reader.json())
-    except c2pa.C2paError.ManifestNotFound:
-        return None
-    except c2pa.C2paError as exc:
-        damaged = asset_error(exc, name, "read")
-        if damaged is not None:
-            raise damaged from exc
+        found = c2pa_adapter.read(media_type, data, name=name, settings=_judging_settings())
+    except ManifestError as exc:  # not a damaged file (an InputError): unreadable credentials
         if unreadable_ok:
             return PriorCredentials(None, None)
         what = (
             "points to credentials stored online, which signing does not fetch"
-            if "remote manifests" in str(exc).lower()
+            if isinstance(exc, RemoteManifestError)
             else "carries credentials that cannot be read or kept"
         )
         raise InputError(
-            f"{name}: {what} ({exc})",
+            f"{name}: {what} ({c2pa_adapter.reason(exc)})",
             hint="sign it with --drop-credentials to replace them (they are then lost)",
         ) from exc
+    if found is None:
+        return None
+    store = found.report
     active = store.get("active_manifest") or ""
     manifests = store.get("manifests") or {}
-    sig = (manifests.get(active) or {}).get("signature_info") or {}
     chain = [active, *(label for label in manifests if label != active)]
-    signer = sig.get("issuer") or sig.get("common_name")
     alone = {"active_manifest": active, "manifests": {active: manifests.get(active) or {}}}
     declared = ai_origin(alone)  # what the active manifest itself declares
     types = [t for t in declared.source_types if t in AI_SOURCE_TYPES] + declared.source_types
@@ -195,7 +178,7 @@ def prior_credentials(
     failures = [e.get("code") for e in results.get("failure") or []]
     damage = tuple(dict.fromkeys(c for c in failures if c and c not in NOT_DAMAGE))
     return PriorCredentials(
-        active or None, signer, tuple(chain), types[0] if types else None, damage
+        active or None, found.signer, tuple(chain), types[0] if types else None, damage
     )
 
 
@@ -338,7 +321,7 @@ def sign_bytes(
     *,
     name: str = "asset",
     media_type: str | None = None,
-    signer: c2pa.Signer | None = None,
+    signer: Signer | None = None,
     store: ManifestStore | None = None,
 ) -> SignResult:
     """Sign ``data`` in memory; the result's ``asset`` holds the signed bytes.
@@ -392,42 +375,39 @@ def sign_bytes(
     if thumbnail is not None:
         definition["thumbnail"] = {"format": "image/jpeg", "identifier": THUMBNAIL_ID}
     settings = {"enabled": False} if thumbnail is not None else options.thumbnail.settings()
-    context = c2pa.Context.from_dict(
-        {
-            "builder": {"thumbnail": settings},
-            **(_judging_settings() if parent else _READ_SETTINGS),
-        }
-    )
     own_signer = signer is None
     signer = signer or credentials.signer(options.tsa_url)
-    out = io.BytesIO()
     try:
-        with c2pa.Builder(definition, context) as builder:
-            if thumbnail is not None:
-                builder.add_resource(THUMBNAIL_ID, io.BytesIO(thumbnail))
-            if parent is not None:
-                title, parent_type, parent_data = parent
-                builder.add_ingredient(
-                    parent_ingredient(title), parent_type, io.BytesIO(parent_data)
-                )
-            manifest_store = builder.sign(signer, media_type, io.BytesIO(rendered.data), out)
-    except c2pa.C2paError as exc:
-        raise _c2pa_failure(exc, name) from exc
+        asset, manifest_store = c2pa_adapter.sign_asset(
+            definition,
+            signer,
+            media_type,
+            rendered.data,
+            name=name,
+            settings={
+                "builder": {"thumbnail": settings},
+                **(_judging_settings() if parent else _READ_SETTINGS),
+            },
+            resources={THUMBNAIL_ID: thumbnail} if thumbnail is not None else None,
+            ingredient=None
+            if parent is None
+            else c2pa_adapter.Ingredient(parent_ingredient(parent[0]), parent[1], parent[2]),
+        )
     finally:
         if own_signer:
             signer.close()
-    manifest_id = _manifest_id(manifest_store)
+    report = c2pa_adapter.read_manifest_store(manifest_store, name=name)
+    manifest_id = report.active_label
     if wid is not None and store is not None:
         store.register(
-            StoredManifest(
+            stored_manifest(
+                report,
+                manifest_store,
                 watermark_id=wid,
-                manifest_id=manifest_id,
                 alg=ALG,
                 binding_value=binding_value(wid),
-                manifest_store=manifest_store,
                 media_type=media_type,
                 fingerprint=rendered.fingerprint,
-                signer=credentials.organization,
                 reference=rendered.reference,
             )
         )
@@ -443,7 +423,7 @@ def sign_bytes(
         kept=kept,
         dropped=prior if options.drop_credentials else None,
         notes=rendered.notes,
-        asset=out.getvalue(),
+        asset=asset,
         manifest=manifest_store,
     )
 
@@ -455,7 +435,7 @@ def sign_file(
     options: SignOptions | None = None,
     *,
     overwrite: bool = False,
-    signer: c2pa.Signer | None = None,
+    signer: Signer | None = None,
     store: ManifestStore | None = None,
 ) -> SignResult:
     """Sign ``source`` into ``output``, atomically (the store row, if any, only with the file).

@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from provenance import ManifestSpec, ProvenanceError, TrustPolicy, init_keys, verify
-from provenance.text.manifest import (
+from provenance.text_manifest import (
     CORRUPTED,
     MULTIPLE,
     encode_wrapper,
@@ -324,8 +324,8 @@ def _hand_signed(credentials, stored: str, gap: int = 0) -> str:
 
     import c2pa_text
 
+    from provenance._internal.c2pa_adapter import sign_data_hashed
     from provenance.manifest import manifest_definition
-    from provenance.text.manifest import _sign_once
 
     definition = manifest_definition(SPEC, title="text")
     for assertion in definition["assertions"]:  # as sign_text does (C2PA 2.4)
@@ -342,7 +342,7 @@ def _hand_signed(credentials, stored: str, gap: int = 0) -> str:
                 "hash": digest,
                 "pad": [],
             }
-            store = _sign_once(definition, signer, data_hash)
+            store = sign_data_hashed(definition, signer, data_hash)
             target = len(encode_wrapper(store).encode()) + gap
             if target == length:
                 return stored + c2pa_text.encode_wrapper_padded(store, target)
