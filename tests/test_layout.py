@@ -123,7 +123,8 @@ def _parts_graph(package: Path) -> dict[str, set[str]]:
 
 
 def _reach(graph: dict[str, set[str]], start: str) -> set[str]:
-    seen, todo = set(), [start]
+    seen: set[str] = set()
+    todo = [start]
     while todo:
         for dep in graph[todo.pop()] - seen:
             seen.add(dep)
