@@ -274,7 +274,10 @@ def binding_matches(
     if first != start or not isinstance(length, int) or not least <= start + length <= most:
         return HASH_MISMATCH
     raw = text.encode("utf-8")
-    kept = (raw[:start] + raw[start + length :]).decode("utf-8")
+    try:
+        kept = (raw[:start] + raw[start + length :]).decode("utf-8")
+    except UnicodeDecodeError:  # a crafted length ends inside a selector: not the signed text
+        return HASH_MISMATCH
     digest = hashlib.new(alg, unicodedata.normalize("NFC", kept).encode("utf-8")).digest()
     return HASH_MATCH if base64.b64decode(binding.get("hash", "")) == digest else HASH_MISMATCH
 

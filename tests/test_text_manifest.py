@@ -369,3 +369,52 @@ def test_padded_wrapper(credentials, trusted, keys):
         assert theirs["validation_state"] == "Trusted" and theirs["hard_binding"] == "match"
         failures = {s.code.value for s in c2patxt.verify(padded).failure}
         assert "assertion.dataHash.malformed" in failures
+
+
+def test_exclusion_ending_inside_a_selector_is_a_mismatch(credentials, trusted):
+    """A crafted exclusion that ends inside a 4-byte padding selector leaves bytes that are
+    not UTF-8 once removed: the binding cannot hold. A mismatch (as extension/text_manifest.js
+    says), not a UnicodeDecodeError."""
+    import hashlib
+
+    from provenance._internal.c2pa_adapter import sign_data_hashed
+    from provenance.manifest import manifest_definition
+
+    definition = manifest_definition(SPEC, title="text")
+    digest = list(hashlib.sha256(TEXT.encode()).digest())
+    length = 0
+    with credentials.signer(None) as signer:
+        for _ in range(50):
+            data_hash = {
+                # 2 bytes into the 4 of the padding selector after the wrapper
+                "exclusions": [{"start": len(TEXT.encode()), "length": length + 2}],
+                "name": "jumbf manifest",
+                "alg": "sha256",
+                "hash": digest,
+                "pad": [],
+            }
+            wrapper = encode_wrapper(sign_data_hashed(definition, signer, data_hash))
+            if len(wrapper.encode()) == length:
+                break
+            length = len(wrapper.encode())
+    crafted = TEXT + wrapper + chr(0xE0100)  # one 4-byte selector of padding
+    w = find_wrappers(crafted)[0]
+    assert w.run_stop == w.stop + 1
+    verdict = _verify(crafted, trusted)
+    assert verdict.credentials.state == "Invalid"
+    assert "assertion.dataHash.mismatch" in verdict.credentials.failures
+
+
+def test_a_c2pa_without_data_hashed_signing_says_what_is_missing():
+    """The native functions are c2pa's private bindings: a library without them (here the
+    process's own C library) gives an error naming the function and the c2pa-python needed."""
+    import ctypes
+    import importlib.metadata
+
+    from provenance import SigningError
+    from provenance._internal.c2pa_adapter import DATA_HASH_VERSIONS, _bind_data_hash
+
+    with pytest.raises(SigningError, match="c2pa_builder_data_hashed_placeholder") as err:
+        _bind_data_hash(ctypes.CDLL(None), lambda: None)
+    assert f"c2pa-python {importlib.metadata.version('c2pa-python')} lacks" in str(err.value)
+    assert err.value.hint is not None and DATA_HASH_VERSIONS in err.value.hint
