@@ -228,9 +228,8 @@ def test_import_does_not_load_the_native_data_hash_functions():
         from provenance._internal import c2pa_adapter as adapter
 
         def bound():
-            symbols = set(adapter._DATA_HASH_SIGNATURES) - {"c2pa_free"}
-            found = sorted(symbols & vars(native._lib).keys())
-            print(adapter._data_hash_functions.cache_info().currsize, found)
+            # and c2pa-python's own declaration of c2pa_free, which it checks, is untouched
+            print(adapter._data_hash_functions.cache_info().currsize, native._lib.c2pa_free.restype)
 
         bound()
         keys = provenance.init_keys(Path(sys.argv[1]))
@@ -243,7 +242,5 @@ def test_import_does_not_load_the_native_data_hash_functions():
         out = subprocess.run(
             [sys.executable, "-c", probe, keys], capture_output=True, text=True, check=True
         ).stdout.splitlines()
-    assert out[0] == "0 []"  # after import: nothing looked up
-    assert out[1] == (  # after signing a text: both bound (the check can fail)
-        "1 ['c2pa_builder_data_hashed_placeholder', 'c2pa_builder_sign_data_hashed_embeddable']"
-    )
+    # none after import; bound by the first text signing
+    assert out == ["0 <class 'ctypes.c_int'>", "1 <class 'ctypes.c_int'>"]

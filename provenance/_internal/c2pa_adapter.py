@@ -2,10 +2,10 @@
 here, c2pa's exceptions become the project's errors here, and nothing else imports ``c2pa``
 (``tests/test_layout.py`` checks it).
 
-Why one place: c2pa-python's API moves between releases (0.38 added Context; error classes
-were renamed), and text signing reaches into its private native bindings. Keeping all of that
-behind a few functions means a c2pa upgrade is reviewed in one file, and a change there breaks
-one feature with a clear error instead of ``import provenance``.
+Why one place: c2pa-python's API is young and changes between releases, and text signing
+reaches into its private native bindings. Keeping all of that behind a few functions means a
+c2pa upgrade is reviewed in one file, and a change there breaks one feature with a clear error
+instead of ``import provenance``.
 
 Vocabulary is c2pa-python's: a *manifest store* (the JUMBF bytes), a *manifest* (one claim in
 it, the active one last signed), a *Reader* report (the JSON c2pa makes of a manifest store),
@@ -274,7 +274,8 @@ _DATA_HASH_SIGNATURES: dict[str, tuple[list[Any], Any]] = {
         ],
         ctypes.c_int64,
     ),
-    "c2pa_free": ([ctypes.c_void_p], None),
+    # (pointer c2pa allocated) -> 0, or -1 for one it does not track (as c2pa-python declares)
+    "c2pa_free": ([ctypes.c_void_p], ctypes.c_int),
 }
 
 
@@ -284,7 +285,7 @@ class _DataHashFunctions:
 
     placeholder: Callable[..., int]
     sign: Callable[..., int]
-    free: Callable[[Any], None]
+    free: Callable[[Any], int]
     last_error: Callable[[], str | None]
 
 
@@ -297,11 +298,15 @@ def _missing(what: str) -> SigningError:
 
 
 def _bind_data_hash(lib: Any, last_error: Callable[[], str | None]) -> _DataHashFunctions:
-    """The data-hashed signing functions of ``lib`` (c2pa's loaded native library), declared."""
+    """The data-hashed signing functions of ``lib`` (c2pa's loaded native library), declared.
+
+    ``lib[symbol]`` makes a function object of our own (``lib.symbol`` would be the one
+    c2pa-python shares and declares itself), so our declarations never change its calls.
+    """
     functions = {}
     for symbol, (argtypes, restype) in _DATA_HASH_SIGNATURES.items():
         try:
-            function = getattr(lib, symbol)
+            function = lib[symbol]
         except AttributeError:
             raise _missing(f"the native function {symbol}") from None
         function.argtypes, function.restype = argtypes, restype
