@@ -51,6 +51,15 @@ class RemoteManifestError(ManifestError):
         super().__init__(message, hint=hint)
         self.url = url
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # The keyword arguments do not survive pickling by default (the server's workers send
+        # errors across a pipe).
+        return (_remote_manifest_error, (self.message, self.url, self.hint))
+
+
+def _remote_manifest_error(message: str, url: str, hint: str | None) -> RemoteManifestError:
+    return RemoteManifestError(message, url=url, hint=hint)
+
 
 class NotIssuedError(ProvenanceError):
     """A registration names a watermark identifier that was not issued to this client."""
