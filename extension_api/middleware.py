@@ -23,7 +23,7 @@ from provenance import (
     UnsupportedMediaError,
 )
 
-from .errors import ApiError, overloaded
+from .errors import API_HINTS, ApiError, overloaded
 from .metrics import Metrics
 from .settings import Settings
 from .workers import WorkerCrashed
@@ -101,8 +101,8 @@ async def _as_json_errors(
     except ProvenanceError as exc:
         for cls, status, code in ERROR_STATUS:
             if isinstance(exc, cls):
-                return error_response(status, code, str(exc))
-        return error_response(422, "unprocessable", str(exc))
+                return error_response(status, code, exc.worded(API_HINTS))
+        return error_response(422, "unprocessable", exc.worded(API_HINTS))
     except TimeoutError:
         return error_response(504, "timeout", "the request took longer than the time limit")
     except asyncio.CancelledError:

@@ -20,9 +20,15 @@ from .errors import (
     NotIssuedError,
     OutputError,
     ProvenanceError,
+    Remedy,
     SigningError,
+    StoreError,
+    StoreUnavailableError,
     TooManyPixelsError,
+    TrustConfigError,
+    TrustListError,
     UnsupportedMediaError,
+    WatermarkSizeError,
 )
 from .manifest import AI_SOURCE_TYPES, SOURCE_TYPES, ManifestSpec, resolve_source_type
 from .register import register_manifest
@@ -40,14 +46,12 @@ from .store import (
     ManifestStore,
     PostgresStore,
     StoredManifest,
-    StoreError,
-    StoreUnavailableError,
     default_store_path,
     is_postgres_url,
     redacted,
 )
 from .text import TextWatermarkKey, TextWatermarkResult
-from .trust import TrustConfigError, TrustPolicy
+from .trust import TrustPolicy
 from .verdict import (
     AIOrigin,
     Credentials,
@@ -94,6 +98,7 @@ __all__ = [
     "PostgresStore",
     "PriorCredentials",
     "ProvenanceError",
+    "Remedy",
     "Scope",
     "SignOptions",
     "SignResult",
@@ -112,10 +117,12 @@ __all__ = [
     "TooManyPixelsError",
     "TrustConfigError",
     "TrustList",
+    "TrustListError",
     "TrustPolicy",
     "UnsupportedMediaError",
     "Verdict",
     "WatermarkResult",
+    "WatermarkSizeError",
     "__version__",
     "binding_value",
     "default_keys_dir",

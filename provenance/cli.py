@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .credentials import KeyAlg, SigningCredentials, default_keys_dir, init_keys
-from .errors import InputError, OutputError, ProvenanceError
+from .errors import InputError, OutputError, ProvenanceError, Remedy
 from .files import atomic_write, write_output
 from .inspect import inspect_file
 from .label import DEFAULT_LABEL, encode_like
@@ -36,8 +36,33 @@ from .watermark import METHODS, detect_bytes, embed_image, parse_payload
 _MEDIA_SUFFIXES = frozenset(EMBEDDABLE.values()) | {".jpeg", ".tiff"}
 
 
+#: The next step of a library error in the command's words (its flags and commands); the
+#: library's hints are neutral, and the server words them for HTTP (extension_api.errors).
+CLI_HINTS: dict[Remedy, str] = {
+    Remedy.REPLACE_OUTPUT: "use --force to replace it",
+    Remedy.REPLACE_INPUT: "use --in-place to replace the input",
+    Remedy.REPLACE_KEYS: "use --force to replace them, or --dir to write somewhere else",
+    Remedy.MAKE_KEYS: "run `provenance keys init` first, or pass --cert and --key",
+    Remedy.CERT_WITH_KEY: "give both --cert and --key, or neither",
+    Remedy.DROP_CREDENTIALS: "sign it with --drop-credentials to replace them (they are then lost)",
+    Remedy.DROP_CREDENTIALS_FOR_INGREDIENT: "add --drop-credentials to record only --ingredient "
+    "as the parent",
+    Remedy.NO_LABEL: "sign it without --label",
+    Remedy.INSTALL_TRUST_LISTS: "run `provenance trust update --from DIR` or unset "
+    "$PROVENANCE_TRUST_LISTS",
+    Remedy.ISSUE_WATERMARK_ID: "ask the service for an identifier (POST /v1/watermark-ids) and "
+    "sign with --watermark-id",
+}
+
+
+def worded(error: ProvenanceError) -> str:
+    """An error as the command says it: its hint in flags where the library's is neutral."""
+    return error.worded(CLI_HINTS)
+
+
 def _fail(error: ProvenanceError | str) -> None:
-    print(f"provenance: error: {error}", file=sys.stderr)
+    text = worded(error) if isinstance(error, ProvenanceError) else error
+    print(f"provenance: error: {text}", file=sys.stderr)
 
 
 def expand_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
@@ -191,7 +216,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
                         print(f"        note: {note}")
             except ProvenanceError as exc:
                 failed += 1
-                results.append({"input": str(source), "error": str(exc)})
+                results.append({"input": str(source), "error": worded(exc)})
                 progress.clear()
                 _fail(exc)
             progress.step(str(source))
@@ -223,7 +248,7 @@ def cmd_sign_text(args: argparse.Namespace) -> int:
     )
     output = args.output or args.input.with_name(f"{args.input.stem}.signed{args.input.suffix}")
     if output.exists() and not args.force:  # before signing: a refusal costs nothing
-        raise OutputError(f"{output}: already exists", hint="use --force to replace it")
+        raise OutputError(f"{output}: already exists", remedy=Remedy.REPLACE_OUTPUT)
     # Registered only with the file (see PendingStore): a failed write leaves no store row.
     pending = None if args.no_store else PendingStore(ManifestStore(args.store))
     signed = sign_text(
@@ -343,7 +368,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             status = 1
             _fail(exc)
             if args.json:
-                verdicts.append({"path": str(path), "error": str(exc)})
+                verdicts.append({"path": str(path), "error": worded(exc)})
             continue
         if args.json:
             verdicts.append(verdict.to_dict())
@@ -412,7 +437,7 @@ def cmd_text_key(args: argparse.Namespace) -> int:
     try:
         atomic_write(args.output, key.to_text().encode(), mode=0o600, replace=args.force)
     except FileExistsError:
-        raise OutputError(f"{args.output} exists", hint="use --force to replace it") from None
+        raise OutputError(f"{args.output} exists", remedy=Remedy.REPLACE_OUTPUT) from None
     print(f"wrote text watermark key {key.key_id} to {args.output}")
     return 0
 
@@ -459,7 +484,7 @@ def _export_manifest(
     try:
         atomic_write(output, record.manifest_store, replace=force)
     except FileExistsError:
-        raise OutputError(f"{output} exists", hint="use --force to replace it") from None
+        raise OutputError(f"{output} exists", remedy=Remedy.REPLACE_OUTPUT) from None
     except OSError as exc:
         raise OutputError(f"{output}: cannot write ({exc.strerror})") from exc
     print(

@@ -23,11 +23,11 @@ import c2pa
 import numpy as np
 
 from . import evidence
-from .errors import ManifestError, NotIssuedError
+from .errors import ManifestError, NotIssuedError, Remedy, StoreError
 from .fingerprint import image_hash
 from .lineage import lineage_conflict
 from .media import media_type_of
-from .store import ManifestStore, StoredManifest, StoreError
+from .store import ManifestStore, StoredManifest
 from .trust import TrustPolicy
 from .verdict import INVALID
 from .watermark import ALG, detect_rgb, identifier_from_binding, load_for_detection, payload_hex
@@ -72,7 +72,8 @@ def register_manifest(
     if store.by_watermark(identifier) is None and store.issued_to(identifier) != client:
         raise NotIssuedError(
             f"the watermark identifier {payload_hex(identifier)} was not issued to this client",
-            hint="ask for an identifier first (POST /v1/watermark-ids), embed it, then sign",
+            hint="have an identifier issued to this client first, embed it, then sign",
+            remedy=Remedy.ISSUE_WATERMARK_ID,
         )
     luminance = load_for_detection(asset, name)
     found = detect_rgb(luminance)

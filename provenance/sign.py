@@ -27,6 +27,7 @@ from .credentials import SigningCredentials
 from .errors import (
     InputError,
     OutputError,
+    Remedy,
     SigningError,
     UnsupportedMediaError,
 )
@@ -181,7 +182,8 @@ def prior_credentials(
         )
         raise InputError(
             f"{name}: {what} ({exc})",
-            hint="sign it with --drop-credentials to replace them (they are then lost)",
+            hint="sign it dropping its credentials to replace them (they are then lost)",
+            remedy=Remedy.DROP_CREDENTIALS,
         ) from exc
     active = store.get("active_manifest") or ""
     manifests = store.get("manifests") or {}
@@ -288,7 +290,9 @@ def _render(
     if _is_animated(original):
         if options.label is not None:
             raise UnsupportedMediaError(
-                f"{name}: cannot draw a label on an animated image", hint="sign it without --label"
+                f"{name}: cannot draw a label on an animated image",
+                hint="sign it without a label",
+                remedy=Remedy.NO_LABEL,
             )
         return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
     image = draw_label(original, options.label) if options.label is not None else original
@@ -361,8 +365,9 @@ def sign_bytes(
         if kept is not None:
             raise InputError(
                 f"{name}: already carries credentials ({kept.manifest_id}), which would be its "
-                f"parent, and --ingredient names another parent ({options.ingredient})",
-                hint="add --drop-credentials to record only --ingredient as the parent",
+                f"parent, and the ingredient given names another parent ({options.ingredient})",
+                hint="drop its credentials to record only the ingredient given as the parent",
+                remedy=Remedy.DROP_CREDENTIALS_FOR_INGREDIENT,
             )
         ingredient = read_input(options.ingredient)
         ingredient_type = media_type_of(ingredient, str(options.ingredient))
@@ -468,7 +473,8 @@ def sign_file(
         same = output.resolve() == source.resolve()
         raise OutputError(
             f"{output}: {'is the input' if same else 'already exists'}",
-            hint="use --in-place to replace the input" if same else "use --force to replace it",
+            hint="sign it in place to replace the input" if same else "allow replacing it",
+            remedy=Remedy.REPLACE_INPUT if same else Remedy.REPLACE_OUTPUT,
         )
     if not output.parent.is_dir():
         raise OutputError(f"{output}: the directory {output.parent} does not exist")

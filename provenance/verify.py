@@ -20,7 +20,7 @@ from typing import Any
 import c2pa
 
 from . import evidence
-from .errors import InputError, MalformedAssetError, ManifestError
+from .errors import InputError, MalformedAssetError, ManifestError, WatermarkSizeError
 from .fingerprint import (
     TEXT_FINGERPRINT_ALG,
     TEXT_SKETCH_BITS,
@@ -51,7 +51,7 @@ from .verdict import (
     summarize,
     summarize_unreadable_text,
 )
-from .watermark import WatermarkSizeError, detect_rgb, load_for_detection
+from .watermark import detect_rgb, load_for_detection
 
 #: Environment variable: text watermark keys, ``KEYFILE=TOKENIZER.json`` separated by commas.
 TEXT_WATERMARKS_ENV = "PROVENANCE_TEXT_WATERMARKS"

@@ -13,6 +13,7 @@ from provenance import (
     KeyAlg,
     KeysError,
     ManifestSpec,
+    Remedy,
     SigningCredentials,
     SignOptions,
     TrustPolicy,
@@ -86,7 +87,7 @@ def test_key_that_does_not_match_the_chain_is_refused(tmp_path, keys):
 def test_missing_keys_say_what_to_do(tmp_path):
     with pytest.raises(KeysError) as err:
         SigningCredentials.load(keys_dir=tmp_path / "none")
-    assert "keys init" in str(err.value)
+    assert "init_keys" in str(err.value) and err.value.remedy is Remedy.MAKE_KEYS
 
 
 def test_repr_never_shows_the_key(credentials):

@@ -66,3 +66,35 @@ def test_server_uses_the_library_public_api_only():
         if level == 0 and module.startswith("provenance.")
     ]
     assert private == []
+
+
+LIBRARY = Path(__file__).parent.parent / "provenance"
+
+
+def _hint_texts(path: Path) -> list[str]:
+    """The literal text of every ``hint=`` and error message argument in a file."""
+    texts = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            args = [kw.value for kw in node.keywords if kw.arg == "hint"]
+            if isinstance(node.func, ast.Name) and node.func.id.endswith("Error"):
+                args += node.args[:1]
+            for arg in args:
+                texts += [
+                    part.value
+                    for part in ast.walk(arg)
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                ]
+    return texts
+
+
+def test_library_errors_name_no_flags():
+    """The library's errors speak its own words; the CLI maps them to flags (CLI_HINTS)."""
+    flagged = [
+        f"{path.relative_to(LIBRARY)}: {text!r}"
+        for path in LIBRARY.rglob("*.py")
+        if "cli" not in path.relative_to(LIBRARY).parts and path.name != "cli.py"
+        for text in _hint_texts(path)
+        if " --" in f" {text}" or "provenance " in text
+    ]
+    assert flagged == []

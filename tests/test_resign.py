@@ -18,6 +18,7 @@ from provenance import (
     ManifestSpec,
     ManifestStore,
     OutputError,
+    Remedy,
     SignOptions,
     StoreError,
     TrustPolicy,
@@ -184,8 +185,9 @@ def test_drop_credentials_is_said_and_done(tmp_path, credentials, store, shared,
 
 def test_unreadable_credentials_are_refused_unless_dropped(tmp_path, credentials, shared):
     source = shared / "c2pa-rs/sdk/tests/fixtures/no_alg.jpg"  # unknown signature algorithm
-    with pytest.raises(InputError, match="--drop-credentials"):
+    with pytest.raises(InputError, match="dropping its credentials") as refused:
         sign(source, credentials, RESIGN, output=tmp_path / "x.jpg")
+    assert refused.value.remedy is Remedy.DROP_CREDENTIALS
     assert not (tmp_path / "x.jpg").exists()
     result = sign(
         source, credentials, SignOptions(drop_credentials=True), output=tmp_path / "x.jpg"

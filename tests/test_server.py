@@ -406,6 +406,7 @@ async def test_watermark_ids_are_issued_to_a_client_and_only_it_may_register(
     )
     assert status == 403 and body["error"]["code"] == "watermark_id_not_issued"
     assert "not issued to this client" in body["error"]["message"]
+    assert "POST /v1/watermark-ids" in body["error"]["message"]  # the server's words for the hint
 
 
 async def test_resolution_edge_cases(server):

@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from provenance.errors import StoreError, StoreUnavailableError
 from provenance.fingerprint import similarity
 from provenance.store import (
     AsyncManifestStore,
@@ -18,8 +19,6 @@ from provenance.store import (
     PostgresStore,
     SQLiteStore,
     StoredManifest,
-    StoreError,
-    StoreUnavailableError,
 )
 from provenance.store.bands import band_values, max_distance, probes
 

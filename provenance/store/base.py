@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
-from ..errors import ProvenanceError
+from ..errors import StoreError
 from ..fingerprint import similarity
 from .bands import band_values, probes, to_signed, to_unsigned
 
@@ -33,14 +33,6 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 #: Of every this many verdicts written, one write also drops the expired ones and trims the
 #: cache to its size (amortised upkeep; no background task in any process).
 _UPKEEP_EVERY = 64
-
-
-class StoreError(ProvenanceError):
-    """The manifest store cannot be opened or written."""
-
-
-class StoreUnavailableError(StoreError):
-    """The store cannot be used at all right now: damaged, locked, or unreachable."""
 
 
 def default_store_path() -> Path | str:

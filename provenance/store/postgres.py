@@ -17,12 +17,8 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from .base import (
-    ManifestStore,
-    StoreUnavailableError,
-    default_store_path,
-    redacted,
-)
+from ..errors import StoreUnavailableError
+from .base import ManifestStore, default_store_path, redacted
 
 _BANDS = "".join(f", b{i} integer NOT NULL" for i in range(4))
 

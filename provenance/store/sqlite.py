@@ -14,7 +14,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import ManifestStore, StoreUnavailableError, default_store_path
+from ..errors import StoreUnavailableError
+from .base import ManifestStore, default_store_path
 
 #: Version 1: the original single table (fingerprint beside the manifest bytes, one manifest per
 #: watermark). Kept verbatim so that a store of that age migrates through the same steps.

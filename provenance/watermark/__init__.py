@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import InputError, TooManyPixelsError
+from ..errors import InputError, TooManyPixelsError, WatermarkSizeError
 from ..media import MAX_PIXELS, open_image
 from . import codec, imwm, payload
 
@@ -59,10 +59,6 @@ def watermark_key() -> bytes:
         )
     # The codec keys a BLAKE2s MAC (at most 32 bytes): a digest of the file fits any length.
     return hashlib.sha256(b"org.provenance.ssw.1 secret key\0" + key).digest()
-
-
-class WatermarkSizeError(InputError):
-    """The image is too small to carry (or show) a watermark."""
 
 
 @dataclass(frozen=True)
