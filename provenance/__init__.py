@@ -9,6 +9,8 @@ The public API, used by the CLI, the server and anyone embedding the library::
     print(verdict.summary)
 """
 
+# `options`: the flags the CLI and the server's own command line share (see its doc).
+from . import options
 from ._version import __version__
 from .credentials import KeyAlg, KeyPaths, SigningCredentials, default_keys_dir, init_keys
 from .errors import (
@@ -132,6 +134,7 @@ __all__ = [
     "init_keys",
     "is_postgres_url",
     "manifest_thumbnail",
+    "options",
     "payload_hex",
     "redacted",
     "register_manifest",

@@ -35,6 +35,8 @@ class Remedy(StrEnum):
     NO_LABEL = "no-label"
     #: The trust-list directory is empty: install lists (:func:`update_lists`) or stop naming it.
     INSTALL_TRUST_LISTS = "install-trust-lists"
+    #: What was asked for is not in the manifest store looked in: name the one signing wrote to.
+    NAME_STORE = "name-store"
     #: A new lineage needs a watermark identifier issued to the client first.
     ISSUE_WATERMARK_ID = "issue-watermark-id"
 

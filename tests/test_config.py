@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from extension_api import Settings
+from extension_api import Settings, settings_from_args
 from extension_api.app import SETTINGS, create_app
 from provenance import TextWatermarkKey
-from provenance.cli import build_parser, main, serve_settings
+from provenance.cli import build_parser, main
 from provenance.text import ngram
 
 MIB = 1024 * 1024
@@ -49,7 +49,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _serve(*argv: str) -> Settings:
-    return serve_settings(build_parser().parse_args(["serve", *argv]))
+    return settings_from_args(build_parser().parse_args(["serve", *argv]))
 
 
 def _ekus(path: Path) -> Path:

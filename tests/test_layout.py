@@ -8,8 +8,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 SERVER = Path(__file__).parent.parent / "extension_api"
-#: ``python -m extension_api`` is the CLI's ``serve`` (its flags live there).
-CLI_ENTRY = {"__main__"}
+LIBRARY = Path(__file__).parent.parent / "provenance"
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -61,14 +60,52 @@ def test_server_uses_the_library_public_api_only():
     private = [
         f"{path.name}: {module}"
         for path in SERVER.glob("*.py")
-        if path.stem not in CLI_ENTRY
         for level, module in _imports(path)
         if level == 0 and module.startswith("provenance.")
     ]
     assert private == []
 
 
-LIBRARY = Path(__file__).parent.parent / "provenance"
+def _absolute_imports(path: Path) -> set[str]:
+    """Every module a file imports, as absolute names, ``from . import x`` giving ``pkg.x``."""
+    package = path.parent.relative_to(LIBRARY.parent).parts
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def _cli_imports(paths: list[Path]) -> list[str]:
+    return [
+        f"{path.relative_to(LIBRARY.parent)}: {module}"
+        for path in paths
+        for module in sorted(_absolute_imports(path))
+        if module == "provenance.cli" or module.startswith("provenance.cli.")
+    ]
+
+
+def test_neither_the_server_nor_the_library_imports_the_cli():
+    """The CLI is a face over both: ``python -m extension_api`` runs without it, and no library
+    module calls back into it (``python -m provenance``, provenance/__main__.py, is the CLI)."""
+    library = [
+        p
+        for p in LIBRARY.rglob("*.py")
+        if "cli" not in p.relative_to(LIBRARY).parts and p != LIBRARY / "__main__.py"
+    ]
+    assert len(library) > 20
+    assert _cli_imports([*SERVER.glob("*.py"), *library]) == []
+
+
+def test_the_cli_import_check_can_fail():
+    assert "provenance/__main__.py: provenance.cli" in _cli_imports([LIBRARY / "__main__.py"])
+    assert _cli_imports([SERVER / "__main__.py"]) == []
+    assert "provenance.errors" in _absolute_imports(LIBRARY / "cli" / "errors.py")
+    assert "provenance.options.policy" in _absolute_imports(LIBRARY / "cli" / "inspect.py")
 
 
 def _hint_texts(path: Path) -> list[str]:

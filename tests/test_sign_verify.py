@@ -22,7 +22,7 @@ from provenance import (
     sign,
     verify,
 )
-from provenance.cli import render_verdict
+from provenance.cli.verify import render_verdict
 from provenance.manifest import SOURCE_TYPES
 
 from .conftest import PHOTOS

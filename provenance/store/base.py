@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
-from ..errors import StoreError
+from ..errors import InputError, StoreError
 from ..fingerprint import similarity
 from .bands import band_values, probes, to_signed, to_unsigned
 
@@ -342,6 +342,21 @@ class ManifestStore:
             f"SELECT verdict FROM verdicts WHERE {where} ORDER BY expires_at DESC LIMIT 1", args
         )
         return str(rows[0][0]) if rows else None
+
+
+def existing_store(location: str | Path | None = None) -> ManifestStore | None:
+    """The store to look in: the one named, else the default one if it exists (a
+    ``postgresql://`` URL always does). Looking never creates a SQLite store: a mistyped
+    location would make an empty one, with its directories."""
+    if location is not None:
+        if not is_postgres_url(str(location)) and not Path(location).is_file():
+            raise InputError(
+                f"{location}: no manifest store there",
+                hint="give the store that signing wrote to",
+            )
+        return ManifestStore(location)
+    default = default_store_path()
+    return ManifestStore(default) if isinstance(default, str) or default.exists() else None
 
 
 class AsyncManifestStore:

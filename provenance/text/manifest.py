@@ -36,16 +36,20 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import c2pa
 from c2pa.c2pa import _lib, _read_native_error
 
 from ..credentials import SigningCredentials
-from ..errors import ProvenanceError, SigningError
+from ..errors import InputError, OutputError, ProvenanceError, Remedy, SigningError
+from ..files import write_output
 from ..fingerprint import TEXT_FINGERPRINT_ALG, TEXT_SKETCH_BITS, text_sketch
 from ..manifest import ManifestSpec, manifest_definition
+from ..media import is_text, read_input
 from ..store import ManifestStore, StoredManifest
+from ..store.pending import PendingStore
 from ..trust import TrustPolicy
 
 MAGIC = b"C2PATXT\0"
@@ -391,3 +395,46 @@ def _bom_variant(text: str) -> str | None:
         dropped = without_bom(text)
         return dropped if dropped != text else None
     return BOM + text
+
+
+def sign_text_file(
+    source: Path,
+    output: Path,
+    credentials: SigningCredentials,
+    spec: ManifestSpec | None = None,
+    *,
+    tsa_url: str | None = None,
+    store: ManifestStore | None = None,
+    overwrite: bool = False,
+) -> SignedText:
+    """:func:`sign_text` for the UTF-8 file ``source`` into ``output``, atomically: the store
+    row (if any) only with the file (see ``PendingStore``), and an existing ``output`` only
+    replaced if ``overwrite`` (refused before signing: a refusal costs nothing)."""
+    data = read_input(source)
+    if not is_text(data):
+        raise InputError(f"{source}: not UTF-8 text")
+    if output.exists() and not overwrite:
+        raise OutputError(
+            f"{output}: already exists", hint="allow replacing it", remedy=Remedy.REPLACE_OUTPUT
+        )
+    pending = PendingStore(store) if store is not None else None
+    signed = sign_text(
+        data.decode("utf-8"),
+        credentials,
+        spec,
+        title=source.name,
+        tsa_url=tsa_url,
+        store=pending.as_store() if pending else None,
+    )
+    try:
+        write_output(
+            output,
+            signed.text.encode("utf-8"),
+            replace=overwrite,
+            before_commit=pending.commit if pending else None,
+        )
+    except BaseException:
+        if pending is not None:
+            pending.rollback()
+        raise
+    return signed
