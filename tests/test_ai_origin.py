@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from provenance.verdict import Credentials, ai_origin, credentials_from_store, summarize
+from provenance.verdict import (
+    Credentials,
+    Source,
+    State,
+    ai_origin,
+    credentials_from_store,
+    summarize,
+)
 
 IPTC_HTTP = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 IPTC_HTTPS = "https://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -133,7 +140,7 @@ def test_invalid_only_in_an_ingredient_names_it():
 
 
 def test_recovered_credentials_are_not_embedded():
-    c = Credentials(present=False, source="watermark", state="Valid", recovered=True)
+    c = Credentials(present=False, source=Source.WATERMARK, state=State.VALID, recovered=True)
     assert "recovered from the watermark" in summarize(c, ai_origin(_store(_created())))
 
 

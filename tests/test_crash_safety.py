@@ -118,6 +118,7 @@ def test_conflict_message_holds_no_sql(tmp_path, credentials):
     store = ManifestStore(tmp_path / "m.sqlite3")
     signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
     record = store.by_manifest_id(signed.manifest_id)
+    assert record is not None
     with pytest.raises(StoreError) as caught:
         store.register(record)
     message = str(caught.value)

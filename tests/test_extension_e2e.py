@@ -48,7 +48,7 @@ def backend(tmp_path_factory, credentials, keys):
     files = {
         "signed.jpg": signed,
         "stripped.jpg": buf.getvalue(),
-        "tampered.jpg": _flip_scan_byte(sign(PHOTOS[1].read_bytes(), credentials, AI).asset),
+        "tampered.jpg": _flip_scan_byte(sign(PHOTOS[1].read_bytes(), credentials, AI).asset or b""),
         "plain.jpg": PHOTOS[3].read_bytes(),
     }
     paragraph = sign_text(PARAGRAPH, credentials, AI.manifest).text

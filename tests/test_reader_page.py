@@ -33,7 +33,7 @@ def server(tmp_path_factory, credentials, keys):
     Image.open(io.BytesIO(signed.asset or b"")).convert("RGB").save(buf, "JPEG", quality=80)
     files = {
         "stripped.jpg": buf.getvalue(),
-        "tampered.jpg": _flip_scan_byte(sign(PHOTOS[1].read_bytes(), credentials, AI).asset),
+        "tampered.jpg": _flip_scan_byte(sign(PHOTOS[1].read_bytes(), credentials, AI).asset or b""),
     }
     settings = Settings(
         store_path=store_path,

@@ -32,7 +32,7 @@ def test_startup_line_and_graceful_sigterm(tmp_path, keys):
         big = io.BytesIO()
         image = Image.open(PHOTOS[0])
         image.resize((image.width * 6, image.height * 6)).save(big, format="PNG")
-        result: dict[str, object] = {}
+        result: dict[str, float] = {}
 
         def slow() -> None:
             req = urllib.request.Request(

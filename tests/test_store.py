@@ -246,7 +246,8 @@ def test_a_version_1_store_is_migrated_keeping_its_rows(tmp_path):
     assert old is not None and old.manifest_id == "urn:c2pa:old"
     assert old.fingerprint == (1 << 64) - 1 and old.created_at == "2025-01-01T00:00:00Z"
     store.register(_record(9, "urn:c2pa:new"))  # refused by version 1's primary key
-    assert store.by_watermark(9).manifest_id == "urn:c2pa:new" and store.count() == 2
+    new = store.by_watermark(9)
+    assert new is not None and new.manifest_id == "urn:c2pa:new" and store.count() == 2
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         columns = db.execute("SELECT name, pk FROM pragma_table_info('manifests')").fetchall()
@@ -263,9 +264,10 @@ def test_a_version_2_store_is_migrated_keeping_its_lineage_order(tmp_path, user_
     with sqlite3.connect(path) as db:
         db.executescript(_V2_SCHEMA + f"PRAGMA user_version = {user_version};")
     store = ManifestStore(path)
-    assert store.by_watermark(9).manifest_id == "urn:c2pa:second"  # registered last: newest
+    newest = store.by_watermark(9)
+    assert newest is not None and newest.manifest_id == "urn:c2pa:second"  # registered last
     assert [r.manifest_id for r, _ in store.nearest((1 << 64) - 1)] == ["urn:c2pa:first"]
-    assert store.by_manifest_id("urn:c2pa:second").fingerprint is None
+    assert newest.fingerprint is None
 
 
 def test_look_ups_never_read_the_manifest_bytes(tmp_path):
