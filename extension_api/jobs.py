@@ -19,6 +19,7 @@ from provenance import (
     StoredManifest,
     TooManyPixelsError,
     find_matches,
+    media_type_of,
     register_manifest,
     verify,
 )
@@ -61,12 +62,16 @@ def check_pixels(data: bytes, budget: int) -> None:
 
 
 def verify_content(
-    state: WorkerState, data: bytes, media_type: str | None, digest: str
+    state: WorkerState, data: bytes, media_type: str | None, digest: str, name: str | None = None
 ) -> dict[str, Any]:
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
+        # From the bytes alone: the client's file name labels messages but is no evidence (and
+        # verdicts are cached by content, whatever name it came with).
+        media_type = media_type_of(data, name or "content", by_name=False)
     verdict = verify(
         data,
+        name=name,
         policy=state.settings.trust,
         store=state.store,
         sha256=digest,

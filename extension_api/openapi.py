@@ -94,6 +94,17 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Verify an uploaded file",
                     "operationId": "verify",
+                    "parameters": [
+                        {
+                            "name": "Content-Disposition",
+                            "in": "header",
+                            "required": False,
+                            "description": "`attachment; filename=...` (RFC 6266): the file's "
+                            "name, which error messages then use instead of \"content\"; a "
+                            "label only, never stored, and no evidence of the media type",
+                            "schema": {"type": "string"},
+                        }
+                    ],
                     "requestBody": _ASSET_BODY,
                     "responses": {
                         "200": {

@@ -10,11 +10,13 @@ import hashlib
 import hmac
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
 from provenance import (
     FINGERPRINT_ALG,
@@ -116,6 +118,25 @@ async def _body(request: web.Request) -> bytes:
     return data
 
 
+#: The longest file name an upload may give (see _upload_name).
+MAX_NAME = 200
+
+
+def _upload_name(request: web.Request) -> str | None:
+    """The file name a raw upload gives (``Content-Disposition: attachment; filename=...``,
+    RFC 6266), so that messages about it name it ("cat.jpg: ...") instead of "content". A label
+    only: never a path, never stored; its last path segment, printable characters, bounded."""
+    header = request.headers.get("Content-Disposition")
+    if not header:
+        return None
+    with warnings.catch_warnings():  # aiohttp warns about malformed headers: they give no name
+        warnings.simplefilter("ignore")
+        _, params = parse_content_disposition(header)
+        given = content_disposition_filename(params, "filename") or ""
+    name = "".join(ch for ch in given if ch.isprintable()).replace("\\", "/").rsplit("/", 1)[-1]
+    return name.strip()[:MAX_NAME] or None
+
+
 def _check_text_size(request: web.Request, size: int) -> None:
     """Text costs CPU per byte (fingerprint, detectors): a per-request budget, in bytes."""
     budget = request.app[SETTINGS].max_text_bytes
@@ -138,7 +159,9 @@ async def _verify_and_answer(request: web.Request, data: bytes, declared: str) -
     text = _is_text_type(declared)
     if text:
         _check_text_size(request, len(data))
-    digest, verdict = await request.app[SERVICE].verify(data, "text/plain" if text else None)
+    digest, verdict = await request.app[SERVICE].verify(
+        data, "text/plain" if text else None, name=_upload_name(request)
+    )
     request.app[METRICS].verdict(verdict)
     log.info(
         "verify sha256=%s state=%s ai=%s",

@@ -100,15 +100,16 @@ class Service:
         }
 
     async def verify(
-        self, data: bytes, media_type: str | None = None
+        self, data: bytes, media_type: str | None = None, *, name: str | None = None
     ) -> tuple[str, dict[str, Any]]:
         """(sha256, verdict dict) for content, cached by hash and media type. ``media_type``
-        only for text (bytes cannot tell text apart); everything else is sniffed."""
+        only for text (bytes cannot tell text apart); everything else is sniffed. ``name``: the
+        file name the client gave, for messages only (a verdict never holds it)."""
         digest = await self.run(_sha256, data)  # hashlib releases the GIL
         kind = f"{media_type or SNIFFED} {self.judged_by}"
         cached = await self.run(self.cache.get, digest, kind)
         if cached is not None:
             return digest, cached
-        result = await self.work(jobs.verify_content, data, media_type, digest)
+        result = await self.work(jobs.verify_content, data, media_type, digest, name)
         await self.run(self.cache.put, digest, kind, result)
         return digest, result

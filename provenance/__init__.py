@@ -33,6 +33,7 @@ from .errors import (
     WatermarkSizeError,
 )
 from .manifest import AI_SOURCE_TYPES, SOURCE_TYPES, ManifestSpec, resolve_source_type
+from .media import media_type_of
 from .register import register_manifest
 from .sign import (
     PriorCredentials,
@@ -134,6 +135,7 @@ __all__ = [
     "init_keys",
     "is_postgres_url",
     "manifest_thumbnail",
+    "media_type_of",
     "options",
     "payload_hex",
     "redacted",

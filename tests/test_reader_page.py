@@ -97,3 +97,14 @@ def test_recovered_is_not_embedded(page, server) -> None:
     assert shown["source"].startswith("not embedded: recovered")
     assert "recovered, not embedded" in shown["state"]
     assert shown["trust-list"] == "a trust anchor configured on this service"
+
+
+def test_an_error_names_the_file(page, server) -> None:
+    """The service's message names the file the reader chose, not "content"."""
+    live, _ = server
+    page.goto(live.url + "/")
+    page.set_input_files("#file", str(_file("holiday notes.bin", b"plain text, not an image")))
+    page.click("button[type=submit]")
+    error = page.locator("#error")
+    error.wait_for(timeout=20000)
+    assert error.inner_text().startswith("holiday notes.bin: not a media type")

@@ -174,6 +174,27 @@ async def test_bad_input_gets_a_clear_json_error(server, data, status, code):
     assert got == status and body["error"]["code"] == code and body["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("disposition", "label"),
+    [
+        (None, "content"),
+        ('attachment; filename="notes.bin"', "notes.bin"),
+        ("attachment; filename*=UTF-8''%E7%8C%AB%20cat.txt", "猫 cat.txt"),  # RFC 8187
+        ('attachment; filename="../../etc/x.jpg"', "x.jpg"),  # a label, never a path
+        ("attachment; filename=", "content"),
+        ("nonsense;;==", "content"),
+    ],
+    ids=["none", "plain", "rfc8187", "path", "empty", "malformed"],
+)
+async def test_errors_name_the_uploaded_file(server, disposition, label):
+    """What the reader's page shows: "notes.bin: ...", not "content: ..."; the name is no
+    evidence of the type (text not sent as text/plain is not taken for text by its name)."""
+    headers = {"Content-Disposition": disposition} if disposition else {}
+    data = b"plain text, not an image"
+    status, body, _ = await _post(f"{server.url}/v1/verify", data, headers=headers)
+    assert status == 415 and body["error"]["message"].startswith(f"{label}: not a media type")
+
+
 async def test_decompression_bomb_is_refused(server):
     bomb = io.BytesIO()
     Image.new("1", (12_000, 12_000)).save(bomb, format="PNG")  # 144 MP in a few hundred KB
