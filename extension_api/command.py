@@ -22,7 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Every flag of the server (see settings.py for their environment variables)."""
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default 8787)")
-    options.add_store_option(parser, help="manifest store (default as for sign)")
+    options.add_store_option(
+        parser,
+        help="manifest store: a SQLite file or a postgresql:// URL (default: $PROVENANCE_STORE "
+        "or the per-user one)",
+    )
     options.add_trust_options(parser)
     parser.add_argument(
         "--api-key",
