@@ -100,7 +100,7 @@ def openapi_document() -> dict[str, Any]:
                             "in": "header",
                             "required": False,
                             "description": "`attachment; filename=...` (RFC 6266): the file's "
-                            "name, which error messages then use instead of \"content\"; a "
+                            'name, which error messages then use instead of "content"; a '
                             "label only, never stored, and no evidence of the media type",
                             "schema": {"type": "string"},
                         }
