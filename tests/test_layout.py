@@ -4,6 +4,8 @@ inside functions count too), and the library reached through its public API only
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -135,3 +137,19 @@ def test_library_errors_name_no_flags():
         if " --" in f" {text}" or "provenance " in text
     ]
     assert flagged == []
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    probe = f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_faces_load_only_what_they_use():
+    """At run time too: the server's command line never loads the CLI, and the CLI's parser
+    (every command pays for it) does not load aiohttp, which only `serve` needs."""
+    server = _modules_after("from extension_api.command import add_arguments, main")
+    assert not {m for m in server if m.startswith("provenance.cli")}
+    cli = _modules_after("from provenance.cli import build_parser\nbuild_parser()")
+    assert "provenance.cli.serve" in cli and "aiohttp" not in cli and "extension_api.app" not in cli
