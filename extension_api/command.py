@@ -2,7 +2,7 @@
 
 The CLI's ``serve`` adds these flags to its subcommand (:func:`add_arguments`) and calls
 :func:`serve`; the server never imports the CLI. Flags override environment variables, which
-override the defaults (``settings.py``); the trust, store and text-watermark flags are the ones
+override the defaults (``settings.py``); the trust, registry and text-watermark flags are the ones
 `provenance verify` takes (``provenance.options``).
 """
 
@@ -22,10 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Every flag of the server (see settings.py for their environment variables)."""
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default 8787)")
-    options.add_store_option(
+    options.add_registry_option(
         parser,
-        help="manifest store: a SQLite file or a postgresql:// URL (default: $PROVENANCE_STORE "
-        "or the per-user one)",
+        help="registry of signed manifests: a SQLite file or a postgresql:// URL (default: "
+        "$PROVENANCE_REGISTRY or the per-user one)",
     )
     options.add_trust_options(parser)
     parser.add_argument(
@@ -91,7 +91,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         host=args.host,
         port=args.port,
-        store_path=args.store,
+        registry_location=args.registry,
         trust=options.policy(args),
         text_detectors=tuple(options.text_detectors(args)),
         api_keys=tuple(args.api_key),

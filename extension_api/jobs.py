@@ -14,9 +14,9 @@ from typing import Any
 from PIL import Image
 
 from provenance import (
-    ManifestStore,
+    ManifestRegistry,
     Match,
-    StoredManifest,
+    RegisteredManifest,
     TooManyPixelsError,
     find_matches,
     media_type_of,
@@ -30,11 +30,11 @@ from .settings import Settings
 @dataclass(frozen=True)
 class WorkerState:
     settings: Settings
-    store: ManifestStore
+    store: ManifestRegistry
 
 
 def init(settings: Settings) -> WorkerState:
-    return WorkerState(settings, ManifestStore(settings.store_path))
+    return WorkerState(settings, ManifestRegistry(settings.registry_location))
 
 
 def check_pixels(data: bytes, budget: int) -> None:
@@ -92,7 +92,7 @@ def match_content(
 
 def register_content(
     state: WorkerState, manifest: bytes, asset: bytes, client: str | None = None
-) -> StoredManifest:
+) -> RegisteredManifest:
     """``client``: who registers (for a library that checks issued watermark ids)."""
     check_pixels(asset, state.settings.max_pixels)
     extra: dict[str, Any] = {} if client is None else {"client": client}

@@ -17,8 +17,8 @@ from provenance import (
     ManifestError,
     NotIssuedError,
     ProvenanceError,
-    StoreError,
-    StoreUnavailableError,
+    RegistryError,
+    RegistryUnavailableError,
     TooManyPixelsError,
     UnsupportedMediaError,
 )
@@ -39,8 +39,8 @@ ERROR_STATUS: list[tuple[type[ProvenanceError], int, str]] = [
     (InputError, 400, "bad_input"),
     (NotIssuedError, 403, "watermark_id_not_issued"),
     (ManifestError, 422, "unreadable_manifest"),
-    (StoreUnavailableError, 503, "store_unavailable"),
-    (StoreError, 409, "store_conflict"),
+    (RegistryUnavailableError, 503, "store_unavailable"),
+    (RegistryError, 409, "store_conflict"),
 ]
 
 _HTTP_CODES = {

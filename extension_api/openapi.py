@@ -403,7 +403,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/readyz": {
                 "get": {
-                    "summary": "Readiness: workers started, not at capacity, the store answers",
+                    "summary": "Readiness: workers started, not at capacity, the registry answers",
                     "operationId": "ready",
                     "responses": {
                         "200": {
@@ -411,7 +411,7 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                         "503": {
-                            "description": "Starting, at capacity, or the store does not answer",
+                            "description": "Starting, at capacity, or the registry does not answer",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                     },

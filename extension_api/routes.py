@@ -22,7 +22,7 @@ from provenance import (
     FINGERPRINT_ALG,
     WATERMARK_ALG,
     InputError,
-    StoreError,
+    RegistryError,
     binding_value,
     identifier_from_binding,
     manifest_thumbnail,
@@ -391,7 +391,7 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     """Ready to serve: the worker processes have started, not every worker and queue place is
-    taken, and the store answers; otherwise 503, so that a proxy routes around this process."""
+    taken, and the registry answers; otherwise 503, so that a proxy routes around this process."""
     service = request.app[SERVICE]
     if not service.pool.ready or service.overloaded:
         status = "overloaded" if service.pool.ready else "starting"
@@ -400,9 +400,9 @@ async def readyz(request: web.Request) -> web.Response:
         )
     try:
         await asyncio.wait_for(service.run(service.store.ping), 5)
-    except (StoreError, TimeoutError) as exc:
+    except (RegistryError, TimeoutError) as exc:
         log.warning("not ready: %s", exc)
-        return error_response(503, "unavailable", "the manifest store does not answer")
+        return error_response(503, "unavailable", "the registry does not answer")
     return web.json_response({"status": "ok", "store": "ok"})
 
 

@@ -1,4 +1,4 @@
-"""What the routes call: store calls in a few threads, heavy library calls in the worker
+"""What the routes call: registry calls in a few threads, heavy library calls in the worker
 processes, and the verdict cache."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from provenance import ManifestStore
+from provenance import ManifestRegistry
 
 from . import jobs
 from .errors import overloaded
@@ -21,12 +21,12 @@ T = TypeVar("T")
 
 
 class VerdictCache:
-    """Verdicts by content SHA-256 and media type, kept in the manifest store with an expiry
+    """Verdicts by content SHA-256 and media type, kept in the registry with an expiry
     (the content itself is never kept), so that every server process, and a restarted one,
-    answers the same report links. Called from the worker threads (store calls block).
+    answers the same report links. Called from the worker threads (registry calls block).
     """
 
-    def __init__(self, store: ManifestStore, size: int, ttl: float) -> None:
+    def __init__(self, store: ManifestRegistry, size: int, ttl: float) -> None:
         self.store, self.size, self.ttl = store, size, ttl
 
     def get(self, digest: str, media_type: str | None = None) -> dict[str, Any] | None:
@@ -50,13 +50,13 @@ def _sha256(data: bytes) -> str:
 
 
 class Service:
-    """What the routes call: store calls in a few threads, heavy library calls in the worker
+    """What the routes call: registry calls in a few threads, heavy library calls in the worker
     processes (admitted up to ``settings.capacity``), both within the request time limit."""
 
     def __init__(
         self,
         settings: Settings,
-        store: ManifestStore,
+        store: ManifestRegistry,
         pool: WorkerPool,
         threads: ThreadPoolExecutor,
     ) -> None:
@@ -70,7 +70,7 @@ class Service:
         self.admitted = 0
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A light call (a store call) in a thread, within the request time limit."""
+        """A light call (a registry call) in a thread, within the request time limit."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self.threads, lambda: fn(*args, **kwargs))
         return await asyncio.wait_for(future, self.settings.request_timeout)

@@ -23,7 +23,7 @@ class Remedy(StrEnum):
     REPLACE_INPUT = "replace-input"
     #: Keys exist where new ones would go: allow replacing them, or write elsewhere.
     REPLACE_KEYS = "replace-keys"
-    #: Make a development key set (:func:`provenance.credentials.init_keys`) or give your own.
+    #: Make a development key set (:func:`provenance.keys.init_keys`) or give your own.
     MAKE_KEYS = "make-keys"
     #: A certificate chain and its private key are given together or not at all.
     CERT_WITH_KEY = "cert-with-key"
@@ -35,8 +35,8 @@ class Remedy(StrEnum):
     NO_LABEL = "no-label"
     #: The trust-list directory is empty: install lists (:func:`update_lists`) or stop naming it.
     INSTALL_TRUST_LISTS = "install-trust-lists"
-    #: What was asked for is not in the manifest store looked in: name the one signing wrote to.
-    NAME_STORE = "name-store"
+    #: What was asked for is not in the registry looked in: name the one signing wrote to.
+    NAME_REGISTRY = "name-registry"
     #: A new lineage needs a watermark identifier issued to the client first.
     ISSUE_WATERMARK_ID = "issue-watermark-id"
 
@@ -125,9 +125,9 @@ class TrustListError(ProvenanceError):
     """A trust list cannot be read or installed."""
 
 
-class StoreError(ProvenanceError):
-    """The manifest store cannot be opened or written."""
+class RegistryError(ProvenanceError):
+    """The registry of signed manifests cannot be opened or written."""
 
 
-class StoreUnavailableError(StoreError):
-    """The store cannot be used at all right now: damaged, locked, or unreachable."""
+class RegistryUnavailableError(RegistryError):
+    """The registry cannot be used at all right now: damaged, locked, or unreachable."""

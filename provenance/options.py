@@ -1,7 +1,7 @@
-"""Command-line options the two command lines share, defined once: trust, store, text watermarks.
+"""Command-line options the two command lines share, defined once: trust, registry, text watermarks.
 
 `provenance verify`, `inspect` and `serve` (the CLI, ``provenance.cli``) and the server's own
-``python -m extension_api`` take the same trust, store and text-watermark flags and read them
+``python -m extension_api`` take the same trust, registry and text-watermark flags and read them
 back through the library's own functions (:meth:`TrustPolicy.from_env`,
 :meth:`TextDetector.from_env`), flags over environment. This module is the library's and not
 the CLI's because the server must not import the CLI; it names flags, but no library error does.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .store import store_location
+from .registry import registry_location
 from .trust import TrustPolicy
 from .verify import TextDetector
 
@@ -53,10 +53,17 @@ def policy(args: argparse.Namespace, *, allow_remote: bool = False) -> TrustPoli
     )
 
 
-def add_store_option(parser: argparse.ArgumentParser, help: str) -> None:
-    """``--store``: a SQLite file or a ``postgresql://`` URL (``args.store``, None if not
-    given); ``help`` says what this command uses it for."""
-    parser.add_argument("--store", type=store_location, help=help)
+def add_registry_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--registry`` (or ``--store``, its earlier name): a SQLite file or a ``postgresql://``
+    URL (``args.registry``, None if not given); ``help`` says what this command uses it for."""
+    parser.add_argument(
+        "--registry",
+        "--store",
+        dest="registry",
+        type=registry_location,
+        metavar="PATH|URL",
+        help=help,
+    )
 
 
 def add_text_watermark_option(parser: argparse.ArgumentParser, help: str) -> None:

@@ -23,7 +23,6 @@ import numpy as np
 from PIL import Image
 
 from . import evidence
-from .credentials import SigningCredentials
 from .errors import (
     InputError,
     OutputError,
@@ -33,6 +32,7 @@ from .errors import (
 )
 from .files import atomic_output
 from .fingerprint import image_hash
+from .keys import SigningKeys
 from .label import WRITABLE, draw_label, encode_like
 from .lineage import lineage_conflict
 from .manifest import (
@@ -44,8 +44,8 @@ from .manifest import (
     soft_binding,
 )
 from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
-from .store import ManifestStore, StoredManifest
-from .store.pending import PendingStore
+from .registry import ManifestRegistry, RegisteredManifest
+from .registry.pending import PendingRegistry
 from .trust import TrustPolicy
 from .verdict import NOT_DAMAGE, ai_origin
 from .watermark import ALG, MIN_SIDE, binding_value, detect_rgb, embed_image, payload_hex
@@ -272,7 +272,7 @@ def _render(
     media_type: str,
     options: SignOptions,
     name: str,
-    store: ManifestStore | None,
+    store: ManifestRegistry | None,
     chain: tuple[str, ...] = (),
 ) -> _Rendered:
     """Decode once, draw the label, embed the watermark (unless one is there), encode once.
@@ -337,13 +337,13 @@ def _render(
 
 def sign_bytes(
     data: bytes,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     options: SignOptions | None = None,
     *,
     name: str = "asset",
     media_type: str | None = None,
     signer: c2pa.Signer | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign ``data`` in memory; the result's ``asset`` holds the signed bytes.
 
@@ -424,7 +424,7 @@ def sign_bytes(
     manifest_id = _manifest_id(manifest_store)
     if wid is not None and store is not None:
         store.register(
-            StoredManifest(
+            RegisteredManifest(
                 watermark_id=wid,
                 manifest_id=manifest_id,
                 alg=ALG,
@@ -456,12 +456,12 @@ def sign_bytes(
 def sign_file(
     source: Path,
     output: Path,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     options: SignOptions | None = None,
     *,
     overwrite: bool = False,
     signer: c2pa.Signer | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign ``source`` into ``output``, atomically (the store row, if any, only with the file).
 
@@ -483,7 +483,7 @@ def sign_file(
     check_output_name(output, media_type)
     # The manifest is registered only once the signed bytes are on disk, just before they get
     # their name: a failed write (or a kill) leaves neither a store row nor a temp file.
-    pending = PendingStore(store) if store is not None else None
+    pending = PendingRegistry(store) if store is not None else None
     result = sign_bytes(
         data,
         credentials,
@@ -491,7 +491,7 @@ def sign_file(
         name=str(source),
         media_type=media_type,
         signer=signer,
-        store=pending.as_store() if pending else None,
+        store=pending.as_registry() if pending else None,
     )
     assert result.asset is not None
     try:
@@ -512,12 +512,12 @@ def sign_file(
 
 def sign(
     source: Path | str | bytes,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     options: SignOptions | None = None,
     *,
     output: Path | str | None = None,
     overwrite: bool = False,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign a file (into ``output``) or bytes (returned in ``SignResult.asset``)."""
     if isinstance(source, bytes):

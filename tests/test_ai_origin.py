@@ -10,7 +10,7 @@ from provenance.verdict import (
     Source,
     State,
     ai_origin,
-    credentials_from_store,
+    credentials_from_report,
     summarize,
 )
 
@@ -64,7 +64,7 @@ def test_source_types_by_term(source_type: str, generated: bool | None, scope: s
 
 def test_composite_synthetic_summary_says_what_it_is():
     store = _store(_created(IPTC_HTTPS + "compositeSynthetic"))
-    text = summarize(credentials_from_store(store, "Valid"), ai_origin(store))
+    text = summarize(credentials_from_report(store, "Valid"), ai_origin(store))
     assert "synthetic" in text and "does not declare" not in text
 
 
@@ -95,7 +95,7 @@ def test_ai_named_only_in_free_text_is_reported_with_its_words():
     ai = ai_origin(store)
     assert ai.generated is True and ai.evidence == ["c2pa-description"]
     assert ai.description == "AI Generated Image"
-    text = summarize(credentials_from_store(store, "Valid"), ai)
+    text = summarize(credentials_from_report(store, "Valid"), ai)
     assert '"AI Generated Image"' in text and "does not declare" not in text
 
 
@@ -131,7 +131,7 @@ def test_invalid_only_in_an_ingredient_names_it():
             }
         ],
     }
-    credentials = credentials_from_store(store, "Invalid")
+    credentials = credentials_from_report(store, "Invalid")
     assert credentials.failures == []
     assert credentials.ingredients[0].failures == ["assertion.dataHash.mismatch"]
     text = summarize(credentials, ai_origin(store))

@@ -19,7 +19,7 @@ from aiohttp import web
 from PIL import Image
 
 from extension_api import Settings
-from provenance import ManifestSpec, ManifestStore, SignOptions, TrustPolicy, sign
+from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign
 from provenance.text.manifest import sign_text
 
 from .conftest import PHOTOS, ROOT
@@ -40,8 +40,8 @@ PARAGRAPH = (
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory, credentials, keys):
-    store_path = tmp_path_factory.mktemp("e2e") / "m.sqlite3"
-    store = ManifestStore(store_path)
+    registry_location = tmp_path_factory.mktemp("e2e") / "m.sqlite3"
+    store = ManifestRegistry(registry_location)
     signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store).asset or b""
     buf = io.BytesIO()
     Image.open(io.BytesIO(signed)).convert("RGB").save(buf, format="JPEG", quality=80)
@@ -53,7 +53,7 @@ def backend(tmp_path_factory, credentials, keys):
     }
     paragraph = sign_text(PARAGRAPH, credentials, AI.manifest).text
     settings = Settings(
-        store_path=store_path,
+        registry_location=registry_location,
         trust=TrustPolicy.from_files([keys.root]),
         rate_limit=0,
         fetch_allow=("127.0.0.1", "localhost"),

@@ -29,7 +29,7 @@ from provenance import (
 )
 from provenance.cli import main
 from provenance.fingerprint import image_hash, similarity
-from provenance.store import ManifestStore
+from provenance.registry import ManifestRegistry
 from provenance.watermark import KEY_ENV, detect_bytes, embed_rgb, load_for_detection
 
 from .conftest import PHOTOS
@@ -38,8 +38,8 @@ AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
 
 
 @pytest.fixture
-def store(tmp_path) -> ManifestStore:
-    return ManifestStore(tmp_path / "manifests.sqlite3")
+def store(tmp_path) -> ManifestRegistry:
+    return ManifestRegistry(tmp_path / "manifests.sqlite3")
 
 
 def _rgb(data: bytes) -> np.ndarray:
@@ -146,7 +146,7 @@ def test_rows_stored_before_references_give_a_possible_match_only(tmp_path, cred
     have no evidence to compare with, so their watermark yields a possible match, never
     credentials."""
     path = tmp_path / "old.sqlite3"
-    store = ManifestStore(path)
+    store = ManifestRegistry(path)
     signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
     with sqlite3.connect(path) as db:
         db.execute("UPDATE manifests SET reference = NULL")

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from extension_api import Settings
-from provenance import ManifestSpec, ManifestStore, SignOptions, TrustPolicy, sign
+from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign
 
 from .conftest import PHOTOS
 from .server import LiveServer
@@ -27,8 +27,10 @@ AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, credentials, keys):
-    store_path = tmp_path_factory.mktemp("reader") / "m.sqlite3"
-    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=ManifestStore(store_path))
+    registry_location = tmp_path_factory.mktemp("reader") / "m.sqlite3"
+    signed = sign(
+        PHOTOS[0].read_bytes(), credentials, AI, store=ManifestRegistry(registry_location)
+    )
     buf = io.BytesIO()
     Image.open(io.BytesIO(signed.asset or b"")).convert("RGB").save(buf, "JPEG", quality=80)
     files = {
@@ -36,7 +38,7 @@ def server(tmp_path_factory, credentials, keys):
         "tampered.jpg": _flip_scan_byte(sign(PHOTOS[1].read_bytes(), credentials, AI).asset or b""),
     }
     settings = Settings(
-        store_path=store_path,
+        registry_location=registry_location,
         trust=TrustPolicy.from_env([keys.root], default_lists=True),
         rate_limit=0,
     )

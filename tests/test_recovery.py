@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from provenance import MalformedAssetError, ManifestSpec, SignOptions, sign, verify
-from provenance.store import ManifestStore
+from provenance.registry import ManifestRegistry
 from provenance.watermark import ALG, binding_value, parse_payload
 
 from .conftest import PHOTOS
@@ -29,8 +29,8 @@ def _upload(data: bytes, quality: int = 75, scale: float = 1.0) -> bytes:
 
 
 @pytest.fixture
-def store(tmp_path) -> ManifestStore:
-    return ManifestStore(tmp_path / "manifests.sqlite3")
+def store(tmp_path) -> ManifestRegistry:
+    return ManifestRegistry(tmp_path / "manifests.sqlite3")
 
 
 @pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)
@@ -79,7 +79,7 @@ def test_manifest_carries_the_soft_binding(credentials, store):
 def test_watermark_without_a_stored_manifest_says_so(credentials, trusted, tmp_path):
     signed = sign(PHOTOS[2].read_bytes(), credentials, AI)  # no store: nothing registered
     verdict = verify(
-        _upload(signed.asset or b""), policy=trusted, store=ManifestStore(tmp_path / "empty.db")
+        _upload(signed.asset or b""), policy=trusted, store=ManifestRegistry(tmp_path / "empty.db")
     )
     assert verdict.credentials.present is False and verdict.credentials.recovered is False
     assert verdict.watermark is not None and verdict.watermark["detected"] is True

@@ -15,12 +15,12 @@ from PIL import Image, ImageDraw
 from provenance import (
     InputError,
     MalformedAssetError,
+    ManifestRegistry,
     ManifestSpec,
-    ManifestStore,
     OutputError,
+    RegistryError,
     Remedy,
     SignOptions,
-    StoreError,
     TrustPolicy,
     register_manifest,
     sign,
@@ -55,8 +55,8 @@ def _soft_bindings(store: dict) -> list:
 
 
 @pytest.fixture
-def store(tmp_path) -> ManifestStore:
-    return ManifestStore(tmp_path / "manifests.sqlite3")
+def store(tmp_path) -> ManifestRegistry:
+    return ManifestRegistry(tmp_path / "manifests.sqlite3")
 
 
 # -- 3. chains are kept ------------------------------------------------------------------------
@@ -292,7 +292,7 @@ def test_registration_refuses_a_manifest_outside_the_lineage(credentials, store)
     # Someone else signs the watermarked image without its credentials and registers it.
     hijack = sign(first.asset, credentials, SignOptions(drop_credentials=True))
     assert hijack.watermark == first.watermark and hijack.manifest and hijack.asset
-    with pytest.raises(StoreError, match="already leads to other credentials"):
+    with pytest.raises(RegistryError, match="already leads to other credentials"):
         register_manifest(hijack.manifest, hijack.asset, store, client="someone else")
     # A re-sign that keeps the chain joins the lineage and becomes its newest.
     heir = sign(first.asset, credentials, RESIGN)

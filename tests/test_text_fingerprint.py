@@ -8,7 +8,7 @@ import random
 import pytest
 
 from bench.text_fingerprint import corpus, edit
-from provenance import ManifestSpec, ManifestStore, verify
+from provenance import ManifestRegistry, ManifestSpec, verify
 from provenance.fingerprint import sketch_similarity, text_sketch, text_units
 from provenance.text.manifest import sign_text, strip_wrappers
 from provenance.verify import TEXT_SIMILARITY
@@ -56,7 +56,7 @@ def test_texts_without_words_do_not_all_share_one_fingerprint():
 
 
 def test_chinese_text_recovered_from_the_store(credentials, tmp_path):
-    store = ManifestStore(tmp_path / "m.sqlite3")
+    store = ManifestRegistry(tmp_path / "m.sqlite3")
     rng = random.Random(15)
     texts = corpus("zh_TW", 30, rng)
     vocabulary = sorted({u for t in texts for u in text_units(t)})

@@ -281,9 +281,9 @@ def test_cli_sign_text(tmp_path, keys, capsys):
 
 
 def test_stripped_or_lightly_edited_text_is_a_possible_match(credentials, tmp_path):
-    from provenance import ManifestStore, find_matches
+    from provenance import ManifestRegistry, find_matches
 
-    store = ManifestStore(tmp_path / "m.sqlite3")
+    store = ManifestRegistry(tmp_path / "m.sqlite3")
     paragraph = " ".join([TEXT] * 3) + " It was checked again before publication."
     signed = sign_text(paragraph, credentials, SPEC, store=store)
     edited = strip_wrappers(signed.text).replace("checked", "read", 1)

@@ -25,8 +25,8 @@ const TRUST_LISTS = {
 };
 const SOURCES = {
   embedded: "embedded in the file",
-  watermark: "not embedded: recovered from the manifest store through the invisible watermark",
-  fingerprint: "not embedded: recovered from the manifest store through the image's fingerprint",
+  watermark: "not embedded: recovered from the registry through the invisible watermark",
+  fingerprint: "not embedded: recovered from the registry through the image's fingerprint",
 };
 
 function aiWords(ai) {

@@ -8,11 +8,11 @@ import tempfile
 from importlib.resources import files
 from pathlib import Path
 
-from ..credentials import SigningCredentials, init_keys
+from ..keys import SigningKeys, init_keys
 from ..manifest import ManifestSpec
 from ..media import open_image
+from ..registry import ManifestRegistry
 from ..sign import SignOptions, sign_file
-from ..store import ManifestStore
 from ..trust import TrustPolicy
 from ..verdict import State
 from ..verify import verify
@@ -38,19 +38,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"1. Made a development certificate chain in {keys.dir}")
     sample = _sample()
     signed = workdir / "astronaut.signed.jpg"
-    credentials = SigningCredentials.load(keys_dir=keys.dir)
-    store = ManifestStore(workdir / "manifests.sqlite3")
+    credentials = SigningKeys.load(keys_dir=keys.dir)
+    registry = ManifestRegistry(workdir / "manifests.sqlite3")
     options = SignOptions(ManifestSpec(generator="Demo Diffusion", model="1.0"))
-    result = sign_file(sample, signed, credentials, options, overwrite=True, store=store)
+    result = sign_file(sample, signed, credentials, options, overwrite=True, store=registry)
     print(f"2. Watermarked and signed {sample.name} as AI-generated: {signed}")
     policy = TrustPolicy.from_files([keys.root])
-    verdict = verify(signed, policy=policy, store=store)
+    verdict = verify(signed, policy=policy, store=registry)
     print(f"3. Verified it, trusting {keys.root.name}:\n")
     print(render_verdict(verdict))
     stripped = workdir / "astronaut.uploaded.jpg"
     with open_image(signed.read_bytes(), str(signed)) as image:
         image.save(stripped, format="JPEG", quality=75)  # what an upload pipeline does
-    recovered = verify(stripped, policy=policy, store=store)
+    recovered = verify(stripped, policy=policy, store=registry)
     print(
         f"\n4. Stripped the metadata and re-encoded it as JPEG 75 (watermark {result.watermark}),"
         " then verified again:\n"

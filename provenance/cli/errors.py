@@ -20,8 +20,8 @@ CLI_HINTS: dict[Remedy, str] = {
     Remedy.NO_LABEL: "sign it without --label",
     Remedy.INSTALL_TRUST_LISTS: "run `provenance trust update --from DIR` or unset "
     "$PROVENANCE_TRUST_LISTS",
-    Remedy.NAME_STORE: "they are recorded when `provenance sign` writes a watermark; give "
-    "--store, or use the bytes your signing code got from c2pa's Builder.sign",
+    Remedy.NAME_REGISTRY: "they are recorded when `provenance sign` writes a watermark; give "
+    "--registry, or use the bytes your signing code got from c2pa's Builder.sign",
     Remedy.ISSUE_WATERMARK_ID: "ask the service for an identifier (POST /v1/watermark-ids) and "
     "sign with --watermark-id",
 }

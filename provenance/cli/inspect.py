@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from ..inspect import export_manifest_store, inspect_file
-from ..options import add_store_option, add_trust_options, policy
-from ..store import existing_store
+from ..options import add_registry_option, add_trust_options, policy
+from ..registry import existing_registry
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="OUT.c2pa",
         help="write the manifest store bytes (application/c2pa) that POST /v1/manifests wants",
     )
-    add_store_option(ins, help="manifest store to export from (default as for verify)")
+    add_registry_option(ins, help="registry to export from (default as for verify)")
     ins.add_argument("--force", action="store_true", help="replace an existing export file")
     add_trust_options(ins)
     ins.set_defaults(func=run)
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.export_manifest:
         size = export_manifest_store(
-            existing_store(args.store),
+            existing_registry(args.registry),
             found.active_manifest,
             args.export_manifest,
             overwrite=args.force,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..credentials import KeyAlg, default_keys_dir, init_keys
+from ..keys import KeyAlg, default_keys_dir, init_keys
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..credentials import SigningCredentials
+from ..keys import SigningKeys
 from ..manifest import ManifestSpec
 
 
@@ -47,6 +47,6 @@ def signed_name(source: Path) -> Path:
     return source.with_name(f"{source.stem}.signed{source.suffix}")
 
 
-def signing_credentials(args: argparse.Namespace) -> SigningCredentials:
+def signing_credentials(args: argparse.Namespace) -> SigningKeys:
     """The keys the options of :func:`add_signing_options` name (default: `keys init`'s)."""
-    return SigningCredentials.load(args.cert, args.key, keys_dir=args.keys)
+    return SigningKeys.load(args.cert, args.key, keys_dir=args.keys)

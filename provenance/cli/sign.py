@@ -10,9 +10,9 @@ from typing import Any
 
 from ..errors import InputError, OutputError, ProvenanceError
 from ..label import DEFAULT_LABEL
-from ..options import add_store_option
+from ..options import add_registry_option
+from ..registry import ManifestRegistry, default_registry_location, redacted
 from ..sign import PriorCredentials, SignOptions, SignResult, Thumbnail, sign_file
-from ..store import ManifestStore, default_store_path, redacted
 from ..watermark import parse_payload
 from .errors import fail, worded
 from .inputs import Progress, expand_inputs
@@ -60,10 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="embed this identifier: one issued to you by the service you will register the "
         "manifest with (POST /v1/watermark-ids); default: a fresh random one",
     )
-    add_store_option(
+    add_registry_option(
         s,
-        help="manifest store: a SQLite file or a postgresql:// URL (default: "
-        f"$PROVENANCE_STORE or {redacted(default_store_path())})",
+        help="registry of signed manifests: a SQLite file or a postgresql:// URL (default: "
+        f"$PROVENANCE_REGISTRY or {redacted(default_registry_location())})",
     )
     s.add_argument("--json", action="store_true", help="print the results as JSON")
     s.set_defaults(func=run)
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         watermark_id=None if args.watermark_id is None else parse_payload(args.watermark_id),
         drop_credentials=args.drop_credentials,
     )
-    store = None if args.no_watermark else ManifestStore(args.store)
+    registry = None if args.no_watermark else ManifestRegistry(args.registry)
     results: list[dict[str, Any]] = []
     failed = 0
     progress = Progress(len(inputs))
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
                     options,
                     overwrite=args.in_place or args.force,
                     signer=signer,
-                    store=store,
+                    store=registry,
                 )
                 results.append(result.to_dict())
                 if not args.json:

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..options import add_store_option
-from ..store import ManifestStore
+from ..options import add_registry_option
+from ..registry import ManifestRegistry
 from ..text.manifest import sign_text_file
 from .options import add_signing_options, manifest_spec, signed_name, signing_credentials
 
@@ -17,11 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.add_argument("input", type=Path)
     st.add_argument("-o", "--output", type=Path, help="default: NAME.signed.EXT beside the input")
     st.add_argument("--force", action="store_true", help="replace an existing output")
-    add_store_option(st, help="manifest store (default as for sign)")
+    add_registry_option(st, help="registry (default as for sign)")
     st.add_argument(
+        "--no-registry",
         "--no-store",
+        dest="no_registry",
         action="store_true",
-        help="do not register the text's fingerprint in the manifest store",
+        help="do not register the text's fingerprint in the registry",
     )
     add_signing_options(st)
     st.add_argument("--json", action="store_true")
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         credentials,
         manifest_spec(args),
         tsa_url=args.tsa,
-        store=None if args.no_store else ManifestStore(args.store),
+        store=None if args.no_registry else ManifestRegistry(args.registry),
         overwrite=args.force,
     )
     if args.json:

@@ -10,13 +10,13 @@ from typing import Any
 from ..errors import ProvenanceError
 from ..media import TEXT
 from ..options import (
-    add_store_option,
+    add_registry_option,
     add_text_watermark_option,
     add_trust_options,
     policy,
     text_detectors,
 )
-from ..store import existing_store
+from ..registry import existing_registry
 from ..verdict import Evidence, Scope, Source, Verdict
 from ..verify import verify
 from .errors import fail, worded
@@ -33,10 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="fetch manifests that files reference by URL (off: privacy, SSRF)",
     )
-    add_store_option(
+    add_registry_option(
         v,
-        help="manifest store for recovery through the watermark (default: "
-        "$PROVENANCE_STORE, or the per-user store when it exists)",
+        help="registry for recovery through the watermark (default: "
+        "$PROVENANCE_REGISTRY, or the per-user registry when it exists)",
     )
     v.add_argument(
         "--text",
@@ -74,9 +74,7 @@ def render_verdict(verdict: Verdict) -> str:
         if c.ingredient_failures and not any(i.failures for i in c.ingredients):
             lines.append(f"  ingredients  {', '.join(c.ingredient_failures)}")
     if c.source in (Source.WATERMARK, Source.FINGERPRINT):
-        lines.append(
-            f"  recovered    from the manifest store, through the {c.source} (not embedded)"
-        )
+        lines.append(f"  recovered    from the registry, through the {c.source} (not embedded)")
     if verdict.watermark:
         w = verdict.watermark
         lines.append(
@@ -103,14 +101,14 @@ def run(args: argparse.Namespace) -> int:
     trust = policy(args, allow_remote=args.allow_remote)
     verdicts: list[dict[str, Any]] = []
     status = 0
-    store = existing_store(args.store)
+    registry = existing_registry(args.registry)
     detectors = text_detectors(args)
     for path, _ in expand_inputs(args.paths):
         try:
             verdict = verify(
                 path,
                 policy=trust,
-                store=store,
+                store=registry,
                 text_detectors=detectors,
                 media_type=TEXT if args.text else None,
             )

@@ -42,14 +42,14 @@ from typing import Any
 import c2pa
 from c2pa.c2pa import _lib, _read_native_error
 
-from ..credentials import SigningCredentials
 from ..errors import InputError, OutputError, ProvenanceError, Remedy, SigningError
 from ..files import write_output
 from ..fingerprint import TEXT_FINGERPRINT_ALG, TEXT_SKETCH_BITS, text_sketch
+from ..keys import SigningKeys
 from ..manifest import ManifestSpec, manifest_definition
 from ..media import is_text, read_input
-from ..store import ManifestStore, StoredManifest
-from ..store.pending import PendingStore
+from ..registry import ManifestRegistry, RegisteredManifest
+from ..registry.pending import PendingRegistry
 from ..trust import TrustPolicy
 
 MAGIC = b"C2PATXT\0"
@@ -215,12 +215,12 @@ def _sign_once(definition: dict[str, Any], signer: c2pa.Signer, data_hash: dict[
 
 def sign_text(
     text: str,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     spec: ManifestSpec | None = None,
     *,
     title: str = "text",
     tsa_url: str | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignedText:
     """NFC-normalise ``text`` and append a signed manifest declaring ``spec``.
 
@@ -270,7 +270,7 @@ def sign_text(
                 sketch = text_sketch(visible)
                 if store is not None and sketch is not None:
                     store.register(
-                        StoredManifest(
+                        RegisteredManifest(
                             watermark_id=store.new_watermark_id(),
                             manifest_id=manifest_id,
                             alg=TEXT_FINGERPRINT_ALG,
@@ -400,15 +400,15 @@ def _bom_variant(text: str) -> str | None:
 def sign_text_file(
     source: Path,
     output: Path,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     spec: ManifestSpec | None = None,
     *,
     tsa_url: str | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
     overwrite: bool = False,
 ) -> SignedText:
     """:func:`sign_text` for the UTF-8 file ``source`` into ``output``, atomically: the store
-    row (if any) only with the file (see ``PendingStore``), and an existing ``output`` only
+    row (if any) only with the file (see ``PendingRegistry``), and an existing ``output`` only
     replaced if ``overwrite`` (refused before signing: a refusal costs nothing)."""
     data = read_input(source)
     if not is_text(data):
@@ -417,14 +417,14 @@ def sign_text_file(
         raise OutputError(
             f"{output}: already exists", hint="allow replacing it", remedy=Remedy.REPLACE_OUTPUT
         )
-    pending = PendingStore(store) if store is not None else None
+    pending = PendingRegistry(store) if store is not None else None
     signed = sign_text(
         data.decode("utf-8"),
         credentials,
         spec,
         title=source.name,
         tsa_url=tsa_url,
-        store=pending.as_store() if pending else None,
+        store=pending.as_registry() if pending else None,
     )
     try:
         write_output(

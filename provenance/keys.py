@@ -235,7 +235,7 @@ def _public_bytes(public_key: object) -> bytes:
 
 
 @dataclass(frozen=True)
-class SigningCredentials:
+class SigningKeys:
     """A certificate chain and its private key, checked against each other.
 
     ``repr`` never shows the key.
@@ -247,7 +247,7 @@ class SigningCredentials:
     signer_certificate: x509.Certificate
 
     def __repr__(self) -> str:
-        return f"SigningCredentials(alg={self.alg!r}, subject={self.subject!r})"
+        return f"SigningKeys(alg={self.alg!r}, subject={self.subject!r})"
 
     @property
     def subject(self) -> str:
@@ -265,7 +265,7 @@ class SigningCredentials:
     @classmethod
     def from_pem(
         cls, chain_pem: bytes, key_pem: bytes, *, source: str = "", key_source: str = ""
-    ) -> SigningCredentials:
+    ) -> SigningKeys:
         """``source`` and ``key_source`` name the chain's and the key's files in errors."""
         where = f" in {source}" if source else ""
         key_where = f" in {key_source}" if key_source else where
@@ -304,7 +304,7 @@ class SigningCredentials:
     @classmethod
     def load(
         cls, cert: Path | None = None, key: Path | None = None, *, keys_dir: Path | None = None
-    ) -> SigningCredentials:
+    ) -> SigningKeys:
         """Load ``cert``+``key`` if given, else ``chain.pem``+``signer.key`` from ``keys_dir``."""
         if (cert is None) != (key is None):
             raise KeysError(
