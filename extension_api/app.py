@@ -53,7 +53,7 @@ log = logging.getLogger("provenance.api")
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    store = (
+    registry = (
         PostgresRegistry(str(settings.registry_location), max_connections=settings.threads)
         if is_postgres_url(str(settings.registry_location))
         else ManifestRegistry(settings.registry_location)
@@ -68,13 +68,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         max_redirects=settings.fetch_max_redirects,
     )
     await fetcher.start()
-    app[SERVICE] = Service(settings, store, pool, threads)
+    app[SERVICE] = Service(settings, registry, pool, threads)
     app[FETCHER] = fetcher
     yield
     await fetcher.close()
     await pool.close()
     threads.shutdown(wait=True, cancel_futures=True)
-    store.close()
+    registry.close()
 
 
 def create_app(

@@ -30,7 +30,7 @@ from .settings import Settings
 @dataclass(frozen=True)
 class WorkerState:
     settings: Settings
-    store: ManifestRegistry
+    registry: ManifestRegistry
 
 
 def init(settings: Settings) -> WorkerState:
@@ -73,7 +73,7 @@ def verify_content(
         data,
         name=name,
         policy=state.settings.trust,
-        store=state.store,
+        store=state.registry,
         sha256=digest,
         media_type=media_type,
         text_detectors=state.settings.text_detectors,
@@ -86,7 +86,7 @@ def match_content(
 ) -> list[Match]:
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
-    _, matches = find_matches(data, state.store, limit=limit, media_type=media_type)
+    _, matches = find_matches(data, state.registry, limit=limit, media_type=media_type)
     return matches
 
 
@@ -96,4 +96,4 @@ def register_content(
     """``client``: who registers (for a library that checks issued watermark ids)."""
     check_pixels(asset, state.settings.max_pixels)
     extra: dict[str, Any] = {} if client is None else {"client": client}
-    return register_manifest(manifest, asset, state.store, policy=state.settings.trust, **extra)
+    return register_manifest(manifest, asset, state.registry, policy=state.settings.trust, **extra)

@@ -215,7 +215,7 @@ async def issue_watermark_id(request: web.Request) -> web.Response:
     """A fresh watermark identifier for this client to embed, sign and then register."""
     client = _authorised(request)
     service = request.app[SERVICE]
-    identifier = await service.run(service.store.issue_watermark_id, client)
+    identifier = await service.run(service.registry.issue_watermark_id, client)
     return web.json_response(
         {
             "payload": payload_hex(identifier),
@@ -269,7 +269,9 @@ async def _by_binding(request: web.Request, alg: Any, value: Any) -> web.Respons
         raise InputError("value must be base64") from None
     matches = []
     if alg == WATERMARK_ALG and identifier_from_binding(value) is not None:
-        record = await request.app[SERVICE].run(request.app[SERVICE].store.by_binding, alg, value)
+        record = await request.app[SERVICE].run(
+            request.app[SERVICE].registry.by_binding, alg, value
+        )
         if record is not None:
             matches.append({"manifestId": record.manifest_id, "similarityScore": 100})
     return web.json_response({"matches": matches[: _max_results(request)]})
@@ -314,7 +316,7 @@ async def by_content(request: web.Request) -> web.Response:
 @routes.get("/manifests/{manifestId}")
 async def manifest(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    record = await service.run(service.store.by_manifest_id, request.match_info["manifestId"])
+    record = await service.run(service.registry.by_manifest_id, request.match_info["manifestId"])
     if record is None:
         return error_response(404, "not_found", "no manifest with that id is stored")
     return web.Response(body=record.manifest_store, content_type="application/c2pa")
@@ -368,7 +370,7 @@ async def report(request: web.Request) -> web.Response:
 @routes.get("/v1/thumbnails/{manifestId}")
 async def thumbnail(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    record = await service.run(service.store.by_manifest_id, request.match_info["manifestId"])
+    record = await service.run(service.registry.by_manifest_id, request.match_info["manifestId"])
     found = await service.run(manifest_thumbnail, record.manifest_store) if record else None
     if found is None:
         return error_response(404, "not_found", "no stored thumbnail for that manifest")
@@ -399,7 +401,7 @@ async def readyz(request: web.Request) -> web.Response:
             {"status": status, "load": service.load()}, status=503, headers={"Retry-After": "1"}
         )
     try:
-        await asyncio.wait_for(service.run(service.store.ping), 5)
+        await asyncio.wait_for(service.run(service.registry.ping), 5)
     except (RegistryError, TimeoutError) as exc:
         log.warning("not ready: %s", exc)
         return error_response(503, "unavailable", "the registry does not answer")

@@ -26,19 +26,19 @@ class VerdictCache:
     answers the same report links. Called from the worker threads (registry calls block).
     """
 
-    def __init__(self, store: ManifestRegistry, size: int, ttl: float) -> None:
-        self.store, self.size, self.ttl = store, size, ttl
+    def __init__(self, registry: ManifestRegistry, size: int, ttl: float) -> None:
+        self.registry, self.size, self.ttl = registry, size, ttl
 
     def get(self, digest: str, media_type: str | None = None) -> dict[str, Any] | None:
         """The verdict for this content and media type; any media type's when None."""
         if self.size <= 0:
             return None
-        found = self.store.get_verdict(digest, media_type)
+        found = self.registry.get_verdict(digest, media_type)
         return json.loads(found) if found is not None else None
 
     def put(self, digest: str, media_type: str, verdict: dict[str, Any]) -> None:
         if self.size > 0:
-            self.store.put_verdict(digest, media_type, json.dumps(verdict), self.ttl, self.size)
+            self.registry.put_verdict(digest, media_type, json.dumps(verdict), self.ttl, self.size)
 
 
 #: The cache's media type for content whose type was sniffed from its bytes (not text).
@@ -56,12 +56,12 @@ class Service:
     def __init__(
         self,
         settings: Settings,
-        store: ManifestRegistry,
+        registry: ManifestRegistry,
         pool: WorkerPool,
         threads: ThreadPoolExecutor,
     ) -> None:
-        self.settings, self.store, self.pool, self.threads = settings, store, pool, threads
-        self.cache = VerdictCache(store, settings.cache_size, settings.cache_ttl)
+        self.settings, self.registry, self.pool, self.threads = settings, registry, pool, threads
+        self.cache = VerdictCache(registry, settings.cache_size, settings.cache_ttl)
         # Verdicts depend on what is trusted and which text keys are known: a process with other
         # settings (a rolling update of the trust lists) must not reuse them.
         judged_by = repr((settings.trust, [d.key.key_id for d in settings.text_detectors]))
