@@ -3,7 +3,7 @@
 A platform or generator hands over the manifest store (``application/c2pa``) and the asset it
 signs. The manifest must validate against that asset (its hard binding), carry our soft
 binding under an identifier this store issued to that same client (first come: see
-:meth:`ManifestStore.issue_watermark_id`), and the asset must carry the same watermark; if that
+:meth:`ManifestRegistry.issue_watermark_id`), and the asset must carry the same watermark; if that
 watermark already leads to credentials, the manifest's chain must hold them instead (see
 ``lineage``). Only then is it recorded, with the asset's fingerprint and reference
 (``evidence``). The asset itself is never stored.
@@ -21,11 +21,11 @@ import numpy as np
 from . import evidence
 from ._internal import c2pa_adapter
 from ._internal.c2pa_adapter import ManifestReport
-from .errors import ManifestError, NotIssuedError, ProvenanceError
+from .errors import ManifestError, NotIssuedError, ProvenanceError, RegistryError, Remedy
 from .fingerprint import image_hash
 from .lineage import lineage_conflict
 from .media import media_type_of
-from .store import ManifestStore, StoredManifest, StoreError
+from .registry import ManifestRegistry, RegisteredManifest
 from .trust import TrustPolicy
 from .verdict import INVALID
 from .watermark import ALG, detect_rgb, identifier_from_binding, load_for_detection, payload_hex
@@ -34,12 +34,12 @@ from .watermark import ALG, detect_rgb, identifier_from_binding, load_for_detect
 def register_manifest(
     manifest_store: bytes,
     asset: bytes,
-    store: ManifestStore,
+    store: ManifestRegistry,
     *,
     client: str,
     policy: TrustPolicy | None = None,
     name: str = "asset",
-) -> StoredManifest:
+) -> RegisteredManifest:
     """Record ``manifest_store`` (signed for ``asset``) for ``client``, the party that asked for
     the watermark identifier it declares. Raises :class:`ManifestError` when the manifest does
     not validate for the asset or the asset lacks its watermark, :class:`NotIssuedError` when
@@ -75,7 +75,8 @@ def register_manifest(
     if store.by_watermark(identifier) is None and store.issued_to(identifier) != client:
         raise NotIssuedError(
             f"the watermark identifier {payload_hex(identifier)} was not issued to this client",
-            hint="ask for an identifier first (POST /v1/watermark-ids), embed it, then sign",
+            hint="have an identifier issued to this client first, embed it, then sign",
+            remedy=Remedy.ISSUE_WATERMARK_ID,
         )
     luminance = load_for_detection(asset, name)
     found = detect_rgb(luminance)
@@ -83,12 +84,12 @@ def register_manifest(
         raise ManifestError("the asset does not carry the watermark its manifest declares")
     conflict = lineage_conflict(store, identifier, report.get("manifests") or {})
     if conflict is not None:
-        raise StoreError(
+        raise RegistryError(
             f"watermark {payload_hex(identifier)} already leads to other credentials "
             f"({conflict.manifest_id}), which this manifest's chain does not hold",
             hint="sign with the earlier file as the parent ingredient to extend its lineage",
         )
-    record = stored_manifest(
+    record = registered_manifest(
         read,
         manifest_store,
         watermark_id=identifier,
@@ -102,7 +103,7 @@ def register_manifest(
     return record
 
 
-def stored_manifest(
+def registered_manifest(
     report: ManifestReport,
     manifest_store: bytes,
     *,
@@ -112,14 +113,14 @@ def stored_manifest(
     media_type: str,
     fingerprint: int | None,
     reference: bytes | None = None,
-) -> StoredManifest:
-    """The store's record of ``manifest_store`` (c2pa's ``report`` on it), found later by its
+) -> RegisteredManifest:
+    """The registry's record of ``manifest_store`` (c2pa's ``report`` on it), found later by its
     soft binding (``alg``, ``binding_value``, ``watermark_id``) or ``fingerprint``.
 
     The one place a record is made (signing an image, signing a text, registering): its
     manifest id and signer are always read from c2pa's report, never restated by a caller.
     """
-    return StoredManifest(
+    return RegisteredManifest(
         watermark_id=watermark_id,
         manifest_id=report.active_label,
         alg=alg,

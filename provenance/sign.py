@@ -23,16 +23,17 @@ from PIL import Image
 from . import evidence
 from ._internal import c2pa_adapter
 from ._internal.c2pa_adapter import Signer
-from .credentials import SigningCredentials
 from .errors import (
     InputError,
     ManifestError,
     OutputError,
+    Remedy,
     RemoteManifestError,
     UnsupportedMediaError,
 )
 from .files import atomic_output
 from .fingerprint import image_hash
+from .keys import SigningKeys
 from .label import WRITABLE, draw_label, encode_like
 from .lineage import lineage_conflict
 from .manifest import (
@@ -43,9 +44,9 @@ from .manifest import (
     soft_binding,
 )
 from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
-from .register import stored_manifest
-from .store import ManifestStore
-from .store.pending import PendingStore
+from .register import registered_manifest
+from .registry import ManifestRegistry
+from .registry.pending import PendingRegistry
 from .trust import TrustPolicy
 from .verdict import NOT_DAMAGE, ai_origin
 from .watermark import ALG, MIN_SIDE, binding_value, detect_rgb, embed_image, payload_hex
@@ -163,7 +164,8 @@ def prior_credentials(
         )
         raise InputError(
             f"{name}: {what} ({c2pa_adapter.reason(exc)})",
-            hint="sign it with --drop-credentials to replace them (they are then lost)",
+            hint="sign it dropping its credentials to replace them (they are then lost)",
+            remedy=Remedy.DROP_CREDENTIALS,
         ) from exc
     if found is None:
         return None
@@ -253,7 +255,7 @@ def _render(
     media_type: str,
     options: SignOptions,
     name: str,
-    store: ManifestStore | None,
+    store: ManifestRegistry | None,
     chain: tuple[str, ...] = (),
 ) -> _Rendered:
     """Decode once, draw the label, embed the watermark (unless one is there), encode once.
@@ -271,7 +273,9 @@ def _render(
     if _is_animated(original):
         if options.label is not None:
             raise UnsupportedMediaError(
-                f"{name}: cannot draw a label on an animated image", hint="sign it without --label"
+                f"{name}: cannot draw a label on an animated image",
+                hint="sign it without a label",
+                remedy=Remedy.NO_LABEL,
             )
         return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
     image = draw_label(original, options.label) if options.label is not None else original
@@ -316,13 +320,13 @@ def _render(
 
 def sign_bytes(
     data: bytes,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     options: SignOptions | None = None,
     *,
     name: str = "asset",
     media_type: str | None = None,
     signer: Signer | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign ``data`` in memory; the result's ``asset`` holds the signed bytes.
 
@@ -344,8 +348,9 @@ def sign_bytes(
         if kept is not None:
             raise InputError(
                 f"{name}: already carries credentials ({kept.manifest_id}), which would be its "
-                f"parent, and --ingredient names another parent ({options.ingredient})",
-                hint="add --drop-credentials to record only --ingredient as the parent",
+                f"parent, and the ingredient given names another parent ({options.ingredient})",
+                hint="drop its credentials to record only the ingredient given as the parent",
+                remedy=Remedy.DROP_CREDENTIALS_FOR_INGREDIENT,
             )
         ingredient = read_input(options.ingredient)
         ingredient_type = media_type_of(ingredient, str(options.ingredient))
@@ -400,7 +405,7 @@ def sign_bytes(
     manifest_id = report.active_label
     if wid is not None and store is not None:
         store.register(
-            stored_manifest(
+            registered_manifest(
                 report,
                 manifest_store,
                 watermark_id=wid,
@@ -431,12 +436,12 @@ def sign_bytes(
 def sign_file(
     source: Path,
     output: Path,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     options: SignOptions | None = None,
     *,
     overwrite: bool = False,
     signer: Signer | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign ``source`` into ``output``, atomically (the store row, if any, only with the file).
 
@@ -448,7 +453,8 @@ def sign_file(
         same = output.resolve() == source.resolve()
         raise OutputError(
             f"{output}: {'is the input' if same else 'already exists'}",
-            hint="use --in-place to replace the input" if same else "use --force to replace it",
+            hint="sign it in place to replace the input" if same else "allow replacing it",
+            remedy=Remedy.REPLACE_INPUT if same else Remedy.REPLACE_OUTPUT,
         )
     if not output.parent.is_dir():
         raise OutputError(f"{output}: the directory {output.parent} does not exist")
@@ -457,7 +463,7 @@ def sign_file(
     check_output_name(output, media_type)
     # The manifest is registered only once the signed bytes are on disk, just before they get
     # their name: a failed write (or a kill) leaves neither a store row nor a temp file.
-    pending = PendingStore(store) if store is not None else None
+    pending = PendingRegistry(store) if store is not None else None
     result = sign_bytes(
         data,
         credentials,
@@ -465,7 +471,7 @@ def sign_file(
         name=str(source),
         media_type=media_type,
         signer=signer,
-        store=pending.as_store() if pending else None,
+        store=pending.as_registry() if pending else None,
     )
     assert result.asset is not None
     try:
@@ -486,12 +492,12 @@ def sign_file(
 
 def sign(
     source: Path | str | bytes,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     options: SignOptions | None = None,
     *,
     output: Path | str | None = None,
     overwrite: bool = False,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign a file (into ``output``) or bytes (returned in ``SignResult.asset``)."""
     if isinstance(source, bytes):

@@ -34,15 +34,19 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ._internal import c2pa_adapter
-from .credentials import SigningCredentials
-from .errors import ProvenanceError, SigningError
+from .errors import InputError, OutputError, ProvenanceError, Remedy, SigningError
+from .files import write_output
 from .fingerprint import TEXT_FINGERPRINT_ALG, TEXT_SKETCH_BITS, text_sketch
+from .keys import SigningKeys
 from .manifest import ManifestSpec, manifest_definition
-from .register import stored_manifest
-from .store import ManifestStore
+from .media import is_text, read_input
+from .register import registered_manifest
+from .registry import ManifestRegistry
+from .registry.pending import PendingRegistry
 from .trust import TrustPolicy
 
 MAGIC = b"C2PATXT\0"
@@ -161,12 +165,12 @@ class SignedText:
 
 def sign_text(
     text: str,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     spec: ManifestSpec | None = None,
     *,
     title: str = "text",
     tsa_url: str | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignedText:
     """NFC-normalise ``text`` and append a signed manifest declaring ``spec``.
 
@@ -215,7 +219,7 @@ def sign_text(
                 sketch = text_sketch(visible)
                 if store is not None and sketch is not None:
                     store.register(
-                        stored_manifest(
+                        registered_manifest(
                             report,
                             manifest_store,
                             watermark_id=store.new_watermark_id(),
@@ -340,3 +344,46 @@ def _bom_variant(text: str) -> str | None:
         dropped = without_bom(text)
         return dropped if dropped != text else None
     return BOM + text
+
+
+def sign_text_file(
+    source: Path,
+    output: Path,
+    credentials: SigningKeys,
+    spec: ManifestSpec | None = None,
+    *,
+    tsa_url: str | None = None,
+    store: ManifestRegistry | None = None,
+    overwrite: bool = False,
+) -> SignedText:
+    """:func:`sign_text` for the UTF-8 file ``source`` into ``output``, atomically: the store
+    row (if any) only with the file (see ``PendingRegistry``), and an existing ``output`` only
+    replaced if ``overwrite`` (refused before signing: a refusal costs nothing)."""
+    data = read_input(source)
+    if not is_text(data):
+        raise InputError(f"{source}: not UTF-8 text")
+    if output.exists() and not overwrite:
+        raise OutputError(
+            f"{output}: already exists", hint="allow replacing it", remedy=Remedy.REPLACE_OUTPUT
+        )
+    pending = PendingRegistry(store) if store is not None else None
+    signed = sign_text(
+        data.decode("utf-8"),
+        credentials,
+        spec,
+        title=source.name,
+        tsa_url=tsa_url,
+        store=pending.as_registry() if pending else None,
+    )
+    try:
+        write_output(
+            output,
+            signed.text.encode("utf-8"),
+            replace=overwrite,
+            before_commit=pending.commit if pending else None,
+        )
+    except BaseException:
+        if pending is not None:
+            pending.rollback()
+        raise
+    return signed

@@ -13,13 +13,8 @@ import textwrap
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
-SERVER = ROOT / "extension_api"
-LIBRARY = ROOT / "provenance"
-#: The one module that imports c2pa (see its docstring).
-ADAPTER = LIBRARY / "_internal" / "c2pa_adapter.py"
-#: ``python -m extension_api`` is the CLI's ``serve`` (its flags live there).
-CLI_ENTRY = {"__main__"}
+SERVER = Path(__file__).parent.parent / "extension_api"
+LIBRARY = Path(__file__).parent.parent / "provenance"
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -71,11 +66,97 @@ def test_server_uses_the_library_public_api_only():
     private = [
         f"{path.name}: {module}"
         for path in SERVER.glob("*.py")
-        if path.stem not in CLI_ENTRY
         for level, module in _imports(path)
         if level == 0 and module.startswith("provenance.")
     ]
     assert private == []
+
+
+def _absolute_imports(path: Path) -> set[str]:
+    """Every module a file imports, as absolute names, ``from . import x`` giving ``pkg.x``."""
+    package = path.parent.relative_to(LIBRARY.parent).parts
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def _cli_imports(paths: list[Path]) -> list[str]:
+    return [
+        f"{path.relative_to(LIBRARY.parent)}: {module}"
+        for path in paths
+        for module in sorted(_absolute_imports(path))
+        if module == "provenance.cli" or module.startswith("provenance.cli.")
+    ]
+
+
+def test_neither_the_server_nor_the_library_imports_the_cli():
+    """The CLI is a face over both: ``python -m extension_api`` runs without it, and no library
+    module calls back into it (``python -m provenance``, provenance/__main__.py, is the CLI)."""
+    library = [
+        p
+        for p in LIBRARY.rglob("*.py")
+        if "cli" not in p.relative_to(LIBRARY).parts and p != LIBRARY / "__main__.py"
+    ]
+    assert len(library) > 20
+    assert _cli_imports([*SERVER.glob("*.py"), *library]) == []
+
+
+def test_the_cli_import_check_can_fail():
+    assert "provenance/__main__.py: provenance.cli" in _cli_imports([LIBRARY / "__main__.py"])
+    assert _cli_imports([SERVER / "__main__.py"]) == []
+    assert "provenance.errors" in _absolute_imports(LIBRARY / "cli" / "errors.py")
+    assert "provenance.options.policy" in _absolute_imports(LIBRARY / "cli" / "inspect.py")
+
+
+def _hint_texts(path: Path) -> list[str]:
+    """The literal text of every ``hint=`` and error message argument in a file."""
+    texts = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            args = [kw.value for kw in node.keywords if kw.arg == "hint"]
+            if isinstance(node.func, ast.Name) and node.func.id.endswith("Error"):
+                args += node.args[:1]
+            for arg in args:
+                texts += [
+                    part.value
+                    for part in ast.walk(arg)
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                ]
+    return texts
+
+
+def test_library_errors_name_no_flags():
+    """The library's errors speak its own words; the CLI maps them to flags (CLI_HINTS)."""
+    flagged = [
+        f"{path.relative_to(LIBRARY)}: {text!r}"
+        for path in LIBRARY.rglob("*.py")
+        if "cli" not in path.relative_to(LIBRARY).parts
+        for text in _hint_texts(path)
+        if " --" in f" {text}" or "provenance " in text
+    ]
+    assert flagged == []
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    probe = f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_faces_load_only_what_they_use():
+    """At run time too: the server's command line never loads the CLI, and the CLI's parser
+    (every command pays for it) does not load aiohttp, which only `serve` needs."""
+    server = _modules_after("from extension_api.command import add_arguments, main")
+    assert not {m for m in server if m.startswith("provenance.cli")}
+    cli = _modules_after("from provenance.cli import build_parser\nbuild_parser()")
+    assert "provenance.cli.serve" in cli and "aiohttp" not in cli and "extension_api.app" not in cli
 
 
 # -- the library ---------------------------------------------------------------------------------
@@ -108,7 +189,7 @@ def _targets(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
 
 
 def _part(name: str) -> str:
-    """The part a module belongs to: its subpackage (``text``, ``store``, ...) or, for a module
+    """The part a module belongs to: its subpackage (``text``, ``registry``, ...) or, for a module
     at the top of the package, the module itself (``verify``; the package's own __init__)."""
     parts = name.split(".")
     return parts[1] if len(parts) > 1 else "__init__"
@@ -138,19 +219,18 @@ def test_library_parts_import_no_cycle():
         list(TopologicalSorter(graph).static_order())
     except CycleError as exc:
         raise AssertionError(f"import cycle between provenance's parts: {exc.args[1]}") from None
-    assert {"text", "store", "watermark", "_internal", "verify"} <= graph.keys()
+    assert {"text", "registry", "watermark", "_internal", "verify"} <= graph.keys()
     assert "text" in graph["verify"] and "text_manifest" in graph["verify"]
 
 
 def test_text_knows_nothing_of_c2pa():
     # text/ is below the library: the C2PA text manifest (text_manifest) builds on it, not in it.
-    graph = _parts_graph(LIBRARY)
-    assert graph["text"] <= {"errors", "splitmix"}
-    assert "_internal" not in _reach(graph, "text")
+    # It reaches only the library's foundations (errors, atomic files, the mixer), never c2pa.
+    assert _reach(_parts_graph(LIBRARY), "text") <= {"errors", "files", "splitmix"}
 
 
 def test_the_c2pa_adapter_sits_at_the_bottom():
-    # It calls c2pa and raises the library's errors; it knows nothing of stores, trust or verdicts.
+    # It calls c2pa and raises the library's errors; it knows nothing of registry, trust, verdicts.
     assert _reach(_parts_graph(LIBRARY), "_internal") <= {"errors"}
 
 
@@ -234,7 +314,7 @@ def test_import_does_not_load_the_native_data_hash_functions():
         bound()
         keys = provenance.init_keys(Path(sys.argv[1]))
         from provenance.text_manifest import sign_text
-        sign_text("Some words.", provenance.SigningCredentials.load(keys_dir=keys.dir))
+        sign_text("Some words.", provenance.SigningKeys.load(keys_dir=keys.dir))
         bound()
         """
     )

@@ -1,7 +1,7 @@
 """Text provenance: a statistical watermark for text that a language model generates.
 
-Knows nothing of C2PA and imports nothing of the library but ``errors`` and ``splitmix``
-(``tests/test_layout.py`` checks both): signed C2PA manifests inside text are
+Knows nothing of C2PA and imports nothing of the library but ``errors``, ``files`` and
+``splitmix`` (``tests/test_layout.py`` checks it): signed C2PA manifests inside text are
 ``provenance.text_manifest``, which builds on c2pa. ``watermark`` holds the green-list scheme
 and its torch-free detector; ``ngram`` a small numpy language model that generates with it, for
 offline tests and benches; ``llm`` (the ``llm`` extra only) the Hugging Face ``transformers``
