@@ -52,10 +52,24 @@ COARSE = 12
 #: A fold this well synchronised, though not enough, is worth refining its lattice for.
 REFINE_Z = 3.5
 HARMONICS = 16
+#: Candidate periods of an upright lattice ranked on the 2-D comb (see ``_upright``).
+UPRIGHT = 6
+#: Mean normalised power at the points of a doubled period's lattice that the period's own
+#: lattice lacks, above which the doubled period is taken (the background is 1).
+DOUBLE = 1.08
 STRENGTH = 1.0
 #: A fold is considered synchronised when the sync correlation peak stands this many standard
 #: deviations above the correlation surface (chance over 1024 shifts: about 1e-6).
 SYNC_Z = 5.0
+#: A fold whose sync peak is weaker, down to LOW_Z, is still accepted when its decode is clean:
+#: at most CLEAN of the 140 coded bits' hard decisions disagree with the re-encoded message.
+#: The sync pattern carries a fifth of the energy, the bits the rest, so after a crop to half
+#: the frame (a quarter of the tiles) and JPEG the bits often decode perfectly while the sync
+#: peak stands only 3.5-5 deviations up. Unmarked folds (bench: 1950 of them, random crops and
+#: lattices) never reached z 5 and had at least 17 disagreements (median 27), so the second
+#: way in is as rare as the first; the 20 check bits come on top of both.
+LOW_Z = 3.5
+CLEAN = 16
 MIN_SIDE = 256
 
 
@@ -321,15 +335,17 @@ def _sync(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float]:
 def _decode(acc: np.ndarray, key: bytes, geometry: str, want_bits: bool = False) -> Detection:
     pats = patterns(key)
     aligned, z = _sync(acc, pats)
-    if z < SYNC_Z and not want_bits:
+    if z < LOW_Z and not want_bits:
         return Detection(False, None, 0.0, z, geometry)  # not synchronised: nothing to decode
     soft = pats.bits @ aligned.ravel()
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
-    message = payload.unpack(bits, key) if z >= SYNC_Z else None
+    recoded = payload.encode(bits).astype(np.float64) * 2 - 1
+    disagree = int(np.count_nonzero((soft > 0) != (recoded > 0)))
+    synchronised = z >= SYNC_Z or (z >= LOW_Z and disagree <= CLEAN)
+    message = payload.unpack(bits, key) if synchronised else None
     if message is None:
         return Detection(False, None, 0.0, z, geometry, bits)
-    recoded = payload.encode(bits).astype(np.float64) * 2 - 1
     confidence = float(np.clip((soft * recoded).sum() / np.abs(soft).sum(), 0.0, 1.0))
     return Detection(True, message.identifier, confidence, z, geometry, bits)
 
@@ -417,6 +433,44 @@ def _shortlist(peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fine_p[top], fine_a[top]
 
 
+def _upright(spectrum: np.ndarray) -> tuple[float, float]:
+    """(comb, period) of the best untilted lattice: a crop or a resize leaves the grid upright,
+    and its period is found from the spectrum alone, where a host's strong peaks (the Apollo
+    Earth photo's, a texture's) can outvote the pattern's weak ones in the peak vote.
+
+    An upright lattice's points (k/p, m/p) lie on the lines fx = k/p and fy = m/p, so the
+    spectrum's mean along each axis shows them as 1-D peaks: a comb over the two marginals
+    scans every period cheaply; the 2-D comb then refines the best.
+    """
+    h, w = spectrum.shape
+    columns, rows = spectrum.mean(axis=0), spectrum.mean(axis=1)
+    periods = PERIOD * np.exp(np.arange(np.log(0.98), np.log(1 / 0.45), 0.002))
+    k = np.arange(1, 2 * HARMONICS + 1)
+    score = np.zeros(len(periods))
+    for marginal, n in ((columns, w), (rows, h)):
+        at = k[None, :] / periods[:, None] * n + n // 2
+        inside = at < n - 1
+        score += np.where(inside, np.interp(at, np.arange(n), marginal), 0).sum(axis=1) / (
+            inside.sum(axis=1) + 1e-9
+        )
+    # The marginals also see a lattice's sub- and super-lattices; the 2-D comb, which
+    # penalises a lattice denser than the true one, picks among their best few local maxima.
+    peak = (score >= np.roll(score, 1)) & (score >= np.roll(score, -1))
+    best = periods[peak][np.argsort(score[peak])[::-1][:UPRIGHT]]
+    fine = (best[:, None] * np.exp(np.arange(-3, 4) * 0.001)[None]).ravel()
+    comb = _comb(spectrum, fine, 0.0, HARMONICS)
+    top, period = float(comb.max()), float(fine[int(np.argmax(comb))])
+    if 2 * period <= PERIOD / 0.45:
+        # A crop to half the frame has period 64, whose every other lattice point is period
+        # 32's: the high-passed pattern's power can make the sparser comb score higher. Three
+        # quarters of the 2p lattice's points are not p's; if they stand above the background
+        # (1), the lattice is 2p.
+        doubled = float(_comb(spectrum, 2 * period, 0.0, HARMONICS))
+        if (doubled - top / 4) / 0.75 > DOUBLE:
+            return doubled, 2 * period
+    return top, period
+
+
 def _lattices(white: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
     """Candidate tile lattices, best first: (period, angle, the spectrum they were found in).
 
@@ -424,7 +478,7 @@ def _lattices(white: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
     spectral peaks vote for the (period, angle) whose lattice they fit; the vote counts are
     coarse (a host's own strong peaks can outvote the pattern by one), so the comb (mean power
     over all lattice points, which penalises a lattice denser than the true one) ranks a
-    generous shortlist.
+    generous shortlist. The best upright lattice (``_upright``) is always among the three.
     """
     spectrum = _spectrum(white)
     peaks = _peaks(spectrum)
@@ -432,6 +486,9 @@ def _lattices(white: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
         return []
     periods, angles = _shortlist(peaks)
     comb = _comb(spectrum, periods, angles, HARMONICS)
+    upright_comb, upright = _upright(spectrum)
+    periods, angles = np.append(periods, upright), np.append(angles, 0.0)
+    comb = np.append(comb, upright_comb)
     lattices: list[tuple[float, float, np.ndarray]] = []
     for i in np.argsort(-comb):
         period, angle = float(periods[i]), float(angles[i])
@@ -440,6 +497,8 @@ def _lattices(white: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
         lattices.append((period, angle, spectrum))
         if len(lattices) == 3:
             break
+    if not any(abs(upright / q - 1) < 0.006 and abs(t) < 0.006 for q, t, _ in lattices):
+        lattices[-1] = (upright, 0.0, spectrum)
     return lattices
 
 
@@ -451,6 +510,20 @@ def _refine(spectrum: np.ndarray, period: float, angle: float) -> tuple[float, f
         fine_a = angle + np.radians(np.arange(-5, 6) * step_a)
         angle = float(fine_a[np.argmax(_comb(spectrum, period, fine_a, HARMONICS))])
     return period, angle
+
+
+def _polish(white: np.ndarray, pats: Patterns, period: float, angle: float) -> tuple[float, float]:
+    """Period and angle refined on the sync peak itself: the comb's maximum can sit 0.1-0.2 %
+    off the true period (a crop to half the frame: 64.0 found as 63.85), which over a few
+    tiles smears the fold; the sync z-score of folds a little either side finds it (eight folds,
+    tried only when the comb's lattice shows the sync pattern but does not decode)."""
+
+    def z(p: float, a: float) -> float:
+        return _sync(_fold(_unwarp(white, *_basis(p, a))), pats)[1]
+
+    periods = [period * float(np.exp(i * 0.0007)) for i in (-3, -2, -1, 1, 2, 3)]
+    period = max([period, *periods], key=lambda p: z(p, angle))
+    return period, max([angle, angle - 0.0012, angle + 0.0012], key=lambda a: z(period, a))
 
 
 def _basis(period: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
@@ -502,8 +575,12 @@ def detect(
         basis = _basis(period, angle)
         found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
         if not found.detected and found.sync_z >= REFINE_Z:
-            basis = _basis(*_refine(spectrum, period, angle))
+            period, angle = _refine(spectrum, period, angle)
+            basis = _basis(period, angle)
             found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
+            if not found.detected and found.sync_z >= REFINE_Z:
+                basis = _basis(*_polish(white, patterns(key), period, angle))
+                found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
         if found.detected:
             v1 = basis[0]
             tilt = float(np.degrees(np.arctan2(v1[1], v1[0])))
