@@ -118,9 +118,19 @@ def test_small_images_are_refused_clearly():
     small = np.zeros((200, 300, 3), dtype=np.uint8)
     with pytest.raises(WatermarkSizeError, match="256"):
         embed_rgb(small, 1)
-    buf = _save(Image.fromarray(small), "PNG")
-    with pytest.raises(WatermarkSizeError, match="300x200"):
+    tiny = np.zeros((180, 300, 3), dtype=np.uint8)
+    buf = _save(Image.fromarray(tiny), "PNG")
+    with pytest.raises(WatermarkSizeError, match="300x180"):
         detect_bytes(buf.getvalue(), "small.png")
+
+
+def test_a_quarter_size_copy_still_decodes():
+    # 1 MP resized to 25 %: about 290x216, under the 256 px embedding minimum.
+    rgb = _photo("coffee.jpg", megapixels=1.0)
+    marked = Image.fromarray(embed_rgb(rgb, 0x00C0FFEE42))
+    small = marked.resize((marked.width // 4, marked.height // 4), Image.Resampling.BICUBIC)
+    data = _save(small, "JPEG", quality=90).getvalue()
+    assert detect_bytes(data).payload == "00c0ffee42"
 
 
 def test_detection_reads_a_large_jpeg_at_reduced_scale():

@@ -71,6 +71,9 @@ SYNC_Z = 5.0
 LOW_Z = 3.5
 CLEAN = 16
 MIN_SIDE = 256
+#: Detection reads smaller images too (the base grid is then an up-sampling): a 1 MP image
+#: resized to 25 % (about 290x215) still decodes; under ~190 px the tiles are too few.
+DETECT_MIN_SIDE = 192
 
 
 @dataclass(frozen=True)
