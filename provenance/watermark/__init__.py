@@ -237,8 +237,8 @@ def detect_bytes(data: bytes, name: str = "image", method: str = "ssw") -> Water
 
 __all__ = [
     "ALG",
-    "KEY_ENV",
     "DETECT_MIN_SIDE",
+    "KEY_ENV",
     "METHODS",
     "MIN_SIDE",
     "WatermarkResult",
