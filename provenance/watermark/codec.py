@@ -168,10 +168,17 @@ BAND = 64
 #: the base-grid mask (4-16 px per base pixel) cannot tell from its textured neighbours.
 BLOCK = 8
 FLAT_STD = 1.5
+POOL_SIDE = 1024
 
 
 def _block_std(rgb: np.ndarray) -> np.ndarray:
-    """Luminance standard deviation of each 8x8 block (edge remainders join the last block)."""
+    """Luminance standard deviation of each 8x8 block (edge remainders join the last block).
+
+    On large images it is measured over the k x k blocks around each one, k = short side //
+    POOL_SIDE: at 12 MP an 8x8 block is two thirds of a base-grid pixel, over which the pattern
+    is nearly constant, so pixel-scale flatness no longer says whether its grain would show
+    (an up-scaled photo is 'flat' in half its 8x8 blocks yet textured at the pattern's scale).
+    """
     h, w = rgb.shape[:2]
     gh, gw = max(1, h // BLOCK), max(1, w // BLOCK)
     mean = np.empty((gh, gw), np.float32)
@@ -187,6 +194,9 @@ def _block_std(rgb: np.ndarray) -> np.ndarray:
         square[top // BLOCK : (top + rows) // BLOCK] = cv2.resize(
             y * y, size, interpolation=cv2.INTER_AREA
         )
+    pool = max(1, min(h, w) // POOL_SIDE)
+    if pool > 1:
+        mean, square = cv2.blur(mean, (pool, pool)), cv2.blur(square, (pool, pool))
     # Minus the variance that rounding to 8 bits adds (1/12).
     return np.sqrt(np.maximum(square - mean * mean - 1 / 12, 0))
 
