@@ -52,6 +52,10 @@ AMPLITUDE = 1.65
 #: SMOOTH_CAP on an image smooth almost everywhere (see ``_flat_factor``).
 FLAT_CAP = 0.42
 SMOOTH_CAP = 1.45
+#: On such an image the blocks that are not flat (the edges of an illustration's shapes, a
+#: glow) carry (1 + SMOOTH_BOOST) times the amplitude: WebP 80 and JPEG 50 quantise the flat
+#: ones to nothing, and a flat-coloured illustration has little else. Ramped like the cap.
+SMOOTH_BOOST = 1.5
 FINALISTS = 40
 COARSE = 12
 #: A fold this well synchronised, though not enough, is worth refining its lattice for.
@@ -207,14 +211,16 @@ def _flat_factor(rgb: np.ndarray, amplitude: float) -> np.ndarray:
     An image with texture elsewhere carries the watermark there (cap FLAT_CAP); a fully smooth
     one (a sky, a backdrop) has nowhere else, so the cap rises to SMOOTH_CAP as the flat share
     goes from 60 % to 95 % of the blocks (its flat-block RMS at full resolution stays under a
-    level; JPEG 50 and WebP 80 need it that strong).
+    level; JPEG 50 and WebP 80 need it that strong), and its other blocks get up to
+    1 + SMOOTH_BOOST times the amplitude.
     """
     std = _block_std(rgb)
     flat = std < FLAT_STD
     share = float(flat.mean())
-    cap = FLAT_CAP + (SMOOTH_CAP - FLAT_CAP) * float(np.clip((share - 0.6) / 0.35, 0, 1))
+    smooth = float(np.clip((share - 0.6) / 0.35, 0, 1))
+    cap = FLAT_CAP + (SMOOTH_CAP - FLAT_CAP) * smooth
     factor = min(1.0, cap / max(amplitude, 1e-3))
-    return np.where(flat, factor, 1.0).astype(np.float32)
+    return np.where(flat, factor, 1.0 + SMOOTH_BOOST * smooth).astype(np.float32)
 
 
 def _per_pixel(blocks: np.ndarray, rows: int, width: int) -> np.ndarray:
@@ -264,7 +270,7 @@ def embed(
         # The flat-block factor, one value per 8x8 block (remainders join the last block).
         first = top // BLOCK
         blocks = factor[np.minimum(np.arange(first, first + (rows + BLOCK - 1) // BLOCK), gh - 1)]
-        if blocks.min() < 1.0:
+        if (blocks != 1.0).any():
             band *= _per_pixel(blocks, rows, w)
         # rint(x + r) == x + rint(r) for whole x: round once, then add with saturation (the
         # clip at 0 and 255) to the three channels at once.
