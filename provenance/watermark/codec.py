@@ -60,9 +60,11 @@ FINALISTS = 40
 COARSE = 12
 #: A fold this well synchronised, though not enough, is worth refining its lattice for.
 REFINE_Z = 3.5
+#: A refined fold this well synchronised that still does not decode is polished (``_polish``).
+POLISH_Z = 3.8
 HARMONICS = 16
 #: Candidate periods of an upright lattice ranked on the 2-D comb (see ``_upright``).
-UPRIGHT = 6
+UPRIGHT = 4
 #: Mean normalised power at the points of a doubled period's lattice that the period's own
 #: lattice lacks, above which the doubled period is taken (the background is 1).
 DOUBLE = 1.08
@@ -74,11 +76,11 @@ SYNC_Z = 5.0
 #: at most CLEAN of the 140 coded bits' hard decisions disagree with the re-encoded message.
 #: The sync pattern carries a fifth of the energy, the bits the rest, so after a crop to half
 #: the frame (a quarter of the tiles) and JPEG the bits often decode perfectly while the sync
-#: peak stands only 3.5-5 deviations up. Of 1950 unmarked folds (random crops of the photos and
+#: peak stands only 3.7-5 deviations up. Of 1950 unmarked folds (random crops of the photos and
 #: generated images, aligned and on random lattices) none reached z 5, and none came within 15
 #: disagreements (median 27): the second way in is as rare as the first; the 20 check bits come
 #: on top of both.
-LOW_Z = 3.5
+LOW_Z = 3.7
 CLEAN = 14
 MIN_SIDE = 256
 #: Detection reads smaller images too (the base grid is then an up-sampling): a 1 MP image
@@ -471,7 +473,7 @@ def _upright(spectrum: np.ndarray) -> tuple[float, float]:
     # penalises a lattice denser than the true one, picks among their best few local maxima.
     peak = (score >= np.roll(score, 1)) & (score >= np.roll(score, -1))
     best = periods[peak][np.argsort(score[peak])[::-1][:UPRIGHT]]
-    fine = (best[:, None] * np.exp(np.arange(-3, 4) * 0.001)[None]).ravel()
+    fine = (best[:, None] * np.exp(np.arange(-2, 3) * 0.0012)[None]).ravel()
     comb = _comb(spectrum, fine, 0.0, HARMONICS)
     top, period = float(comb.max()), float(fine[int(np.argmax(comb))])
     if 2 * period <= PERIOD / 0.45:
@@ -530,7 +532,7 @@ def _polish(white: np.ndarray, pats: Patterns, period: float, angle: float) -> t
     """Period and angle refined on the sync peak itself: the comb's maximum can sit 0.1-0.2 %
     off the true period (a crop to half the frame: 64.0 found as 63.85), which over a few
     tiles smears the fold; the sync z-score of folds a little either side finds it (eight folds,
-    tried only when the comb's lattice shows the sync pattern but does not decode)."""
+    tried only when the refined lattice's fold reaches POLISH_Z but does not decode)."""
 
     def z(p: float, a: float) -> float:
         return _sync(_fold(_unwarp(white, *_basis(p, a))), pats)[1]
@@ -592,7 +594,7 @@ def detect(
             period, angle = _refine(spectrum, period, angle)
             basis = _basis(period, angle)
             found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
-            if not found.detected and found.sync_z >= REFINE_Z:
+            if not found.detected and found.sync_z >= POLISH_Z:
                 basis = _basis(*_polish(white, patterns(key), period, angle))
                 found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
         if found.detected:
