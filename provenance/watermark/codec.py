@@ -61,7 +61,7 @@ COARSE = 12
 #: A fold this well synchronised, though not enough, is worth refining its lattice for.
 REFINE_Z = 3.5
 #: A refined fold this well synchronised that still does not decode is polished (``_polish``).
-POLISH_Z = 3.8
+POLISH_Z = 4.0
 HARMONICS = 16
 #: Candidate periods of an upright lattice ranked on the 2-D comb (see ``_upright``).
 UPRIGHT = 4
@@ -76,11 +76,11 @@ SYNC_Z = 5.0
 #: at most CLEAN of the 140 coded bits' hard decisions disagree with the re-encoded message.
 #: The sync pattern carries a fifth of the energy, the bits the rest, so after a crop to half
 #: the frame (a quarter of the tiles) and JPEG the bits often decode perfectly while the sync
-#: peak stands only 3.7-5 deviations up. Of 1950 unmarked folds (random crops of the photos and
+#: peak stands only 3.8-5 deviations up. Of 1950 unmarked folds (random crops of the photos and
 #: generated images, aligned and on random lattices) none reached z 5, and none came within 15
 #: disagreements (median 27): the second way in is as rare as the first; the 20 check bits come
 #: on top of both.
-LOW_Z = 3.7
+LOW_Z = 3.8
 CLEAN = 14
 MIN_SIDE = 256
 #: Detection reads smaller images too (the base grid is then an up-sampling): a 1 MP image
@@ -460,7 +460,7 @@ def _upright(spectrum: np.ndarray) -> tuple[float, float]:
     """
     h, w = spectrum.shape
     columns, rows = spectrum.mean(axis=0), spectrum.mean(axis=1)
-    periods = PERIOD * np.exp(np.arange(np.log(0.98), np.log(1 / 0.45), 0.002))
+    periods = PERIOD * np.exp(np.arange(np.log(0.98), np.log(1 / 0.45), 0.004))
     k = np.arange(1, 2 * HARMONICS + 1)
     score = np.zeros(len(periods))
     for marginal, n in ((columns, w), (rows, h)):
@@ -473,7 +473,8 @@ def _upright(spectrum: np.ndarray) -> tuple[float, float]:
     # penalises a lattice denser than the true one, picks among their best few local maxima.
     peak = (score >= np.roll(score, 1)) & (score >= np.roll(score, -1))
     best = periods[peak][np.argsort(score[peak])[::-1][:UPRIGHT]]
-    fine = (best[:, None] * np.exp(np.arange(-2, 3) * 0.0012)[None]).ravel()
+    period = float(best[int(np.argmax(_comb(spectrum, best, 0.0, HARMONICS)))])
+    fine = period * np.exp(np.arange(-2, 3) * 0.0012)
     comb = _comb(spectrum, fine, 0.0, HARMONICS)
     top, period = float(comb.max()), float(fine[int(np.argmax(comb))])
     if 2 * period <= PERIOD / 0.45:
