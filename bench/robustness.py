@@ -369,8 +369,11 @@ def main() -> None:
         z_max = max(z_max, found.sync_z)
     print(
         f"\nFalse detections on {args.unmarked} unmarked images: {false_hits} "
-        f"(highest sync z-score {z_max:.2f}; accepted at z >= {codec.SYNC_Z}, or at z >= "
-        f"{codec.LOW_Z} with <= {codec.CLEAN} of 140 coded bits corrected, and check bits)"
+        f"(highest sync z-score {z_max:.2f}; accepted at z >= {codec.SYNC_Z}, or at "
+        + ", or at ".join(
+            f"z >= {z} with <= {n} coded bits corrected" for z, n in codec.CLEAN_TIERS
+        )
+        + ", and check bits)"
     )
 
     speed = [] if args.no_speed else timings(args.runs)
