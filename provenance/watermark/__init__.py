@@ -30,6 +30,7 @@ from . import codec, imwm, payload
 ALG = codec.ALG
 METHODS = ("ssw", *imwm.METHODS)
 MIN_SIDE = codec.MIN_SIDE
+DETECT_MIN_SIDE = codec.DETECT_MIN_SIDE
 #: A file holding this deployment's secret watermark key (any bytes, at least 16). Unset: the
 #: public key, so anyone can detect the watermark, and anyone can embed any identifier.
 KEY_ENV = "PROVENANCE_WATERMARK_KEY_FILE"
@@ -112,11 +113,12 @@ def identifier_from_binding(value: str) -> int | None:
     return int.from_bytes(raw, "big") if len(raw) == 5 else None
 
 
-def _check_size(width: int, height: int, name: str) -> None:
-    if min(width, height) < MIN_SIDE:
+def _check_size(width: int, height: int, name: str, minimum: int = MIN_SIDE) -> None:
+    """Embedding needs a short side of MIN_SIDE; detection (``minimum=DETECT_MIN_SIDE``) less."""
+    if min(width, height) < minimum:
         raise WatermarkSizeError(
             f"{name}: {width}x{height} is too small for a watermark",
-            hint=f"the short side must be at least {MIN_SIDE} px",
+            hint=f"the short side must be at least {minimum} px",
         )
 
 
@@ -172,7 +174,7 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
     """Look for a watermark in an RGB (H, W, 3) or luminance (H, W) uint8 array
     (``resync``: see :func:`codec.detect`)."""
     h, w = rgb.shape[:2]
-    _check_size(w, h, "image")
+    _check_size(w, h, "image", DETECT_MIN_SIDE if method == "ssw" else MIN_SIDE)
     if method == "ssw":
         found = codec.detect(rgb, key=watermark_key(), resync=resync)
         return WatermarkResult(
@@ -204,7 +206,7 @@ def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as probe:
                 width, height = probe.size
-                _check_size(width, height, name)
+                _check_size(width, height, name, DETECT_MIN_SIDE)
                 if width * height > MAX_PIXELS:
                     raise TooManyPixelsError(
                         f"{name}: {width}x{height} pixels is more than this tool decodes"
@@ -221,7 +223,7 @@ def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
     except (OSError, ValueError, Image.DecompressionBombError):
         pass  # open_image below gives the clear error
     image = open_image(data, name)
-    _check_size(image.width, image.height, name)
+    _check_size(image.width, image.height, name, DETECT_MIN_SIDE)
     return np.asarray(image.convert("L"))
 
 
@@ -251,6 +253,7 @@ def embed_file(
 
 __all__ = [
     "ALG",
+    "DETECT_MIN_SIDE",
     "KEY_ENV",
     "METHODS",
     "MIN_SIDE",
