@@ -43,6 +43,7 @@ from .manifest import (
     soft_binding,
 )
 from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
+from .stages import stage
 from .store import ManifestStore, StoredManifest
 from .store.pending import PendingStore
 from .trust import TrustPolicy
@@ -242,7 +243,8 @@ def _reduced(image: Image.Image) -> Image.Image:
 def _existing_watermark(image: Image.Image) -> int | None:
     """The identifier of a watermark already in the pixels (ours), if one decodes on the grid
     a new one would use (one on a rotated or rescaled grid would not interfere)."""
-    return detect_rgb(np.asarray(_reduced(image).convert("L")), resync=False).identifier
+    with stage("existing watermark"):
+        return detect_rgb(np.asarray(_reduced(image).convert("L")), resync=False).identifier
 
 
 def _describe(rendered: _Rendered, small: Image.Image) -> None:
@@ -284,7 +286,8 @@ def _render(
         return _Rendered(data, notes=notes)
     if media_type not in WRITABLE:
         raise UnsupportedMediaError(f"{name}: cannot draw a label on {media_type} content")
-    original = open_image(data, name)
+    with stage("decode"):
+        original = open_image(data, name)
     if _is_animated(original):
         if options.label is not None:
             raise UnsupportedMediaError(
@@ -293,6 +296,7 @@ def _render(
         return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
     image = draw_label(original, options.label) if options.label is not None else original
     rendered = _Rendered(b"")
+    changed = image is not original  # a label was drawn
     if wants_watermark and min(image.size) < MIN_SIDE:
         rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
     elif wants_watermark and (existing := _existing_watermark(original)) is not None:
@@ -315,19 +319,24 @@ def _render(
             if store
             else secrets.randbits(40)
         )
-        # The decoded pixels are released once copied (only the original's info is needed
-        # from here on): one full-resolution copy at a time.
-        image = embed_image(image, rendered.watermark_id, release=True)
-        small = _reduced(image)
-        _describe(rendered, small)
-        rendered.thumbnail = _thumbnail(small)
-    if image is original:
+        # The decoded pixels are marked in place (only the original's info and size are needed
+        # from here on): one full-resolution image and one copy at a time.
+        with stage("embed"):
+            image = embed_image(image, rendered.watermark_id, in_place=True)
+            changed = True
+        with stage("describe"):
+            small = _reduced(image)
+            _describe(rendered, small)
+        with stage("thumbnail"):
+            rendered.thumbnail = _thumbnail(small)
+    if not changed:
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
         return rendered
     frames = getattr(original, "n_frames", 1)
     if frames > 1:
         rendered.notes.append(f"the MPO's {frames - 1} extra frame(s) (previews) were not kept")
-    rendered.data = encode_like(image, media_type, original)
+    with stage("encode"):
+        rendered.data = encode_like(image, media_type, original)
     return rendered
 
 
@@ -352,7 +361,8 @@ def sign_bytes(
     media_type = media_type or media_type_of(data, name)
     if media_type not in EMBEDDABLE:
         raise UnsupportedMediaError(f"{name}: c2pa cannot embed a manifest in {media_type}")
-    prior = prior_credentials(data, media_type, name, unreadable_ok=options.drop_credentials)
+    with stage("read credentials"):
+        prior = prior_credentials(data, media_type, name, unreadable_ok=options.drop_credentials)
     kept = None if options.drop_credentials else prior
     # The parent ingredient: --ingredient, else the file's own credentials (as c2patool does).
     parent: tuple[str, str, bytes] | None = None
@@ -402,7 +412,7 @@ def sign_bytes(
     signer = signer or credentials.signer(options.tsa_url)
     out = io.BytesIO()
     try:
-        with c2pa.Builder(definition, context) as builder:
+        with stage("c2pa sign"), c2pa.Builder(definition, context) as builder:
             if thumbnail is not None:
                 builder.add_resource(THUMBNAIL_ID, io.BytesIO(thumbnail))
             if parent is not None:
@@ -416,21 +426,23 @@ def sign_bytes(
     finally:
         if own_signer:
             signer.close()
-    manifest_id = _manifest_id(manifest_store)
+    with stage("manifest id"):
+        manifest_id = _manifest_id(manifest_store)
     if wid is not None and store is not None:
-        store.register(
-            StoredManifest(
-                watermark_id=wid,
-                manifest_id=manifest_id,
-                alg=ALG,
-                binding_value=binding_value(wid),
-                manifest_store=manifest_store,
-                media_type=media_type,
-                fingerprint=rendered.fingerprint,
-                signer=credentials.organization,
-                reference=rendered.reference,
+        with stage("store"):
+            store.register(
+                StoredManifest(
+                    watermark_id=wid,
+                    manifest_id=manifest_id,
+                    alg=ALG,
+                    binding_value=binding_value(wid),
+                    manifest_store=manifest_store,
+                    media_type=media_type,
+                    fingerprint=rendered.fingerprint,
+                    signer=credentials.organization,
+                    reference=rendered.reference,
+                )
             )
-        )
     return SignResult(
         input=name,
         output=None,
@@ -489,9 +501,12 @@ def sign_file(
     )
     assert result.asset is not None
     try:
-        with atomic_output(
-            output, replace=overwrite, before_commit=pending.commit if pending else None
-        ) as handle:
+        with (
+            stage("write + fsync + store + link"),
+            atomic_output(
+                output, replace=overwrite, before_commit=pending.commit if pending else None
+            ) as handle,
+        ):
             handle.write(result.asset)
     except BaseException as exc:
         if pending is not None:
