@@ -9,6 +9,7 @@ from bytes or a file, and writes atomically.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -23,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from . import evidence
+from .concurrency import Beside
 from .credentials import SigningCredentials
 from .errors import (
     InputError,
@@ -247,11 +249,17 @@ def _existing_watermark(image: Image.Image) -> int | None:
         return detect_rgb(np.asarray(_reduced(image).convert("L")), resync=False).identifier
 
 
-def _describe(rendered: _Rendered, small: Image.Image) -> None:
-    """The registered image's fingerprint and reference (``evidence``), from its reduced copy."""
-    luminance = np.asarray(small.convert("L"))
-    rendered.fingerprint = image_hash(luminance)
-    rendered.reference = evidence.reference(luminance)
+def _describe(rendered: _Rendered, image: Image.Image, *, thumbnail: bool) -> None:
+    """The registered image's fingerprint and reference (``evidence``), and with ``thumbnail``
+    the claim thumbnail, all from one reduced copy (no full-resolution conversion)."""
+    with stage("describe"):
+        small = _reduced(image)
+        luminance = np.asarray(small.convert("L"))
+        rendered.fingerprint = image_hash(luminance)
+        rendered.reference = evidence.reference(luminance)
+    if thumbnail:
+        with stage("thumbnail"):
+            rendered.thumbnail = _thumbnail(small)
 
 
 THUMBNAIL_ID = "thumbnail.jpg"
@@ -297,6 +305,8 @@ def _render(
     image = draw_label(original, options.label) if options.label is not None else original
     rendered = _Rendered(b"")
     changed = image is not original  # a label was drawn
+    #: The image whose fingerprint and reference are registered (from its reduced copy).
+    described: Image.Image | None = None
     if wants_watermark and min(image.size) < MIN_SIDE:
         rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
     elif wants_watermark and (existing := _existing_watermark(original)) is not None:
@@ -304,7 +314,7 @@ def _render(
         conflict = lineage_conflict(store, existing, chain)
         if conflict is None:
             rendered.watermark_id, rendered.watermark_kept = existing, True
-            _describe(rendered, _reduced(image))
+            described = image
         else:
             rendered.notes.append(
                 f"no new watermark: the pixels already carry watermark {payload_hex(existing)}, "
@@ -323,20 +333,32 @@ def _render(
         # from here on): one full-resolution image and one copy at a time.
         with stage("embed"):
             image = embed_image(image, rendered.watermark_id, in_place=True)
-            changed = True
-        with stage("describe"):
-            small = _reduced(image)
-            _describe(rendered, small)
-        with stage("thumbnail"):
-            rendered.thumbnail = _thumbnail(small)
+        changed = True
+        described = image
     if not changed:
+        if described is not None:
+            _describe(rendered, described, thumbnail=False)
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
         return rendered
     frames = getattr(original, "n_frames", 1)
     if frames > 1:
         rendered.notes.append(f"the MPO's {frames - 1} extra frame(s) (previews) were not kept")
-    with stage("encode"):
-        rendered.data = encode_like(image, media_type, original)
+
+    def encode() -> bytes:
+        with stage("encode"):
+            return encode_like(image, media_type, original)
+
+    # The encode (Pillow releases the GIL) runs beside the work on the reduced copy, which only
+    # reads the same pixels; a new watermark's thumbnail comes from that copy.
+    encoding = Beside(encode)
+    try:
+        if described is not None:
+            _describe(rendered, described, thumbnail=not rendered.watermark_kept)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            encoding.result()
+        raise
+    rendered.data = encoding.result()
     return rendered
 
 
