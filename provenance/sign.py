@@ -249,11 +249,11 @@ def _existing_watermark(image: Image.Image) -> int | None:
         return detect_rgb(np.asarray(_reduced(image).convert("L")), resync=False).identifier
 
 
-def _describe(rendered: _Rendered, image: Image.Image, *, thumbnail: bool) -> None:
+def _describe(rendered: _Rendered, small: Image.Image, *, thumbnail: bool) -> None:
     """The registered image's fingerprint and reference (``evidence``), and with ``thumbnail``
-    the claim thumbnail, all from one reduced copy (no full-resolution conversion)."""
+    the claim thumbnail, all from its reduced copy (``_reduced``: no full-resolution
+    conversion)."""
     with stage("describe"):
-        small = _reduced(image)
         luminance = np.asarray(small.convert("L"))
         rendered.fingerprint = image_hash(luminance)
         rendered.reference = evidence.reference(luminance)
@@ -337,7 +337,7 @@ def _render(
         described = image
     if not changed:
         if described is not None:
-            _describe(rendered, described, thumbnail=False)
+            _describe(rendered, _reduced(described), thumbnail=False)
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
         return rendered
     frames = getattr(original, "n_frames", 1)
@@ -346,14 +346,16 @@ def _render(
 
     def encode() -> bytes:
         with stage("encode"):
-            return encode_like(image, media_type, original)
+            return encode_like(image, media_type, original, release=True)
 
-    # The encode (Pillow releases the GIL) runs beside the work on the reduced copy, which only
-    # reads the same pixels; a new watermark's thumbnail comes from that copy.
+    # The encode (Pillow and OpenCV release the GIL) runs beside the work on the reduced copy,
+    # which is made first: the encoder may then close the image once it has its pixels.
+    with stage("describe"):
+        small = _reduced(described) if described is not None else None
     encoding = Beside(encode)
     try:
-        if described is not None:
-            _describe(rendered, described, thumbnail=not rendered.watermark_kept)
+        if small is not None:
+            _describe(rendered, small, thumbnail=not rendered.watermark_kept)
     except BaseException:
         with contextlib.suppress(BaseException):
             encoding.result()

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError, TooManyPixelsError
-from ..media import MAX_PIXELS, open_image
+from ..media import MAX_PIXELS, open_image, pixel_array
 from . import codec, imwm, payload
 
 ALG = codec.ALG
@@ -134,20 +134,6 @@ def embed_rgb(
     return np.ascontiguousarray(imwm.embed(bgr, bits, method)[..., ::-1])
 
 
-def rgb_array(image: Image.Image, rows: int = 64) -> np.ndarray:
-    """A writable (H, W, 3) copy of an RGB image, copied a band of rows at a time:
-    ``np.array(image)`` goes through one ``tobytes()`` of the whole image first, which at
-    12 MP is 36 MB more at the peak."""
-    w, h = image.size
-    out = np.empty((h, w, 3), dtype=np.uint8)
-    for top in range(0, h, rows):
-        band = image.crop((0, top, w, min(h, top + rows)))
-        out[top : top + band.height] = np.frombuffer(band.tobytes(), np.uint8).reshape(
-            band.height, w, 3
-        )
-    return out
-
-
 def _paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
     """Write an (H, W, 3) array back into an RGB image of its size, a band of rows at a time."""
     w, h = image.size
@@ -168,7 +154,7 @@ def embed_image(
     peak memory; and writing back is cheaper than building a new image (at 12 MP a new one is
     48 MB of fresh memory to fault in: 26 ms, against 7 ms to paste the bands back).
     """
-    rgb = rgb_array(image if image.mode == "RGB" else image.convert("RGB"))
+    rgb = pixel_array(image if image.mode == "RGB" else image.convert("RGB"))
     rgb = embed_rgb(rgb, identifier, method, out=rgb)
     if in_place and image.mode == "RGB":
         _paste_rgb(image, rgb)
