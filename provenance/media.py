@@ -201,17 +201,23 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
     return image
 
 
-def pixel_array(image: Image.Image, rows: int = 64, *, opencv_order: bool = False) -> np.ndarray:
-    """A writable (H, W, bands) uint8 copy of an RGB or RGBA image, copied a band of rows at a
-    time: ``np.array(image)`` goes through one ``tobytes()`` of the whole image first, which at
-    12 MP is 36 MB more at the peak (and twice the time). ``opencv_order``: BGR(A), swapped
-    band by band (a whole-image ``cvtColor`` in place allocates a full-size temporary)."""
+def pixel_array(
+    image: Image.Image, mode: str | None = None, rows: int = 64, *, opencv_order: bool = False
+) -> np.ndarray:
+    """A writable (H, W, bands) uint8 copy of an image in ``mode`` (RGB or RGBA; by default
+    the image's own), copied and converted a band of rows at a time: ``np.array(image)`` goes
+    through one ``tobytes()`` of the whole image first, and ``image.convert()`` makes a whole
+    converted image (at 12 MP, 36 and 48 MB more at the peak). ``opencv_order``: BGR(A),
+    swapped band by band (a whole-image ``cvtColor`` in place allocates a full-size temporary)."""
+    mode = mode or image.mode
     w, h = image.size
-    bands = len(image.getbands())
+    bands = len(mode)
     swap = cv2.COLOR_RGB2BGR if bands == 3 else cv2.COLOR_RGBA2BGRA
     out = np.empty((h, w, bands), dtype=np.uint8)
     for top in range(0, h, rows):
         band = image.crop((0, top, w, min(h, top + rows)))
+        if band.mode != mode:
+            band = band.convert(mode)
         pixels = np.frombuffer(band.tobytes(), np.uint8).reshape(band.height, w, bands)
         if opencv_order:
             cv2.cvtColor(pixels, swap, dst=out[top : top + band.height])

@@ -74,13 +74,24 @@ def test_png_encode_with_release_closes_the_image(photo):
         assert again.size == image.size
 
 
-def test_embed_in_place_marks_the_decoded_image_itself(photo):
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_embed_in_place_marks_the_decoded_image_itself(photo, mode):
     image = Image.open(photo)
     image.load()
-    expected = embed_rgb(pixel_array(image), WID)
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize(image.size))
+    alpha = np.asarray(image.getchannel("A")) if mode == "RGBA" else None
+    expected = embed_rgb(pixel_array(image, "RGB"), WID)
     marked = embed_image(image, WID, in_place=True)
     assert marked is image and image.info  # the same object, its info (EXIF, ICC) kept
-    assert np.array_equal(np.asarray(marked), expected)
+    assert np.array_equal(np.asarray(marked.convert("RGB")), expected)
+    if alpha is not None:
+        assert np.array_equal(np.asarray(marked.getchannel("A")), alpha)
+
+
+def test_pixel_array_converts_band_by_band(photo):
+    image = Image.open(photo).convert("P")
+    assert np.array_equal(pixel_array(image, "RGB"), np.asarray(image.convert("RGB")))
 
 
 def test_pixel_array_in_opencv_order(photo):

@@ -135,11 +135,16 @@ def embed_rgb(
 
 
 def _paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
-    """Write an (H, W, 3) array back into an RGB image of its size, a band of rows at a time."""
+    """Write an (H, W, 3) array back into the RGB channels of an RGB or RGBA image of its
+    size, a band of rows at a time (an RGBA image keeps its alpha)."""
     w, h = image.size
     for top in range(0, h, rows):
-        band = rgb[top : top + rows]
-        image.paste(Image.frombuffer("RGB", (w, band.shape[0]), band, "raw", "RGB", 0, 1), (0, top))
+        pixels = rgb[top : top + rows]
+        box = (0, top, w, top + pixels.shape[0])
+        band = Image.frombuffer("RGB", (w, pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
+        if image.mode == "RGBA":
+            band = Image.merge("RGBA", (*band.split(), image.crop(box).getchannel("A")))
+        image.paste(band, box)
 
 
 def embed_image(
@@ -148,15 +153,16 @@ def embed_image(
     """Watermark a Pillow image, keeping its mode (and alpha).
 
     One writable RGB copy of the pixels is made and marked in place. ``in_place=True`` lets
-    ``image`` go: an RGB image gets the marked pixels written back into it and is returned;
-    any other is closed once its pixels are copied (its ``info`` and ``size`` stay readable).
-    Either way at most one full-size image and the copy exist at a time, which bounds signing's
-    peak memory; and writing back is cheaper than building a new image (at 12 MP a new one is
-    48 MB of fresh memory to fault in: 26 ms, against 7 ms to paste the bands back).
+    ``image`` go: an RGB or RGBA image gets the marked pixels written back into it and is
+    returned; any other is closed once its pixels are copied (its ``info`` and ``size`` stay
+    readable). Either way at most one full-size image and the copy exist at a time, which
+    bounds signing's peak memory; and writing back is cheaper than building a new image (at
+    12 MP a new one is 48 MB of fresh memory to fault in: 26 ms, against 7 ms to paste the
+    bands back).
     """
-    rgb = pixel_array(image if image.mode == "RGB" else image.convert("RGB"))
+    rgb = pixel_array(image, "RGB")
     rgb = embed_rgb(rgb, identifier, method, out=rgb)
-    if in_place and image.mode == "RGB":
+    if in_place and image.mode in ("RGB", "RGBA"):
         _paste_rgb(image, rgb)
         return image
     alpha = image.getchannel("A") if image.mode == "RGBA" else None
