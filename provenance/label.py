@@ -114,3 +114,29 @@ def _png(image: Image.Image, params: dict[str, object], *, release: bool) -> byt
     if not ok:  # pragma: no cover - libpng writes any 8-bit RGB(A) array
         raise UnsupportedMediaError("cannot encode the image as PNG")
     return encoded.tobytes()
+
+
+_JPEG_PARAMS = [cv2.IMWRITE_JPEG_QUALITY, 95]
+
+
+def encode_rgb_jpeg(rgb: np.ndarray, icc_profile: bytes | None, exif: bytes | None) -> bytes:
+    """An RGB array as a quality-95 JPEG, with the ICC profile and EXIF (each within one
+    segment, see ``media.decode_plain_jpeg``): the same libjpeg-turbo encode as
+    :func:`encode_like` (same tables, 4:2:0; the pixels decode identically), from the array in
+    hand. The array is consumed: its channels are swapped to OpenCV's order in place, a band of
+    rows at a time (a whole-image swap allocates a full-size temporary)."""
+    for top in range(0, rgb.shape[0], 64):
+        band = rgb[top : top + 64]
+        cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
+    kinds, chunks = [], []
+    if icc_profile:
+        kinds.append(cv2.IMAGE_METADATA_ICCP)
+        chunks.append(np.frombuffer(icc_profile, np.uint8))
+    if exif:
+        # OpenCV writes the APP1 header itself.
+        kinds.append(cv2.IMAGE_METADATA_EXIF)
+        chunks.append(np.frombuffer(exif.removeprefix(_EXIF_HEADER), np.uint8))
+    ok, encoded = cv2.imencodeWithMetadata(".jpg", rgb, kinds, chunks, _JPEG_PARAMS)
+    if not ok:  # pragma: no cover - libjpeg writes any 8-bit RGB array
+        raise UnsupportedMediaError("cannot encode the image as JPEG")
+    return encoded.tobytes()

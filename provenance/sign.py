@@ -17,9 +17,10 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import c2pa
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -34,7 +35,7 @@ from .errors import (
 )
 from .files import atomic_output
 from .fingerprint import image_hash
-from .label import WRITABLE, draw_label, encode_like
+from .label import WRITABLE, draw_label, encode_like, encode_rgb_jpeg
 from .lineage import lineage_conflict
 from .manifest import (
     AI_SOURCE_TYPES,
@@ -44,13 +45,29 @@ from .manifest import (
     parent_ingredient,
     soft_binding,
 )
-from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
+from .media import (
+    EMBEDDABLE,
+    PlainJpeg,
+    check_output_name,
+    decode_plain_jpeg,
+    media_type_of,
+    open_image,
+    read_input,
+)
 from .stages import stage
 from .store import ManifestStore, StoredManifest
 from .store.pending import PendingStore
 from .trust import TrustPolicy
 from .verdict import NOT_DAMAGE, ai_origin
-from .watermark import ALG, MIN_SIDE, binding_value, detect_rgb, embed_image, payload_hex
+from .watermark import (
+    ALG,
+    MIN_SIDE,
+    binding_value,
+    detect_rgb,
+    embed_image,
+    embed_rgb,
+    payload_hex,
+)
 
 
 class Thumbnail(StrEnum):
@@ -242,11 +259,11 @@ def _reduced(image: Image.Image) -> Image.Image:
     return image.reduce(max(1, min(image.size) // MIN_SIDE))
 
 
-def _existing_watermark(image: Image.Image) -> int | None:
-    """The identifier of a watermark already in the pixels (ours), if one decodes on the grid
-    a new one would use (one on a rotated or rescaled grid would not interfere)."""
-    with stage("existing watermark"):
-        return detect_rgb(np.asarray(_reduced(image).convert("L")), resync=False).identifier
+def _existing_watermark(small: Image.Image) -> int | None:
+    """The identifier of a watermark already in the pixels (ours, seen in their reduced copy
+    ``small``), if one decodes on the grid a new one would use (one on a rotated or rescaled
+    grid would not interfere)."""
+    return detect_rgb(np.asarray(small.convert("L")), resync=False).identifier
 
 
 def _describe(rendered: _Rendered, small: Image.Image, *, thumbnail: bool) -> None:
@@ -294,27 +311,39 @@ def _render(
         return _Rendered(data, notes=notes)
     if media_type not in WRITABLE:
         raise UnsupportedMediaError(f"{name}: cannot draw a label on {media_type} content")
+    pixels: _Pixels
     with stage("decode"):
-        original = open_image(data, name)
-    if _is_animated(original):
-        if options.label is not None:
-            raise UnsupportedMediaError(
-                f"{name}: cannot draw a label on an animated image", hint="sign it without --label"
-            )
-        return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
-    image = draw_label(original, options.label) if options.label is not None else original
+        plain = decode_plain_jpeg(data) if options.label is None else None
+        original = None if plain is not None else open_image(data, name)
+    if plain is not None:
+        pixels = _ArrayPixels(plain)
+    else:
+        assert original is not None
+        if _is_animated(original):
+            if options.label is not None:
+                raise UnsupportedMediaError(
+                    f"{name}: cannot draw a label on an animated image",
+                    hint="sign it without --label",
+                )
+            return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
+        labelled = draw_label(original, options.label) if options.label is not None else original
+        pixels = _PillowPixels(labelled, original, media_type)
     rendered = _Rendered(b"")
-    changed = image is not original  # a label was drawn
-    #: The image whose fingerprint and reference are registered (from its reduced copy).
-    described: Image.Image | None = None
-    if wants_watermark and min(image.size) < MIN_SIDE:
+    changed = options.label is not None  # a label was drawn
+    #: The pixels' fingerprint and reference are registered (from their reduced copy).
+    described = False
+    existing = None
+    if wants_watermark and min(pixels.size) >= MIN_SIDE:
+        with stage("existing watermark"):
+            existing = _existing_watermark(pixels.original_reduced())
+    if wants_watermark and min(pixels.size) < MIN_SIDE:
         rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
-    elif wants_watermark and (existing := _existing_watermark(original)) is not None:
+    elif existing is not None:
         # One watermark per image: a second one would make both unreadable.
         conflict = lineage_conflict(store, existing, chain)
         if conflict is None:
             rendered.watermark_id, rendered.watermark_kept = existing, True
-            described = image
+            described = True
         else:
             rendered.notes.append(
                 f"no new watermark: the pixels already carry watermark {payload_hex(existing)}, "
@@ -329,15 +358,12 @@ def _render(
             if store
             else secrets.randbits(40)
         )
-        # The decoded pixels are marked in place (only the original's info and size are needed
-        # from here on): one full-resolution image and one copy at a time.
         with stage("embed"):
-            image = embed_image(image, rendered.watermark_id, in_place=True)
-        changed = True
-        described = image
+            pixels.embed(rendered.watermark_id)
+        changed = described = True
     if not changed:
-        if described is not None:
-            _describe(rendered, _reduced(described), thumbnail=False)
+        if described:
+            _describe(rendered, pixels.reduced(), thumbnail=False)
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
         return rendered
     frames = getattr(original, "n_frames", 1)
@@ -346,12 +372,12 @@ def _render(
 
     def encode() -> bytes:
         with stage("encode"):
-            return encode_like(image, media_type, original, release=True)
+            return pixels.encode()
 
     # The encode (Pillow and OpenCV release the GIL) runs beside the work on the reduced copy,
-    # which is made first: the encoder may then close the image once it has its pixels.
+    # which is made first: the encoder may then let the full-size pixels go.
     with stage("describe"):
-        small = _reduced(described) if described is not None else None
+        small = pixels.reduced() if described else None
     encoding = Beside(encode)
     try:
         if small is not None:
@@ -362,6 +388,89 @@ def _render(
         raise
     rendered.data = encoding.result()
     return rendered
+
+
+class _Pixels(Protocol):
+    """The decoded pixels being signed, whatever holds them."""
+
+    @property
+    def size(self) -> tuple[int, int]: ...
+
+    def original_reduced(self) -> Image.Image:
+        """The reduced copy (``_reduced``) of the pixels as decoded, before any label."""
+        ...
+
+    def reduced(self) -> Image.Image:
+        """The reduced copy of the pixels as they are now."""
+        ...
+
+    def embed(self, identifier: int) -> None:
+        """Watermark the pixels in place."""
+        ...
+
+    def encode(self) -> bytes:
+        """The pixels in the input's format; they may be released on the way."""
+        ...
+
+
+@dataclass
+class _PillowPixels:
+    """Any image Pillow decodes (and any labelled one): marked in place where it can be
+    (``embed_image``), encoded like the original (``encode_like``)."""
+
+    image: Image.Image
+    original: Image.Image
+    media_type: str
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+    def original_reduced(self) -> Image.Image:
+        return _reduced(self.original)
+
+    def reduced(self) -> Image.Image:
+        return _reduced(self.image)
+
+    def embed(self, identifier: int) -> None:
+        # Only the original's info and size are needed from here on: one full-resolution
+        # image and one copy at a time.
+        self.image = embed_image(self.image, identifier, in_place=True)
+
+    def encode(self) -> bytes:
+        return encode_like(self.image, self.media_type, self.original, release=True)
+
+
+@dataclass
+class _ArrayPixels:
+    """A plain JPEG (``decode_plain_jpeg``) signed without a label, the default: decoded into
+    an RGB array, marked in it and encoded from it by OpenCV. No Pillow image, no copies in
+    and out of one: at 12 MP about a tenth of the signing time and half its memory."""
+
+    jpeg: PlainJpeg
+
+    @property
+    def size(self) -> tuple[int, int]:
+        h, w = self.jpeg.rgb.shape[:2]
+        return w, h
+
+    def original_reduced(self) -> Image.Image:
+        return self.reduced()  # nothing is drawn on these pixels
+
+    def reduced(self) -> Image.Image:
+        # As _reduced: a box reduction by a whole factor (OpenCV's fast area path; the edge
+        # remainder, under one box, is left out).
+        rgb = self.jpeg.rgb
+        h, w = rgb.shape[:2]
+        k = max(1, min(h, w) // MIN_SIDE)
+        whole = rgb[: h // k * k, : w // k * k]
+        return Image.fromarray(cv2.resize(whole, (w // k, h // k), interpolation=cv2.INTER_AREA))
+
+    def embed(self, identifier: int) -> None:
+        embed_rgb(self.jpeg.rgb, identifier, out=self.jpeg.rgb)
+
+    def encode(self) -> bytes:
+        return encode_rgb_jpeg(self.jpeg.rgb, self.jpeg.icc_profile, self.jpeg.exif)
 
 
 def sign_bytes(

@@ -13,8 +13,9 @@ from PIL import Image, ImageCms
 
 from provenance import ManifestSpec, SignOptions, sign, verify
 from provenance.concurrency import Beside
+from provenance.errors import MalformedAssetError
 from provenance.label import encode_like
-from provenance.media import pixel_array
+from provenance.media import decode_plain_jpeg, pixel_array
 from provenance.stages import measured, stage
 from provenance.store import SQLiteStore
 from provenance.watermark import detect_bytes, embed_image, embed_rgb
@@ -172,3 +173,60 @@ def test_sign_path_unchanged_by_timing(tmp_path: Path, credentials, photo):
     assert plain is not None and timed is not None
     with Image.open(io.BytesIO(plain)) as a, Image.open(io.BytesIO(timed)) as b:
         assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+# -- plain JPEGs: decoded into an array, marked and encoded by OpenCV ---------------------------
+
+
+def _jpeg(image: Image.Image, **params: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90, **params)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"subsampling": 0}, {"subsampling": 1}, {"progressive": True}],
+    ids=["4:2:0", "4:4:4", "4:2:2", "progressive"],
+)
+def test_plain_jpeg_decodes_as_pillow_does(photo, params):
+    data = _jpeg(Image.open(photo), **params)
+    plain = decode_plain_jpeg(data)
+    assert plain is not None
+    with Image.open(io.BytesIO(data)) as image:
+        assert np.array_equal(plain.rgb, np.asarray(image))
+
+
+def test_other_jpegs_take_pillows_path(photo):
+    image = Image.open(photo)
+    data = _jpeg(image)
+    assert decode_plain_jpeg(_jpeg(image.convert("L"))) is None  # one component
+    assert decode_plain_jpeg(_jpeg(image.convert("CMYK"))) is None
+    assert decode_plain_jpeg(data[: len(data) // 2]) is None  # truncated: Pillow says so
+    big_icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() + bytes(70_000)
+    assert decode_plain_jpeg(_jpeg(image, icc_profile=big_icc)) is None  # two APP2 segments
+    assert decode_plain_jpeg(b"not a jpeg") is None
+
+
+def test_truncated_jpeg_is_still_refused(credentials, photo):
+    data = photo.read_bytes()
+    with pytest.raises(MalformedAssetError, match="cannot decode"):
+        sign(data[: len(data) // 2], credentials, SignOptions(AI))
+
+
+def test_plain_jpeg_signs_to_the_pixels_pillows_path_gives(tmp_path, credentials, trusted, photo):
+    """The array path and Pillow's (``embed_image`` + ``encode_like``) write JPEGs that decode
+    to the same pixels, with the ICC profile and EXIF kept."""
+    icc, exif = _metadata()
+    data = _jpeg(Image.open(photo), icc_profile=icc, exif=exif)
+    assert decode_plain_jpeg(data) is not None
+    signed = sign(data, credentials, SignOptions(AI, watermark_id=WID)).asset
+    assert signed is not None
+    original = Image.open(io.BytesIO(data))
+    expected = encode_like(embed_image(original.copy(), WID), "image/jpeg", original)
+    with Image.open(io.BytesIO(signed)) as out, Image.open(io.BytesIO(expected)) as want:
+        assert np.array_equal(np.asarray(out), np.asarray(want))
+        assert out.info.get("icc_profile") == icc
+        assert out.getexif().get(0x0131) == "Acme Diffusion"
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
