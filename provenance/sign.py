@@ -458,13 +458,15 @@ class _ArrayPixels:
         return self.reduced()  # nothing is drawn on these pixels
 
     def reduced(self) -> Image.Image:
-        # As _reduced: a box reduction by a whole factor (OpenCV's fast area path; the edge
-        # remainder, under one box, is left out).
+        # As _reduced, by box reductions: halvings (OpenCV's vectorised 2x2 area path: 4 ms at
+        # 12 MP, against 8 for one reduction by 13 and 5 for Pillow's) while the short side
+        # stays at least MIN_SIDE; an odd last row or column is left out.
         rgb = self.jpeg.rgb
-        h, w = rgb.shape[:2]
-        k = max(1, min(h, w) // MIN_SIDE)
-        whole = rgb[: h // k * k, : w // k * k]
-        return Image.fromarray(cv2.resize(whole, (w // k, h // k), interpolation=cv2.INTER_AREA))
+        while min(rgb.shape[:2]) // 2 >= MIN_SIDE:
+            h, w = rgb.shape[:2]
+            whole = rgb[: h // 2 * 2, : w // 2 * 2]
+            rgb = cv2.resize(whole, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        return Image.fromarray(rgb)
 
     def embed(self, identifier: int) -> None:
         embed_rgb(self.jpeg.rgb, identifier, out=self.jpeg.rgb)
