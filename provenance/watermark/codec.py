@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from ..concurrency import Beside
 from . import payload
 
 ALG = "org.provenance.ssw.1"
@@ -184,14 +183,14 @@ def _block_std(rgb: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(square - mean * mean - 1 / 12, 0))
 
 
-def _flat_factor(std: np.ndarray, amp: np.ndarray) -> np.ndarray:
-    """Per-block factor on the residual: in flat blocks (``std``: ``_block_std``), the
-    amplitude is capped at FLAT_CAP.
+def _flat_factor(rgb: np.ndarray, amp: np.ndarray) -> np.ndarray:
+    """Per-block factor on the residual: in flat blocks, the amplitude is capped at FLAT_CAP.
 
     An image with texture elsewhere carries the watermark there; a fully smooth one (a sky, a
     backdrop) has nowhere else, so the cap rises towards FLOOR as the flat share goes from
     60 % to 95 % of the blocks.
     """
+    std = _block_std(rgb)
     flat = std < FLAT_STD
     share = float(flat.mean())
     cap = FLAT_CAP + (FLOOR - FLAT_CAP) * float(np.clip((share - 0.6) / 0.35, 0, 1))
@@ -226,32 +225,14 @@ def embed(
     if min(h, w) < MIN_SIDE:
         raise ValueError(f"image is {w}x{h}; the watermark needs a short side of {MIN_SIDE} px")
     bh, bw = base_size(h, w)
-    # Two independent reads of the image, on two threads (OpenCV releases the GIL, and runs
-    # its area resize to a 256 px grid on one thread): the 8x8 block statistics beside the base
-    # grid. The bands are then marked in two halves the same way. Same operations, same bytes.
-    block_std = Beside(lambda: _block_std(rgb))
     y_base = luminance(cv2.resize(rgb, (bw, bh), interpolation=cv2.INTER_AREA))
     base, amp = residual_base(y_base, identifier, key, strength)
-    factor = _flat_factor(block_std.result(), amp)
-    out = np.empty_like(rgb) if out is None else out
-    half = (h // BAND + 1) // 2 * BAND
-    lower = Beside(lambda: _mark_rows(rgb, out, base, factor, half, h))
-    _mark_rows(rgb, out, base, factor, 0, half)
-    lower.result()
-    return out
-
-
-def _mark_rows(
-    rgb: np.ndarray, out: np.ndarray, base: np.ndarray, factor: np.ndarray, start: int, stop: int
-) -> None:
-    """Add the base-grid residual ``base``, up-sampled, to rows ``start:stop`` of ``rgb`` into
-    ``out``, one BAND of rows at a time (``start`` is a multiple of BAND)."""
-    h, w = rgb.shape[:2]
-    bh, bw = base.shape
+    factor = _flat_factor(rgb, amp)
     gh = factor.shape[0]
+    out = np.empty_like(rgb) if out is None else out
     sx, sy = bw / w, bh / h
-    for top in range(start, stop, BAND):
-        rows = min(BAND, stop - top)
+    for top in range(0, h, BAND):
+        rows = min(BAND, h - top)
         # The same sampling as cv2.resize(INTER_LINEAR), for rows top..top+rows only.
         matrix = np.array(
             [[sx, 0, 0.5 * sx - 0.5], [0, sy, (top + 0.5) * sy - 0.5]], dtype=np.float32
@@ -277,6 +258,7 @@ def _mark_rows(
             dst=out[top : top + rows],
             dtype=cv2.CV_8U,
         )
+    return out
 
 
 # -- detection ----------------------------------------------------------------------------------
