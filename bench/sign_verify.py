@@ -2,7 +2,7 @@
 default (watermark + small thumbnail: decode, embed, re-encode at quality 95, sign). Then the
 default sign of a 12 MP JPEG and PNG against a plain decode + re-encode of the same file, and the
 peak memory it adds per pixel, and where the default sign's time goes, stage by stage
-(``sign_file`` into a SQLite store, as ``provenance sign`` does).
+(``sign_file`` into a SQLite registry, as ``provenance sign`` does).
 
 Baseline, measured in the same run: c2pa-python's own Builder.sign and Reader with no project
 code around them, thumbnails off. The ratio column is our median over that baseline's.
@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 from bench._common import median_seconds, natural_jpeg, table, write_json
 from provenance import (
     ManifestSpec,
-    SigningCredentials,
+    SigningKeys,
     SignOptions,
     Thumbnail,
     TrustPolicy,
@@ -40,8 +40,8 @@ from provenance import (
 )
 from provenance.label import encode_like
 from provenance.manifest import manifest_definition
+from provenance.registry import SQLiteRegistry
 from provenance.stages import measured
-from provenance.store import SQLiteStore
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--pipeline-only", action="store_true", help="only the 12 MP section")
     args = parser.parse_args()
     keys = init_keys(Path(tempfile.mkdtemp()) / "keys")
-    creds = SigningCredentials.load(keys_dir=keys.dir)
+    creds = SigningKeys.load(keys_dir=keys.dir)
     policy = TrustPolicy.from_files([keys.root])
     spec = ManifestSpec(generator="Bench Diffusion")
     if args.pipeline_only:
@@ -145,10 +145,10 @@ def main() -> None:
 _PEAK_CODE = """
 import sys, tempfile
 from pathlib import Path
-from provenance import ManifestSpec, SigningCredentials, SignOptions, init_keys, sign_bytes
+from provenance import ManifestSpec, SigningKeys, SignOptions, init_keys, sign_bytes
 from bench._common import natural_jpeg
 data = Path(sys.argv[1]).read_bytes()
-creds = SigningCredentials.load(keys_dir=init_keys(Path(tempfile.mkdtemp()) / "k").dir)
+creds = SigningKeys.load(keys_dir=init_keys(Path(tempfile.mkdtemp()) / "k").dir)
 opts = SignOptions(ManifestSpec(generator="Bench Diffusion"))
 # Both processes sign a small image first: libraries loaded and warmed are not the large sign's.
 sign_bytes(natural_jpeg(0.3), creds, opts)
@@ -178,13 +178,13 @@ def _inputs_12mp() -> list[tuple[str, bytes, dict[str, int]]]:
     return [("JPEG", jpeg, {"quality": 95}), ("PNG", png.getvalue(), {"compress_level": 1})]
 
 
-def breakdown(creds: SigningCredentials, spec: ManifestSpec, runs: int) -> list[dict[str, str]]:
-    """The default ``sign_file`` of the 12 MP JPEG and PNG into a SQLite store, stage by stage
+def breakdown(creds: SigningKeys, spec: ManifestSpec, runs: int) -> list[dict[str, str]]:
+    """The default ``sign_file`` of the 12 MP JPEG and PNG into a SQLite registry, stage by stage
     (``provenance.stages``): median wall and CPU ms per stage (CPU: the whole process's, so a
     stage that overlaps another, such as the encode beside the reduced copy's work, counts both);
     "rest" is the wall time outside any stage, negative when stages overlapped."""
     work = Path(tempfile.mkdtemp())
-    store = SQLiteStore(work / "store.db")
+    store = SQLiteRegistry(work / "registry.db")
     opts = SignOptions(spec)
     columns: dict[str, dict[str, tuple[float, float]]] = {}
     for fmt, data, _ in _inputs_12mp():
@@ -292,7 +292,7 @@ def _median_cpu(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def pipeline(creds: SigningCredentials, spec: ManifestSpec, runs: int) -> list[dict[str, str]]:
+def pipeline(creds: SigningKeys, spec: ManifestSpec, runs: int) -> list[dict[str, str]]:
     """12 MP JPEG and PNG: sign time against a plain Pillow decode + re-encode (JPEG q95, PNG
     level 1), the three interleaved run by run so that a change in the machine's load hits all
     of them; wall and CPU (the whole process's) medians. Bytes of memory per pixel: peak of a

@@ -14,11 +14,12 @@ from typing import Any
 from PIL import Image
 
 from provenance import (
-    ManifestStore,
+    ManifestRegistry,
     Match,
-    StoredManifest,
+    RegisteredManifest,
     TooManyPixelsError,
     find_matches,
+    media_type_of,
     register_manifest,
     verify,
 )
@@ -29,11 +30,11 @@ from .settings import Settings
 @dataclass(frozen=True)
 class WorkerState:
     settings: Settings
-    store: ManifestStore
+    registry: ManifestRegistry
 
 
 def init(settings: Settings) -> WorkerState:
-    return WorkerState(settings, ManifestStore(settings.store_path))
+    return WorkerState(settings, ManifestRegistry(settings.registry_location))
 
 
 def check_pixels(data: bytes, budget: int) -> None:
@@ -61,14 +62,18 @@ def check_pixels(data: bytes, budget: int) -> None:
 
 
 def verify_content(
-    state: WorkerState, data: bytes, media_type: str | None, digest: str
+    state: WorkerState, data: bytes, media_type: str | None, digest: str, name: str | None = None
 ) -> dict[str, Any]:
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
+        # From the bytes alone: the client's file name labels messages but is no evidence (and
+        # verdicts are cached by content, whatever name it came with).
+        media_type = media_type_of(data, name or "content", by_name=False)
     verdict = verify(
         data,
+        name=name,
         policy=state.settings.trust,
-        store=state.store,
+        store=state.registry,
         sha256=digest,
         media_type=media_type,
         text_detectors=state.settings.text_detectors,
@@ -81,14 +86,14 @@ def match_content(
 ) -> list[Match]:
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
-    _, matches = find_matches(data, state.store, limit=limit, media_type=media_type)
+    _, matches = find_matches(data, state.registry, limit=limit, media_type=media_type)
     return matches
 
 
 def register_content(
     state: WorkerState, manifest: bytes, asset: bytes, client: str | None = None
-) -> StoredManifest:
+) -> RegisteredManifest:
     """``client``: who registers (for a library that checks issued watermark ids)."""
     check_pixels(asset, state.settings.max_pixels)
     extra: dict[str, Any] = {} if client is None else {"client": client}
-    return register_manifest(manifest, asset, state.store, policy=state.settings.trust, **extra)
+    return register_manifest(manifest, asset, state.registry, policy=state.settings.trust, **extra)

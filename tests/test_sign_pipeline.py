@@ -16,8 +16,8 @@ from provenance.concurrency import Beside
 from provenance.errors import MalformedAssetError
 from provenance.label import encode_like
 from provenance.media import decode_plain_jpeg, pixel_array
+from provenance.registry import SQLiteRegistry
 from provenance.stages import measured, stage
-from provenance.store import SQLiteStore
 from provenance.watermark import detect_bytes, embed_image, embed_rgb
 
 AI = ManifestSpec(generator="Acme Diffusion")
@@ -103,7 +103,7 @@ def test_pixel_array_in_opencv_order(photo):
 
 
 def test_stages_of_a_sign_are_measured(tmp_path, credentials, photo):
-    store = SQLiteStore(tmp_path / "store.db")
+    store = SQLiteRegistry(tmp_path / "registry.db")
     with measured() as times:
         sign(photo, credentials, SignOptions(AI), output=tmp_path / "out.jpg", store=store)
     store.close()
@@ -117,8 +117,8 @@ def test_stages_of_a_sign_are_measured(tmp_path, credentials, photo):
         "encode",  # measured on the thread it runs on
         "c2pa sign",
         "manifest id",
-        "store",
-        "write + fsync + store + link",
+        "registry",
+        "write + fsync + registry + link",
     }
     assert expected <= set(times), expected - set(times)
     assert all(wall > 0 and cpu >= 0 for wall, cpu in times.values())
