@@ -24,7 +24,7 @@ from PIL import Image
 from ..errors import InputError, TooManyPixelsError, WatermarkSizeError
 from ..files import write_output
 from ..label import encode_like
-from ..media import MAX_PIXELS, media_type_of, open_image, read_input
+from ..media import MAX_PIXELS, media_type_of, open_image, pixel_array, read_input
 from . import codec, imwm, payload
 
 ALG = codec.ALG
@@ -134,35 +134,42 @@ def embed_rgb(
     return np.ascontiguousarray(imwm.embed(bgr, bits, method)[..., ::-1])
 
 
-def rgb_array(image: Image.Image, rows: int = 64) -> np.ndarray:
-    """A writable (H, W, 3) copy of an RGB image, copied a band of rows at a time:
-    ``np.array(image)`` goes through one ``tobytes()`` of the whole image first, which at
-    12 MP is 36 MB more at the peak."""
+def _paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
+    """Write an (H, W, 3) array back into the RGB channels of an RGB or RGBA image of its
+    size, a band of rows at a time (an RGBA image keeps its alpha)."""
     w, h = image.size
-    out = np.empty((h, w, 3), dtype=np.uint8)
     for top in range(0, h, rows):
-        band = image.crop((0, top, w, min(h, top + rows)))
-        out[top : top + band.height] = np.frombuffer(band.tobytes(), np.uint8).reshape(
-            band.height, w, 3
-        )
-    return out
+        pixels = rgb[top : top + rows]
+        box = (0, top, w, top + pixels.shape[0])
+        band = Image.frombuffer("RGB", (w, pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
+        if image.mode == "RGBA":
+            band = Image.merge("RGBA", (*band.split(), image.crop(box).getchannel("A")))
+        image.paste(band, box)
 
 
 def embed_image(
-    image: Image.Image, identifier: int, method: str = "ssw", *, release: bool = False
+    image: Image.Image, identifier: int, method: str = "ssw", *, in_place: bool = False
 ) -> Image.Image:
     """Watermark a Pillow image, keeping its mode (and alpha).
 
-    One writable RGB copy of the pixels is made and marked in place. ``release=True`` closes
-    ``image`` once its pixels are copied (its ``info`` and ``size`` stay readable): at 12 MP
-    that frees 48 MB before the marked image is built, which bounds signing's peak memory.
+    One writable RGB copy of the pixels is made and marked in place. ``in_place=True`` lets
+    ``image`` go: an RGB or RGBA image gets the marked pixels written back into it and is
+    returned; any other is closed once its pixels are copied (its ``info`` and ``size`` stay
+    readable). Either way at most one full-size image and the copy exist at a time, which
+    bounds signing's peak memory; and writing back is cheaper than building a new image (at
+    12 MP a new one is 48 MB of fresh memory to fault in: 26 ms, against 7 ms to paste the
+    bands back).
     """
-    rgb = rgb_array(image if image.mode == "RGB" else image.convert("RGB"))
+    rgb = pixel_array(image, "RGB")
+    rgb = embed_rgb(rgb, identifier, method, out=rgb)
+    if in_place and image.mode in ("RGB", "RGBA"):
+        _paste_rgb(image, rgb)
+        return image
     alpha = image.getchannel("A") if image.mode == "RGBA" else None
     mode = image.mode
-    if release:
+    if in_place:
         image.close()
-    marked = Image.fromarray(embed_rgb(rgb, identifier, method, out=rgb))
+    marked = Image.fromarray(rgb)
     del rgb
     if alpha is not None:
         marked.putalpha(alpha)
