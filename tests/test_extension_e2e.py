@@ -41,8 +41,8 @@ PARAGRAPH = (
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory, credentials, keys):
     registry_location = tmp_path_factory.mktemp("e2e") / "m.sqlite3"
-    store = ManifestRegistry(registry_location)
-    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store).asset or b""
+    registry = ManifestRegistry(registry_location)
+    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, registry=registry).asset or b""
     buf = io.BytesIO()
     Image.open(io.BytesIO(signed)).convert("RGB").save(buf, format="JPEG", quality=80)
     files = {

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         credentials,
         manifest_spec(args),
         tsa_url=args.tsa,
-        store=None if args.no_registry else ManifestRegistry(args.registry),
+        registry=None if args.no_registry else ManifestRegistry(args.registry),
         overwrite=args.force,
     )
     if args.json:
