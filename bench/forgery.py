@@ -244,7 +244,7 @@ def main() -> None:
     images = photos() + synthetic(args.synthetic)
     bench = Bench(Path(tempfile.mkdtemp(prefix="forgery-")))
 
-    # Register every image (signed into the registry, as `provenance sign --store` does).
+    # Register every image (signed into the registry, as `provenance sign --registry` does).
     marked: list[np.ndarray] = []
     ids: list[int] = []
     for name, rgb in images:

@@ -104,7 +104,7 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "extension_api", "--port", str(port), "--store",
+            sys.executable, "-m", "extension_api", "--port", str(port), "--registry",
             str(registry.path), "--trust", str(keys.root), "--no-default-trust", "--rate-limit",
             "0", "--cache-size", "0", "--threads", "2",
         ],

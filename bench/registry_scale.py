@@ -341,7 +341,7 @@ def main() -> None:
     parser.add_argument("--name", default="registry_scale", help="bench/results/NAME.json")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="provenance-store-scale-"))
+    workdir = Path(tempfile.mkdtemp(prefix="provenance-registry-scale-"))
     real = real_manifest(workdir)
     small = os.urandom(300)
     results = []

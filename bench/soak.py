@@ -256,7 +256,7 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "extension_api", "--port", str(port), "--store",
+            sys.executable, "-m", "extension_api", "--port", str(port), "--registry",
             str(registry_location), "--trust", str(root), "--no-default-trust", "--rate-limit", "0",
             "--cache-size", "0", "--threads", str(args.workers),
         ],

@@ -167,10 +167,10 @@ def test_badges_summaries_selection_and_popup(browser, site):
     with context.expect_page() as opened:
         panel.locator("a").click()
     report = opened.value
-    report.locator("#store").wait_for()
+    report.locator("#c2pa-report").wait_for()
     expect = pytest.importorskip("playwright.sync_api").expect
     expect(report.locator("#summary")).to_contain_text("Generated with an AI tool (Acme")
-    assert "c2pa.actions" in report.locator("#store").inner_text()
+    assert "c2pa.actions" in report.locator("#c2pa-report").inner_text()
     report.close()
     page.bring_to_front()
     page.mouse.move(0, 0)

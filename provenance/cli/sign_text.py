@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_registry_option(st, help="registry (default as for sign)")
     st.add_argument(
         "--no-registry",
-        "--no-store",
+        "--no-store",  # its earlier name, still accepted
         dest="no_registry",
         action="store_true",
         help="do not register the text's fingerprint in the registry",
