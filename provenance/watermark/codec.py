@@ -340,6 +340,18 @@ def _spectrum(y: np.ndarray) -> np.ndarray:
     h, w = y.shape
     window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
     windowed = ((y - y.mean()) * window).astype(np.float32)
+    # Zero-padded to a size with small prime factors: a prime side (a 1 MP 3:2 photo's base
+    # grid is 256x383) makes the DFT 30 times slower. The window already takes the edges to
+    # zero, so the padding only interpolates the spectrum; frequencies are read from its shape.
+    windowed = cv2.copyMakeBorder(
+        windowed,
+        0,
+        cv2.getOptimalDFTSize(h) - h,
+        0,
+        cv2.getOptimalDFTSize(w) - w,
+        cv2.BORDER_CONSTANT,
+        value=0.0,
+    )
     re, im = cv2.split(cv2.dft(windowed, flags=cv2.DFT_COMPLEX_OUTPUT))
     power = np.fft.fftshift(re * re + im * im)
     return power / (cv2.blur(power, (15, 15)) + 1e-9)
