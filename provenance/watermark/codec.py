@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from functools import cache
 
 import cv2
 import numpy as np
@@ -357,15 +358,22 @@ def _spectrum(y: np.ndarray) -> np.ndarray:
     return power / (cv2.blur(power, (15, 15)) + 1e-9)
 
 
+@cache
+def _harmonics(harmonics: int) -> tuple[np.ndarray, np.ndarray]:
+    """The reciprocal-lattice points (k, m) the comb looks at: a half-plane suffices."""
+    k, m = np.meshgrid(np.arange(-harmonics, harmonics + 1), np.arange(1, harmonics + 1))
+    k = np.concatenate([np.arange(1, harmonics + 1), k.ravel()])
+    m = np.concatenate([np.zeros(harmonics, dtype=int), m.ravel()])
+    return k, m
+
+
 def _comb(
     spectrum: np.ndarray, periods: np.ndarray | float, angles: np.ndarray | float, harmonics: int
 ) -> np.ndarray:
     """Mean normalised power at the reciprocal-lattice points of each (period, angle) pair
     (``periods`` and ``angles`` broadcast together; the result has their shape)."""
     h, w = spectrum.shape
-    k, m = np.meshgrid(np.arange(-harmonics, harmonics + 1), np.arange(1, harmonics + 1))
-    k = np.concatenate([np.arange(1, harmonics + 1), k.ravel()])  # a half-plane suffices
-    m = np.concatenate([np.zeros(harmonics, dtype=int), m.ravel()])
+    k, m = _harmonics(harmonics)
     p, a = np.broadcast_arrays(np.asarray(periods), np.asarray(angles))
     cos, sin = np.cos(a)[..., None], np.sin(a)[..., None]
     inv = 1.0 / p[..., None]
@@ -374,11 +382,13 @@ def _comb(
     inside = (fx >= 0) & (fx < w - 1) & (fy >= 0) & (fy < h - 1)
     x0, y0 = np.clip(fx.astype(int), 0, w - 2), np.clip(fy.astype(int), 0, h - 2)
     ax, ay = fx - x0, fy - y0
+    # Bilinear interpolation, gathering the four neighbours from the flat spectrum.
+    flat, at = spectrum.ravel(), y0 * w + x0
     value = (
-        spectrum[y0, x0] * (1 - ax) * (1 - ay)
-        + spectrum[y0, x0 + 1] * ax * (1 - ay)
-        + spectrum[y0 + 1, x0] * (1 - ax) * ay
-        + spectrum[y0 + 1, x0 + 1] * ax * ay
+        flat[at] * (1 - ax) * (1 - ay)
+        + flat[at + 1] * ax * (1 - ay)
+        + flat[at + w] * (1 - ax) * ay
+        + flat[at + w + 1] * ax * ay
     )
     return np.where(inside, value, 0).sum(axis=-1) / np.maximum(inside.sum(axis=-1), 1)
 
@@ -395,37 +405,52 @@ def _peaks(spectrum: np.ndarray, count: int = 80) -> np.ndarray:
 
 
 def _votes(peaks: np.ndarray, periods: np.ndarray, angles: np.ndarray, tol: float) -> np.ndarray:
-    """For each (period, angle) pair (1-D arrays of one length): how many peaks sit on that
-    lattice, within ``tol`` lattice units."""
-    c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
-    fx, fy = peaks[None, :, 0], peaks[None, :, 1]
-    p = periods[:, None]
-    u = (p * (fx * c + fy * s)).astype(np.float32)  # (pairs, peaks), in lattice units
+    """For each (period, angle) pair (``periods`` and ``angles`` broadcast together; the result
+    has their shape): how many peaks sit on that lattice, within ``tol`` lattice units.
+
+    The peaks are rotated once per angle and then scaled by each period, so a grid of
+    periods x angles costs one multiplication per cell and peak, not a rotation.
+    """
+    fx, fy = peaks[:, 0], peaks[:, 1]
+    c, s = np.cos(angles)[..., None], np.sin(angles)[..., None]
+    p = periods[..., None]
+    u = (p * (fx * c + fy * s)).astype(np.float32)  # (..., peaks), in lattice units
     v = (p * (fy * c - fx * s)).astype(np.float32)
-    off2 = (u - np.rint(u)) ** 2 + (v - np.rint(v)) ** 2
-    return (off2 < tol * tol).sum(axis=1)
+    u -= np.rint(u)
+    v -= np.rint(v)
+    u *= u
+    v *= v
+    u += v
+    return (u < tol * tol).sum(axis=-1)
+
+
+#: The shortlist's coarse grid: periods from the plain grid (32) up to a crop to 45 % of the
+#: frame, 1 % apart; tilts up to 5 degrees, 0.5 degree apart.
+_COARSE_PERIODS = PERIOD * np.exp(np.arange(np.log(0.98), np.log(1 / 0.45), 0.01))
+_COARSE_ANGLES = np.radians(np.arange(-5.0, 5.01, 0.5))
+#: The fine grid around each coarse cell: 0.2 % in period, 0.1 degree.
+_FINE_PERIODS = np.exp(np.arange(-5, 6) * 0.002)
+_FINE_ANGLES = np.radians(np.arange(-5, 6) * 0.1)
 
 
 def _shortlist(peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(periods, angles) of the lattices the most peaks fit, coarse to fine.
 
-    Periods from the plain grid (32) up to a crop to 45 % of the frame; tilts up to 5 degrees.
     A coarse grid (1 % in period, 0.5 degree, a looser fit) finds the regions worth a look, and
     the fine grid (0.2 %, 0.1 degree) is searched only around them: a twentieth of the work of
     searching the fine grid everywhere, which is what an unmarked image used to pay.
     """
-    periods, angles = np.meshgrid(
-        PERIOD * np.exp(np.arange(np.log(0.98), np.log(1 / 0.45), 0.01)),
-        np.radians(np.arange(-5.0, 5.01, 0.5)),
-    )
-    periods, angles = periods.ravel(), angles.ravel()
-    best = np.argsort(_votes(peaks, periods, angles, 0.25))[::-1][:COARSE]
-    step_p, step_a = np.meshgrid(
-        np.exp(np.arange(-5, 6) * 0.002), np.radians(np.arange(-5, 6) * 0.1)
-    )
-    fine_p = (periods[best, None] * step_p.ravel()[None]).ravel()
-    fine_a = (angles[best, None] + step_a.ravel()[None]).ravel()
-    top = np.argsort(_votes(peaks, fine_p, fine_a, 0.12), kind="stable")[::-1][:FINALISTS]
+    # Cells in (angle, period) order, as a meshgrid of periods and angles ravels.
+    coarse = _votes(peaks, _COARSE_PERIODS[None, :], _COARSE_ANGLES[:, None], 0.25)
+    best = np.argsort(coarse.ravel())[::-1][:COARSE]
+    ia, ip = np.divmod(best, len(_COARSE_PERIODS))
+    # (best, angle step, period step), in that order when ravelled.
+    fine_p = _COARSE_PERIODS[ip][:, None, None] * _FINE_PERIODS[None, None, :]
+    fine_a = _COARSE_ANGLES[ia][:, None, None] + _FINE_ANGLES[None, :, None]
+    votes = _votes(peaks, fine_p, fine_a, 0.12).ravel()
+    top = np.argsort(votes, kind="stable")[::-1][:FINALISTS]
+    shape = (len(best), len(_FINE_ANGLES), len(_FINE_PERIODS))
+    fine_p, fine_a = np.broadcast_to(fine_p, shape).ravel(), np.broadcast_to(fine_a, shape).ravel()
     return fine_p[top], fine_a[top]
 
 
