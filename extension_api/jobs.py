@@ -61,8 +61,9 @@ def check_pixels(data: bytes, budget: int) -> None:
 
 
 def verify_content(
-    state: WorkerState, data: bytes, media_type: str | None, digest: str
+    state: WorkerState, data: bytes, media_type: str | None, digest: str | None
 ) -> dict[str, Any]:
+    """The verdict as a dict; ``digest``: the content's SHA-256 if the caller has it."""
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
     verdict = verify(
