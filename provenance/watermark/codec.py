@@ -64,6 +64,8 @@ MIN_SIDE = 256
 class Patterns:
     sync: np.ndarray  # (PERIOD, PERIOD)
     bits: np.ndarray  # (CODED_BITS, PERIOD * PERIOD)
+    #: conj(FFT(sync)): what every fold's spectrum is multiplied by to correlate with it.
+    sync_conj: np.ndarray  # (PERIOD, PERIOD), complex
 
 
 def _hadamard(n: int) -> np.ndarray:
@@ -85,7 +87,8 @@ def patterns(key: bytes = DEFAULT_KEY) -> Patterns:
         h = _hadamard(n).astype(np.float32)
         rows = rng.choice(np.arange(1, n), payload.CODED_BITS + 1, replace=False)  # no DC row
         chosen = h[rows][:, rng.permutation(n)] * rng.choice([-1.0, 1.0], n).astype(np.float32)
-        _PATTERNS[key] = Patterns(chosen[0].reshape(PERIOD, PERIOD), chosen[1:])
+        sync = chosen[0].reshape(PERIOD, PERIOD)
+        _PATTERNS[key] = Patterns(sync, chosen[1:], np.conj(np.fft.fft2(sync)))
     return _PATTERNS[key]
 
 
@@ -301,29 +304,43 @@ def _subpixel(a: float, b: float, c: float) -> float:
     return 0.0 if abs(d) < 1e-12 else float(np.clip(0.5 * (a - c) / d, -0.5, 0.5))
 
 
+def _correlate(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float, float, float]:
+    """The folded tile's correlation with the sync pattern: (the tile's spectrum, z-score of
+    the peak, its shift dy and dx to a fraction of a pixel)."""
+    spectrum = np.fft.fft2(acc)
+    corr = np.fft.ifft2(spectrum * pats.sync_conj).real
+    py, px = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    z = float((corr[py, px] - corr.mean()) / (corr.std() + 1e-9))
+    n = PERIOD
+    dy = py + _subpixel(corr[(py - 1) % n, px], corr[py, px], corr[(py + 1) % n, px])
+    dx = px + _subpixel(corr[py, (px - 1) % n], corr[py, px], corr[py, (px + 1) % n])
+    return spectrum, z, dy, dx
+
+
+def _align(spectrum: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    """The folded tile (given by its spectrum) shifted back by (dy, dx), with a phase ramp:
+    the tile is periodic, so a fraction of a pixel is undone exactly."""
+    f = np.fft.fftfreq(PERIOD)
+    ramp = np.exp(2j * np.pi * (f[:, None] * dy + f[None, :] * dx))
+    return np.fft.ifft2(spectrum * ramp).real
+
+
 def _sync(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float]:
     """Align the folded tile by the sync pattern: (aligned tile, z-score of the peak).
 
     The shift is found to a fraction of a pixel (a crop rarely moves the grid by whole base
     pixels) and undone exactly with a phase ramp: the folded tile is periodic.
     """
-    spectrum = np.fft.fft2(acc)
-    corr = np.fft.ifft2(spectrum * np.conj(np.fft.fft2(pats.sync))).real
-    py, px = np.unravel_index(int(np.argmax(corr)), corr.shape)
-    z = float((corr[py, px] - corr.mean()) / (corr.std() + 1e-9))
-    n = PERIOD
-    dy = py + _subpixel(corr[(py - 1) % n, px], corr[py, px], corr[(py + 1) % n, px])
-    dx = px + _subpixel(corr[py, (px - 1) % n], corr[py, px], corr[py, (px + 1) % n])
-    f = np.fft.fftfreq(n)
-    ramp = np.exp(2j * np.pi * (f[:, None] * dy + f[None, :] * dx))
-    return np.fft.ifft2(spectrum * ramp).real, z
+    spectrum, z, dy, dx = _correlate(acc, pats)
+    return _align(spectrum, dy, dx), z
 
 
 def _decode(acc: np.ndarray, key: bytes, geometry: str, want_bits: bool = False) -> Detection:
     pats = patterns(key)
-    aligned, z = _sync(acc, pats)
+    spectrum, z, dy, dx = _correlate(acc, pats)
     if z < SYNC_Z and not want_bits:
         return Detection(False, None, 0.0, z, geometry)  # not synchronised: nothing to decode
+    aligned = _align(spectrum, dy, dx)
     soft = pats.bits @ aligned.ravel()
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
