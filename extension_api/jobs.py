@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 from PIL import Image
 
 from provenance import (
@@ -33,6 +34,10 @@ class WorkerState:
 
 
 def init(settings: Settings) -> WorkerState:
+    # The pool runs one call per process, as many processes as cores: OpenCV's own threads
+    # on top only contend with the other workers (measured: 1.2x the CPU per detection with
+    # two threads on two busy cores, 1.7x the wall time).
+    cv2.setNumThreads(1)
     return WorkerState(settings, ManifestStore(settings.store_path))
 
 
