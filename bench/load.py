@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,13 @@ def _start_server(
         text=True,
     )
     wait_healthy(f"http://127.0.0.1:{port}")
+    # And until its worker processes have started (their start-up is not the load's CPU).
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
     return server
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 
 import cv2
 import numpy as np
@@ -115,7 +115,11 @@ def tile(identifier: int, key: bytes = DEFAULT_KEY) -> np.ndarray:
 def _local_std(img: np.ndarray, size: int = 5) -> np.ndarray:
     mean = cv2.blur(img, (size, size))
     sq = cv2.blur(img * img, (size, size))
-    return np.sqrt(np.maximum(sq - mean * mean, 0))
+    # sqrt(max(sq - mean^2, 0)), in place: a detection makes no full-size temporary it can avoid.
+    mean *= mean
+    sq -= mean
+    np.maximum(sq, 0, out=sq)
+    return np.sqrt(sq, out=sq)
 
 
 def _periodic_highpass(t: np.ndarray) -> np.ndarray:
@@ -289,7 +293,10 @@ class Detection:
 def _whiten(y: np.ndarray) -> np.ndarray:
     """High-pass residual, normalised by local contrast so strong edges do not dominate."""
     r = y - cv2.GaussianBlur(y, (0, 0), 1.0)
-    return r / (_local_std(r, 7) + 1.0)
+    contrast = _local_std(r, 7)
+    contrast += 1.0
+    r /= contrast
+    return r
 
 
 def _fold(img: np.ndarray) -> np.ndarray:
@@ -356,8 +363,7 @@ def _spectrum(y: np.ndarray) -> np.ndarray:
     """Power spectrum, divided by its local mean: the host's 1/f slope becomes flat (~1) while
     the pattern's lattice lines stand out, at low frequencies as well as high."""
     h, w = y.shape
-    window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    windowed = ((y - y.mean()) * window).astype(np.float32)
+    windowed = ((y - y.mean()) * _window(h, w)).astype(np.float32)
     # Zero-padded to a size with small prime factors: a prime side (a 1 MP 3:2 photo's base
     # grid is 256x383) makes the DFT 30 times slower. The window already takes the edges to
     # zero, so the padding only interpolates the spectrum; frequencies are read from its shape.
@@ -371,8 +377,23 @@ def _spectrum(y: np.ndarray) -> np.ndarray:
         value=0.0,
     )
     re, im = cv2.split(cv2.dft(windowed, flags=cv2.DFT_COMPLEX_OUTPUT))
-    power = np.fft.fftshift(re * re + im * im)
-    return power / (cv2.blur(power, (15, 15)) + 1e-9)
+    re *= re
+    im *= im
+    re += im
+    power = np.fft.fftshift(re)
+    local = cv2.blur(power, (15, 15))
+    local += 1e-9
+    power /= local
+    return power
+
+
+@lru_cache(maxsize=8)
+def _window(h: int, w: int) -> np.ndarray:
+    """The 2-D Hann window of an h x w spectrum (most uploads share a few aspect ratios; the
+    cache is bounded, as a server sees any)."""
+    window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
+    window.flags.writeable = False
+    return window
 
 
 @cache
