@@ -555,7 +555,7 @@ async def test_without_a_cache_the_worker_hashes_the_content(settings, files):
     import hashlib
 
     uncached = Settings(**{**settings.__dict__, "cache_size": 0})
-    text = "Plain words, never signed.".encode()
+    text = b"Plain words, never signed."
     with LiveServer(uncached) as live:
         for data, kw in ((files.unsigned, {}), (text, {"headers": {"Content-Type": "text/plain"}})):
             status, body, _ = await _post(f"{live.url}/v1/verify", data, **kw)
