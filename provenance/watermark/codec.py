@@ -116,8 +116,8 @@ def _local_std(img: np.ndarray, size: int = 5) -> np.ndarray:
     mean = cv2.blur(img, (size, size))
     sq = cv2.blur(img * img, (size, size))
     # sqrt(max(sq - mean^2, 0)), in place: a detection makes no full-size temporary it can avoid.
-    mean *= mean
-    sq -= mean
+    np.multiply(mean, mean, out=mean)
+    np.subtract(sq, mean, out=sq)
     np.maximum(sq, 0, out=sq)
     return np.sqrt(sq, out=sq)
 
@@ -294,9 +294,8 @@ def _whiten(y: np.ndarray) -> np.ndarray:
     """High-pass residual, normalised by local contrast so strong edges do not dominate."""
     r = y - cv2.GaussianBlur(y, (0, 0), 1.0)
     contrast = _local_std(r, 7)
-    contrast += 1.0
-    r /= contrast
-    return r
+    np.add(contrast, 1.0, out=contrast)
+    return np.divide(r, contrast, out=r)
 
 
 def _fold(img: np.ndarray) -> np.ndarray:
@@ -377,14 +376,12 @@ def _spectrum(y: np.ndarray) -> np.ndarray:
         value=0.0,
     )
     re, im = cv2.split(cv2.dft(windowed, flags=cv2.DFT_COMPLEX_OUTPUT))
-    re *= re
-    im *= im
-    re += im
-    power = np.fft.fftshift(re)
+    np.multiply(re, re, out=re)
+    np.multiply(im, im, out=im)
+    power = np.fft.fftshift(np.add(re, im, out=re))
     local = cv2.blur(power, (15, 15))
-    local += 1e-9
-    power /= local
-    return power
+    np.add(local, 1e-9, out=local)
+    return np.divide(power, local, out=power)
 
 
 @lru_cache(maxsize=8)
