@@ -21,7 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +126,24 @@ ATTACKS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "crop 50% + jpeg 75": lambda im: _encode(_crop(0.5)(im), "JPEG", quality=75),
     "screenshot: rescale 80% + sharpen": _screenshot,
 }
+
+
+def unmarked_images(pics: list[tuple[str, np.ndarray]], count: int) -> Iterator[np.ndarray]:
+    """Unmarked natural images for false matches: random crops (50-100 %), flips and scalings
+    of the photos, re-encoded as JPEG 60-95."""
+    for i in range(count):
+        _, rgb = pics[i % len(pics)]
+        image = Image.fromarray(rgb)
+        f = RNG.uniform(0.5, 1.0)
+        w, h = round(image.width * f), round(image.height * f)
+        left = int(RNG.integers(0, image.width - w + 1))
+        top = int(RNG.integers(0, image.height - h + 1))
+        image = image.crop((left, top, left + w, top + h))
+        if RNG.random() < 0.5:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        scale = RNG.uniform(0.6, 1.4)
+        image = image.resize((max(256, round(w * scale)), max(256, round(h * scale))))
+        yield np.asarray(_encode(image, "JPEG", quality=int(RNG.integers(60, 96))))
 
 
 # -- methods: embed(rgb) -> marked rgb; read(rgb) -> (exact, bit accuracy) ----------------------
@@ -361,19 +379,7 @@ def main() -> None:
     # False matches: unmarked natural images (random crops/scales/flips of the photos).
     false_hits = 0
     z_max = 0.0
-    for i in range(args.unmarked):
-        _, rgb = pics[i % len(pics)]
-        image = Image.fromarray(rgb)
-        f = RNG.uniform(0.5, 1.0)
-        w, h = round(image.width * f), round(image.height * f)
-        left = int(RNG.integers(0, image.width - w + 1))
-        top = int(RNG.integers(0, image.height - h + 1))
-        image = image.crop((left, top, left + w, top + h))
-        if RNG.random() < 0.5:
-            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        scale = RNG.uniform(0.6, 1.4)
-        image = image.resize((max(256, round(w * scale)), max(256, round(h * scale))))
-        unmarked = np.asarray(_encode(image, "JPEG", quality=int(RNG.integers(60, 96))))
+    for unmarked in unmarked_images(pics, args.unmarked):
         found = codec.detect(unmarked)
         false_hits += found.detected
         z_max = max(z_max, found.sync_z)
