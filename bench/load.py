@@ -187,9 +187,9 @@ def _start_server(
     return server
 
 
-def _tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) used so far by process ``root`` and its live descendants
-    (the server, its forkserver and the worker processes), from /proc."""
+def _tree_cpu(root: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by process ``root`` itself and by its live
+    descendants (the server's event loop; its forkserver and worker processes), from /proc."""
     parents: dict[int, int] = {}
     spent: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -207,7 +207,7 @@ def _tree_cpu(root: int) -> float:
         more = {pid for pid, parent in parents.items() if parent in family} - family
         family |= more
         grew = bool(more)
-    return sum(spent.get(pid, 0.0) for pid in family)
+    return spent.get(root, 0.0), sum(spent.get(pid, 0.0) for pid in family - {root})
 
 
 def _measure(
@@ -234,7 +234,10 @@ def _measure(
     )
     result = json.loads(out.stdout)
     count = max(1, result["requests"])
-    result["server_cpu_ms"] = (_tree_cpu(server) - server_before) / count * 1000
+    server_after = _tree_cpu(server)
+    result["loop_cpu_ms"] = (server_after[0] - server_before[0]) / count * 1000
+    result["workers_cpu_ms"] = (server_after[1] - server_before[1]) / count * 1000
+    result["server_cpu_ms"] = result["loop_cpu_ms"] + result["workers_cpu_ms"]
     result["driver_cpu_ms"] = result["cpu"] / count * 1000
     return result
 
@@ -315,7 +318,8 @@ def main() -> None:
                             "p95 ms": f"{r['p95']:.1f}",
                             "p99 ms": f"{r['p99']:.1f}",
                             "errors": r["errors"],
-                            "CPU ms/req: server": f"{r['server_cpu_ms']:.2f}",
+                            "CPU ms/req: server loop": f"{r['loop_cpu_ms']:.2f}",
+                            "worker processes": f"{r['workers_cpu_ms']:.2f}",
                             "driver": f"{r['driver_cpu_ms']:.2f}",
                             # What both cores could serve if nothing else ran on them.
                             "cores / CPU per req": (
