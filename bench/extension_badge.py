@@ -21,7 +21,7 @@ from aiohttp import web
 
 from bench._common import natural_jpeg, table, write_json
 from extension_api import Settings
-from provenance import ManifestSpec, SigningCredentials, SignOptions, TrustPolicy, init_keys, sign
+from provenance import ManifestSpec, SigningKeys, SignOptions, TrustPolicy, init_keys, sign
 from tests.extension_browser import CHROMIUM, extension_browser
 from tests.server import LiveServer
 
@@ -49,11 +49,11 @@ def main() -> None:
     if not CHROMIUM.exists():
         raise SystemExit("needs /usr/bin/chromium (apt-get install chromium)")
     keys = init_keys(Path(tempfile.mkdtemp()) / "keys")
-    creds = SigningCredentials.load(keys_dir=keys.dir)
+    creds = SigningKeys.load(keys_dir=keys.dir)
     spec = ManifestSpec(generator="Bench Diffusion")
     signed = sign(natural_jpeg(1), creds, SignOptions(spec)).asset or b""
     settings = Settings(
-        store_path=Path(tempfile.mkdtemp()) / "m.sqlite3",
+        registry_location=Path(tempfile.mkdtemp()) / "m.sqlite3",
         trust=TrustPolicy.from_files([keys.root]),
         rate_limit=0,
     )

@@ -46,9 +46,9 @@ from provenance import (
     sign,
     verify,
 )
-from provenance.credentials import SigningCredentials
 from provenance.fingerprint import image_hash, similarity
-from provenance.store import ManifestStore
+from provenance.keys import SigningKeys
+from provenance.registry import ManifestRegistry
 from provenance.watermark import codec, detect_rgb, embed_rgb, load_for_detection
 
 AI = SignOptions(ManifestSpec(generator="Forgery Bench", model="1"))
@@ -214,9 +214,9 @@ BENIGN["crop 50% + jpeg 75"] = lambda im: _encode(_crop(0.5)(im), "JPEG", qualit
 class Bench:
     def __init__(self, workdir: Path) -> None:
         keys = init_keys(workdir / "keys", org="Forgery Bench")
-        self.credentials = SigningCredentials.load(keys_dir=keys.dir)
+        self.credentials = SigningKeys.load(keys_dir=keys.dir)
         self.policy = TrustPolicy.from_files([keys.root])
-        self.store = ManifestStore(workdir / "manifests.sqlite3")
+        self.store = ManifestRegistry(workdir / "manifests.sqlite3")
 
     def outcome(self, data: bytes, wid: int) -> tuple[bool, bool, bool]:
         """(watermark names wid, recovered now, recovered under the old pHash rule)."""

@@ -29,7 +29,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from bench._common import table, write_json
-from provenance import ManifestStore, ProvenanceError, SigningCredentials, TrustPolicy, init_keys
+from provenance import ManifestRegistry, ProvenanceError, SigningKeys, TrustPolicy, init_keys
 from provenance import verify as verify_content
 from tests.fuzzing import Seed, mutate, random_mutations, seeds
 from tests.server import free_port
@@ -49,10 +49,10 @@ def _post(url: str, data: bytes, text: bool) -> int:
 
 
 def _fuzz_library(
-    corpus: list[Seed], store_path: str, root: str, seed: int, count: int
+    corpus: list[Seed], registry_location: str, root: str, seed: int, count: int
 ) -> tuple[Counter[str], list[str], list[tuple[float, str]]]:
     """``count`` mutated inputs through ``verify`` (in a process of its own)."""
-    store = ManifestStore(store_path)
+    store = ManifestRegistry(registry_location)
     policy = TrustPolicy.from_files([root])
     rng = random.Random(seed)
     outcomes: Counter[str] = Counter()
@@ -96,8 +96,8 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="provenance-fuzz-"))
     keys = init_keys(workdir / "keys", org="Fuzz Ltd")
-    store = ManifestStore(workdir / "m.sqlite3")
-    corpus = seeds(SigningCredentials.load(keys_dir=keys.dir), store)
+    store = ManifestRegistry(workdir / "m.sqlite3")
+    corpus = seeds(SigningKeys.load(keys_dir=keys.dir), store)
     port = free_port()
     server = subprocess.Popen(
         [

@@ -38,9 +38,9 @@ from PIL import Image
 
 from bench._common import natural_jpeg, table, wait_healthy, write_json
 from provenance import (
+    ManifestRegistry,
     ManifestSpec,
-    ManifestStore,
-    SigningCredentials,
+    SigningKeys,
     SignOptions,
     TrustPolicy,
     init_keys,
@@ -62,9 +62,9 @@ def _free_port() -> int:
 
 def _files(workdir: Path) -> tuple[dict[str, bytes], Path, Path]:
     keys = init_keys(workdir / "keys", org="Bench Ltd")
-    creds = SigningCredentials.load(keys_dir=keys.dir)
-    store_path = workdir / "manifests.sqlite3"
-    store = ManifestStore(store_path)
+    creds = SigningKeys.load(keys_dir=keys.dir)
+    registry_location = workdir / "manifests.sqlite3"
+    store = ManifestRegistry(registry_location)
     photo = natural_jpeg(1.0, "coffee.jpg")
     options = SignOptions(ManifestSpec(generator="Bench Diffusion"))
     signed = sign(photo, creds, options, store=store).asset or b""
@@ -75,7 +75,7 @@ def _files(workdir: Path) -> tuple[dict[str, bytes], Path, Path]:
         "unsigned": natural_jpeg(1.0, "rocket.jpg"),
         "stripped": buf.getvalue(),
     }
-    return files, store_path, keys.root
+    return files, registry_location, keys.root
 
 
 # -- the driver (runs in its own process) -------------------------------------------------------
@@ -147,11 +147,18 @@ def _loop_rate(fn: Any, seconds: float) -> float:
 
 
 def _start_server(
-    port: int, store_path: Path, root: Path, workers: int, cache: bool, tree: Path | None = None
+    port: int,
+    registry_location: Path,
+    root: Path,
+    workers: int,
+    cache: bool,
+    tree: Path | None = None,
 ) -> Any:
     """The server, from this checkout or from ``tree`` (another checkout of the project, run
     with this environment's packages: a baseline measured in the same run)."""
-    env = {**os.environ, "PROVENANCE_STORE": str(store_path)}
+    # The variable's earlier name too, for a baseline checkout from before the rename.
+    location = str(registry_location)
+    env = {**os.environ, "PROVENANCE_REGISTRY": location, "PROVENANCE_STORE": location}
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
     server = subprocess.Popen(
@@ -279,9 +286,9 @@ def main() -> None:
         return
 
     workdir = Path(tempfile.mkdtemp(prefix="provenance-load-"))
-    files, store_path, root = _files(workdir)
+    files, registry_location, root = _files(workdir)
     policy = TrustPolicy.from_files([root])
-    store = ManifestStore(store_path)
+    store = ManifestRegistry(registry_location)
     rates = {
         name: _loop_rate(
             lambda d=data: verify(d, policy=policy, store=store), min(3.0, args.seconds)
@@ -308,7 +315,7 @@ def main() -> None:
     for label, tree in servers:
         for workers in args.workers:
             port = _free_port()
-            server = _start_server(port, store_path, root, workers, args.cache, tree)
+            server = _start_server(port, registry_location, root, workers, args.cache, tree)
             try:
                 for case in args.cases:
                     for clients in args.clients:

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench._common import median_seconds, natural_jpeg, table, write_json
-from provenance import ManifestSpec, SigningCredentials, SignOptions, init_keys, sign_bytes
+from provenance import ManifestSpec, SigningKeys, SignOptions, init_keys, sign_bytes
 from provenance.media import open_image
 from provenance.sign import _existing_watermark, prior_credentials
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     keys = init_keys(Path(tempfile.mkdtemp()) / "keys")
-    creds = SigningCredentials.load(keys_dir=keys.dir)
+    creds = SigningKeys.load(keys_dir=keys.dir)
     options = SignOptions(ManifestSpec(generator="Bench Diffusion"))
     rows = []
     for mp, runs in ((1, args.runs), (12, max(3, args.runs // 3))):

@@ -24,7 +24,7 @@ from PIL import Image
 from bench._common import median_seconds, natural_jpeg, table, write_json
 from provenance import (
     ManifestSpec,
-    SigningCredentials,
+    SigningKeys,
     SignOptions,
     Thumbnail,
     TrustPolicy,
@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--pipeline-only", action="store_true", help="only the 12 MP section")
     args = parser.parse_args()
     keys = init_keys(Path(tempfile.mkdtemp()) / "keys")
-    creds = SigningCredentials.load(keys_dir=keys.dir)
+    creds = SigningKeys.load(keys_dir=keys.dir)
     policy = TrustPolicy.from_files([keys.root])
     spec = ManifestSpec(generator="Bench Diffusion")
     if args.pipeline_only:
@@ -126,10 +126,10 @@ def main() -> None:
 _PEAK_CODE = """
 import sys, tempfile
 from pathlib import Path
-from provenance import ManifestSpec, SigningCredentials, SignOptions, init_keys, sign_bytes
+from provenance import ManifestSpec, SigningKeys, SignOptions, init_keys, sign_bytes
 from bench._common import natural_jpeg
 data = Path(sys.argv[1]).read_bytes()
-creds = SigningCredentials.load(keys_dir=init_keys(Path(tempfile.mkdtemp()) / "k").dir)
+creds = SigningKeys.load(keys_dir=init_keys(Path(tempfile.mkdtemp()) / "k").dir)
 opts = SignOptions(ManifestSpec(generator="Bench Diffusion"))
 # Both processes sign a small image first: libraries loaded and warmed are not the large sign's.
 sign_bytes(natural_jpeg(0.3), creds, opts)
@@ -151,7 +151,7 @@ def _peak_kib(path: Path, run: bool) -> int:
     return int(out.stdout.strip())
 
 
-def pipeline(creds: SigningCredentials, spec: ManifestSpec, runs: int) -> list[dict[str, str]]:
+def pipeline(creds: SigningKeys, spec: ManifestSpec, runs: int) -> list[dict[str, str]]:
     """12 MP JPEG and PNG: sign time against decode + re-encode; bytes of memory per pixel
     (peak of a process that signs once, minus one that only reads the file and the keys)."""
     rows = []

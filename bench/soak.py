@@ -31,7 +31,7 @@ import aiohttp
 from PIL import Image
 
 from bench._common import natural_jpeg, table, wait_healthy, write_json
-from provenance import ManifestSpec, ManifestStore, SigningCredentials, SignOptions, init_keys, sign
+from provenance import ManifestRegistry, ManifestSpec, SigningKeys, SignOptions, init_keys, sign
 from provenance.text.manifest import sign_text, strip_wrappers
 from tests.server import free_port
 
@@ -51,9 +51,9 @@ def _mix(workdir: Path) -> tuple[list[Call], Path, Path]:
     """The traffic: signed, stripped (recovered through the store), unsigned images, signed
     text, resolution by content and by binding, health checks."""
     keys = init_keys(workdir / "keys", org="Soak Ltd")
-    credentials = SigningCredentials.load(keys_dir=keys.dir)
-    store_path = workdir / "m.sqlite3"
-    store = ManifestStore(store_path)
+    credentials = SigningKeys.load(keys_dir=keys.dir)
+    registry_location = workdir / "m.sqlite3"
+    store = ManifestRegistry(registry_location)
     options = SignOptions(ManifestSpec(generator="Soak Diffusion"))
     signed = sign(natural_jpeg(1.0), credentials, options, store=store)
     stripped = io.BytesIO()
@@ -89,7 +89,7 @@ def _mix(workdir: Path) -> tuple[list[Call], Path, Path]:
         ),
         Call("healthz", "GET", "/healthz", None, None, 1),
     ]
-    return calls, store_path, keys.root
+    return calls, registry_location, keys.root
 
 
 def _descendants(pid: int) -> list[int]:
@@ -252,12 +252,12 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="provenance-soak-"))
-    calls, store_path, root = _mix(workdir)
+    calls, registry_location, root = _mix(workdir)
     port = free_port()
     server = subprocess.Popen(
         [
             sys.executable, "-m", "extension_api", "--port", str(port), "--store",
-            str(store_path), "--trust", str(root), "--no-default-trust", "--rate-limit", "0",
+            str(registry_location), "--trust", str(root), "--no-default-trust", "--rate-limit", "0",
             "--cache-size", "0", "--threads", str(args.workers),
         ],
         stdout=subprocess.PIPE,

@@ -34,11 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import natural_jpeg, table, write_json
-from provenance import ManifestSpec, SigningCredentials, SignOptions, init_keys, sign
+from provenance import ManifestSpec, SigningKeys, SignOptions, init_keys, sign
 from provenance.fingerprint import similarity
-from provenance.store import ManifestStore, PostgresStore, SQLiteStore, StoredManifest
-from provenance.store.bands import band_values, to_signed, to_unsigned
-from provenance.store.sqlite import _V1
+from provenance.registry import (
+    ManifestRegistry,
+    PostgresRegistry,
+    RegisteredManifest,
+    SQLiteRegistry,
+)
+from provenance.registry.bands import band_values, to_signed, to_unsigned
+from provenance.registry.sqlite import _V1
 
 ALG = "org.provenance.ssw.1"
 SIMILARITY = 0.9  # the byContent API's default
@@ -46,7 +51,7 @@ SIMILARITY = 0.9  # the byContent API's default
 
 def real_manifest(workdir: Path) -> bytes:
     keys = init_keys(workdir / "keys", org="Bench Ltd")
-    creds = SigningCredentials.load(keys_dir=keys.dir)
+    creds = SigningKeys.load(keys_dir=keys.dir)
     signed = sign(natural_jpeg(1.0, "coffee.jpg"), creds, SignOptions(ManifestSpec("Bench")))
     return signed.manifest or b""
 
@@ -80,7 +85,7 @@ def _fingerprint_row(r: tuple[int, int, str, int]) -> tuple:
 # -- bulk loading -------------------------------------------------------------------------------
 
 
-def load_sqlite(store: SQLiteStore, data: list[tuple[int, int, str, int]], blob: bytes) -> None:
+def load_sqlite(store: SQLiteRegistry, data: list[tuple[int, int, str, int]], blob: bytes) -> None:
     with store._transaction() as db:
         db.executemany(
             "INSERT INTO manifests (id, watermark_id, manifest_id, alg, binding_value, media_type, "
@@ -111,7 +116,9 @@ def load_sqlite_v1(path: Path, data: list[tuple[int, int, str, int]], blob: byte
         )
 
 
-def load_postgres(store: PostgresStore, data: list[tuple[int, int, str, int]], blob: bytes) -> None:
+def load_postgres(
+    store: PostgresRegistry, data: list[tuple[int, int, str, int]], blob: bytes
+) -> None:
     """COPY in text form, the rows formatted here in chunks (the blob's hex is made once)."""
     blob_hex = "\\\\x" + blob.hex()
     manifests = (
@@ -219,7 +226,7 @@ def _fresh_postgres(url: str, name: str) -> str:
     return f"{url}?options=-csearch_path%3D{name}"
 
 
-def _postgres_bytes(store: PostgresStore) -> int:
+def _postgres_bytes(store: PostgresRegistry) -> int:
     with store._transaction() as db:
         row = db.execute(
             "SELECT pg_total_relation_size('manifests') + pg_total_relation_size('fingerprints')"
@@ -229,7 +236,7 @@ def _postgres_bytes(store: PostgresStore) -> int:
 
 def measure(
     backend: str,
-    store: ManifestStore,
+    store: ManifestRegistry,
     data: list[tuple[int, int, str, int]],
     args: argparse.Namespace,
     v1: Path | None,
@@ -275,7 +282,7 @@ def measure(
     blob = store.by_watermark(data[0][1]).manifest_store  # type: ignore[union-attr]
     reg_rng = random.Random(7)
     records = [
-        StoredManifest(
+        RegisteredManifest(
             store.new_watermark_id(),
             f"urn:c2pa:new-{i}",
             ALG,
@@ -297,7 +304,7 @@ def measure(
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(store.register, records[half:]))
     reg_rate_8 = (len(records) - half) / (time.perf_counter() - start)
-    if isinstance(store, SQLiteStore):
+    if isinstance(store, SQLiteRegistry):
         size = sum(p.stat().st_size for p in store.path.parent.glob(store.path.name + "*"))
     else:
         size = _postgres_bytes(store)  # type: ignore[arg-type]
@@ -345,12 +352,12 @@ def main() -> None:
                 v1 = None
                 if backend == "sqlite":
                     path = workdir / f"s{size}.sqlite3"
-                    store: ManifestStore = SQLiteStore(path)
+                    store: ManifestRegistry = SQLiteRegistry(path)
                     load_sqlite(store, data, blob)  # type: ignore[arg-type]
                     v1 = workdir / f"v1-{size}.sqlite3"
                     load_sqlite_v1(v1, data, blob)
                 else:
-                    store = PostgresStore(_fresh_postgres(pg, f"s{size}"), max_connections=2)
+                    store = PostgresRegistry(_fresh_postgres(pg, f"s{size}"), max_connections=2)
                     load_postgres(store, data, blob)  # type: ignore[arg-type]
                 load_s = time.perf_counter() - started
                 result = measure(backend, store, data, args, v1)

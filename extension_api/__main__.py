@@ -1,5 +1,5 @@
 import sys
 
-from provenance.cli import main
+from .command import main
 
-sys.exit(main(["serve", *sys.argv[1:]]))
+sys.exit(main())

@@ -1,9 +1,9 @@
 """The aiohttp application: a thin adapter over provenance's public API.
 
 ``create_app(settings)`` wires the shared pieces as ``web.AppKey``s and opens/closes them in
-``cleanup_ctx``: the manifest store, the worker processes for CPU work (c2pa reading, image
+``cleanup_ctx``: the registry, the worker processes for CPU work (c2pa reading, image
 decoding, watermark detection never run in the server's process; a call past its deadline has
-its worker killed), a few threads for store calls, the SSRF-safe fetcher, the verdict cache and
+its worker killed), a few threads for registry calls, the SSRF-safe fetcher, the verdict cache and
 the metrics. Each verify call makes its own c2pa Reader in its worker; none is shared.
 
 Cost per request is bounded before any work starts: the body size (Content-Length refused up
@@ -29,7 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
-from provenance import ManifestStore, PostgresStore, is_postgres_url
+from provenance import ManifestRegistry, PostgresRegistry, is_postgres_url
 
 from . import jobs
 from .fetch import Fetcher
@@ -53,12 +53,12 @@ log = logging.getLogger("provenance.api")
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    store = (
-        PostgresStore(str(settings.store_path), max_connections=settings.threads)
-        if is_postgres_url(str(settings.store_path))
-        else ManifestStore(settings.store_path)
+    registry = (
+        PostgresRegistry(str(settings.registry_location), max_connections=settings.threads)
+        if is_postgres_url(str(settings.registry_location))
+        else ManifestRegistry(settings.registry_location)
     )
-    threads = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="store")
+    threads = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="registry")
     pool = WorkerPool(settings.threads, jobs.init, settings)
     pool.start()  # in the background: /readyz says when the workers are up
     fetcher = Fetcher(
@@ -68,13 +68,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         max_redirects=settings.fetch_max_redirects,
     )
     await fetcher.start()
-    app[SERVICE] = Service(settings, store, pool, threads)
+    app[SERVICE] = Service(settings, registry, pool, threads)
     app[FETCHER] = fetcher
     yield
     await fetcher.close()
     await pool.close()
     threads.shutdown(wait=True, cancel_futures=True)
-    store.close()
+    registry.close()
 
 
 def create_app(
@@ -205,13 +205,13 @@ def _serve(
 
 
 #: A worker that ends sooner than this after starting is not restarted (it would only fail
-#: again, e.g. on an unreachable store): the whole server stops instead.
+#: again, e.g. on an unreachable registry): the whole server stops instead.
 _START_GRACE = 10.0
 
 
 def _fork_worker(settings: Settings, sock: socket.socket, worker: int, shared: Path) -> int:
     pid = os.fork()
-    if pid == 0:  # the child: its own event loop, thread pool, store connections and cache
+    if pid == 0:  # the child: its own event loop, thread pool, registry connections and cache
         code = 0
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -230,7 +230,7 @@ def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM. With ``settings.workers`` > 1, the listening socket is made
     here and N forked processes accept on it (the kernel hands each connection to one of them);
     a worker that dies is replaced, and SIGTERM/SIGINT is passed on to all of them. Nothing is
-    shared between the processes but the socket, the store and a directory of metrics."""
+    shared between the processes but the socket, the registry and a directory of metrics."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     _raise_fd_limit(settings.max_connections)
     if settings.workers <= 1:

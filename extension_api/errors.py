@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from provenance import Remedy
+
+#: The next step of a library error in the server's words (its endpoints), where they differ
+#: from the library's neutral hint; the CLI has its own (provenance.cli.errors).
+API_HINTS: dict[Remedy, str] = {
+    Remedy.ISSUE_WATERMARK_ID: "ask for an identifier first (POST /v1/watermark-ids), embed it, "
+    "then sign",
+}
+
 
 class ApiError(Exception):
     """An answer the server chose: ``status`` and ``code`` for clients, ``message`` for people,

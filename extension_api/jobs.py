@@ -15,11 +15,12 @@ import cv2
 from PIL import Image
 
 from provenance import (
-    ManifestStore,
+    ManifestRegistry,
     Match,
-    StoredManifest,
+    RegisteredManifest,
     TooManyPixelsError,
     find_matches,
+    media_type_of,
     register_manifest,
     verify,
 )
@@ -30,7 +31,7 @@ from .settings import Settings
 @dataclass(frozen=True)
 class WorkerState:
     settings: Settings
-    store: ManifestStore
+    registry: ManifestRegistry
 
 
 def init(settings: Settings) -> WorkerState:
@@ -38,7 +39,7 @@ def init(settings: Settings) -> WorkerState:
     # on top only contend with the other workers (measured: 1.2x the CPU per detection with
     # two threads on two busy cores, 1.7x the wall time).
     cv2.setNumThreads(1)
-    return WorkerState(settings, ManifestStore(settings.store_path))
+    return WorkerState(settings, ManifestRegistry(settings.registry_location))
 
 
 def check_pixels(data: bytes, budget: int) -> None:
@@ -66,15 +67,23 @@ def check_pixels(data: bytes, budget: int) -> None:
 
 
 def verify_content(
-    state: WorkerState, data: bytes, media_type: str | None, digest: str | None
+    state: WorkerState,
+    data: bytes,
+    media_type: str | None,
+    digest: str | None,
+    name: str | None = None,
 ) -> dict[str, Any]:
     """The verdict as a dict; ``digest``: the content's SHA-256 if the caller has it."""
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
+        # From the bytes alone: the client's file name labels messages but is no evidence (and
+        # verdicts are cached by content, whatever name it came with).
+        media_type = media_type_of(data, name or "content", by_name=False)
     verdict = verify(
         data,
+        name=name,
         policy=state.settings.trust,
-        store=state.store,
+        store=state.registry,
         sha256=digest,
         media_type=media_type,
         text_detectors=state.settings.text_detectors,
@@ -87,14 +96,14 @@ def match_content(
 ) -> list[Match]:
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
-    _, matches = find_matches(data, state.store, limit=limit, media_type=media_type)
+    _, matches = find_matches(data, state.registry, limit=limit, media_type=media_type)
     return matches
 
 
 def register_content(
     state: WorkerState, manifest: bytes, asset: bytes, client: str | None = None
-) -> StoredManifest:
+) -> RegisteredManifest:
     """``client``: who registers (for a library that checks issued watermark ids)."""
     check_pixels(asset, state.settings.max_pixels)
     extra: dict[str, Any] = {} if client is None else {"client": client}
-    return register_manifest(manifest, asset, state.store, policy=state.settings.trust, **extra)
+    return register_manifest(manifest, asset, state.registry, policy=state.settings.trust, **extra)

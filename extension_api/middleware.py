@@ -17,13 +17,13 @@ from provenance import (
     ManifestError,
     NotIssuedError,
     ProvenanceError,
-    StoreError,
-    StoreUnavailableError,
+    RegistryError,
+    RegistryUnavailableError,
     TooManyPixelsError,
     UnsupportedMediaError,
 )
 
-from .errors import ApiError, overloaded
+from .errors import API_HINTS, ApiError, overloaded
 from .metrics import Metrics
 from .settings import Settings
 from .workers import WorkerCrashed
@@ -39,8 +39,8 @@ ERROR_STATUS: list[tuple[type[ProvenanceError], int, str]] = [
     (InputError, 400, "bad_input"),
     (NotIssuedError, 403, "watermark_id_not_issued"),
     (ManifestError, 422, "unreadable_manifest"),
-    (StoreUnavailableError, 503, "store_unavailable"),
-    (StoreError, 409, "store_conflict"),
+    (RegistryUnavailableError, 503, "store_unavailable"),
+    (RegistryError, 409, "store_conflict"),
 ]
 
 _HTTP_CODES = {
@@ -101,8 +101,8 @@ async def _as_json_errors(
     except ProvenanceError as exc:
         for cls, status, code in ERROR_STATUS:
             if isinstance(exc, cls):
-                return error_response(status, code, str(exc))
-        return error_response(422, "unprocessable", str(exc))
+                return error_response(status, code, exc.worded(API_HINTS))
+        return error_response(422, "unprocessable", exc.worded(API_HINTS))
     except TimeoutError:
         return error_response(504, "timeout", "the request took longer than the time limit")
     except asyncio.CancelledError:

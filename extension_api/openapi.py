@@ -94,6 +94,17 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Verify an uploaded file",
                     "operationId": "verify",
+                    "parameters": [
+                        {
+                            "name": "Content-Disposition",
+                            "in": "header",
+                            "required": False,
+                            "description": "`attachment; filename=...` (RFC 6266): the file's "
+                            'name, which error messages then use instead of "content"; a '
+                            "label only, never stored, and no evidence of the media type",
+                            "schema": {"type": "string"},
+                        }
+                    ],
                     "requestBody": _ASSET_BODY,
                     "responses": {
                         "200": {
@@ -392,7 +403,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/readyz": {
                 "get": {
-                    "summary": "Readiness: workers started, not at capacity, the store answers",
+                    "summary": "Readiness: workers started, not at capacity, the registry answers",
                     "operationId": "ready",
                     "responses": {
                         "200": {
@@ -400,7 +411,7 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                         "503": {
-                            "description": "Starting, at capacity, or the store does not answer",
+                            "description": "Starting, at capacity, or the registry does not answer",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
                     },

@@ -10,17 +10,19 @@ import hashlib
 import hmac
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
 from provenance import (
     FINGERPRINT_ALG,
     WATERMARK_ALG,
     InputError,
-    StoreError,
+    RegistryError,
     binding_value,
     identifier_from_binding,
     manifest_thumbnail,
@@ -116,6 +118,25 @@ async def _body(request: web.Request) -> bytes:
     return data
 
 
+#: The longest file name an upload may give (see _upload_name).
+MAX_NAME = 200
+
+
+def _upload_name(request: web.Request) -> str | None:
+    """The file name a raw upload gives (``Content-Disposition: attachment; filename=...``,
+    RFC 6266), so that messages about it name it ("cat.jpg: ...") instead of "content". A label
+    only: never a path, never stored; its last path segment, printable characters, bounded."""
+    header = request.headers.get("Content-Disposition")
+    if not header:
+        return None
+    with warnings.catch_warnings():  # aiohttp warns about malformed headers: they give no name
+        warnings.simplefilter("ignore")
+        _, params = parse_content_disposition(header)
+        given = content_disposition_filename(params, "filename") or ""
+    name = "".join(ch for ch in given if ch.isprintable()).replace("\\", "/").rsplit("/", 1)[-1]
+    return name.strip()[:MAX_NAME] or None
+
+
 def _check_text_size(request: web.Request, size: int) -> None:
     """Text costs CPU per byte (fingerprint, detectors): a per-request budget, in bytes."""
     budget = request.app[SETTINGS].max_text_bytes
@@ -138,7 +159,9 @@ async def _verify_and_answer(request: web.Request, data: bytes, declared: str) -
     text = _is_text_type(declared)
     if text:
         _check_text_size(request, len(data))
-    digest, verdict = await request.app[SERVICE].verify(data, "text/plain" if text else None)
+    digest, verdict = await request.app[SERVICE].verify(
+        data, "text/plain" if text else None, name=_upload_name(request)
+    )
     request.app[METRICS].verdict(verdict)
     log.info(
         "verify sha256=%s state=%s ai=%s",
@@ -192,7 +215,7 @@ async def issue_watermark_id(request: web.Request) -> web.Response:
     """A fresh watermark identifier for this client to embed, sign and then register."""
     client = _authorised(request)
     service = request.app[SERVICE]
-    identifier = await service.run(service.store.issue_watermark_id, client)
+    identifier = await service.run(service.registry.issue_watermark_id, client)
     return web.json_response(
         {
             "payload": payload_hex(identifier),
@@ -246,7 +269,9 @@ async def _by_binding(request: web.Request, alg: Any, value: Any) -> web.Respons
         raise InputError("value must be base64") from None
     matches = []
     if alg == WATERMARK_ALG and identifier_from_binding(value) is not None:
-        record = await request.app[SERVICE].run(request.app[SERVICE].store.by_binding, alg, value)
+        record = await request.app[SERVICE].run(
+            request.app[SERVICE].registry.by_binding, alg, value
+        )
         if record is not None:
             matches.append({"manifestId": record.manifest_id, "similarityScore": 100})
     return web.json_response({"matches": matches[: _max_results(request)]})
@@ -291,7 +316,7 @@ async def by_content(request: web.Request) -> web.Response:
 @routes.get("/manifests/{manifestId}")
 async def manifest(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    record = await service.run(service.store.by_manifest_id, request.match_info["manifestId"])
+    record = await service.run(service.registry.by_manifest_id, request.match_info["manifestId"])
     if record is None:
         return error_response(404, "not_found", "no manifest with that id is stored")
     return web.Response(body=record.manifest_store, content_type="application/c2pa")
@@ -345,7 +370,7 @@ async def report(request: web.Request) -> web.Response:
 @routes.get("/v1/thumbnails/{manifestId}")
 async def thumbnail(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    record = await service.run(service.store.by_manifest_id, request.match_info["manifestId"])
+    record = await service.run(service.registry.by_manifest_id, request.match_info["manifestId"])
     found = await service.run(manifest_thumbnail, record.manifest_store) if record else None
     if found is None:
         return error_response(404, "not_found", "no stored thumbnail for that manifest")
@@ -368,7 +393,7 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     """Ready to serve: the worker processes have started, not every worker and queue place is
-    taken, and the store answers; otherwise 503, so that a proxy routes around this process."""
+    taken, and the registry answers; otherwise 503, so that a proxy routes around this process."""
     service = request.app[SERVICE]
     if not service.pool.ready or service.overloaded:
         status = "overloaded" if service.pool.ready else "starting"
@@ -376,10 +401,10 @@ async def readyz(request: web.Request) -> web.Response:
             {"status": status, "load": service.load()}, status=503, headers={"Retry-After": "1"}
         )
     try:
-        await asyncio.wait_for(service.run(service.store.ping), 5)
-    except (StoreError, TimeoutError) as exc:
+        await asyncio.wait_for(service.run(service.registry.ping), 5)
+    except (RegistryError, TimeoutError) as exc:
         log.warning("not ready: %s", exc)
-        return error_response(503, "unavailable", "the manifest store does not answer")
+        return error_response(503, "unavailable", "the registry does not answer")
     return web.json_response({"status": "ok", "store": "ok"})
 
 

@@ -1,4 +1,4 @@
-"""What the routes call: store calls in a few threads, heavy library calls in the worker
+"""What the routes call: registry calls in a few threads, heavy library calls in the worker
 processes, and the verdict cache."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from provenance import ManifestStore
+from provenance import ManifestRegistry
 
 from . import jobs
 from .errors import overloaded
@@ -21,24 +21,24 @@ T = TypeVar("T")
 
 
 class VerdictCache:
-    """Verdicts by content SHA-256 and media type, kept in the manifest store with an expiry
+    """Verdicts by content SHA-256 and media type, kept in the registry with an expiry
     (the content itself is never kept), so that every server process, and a restarted one,
-    answers the same report links. Called from the worker threads (store calls block).
+    answers the same report links. Called from the worker threads (registry calls block).
     """
 
-    def __init__(self, store: ManifestStore, size: int, ttl: float) -> None:
-        self.store, self.size, self.ttl = store, size, ttl
+    def __init__(self, registry: ManifestRegistry, size: int, ttl: float) -> None:
+        self.registry, self.size, self.ttl = registry, size, ttl
 
     def get(self, digest: str, media_type: str | None = None) -> dict[str, Any] | None:
         """The verdict for this content and media type; any media type's when None."""
         if self.size <= 0:
             return None
-        found = self.store.get_verdict(digest, media_type)
+        found = self.registry.get_verdict(digest, media_type)
         return json.loads(found) if found is not None else None
 
     def put(self, digest: str, media_type: str, verdict: dict[str, Any]) -> None:
         if self.size > 0:
-            self.store.put_verdict(digest, media_type, json.dumps(verdict), self.ttl, self.size)
+            self.registry.put_verdict(digest, media_type, json.dumps(verdict), self.ttl, self.size)
 
 
 #: The cache's media type for content whose type was sniffed from its bytes (not text).
@@ -50,18 +50,18 @@ def _sha256(data: bytes) -> str:
 
 
 class Service:
-    """What the routes call: store calls in a few threads, heavy library calls in the worker
+    """What the routes call: registry calls in a few threads, heavy library calls in the worker
     processes (admitted up to ``settings.capacity``), both within the request time limit."""
 
     def __init__(
         self,
         settings: Settings,
-        store: ManifestStore,
+        registry: ManifestRegistry,
         pool: WorkerPool,
         threads: ThreadPoolExecutor,
     ) -> None:
-        self.settings, self.store, self.pool, self.threads = settings, store, pool, threads
-        self.cache = VerdictCache(store, settings.cache_size, settings.cache_ttl)
+        self.settings, self.registry, self.pool, self.threads = settings, registry, pool, threads
+        self.cache = VerdictCache(registry, settings.cache_size, settings.cache_ttl)
         # Verdicts depend on what is trusted and which text keys are known: a process with other
         # settings (a rolling update of the trust lists) must not reuse them.
         judged_by = repr((settings.trust, [d.key.key_id for d in settings.text_detectors]))
@@ -70,7 +70,7 @@ class Service:
         self.admitted = 0
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A light call (a store call) in a thread, within the request time limit."""
+        """A light call (a registry call) in a thread, within the request time limit."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self.threads, lambda: fn(*args, **kwargs))
         return await asyncio.wait_for(future, self.settings.request_timeout)
@@ -100,20 +100,21 @@ class Service:
         }
 
     async def verify(
-        self, data: bytes, media_type: str | None = None
+        self, data: bytes, media_type: str | None = None, *, name: str | None = None
     ) -> tuple[str, dict[str, Any]]:
         """(sha256, verdict dict) for content, cached by hash and media type. ``media_type``
-        only for text (bytes cannot tell text apart); everything else is sniffed."""
+        only for text (bytes cannot tell text apart); everything else is sniffed. ``name``: the
+        file name the client gave, for messages only (a verdict never holds it)."""
         if self.cache.size <= 0:
             # No cache to look in: the worker hashes the content as it verifies it, which
             # saves this process two thread round trips per request.
-            result = await self.work(jobs.verify_content, data, media_type, None)
+            result = await self.work(jobs.verify_content, data, media_type, None, name)
             return str(result["sha256"]), result
         kind = f"{media_type or SNIFFED} {self.judged_by}"
         digest, cached = await self.run(self._cached, data, kind)
         if cached is not None:
             return digest, cached
-        result = await self.work(jobs.verify_content, data, media_type, digest)
+        result = await self.work(jobs.verify_content, data, media_type, digest, name)
         await self.run(self.cache.put, digest, kind, result)
         return digest, result
 

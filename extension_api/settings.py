@@ -5,8 +5,9 @@ Trust and text-watermark keys are read by the library's own functions
 
 --host / PROVENANCE_HOST                      127.0.0.1
 --port / PROVENANCE_PORT                      8787
---store / PROVENANCE_STORE                    the per-user manifest store (a SQLite file);
-                                              a postgresql:// URL for several processes
+--registry / PROVENANCE_REGISTRY              the per-user registry of signed manifests (a
+(--store / PROVENANCE_STORE: earlier names)   SQLite file); a postgresql:// URL for several
+                                              processes
 --trust PEM... / PROVENANCE_TRUST (paths)     anchors added to the bundled trust lists
 --trust-config / PROVENANCE_TRUST_CONFIG      the project's EKU list
 --no-default-trust / PROVENANCE_DEFAULT_TRUST=0   the bundled C2PA and interim lists are used
@@ -29,7 +30,7 @@ Trust and text-watermark keys are read by the library's own functions
 --shutdown-timeout / PROVENANCE_SHUTDOWN_TIMEOUT  30 s for in-flight requests on SIGTERM
 --max-inflight-mb / PROVENANCE_MAX_INFLIGHT_MB  4x the body limit: request bodies in memory
                                               at once; past it, 503 at once
---cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off), kept in the store
+--cache-size / PROVENANCE_CACHE_SIZE          1024 verdicts (0: off), kept in the registry
 --cache-ttl / PROVENANCE_CACHE_TTL            3600 s a verdict (and its report link) lives
 --trusted-proxy... / PROVENANCE_TRUSTED_PROXIES  none (addresses or networks whose
                                               X-Forwarded-For names the client)
@@ -44,7 +45,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance import TextDetector, TrustPolicy, default_store_path, redacted
+from provenance import TextDetector, TrustPolicy, default_registry_location, redacted
 
 MIB = 1024 * 1024
 
@@ -58,7 +59,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8787
     #: A SQLite file or a ``postgresql://`` URL.
-    store_path: Path | str = field(default_factory=default_store_path)
+    registry_location: Path | str = field(default_factory=default_registry_location)
     trust: TrustPolicy = field(default_factory=TrustPolicy)
     api_keys: tuple[str, ...] = ()
     max_body: int = 50 * MIB
@@ -140,11 +141,11 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     def describe(self) -> str:
-        """The start-up line: address, store, trust."""
+        """The start-up line: address, registry, trust."""
         keys = f"{len(self.api_keys)} API key(s)" if self.api_keys else "registration off"
         processes = f"  {self.workers} processes" if self.workers > 1 else ""
         return (
             f"provenance API on http://{self.host}:{self.port}{processes}  "
-            f"store {redacted(self.store_path)}  "
+            f"registry {redacted(self.registry_location)}  "
             f"trust: {self.trust.describe()}  ({keys})"
         )

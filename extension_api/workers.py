@@ -54,8 +54,8 @@ def _serve(conn: multiprocessing.connection.Connection, init: Callable, arg: Any
         try:
             reply: tuple = ("ok", fn(state, *args))
         except ProvenanceError as exc:
-            # Rebuilt on the other side: the keyword-only hint does not survive pickling.
-            reply = ("error", type(exc), exc.message, exc.hint)
+            # Pickled whole: ProvenanceError.__reduce__ keeps its hint and remedy.
+            reply = ("error", exc)
         except Exception as exc:
             # The class and where it was raised, not the message: messages can quote content.
             where = traceback.extract_tb(exc.__traceback__)[-1:]
@@ -166,12 +166,7 @@ class WorkerPool:
         if reply[0] == "ok":
             return reply[1]
         if reply[0] == "error":
-            _, cls, message, hint = reply
-            try:
-                error = cls(message, hint=hint)
-            except Exception:
-                error = ProvenanceError(message, hint=hint)
-            raise error
+            raise reply[1]
         raise WorkerCrashed(reply[1])
 
     async def close(self) -> None:

@@ -2,15 +2,16 @@
 
 The public API, used by the CLI, the server and anyone embedding the library::
 
-    from provenance import SigningCredentials, SignOptions, ManifestSpec, sign, verify
-    creds = SigningCredentials.load(keys_dir=...)
+    from provenance import SigningKeys, SignOptions, ManifestSpec, sign, verify
+    creds = SigningKeys.load(keys_dir=...)
     sign("in.jpg", creds, SignOptions(ManifestSpec(generator="Acme Diffusion")), output="out.jpg")
     verdict = verify("out.jpg", policy=TrustPolicy.from_files(["root.pem"]))
     print(verdict.summary)
 """
 
+# `options`: the flags the CLI and the server's own command line share (see its doc).
+from . import options
 from ._version import __version__
-from .credentials import KeyAlg, KeyPaths, SigningCredentials, default_keys_dir, init_keys
 from .errors import (
     InputError,
     KeysError,
@@ -20,12 +21,29 @@ from .errors import (
     NotIssuedError,
     OutputError,
     ProvenanceError,
+    RegistryError,
+    RegistryUnavailableError,
+    Remedy,
     SigningError,
     TooManyPixelsError,
+    TrustConfigError,
+    TrustListError,
     UnsupportedMediaError,
+    WatermarkSizeError,
 )
+from .keys import KeyAlg, KeyPaths, SigningKeys, default_keys_dir, init_keys
 from .manifest import AI_SOURCE_TYPES, SOURCE_TYPES, ManifestSpec, resolve_source_type
+from .media import media_type_of
 from .register import register_manifest
+from .registry import (
+    AsyncManifestRegistry,
+    ManifestRegistry,
+    PostgresRegistry,
+    RegisteredManifest,
+    default_registry_location,
+    is_postgres_url,
+    redacted,
+)
 from .sign import (
     PriorCredentials,
     SignOptions,
@@ -35,19 +53,8 @@ from .sign import (
     sign_bytes,
     sign_file,
 )
-from .store import (
-    AsyncManifestStore,
-    ManifestStore,
-    PostgresStore,
-    StoredManifest,
-    StoreError,
-    StoreUnavailableError,
-    default_store_path,
-    is_postgres_url,
-    redacted,
-)
 from .text import TextWatermarkKey, TextWatermarkResult
-from .trust import TrustConfigError, TrustPolicy
+from .trust import TrustPolicy
 from .verdict import (
     AIOrigin,
     Credentials,
@@ -73,7 +80,7 @@ __all__ = [
     "SOURCE_TYPES",
     "WATERMARK_ALG",
     "AIOrigin",
-    "AsyncManifestStore",
+    "AsyncManifestRegistry",
     "Credentials",
     "Doc",
     "Evidence",
@@ -84,27 +91,28 @@ __all__ = [
     "KeysError",
     "MalformedAssetError",
     "ManifestError",
+    "ManifestRegistry",
     "ManifestSpec",
-    "ManifestStore",
     "Match",
     "MatchKind",
     "MissingExtraError",
     "NotIssuedError",
     "OutputError",
-    "PostgresStore",
+    "PostgresRegistry",
     "PriorCredentials",
     "ProvenanceError",
+    "RegisteredManifest",
+    "RegistryError",
+    "RegistryUnavailableError",
+    "Remedy",
     "Scope",
     "SignOptions",
     "SignResult",
     "SignerInfo",
-    "SigningCredentials",
     "SigningError",
+    "SigningKeys",
     "Source",
     "State",
-    "StoreError",
-    "StoreUnavailableError",
-    "StoredManifest",
     "TextDetector",
     "TextWatermarkKey",
     "TextWatermarkResult",
@@ -112,19 +120,23 @@ __all__ = [
     "TooManyPixelsError",
     "TrustConfigError",
     "TrustList",
+    "TrustListError",
     "TrustPolicy",
     "UnsupportedMediaError",
     "Verdict",
     "WatermarkResult",
+    "WatermarkSizeError",
     "__version__",
     "binding_value",
     "default_keys_dir",
-    "default_store_path",
+    "default_registry_location",
     "find_matches",
     "identifier_from_binding",
     "init_keys",
     "is_postgres_url",
     "manifest_thumbnail",
+    "media_type_of",
+    "options",
     "payload_hex",
     "redacted",
     "register_manifest",

@@ -1,23 +1,76 @@
-"""Errors with a message for the user.
+"""Errors with a message for the user: every error the library raises on purpose.
 
-Every error the library raises on purpose is a :class:`ProvenanceError`. Its ``str()`` says what
-went wrong; ``hint`` (when set) says what to do about it. The CLI prints both; the server maps the
-subclass to an HTTP status.
+Every error the library raises on purpose is a :class:`ProvenanceError`, and every subclass is
+defined here. Its ``str()`` says what went wrong; ``hint`` (when set) says what to do about it, in
+the library's own words (keywords and functions, never a front end's flags or endpoints).
+``remedy`` names that next step as a :class:`Remedy`, so that each front end words it in its own
+terms in one place: the CLI names its flags (``provenance.cli.errors``), the server its endpoints
+and maps the subclass to an HTTP status (``extension_api.middleware``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class Remedy(StrEnum):
+    """A next step a front end can offer in its own words (a flag, an endpoint)."""
+
+    #: Allow replacing an existing output (``overwrite``/``replace``/``force``).
+    REPLACE_OUTPUT = "replace-output"
+    #: The output is the input: sign in place (``overwrite=True`` with ``output == source``).
+    REPLACE_INPUT = "replace-input"
+    #: Keys exist where new ones would go: allow replacing them, or write elsewhere.
+    REPLACE_KEYS = "replace-keys"
+    #: Make a development key set (:func:`provenance.keys.init_keys`) or give your own.
+    MAKE_KEYS = "make-keys"
+    #: A certificate chain and its private key are given together or not at all.
+    CERT_WITH_KEY = "cert-with-key"
+    #: Re-sign without keeping the credentials the file carries (``drop_credentials``).
+    DROP_CREDENTIALS = "drop-credentials"
+    #: The file's credentials and a named ingredient both claim the parent's place.
+    DROP_CREDENTIALS_FOR_INGREDIENT = "drop-credentials-for-ingredient"
+    #: A label cannot be drawn on this content: sign it without one.
+    NO_LABEL = "no-label"
+    #: The trust-list directory is empty: install lists (:func:`update_lists`) or stop naming it.
+    INSTALL_TRUST_LISTS = "install-trust-lists"
+    #: What was asked for is not in the registry looked in: name the one signing wrote to.
+    NAME_REGISTRY = "name-registry"
+    #: A new lineage needs a watermark identifier issued to the client first.
+    ISSUE_WATERMARK_ID = "issue-watermark-id"
+
 
 class ProvenanceError(Exception):
-    """Base class: ``message`` for the user, ``hint`` with the next step (optional)."""
+    """Base class: ``message`` for the user, ``hint`` with the next step in neutral words
+    (optional), ``remedy`` naming that step for a front end to word (optional)."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, remedy: Remedy | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.remedy = remedy
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only arguments do not survive pickling by default (the server's workers send
+        # errors across a pipe): rebuild with all three.
+        return (_rebuild, (type(self), self.message, self.hint, self.remedy))
+
+    def worded(self, hints: Mapping[Remedy, str]) -> str:
+        """The message with the hint a front end gives for ``remedy`` (else the neutral one)."""
+        hint = hints.get(self.remedy, self.hint) if self.remedy is not None else self.hint
+        return self.message if not hint else f"{self.message} ({hint})"
+
+
+def _rebuild(
+    cls: type[ProvenanceError], message: str, hint: str | None, remedy: Remedy | None
+) -> ProvenanceError:
+    return cls(message, hint=hint, remedy=remedy)
 
 
 class KeysError(ProvenanceError):
@@ -40,6 +93,10 @@ class TooManyPixelsError(MalformedAssetError):
     """The image has more pixels than the decoder allows (a decompression-bomb guard)."""
 
 
+class WatermarkSizeError(InputError):
+    """The image is too small to carry (or show) a watermark."""
+
+
 class ManifestError(ProvenanceError):
     """A C2PA manifest is present but unreadable (unknown algorithm, pre-release format)."""
 
@@ -58,3 +115,19 @@ class OutputError(ProvenanceError):
 
 class MissingExtraError(ProvenanceError):
     """A feature needs an optional dependency that is not installed."""
+
+
+class TrustConfigError(ProvenanceError):
+    """A trust anchor or EKU file cannot be used."""
+
+
+class TrustListError(ProvenanceError):
+    """A trust list cannot be read or installed."""
+
+
+class RegistryError(ProvenanceError):
+    """The registry of signed manifests cannot be opened or written."""
+
+
+class RegistryUnavailableError(RegistryError):
+    """The registry cannot be used at all right now: damaged, locked, or unreachable."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import OutputError
+from .errors import OutputError, Remedy
 
 _PROC_FD = Path("/proc/self/fd")
 
@@ -121,6 +121,8 @@ def write_output(
         with atomic_output(path, mode=mode, replace=replace, before_commit=before_commit) as f:
             f.write(data)
     except FileExistsError:
-        raise OutputError(f"{path}: already exists", hint="use --force to replace it") from None
+        raise OutputError(
+            f"{path}: already exists", hint="allow replacing it", remedy=Remedy.REPLACE_OUTPUT
+        ) from None
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None

@@ -17,9 +17,11 @@ from typing import Any
 
 import c2pa
 
-from .errors import MalformedAssetError, ManifestError
+from .errors import InputError, MalformedAssetError, ManifestError, OutputError, Remedy
+from .files import write_output
 from .manifest import asset_error
 from .media import TEXT, is_text, media_type_of, read_input
+from .registry import ManifestRegistry, default_registry_location, redacted
 from .text.manifest import find_wrappers, read_text_manifest
 from .trust import TrustPolicy
 
@@ -145,3 +147,29 @@ def inspect_file(
             raise unreadable from exc
         raise ManifestError(f"{label}: the C2PA manifest cannot be read ({exc})") from exc
     return Inspection(media_type, report, detailed, state, certs, text_binding)
+
+
+def export_manifest_store(
+    registry: ManifestRegistry | None,
+    manifest_id: str | None,
+    output: Path,
+    *,
+    overwrite: bool = False,
+) -> int:
+    """Write the manifest store bytes ``registry`` recorded for ``manifest_id`` (what the
+    server's POST /v1/manifests wants) to ``output``, atomically; returns their size. They come
+    from the registry: c2pa-python offers no way to extract embedded manifest bytes, and this
+    project does not parse JUMBF itself."""
+    record = registry.by_manifest_id(manifest_id) if registry and manifest_id else None
+    if record is None:
+        where = redacted(registry.location if registry else default_registry_location())
+        raise InputError(
+            f"the manifest store bytes of {manifest_id} are not in {where}",
+            hint="they are recorded when signing writes a watermark; name the registry it "
+            "wrote to, or use the bytes your signing code got from c2pa's Builder.sign",
+            remedy=Remedy.NAME_REGISTRY,
+        )
+    if output.is_dir():
+        raise OutputError(f"{output} is a directory", hint="name the file to write")
+    write_output(output, record.manifest_store, replace=overwrite)
+    return len(record.manifest_store)

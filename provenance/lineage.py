@@ -1,8 +1,8 @@
 """One watermark per image: which credentials a watermark already in the pixels may lead to.
 
-A watermark's identifier names a *lineage* in the manifest store: the manifest it was embedded
+A watermark's identifier names a *lineage* in the registry: the manifest it was embedded
 for, then every manifest signed later over the same watermarked pixels (re-signed, or edited
-with the earlier file as parent). The store returns the newest. A new manifest joins a lineage
+with the earlier file as parent). The registry returns the newest. A new manifest joins a lineage
 only when its chain holds the lineage's newest manifest, so the newest always holds the older
 ones, and no one can bind unrelated credentials to a watermark they did not embed.
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from .store import ManifestStore, StoredManifest
+from .registry import ManifestRegistry, RegisteredManifest
 
 
 def lineage_conflict(
-    store: ManifestStore | None, watermark_id: int, chain: Collection[str]
-) -> StoredManifest | None:
+    store: ManifestRegistry | None, watermark_id: int, chain: Collection[str]
+) -> RegisteredManifest | None:
     """The newest manifest of ``watermark_id``'s lineage if a manifest whose chain holds the
     manifest labels ``chain`` may *not* join it; None if it may (an empty lineage, or one whose
     newest manifest is in the chain)."""

@@ -119,13 +119,14 @@ def is_text(data: bytes) -> bool:
     return True
 
 
-def media_type_of(data: bytes, name: str | None = None) -> str:
+def media_type_of(data: bytes, name: str | None = None, *, by_name: bool = True) -> str:
     """The media type of ``data``: sniffed, else guessed from ``name``; raises if unsupported.
 
-    Text is recognised by name (``.txt``, ``.md``) and UTF-8 content.
+    Text is recognised by name (``.txt``, ``.md``) and UTF-8 content. ``by_name=False``: from
+    the bytes only, ``name`` just labels the error (a name someone else chose is no evidence).
     """
     found = sniff(data[:512])
-    if found is None and name:
+    if found is None and name and by_name:
         if name.lower().endswith(TEXT_SUFFIXES) and is_text(data):
             return TEXT
         guessed, _ = mimetypes.guess_type(name)

@@ -3,7 +3,7 @@
 A platform or generator hands over the manifest store (``application/c2pa``) and the asset it
 signs. The manifest must validate against that asset (its hard binding), carry our soft
 binding under an identifier this store issued to that same client (first come: see
-:meth:`ManifestStore.issue_watermark_id`), and the asset must carry the same watermark; if that
+:meth:`ManifestRegistry.issue_watermark_id`), and the asset must carry the same watermark; if that
 watermark already leads to credentials, the manifest's chain must hold them instead (see
 ``lineage``). Only then is it recorded, with the asset's fingerprint and reference
 (``evidence``). The asset itself is never stored.
@@ -23,11 +23,11 @@ import c2pa
 import numpy as np
 
 from . import evidence
-from .errors import ManifestError, NotIssuedError
+from .errors import ManifestError, NotIssuedError, RegistryError, Remedy
 from .fingerprint import image_hash
 from .lineage import lineage_conflict
 from .media import media_type_of
-from .store import ManifestStore, StoredManifest, StoreError
+from .registry import ManifestRegistry, RegisteredManifest
 from .trust import TrustPolicy
 from .verdict import INVALID
 from .watermark import ALG, detect_rgb, identifier_from_binding, load_for_detection, payload_hex
@@ -36,12 +36,12 @@ from .watermark import ALG, detect_rgb, identifier_from_binding, load_for_detect
 def register_manifest(
     manifest_store: bytes,
     asset: bytes,
-    store: ManifestStore,
+    store: ManifestRegistry,
     *,
     client: str,
     policy: TrustPolicy | None = None,
     name: str = "asset",
-) -> StoredManifest:
+) -> RegisteredManifest:
     """Record ``manifest_store`` (signed for ``asset``) for ``client``, the party that asked for
     the watermark identifier it declares. Raises :class:`ManifestError` when the manifest does
     not validate for the asset or the asset lacks its watermark, :class:`NotIssuedError` when
@@ -72,7 +72,8 @@ def register_manifest(
     if store.by_watermark(identifier) is None and store.issued_to(identifier) != client:
         raise NotIssuedError(
             f"the watermark identifier {payload_hex(identifier)} was not issued to this client",
-            hint="ask for an identifier first (POST /v1/watermark-ids), embed it, then sign",
+            hint="have an identifier issued to this client first, embed it, then sign",
+            remedy=Remedy.ISSUE_WATERMARK_ID,
         )
     luminance = load_for_detection(asset, name)
     found = detect_rgb(luminance)
@@ -80,13 +81,13 @@ def register_manifest(
         raise ManifestError("the asset does not carry the watermark its manifest declares")
     conflict = lineage_conflict(store, identifier, report.get("manifests") or {})
     if conflict is not None:
-        raise StoreError(
+        raise RegistryError(
             f"watermark {payload_hex(identifier)} already leads to other credentials "
             f"({conflict.manifest_id}), which this manifest's chain does not hold",
             hint="sign with the earlier file as the parent ingredient to extend its lineage",
         )
     signer = active.get("signature_info") or {}
-    record = StoredManifest(
+    record = RegisteredManifest(
         watermark_id=identifier,
         manifest_id=report["active_manifest"],
         alg=ALG,

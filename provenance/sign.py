@@ -23,15 +23,16 @@ import numpy as np
 from PIL import Image
 
 from . import evidence
-from .credentials import SigningCredentials
 from .errors import (
     InputError,
     OutputError,
+    Remedy,
     SigningError,
     UnsupportedMediaError,
 )
 from .files import atomic_output
 from .fingerprint import image_hash
+from .keys import SigningKeys
 from .label import WRITABLE, draw_label, encode_like
 from .lineage import lineage_conflict
 from .manifest import (
@@ -43,8 +44,8 @@ from .manifest import (
     soft_binding,
 )
 from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
-from .store import ManifestStore, StoredManifest
-from .store.pending import PendingStore
+from .registry import ManifestRegistry, RegisteredManifest
+from .registry.pending import PendingRegistry
 from .trust import TrustPolicy
 from .verdict import NOT_DAMAGE, ai_origin
 from .watermark import ALG, MIN_SIDE, binding_value, detect_rgb, embed_image, payload_hex
@@ -181,7 +182,8 @@ def prior_credentials(
         )
         raise InputError(
             f"{name}: {what} ({exc})",
-            hint="sign it with --drop-credentials to replace them (they are then lost)",
+            hint="sign it dropping its credentials to replace them (they are then lost)",
+            remedy=Remedy.DROP_CREDENTIALS,
         ) from exc
     active = store.get("active_manifest") or ""
     manifests = store.get("manifests") or {}
@@ -270,7 +272,7 @@ def _render(
     media_type: str,
     options: SignOptions,
     name: str,
-    store: ManifestStore | None,
+    store: ManifestRegistry | None,
     chain: tuple[str, ...] = (),
 ) -> _Rendered:
     """Decode once, draw the label, embed the watermark (unless one is there), encode once.
@@ -288,7 +290,9 @@ def _render(
     if _is_animated(original):
         if options.label is not None:
             raise UnsupportedMediaError(
-                f"{name}: cannot draw a label on an animated image", hint="sign it without --label"
+                f"{name}: cannot draw a label on an animated image",
+                hint="sign it without a label",
+                remedy=Remedy.NO_LABEL,
             )
         return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
     image = draw_label(original, options.label) if options.label is not None else original
@@ -333,13 +337,13 @@ def _render(
 
 def sign_bytes(
     data: bytes,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     options: SignOptions | None = None,
     *,
     name: str = "asset",
     media_type: str | None = None,
     signer: c2pa.Signer | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign ``data`` in memory; the result's ``asset`` holds the signed bytes.
 
@@ -361,8 +365,9 @@ def sign_bytes(
         if kept is not None:
             raise InputError(
                 f"{name}: already carries credentials ({kept.manifest_id}), which would be its "
-                f"parent, and --ingredient names another parent ({options.ingredient})",
-                hint="add --drop-credentials to record only --ingredient as the parent",
+                f"parent, and the ingredient given names another parent ({options.ingredient})",
+                hint="drop its credentials to record only the ingredient given as the parent",
+                remedy=Remedy.DROP_CREDENTIALS_FOR_INGREDIENT,
             )
         ingredient = read_input(options.ingredient)
         ingredient_type = media_type_of(ingredient, str(options.ingredient))
@@ -419,7 +424,7 @@ def sign_bytes(
     manifest_id = _manifest_id(manifest_store)
     if wid is not None and store is not None:
         store.register(
-            StoredManifest(
+            RegisteredManifest(
                 watermark_id=wid,
                 manifest_id=manifest_id,
                 alg=ALG,
@@ -451,12 +456,12 @@ def sign_bytes(
 def sign_file(
     source: Path,
     output: Path,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     options: SignOptions | None = None,
     *,
     overwrite: bool = False,
     signer: c2pa.Signer | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign ``source`` into ``output``, atomically (the store row, if any, only with the file).
 
@@ -468,7 +473,8 @@ def sign_file(
         same = output.resolve() == source.resolve()
         raise OutputError(
             f"{output}: {'is the input' if same else 'already exists'}",
-            hint="use --in-place to replace the input" if same else "use --force to replace it",
+            hint="sign it in place to replace the input" if same else "allow replacing it",
+            remedy=Remedy.REPLACE_INPUT if same else Remedy.REPLACE_OUTPUT,
         )
     if not output.parent.is_dir():
         raise OutputError(f"{output}: the directory {output.parent} does not exist")
@@ -477,7 +483,7 @@ def sign_file(
     check_output_name(output, media_type)
     # The manifest is registered only once the signed bytes are on disk, just before they get
     # their name: a failed write (or a kill) leaves neither a store row nor a temp file.
-    pending = PendingStore(store) if store is not None else None
+    pending = PendingRegistry(store) if store is not None else None
     result = sign_bytes(
         data,
         credentials,
@@ -485,7 +491,7 @@ def sign_file(
         name=str(source),
         media_type=media_type,
         signer=signer,
-        store=pending.as_store() if pending else None,
+        store=pending.as_registry() if pending else None,
     )
     assert result.asset is not None
     try:
@@ -506,12 +512,12 @@ def sign_file(
 
 def sign(
     source: Path | str | bytes,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     options: SignOptions | None = None,
     *,
     output: Path | str | None = None,
     overwrite: bool = False,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign a file (into ``output``) or bytes (returned in ``SignResult.asset``)."""
     if isinstance(source, bytes):

@@ -17,7 +17,7 @@ from typing import Any
 import c2pa
 from cryptography import x509
 
-from .errors import ProvenanceError
+from .errors import TrustConfigError
 from .trustlists import TrustList, defaults_enabled, load_lists
 
 #: Certificate uses (EKUs) accepted for a claim signer. c2pa's built-in list lacks
@@ -38,10 +38,6 @@ TRUST_ENV = "PROVENANCE_TRUST"
 TRUST_CONFIG_ENV = "PROVENANCE_TRUST_CONFIG"
 #: The c2pa trust-anchor name (``trust_uri``) of the user's own anchors.
 USER_ANCHORS = "user"
-
-
-class TrustConfigError(ProvenanceError):
-    """A trust anchor or EKU file cannot be used."""
 
 
 def _format_ekus(ekus: Iterable[str]) -> str:

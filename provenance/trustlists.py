@@ -22,7 +22,7 @@ from pathlib import Path
 import platformdirs
 from cryptography import x509
 
-from .errors import ProvenanceError
+from .errors import Remedy, TrustListError
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "data" / "trust"
 SOURCES = "SOURCES.json"
@@ -55,10 +55,6 @@ _LICENCES = (
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 #: A trust list file is small (the official one is 38 KB); refuse anything absurd.
 _MAX_FILE = 4 * 1024 * 1024
-
-
-class TrustListError(ProvenanceError):
-    """A trust list cannot be read or installed."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +168,8 @@ def load_lists(directory: Path | None = None) -> tuple[TrustList, ...]:
     except OSError:
         raise TrustListError(
             f"no trust lists in {directory} ({SOURCES} is missing)",
-            hint="run `provenance trust update --from DIR` or unset $PROVENANCE_TRUST_LISTS",
+            hint=f"install trust lists there (update_lists) or unset ${TRUST_LISTS_ENV}",
+            remedy=Remedy.INSTALL_TRUST_LISTS,
         ) from None
     return _load(str(directory), stamp)
 

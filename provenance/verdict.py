@@ -141,20 +141,20 @@ class Ingredient:
 @dataclass(frozen=True)
 class Credentials:
     """What the Content Credentials of an asset say and how they were judged. Recovered
-    credentials (found in the manifest store) have ``present`` false."""
+    credentials (found in the registry) have ``present`` false."""
 
     present: Annotated[
         bool,
         Doc(
             "a manifest is embedded in the content itself "
-            "(false for credentials recovered from the store)"
+            "(false for credentials recovered from the registry)"
         ),
     ] = False
     source: Annotated[
         Source | None,
         Doc(
             "where these credentials came from: embedded in the content, or recovered from the "
-            "manifest store through the watermark or the fingerprint; null when there are none"
+            "registry through the watermark or the fingerprint; null when there are none"
         ),
     ] = None
     state: State | None = None
@@ -251,7 +251,7 @@ class Verdict:
         dict[str, Any] | None, Doc("what the watermark detector found (null when it did not run)")
     ] = None
     matches: Annotated[
-        list[Match], Doc("possible matches in the manifest store; never counted as credentials")
+        list[Match], Doc("possible matches in the registry; never counted as credentials")
     ] = field(default_factory=list)
     text_watermark: Annotated[
         dict[str, Any] | None,
@@ -262,7 +262,7 @@ class Verdict:
         return asdict(self, dict_factory=_plain)
 
 
-# -- reading a c2pa manifest store (the Reader's JSON) ------------------------------------------
+# -- reading c2pa's report (the Reader's JSON of a manifest store) ----------------------------
 
 
 def _actions(manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -319,10 +319,10 @@ def _ai_description(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-def _chain(store: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _chain(report: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
     """The active manifest (depth 0), then its ingredients' manifests, breadth first, once each."""
-    manifests = store.get("manifests") or {}
-    queue = [(0, store.get("active_manifest"))]
+    manifests = report.get("manifests") or {}
+    queue = [(0, report.get("active_manifest"))]
     seen: set[str] = set()
     while queue:
         depth, label = queue.pop(0)
@@ -336,7 +336,7 @@ def _chain(store: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
         )
 
 
-def ai_origin(store: dict[str, Any]) -> AIOrigin:
+def ai_origin(report: dict[str, Any]) -> AIOrigin:
     """What the manifest chain declares about generative AI.
 
     ``generated`` is True when any manifest in the chain (active or ingredient) declares an AI
@@ -350,7 +350,7 @@ def ai_origin(store: dict[str, Any]) -> AIOrigin:
     active_types: list[str] = []
     ingredient_types: list[str] = []
     description: tuple[int, str] | None = None
-    for depth, manifest in _chain(store):
+    for depth, manifest in _chain(report):
         (active_types if depth == 0 else ingredient_types).extend(_source_types(manifest))
         if description is None:
             text = _ai_description(manifest)
@@ -380,12 +380,12 @@ def ai_origin(store: dict[str, Any]) -> AIOrigin:
     return AIOrigin(generated=False, scope=None, source_types=all_types, evidence=[])
 
 
-def _ai_agent(store: dict[str, Any]) -> str | None:
+def _ai_agent(report: dict[str, Any]) -> str | None:
     """The softwareAgent of the first action in the chain that declares AI, leaving out
     ingredients that had failed validation when used (and their own ingredients): a tool named
     only by damaged credentials is a claim, not the maker of this content."""
     damaged: set[str] = set()
-    for _, manifest in _chain(store):
+    for _, manifest in _chain(report):
         if manifest.get("label") in damaged:
             damaged.update(
                 i.get("active_manifest") or "" for i in manifest.get("ingredients") or []
@@ -431,9 +431,9 @@ _LIST_OF_ANCHOR: dict[str, TrustList] = {
 }
 
 
-def trust_list_of(store: dict[str, Any]) -> TrustList | None:
+def trust_list_of(report: dict[str, Any]) -> TrustList | None:
     """Which list made the active manifest's signer trusted (None when it is not trusted)."""
-    results = (store.get("validation_results") or {}).get("activeManifest") or {}
+    results = (report.get("validation_results") or {}).get("activeManifest") or {}
     for entry in results.get("success") or []:
         if entry.get("code") == "signingCredential.trusted":
             found = _FOUND_IN.search(str(entry.get("explanation") or ""))
@@ -452,15 +452,15 @@ def _recorded_damage(ingredient: dict[str, Any]) -> list[str]:
     return [c for c in _codes(entries) if c not in NOT_DAMAGE]
 
 
-def credentials_from_store(store: dict[str, Any], state: str | None) -> Credentials:
+def credentials_from_report(report: dict[str, Any], state: str | None) -> Credentials:
     """The credentials part of a verdict, from the Reader's JSON and validation state."""
-    active = (store.get("manifests") or {}).get(store.get("active_manifest") or "", {})
-    results = store.get("validation_results") or {}
+    active = (report.get("manifests") or {}).get(report.get("active_manifest") or "", {})
+    results = report.get("validation_results") or {}
     active_results = results.get("activeManifest") or {}
     if results:
         failures = _codes(active_results.get("failure"))
     else:
-        failures = _codes(store.get("validation_status"))
+        failures = _codes(report.get("validation_status"))
     ingredient_failures = [
         code
         for delta in results.get("ingredientDeltas") or []
@@ -470,7 +470,7 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
         code for i in active.get("ingredients") or [] for code in _recorded_damage(i)
     ]
     sig = active.get("signature_info") or {}
-    manifests = store.get("manifests") or {}
+    manifests = report.get("manifests") or {}
     # Each delta names its ingredient assertion by URI, ending in that ingredient's label.
     by_label: dict[str, list[str]] = {}
     for delta in results.get("ingredientDeltas") or []:
@@ -495,7 +495,7 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
         present=True,
         source=EMBEDDED,
         # c2pa's validation state is one of the three words (its ValidationState).
-        state=State(state or store.get("validation_state") or (INVALID if failures else VALID)),
+        state=State(state or report.get("validation_state") or (INVALID if failures else VALID)),
         failures=failures,
         informational=_codes(active_results.get("informational")),
         signer=SignerInfo(sig.get("issuer"), sig.get("common_name"), sig.get("alg"))
@@ -504,14 +504,14 @@ def credentials_from_store(store: dict[str, Any], state: str | None) -> Credenti
         signed_at=sig.get("time"),
         # Where AI is declared, only a declared AI tool is named: the claim generator is the
         # tool that signed (e.g. provenance itself), not the AI.
-        generator=_ai_agent(store)
-        or (None if ai_origin(store).generated else _claim_generator(active)),
-        manifest_id=store.get("active_manifest"),
+        generator=_ai_agent(report)
+        or (None if ai_origin(report).generated else _claim_generator(active)),
+        manifest_id=report.get("active_manifest"),
         title=active.get("title"),
         created_at=created_at,
         ingredient_failures=list(dict.fromkeys(ingredient_failures)),
         ingredients=ingredients,
-        trust_list=trust_list_of(store),
+        trust_list=trust_list_of(report),
     )
 
 

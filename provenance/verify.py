@@ -20,7 +20,7 @@ from typing import Any
 import c2pa
 
 from . import evidence
-from .errors import InputError, MalformedAssetError, ManifestError
+from .errors import InputError, MalformedAssetError, ManifestError, WatermarkSizeError
 from .fingerprint import (
     TEXT_FINGERPRINT_ALG,
     TEXT_SKETCH_BITS,
@@ -30,7 +30,7 @@ from .fingerprint import (
 )
 from .manifest import asset_error
 from .media import PIXEL_TYPES, TEXT, is_text, media_type_of, read_input
-from .store import ManifestStore, StoredManifest
+from .registry import ManifestRegistry, RegisteredManifest
 from .text.manifest import HASH_MATCH as TEXT_HASH_MATCH
 from .text.manifest import HASH_MISMATCH as TEXT_HASH_MISMATCH
 from .text.manifest import read_text_manifest, strip_wrappers, without_bom
@@ -47,11 +47,11 @@ from .verdict import (
     State,
     Verdict,
     ai_origin,
-    credentials_from_store,
+    credentials_from_report,
     summarize,
     summarize_unreadable_text,
 )
-from .watermark import WatermarkSizeError, detect_rgb, load_for_detection
+from .watermark import detect_rgb, load_for_detection
 
 #: Environment variable: text watermark keys, ``KEYFILE=TOKENIZER.json`` separated by commas.
 TEXT_WATERMARKS_ENV = "PROVENANCE_TEXT_WATERMARKS"
@@ -98,7 +98,7 @@ def _read_store(
 
 
 def _recovered(
-    record: StoredManifest,
+    record: RegisteredManifest,
     policy: TrustPolicy,
     label: str,
     alike: float,
@@ -108,7 +108,7 @@ def _recovered(
     store, _, _ = _read_store(record.manifest_store, "application/c2pa", policy, label)
     if store is None:
         raise ManifestError(f"{label}: the stored manifest {record.manifest_id} is unreadable")
-    embedded = credentials_from_store(store, None)
+    embedded = credentials_from_report(store, None)
     hard = [c for c in embedded.failures if c in _HARD_BINDING]
     failures = [c for c in embedded.failures if c not in _HARD_BINDING]
     credentials = replace(
@@ -133,12 +133,12 @@ FINGERPRINT_ALG = "org.provenance.phash.1"
 
 def _candidates(
     data: bytes,
-    store: ManifestStore | None,
+    store: ManifestRegistry | None,
     name: str,
     limit: int,
     min_similarity: float,
     alike_too: bool = True,
-) -> tuple[dict, list[tuple[Match, StoredManifest]], bool]:
+) -> tuple[dict, list[tuple[Match, RegisteredManifest]], bool]:
     """Detect the watermark; with a store, the manifests it names, then look-alikes (unless
     the watermark named one and ``alike_too`` is off: no fingerprint search then), and whether
     the image is the one registered under the watermark (or a crop of it).
@@ -152,7 +152,7 @@ def _candidates(
     if store is None:
         return found.to_dict(), [], False
     fingerprint = image_hash(luminance)
-    hits: list[tuple[Match, StoredManifest]] = []
+    hits: list[tuple[Match, RegisteredManifest]] = []
     record = store.by_watermark(found.identifier) if found.identifier is not None else None
     alike = evidence.NONE
     if record is not None:
@@ -191,7 +191,7 @@ def _visible_text(text: str) -> str:
 
 def find_matches(
     data: bytes,
-    store: ManifestStore,
+    store: ManifestRegistry,
     *,
     name: str = "content",
     limit: int = 10,
@@ -209,7 +209,7 @@ def find_matches(
 
 
 def _look_in_store(
-    data: bytes, label: str, policy: TrustPolicy, store: ManifestStore | None
+    data: bytes, label: str, policy: TrustPolicy, store: ManifestRegistry | None
 ) -> tuple[dict | None, list[Match], tuple[Credentials, AIOrigin] | None]:
     """(watermark result, possible matches, recovered credentials) for content without any.
 
@@ -271,7 +271,7 @@ def _judged_state(store: dict[str, Any], failures: list[str]) -> State:
     return State.TRUSTED if trusted else State.VALID
 
 
-def _text_matches(text: str, store: ManifestStore | None, limit: int = 5) -> list[Match]:
+def _text_matches(text: str, store: ManifestRegistry | None, limit: int = 5) -> list[Match]:
     """Registered texts like this one: candidates by the stored 64-bit fingerprint, then
     judged by the full sketch kept as their binding value."""
     sketch = text_sketch(text) if store is not None else None
@@ -301,7 +301,7 @@ def _verify_text(
     label: str,
     policy: TrustPolicy,
     detectors: Sequence[TextDetector],
-    store: ManifestStore | None,
+    store: ManifestRegistry | None,
 ) -> tuple[Credentials, AIOrigin, dict[str, Any] | None, str, list[Match]]:
     text = _decode_text(data, label)
     found = read_text_manifest(text, policy)
@@ -313,7 +313,7 @@ def _verify_text(
         )
         ai = AIOrigin()
     else:
-        embedded = credentials_from_store(found.store, found.state)
+        embedded = credentials_from_report(found.store, found.state)
         # c2pa could not hash the text and says so; our own binding check replaces that code.
         failures = [c for c in embedded.failures if c != TEXT_HASH_MISMATCH]
         failures += [c for c in found.binding_codes if c != TEXT_HASH_MATCH]
@@ -374,7 +374,7 @@ def verify(
     policy: TrustPolicy | None = None,
     media_type: str | None = None,
     name: str | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
     watermark: bool = True,
     sha256: str | None = None,
     text_detectors: Sequence[TextDetector] = (),
@@ -419,7 +419,7 @@ def verify(
     found: dict | None = None
     matches = []
     if manifest is not None:
-        credentials, ai = credentials_from_store(manifest, state), ai_origin(manifest)
+        credentials, ai = credentials_from_report(manifest, state), ai_origin(manifest)
     else:
         credentials = Credentials(
             present=False,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance import KeyPaths, SigningCredentials, TrustPolicy, init_keys
+from provenance import KeyPaths, SigningKeys, TrustPolicy, init_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -18,9 +18,13 @@ PHOTOS = sorted(p for p in SAMPLES.glob("*.jpg"))
 
 
 @pytest.fixture(autouse=True)
-def _private_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Never touch the user's own manifest store: point the default at a temporary one."""
-    monkeypatch.setenv("PROVENANCE_STORE", str(tmp_path_factory.mktemp("store") / "m.sqlite3"))
+def _private_registry(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never touch the user's own registry: point the default at a temporary one."""
+    location = tmp_path_factory.mktemp("registry") / "m.sqlite3"
+    monkeypatch.setenv("PROVENANCE_REGISTRY", str(location))
+    monkeypatch.delenv("PROVENANCE_STORE", raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -29,8 +33,8 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyPaths:
 
 
 @pytest.fixture(scope="session")
-def credentials(keys: KeyPaths) -> SigningCredentials:
-    return SigningCredentials.load(keys_dir=keys.dir)
+def credentials(keys: KeyPaths) -> SigningKeys:
+    return SigningKeys.load(keys_dir=keys.dir)
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +75,7 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+def registry_location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
     """Each backend in turn: a new SQLite file, then a new PostgreSQL schema."""
     if request.param == "sqlite":
         return tmp_path / "m.sqlite3"

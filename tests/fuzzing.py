@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image
 
-from provenance import ManifestSpec, ManifestStore, SigningCredentials, SignOptions, sign
+from provenance import ManifestRegistry, ManifestSpec, SigningKeys, SignOptions, sign
 from provenance.text.manifest import sign_text
 
 from .conftest import PHOTOS, SHARED_FIXTURES
@@ -109,7 +109,7 @@ def _small_jpeg(path: Path, side: int) -> bytes:
     return out.getvalue()
 
 
-def seeds(credentials: SigningCredentials, store: ManifestStore) -> list[Seed]:
+def seeds(credentials: SigningKeys, store: ManifestRegistry) -> list[Seed]:
     """Files signed here (small, so that many inputs run per second) and peer files."""
     options = SignOptions(ManifestSpec(generator="Fuzz Diffusion"))
     signed_jpeg = sign(_small_jpeg(PHOTOS[0], 384), credentials, options, store=store).asset

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from provenance.verdict import Credentials, ai_origin, credentials_from_store, summarize
+from provenance.verdict import (
+    Credentials,
+    Source,
+    State,
+    ai_origin,
+    credentials_from_report,
+    summarize,
+)
 
 IPTC_HTTP = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 IPTC_HTTPS = "https://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -57,7 +64,7 @@ def test_source_types_by_term(source_type: str, generated: bool | None, scope: s
 
 def test_composite_synthetic_summary_says_what_it_is():
     store = _store(_created(IPTC_HTTPS + "compositeSynthetic"))
-    text = summarize(credentials_from_store(store, "Valid"), ai_origin(store))
+    text = summarize(credentials_from_report(store, "Valid"), ai_origin(store))
     assert "synthetic" in text and "does not declare" not in text
 
 
@@ -88,7 +95,7 @@ def test_ai_named_only_in_free_text_is_reported_with_its_words():
     ai = ai_origin(store)
     assert ai.generated is True and ai.evidence == ["c2pa-description"]
     assert ai.description == "AI Generated Image"
-    text = summarize(credentials_from_store(store, "Valid"), ai)
+    text = summarize(credentials_from_report(store, "Valid"), ai)
     assert '"AI Generated Image"' in text and "does not declare" not in text
 
 
@@ -124,7 +131,7 @@ def test_invalid_only_in_an_ingredient_names_it():
             }
         ],
     }
-    credentials = credentials_from_store(store, "Invalid")
+    credentials = credentials_from_report(store, "Invalid")
     assert credentials.failures == []
     assert credentials.ingredients[0].failures == ["assertion.dataHash.mismatch"]
     text = summarize(credentials, ai_origin(store))
@@ -133,7 +140,7 @@ def test_invalid_only_in_an_ingredient_names_it():
 
 
 def test_recovered_credentials_are_not_embedded():
-    c = Credentials(present=False, source="watermark", state="Valid", recovered=True)
+    c = Credentials(present=False, source=Source.WATERMARK, state=State.VALID, recovered=True)
     assert "recovered from the watermark" in summarize(c, ai_origin(_store(_created())))
 
 

@@ -23,7 +23,7 @@ schema = schemathesis.openapi.from_dict(openapi_document())
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, keys):
     config = Settings(
-        store_path=tmp_path_factory.mktemp("schema") / "m.sqlite3",
+        registry_location=tmp_path_factory.mktemp("schema") / "m.sqlite3",
         trust=TrustPolicy.from_files([keys.root]),
         api_keys=("k",),
         rate_limit=0,

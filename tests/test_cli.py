@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
+from provenance import Remedy
 from provenance.cli import main
+from provenance.cli.errors import CLI_HINTS
 
 from .conftest import PHOTOS, SAMPLES
 
@@ -28,6 +30,23 @@ def test_keys_init_prints_paths_never_the_key(tmp_path, capsys):
     assert key.splitlines()[1] not in out + err
     code, _, err = run(capsys, "keys", "init", "--dir", str(tmp_path))
     assert code == 1 and "already exist" in err and "--force" in err
+
+
+def test_every_remedy_has_its_flag_words():
+    """The library's hints are neutral; each next step it can name, the CLI says in flags."""
+    assert set(CLI_HINTS) == set(Remedy)
+
+
+def test_library_hints_are_worded_as_flags(tmp_path, keys, capsys):
+    out = tmp_path / "signed.jpg"
+    argv = ["sign", str(PHOTOS[0]), "-o", str(out), "--keys", str(keys.dir), "--no-watermark"]
+    assert run(capsys, *argv)[0] == 0
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and "(use --force to replace it)" in err and "allow replacing" not in err
+    code, _, err = run(capsys, "sign", str(out), "--in-place", "--keys", str(tmp_path / "none"))
+    assert code == 1 and "run `provenance keys init` first, or pass --cert and --key" in err
+    code, _, err = run(capsys, "sign", str(out), "--cert", str(keys.chain))
+    assert code == 1 and "give both --cert and --key, or neither" in err
 
 
 def test_sign_batch_keeps_going_after_a_bad_file(tmp_path, keys, capsys):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from extension_api import Settings
+from extension_api import Settings, settings_from_args
 from extension_api.app import SETTINGS, create_app
 from provenance import TextWatermarkKey
-from provenance.cli import build_parser, main, serve_settings
+from provenance.cli import build_parser, main
 from provenance.text import ngram
 
 MIB = 1024 * 1024
@@ -49,7 +49,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _serve(*argv: str) -> Settings:
-    return serve_settings(build_parser().parse_args(["serve", *argv]))
+    return settings_from_args(build_parser().parse_args(["serve", *argv]))
 
 
 def _ekus(path: Path) -> Path:
@@ -133,15 +133,31 @@ def test_each_serve_flag_and_env_var_reaches_settings(
     assert check(Settings.from_env())  # and so does create_app()'s default
 
 
-def test_store_flag_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _serve("--store", str(tmp_path / "a.db")).store_path == tmp_path / "a.db"
-    monkeypatch.setenv("PROVENANCE_STORE", str(tmp_path / "b.db"))
-    assert _serve().store_path == tmp_path / "b.db"
-    assert Settings.from_env().store_path == tmp_path / "b.db"
+@pytest.mark.parametrize(
+    ("flag", "env"),
+    [("--registry", "PROVENANCE_REGISTRY"), ("--store", "PROVENANCE_STORE")],
+    ids=["names", "earlier names"],
+)
+def test_registry_flag_and_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str, env: str
+) -> None:
+    monkeypatch.delenv("PROVENANCE_REGISTRY")
+    assert _serve(flag, str(tmp_path / "a.db")).registry_location == tmp_path / "a.db"
+    monkeypatch.setenv(env, str(tmp_path / "b.db"))
+    assert _serve().registry_location == tmp_path / "b.db"
+    assert Settings.from_env().registry_location == tmp_path / "b.db"
     url = "postgresql://u:p@127.0.0.1:5432/db"
-    assert _serve("--store", url).store_path == url  # a URL stays a string
-    monkeypatch.setenv("PROVENANCE_STORE", url)
-    assert _serve().store_path == url and Settings.from_env().store_path == url
+    assert _serve(flag, url).registry_location == url  # a URL stays a string
+    monkeypatch.setenv(env, url)
+    assert _serve().registry_location == url and Settings.from_env().registry_location == url
+
+
+def test_the_registry_variable_wins_over_its_earlier_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVENANCE_REGISTRY", str(tmp_path / "new.db"))
+    monkeypatch.setenv("PROVENANCE_STORE", str(tmp_path / "old.db"))
+    assert Settings.from_env().registry_location == tmp_path / "new.db"
 
 
 def test_trust_flags_and_env(shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

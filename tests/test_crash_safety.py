@@ -20,12 +20,12 @@ import pytest
 import provenance.files
 from extension_api import Settings
 from provenance import (
+    ManifestRegistry,
     ManifestSpec,
-    ManifestStore,
-    SigningCredentials,
+    RegistryError,
+    RegistryUnavailableError,
+    SigningKeys,
     SignOptions,
-    StoreError,
-    StoreUnavailableError,
     TrustPolicy,
     sign,
     sign_file,
@@ -65,8 +65,8 @@ def _damage(path: Path) -> None:
 
 @pytest.fixture
 def damaged(tmp_path, credentials) -> tuple[Path, list[Path]]:
-    store_path = tmp_path / "m.sqlite3"
-    store = ManifestStore(store_path)
+    registry_location = tmp_path / "m.sqlite3"
+    store = ManifestRegistry(registry_location)
     stripped = []
     for i, photo in enumerate(PHOTOS[:2]):
         signed = sign(photo.read_bytes(), credentials, AI, store=store).asset
@@ -76,16 +76,16 @@ def damaged(tmp_path, credentials) -> tuple[Path, list[Path]]:
 
         Image.open(io.BytesIO(signed)).save(copy, format="PNG")
         stripped.append(copy)
-    _damage(store_path)
-    return store_path, stripped
+    _damage(registry_location)
+    return registry_location, stripped
 
 
 def test_damaged_store_is_a_clear_error_and_the_batch_goes_on(damaged):
-    store_path, files = damaged
-    with pytest.raises(StoreUnavailableError, match="damaged") as caught:
-        ManifestStore(store_path).by_watermark(1)
+    registry_location, files = damaged
+    with pytest.raises(RegistryUnavailableError, match="damaged") as caught:
+        ManifestRegistry(registry_location).by_watermark(1)
     assert "restore it from a backup" in str(caught.value)
-    result = _cli("verify", *map(str, files), "--store", str(store_path))
+    result = _cli("verify", *map(str, files), "--store", str(registry_location))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("provenance: error")]
@@ -96,8 +96,10 @@ def test_damaged_store_is_a_clear_error_and_the_batch_goes_on(damaged):
 async def test_damaged_store_is_503_not_500(damaged, keys):
     import aiohttp
 
-    store_path, files = damaged
-    settings = Settings(store_path=store_path, trust=TrustPolicy.from_files([keys.root]))
+    registry_location, files = damaged
+    settings = Settings(
+        registry_location=registry_location, trust=TrustPolicy.from_files([keys.root])
+    )
     try:
         live = LiveServer(settings).__enter__()
     except RuntimeError:
@@ -115,10 +117,11 @@ async def test_damaged_store_is_503_not_500(damaged, keys):
 
 
 def test_conflict_message_holds_no_sql(tmp_path, credentials):
-    store = ManifestStore(tmp_path / "m.sqlite3")
+    store = ManifestRegistry(tmp_path / "m.sqlite3")
     signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
     record = store.by_manifest_id(signed.manifest_id)
-    with pytest.raises(StoreError) as caught:
+    assert record is not None
+    with pytest.raises(RegistryError) as caught:
         store.register(record)
     message = str(caught.value)
     assert signed.manifest_id in message and "already registered" in message
@@ -143,7 +146,7 @@ def test_concurrent_keys_init_leaves_one_matching_set(tmp_path):
         outcomes = [(p.wait(120), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
         assert sorted(code for code, _ in outcomes) == [0, 1, 1], outcomes
         assert all("already exist" in err for code, err in outcomes if code)
-        SigningCredentials.load(keys_dir=target)  # key and chain belong together
+        SigningKeys.load(keys_dir=target)  # key and chain belong together
         assert sorted(os.listdir(target)) == ["chain.pem", "root.pem", "signer.key"]
 
 
@@ -160,7 +163,7 @@ def test_a_bad_signer_key_is_reported_as_signer_key(tmp_path, keys):
     shutil.copytree(keys.dir, copy)
     (copy / "signer.key").write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n")
     with pytest.raises(KeysError) as caught:
-        SigningCredentials.load(keys_dir=copy)
+        SigningKeys.load(keys_dir=copy)
     assert "signer.key" in str(caught.value) and "chain.pem" not in str(caught.value)
 
 
@@ -211,7 +214,7 @@ def test_failed_writes_leave_no_store_row_and_say_one_line(tmp_path, keys):
 
 
 def test_a_name_taken_at_the_last_moment_rolls_the_row_back(tmp_path, credentials, monkeypatch):
-    store = ManifestStore(tmp_path / "m.sqlite3")
+    store = ManifestRegistry(tmp_path / "m.sqlite3")
     out = tmp_path / "out.jpg"
     real = provenance.files._link_unnamed
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from PIL import Image
 
 from extension_api import Settings
-from provenance import ManifestSpec, ManifestStore, SignOptions, TrustPolicy, sign
+from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign
 from provenance.text.manifest import sign_text
 
 from .conftest import PHOTOS, ROOT
@@ -40,20 +40,20 @@ PARAGRAPH = (
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory, credentials, keys):
-    store_path = tmp_path_factory.mktemp("e2e") / "m.sqlite3"
-    store = ManifestStore(store_path)
+    registry_location = tmp_path_factory.mktemp("e2e") / "m.sqlite3"
+    store = ManifestRegistry(registry_location)
     signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store).asset or b""
     buf = io.BytesIO()
     Image.open(io.BytesIO(signed)).convert("RGB").save(buf, format="JPEG", quality=80)
     files = {
         "signed.jpg": signed,
         "stripped.jpg": buf.getvalue(),
-        "tampered.jpg": _flip_scan_byte(sign(PHOTOS[1].read_bytes(), credentials, AI).asset),
+        "tampered.jpg": _flip_scan_byte(sign(PHOTOS[1].read_bytes(), credentials, AI).asset or b""),
         "plain.jpg": PHOTOS[3].read_bytes(),
     }
     paragraph = sign_text(PARAGRAPH, credentials, AI.manifest).text
     settings = Settings(
-        store_path=store_path,
+        registry_location=registry_location,
         trust=TrustPolicy.from_files([keys.root]),
         rate_limit=0,
         fetch_allow=("127.0.0.1", "localhost"),

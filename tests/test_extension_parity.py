@@ -75,7 +75,7 @@ def service(shared, keys, peer_text_signer, tmp_path_factory):
     # The bundled lists (the package's copy, of which the extension's is a build-time copy)
     # and the peer test anchors as the reader's own, on both sides.
     settings = Settings(
-        store_path=tmp_path_factory.mktemp("parity") / "m.sqlite3",
+        registry_location=tmp_path_factory.mktemp("parity") / "m.sqlite3",
         trust=TrustPolicy.from_files(
             [shared / "test-anchors.pem", keys.root, peer_text_signer[0].root], default_lists=True
         ),

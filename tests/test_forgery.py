@@ -21,6 +21,7 @@ from provenance import (
     ManifestSpec,
     NotIssuedError,
     SignOptions,
+    State,
     evidence,
     register_manifest,
     sign,
@@ -28,7 +29,7 @@ from provenance import (
 )
 from provenance.cli import main
 from provenance.fingerprint import image_hash, similarity
-from provenance.store import ManifestStore
+from provenance.registry import ManifestRegistry
 from provenance.watermark import KEY_ENV, detect_bytes, embed_rgb, load_for_detection
 
 from .conftest import PHOTOS
@@ -37,8 +38,8 @@ AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
 
 
 @pytest.fixture
-def store(tmp_path) -> ManifestStore:
-    return ManifestStore(tmp_path / "manifests.sqlite3")
+def store(tmp_path) -> ManifestRegistry:
+    return ManifestRegistry(tmp_path / "manifests.sqlite3")
 
 
 def _rgb(data: bytes) -> np.ndarray:
@@ -109,9 +110,9 @@ def test_a_crop_of_the_registered_image_recovers(registered, trusted, store, upl
     signed, payload, _ = registered
     data = jpeg(np.asarray(upload(Image.open(io.BytesIO(signed)).convert("RGB"))), 80)
     verdict = verify(data, policy=trusted, store=store)
-    assert verdict.watermark["payload"] == payload
-    assert verdict.credentials.recovered is True and verdict.credentials.state == "Trusted"
-    assert verdict.credentials.similarity >= 0.9
+    assert verdict.watermark is not None and verdict.watermark["payload"] == payload
+    assert verdict.credentials.recovered is True and verdict.credentials.state == State.TRUSTED
+    assert (verdict.credentials.similarity or 0) >= 0.9
 
 
 def test_a_registration_under_an_identifier_not_issued_is_refused(credentials, trusted, store):
@@ -145,11 +146,12 @@ def test_rows_stored_before_references_give_a_possible_match_only(tmp_path, cred
     have no evidence to compare with, so their watermark yields a possible match, never
     credentials."""
     path = tmp_path / "old.sqlite3"
-    store = ManifestStore(path)
+    store = ManifestRegistry(path)
     signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
     with sqlite3.connect(path) as db:
         db.execute("UPDATE manifests SET reference = NULL")
-    assert store.by_manifest_id(signed.manifest_id).reference is None
+    record = store.by_manifest_id(signed.manifest_id)
+    assert record is not None and record.reference is None
     verdict = verify(jpeg(_rgb(signed.asset or b""), 75), policy=trusted, store=store)
     assert verdict.credentials.recovered is False
     assert verdict.matches[0].kind == "watermark" and verdict.matches[0].similarity == 0

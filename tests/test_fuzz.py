@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extension_api import Settings
-from provenance import ManifestStore, ProvenanceError, TrustPolicy, verify
+from provenance import ManifestRegistry, ProvenanceError, TrustPolicy, verify
 
 from .fuzzing import Seed, mutate, mutation_lists, seeds
 from .server import LiveServer
@@ -35,8 +35,8 @@ BOUNDED = settings(
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> ManifestStore:
-    return ManifestStore(tmp_path_factory.mktemp("fuzz") / "m.sqlite3")
+def store(tmp_path_factory) -> ManifestRegistry:
+    return ManifestRegistry(tmp_path_factory.mktemp("fuzz") / "m.sqlite3")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_library_gives_a_verdict_or_a_clear_error(corpus, store, policy):
 
 def test_server_never_answers_5xx(corpus, store, keys):
     configured = Settings(
-        store_path=store.path,
+        registry_location=store.path,
         trust=TrustPolicy.from_files([keys.root]),
         rate_limit=0,
         cache_size=0,

@@ -28,7 +28,7 @@ from PIL import Image
 
 from extension_api import Settings
 from extension_api.app import SERVICE
-from provenance import ManifestSpec, ManifestStore, SignOptions, TrustPolicy, sign
+from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign
 
 from .conftest import PHOTOS
 from .server import LiveServer, free_port
@@ -41,24 +41,24 @@ SLOW_TEXT = b"the quick brown fox jumps over the lazy dog " * 900_000
 
 
 @pytest.fixture(scope="module")
-def store_path(tmp_path_factory):
+def registry_location(tmp_path_factory):
     return tmp_path_factory.mktemp("hostile") / "m.sqlite3"
 
 
 @pytest.fixture(scope="module")
-def signed(credentials, store_path) -> bytes:
+def signed(credentials, registry_location) -> bytes:
     options = SignOptions(ManifestSpec(generator="Acme Diffusion"))
     asset = sign(
-        PHOTOS[0].read_bytes(), credentials, options, store=ManifestStore(store_path)
+        PHOTOS[0].read_bytes(), credentials, options, store=ManifestRegistry(registry_location)
     ).asset
     assert asset is not None
     return asset
 
 
 @pytest.fixture(scope="module")
-def settings(keys, store_path) -> Settings:
+def settings(keys, registry_location) -> Settings:
     return Settings(
-        store_path=store_path,
+        registry_location=registry_location,
         trust=TrustPolicy.from_files([keys.root]),
         api_keys=(API_KEY,),
         rate_limit=0,

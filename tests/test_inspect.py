@@ -10,7 +10,7 @@ import pytest
 
 from provenance import ManifestSpec, SignOptions, register_manifest, sign
 from provenance.cli import main
-from provenance.store import ManifestStore
+from provenance.registry import ManifestRegistry
 from provenance.text.manifest import sign_text
 
 CAICAI = "public-testfiles/image/jpeg/adobe-20220124-CAICAI.jpg"
@@ -55,9 +55,9 @@ def test_no_manifest_is_a_clear_error(shared: Path, capsys: pytest.CaptureFixtur
 def test_export_gives_what_post_manifests_takes(
     tmp_path: Path, photo: Path, credentials, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = ManifestStore(tmp_path / "signing.sqlite3")
+    store = ManifestRegistry(tmp_path / "signing.sqlite3")
     # The server that will hold it issued the watermark identifier (POST /v1/watermark-ids).
-    other = ManifestStore(tmp_path / "server.sqlite3")
+    other = ManifestRegistry(tmp_path / "server.sqlite3")
     issued = other.issue_watermark_id("platform")
     options = SignOptions(ManifestSpec(), watermark_id=issued)
     signed = sign(photo.read_bytes(), credentials, options, store=store)
@@ -71,13 +71,13 @@ def test_export_gives_what_post_manifests_takes(
     record = register_manifest(out.read_bytes(), asset.read_bytes(), other, client="platform")
     assert record.manifest_id == signed.manifest_id
     # Not recorded anywhere: a clear error, nothing written.
-    empty = ManifestStore(tmp_path / "empty.sqlite3")
+    empty = ManifestRegistry(tmp_path / "empty.sqlite3")
     assert main([*argv, "--store", str(empty.location), "--force"]) == 1
     assert "not in" in capsys.readouterr().err
     # A store that does not exist is said, and not created (nor its directories).
     missing = tmp_path / "typo" / "s.sqlite3"
     assert main([*argv, "--store", str(missing), "--force"]) == 1
-    assert "no manifest store there" in capsys.readouterr().err
+    assert "no registry there" in capsys.readouterr().err
     assert not missing.parent.exists()
     # Where the file cannot be written: one line, no traceback.
     store_arg = ["--store", str(tmp_path / "signing.sqlite3")]

@@ -13,14 +13,15 @@ from provenance import (
     KeyAlg,
     KeysError,
     ManifestSpec,
-    SigningCredentials,
+    Remedy,
+    SigningKeys,
     SignOptions,
     TrustPolicy,
     init_keys,
     sign,
     verify,
 )
-from provenance.credentials import DOCUMENT_SIGNING
+from provenance.keys import DOCUMENT_SIGNING
 
 
 def _chain(keys_dir: Path) -> list[x509.Certificate]:
@@ -63,7 +64,7 @@ def test_force_replaces(tmp_path):
 @pytest.mark.parametrize("alg", list(KeyAlg))
 def test_every_algorithm_signs_and_verifies_trusted(tmp_path, photo, alg):
     paths = init_keys(tmp_path / "k", alg=alg)
-    creds = SigningCredentials.load(keys_dir=paths.dir)
+    creds = SigningKeys.load(keys_dir=paths.dir)
     out = tmp_path / "out.jpg"
     sign(photo, creds, SignOptions(ManifestSpec(generator="G")), output=out)
     verdict = verify(out, policy=TrustPolicy.from_files([paths.root]))
@@ -71,7 +72,7 @@ def test_every_algorithm_signs_and_verifies_trusted(tmp_path, photo, alg):
 
 
 def test_own_chain_and_key_by_path(tmp_path, keys, photo):
-    creds = SigningCredentials.load(keys.chain, keys.key)
+    creds = SigningKeys.load(keys.chain, keys.key)
     out = tmp_path / "o.jpg"
     sign(photo, creds, output=out)
     assert verify(out).credentials.present
@@ -80,13 +81,13 @@ def test_own_chain_and_key_by_path(tmp_path, keys, photo):
 def test_key_that_does_not_match_the_chain_is_refused(tmp_path, keys):
     other = init_keys(tmp_path)
     with pytest.raises(KeysError, match="does not belong"):
-        SigningCredentials.load(keys.chain, other.key)
+        SigningKeys.load(keys.chain, other.key)
 
 
 def test_missing_keys_say_what_to_do(tmp_path):
     with pytest.raises(KeysError) as err:
-        SigningCredentials.load(keys_dir=tmp_path / "none")
-    assert "keys init" in str(err.value)
+        SigningKeys.load(keys_dir=tmp_path / "none")
+    assert "init_keys" in str(err.value) and err.value.remedy is Remedy.MAKE_KEYS
 
 
 def test_repr_never_shows_the_key(credentials):

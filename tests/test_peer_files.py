@@ -86,7 +86,8 @@ def test_amazon_titan_is_wholly_ai_generated(shared, anchors):
     assert verdict.ai.generated is True and verdict.ai.scope == "whole"
     assert SOURCE_TYPES["trainedAlgorithmicMedia"] in verdict.ai.source_types
     assert verdict.credentials.generator == "Titan Image Generator G1"
-    assert verdict.credentials.signer.issuer == "Amazon Web Services, Inc."
+    signer = verdict.credentials.signer
+    assert signer is not None and signer.issuer == "Amazon Web Services, Inc."
     assert verdict.credentials.signed_at == "2024-09-25T08:29:07+00:00"
     assert verdict.summary.startswith("Generated with an AI tool (Titan Image Generator G1).")
 

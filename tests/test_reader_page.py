@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from extension_api import Settings
-from provenance import ManifestSpec, ManifestStore, SignOptions, TrustPolicy, sign
+from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign
 
 from .conftest import PHOTOS
 from .server import LiveServer
@@ -27,16 +27,18 @@ AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, credentials, keys):
-    store_path = tmp_path_factory.mktemp("reader") / "m.sqlite3"
-    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=ManifestStore(store_path))
+    registry_location = tmp_path_factory.mktemp("reader") / "m.sqlite3"
+    signed = sign(
+        PHOTOS[0].read_bytes(), credentials, AI, store=ManifestRegistry(registry_location)
+    )
     buf = io.BytesIO()
     Image.open(io.BytesIO(signed.asset or b"")).convert("RGB").save(buf, "JPEG", quality=80)
     files = {
         "stripped.jpg": buf.getvalue(),
-        "tampered.jpg": _flip_scan_byte(sign(PHOTOS[1].read_bytes(), credentials, AI).asset),
+        "tampered.jpg": _flip_scan_byte(sign(PHOTOS[1].read_bytes(), credentials, AI).asset or b""),
     }
     settings = Settings(
-        store_path=store_path,
+        registry_location=registry_location,
         trust=TrustPolicy.from_env([keys.root], default_lists=True),
         rate_limit=0,
     )
@@ -97,3 +99,14 @@ def test_recovered_is_not_embedded(page, server) -> None:
     assert shown["source"].startswith("not embedded: recovered")
     assert "recovered, not embedded" in shown["state"]
     assert shown["trust-list"] == "a trust anchor configured on this service"
+
+
+def test_an_error_names_the_file(page, server) -> None:
+    """The service's message names the file the reader chose, not "content"."""
+    live, _ = server
+    page.goto(live.url + "/")
+    page.set_input_files("#file", str(_file("holiday notes.bin", b"plain text, not an image")))
+    page.click("button[type=submit]")
+    error = page.locator("#error")
+    error.wait_for(timeout=20000)
+    assert error.inner_text().startswith("holiday notes.bin: not a media type")

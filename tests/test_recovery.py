@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from provenance import MalformedAssetError, ManifestSpec, SignOptions, sign, verify
-from provenance.store import ManifestStore
+from provenance.registry import ManifestRegistry
 from provenance.watermark import ALG, binding_value, parse_payload
 
 from .conftest import PHOTOS
@@ -29,8 +29,8 @@ def _upload(data: bytes, quality: int = 75, scale: float = 1.0) -> bytes:
 
 
 @pytest.fixture
-def store(tmp_path) -> ManifestStore:
-    return ManifestStore(tmp_path / "manifests.sqlite3")
+def store(tmp_path) -> ManifestRegistry:
+    return ManifestRegistry(tmp_path / "manifests.sqlite3")
 
 
 @pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)
@@ -68,7 +68,8 @@ def test_manifest_carries_the_soft_binding(credentials, store):
     active = manifest["manifests"][manifest["active_manifest"]]
     binding = next(a for a in active["assertions"] if a["label"] == "c2pa.soft-binding")
     assert binding["data"]["alg"] == ALG
-    assert binding["data"]["blocks"][0]["value"] == binding_value(parse_payload(signed.watermark))
+    identifier = parse_payload(signed.watermark or "")
+    assert binding["data"]["blocks"][0]["value"] == binding_value(identifier)
     actions = next(a for a in active["assertions"] if a["label"].startswith("c2pa.actions"))
     assert [a["action"] for a in actions["data"]["actions"]] == ["c2pa.created", "c2pa.watermarked"]
     record = store.by_manifest_id(signed.manifest_id)
@@ -78,10 +79,10 @@ def test_manifest_carries_the_soft_binding(credentials, store):
 def test_watermark_without_a_stored_manifest_says_so(credentials, trusted, tmp_path):
     signed = sign(PHOTOS[2].read_bytes(), credentials, AI)  # no store: nothing registered
     verdict = verify(
-        _upload(signed.asset or b""), policy=trusted, store=ManifestStore(tmp_path / "empty.db")
+        _upload(signed.asset or b""), policy=trusted, store=ManifestRegistry(tmp_path / "empty.db")
     )
     assert verdict.credentials.present is False and verdict.credentials.recovered is False
-    assert verdict.watermark["detected"] is True
+    assert verdict.watermark is not None and verdict.watermark["detected"] is True
     assert "no stored credentials match it" in verdict.summary
     assert verdict.ai.generated is None
 
@@ -92,7 +93,7 @@ def test_fingerprint_only_is_a_possible_match_never_credentials(credentials, tru
     # The unwatermarked original resembles the registered image but carries no watermark.
     verdict = verify(_upload(photo, quality=90), policy=trusted, store=store)
     assert verdict.credentials.present is False and verdict.credentials.recovered is False
-    assert verdict.watermark["detected"] is False
+    assert verdict.watermark is not None and verdict.watermark["detected"] is False
     assert [(m.manifest_id, m.kind) for m in verdict.matches] == [
         (signed.manifest_id, "fingerprint")
     ]
@@ -108,7 +109,8 @@ def test_no_watermark_option(credentials, store):
         store=store,
     )
     assert signed.watermark is None and store.count() == 0
-    assert not verify(_upload(signed.asset or b""), store=store).watermark["detected"]
+    found = verify(_upload(signed.asset or b""), store=store).watermark
+    assert found is not None and not found["detected"]
 
 
 def test_failed_signing_registers_nothing(credentials, store):

@@ -32,7 +32,7 @@ def test_startup_line_and_graceful_sigterm(tmp_path, keys):
         big = io.BytesIO()
         image = Image.open(PHOTOS[0])
         image.resize((image.width * 6, image.height * 6)).save(big, format="PNG")
-        result: dict[str, object] = {}
+        result: dict[str, float] = {}
 
         def slow() -> None:
             req = urllib.request.Request(
@@ -108,12 +108,12 @@ def _get(url: str) -> tuple[int, str, bytes]:
         return exc.code, exc.headers.get("X-Provenance-Worker", ""), exc.read()
 
 
-def test_two_processes_share_report_links_that_survive_a_restart(store_location, keys):
+def test_two_processes_share_report_links_that_survive_a_restart(registry_location, keys):
     """`--workers 2`: two processes on one port. A report link handed out by one is served
     by the other, and by a new server after a restart (the verdict lives in the store)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = _start(store_location, keys, port, "--workers", "2")
+    proc = _start(registry_location, keys, port, "--workers", "2")
     try:
         assert "2 processes" in proc.stdout.readline()  # type: ignore[union-attr]
         request = urllib.request.Request(
@@ -145,7 +145,7 @@ def test_two_processes_share_report_links_that_survive_a_restart(store_location,
         assert all(line in text for text in scrapes.values()), scrapes
     finally:
         _stop(proc)
-    proc = _start(store_location, keys, port)
+    proc = _start(registry_location, keys, port)
     try:
         status, _, body = _get(report)
         assert status == 200 and json.loads(body) == verdict
@@ -175,7 +175,7 @@ def test_a_worker_that_cannot_start_stops_the_server(tmp_path, keys):
     )
     try:
         assert proc.wait(60) == 1
-        assert "cannot open the manifest store" in proc.stderr.read()  # type: ignore[union-attr]
+        assert "cannot open the registry" in proc.stderr.read()  # type: ignore[union-attr]
     finally:
         if proc.poll() is None:
             proc.kill()

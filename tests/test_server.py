@@ -24,8 +24,8 @@ from bench.forgery import jpeg, steer_phash
 from extension_api import Settings, create_app
 from extension_api.routes import client_id
 from provenance import (
+    ManifestRegistry,
     ManifestSpec,
-    ManifestStore,
     SignOptions,
     TrustPolicy,
     sign,
@@ -48,7 +48,7 @@ def _jpeg(data: bytes, quality: int = 75) -> bytes:
 
 
 class Files:
-    def __init__(self, credentials, store: ManifestStore) -> None:
+    def __init__(self, credentials, store: ManifestRegistry) -> None:
         signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
         self.signed = signed.asset or b""
         self.signed_id = signed.manifest_id
@@ -65,19 +65,19 @@ class Files:
 
 
 @pytest.fixture(scope="module")
-def store_path(tmp_path_factory) -> Path:
+def registry_location(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("server") / "manifests.sqlite3"
 
 
 @pytest.fixture(scope="module")
-def files(credentials, store_path) -> Files:
-    return Files(credentials, ManifestStore(store_path))
+def files(credentials, registry_location) -> Files:
+    return Files(credentials, ManifestRegistry(registry_location))
 
 
 @pytest.fixture(scope="module")
-def settings(keys, store_path) -> Settings:
+def settings(keys, registry_location) -> Settings:
     return Settings(
-        store_path=store_path,
+        registry_location=registry_location,
         trust=TrustPolicy.from_files([keys.root]),
         api_keys=(API_KEY,),
         rate_limit=0,
@@ -114,15 +114,17 @@ async def test_verdict_is_the_librarys(server, files, settings):
         )
         assert status == 200
         expected = verify(
-            data, policy=settings.trust, store=ManifestStore(settings.store_path)
+            data, policy=settings.trust, store=ManifestRegistry(settings.registry_location)
         ).to_dict()
         assert body == expected
 
 
-async def test_a_forged_watermark_does_not_recover_through_the_service(server, files, store_path):
+async def test_a_forged_watermark_does_not_recover_through_the_service(
+    server, files, registry_location
+):
     """The hostile-world attack through POST /v1/verify: an unrelated photo steered to the
     registered image's pHash and carrying its payload gets no credentials."""
-    record = ManifestStore(store_path).by_manifest_id(files.signed_id)
+    record = ManifestRegistry(registry_location).by_manifest_id(files.signed_id)
     assert record is not None and record.fingerprint is not None
     other = np.asarray(Image.open(PHOTOS[2]).convert("RGB"))
     forged = jpeg(embed_rgb(steer_phash(other, record.fingerprint), record.watermark_id))
@@ -172,6 +174,27 @@ async def test_multipart_upload(server, files):
 async def test_bad_input_gets_a_clear_json_error(server, data, status, code):
     got, body, _ = await _post(f"{server.url}/v1/verify", data)
     assert got == status and body["error"]["code"] == code and body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("disposition", "label"),
+    [
+        (None, "content"),
+        ('attachment; filename="notes.bin"', "notes.bin"),
+        ("attachment; filename*=UTF-8''%E7%8C%AB%20cat.txt", "猫 cat.txt"),  # RFC 8187
+        ('attachment; filename="../../etc/x.jpg"', "x.jpg"),  # a label, never a path
+        ("attachment; filename=", "content"),
+        ("nonsense;;==", "content"),
+    ],
+    ids=["none", "plain", "rfc8187", "path", "empty", "malformed"],
+)
+async def test_errors_name_the_uploaded_file(server, disposition, label):
+    """What the reader's page shows: "notes.bin: ...", not "content: ..."; the name is no
+    evidence of the type (text not sent as text/plain is not taken for text by its name)."""
+    headers = {"Content-Disposition": disposition} if disposition else {}
+    data = b"plain text, not an image"
+    status, body, _ = await _post(f"{server.url}/v1/verify", data, headers=headers)
+    assert status == 415 and body["error"]["message"].startswith(f"{label}: not a media type")
 
 
 async def test_decompression_bomb_is_refused(server):
@@ -406,6 +429,7 @@ async def test_watermark_ids_are_issued_to_a_client_and_only_it_may_register(
     )
     assert status == 403 and body["error"]["code"] == "watermark_id_not_issued"
     assert "not issued to this client" in body["error"]["message"]
+    assert "POST /v1/watermark-ids" in body["error"]["message"]  # the server's words for the hint
 
 
 async def test_resolution_edge_cases(server):
@@ -421,7 +445,7 @@ async def test_resolution_edge_cases(server):
     algs = json.loads(body)
     assert algs["watermarks"] == [{"alg": "org.provenance.ssw.1"}]
     assert algs["fingerprints"] == [{"alg": "org.provenance.phash.1"}]
-    status, body, _ = await _post(f"{server.url}/matches/byContent?alg=com.other", b"x")
+    status, _, _ = await _post(f"{server.url}/matches/byContent?alg=com.other", b"x")
     assert status == 400
 
 
@@ -444,7 +468,11 @@ async def test_health_metrics_openapi(server, files):
     document = json.loads(body)
     validate(document)
     app = create_app(Settings())
-    served = {(r.method, r.resource.canonical) for r in app.router.routes() if r.method != "HEAD"}
+    served = {
+        (r.method, r.resource.canonical)
+        for r in app.router.routes()
+        if r.method != "HEAD" and r.resource is not None
+    }
     described = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
     assert served == described
 
@@ -500,14 +528,16 @@ async def test_uploads_are_never_written_and_logs_hold_only_hash_and_verdict(ser
     assert all(len(line) < 200 for line in lines)
 
 
-async def test_text_verify_and_match_by_content(server, credentials, store_path):
+async def test_text_verify_and_match_by_content(server, credentials, registry_location):
     from provenance.text.manifest import sign_text, strip_wrappers
 
     paragraph = (
         "This review of the harbour festival was drafted by a language model and "
         "checked by an editor before it went out to readers on Sunday morning."
     )
-    signed = sign_text(paragraph, credentials, AI.manifest, store=ManifestStore(store_path))
+    signed = sign_text(
+        paragraph, credentials, AI.manifest, store=ManifestRegistry(registry_location)
+    )
     headers = {"Content-Type": "text/plain; charset=utf-8"}
     status, body, _ = await _post(f"{server.url}/v1/verify", signed.text.encode(), headers=headers)
     assert status == 200 and body["media_type"] == "text/plain"
@@ -526,7 +556,9 @@ async def test_readiness_fails_when_postgresql_goes_away(settings):
         pytest.skip(postgres.why_unavailable() or "no PostgreSQL binaries to start a cluster")
     cluster = postgres.Cluster().start()
     try:
-        on_postgres = Settings(**{**settings.__dict__, "store_path": cluster.url, "threads": 2})
+        on_postgres = Settings(
+            **{**settings.__dict__, "registry_location": cluster.url, "threads": 2}
+        )
         with LiveServer(on_postgres) as live:
             assert (await _get(f"{live.url}/readyz"))[0] == 200
             cluster.stop()
@@ -568,10 +600,10 @@ def test_verdict_cache_lives_in_the_store(tmp_path):
     of 0 turns it off."""
     from extension_api.service import VerdictCache
 
-    store = ManifestStore(tmp_path / "m.sqlite3")
+    store = ManifestRegistry(tmp_path / "m.sqlite3")
     cache = VerdictCache(store, 10, ttl=60)
     cache.put("a" * 64, "sniffed", {"n": 1})
-    assert VerdictCache(ManifestStore(tmp_path / "m.sqlite3"), 10, 60).get("a" * 64) == {"n": 1}
+    assert VerdictCache(ManifestRegistry(tmp_path / "m.sqlite3"), 10, 60).get("a" * 64) == {"n": 1}
     assert cache.get("a" * 64, "text/plain") is None  # the same bytes read as text: not cached
     expired = VerdictCache(store, 10, ttl=-1)
     expired.put("b" * 64, "sniffed", {"n": 2})

@@ -11,6 +11,7 @@ import encypher_c2pa
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from provenance import ManifestSpec, ProvenanceError, TrustPolicy, init_keys, verify
 from provenance.text.manifest import (
@@ -248,6 +249,7 @@ _DISCLOSURE = c2patxt.Disclosure(media_type="text/plain", model_type=c2patxt.Mod
 def _peer_signer(where):
     paths = init_keys(where, alg="ed25519", org="Peer Signer")
     key = serialization.load_pem_private_key(paths.key.read_bytes(), password=None)
+    assert isinstance(key, ed25519.Ed25519PrivateKey)
     chain = tuple(x509.load_pem_x509_certificates(paths.chain.read_bytes()))
     return paths, c2patxt.Signer(private_key=key, certificates=chain)
 
@@ -279,9 +281,9 @@ def test_cli_sign_text(tmp_path, keys, capsys):
 
 
 def test_stripped_or_lightly_edited_text_is_a_possible_match(credentials, tmp_path):
-    from provenance import ManifestStore, find_matches
+    from provenance import ManifestRegistry, find_matches
 
-    store = ManifestStore(tmp_path / "m.sqlite3")
+    store = ManifestRegistry(tmp_path / "m.sqlite3")
     paragraph = " ".join([TEXT] * 3) + " It was checked again before publication."
     signed = sign_text(paragraph, credentials, SPEC, store=store)
     edited = strip_wrappers(signed.text).replace("checked", "read", 1)

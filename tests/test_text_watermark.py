@@ -104,7 +104,7 @@ def test_verify_reports_text_watermark_evidence(lm, key, tmp_path, capsys):
     verdict = verify(marked, text_detectors=[detector])
     assert verdict.media_type == "text/plain"
     assert verdict.ai.generated is True and verdict.ai.evidence == ["text-watermark"]
-    assert verdict.text_watermark["p_value"] < 1e-6
+    assert verdict.text_watermark is not None and verdict.text_watermark["p_value"] < 1e-6
     assert "language-model watermark" in verdict.summary
     assert verify(plain, text_detectors=[detector]).ai.generated is None
 

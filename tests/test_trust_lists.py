@@ -20,7 +20,8 @@ import pytest
 
 from provenance import TrustPolicy, verify
 from provenance.cli import main
-from provenance.trustlists import BUNDLED_DIR, TrustListError, load_lists, update_lists
+from provenance.errors import TrustListError
+from provenance.trustlists import BUNDLED_DIR, load_lists, update_lists
 
 FIREFLY = "example-assets/images/Firefly_tabby_cat.jpg"
 GOOGLE_VIDEO = "huminify-c2pa-detector/examples/videotest.mp4"

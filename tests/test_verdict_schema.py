@@ -24,7 +24,7 @@ from provenance import (
     sign,
     verify,
 )
-from provenance.store import ManifestStore
+from provenance.registry import ManifestRegistry
 from provenance.text.manifest import sign_text
 
 from .conftest import PHOTOS
@@ -81,7 +81,7 @@ def test_peer_file_verdicts_match_the_schema():
 
 
 def test_recovered_and_text_verdicts_match_the_schema(credentials, trusted, tmp_path):
-    store = ManifestStore(tmp_path / "m.sqlite3")
+    store = ManifestRegistry(tmp_path / "m.sqlite3")
     options = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
     signed = sign(PHOTOS[0].read_bytes(), credentials, options, store=store)
     image = Image.open(io.BytesIO(signed.asset or b"")).convert("RGB")
@@ -129,5 +129,5 @@ def test_a_field_unknown_to_the_schema_is_rejected(photo):
 
 def test_field_docs_become_descriptions():
     credentials = _verdict_schema()["properties"]["credentials"]["properties"]
-    assert "recovered from the store" in credentials["present"]["description"]
+    assert "recovered from the registry" in credentials["present"]["description"]
     assert credentials["trust_list"]["enum"] == ["c2pa", "interim", "user", None]

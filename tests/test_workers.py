@@ -11,7 +11,7 @@ import time
 import pytest
 
 from extension_api.workers import WorkerCrashed, WorkerPool
-from provenance import InputError
+from provenance import InputError, Remedy
 
 
 def _init(arg: str) -> str:
@@ -23,7 +23,7 @@ def _echo(state: str, value: int) -> tuple[str, int, int]:
 
 
 def _refuse(state: str) -> None:
-    raise InputError("that is not an image", hint="send a JPEG")
+    raise InputError("that is not an image", hint="send a JPEG", remedy=Remedy.NO_LABEL)
 
 
 def _boom(state: str) -> None:
@@ -55,7 +55,8 @@ async def test_calls_errors_crashes_and_deadlines():
 
         with pytest.raises(InputError) as refused:
             await pool.run(await _deadline(30), _refuse)
-        assert refused.value.hint == "send a JPEG"  # rebuilt with its hint
+        # rebuilt with its hint and remedy
+        assert refused.value.hint == "send a JPEG" and refused.value.remedy is Remedy.NO_LABEL
 
         with pytest.raises(WorkerCrashed) as crashed:
             await pool.run(await _deadline(30), _boom)

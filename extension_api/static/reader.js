@@ -25,8 +25,8 @@ const TRUST_LISTS = {
 };
 const SOURCES = {
   embedded: "embedded in the file",
-  watermark: "not embedded: recovered from the manifest store through the invisible watermark",
-  fingerprint: "not embedded: recovered from the manifest store through the image's fingerprint",
+  watermark: "not embedded: recovered from the registry through the invisible watermark",
+  fingerprint: "not embedded: recovered from the registry through the image's fingerprint",
 };
 
 function aiWords(ai) {
@@ -98,10 +98,18 @@ function showError(message) {
   result.replaceChildren(el("p", { className: "error", id: "error", textContent: message }));
 }
 
-async function check(body, type, submittedUrl) {
+// RFC 6266/8187: the file's name, so that the service's messages name it ("cat.jpg: ...").
+function disposition(name) {
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+  return `attachment; filename*=UTF-8''${encoded}`;
+}
+
+async function check(body, type, submittedUrl, name) {
   result.textContent = "Checking…";
+  const headers = { "Content-Type": type };
+  if (name) headers["Content-Disposition"] = disposition(name);
   try {
-    const response = await fetch("/v1/verify", { method: "POST", body, headers: { "Content-Type": type } });
+    const response = await fetch("/v1/verify", { method: "POST", body, headers });
     const data = await response.json();
     if (!response.ok) return showError(data.error ? data.error.message : `HTTP ${response.status}`);
     history.replaceState(null, "", `/report/${data.sha256}`);
@@ -118,7 +126,7 @@ document.getElementById("check").addEventListener("submit", (event) => {
   if (file) {
     const isText = file.type.startsWith("text/") || /\.(txt|md)$/i.test(file.name);
     check(file, isText ? "text/plain; charset=utf-8" : (file.type || "application/octet-stream"),
-          isText ? null : URL.createObjectURL(file));
+          isText ? null : URL.createObjectURL(file), file.name);
   } else if (pastedImage) {
     check(pastedImage, pastedImage.type, URL.createObjectURL(pastedImage));
   } else if (text) {

@@ -36,16 +36,20 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import c2pa
 from c2pa.c2pa import _lib, _read_native_error
 
-from ..credentials import SigningCredentials
-from ..errors import ProvenanceError, SigningError
+from ..errors import InputError, OutputError, ProvenanceError, Remedy, SigningError
+from ..files import write_output
 from ..fingerprint import TEXT_FINGERPRINT_ALG, TEXT_SKETCH_BITS, text_sketch
+from ..keys import SigningKeys
 from ..manifest import ManifestSpec, manifest_definition
-from ..store import ManifestStore, StoredManifest
+from ..media import is_text, read_input
+from ..registry import ManifestRegistry, RegisteredManifest
+from ..registry.pending import PendingRegistry
 from ..trust import TrustPolicy
 
 MAGIC = b"C2PATXT\0"
@@ -211,12 +215,12 @@ def _sign_once(definition: dict[str, Any], signer: c2pa.Signer, data_hash: dict[
 
 def sign_text(
     text: str,
-    credentials: SigningCredentials,
+    credentials: SigningKeys,
     spec: ManifestSpec | None = None,
     *,
     title: str = "text",
     tsa_url: str | None = None,
-    store: ManifestStore | None = None,
+    store: ManifestRegistry | None = None,
 ) -> SignedText:
     """NFC-normalise ``text`` and append a signed manifest declaring ``spec``.
 
@@ -266,7 +270,7 @@ def sign_text(
                 sketch = text_sketch(visible)
                 if store is not None and sketch is not None:
                     store.register(
-                        StoredManifest(
+                        RegisteredManifest(
                             watermark_id=store.new_watermark_id(),
                             manifest_id=manifest_id,
                             alg=TEXT_FINGERPRINT_ALG,
@@ -391,3 +395,46 @@ def _bom_variant(text: str) -> str | None:
         dropped = without_bom(text)
         return dropped if dropped != text else None
     return BOM + text
+
+
+def sign_text_file(
+    source: Path,
+    output: Path,
+    credentials: SigningKeys,
+    spec: ManifestSpec | None = None,
+    *,
+    tsa_url: str | None = None,
+    store: ManifestRegistry | None = None,
+    overwrite: bool = False,
+) -> SignedText:
+    """:func:`sign_text` for the UTF-8 file ``source`` into ``output``, atomically: the store
+    row (if any) only with the file (see ``PendingRegistry``), and an existing ``output`` only
+    replaced if ``overwrite`` (refused before signing: a refusal costs nothing)."""
+    data = read_input(source)
+    if not is_text(data):
+        raise InputError(f"{source}: not UTF-8 text")
+    if output.exists() and not overwrite:
+        raise OutputError(
+            f"{output}: already exists", hint="allow replacing it", remedy=Remedy.REPLACE_OUTPUT
+        )
+    pending = PendingRegistry(store) if store is not None else None
+    signed = sign_text(
+        data.decode("utf-8"),
+        credentials,
+        spec,
+        title=source.name,
+        tsa_url=tsa_url,
+        store=pending.as_registry() if pending else None,
+    )
+    try:
+        write_output(
+            output,
+            signed.text.encode("utf-8"),
+            replace=overwrite,
+            before_commit=pending.commit if pending else None,
+        )
+    except BaseException:
+        if pending is not None:
+            pending.rollback()
+        raise
+    return signed

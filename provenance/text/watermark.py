@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, ProvenanceError
+from ..files import write_output
 from ..splitmix import M1 as _M1
 from ..splitmix import splitmix64 as _splitmix
 
@@ -85,6 +86,11 @@ class TextWatermarkKey:
             )
         except (ValueError, IndexError):
             raise ProvenanceError(f"{source} is not a {TEXT_WATERMARK_ALG} key file") from None
+
+    def save(self, path: Path, *, replace: bool = False) -> None:
+        """Write the key to ``path`` (mode 0600: it is a secret), atomically; an existing file
+        is only replaced if ``replace``."""
+        write_output(path, self.to_text().encode(), replace=replace, mode=0o600)
 
     @classmethod
     def from_file(cls, path: Path | str) -> TextWatermarkKey:

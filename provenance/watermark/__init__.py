@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import InputError, TooManyPixelsError
-from ..media import MAX_PIXELS, open_image
+from ..errors import InputError, TooManyPixelsError, WatermarkSizeError
+from ..files import write_output
+from ..label import encode_like
+from ..media import MAX_PIXELS, media_type_of, open_image, read_input
 from . import codec, imwm, payload
 
 ALG = codec.ALG
@@ -59,10 +61,6 @@ def watermark_key() -> bytes:
         )
     # The codec keys a BLAKE2s MAC (at most 32 bytes): a digest of the file fits any length.
     return hashlib.sha256(b"org.provenance.ssw.1 secret key\0" + key).digest()
-
-
-class WatermarkSizeError(InputError):
-    """The image is too small to carry (or show) a watermark."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +231,24 @@ def detect_bytes(data: bytes, name: str = "image", method: str = "ssw") -> Water
     return detect_rgb(np.asarray(open_image(data, name).convert("RGB")), method)
 
 
+def detect_file(path: Path, method: str = "ssw") -> WatermarkResult:
+    """Look for a watermark in the image file at ``path``."""
+    return detect_bytes(read_input(path), str(path), method)
+
+
+def embed_file(
+    source: Path, output: Path, identifier: int, method: str = "ssw", *, overwrite: bool = False
+) -> None:
+    """Watermark the image file ``source`` into ``output`` (written atomically, in the format its
+    suffix names, else the source's; an existing ``output`` only replaced if ``overwrite``)."""
+    data = read_input(source)
+    media_type = media_type_of(data, str(source))
+    original = open_image(data, str(source))
+    marked = embed_image(original, identifier, method)
+    out_type = media_type_of(b"", str(output)) if output.suffix else media_type
+    write_output(output, encode_like(marked, out_type, original), replace=overwrite)
+
+
 __all__ = [
     "ALG",
     "KEY_ENV",
@@ -242,7 +258,9 @@ __all__ = [
     "WatermarkSizeError",
     "binding_value",
     "detect_bytes",
+    "detect_file",
     "detect_rgb",
+    "embed_file",
     "embed_image",
     "embed_rgb",
     "identifier_from_binding",

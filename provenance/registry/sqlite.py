@@ -1,7 +1,7 @@
-"""The embedded SQLite manifest store (WAL, one transaction per registration).
+"""The embedded SQLite registry (WAL, one transaction per registration).
 
-Each thread keeps its own connection, so one store object serves many threads (the server runs
-store calls in its executor). The schema version is SQLite's ``user_version``; a store written
+Each thread keeps its own connection, so one registry object serves many threads (the server runs
+registry calls in its executor). The schema version is SQLite's ``user_version``; a registry written
 by an older version is migrated when opened, in one transaction.
 """
 
@@ -14,10 +14,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import ManifestStore, StoreUnavailableError, default_store_path
+from ..errors import RegistryUnavailableError
+from .base import ManifestRegistry, default_registry_location
 
 #: Version 1: the original single table (fingerprint beside the manifest bytes, one manifest per
-#: watermark). Kept verbatim so that a store of that age migrates through the same steps.
+#: watermark). Kept verbatim so that a registry of that age migrates through the same steps.
 _V1 = [
     """CREATE TABLE IF NOT EXISTS manifests (
         watermark_id   INTEGER PRIMARY KEY,
@@ -41,7 +42,7 @@ _V1 = [
 _V2 = [
     "ALTER TABLE manifests RENAME TO manifests_v1",
     "DROP INDEX IF EXISTS manifests_binding",
-    "DROP INDEX IF EXISTS manifests_watermark",  # a store main relaxed in place has it
+    "DROP INDEX IF EXISTS manifests_watermark",  # a registry main relaxed in place has it
     _V1[0].replace("watermark_id   INTEGER PRIMARY KEY", "watermark_id   INTEGER NOT NULL"),
     "CREATE INDEX IF NOT EXISTS manifests_watermark ON manifests (watermark_id)",
     _V1[1],
@@ -99,7 +100,7 @@ _V3 = [
 #: Version 4: each manifest's reference (what the registered image looks like, for the
 #: evidence that a watermarked image is that image: ``provenance.evidence``; NULL for rows
 #: stored before: their watermark gives a possible match only), and the watermark identifiers
-#: issued to clients for registrations (see ``ManifestStore.issue_watermark_id``).
+#: issued to clients for registrations (see ``ManifestRegistry.issue_watermark_id``).
 _V4 = [
     "ALTER TABLE manifests ADD COLUMN reference BLOB",
     """CREATE TABLE issued_ids (
@@ -113,22 +114,24 @@ MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _unusable(path: Path, exc: sqlite3.Error) -> StoreUnavailableError:
-    """One clear error for a store SQLite cannot use (no traceback, no SQL)."""
+def _unusable(path: Path, exc: sqlite3.Error) -> RegistryUnavailableError:
+    """One clear error for a registry SQLite cannot use (no traceback, no SQL)."""
     text = str(exc)
     if "malformed" in text or "not a database" in text or type(exc) is sqlite3.DatabaseError:
-        return StoreUnavailableError(
-            f"the manifest store {path} is damaged ({text})",
+        return RegistryUnavailableError(
+            f"the registry {path} is damaged ({text})",
             hint=f"restore it from a backup, or salvage it: sqlite3 {path} .recover | sqlite3 NEW",
         )
-    return StoreUnavailableError(f"cannot use the manifest store {path} ({text})")
+    return RegistryUnavailableError(f"cannot use the registry {path} ({text})")
 
 
-class SQLiteStore(ManifestStore):
-    """The store in one SQLite file."""
+class SQLiteRegistry(ManifestRegistry):
+    """The registry in one SQLite file."""
 
     def __init__(self, location: Path | str | None = None) -> None:
-        self.location = self.path = Path(location) if location else Path(default_store_path())
+        self.location = self.path = (
+            Path(location) if location else Path(default_registry_location())
+        )
         self._local = threading.local()
         # One writer at a time in this process: SQLite has one write lock, and threads that
         # collide on it back off by sleeping (up to 100 ms a try); queueing here costs nothing.
@@ -137,9 +140,7 @@ class SQLiteStore(ManifestStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
-            raise StoreUnavailableError(
-                f"cannot open the manifest store {self.path}: {exc}"
-            ) from exc
+            raise RegistryUnavailableError(f"cannot open the registry {self.path}: {exc}") from exc
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)

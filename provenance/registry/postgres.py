@@ -1,9 +1,9 @@
-"""The PostgreSQL manifest store: psycopg 3 with a connection pool, for several processes and
-machines sharing one store.
+"""The PostgreSQL registry: psycopg 3 with a connection pool, for several processes and
+machines sharing one registry.
 
 The schema version lives in ``provenance_schema``; migrations run under an advisory lock in
 one transaction, so processes starting together migrate once. Same tables and queries as the
-SQLite store (see :mod:`.base`), with the fingerprint bands as stored generated columns.
+SQLite registry (see :mod:`.base`), with the fingerprint bands as stored generated columns.
 """
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from .base import (
-    ManifestStore,
-    StoreUnavailableError,
-    default_store_path,
-    redacted,
-)
+from ..errors import RegistryUnavailableError
+from .base import ManifestRegistry, default_registry_location, redacted
 
 _BANDS = "".join(f", b{i} integer NOT NULL" for i in range(4))
 
@@ -91,11 +87,11 @@ class _Connection:
         return self.conn.execute(_placeholders(sql), args)  # type: ignore[arg-type]
 
 
-class PostgresStore(ManifestStore):
-    """The store in a PostgreSQL database named by a ``postgresql://`` URL."""
+class PostgresRegistry(ManifestRegistry):
+    """The registry in a PostgreSQL database named by a ``postgresql://`` URL."""
 
     def __init__(self, location: str | None = None, *, max_connections: int = 8) -> None:
-        self.location = str(location or default_store_path())
+        self.location = str(location or default_registry_location())
         try:
             self.pool = ConnectionPool(
                 self.location,
@@ -103,7 +99,7 @@ class PostgresStore(ManifestStore):
                 max_size=max(1, max_connections),
                 open=True,
                 timeout=30,
-                name="provenance-store",
+                name="provenance-registry",
                 # Reads are single statements in autocommit (one round trip); writes open a
                 # transaction explicitly (see _transaction).
                 kwargs={"autocommit": True},
@@ -113,8 +109,8 @@ class PostgresStore(ManifestStore):
         except (psycopg.Error, PoolTimeout) as exc:
             with contextlib.suppress(Exception):
                 self.pool.close()
-            raise StoreUnavailableError(
-                f"cannot open the manifest store {redacted(self.location)}: {exc}",
+            raise RegistryUnavailableError(
+                f"cannot open the registry {redacted(self.location)}: {exc}",
                 hint="check that PostgreSQL runs and the URL's user, password and database",
             ) from exc
 
@@ -136,9 +132,9 @@ class PostgresStore(ManifestStore):
             with self.pool.connection() as conn, conn.transaction():
                 yield _Connection(conn)
         except (PoolTimeout, psycopg.OperationalError) as exc:
-            # Busy or unreachable: the store cannot answer now (503), not a conflict (409).
-            raise StoreUnavailableError(
-                f"the manifest store {self.describe()} cannot answer: {exc}"
+            # Busy or unreachable: the registry cannot answer now (503), not a conflict (409).
+            raise RegistryUnavailableError(
+                f"the registry {self.describe()} cannot answer: {exc}"
             ) from exc
 
     @contextlib.contextmanager
@@ -147,9 +143,9 @@ class PostgresStore(ManifestStore):
             with self.pool.connection() as conn:
                 yield _Connection(conn)
         except (PoolTimeout, psycopg.OperationalError) as exc:
-            # Busy or unreachable: the store cannot answer now (503), not a conflict (409).
-            raise StoreUnavailableError(
-                f"the manifest store {self.describe()} cannot answer: {exc}"
+            # Busy or unreachable: the registry cannot answer now (503), not a conflict (409).
+            raise RegistryUnavailableError(
+                f"the registry {self.describe()} cannot answer: {exc}"
             ) from exc
 
     def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:

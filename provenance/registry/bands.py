@@ -16,7 +16,7 @@ BANDS = 4
 BAND_BITS = BITS // BANDS
 BAND_MASK = (1 << BAND_BITS) - 1
 #: Past this radius (similarity below ~0.75) the probes outnumber a plain scan of a small
-#: store's fingerprints; the backends then scan the fingerprint table (never the manifests).
+#: registry's fingerprints; the backends then scan the fingerprint table (never the manifests).
 MAX_RADIUS = 3
 
 
@@ -26,7 +26,7 @@ def max_distance(min_similarity: float) -> int:
 
 
 def band_values(fingerprint: int) -> tuple[int, ...]:
-    """The bands, most significant first (the stores' columns b0..b3)."""
+    """The bands, most significant first (the registries' columns b0..b3)."""
     return tuple((fingerprint >> (BITS - BAND_BITS * (i + 1))) & BAND_MASK for i in range(BANDS))
 
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from .errors import KeysError
+from .errors import KeysError, Remedy
 from .files import atomic_write
 
 #: id-kp-documentSigning (RFC 9336); C2PA validators accept it for claim signing.
@@ -161,7 +161,8 @@ def init_keys(
     if existing and not force:
         raise KeysError(
             f"keys already exist in {paths.dir}",
-            hint="use --force to replace them, or --dir to write somewhere else",
+            hint="allow replacing them, or write them somewhere else",
+            remedy=Remedy.REPLACE_KEYS,
         )
 
     root_key, int_key, signer_key = _new_key(alg), _new_key(alg), _new_key(alg)
@@ -192,7 +193,8 @@ def init_keys(
             if not force and any(p.exists() for p in (paths.chain, paths.key, paths.root)):
                 raise KeysError(
                     f"keys already exist in {paths.dir}",
-                    hint="use --force to replace them, or --dir to write somewhere else",
+                    hint="allow replacing them, or write them somewhere else",
+                    remedy=Remedy.REPLACE_KEYS,
                 )
             atomic_write(paths.key, key_pem, mode=0o600)
             atomic_write(paths.chain, _pem(signer) + _pem(intermediate))
@@ -233,7 +235,7 @@ def _public_bytes(public_key: object) -> bytes:
 
 
 @dataclass(frozen=True)
-class SigningCredentials:
+class SigningKeys:
     """A certificate chain and its private key, checked against each other.
 
     ``repr`` never shows the key.
@@ -245,7 +247,7 @@ class SigningCredentials:
     signer_certificate: x509.Certificate
 
     def __repr__(self) -> str:
-        return f"SigningCredentials(alg={self.alg!r}, subject={self.subject!r})"
+        return f"SigningKeys(alg={self.alg!r}, subject={self.subject!r})"
 
     @property
     def subject(self) -> str:
@@ -263,7 +265,7 @@ class SigningCredentials:
     @classmethod
     def from_pem(
         cls, chain_pem: bytes, key_pem: bytes, *, source: str = "", key_source: str = ""
-    ) -> SigningCredentials:
+    ) -> SigningKeys:
         """``source`` and ``key_source`` name the chain's and the key's files in errors."""
         where = f" in {source}" if source else ""
         key_where = f" in {key_source}" if key_source else where
@@ -302,17 +304,23 @@ class SigningCredentials:
     @classmethod
     def load(
         cls, cert: Path | None = None, key: Path | None = None, *, keys_dir: Path | None = None
-    ) -> SigningCredentials:
+    ) -> SigningKeys:
         """Load ``cert``+``key`` if given, else ``chain.pem``+``signer.key`` from ``keys_dir``."""
         if (cert is None) != (key is None):
-            raise KeysError("--cert and --key go together", hint="give both, or neither")
+            raise KeysError(
+                "a certificate chain and its private key go together",
+                hint="give both, or neither",
+                remedy=Remedy.CERT_WITH_KEY,
+            )
         if cert is None or key is None:
             paths = KeyPaths.in_dir(Path(keys_dir) if keys_dir else default_keys_dir())
             cert, key = paths.chain, paths.key
             if not cert.exists() or not key.exists():
                 raise KeysError(
                     f"no signing keys in {paths.dir}",
-                    hint="run `provenance keys init` first, or pass --cert and --key",
+                    hint="make development keys first (init_keys), or give your own "
+                    "certificate chain and key",
+                    remedy=Remedy.MAKE_KEYS,
                 )
         try:
             chain_pem, key_pem = Path(cert).read_bytes(), Path(key).read_bytes()

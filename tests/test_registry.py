@@ -1,5 +1,6 @@
-"""The manifest store, on each backend (SQLite file, real PostgreSQL): transactional writes,
-look-ups, lineage, the band index, the verdict cache, migrations, the async face."""
+"""The registry of signed manifests, on each backend (SQLite file, real PostgreSQL):
+transactional writes, look-ups, lineage, the band index, the verdict cache, migrations, the
+async face."""
 
 from __future__ import annotations
 
@@ -11,17 +12,16 @@ import threading
 
 import pytest
 
+from provenance.errors import RegistryError, RegistryUnavailableError
 from provenance.fingerprint import similarity
-from provenance.store import (
-    AsyncManifestStore,
-    ManifestStore,
-    PostgresStore,
-    SQLiteStore,
-    StoredManifest,
-    StoreError,
-    StoreUnavailableError,
+from provenance.registry import (
+    AsyncManifestRegistry,
+    ManifestRegistry,
+    PostgresRegistry,
+    RegisteredManifest,
+    SQLiteRegistry,
 )
-from provenance.store.bands import band_values, max_distance, probes
+from provenance.registry.bands import band_values, max_distance, probes
 
 
 def _record(
@@ -30,7 +30,7 @@ def _record(
     fingerprint: int | None = 0xF0F0F0F0F0F0F0F0,
     media_type: str = "image/jpeg",
 ):
-    return StoredManifest(
+    return RegisteredManifest(
         wid,
         manifest_id,
         "org.provenance.ssw.1",
@@ -43,13 +43,13 @@ def _record(
 
 
 @pytest.fixture
-def store(store_location):
-    with ManifestStore(store_location) as opened:
+def store(registry_location):
+    with ManifestRegistry(registry_location) as opened:
         yield opened
 
 
-def test_location_picks_the_backend(store, store_location):
-    expected = SQLiteStore if "://" not in str(store_location) else PostgresStore
+def test_location_picks_the_backend(store, registry_location):
+    expected = SQLiteRegistry if "://" not in str(registry_location) else PostgresRegistry
     assert type(store) is expected
 
 
@@ -66,7 +66,7 @@ def test_register_and_find(store):
 
 def test_no_half_registration(store):
     store.register(_record(1, "urn:c2pa:one"))
-    with pytest.raises(StoreError, match="already registered"):
+    with pytest.raises(RegistryError, match="already registered"):
         store.register(_record(2, "urn:c2pa:one"))  # same manifest id: the whole row is refused
     assert store.count() == 1 and store.by_watermark(2) is None
     # ... and its fingerprint was not left behind either.
@@ -183,7 +183,7 @@ def test_threads_share_one_store(store):
 
 
 async def test_async_face_runs_in_threads(store):
-    face = AsyncManifestStore(store)
+    face = AsyncManifestRegistry(store)
     await face.register(_record(3, "urn:c2pa:async"))
     found = await face.by_watermark(3)
     assert found is not None and found.manifest_id == "urn:c2pa:async"
@@ -195,7 +195,7 @@ async def test_async_face_runs_in_threads(store):
 
 def test_sqlite_wal(tmp_path):
     path = tmp_path / "m.db"
-    ManifestStore(path)
+    ManifestRegistry(path)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -203,8 +203,8 @@ def test_sqlite_wal(tmp_path):
 def test_unwritable_location_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(StoreError, match="cannot open the manifest store"):
-        ManifestStore(blocker / "m.db")
+    with pytest.raises(RegistryError, match="cannot open the registry"):
+        ManifestRegistry(blocker / "m.db")
 
 
 _V1_SCHEMA = """
@@ -237,41 +237,43 @@ INSERT INTO manifests VALUES (9, 'urn:c2pa:second', 'org.provenance.ssw.1', 'v9'
 
 
 def test_a_version_1_store_is_migrated_keeping_its_rows(tmp_path):
-    from provenance.store.sqlite import SCHEMA_VERSION
+    from provenance.registry.sqlite import SCHEMA_VERSION
 
     path = tmp_path / "v1.db"
     with sqlite3.connect(path) as db:
         db.executescript(_V1_SCHEMA)
-    store = ManifestStore(path)
+    store = ManifestRegistry(path)
     old = store.by_watermark(9)
     assert old is not None and old.manifest_id == "urn:c2pa:old"
     assert old.fingerprint == (1 << 64) - 1 and old.created_at == "2025-01-01T00:00:00Z"
     store.register(_record(9, "urn:c2pa:new"))  # refused by version 1's primary key
-    assert store.by_watermark(9).manifest_id == "urn:c2pa:new" and store.count() == 2
+    new = store.by_watermark(9)
+    assert new is not None and new.manifest_id == "urn:c2pa:new" and store.count() == 2
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         columns = db.execute("SELECT name, pk FROM pragma_table_info('manifests')").fetchall()
         assert ("watermark_id", 0) in columns  # no longer the primary key
-    ManifestStore(path)  # opening again migrates nothing
+    ManifestRegistry(path)  # opening again migrates nothing
     assert store.count() == 2
 
 
 @pytest.mark.parametrize("user_version", [2, 0], ids=["versioned", "relaxed in place"])
 def test_a_version_2_store_is_migrated_keeping_its_lineage_order(tmp_path, user_version):
-    """Main's one-table lineage store, as written with ``user_version`` 2 and as relaxed in
+    """Main's one-table lineage registry, as written with ``user_version`` 2 and as relaxed in
     place from the first schema (``user_version`` left at 0)."""
     path = tmp_path / "v2.db"
     with sqlite3.connect(path) as db:
         db.executescript(_V2_SCHEMA + f"PRAGMA user_version = {user_version};")
-    store = ManifestStore(path)
-    assert store.by_watermark(9).manifest_id == "urn:c2pa:second"  # registered last: newest
+    store = ManifestRegistry(path)
+    newest = store.by_watermark(9)
+    assert newest is not None and newest.manifest_id == "urn:c2pa:second"  # registered last
     assert [r.manifest_id for r, _ in store.nearest((1 << 64) - 1)] == ["urn:c2pa:first"]
-    assert store.by_manifest_id("urn:c2pa:second").fingerprint is None
+    assert newest.fingerprint is None
 
 
 def test_look_ups_never_read_the_manifest_bytes(tmp_path):
     """The band index covers the look-up: SQLite's plan reads only fingerprint indexes."""
-    store = ManifestStore(tmp_path / "m.db")
+    store = ManifestRegistry(tmp_path / "m.db")
     store.register(_record(1, "urn:c2pa:a"))
     with sqlite3.connect(tmp_path / "m.db") as db:
         plan = db.execute(
@@ -286,13 +288,13 @@ def test_look_ups_never_read_the_manifest_bytes(tmp_path):
 
 
 def test_postgres_processes_migrate_once(postgres_url):
-    """Two stores opening one empty database at once: one migrates, the other waits for it."""
+    """Two registries opening one empty database at once: one migrates, the other waits for it."""
     errors: list[BaseException] = []
-    opened: list[ManifestStore] = []
+    opened: list[ManifestRegistry] = []
 
     def open_one() -> None:
         try:
-            opened.append(ManifestStore(postgres_url))
+            opened.append(ManifestRegistry(postgres_url))
         except BaseException as exc:
             errors.append(exc)
 
@@ -312,8 +314,8 @@ def test_postgres_unreachable_is_a_clear_error():
     from .server import free_port
 
     url = f"postgresql://nobody:secret@127.0.0.1:{free_port()}/none?connect_timeout=2"
-    with pytest.raises(StoreError, match="cannot open the manifest store") as caught:
-        PostgresStore(url)
+    with pytest.raises(RegistryError, match="cannot open the registry") as caught:
+        PostgresRegistry(url)
     assert "secret" not in str(caught.value)  # the password is never printed
     # Unreachable is "unavailable" (the server's 503), not a conflict (409).
-    assert isinstance(caught.value, StoreUnavailableError)
+    assert isinstance(caught.value, RegistryUnavailableError)

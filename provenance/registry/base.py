@@ -1,9 +1,9 @@
-"""What every manifest store does, whatever holds it: records in, records out, look-alikes by
+"""What every registry does, whatever holds it: records in, records out, look-alikes by
 fingerprint through the band index, and the server's shared verdict cache.
 
-``ManifestStore(location)`` opens the backend the location names: a ``postgresql://`` URL
-opens :class:`~.postgres.PostgresStore`, anything else is a SQLite file
-(:class:`~.sqlite.SQLiteStore`, the embedded default). A backend supplies the connection, the
+``ManifestRegistry(location)`` opens the backend the location names: a ``postgresql://`` URL
+opens :class:`~.postgres.PostgresRegistry`, anything else is a SQLite file
+(:class:`~.sqlite.SQLiteRegistry`, the embedded default). A backend supplies the connection, the
 schema and its migrations; the queries here are shared (``?`` placeholders).
 """
 
@@ -24,10 +24,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
-from ..errors import ProvenanceError
+from ..errors import InputError, RegistryError
 from ..fingerprint import similarity
 from .bands import band_values, probes, to_signed, to_unsigned
 
+REGISTRY_ENV = "PROVENANCE_REGISTRY"
+#: The variable's earlier name (when the registry was called the manifest store): still read.
 STORE_ENV = "PROVENANCE_STORE"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 #: Of every this many verdicts written, one write also drops the expired ones and trims the
@@ -35,25 +37,17 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _UPKEEP_EVERY = 64
 
 
-class StoreError(ProvenanceError):
-    """The manifest store cannot be opened or written."""
-
-
-class StoreUnavailableError(StoreError):
-    """The store cannot be used at all right now: damaged, locked, or unreachable."""
-
-
-def default_store_path() -> Path | str:
-    """``$PROVENANCE_STORE`` (a path or a ``postgresql://`` URL), else ``manifests.sqlite3``
-    in the per-user data directory."""
-    env = os.environ.get(STORE_ENV)
+def default_registry_location() -> Path | str:
+    """``$PROVENANCE_REGISTRY`` (or its earlier name ``$PROVENANCE_STORE``; a path or a
+    ``postgresql://`` URL), else ``manifests.sqlite3`` in the per-user data directory."""
+    env = os.environ.get(REGISTRY_ENV) or os.environ.get(STORE_ENV)
     if env:
         return env if is_postgres_url(env) else Path(env)
     return Path(platformdirs.user_data_dir("provenance")) / "manifests.sqlite3"
 
 
-def store_location(value: str) -> str | Path:
-    """A ``--store`` value: a ``postgresql://`` URL as given, anything else a path."""
+def registry_location(value: str) -> str | Path:
+    """A ``--registry`` value: a ``postgresql://`` URL as given, anything else a path."""
     return value if is_postgres_url(value) else Path(value)
 
 
@@ -73,7 +67,7 @@ def redacted(location: str | Path) -> str:
 
 
 @dataclass(frozen=True)
-class StoredManifest:
+class RegisteredManifest:
     watermark_id: int
     manifest_id: str
     alg: str
@@ -98,34 +92,34 @@ _RECORD = (
 _FROM = "manifests m LEFT JOIN fingerprints f ON f.id = m.id"
 
 
-def _record(row: Sequence[Any]) -> StoredManifest:
+def _record(row: Sequence[Any]) -> RegisteredManifest:
     values = list(row)
     values[4] = bytes(values[4])  # PostgreSQL hands bytea back as memoryview
     values[6] = to_unsigned(values[6])
     values[9] = None if values[9] is None else bytes(values[9])
-    return StoredManifest(*values)
+    return RegisteredManifest(*values)
 
 
 def _kind(media_type: str) -> int:
     return TEXT if media_type.startswith("text/") else IMAGE
 
 
-class ManifestStore:
-    """Synchronous store; safe to share between threads.
+class ManifestRegistry:
+    """Synchronous registry; safe to share between threads.
 
-    ``ManifestStore(location)`` picks the backend (see the module doc); the subclasses may also
+    ``ManifestRegistry(location)`` picks the backend (see the module doc); the subclasses may also
     be named directly.
     """
 
     location: str | Path
 
-    def __new__(cls, location: str | Path | None = None, **kwargs: Any) -> ManifestStore:
-        if cls is ManifestStore:
-            from .postgres import PostgresStore
-            from .sqlite import SQLiteStore
+    def __new__(cls, location: str | Path | None = None, **kwargs: Any) -> ManifestRegistry:
+        if cls is ManifestRegistry:
+            from .postgres import PostgresRegistry
+            from .sqlite import SQLiteRegistry
 
-            where = location if location is not None else default_store_path()
-            cls = PostgresStore if is_postgres_url(str(where)) else SQLiteStore
+            where = location if location is not None else default_registry_location()
+            cls = PostgresRegistry if is_postgres_url(str(where)) else SQLiteRegistry
         return super().__new__(cls)
 
     # -- what a backend supplies ----------------------------------------------------------------
@@ -149,10 +143,10 @@ class ManifestStore:
         raise NotImplementedError
 
     def close(self) -> None:
-        """Release the connections this store keeps."""
+        """Release the connections this registry keeps."""
         raise NotImplementedError
 
-    def __enter__(self) -> ManifestStore:
+    def __enter__(self) -> ManifestRegistry:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -182,7 +176,7 @@ class ManifestStore:
                 candidate = secrets.randbits(bits)
                 if self._is_free(db, candidate):
                     return candidate
-        raise StoreError("could not find a free watermark identifier")
+        raise RegistryError("could not find a free watermark identifier")
 
     def issue_watermark_id(self, client: str, bits: int = 40) -> int:
         """A fresh identifier reserved for ``client``: only that client may start a lineage
@@ -200,20 +194,18 @@ class ManifestStore:
                             (candidate, client, issued),
                         )
                         return candidate
-        except StoreError:
+        except RegistryError:
             raise
         except Exception as exc:
-            raise StoreError(
-                f"cannot write to the manifest store {self.describe()}: {exc}"
-            ) from exc
-        raise StoreError("could not find a free watermark identifier")
+            raise RegistryError(f"cannot write to the registry {self.describe()}: {exc}") from exc
+        raise RegistryError("could not find a free watermark identifier")
 
     def issued_to(self, watermark_id: int) -> str | None:
         """The client an identifier was issued to, or None if it never was."""
         rows = self._rows("SELECT client FROM issued_ids WHERE watermark_id = ?", (watermark_id,))
         return str(rows[0][0]) if rows else None
 
-    def register(self, record: StoredManifest) -> None:
+    def register(self, record: RegisteredManifest) -> None:
         """Record a signed manifest (and its fingerprint), all or nothing. Several manifests
         may share one watermark payload (a lineage); look-ups return the newest."""
         created = record.created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -246,36 +238,36 @@ class ManifestStore:
                             *band_values(record.fingerprint),
                         ),
                     )
-        except StoreError:
+        except RegistryError:
             raise
         except Exception as exc:
             if self._is_duplicate(exc):
                 # Said without the SQL: the constraint text names tables and columns.
-                raise StoreError(
-                    f"the manifest {record.manifest_id} is already registered in this store"
+                raise RegistryError(
+                    f"the manifest {record.manifest_id} is already registered here"
                 ) from None
             where = self.describe()
-            raise StoreError(f"cannot write to the manifest store {where}: {exc}") from exc
+            raise RegistryError(f"cannot write to the registry {where}: {exc}") from exc
 
     def remove(self, manifest_id: str) -> None:
         """Forget a registration (one whose signed file could not be written)."""
         with self._transaction() as db:
             db.execute("DELETE FROM manifests WHERE manifest_id = ?", (manifest_id,))
 
-    def _newest(self, where: str, args: tuple) -> StoredManifest | None:
+    def _newest(self, where: str, args: tuple) -> RegisteredManifest | None:
         rows = self._rows(
             f"SELECT {_RECORD} FROM {_FROM} WHERE {where} ORDER BY m.id DESC LIMIT 1", args
         )
         return _record(rows[0]) if rows else None
 
-    def by_watermark(self, watermark_id: int) -> StoredManifest | None:
+    def by_watermark(self, watermark_id: int) -> RegisteredManifest | None:
         """The newest manifest registered under this watermark payload."""
         return self._newest("m.watermark_id = ?", (watermark_id,))
 
-    def by_binding(self, alg: str, value: str) -> StoredManifest | None:
+    def by_binding(self, alg: str, value: str) -> RegisteredManifest | None:
         return self._newest("m.alg = ? AND m.binding_value = ?", (alg, value))
 
-    def by_manifest_id(self, manifest_id: str) -> StoredManifest | None:
+    def by_manifest_id(self, manifest_id: str) -> RegisteredManifest | None:
         return self._newest("m.manifest_id = ?", (manifest_id,))
 
     def nearest(
@@ -285,7 +277,7 @@ class ManifestStore:
         min_similarity: float = 0.85,
         limit: int = 5,
         text: bool = False,
-    ) -> list[tuple[StoredManifest, float]]:
+    ) -> list[tuple[RegisteredManifest, float]]:
         """Stored manifests whose fingerprint is at least ``min_similarity`` alike, among texts
         (``text``) or among images, best first.
 
@@ -305,15 +297,13 @@ class ManifestStore:
         return found
 
     def ping(self) -> None:
-        """Raise :class:`StoreError` unless the store answers a query (for readiness checks)."""
+        """Raise :class:`RegistryError` unless the registry answers a query (readiness checks)."""
         try:
             self._rows("SELECT 1")
-        except StoreError:
+        except RegistryError:
             raise
         except Exception as exc:
-            raise StoreError(
-                f"the manifest store {self.describe()} does not answer: {exc}"
-            ) from exc
+            raise RegistryError(f"the registry {self.describe()} does not answer: {exc}") from exc
 
     def count(self) -> int:
         return int(self._rows("SELECT COUNT(*) FROM manifests")[0][0])
@@ -352,25 +342,40 @@ class ManifestStore:
         return str(rows[0][0]) if rows else None
 
 
-class AsyncManifestStore:
-    """The same store for asyncio code: each call runs in a worker thread."""
+def existing_registry(location: str | Path | None = None) -> ManifestRegistry | None:
+    """The registry to look in: the one named, else the default one if it exists (a
+    ``postgresql://`` URL always does). Looking never creates a SQLite registry: a mistyped
+    location would make an empty one, with its directories."""
+    if location is not None:
+        if not is_postgres_url(str(location)) and not Path(location).is_file():
+            raise InputError(
+                f"{location}: no registry there",
+                hint="give the registry that signing wrote to",
+            )
+        return ManifestRegistry(location)
+    default = default_registry_location()
+    return ManifestRegistry(default) if isinstance(default, str) or default.exists() else None
 
-    def __init__(self, store: ManifestStore) -> None:
-        self.sync = store
 
-    async def register(self, record: StoredManifest) -> None:
+class AsyncManifestRegistry:
+    """The same registry for asyncio code: each call runs in a worker thread."""
+
+    def __init__(self, registry: ManifestRegistry) -> None:
+        self.sync = registry
+
+    async def register(self, record: RegisteredManifest) -> None:
         await asyncio.to_thread(self.sync.register, record)
 
-    async def by_watermark(self, watermark_id: int) -> StoredManifest | None:
+    async def by_watermark(self, watermark_id: int) -> RegisteredManifest | None:
         return await asyncio.to_thread(self.sync.by_watermark, watermark_id)
 
-    async def by_binding(self, alg: str, value: str) -> StoredManifest | None:
+    async def by_binding(self, alg: str, value: str) -> RegisteredManifest | None:
         return await asyncio.to_thread(self.sync.by_binding, alg, value)
 
-    async def by_manifest_id(self, manifest_id: str) -> StoredManifest | None:
+    async def by_manifest_id(self, manifest_id: str) -> RegisteredManifest | None:
         return await asyncio.to_thread(self.sync.by_manifest_id, manifest_id)
 
     async def nearest(
         self, fingerprint: int, **kwargs: float | bool
-    ) -> list[tuple[StoredManifest, float]]:
+    ) -> list[tuple[RegisteredManifest, float]]:
         return await asyncio.to_thread(self.sync.nearest, fingerprint, **kwargs)  # type: ignore[arg-type]

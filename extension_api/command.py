@@ -1,0 +1,142 @@
+"""The server's command line, owned here: ``python -m extension_api`` and `provenance serve`.
+
+The CLI's ``serve`` adds these flags to its subcommand (:func:`add_arguments`) and calls
+:func:`serve`; the server never imports the CLI. Flags override environment variables, which
+override the defaults (``settings.py``); the trust, registry and text-watermark flags are the ones
+`provenance verify` takes (``provenance.options``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from provenance import ProvenanceError, options
+
+from .errors import API_HINTS
+from .settings import MIB, Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every flag of the server (see settings.py for their environment variables)."""
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default 8787)")
+    options.add_registry_option(
+        parser,
+        help="registry of signed manifests: a SQLite file or a postgresql:// URL (default: "
+        "$PROVENANCE_REGISTRY or the per-user one)",
+    )
+    options.add_trust_options(parser)
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        help="key allowed to POST /v1/manifests (repeatable)",
+    )
+    parser.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
+    parser.add_argument(
+        "--threads", type=int, help="worker processes per server process for CPU work"
+    )
+    parser.add_argument(
+        "--queue", type=int, help="calls that may wait for a worker (beyond: 503 at once)"
+    )
+    parser.add_argument("--max-megapixels", type=float, help="pixels one image may have (50)")
+    parser.add_argument("--max-text-mb", type=float, help="text one request may submit, MiB (1)")
+    parser.add_argument(
+        "--max-connections", type=int, help="open connections; past it the oldest closes"
+    )
+    parser.add_argument(
+        "--shutdown-timeout", type=float, help="seconds in-flight requests get on SIGTERM (30)"
+    )
+    parser.add_argument(
+        "--max-inflight-mb", type=float, help="request bodies in memory at once, MiB (4x body)"
+    )
+    parser.add_argument("--rate-limit", type=float, help="requests/s per client (0: off)")
+    parser.add_argument("--request-timeout", type=float, help="seconds per request")
+    parser.add_argument("--cache-size", type=int, help="verdicts cached by SHA-256 (0: off)")
+    parser.add_argument("--cache-ttl", type=float, help="seconds a cached verdict is kept")
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="reverse proxy (address or network) whose X-Forwarded-For names the client",
+    )
+    parser.add_argument("--max-body-mb", type=float, help="largest request body, MiB")
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        help="web origin allowed by CORS (extensions always are)",
+    )
+    parser.add_argument(
+        "--fetch-allow",
+        action="append",
+        default=[],
+        help="host or network verify-url may reach despite the SSRF rules",
+    )
+    options.add_text_watermark_option(
+        parser, help="text watermark key file = tokenizer.json (repeatable)"
+    )
+
+
+def _mib(value: float | None) -> int | None:
+    return int(value * MIB) if value else None
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The Settings the flags of :func:`add_arguments` ask for, over the environment (tested
+    flag by flag)."""
+    return Settings.from_env(
+        host=args.host,
+        port=args.port,
+        registry_location=args.registry,
+        trust=options.policy(args),
+        text_detectors=tuple(options.text_detectors(args)),
+        api_keys=tuple(args.api_key),
+        workers=args.workers,
+        threads=args.threads,
+        cache_ttl=args.cache_ttl,
+        trusted_proxies=tuple(args.trusted_proxy),
+        rate_limit=args.rate_limit,
+        request_timeout=args.request_timeout,
+        cache_size=args.cache_size,
+        cors_origins=tuple(args.cors_origin),
+        fetch_allow=tuple(args.fetch_allow),
+        max_body=_mib(args.max_body_mb),
+        queue=args.queue,
+        max_pixels=int(args.max_megapixels * 1_000_000) if args.max_megapixels else None,
+        max_text_bytes=_mib(args.max_text_mb),
+        max_connections=args.max_connections,
+        shutdown_timeout=args.shutdown_timeout,
+        max_inflight_body=_mib(args.max_inflight_mb),
+    )
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Serve with the settings the flags ask for, until SIGINT/SIGTERM."""
+    from .app import run  # aiohttp and the app: loaded only to serve (see __init__)
+
+    run(settings_from_args(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m extension_api [flags]``: the flags of `provenance serve`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m extension_api", description="Run the provenance verification API."
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        serve(args)
+    except ProvenanceError as exc:
+        print(f"{parser.prog}: error: {exc.worded(API_HINTS)}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # one line, never a traceback (e.g. the port is taken)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{parser.prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,53 @@
+"""What the commands that take many files share: expanding directories, a progress bar."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from ..media import EMBEDDABLE
+
+#: File extensions picked up when a directory is given.
+_MEDIA_SUFFIXES = frozenset(EMBEDDABLE.values()) | {".jpeg", ".tiff"}
+
+
+def expand_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """(file, path relative to what was given) for each file; directories recursively."""
+    found: list[tuple[Path, Path]] = []
+    for given in inputs:
+        if given.is_dir():
+            for path in sorted(given.rglob("*")):
+                hidden = any(part.startswith(".") for part in path.relative_to(given).parts)
+                if path.is_file() and not hidden and path.suffix.lower() in _MEDIA_SUFFIXES:
+                    found.append((path, path.relative_to(given)))
+        else:
+            found.append((given, Path(given.name)))
+    return found
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown only on a terminal and for several files."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.enabled = total > 1 and stream.isatty()
+
+    def step(self, name: str) -> None:
+        self.done += 1
+        if self.enabled:
+            width = 30
+            filled = width * self.done // self.total
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {name[-40:]:<40}")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        """Blank the bar so that a message can take the line."""
+        if self.enabled:
+            self.stream.write("\r" + " " * 80 + "\r")
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
