@@ -6,7 +6,8 @@ Three attacks from the hostile-world issue, over image pairs (A registered, B un
   perceptual hash (B still looks like B), then embed A's payload with the public watermark
   key (what ``provenance watermark embed --payload`` does).
 * **watermark copy**: estimate A's watermark as A minus a denoised A (the high-pass residual),
-  plain or folded over the 32 px tile (averaging A's content away), and add it to B.
+  or folded over the 32 px tile (the detector's own weighted residual, averaging A's content
+  away), and add it to B.
 * **id squatting**: A is signed elsewhere; someone with an API key re-signs A's stripped copy
   under the identifier its pixels carry and registers it.
 
@@ -106,10 +107,14 @@ def copy_watermark(marked: np.ndarray, rgb: np.ndarray, *, folded: bool, gain: f
     residual = _residual(marked)
     bh, bw = codec.base_size(*rgb.shape[:2])
     if folded:
-        p = codec.PERIOD
-        th, tw = residual.shape[0] // p, residual.shape[1] // p
-        tile = residual[: th * p, : tw * p].reshape(th, p, tw, p).mean(axis=(0, 2))
+        # The best estimate the public code offers: the detector's own weighted residual,
+        # folded (a plain median residual no longer carries the even-amplitude pattern of a
+        # textured image well enough to be detected).
+        ah, aw = codec.base_size(*marked.shape[:2])
+        y = codec.luminance(cv2.resize(marked, (aw, ah), interpolation=cv2.INTER_AREA))
+        tile = codec._fold(codec._whiten(y))
         tile /= tile.std() + 1e-6
+        p = codec.PERIOD
         pattern = np.tile(tile, (bh // p + 1, bw // p + 1))[:bh, :bw] * codec.STRENGTH
     else:
         pattern = cv2.resize(residual, (bw, bh), interpolation=cv2.INTER_LINEAR)

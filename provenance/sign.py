@@ -9,6 +9,7 @@ from bytes or a file, and writes atomically.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -16,13 +17,15 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import c2pa
+import cv2
 import numpy as np
 from PIL import Image
 
 from . import evidence
+from .concurrency import Beside
 from .errors import (
     InputError,
     OutputError,
@@ -33,7 +36,7 @@ from .errors import (
 from .files import atomic_output
 from .fingerprint import image_hash
 from .keys import SigningKeys
-from .label import WRITABLE, draw_label, encode_like
+from .label import WRITABLE, draw_label, encode_like, encode_rgb_jpeg
 from .lineage import lineage_conflict
 from .manifest import (
     AI_SOURCE_TYPES,
@@ -43,12 +46,29 @@ from .manifest import (
     parent_ingredient,
     soft_binding,
 )
-from .media import EMBEDDABLE, check_output_name, media_type_of, open_image, read_input
+from .media import (
+    EMBEDDABLE,
+    PlainJpeg,
+    check_output_name,
+    decode_plain_jpeg,
+    media_type_of,
+    open_image,
+    read_input,
+)
 from .registry import ManifestRegistry, RegisteredManifest
 from .registry.pending import PendingRegistry
+from .stages import stage
 from .trust import TrustPolicy
 from .verdict import NOT_DAMAGE, ai_origin
-from .watermark import ALG, MIN_SIDE, binding_value, detect_rgb, embed_image, payload_hex
+from .watermark import (
+    ALG,
+    MIN_SIDE,
+    binding_value,
+    detect_rgb,
+    embed_image,
+    embed_rgb,
+    payload_hex,
+)
 
 
 class Thumbnail(StrEnum):
@@ -241,17 +261,24 @@ def _reduced(image: Image.Image) -> Image.Image:
     return image.reduce(max(1, min(image.size) // MIN_SIDE))
 
 
-def _existing_watermark(image: Image.Image) -> int | None:
-    """The identifier of a watermark already in the pixels (ours), if one decodes on the grid
-    a new one would use (one on a rotated or rescaled grid would not interfere)."""
-    return detect_rgb(np.asarray(_reduced(image).convert("L")), resync=False).identifier
+def _existing_watermark(small: Image.Image) -> int | None:
+    """The identifier of a watermark already in the pixels (ours, seen in their reduced copy
+    ``small``), if one decodes on the grid a new one would use (one on a rotated or rescaled
+    grid would not interfere)."""
+    return detect_rgb(np.asarray(small.convert("L")), resync=False).identifier
 
 
-def _describe(rendered: _Rendered, small: Image.Image) -> None:
-    """The registered image's fingerprint and reference (``evidence``), from its reduced copy."""
-    luminance = np.asarray(small.convert("L"))
-    rendered.fingerprint = image_hash(luminance)
-    rendered.reference = evidence.reference(luminance)
+def _describe(rendered: _Rendered, small: Image.Image, *, thumbnail: bool) -> None:
+    """The registered image's fingerprint and reference (``evidence``), and with ``thumbnail``
+    the claim thumbnail, all from its reduced copy (``_reduced``: no full-resolution
+    conversion)."""
+    with stage("describe"):
+        luminance = np.asarray(small.convert("L"))
+        rendered.fingerprint = image_hash(luminance)
+        rendered.reference = evidence.reference(luminance)
+    if thumbnail:
+        with stage("thumbnail"):
+            rendered.thumbnail = _thumbnail(small)
 
 
 THUMBNAIL_ID = "thumbnail.jpg"
@@ -286,25 +313,40 @@ def _render(
         return _Rendered(data, notes=notes)
     if media_type not in WRITABLE:
         raise UnsupportedMediaError(f"{name}: cannot draw a label on {media_type} content")
-    original = open_image(data, name)
-    if _is_animated(original):
-        if options.label is not None:
-            raise UnsupportedMediaError(
-                f"{name}: cannot draw a label on an animated image",
-                hint="sign it without a label",
-                remedy=Remedy.NO_LABEL,
-            )
-        return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
-    image = draw_label(original, options.label) if options.label is not None else original
+    pixels: _Pixels
+    with stage("decode"):
+        plain = decode_plain_jpeg(data) if options.label is None else None
+        original = None if plain is not None else open_image(data, name)
+    if plain is not None:
+        pixels = _ArrayPixels(plain)
+    else:
+        assert original is not None
+        if _is_animated(original):
+            if options.label is not None:
+                raise UnsupportedMediaError(
+                    f"{name}: cannot draw a label on an animated image",
+                    hint="sign it without a label",
+                    remedy=Remedy.NO_LABEL,
+                )
+            return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
+        labelled = draw_label(original, options.label) if options.label is not None else original
+        pixels = _PillowPixels(labelled, original, media_type)
     rendered = _Rendered(b"")
-    if wants_watermark and min(image.size) < MIN_SIDE:
+    changed = options.label is not None  # a label was drawn
+    #: The pixels' fingerprint and reference are registered (from their reduced copy).
+    described = False
+    existing = None
+    if wants_watermark and min(pixels.size) >= MIN_SIDE:
+        with stage("existing watermark"):
+            existing = _existing_watermark(pixels.original_reduced())
+    if wants_watermark and min(pixels.size) < MIN_SIDE:
         rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
-    elif wants_watermark and (existing := _existing_watermark(original)) is not None:
+    elif existing is not None:
         # One watermark per image: a second one would make both unreadable.
         conflict = lineage_conflict(store, existing, chain)
         if conflict is None:
             rendered.watermark_id, rendered.watermark_kept = existing, True
-            _describe(rendered, _reduced(image))
+            described = True
         else:
             rendered.notes.append(
                 f"no new watermark: the pixels already carry watermark {payload_hex(existing)}, "
@@ -319,20 +361,121 @@ def _render(
             if store
             else secrets.randbits(40)
         )
-        # The decoded pixels are released once copied (only the original's info is needed
-        # from here on): one full-resolution copy at a time.
-        image = embed_image(image, rendered.watermark_id, release=True)
-        small = _reduced(image)
-        _describe(rendered, small)
-        rendered.thumbnail = _thumbnail(small)
-    if image is original:
+        with stage("embed"):
+            pixels.embed(rendered.watermark_id)
+        changed = described = True
+    if not changed:
+        if described:
+            _describe(rendered, pixels.reduced(), thumbnail=False)
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
         return rendered
     frames = getattr(original, "n_frames", 1)
     if frames > 1:
         rendered.notes.append(f"the MPO's {frames - 1} extra frame(s) (previews) were not kept")
-    rendered.data = encode_like(image, media_type, original)
+
+    def encode() -> bytes:
+        with stage("encode"):
+            return pixels.encode()
+
+    # The encode (Pillow and OpenCV release the GIL) runs beside the work on the reduced copy,
+    # which is made first: the encoder may then let the full-size pixels go.
+    with stage("describe"):
+        small = pixels.reduced() if described else None
+    encoding = Beside(encode)
+    try:
+        if small is not None:
+            _describe(rendered, small, thumbnail=not rendered.watermark_kept)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            encoding.result()
+        raise
+    rendered.data = encoding.result()
     return rendered
+
+
+class _Pixels(Protocol):
+    """The decoded pixels being signed, whatever holds them."""
+
+    @property
+    def size(self) -> tuple[int, int]: ...
+
+    def original_reduced(self) -> Image.Image:
+        """The reduced copy (``_reduced``) of the pixels as decoded, before any label."""
+        ...
+
+    def reduced(self) -> Image.Image:
+        """The reduced copy of the pixels as they are now."""
+        ...
+
+    def embed(self, identifier: int) -> None:
+        """Watermark the pixels in place."""
+        ...
+
+    def encode(self) -> bytes:
+        """The pixels in the input's format; they may be released on the way."""
+        ...
+
+
+@dataclass
+class _PillowPixels:
+    """Any image Pillow decodes (and any labelled one): marked in place where it can be
+    (``embed_image``), encoded like the original (``encode_like``)."""
+
+    image: Image.Image
+    original: Image.Image
+    media_type: str
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+    def original_reduced(self) -> Image.Image:
+        return _reduced(self.original)
+
+    def reduced(self) -> Image.Image:
+        return _reduced(self.image)
+
+    def embed(self, identifier: int) -> None:
+        # Only the original's info and size are needed from here on: one full-resolution
+        # image and one copy at a time.
+        self.image = embed_image(self.image, identifier, in_place=True)
+
+    def encode(self) -> bytes:
+        return encode_like(self.image, self.media_type, self.original, release=True)
+
+
+@dataclass
+class _ArrayPixels:
+    """A plain JPEG (``decode_plain_jpeg``) signed without a label, the default: decoded into
+    an RGB array, marked in it and encoded from it by OpenCV. No Pillow image, no copies in
+    and out of one: at 12 MP about a tenth of the signing time and half its memory."""
+
+    jpeg: PlainJpeg
+
+    @property
+    def size(self) -> tuple[int, int]:
+        h, w = self.jpeg.rgb.shape[:2]
+        return w, h
+
+    def original_reduced(self) -> Image.Image:
+        return self.reduced()  # nothing is drawn on these pixels
+
+    def reduced(self) -> Image.Image:
+        # As _reduced, by box reductions: halvings (OpenCV's vectorised 2x2 area path: 4 ms at
+        # 12 MP, against 8 for one reduction by 13 and 5 for Pillow's) while the short side
+        # stays at least MIN_SIDE; an odd last row or column is left out.
+        rgb = self.jpeg.rgb
+        while min(rgb.shape[:2]) // 2 >= MIN_SIDE:
+            h, w = rgb.shape[:2]
+            whole = rgb[: h // 2 * 2, : w // 2 * 2]
+            rgb = cv2.resize(whole, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        return Image.fromarray(rgb)
+
+    def embed(self, identifier: int) -> None:
+        embed_rgb(self.jpeg.rgb, identifier, out=self.jpeg.rgb)
+
+    def encode(self) -> bytes:
+        return encode_rgb_jpeg(self.jpeg.rgb, self.jpeg.icc_profile, self.jpeg.exif)
 
 
 def sign_bytes(
@@ -356,7 +499,8 @@ def sign_bytes(
     media_type = media_type or media_type_of(data, name)
     if media_type not in EMBEDDABLE:
         raise UnsupportedMediaError(f"{name}: c2pa cannot embed a manifest in {media_type}")
-    prior = prior_credentials(data, media_type, name, unreadable_ok=options.drop_credentials)
+    with stage("read credentials"):
+        prior = prior_credentials(data, media_type, name, unreadable_ok=options.drop_credentials)
     kept = None if options.drop_credentials else prior
     # The parent ingredient: --ingredient, else the file's own credentials (as c2patool does).
     parent: tuple[str, str, bytes] | None = None
@@ -407,7 +551,7 @@ def sign_bytes(
     signer = signer or credentials.signer(options.tsa_url)
     out = io.BytesIO()
     try:
-        with c2pa.Builder(definition, context) as builder:
+        with stage("c2pa sign"), c2pa.Builder(definition, context) as builder:
             if thumbnail is not None:
                 builder.add_resource(THUMBNAIL_ID, io.BytesIO(thumbnail))
             if parent is not None:
@@ -421,21 +565,23 @@ def sign_bytes(
     finally:
         if own_signer:
             signer.close()
-    manifest_id = _manifest_id(manifest_store)
+    with stage("manifest id"):
+        manifest_id = _manifest_id(manifest_store)
     if wid is not None and store is not None:
-        store.register(
-            RegisteredManifest(
-                watermark_id=wid,
-                manifest_id=manifest_id,
-                alg=ALG,
-                binding_value=binding_value(wid),
-                manifest_store=manifest_store,
-                media_type=media_type,
-                fingerprint=rendered.fingerprint,
-                signer=credentials.organization,
-                reference=rendered.reference,
+        with stage("registry"):
+            store.register(
+                RegisteredManifest(
+                    watermark_id=wid,
+                    manifest_id=manifest_id,
+                    alg=ALG,
+                    binding_value=binding_value(wid),
+                    manifest_store=manifest_store,
+                    media_type=media_type,
+                    fingerprint=rendered.fingerprint,
+                    signer=credentials.organization,
+                    reference=rendered.reference,
+                )
             )
-        )
     return SignResult(
         input=name,
         output=None,
@@ -495,9 +641,12 @@ def sign_file(
     )
     assert result.asset is not None
     try:
-        with atomic_output(
-            output, replace=overwrite, before_commit=pending.commit if pending else None
-        ) as handle:
+        with (
+            stage("write + fsync + registry + link"),
+            atomic_output(
+                output, replace=overwrite, before_commit=pending.commit if pending else None
+            ) as handle,
+        ):
             handle.write(result.asset)
     except BaseException as exc:
         if pending is not None:

@@ -118,9 +118,19 @@ def test_small_images_are_refused_clearly():
     small = np.zeros((200, 300, 3), dtype=np.uint8)
     with pytest.raises(WatermarkSizeError, match="256"):
         embed_rgb(small, 1)
-    buf = _save(Image.fromarray(small), "PNG")
-    with pytest.raises(WatermarkSizeError, match="300x200"):
+    tiny = np.zeros((180, 300, 3), dtype=np.uint8)
+    buf = _save(Image.fromarray(tiny), "PNG")
+    with pytest.raises(WatermarkSizeError, match="300x180"):
         detect_bytes(buf.getvalue(), "small.png")
+
+
+def test_a_quarter_size_copy_still_decodes():
+    # 1 MP resized to 25 %: about 290x216, under the 256 px embedding minimum.
+    rgb = _photo("coffee.jpg", megapixels=1.0)
+    marked = Image.fromarray(embed_rgb(rgb, 0x00C0FFEE42))
+    small = marked.resize((marked.width // 4, marked.height // 4), Image.Resampling.BICUBIC)
+    data = _save(small, "JPEG", quality=90).getvalue()
+    assert detect_bytes(data).payload == "00c0ffee42"
 
 
 def test_detection_reads_a_large_jpeg_at_reduced_scale():
@@ -242,3 +252,27 @@ def test_any_image_size_embeds_and_detects(size):
     marked = embed_rgb(rgb, 0x0A0B0C0D0E)
     assert marked.shape == rgb.shape
     assert detect_rgb(marked).payload == "0a0b0c0d0e"
+
+
+def test_a_plain_backdrop_survives_webp_80():
+    # Smooth almost everywhere (bench/forgery.py's generated backdrop with a soft subject):
+    # WebP quantises the flat areas' pattern away, so the subject's edges must carry it.
+    from bench.forgery import synthetic
+
+    _, rgb = synthetic(6)[5]
+    marked = Image.fromarray(embed_rgb(rgb, 0x0123456789))
+    webp = _save(marked, "WEBP", quality=80)
+    assert detect_rgb(np.asarray(Image.open(webp).convert("RGB"))).payload == "0123456789"
+    share, rms = _flat_rms(rgb, np.asarray(marked))
+    assert share > 0.9 and rms <= 1.0
+
+
+def test_an_upscaled_photo_at_12mp_survives_a_crop():
+    # Up-scaled 7x, half its 8x8 blocks are flat at the pixel scale though it is textured at
+    # the pattern's: flatness is judged over larger blocks there, or the crop does not decode.
+    small = Image.open(PHOTOS[0]).convert("RGB")
+    big = small.resize((small.width * 7, small.height * 7), Image.Resampling.LANCZOS)
+    marked = Image.fromarray(embed_rgb(np.asarray(big), 0x00C0FFEE42))
+    w, h = marked.size
+    cropped = marked.crop((w // 10, h // 10, w - w // 10, h - h // 10))
+    assert detect_rgb(np.asarray(cropped)).payload == "00c0ffee42"

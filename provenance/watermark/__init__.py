@@ -24,12 +24,13 @@ from PIL import Image
 from ..errors import InputError, TooManyPixelsError, WatermarkSizeError
 from ..files import write_output
 from ..label import encode_like
-from ..media import MAX_PIXELS, media_type_of, open_image, read_input
+from ..media import MAX_PIXELS, media_type_of, open_image, pixel_array, read_input
 from . import codec, imwm, payload
 
 ALG = codec.ALG
 METHODS = ("ssw", *imwm.METHODS)
 MIN_SIDE = codec.MIN_SIDE
+DETECT_MIN_SIDE = codec.DETECT_MIN_SIDE
 #: A file holding this deployment's secret watermark key (any bytes, at least 16). Unset: the
 #: public key, so anyone can detect the watermark, and anyone can embed any identifier.
 KEY_ENV = "PROVENANCE_WATERMARK_KEY_FILE"
@@ -112,11 +113,12 @@ def identifier_from_binding(value: str) -> int | None:
     return int.from_bytes(raw, "big") if len(raw) == 5 else None
 
 
-def _check_size(width: int, height: int, name: str) -> None:
-    if min(width, height) < MIN_SIDE:
+def _check_size(width: int, height: int, name: str, minimum: int = MIN_SIDE) -> None:
+    """Embedding needs a short side of MIN_SIDE; detection (``minimum=DETECT_MIN_SIDE``) less."""
+    if min(width, height) < minimum:
         raise WatermarkSizeError(
             f"{name}: {width}x{height} is too small for a watermark",
-            hint=f"the short side must be at least {MIN_SIDE} px",
+            hint=f"the short side must be at least {minimum} px",
         )
 
 
@@ -132,35 +134,42 @@ def embed_rgb(
     return np.ascontiguousarray(imwm.embed(bgr, bits, method)[..., ::-1])
 
 
-def rgb_array(image: Image.Image, rows: int = 64) -> np.ndarray:
-    """A writable (H, W, 3) copy of an RGB image, copied a band of rows at a time:
-    ``np.array(image)`` goes through one ``tobytes()`` of the whole image first, which at
-    12 MP is 36 MB more at the peak."""
+def _paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
+    """Write an (H, W, 3) array back into the RGB channels of an RGB or RGBA image of its
+    size, a band of rows at a time (an RGBA image keeps its alpha)."""
     w, h = image.size
-    out = np.empty((h, w, 3), dtype=np.uint8)
     for top in range(0, h, rows):
-        band = image.crop((0, top, w, min(h, top + rows)))
-        out[top : top + band.height] = np.frombuffer(band.tobytes(), np.uint8).reshape(
-            band.height, w, 3
-        )
-    return out
+        pixels = rgb[top : top + rows]
+        box = (0, top, w, top + pixels.shape[0])
+        band = Image.frombuffer("RGB", (w, pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
+        if image.mode == "RGBA":
+            band = Image.merge("RGBA", (*band.split(), image.crop(box).getchannel("A")))
+        image.paste(band, box)
 
 
 def embed_image(
-    image: Image.Image, identifier: int, method: str = "ssw", *, release: bool = False
+    image: Image.Image, identifier: int, method: str = "ssw", *, in_place: bool = False
 ) -> Image.Image:
     """Watermark a Pillow image, keeping its mode (and alpha).
 
-    One writable RGB copy of the pixels is made and marked in place. ``release=True`` closes
-    ``image`` once its pixels are copied (its ``info`` and ``size`` stay readable): at 12 MP
-    that frees 48 MB before the marked image is built, which bounds signing's peak memory.
+    One writable RGB copy of the pixels is made and marked in place. ``in_place=True`` lets
+    ``image`` go: an RGB or RGBA image gets the marked pixels written back into it and is
+    returned; any other is closed once its pixels are copied (its ``info`` and ``size`` stay
+    readable). Either way at most one full-size image and the copy exist at a time, which
+    bounds signing's peak memory; and writing back is cheaper than building a new image (at
+    12 MP a new one is 48 MB of fresh memory to fault in: 26 ms, against 7 ms to paste the
+    bands back).
     """
-    rgb = rgb_array(image if image.mode == "RGB" else image.convert("RGB"))
+    rgb = pixel_array(image, "RGB")
+    rgb = embed_rgb(rgb, identifier, method, out=rgb)
+    if in_place and image.mode in ("RGB", "RGBA"):
+        _paste_rgb(image, rgb)
+        return image
     alpha = image.getchannel("A") if image.mode == "RGBA" else None
     mode = image.mode
-    if release:
+    if in_place:
         image.close()
-    marked = Image.fromarray(embed_rgb(rgb, identifier, method, out=rgb))
+    marked = Image.fromarray(rgb)
     del rgb
     if alpha is not None:
         marked.putalpha(alpha)
@@ -172,7 +181,7 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
     """Look for a watermark in an RGB (H, W, 3) or luminance (H, W) uint8 array
     (``resync``: see :func:`codec.detect`)."""
     h, w = rgb.shape[:2]
-    _check_size(w, h, "image")
+    _check_size(w, h, "image", DETECT_MIN_SIDE if method == "ssw" else MIN_SIDE)
     if method == "ssw":
         found = codec.detect(rgb, key=watermark_key(), resync=resync)
         return WatermarkResult(
@@ -204,7 +213,7 @@ def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as probe:
                 width, height = probe.size
-                _check_size(width, height, name)
+                _check_size(width, height, name, DETECT_MIN_SIDE)
                 if width * height > MAX_PIXELS:
                     raise TooManyPixelsError(
                         f"{name}: {width}x{height} pixels is more than this tool decodes"
@@ -221,7 +230,7 @@ def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
     except (OSError, ValueError, Image.DecompressionBombError):
         pass  # open_image below gives the clear error
     image = open_image(data, name)
-    _check_size(image.width, image.height, name)
+    _check_size(image.width, image.height, name, DETECT_MIN_SIDE)
     return np.asarray(image.convert("L"))
 
 
@@ -251,6 +260,7 @@ def embed_file(
 
 __all__ = [
     "ALG",
+    "DETECT_MIN_SIDE",
     "KEY_ENV",
     "METHODS",
     "MIN_SIDE",

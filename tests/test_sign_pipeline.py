@@ -1,0 +1,232 @@
+"""The signing pipeline around the watermark: PNG output through OpenCV, marking in place, the
+encode beside the reduced copy's work, and the stage timings the bench prints."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from provenance import ManifestSpec, SignOptions, sign, verify
+from provenance.concurrency import Beside
+from provenance.errors import MalformedAssetError
+from provenance.label import encode_like
+from provenance.media import decode_plain_jpeg, pixel_array
+from provenance.registry import SQLiteRegistry
+from provenance.stages import measured, stage
+from provenance.watermark import detect_bytes, embed_image, embed_rgb
+
+AI = ManifestSpec(generator="Acme Diffusion")
+WID = 0x12_3456_789A
+
+
+def _metadata() -> tuple[bytes, bytes]:
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0131] = "Acme Diffusion"  # Software
+    return icc, exif.tobytes()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_png_output_is_the_marked_pixels_with_icc_and_exif(
+    tmp_path, credentials, trusted, photo, mode
+):
+    icc, exif = _metadata()
+    image = Image.open(photo).convert(mode)
+    if mode == "RGBA":  # a real alpha channel, not a constant one
+        image.putalpha(Image.linear_gradient("L").resize(image.size))
+    src, out = tmp_path / "in.png", tmp_path / "out.png"
+    image.save(src, icc_profile=icc, exif=exif)
+    sign(src, credentials, SignOptions(AI, watermark_id=WID), output=out)
+
+    # The same embed in memory: the PNG holds exactly those pixels (lossless), alpha untouched.
+    expected = embed_rgb(pixel_array(image.convert("RGB")), WID)
+    with Image.open(out) as signed:
+        assert signed.mode == mode
+        assert np.array_equal(np.asarray(signed.convert("RGB")), expected)
+        if mode == "RGBA":
+            assert np.array_equal(
+                np.asarray(signed.getchannel("A")), np.asarray(image.getchannel("A"))
+            )
+        assert signed.info.get("icc_profile") == icc
+        assert signed.getexif().get(0x0131) == "Acme Diffusion"
+    assert verify(out, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(out.read_bytes()).identifier == WID
+
+
+def test_png_with_a_colour_key_keeps_it(tmp_path, photo):
+    image = Image.open(photo).convert("RGB")
+    image.info["transparency"] = (0, 0, 0)
+    data = encode_like(image, "image/png", image)
+    with Image.open(io.BytesIO(data)) as again:
+        assert again.info.get("transparency") == (0, 0, 0)
+
+
+def test_png_encode_with_release_closes_the_image(photo):
+    image = Image.open(photo).convert("RGB")
+    data = encode_like(image, "image/png", image, release=True)
+    with pytest.raises(ValueError, match="closed"):
+        image.load()
+    with Image.open(io.BytesIO(data)) as again:
+        assert again.size == image.size
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_embed_in_place_marks_the_decoded_image_itself(photo, mode):
+    image = Image.open(photo)
+    image.load()
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize(image.size))
+    alpha = np.asarray(image.getchannel("A")) if mode == "RGBA" else None
+    expected = embed_rgb(pixel_array(image, "RGB"), WID)
+    marked = embed_image(image, WID, in_place=True)
+    assert marked is image and image.info  # the same object, its info (EXIF, ICC) kept
+    assert np.array_equal(np.asarray(marked.convert("RGB")), expected)
+    if alpha is not None:
+        assert np.array_equal(np.asarray(marked.getchannel("A")), alpha)
+
+
+def test_pixel_array_converts_band_by_band(photo):
+    image = Image.open(photo).convert("P")
+    assert np.array_equal(pixel_array(image, "RGB"), np.asarray(image.convert("RGB")))
+
+
+def test_pixel_array_in_opencv_order(photo):
+    image = Image.open(photo).convert("RGBA")
+    rgba = pixel_array(image)
+    assert np.array_equal(rgba, np.asarray(image))
+    assert np.array_equal(pixel_array(image, opencv_order=True), rgba[..., [2, 1, 0, 3]])
+
+
+def test_stages_of_a_sign_are_measured(tmp_path, credentials, photo):
+    store = SQLiteRegistry(tmp_path / "registry.db")
+    with measured() as times:
+        sign(photo, credentials, SignOptions(AI), output=tmp_path / "out.jpg", store=store)
+    store.close()
+    expected = {
+        "read credentials",
+        "decode",
+        "existing watermark",
+        "embed",
+        "describe",
+        "thumbnail",
+        "encode",  # measured on the thread it runs on
+        "c2pa sign",
+        "manifest id",
+        "registry",
+        "write + fsync + registry + link",
+    }
+    assert expected <= set(times), expected - set(times)
+    assert all(wall > 0 and cpu >= 0 for wall, cpu in times.values())
+
+
+def test_stages_are_off_unless_measured():
+    with stage("nothing"):
+        pass
+    with measured() as times:
+        pass
+    assert times == {}
+
+
+def test_beside_returns_reraises_and_keeps_the_context():
+    main = threading.get_ident()
+    with measured() as times:
+
+        def work() -> int:
+            with stage("beside"):
+                assert threading.get_ident() != main
+                return 7
+
+        assert Beside(work).result() == 7
+    assert "beside" in times
+
+    def fail() -> None:
+        raise KeyError("from the thread")
+
+    with pytest.raises(KeyError, match="from the thread"):
+        Beside(fail).result()
+
+
+def test_existing_watermark_is_kept_not_doubled(tmp_path, credentials, photo):
+    """A re-sign of our own stripped output: the pixels are not marked again (their bytes stay)."""
+    first = sign(photo.read_bytes(), credentials, SignOptions(AI)).asset
+    assert first is not None
+    stripped = io.BytesIO()
+    with Image.open(io.BytesIO(first)) as image:
+        image.save(stripped, format="PNG")
+    again = sign(stripped.getvalue(), credentials, SignOptions(AI))
+    assert again.watermark_kept
+    with Image.open(io.BytesIO(again.asset or b"")) as out, Image.open(stripped) as before:
+        assert np.array_equal(np.asarray(out), np.asarray(before))
+
+
+def test_sign_path_unchanged_by_timing(tmp_path: Path, credentials, photo):
+    """Measuring does not change what is signed: the same watermark id gives the same pixels."""
+    options = SignOptions(AI, watermark_id=WID)
+    plain = sign(photo.read_bytes(), credentials, options).asset
+    with measured():
+        timed = sign(photo.read_bytes(), credentials, options).asset
+    assert plain is not None and timed is not None
+    with Image.open(io.BytesIO(plain)) as a, Image.open(io.BytesIO(timed)) as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+# -- plain JPEGs: decoded into an array, marked and encoded by OpenCV ---------------------------
+
+
+def _jpeg(image: Image.Image, **params: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90, **params)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"subsampling": 0}, {"subsampling": 1}, {"progressive": True}],
+    ids=["4:2:0", "4:4:4", "4:2:2", "progressive"],
+)
+def test_plain_jpeg_decodes_as_pillow_does(photo, params):
+    data = _jpeg(Image.open(photo), **params)
+    plain = decode_plain_jpeg(data)
+    assert plain is not None
+    with Image.open(io.BytesIO(data)) as image:
+        assert np.array_equal(plain.rgb, np.asarray(image))
+
+
+def test_other_jpegs_take_pillows_path(photo):
+    image = Image.open(photo)
+    data = _jpeg(image)
+    assert decode_plain_jpeg(_jpeg(image.convert("L"))) is None  # one component
+    assert decode_plain_jpeg(_jpeg(image.convert("CMYK"))) is None
+    assert decode_plain_jpeg(data[: len(data) // 2]) is None  # truncated: Pillow says so
+    big_icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() + bytes(70_000)
+    assert decode_plain_jpeg(_jpeg(image, icc_profile=big_icc)) is None  # two APP2 segments
+    assert decode_plain_jpeg(b"not a jpeg") is None
+
+
+def test_truncated_jpeg_is_still_refused(credentials, photo):
+    data = photo.read_bytes()
+    with pytest.raises(MalformedAssetError, match="cannot decode"):
+        sign(data[: len(data) // 2], credentials, SignOptions(AI))
+
+
+def test_plain_jpeg_signs_to_the_pixels_pillows_path_gives(tmp_path, credentials, trusted, photo):
+    """The array path and Pillow's (``embed_image`` + ``encode_like``) write JPEGs that decode
+    to the same pixels, with the ICC profile and EXIF kept."""
+    icc, exif = _metadata()
+    data = _jpeg(Image.open(photo), icc_profile=icc, exif=exif)
+    assert decode_plain_jpeg(data) is not None
+    signed = sign(data, credentials, SignOptions(AI, watermark_id=WID)).asset
+    assert signed is not None
+    original = Image.open(io.BytesIO(data))
+    expected = encode_like(embed_image(original.copy(), WID), "image/jpeg", original)
+    with Image.open(io.BytesIO(signed)) as out, Image.open(io.BytesIO(expected)) as want:
+        assert np.array_equal(np.asarray(out), np.asarray(want))
+        assert out.info.get("icc_profile") == icc
+        assert out.getexif().get(0x0131) == "Acme Diffusion"
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
