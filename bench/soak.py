@@ -32,7 +32,7 @@ from PIL import Image
 
 from bench._common import natural_jpeg, table, wait_healthy, write_json
 from provenance import ManifestRegistry, ManifestSpec, SigningKeys, SignOptions, init_keys, sign
-from provenance.text.manifest import sign_text, strip_wrappers
+from provenance.text_manifest import sign_text, strip_wrappers
 from tests.server import free_port
 
 

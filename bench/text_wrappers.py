@@ -15,7 +15,7 @@ import time
 
 from bench._common import table, write_json
 from provenance import verify
-from provenance.text.manifest import encode_wrapper
+from provenance.text_manifest import encode_wrapper
 
 INPUTS = {
     "stray U+FEFF + 10 selectors": "\ufeff" + "\ufe00" * 10,

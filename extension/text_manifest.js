@@ -1,5 +1,5 @@
 // A signed C2PA manifest inside text (C2PA 2.4 A.8), read in the browser. This module follows
-// provenance/text/manifest.py's reading half line by line; tests/test_extension_parity.py
+// provenance/text_manifest.py's reading half line by line; tests/test_extension_parity.py
 // compares the verdicts of both sides on signed, tampered, stripped and damaged texts.
 //
 // c2pa's WASM build has no text/plain asset handler, but its Reader reads a manifest store on

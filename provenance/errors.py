@@ -101,6 +101,23 @@ class ManifestError(ProvenanceError):
     """A C2PA manifest is present but unreadable (unknown algorithm, pre-release format)."""
 
 
+class RemoteManifestError(ManifestError):
+    """The asset only points to its C2PA manifest online (``url``), and it was not fetched."""
+
+    def __init__(self, message: str, *, url: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The keyword arguments do not survive pickling by default (the server's workers send
+        # errors across a pipe).
+        return (_remote_manifest_error, (self.message, self.url, self.hint))
+
+
+def _remote_manifest_error(message: str, url: str, hint: str | None) -> RemoteManifestError:
+    return RemoteManifestError(message, url=url, hint=hint)
+
+
 class NotIssuedError(ProvenanceError):
     """A registration names a watermark identifier that was not issued to this client."""
 

@@ -8,21 +8,17 @@ bytes, and this project does not parse COSE itself: ``--certs`` shows what c2pa 
 
 from __future__ import annotations
 
-import io
-import json
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import c2pa
-
+from ._internal import c2pa_adapter
 from .errors import InputError, MalformedAssetError, ManifestError, OutputError, Remedy
 from .files import write_output
-from .manifest import asset_error
 from .media import TEXT, is_text, media_type_of, read_input
 from .registry import ManifestRegistry, default_registry_location, redacted
-from .text.manifest import find_wrappers, read_text_manifest
+from .text_manifest import find_wrappers, read_text_manifest
 from .trust import TrustPolicy
 
 
@@ -133,20 +129,20 @@ def inspect_file(
         # A text's manifest store travels inside it (C2PA A.7): c2pa reads those bytes.
         stream, text_binding = _text_manifest_store(data, label, policy)
         read_as = "application/c2pa"
-    try:
-        with c2pa.Reader(read_as, io.BytesIO(stream), None, policy.context()) as reader:
-            report = json.loads(reader.json())
-            detailed = json.loads(reader.detailed_json())
-            certs = _certificates(json.loads(reader.crjson()))
-            state = reader.get_validation_state()
-    except c2pa.C2paError.ManifestNotFound:
-        raise ManifestError(f"{label}: no Content Credentials (C2PA manifest) found") from None
-    except c2pa.C2paError as exc:
-        unreadable = asset_error(exc, label, "read")
-        if unreadable is not None:
-            raise unreadable from exc
-        raise ManifestError(f"{label}: the C2PA manifest cannot be read ({exc})") from exc
-    return Inspection(media_type, report, detailed, state, certs, text_binding)
+    found = c2pa_adapter.read(
+        read_as, stream, name=label, settings=policy.settings(), detailed=True, crjson=True
+    )
+    if found is None:
+        raise ManifestError(f"{label}: no Content Credentials (C2PA manifest) found")
+    assert found.detailed is not None and found.crjson is not None  # asked for
+    return Inspection(
+        media_type,
+        found.report,
+        found.detailed,
+        found.state,
+        _certificates(found.crjson),
+        text_binding,
+    )
 
 
 def export_manifest_store(

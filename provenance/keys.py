@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-import c2pa
 import platformdirs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from ._internal.c2pa_adapter import Signer, create_signer
 from .errors import KeysError, Remedy
 from .files import atomic_write
 
@@ -328,10 +328,6 @@ class SigningKeys:
             raise KeysError(f"cannot read {exc.filename}: {exc.strerror}") from exc
         return cls.from_pem(chain_pem, key_pem, source=str(cert), key_source=str(key))
 
-    def signer(self, tsa_url: str | None = None) -> c2pa.Signer:
+    def signer(self, tsa_url: str | None = None) -> Signer:
         """A c2pa Signer; ``tsa_url`` adds an RFC 3161 timestamp (none is needed offline)."""
-        info = c2pa.C2paSignerInfo(self.alg.encode(), self.chain_pem, self.key_pem, tsa_url)
-        try:
-            return c2pa.Signer.from_info(info)
-        except c2pa.C2paError as exc:
-            raise KeysError(f"c2pa refused the signing credentials: {exc}") from exc
+        return create_signer(self.alg, self.chain_pem, self.key_pem, tsa_url)

@@ -9,10 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import c2pa
-
 from ._version import __version__
-from .errors import InputError, MalformedAssetError, ProvenanceError, UnsupportedMediaError
+from .errors import ProvenanceError
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED_ALGORITHMIC_DATA = "http://c2pa.org/digitalsourcetype/trainedAlgorithmicData"
@@ -188,15 +186,3 @@ def soft_binding(alg: str, value: str) -> dict[str, Any]:
         "label": "c2pa.soft-binding",
         "data": {"alg": alg, "blocks": [{"scope": {}, "value": value}]},
     }
-
-
-def asset_error(exc: c2pa.C2paError, name: str, verb: str) -> InputError | None:
-    """The input error a c2pa failure means, if it is about the asset (not the manifest or the
-    signing): an unsupported type, or a structure c2pa cannot parse. ``verb``: what c2pa was
-    asked to do, for the message ("read", "embed a manifest in")."""
-    text = str(exc)
-    if isinstance(exc, c2pa.C2paError.NotSupported) or "not supported" in text.lower():
-        return UnsupportedMediaError(f"{name}: c2pa cannot {verb} this file ({text})")
-    if "could not be parsed" in text or isinstance(exc, c2pa.C2paError.Io):
-        return MalformedAssetError(f"{name}: the file's structure is damaged ({text})")
-    return None

@@ -16,14 +16,12 @@ credentials. An identifier this store never issued, or issued to another client,
 
 from __future__ import annotations
 
-import io
-import json
-
-import c2pa
 import numpy as np
 
 from . import evidence
-from .errors import ManifestError, NotIssuedError, RegistryError, Remedy
+from ._internal import c2pa_adapter
+from ._internal.c2pa_adapter import ManifestReport
+from .errors import ManifestError, NotIssuedError, ProvenanceError, RegistryError, Remedy
 from .fingerprint import image_hash
 from .lineage import lineage_conflict
 from .media import media_type_of
@@ -49,12 +47,17 @@ def register_manifest(
     media_type = media_type_of(asset, name)
     policy = policy or TrustPolicy()
     try:
-        with c2pa.Reader(media_type, io.BytesIO(asset), manifest_store, policy.context()) as r:
-            report, state = json.loads(r.json()), r.get_validation_state()
-    except c2pa.C2paError as exc:
-        raise ManifestError(f"the manifest cannot be read against this asset ({exc})") from exc
+        read = c2pa_adapter.read(
+            media_type, asset, name=name, settings=policy.settings(), manifest_store=manifest_store
+        )
+    except ProvenanceError as exc:
+        reason = c2pa_adapter.reason(exc)
+        raise ManifestError(f"the manifest cannot be read against this asset ({reason})") from exc
+    if read is None:
+        raise ManifestError("the manifest cannot be read against this asset (no manifest)")
+    report = read.report
     active = report["manifests"][report["active_manifest"]]
-    if state == INVALID:
+    if read.state == INVALID:
         failures = (report.get("validation_results") or {}).get("activeManifest", {})
         codes = sorted({f["code"] for f in failures.get("failure") or []})
         raise ManifestError(f"the manifest does not validate for this asset: {', '.join(codes)}")
@@ -86,17 +89,45 @@ def register_manifest(
             f"({conflict.manifest_id}), which this manifest's chain does not hold",
             hint="sign with the earlier file as the parent ingredient to extend its lineage",
         )
-    signer = active.get("signature_info") or {}
-    record = RegisteredManifest(
+    record = registered_manifest(
+        read,
+        manifest_store,
         watermark_id=identifier,
-        manifest_id=report["active_manifest"],
         alg=ALG,
         binding_value=values[0],
-        manifest_store=manifest_store,
         media_type=media_type,
         fingerprint=image_hash(np.asarray(luminance)),
-        signer=signer.get("issuer") or signer.get("common_name"),
         reference=evidence.reference(luminance),
     )
     store.register(record)
     return record
+
+
+def registered_manifest(
+    report: ManifestReport,
+    manifest_store: bytes,
+    *,
+    watermark_id: int,
+    alg: str,
+    binding_value: str,
+    media_type: str,
+    fingerprint: int | None,
+    reference: bytes | None = None,
+) -> RegisteredManifest:
+    """The registry's record of ``manifest_store`` (c2pa's ``report`` on it), found later by its
+    soft binding (``alg``, ``binding_value``, ``watermark_id``) or ``fingerprint``.
+
+    The one place a record is made (signing an image, signing a text, registering): its
+    manifest id and signer are always read from c2pa's report, never restated by a caller.
+    """
+    return RegisteredManifest(
+        watermark_id=watermark_id,
+        manifest_id=report.active_label,
+        alg=alg,
+        binding_value=binding_value,
+        manifest_store=manifest_store,
+        media_type=media_type,
+        fingerprint=fingerprint,
+        signer=report.signer,
+        reference=reference,
+    )

@@ -12,25 +12,26 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import json
 import secrets
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-import c2pa
 import cv2
 import numpy as np
 from PIL import Image
 
 from . import evidence
+from ._internal import c2pa_adapter
+from ._internal.c2pa_adapter import Signer
 from .concurrency import Beside
 from .errors import (
     InputError,
+    ManifestError,
     OutputError,
     Remedy,
-    SigningError,
+    RemoteManifestError,
     UnsupportedMediaError,
 )
 from .files import atomic_output
@@ -41,7 +42,6 @@ from .lineage import lineage_conflict
 from .manifest import (
     AI_SOURCE_TYPES,
     ManifestSpec,
-    asset_error,
     manifest_definition,
     parent_ingredient,
     soft_binding,
@@ -55,7 +55,8 @@ from .media import (
     open_image,
     read_input,
 )
-from .registry import ManifestRegistry, RegisteredManifest
+from .register import registered_manifest
+from .registry import ManifestRegistry
 from .registry.pending import PendingRegistry
 from .stages import stage
 from .trust import TrustPolicy
@@ -159,18 +160,6 @@ class SignResult:
         return d
 
 
-def _c2pa_failure(exc: c2pa.C2paError, name: str) -> Exception:
-    return asset_error(exc, name, "embed a manifest in") or SigningError(
-        f"{name}: signing failed ({exc})"
-    )
-
-
-def _manifest_id(manifest_store: bytes) -> str:
-    """The active manifest's label, read back from the manifest store c2pa returned."""
-    with c2pa.Reader("application/c2pa", io.BytesIO(manifest_store)) as reader:
-        return str(json.loads(reader.json())["active_manifest"])
-
-
 #: Signing without a parent: offline, and no trust judgement (nothing is recorded).
 _READ_SETTINGS = {"verify": {"verify_trust": False, "remote_manifest_fetch": False}}
 
@@ -184,32 +173,26 @@ def prior_credentials(
     :class:`InputError`, unless ``unreadable_ok`` (then their ``manifest_id`` is None).
     """
     try:
-        context = c2pa.Context.from_dict(_judging_settings())
-        with c2pa.Reader(media_type, io.BytesIO(data), None, context) as reader:
-            store = json.loads(reader.json())
-    except c2pa.C2paError.ManifestNotFound:
-        return None
-    except c2pa.C2paError as exc:
-        damaged = asset_error(exc, name, "read")
-        if damaged is not None:
-            raise damaged from exc
+        found = c2pa_adapter.read(media_type, data, name=name, settings=_judging_settings())
+    except ManifestError as exc:  # not a damaged file (an InputError): unreadable credentials
         if unreadable_ok:
             return PriorCredentials(None, None)
         what = (
             "points to credentials stored online, which signing does not fetch"
-            if "remote manifests" in str(exc).lower()
+            if isinstance(exc, RemoteManifestError)
             else "carries credentials that cannot be read or kept"
         )
         raise InputError(
-            f"{name}: {what} ({exc})",
+            f"{name}: {what} ({c2pa_adapter.reason(exc)})",
             hint="sign it dropping its credentials to replace them (they are then lost)",
             remedy=Remedy.DROP_CREDENTIALS,
         ) from exc
+    if found is None:
+        return None
+    store = found.report
     active = store.get("active_manifest") or ""
     manifests = store.get("manifests") or {}
-    sig = (manifests.get(active) or {}).get("signature_info") or {}
     chain = [active, *(label for label in manifests if label != active)]
-    signer = sig.get("issuer") or sig.get("common_name")
     alone = {"active_manifest": active, "manifests": {active: manifests.get(active) or {}}}
     declared = ai_origin(alone)  # what the active manifest itself declares
     types = [t for t in declared.source_types if t in AI_SOURCE_TYPES] + declared.source_types
@@ -217,7 +200,7 @@ def prior_credentials(
     failures = [e.get("code") for e in results.get("failure") or []]
     damage = tuple(dict.fromkeys(c for c in failures if c and c not in NOT_DAMAGE))
     return PriorCredentials(
-        active or None, signer, tuple(chain), types[0] if types else None, damage
+        active or None, found.signer, tuple(chain), types[0] if types else None, damage
     )
 
 
@@ -485,7 +468,7 @@ def sign_bytes(
     *,
     name: str = "asset",
     media_type: str | None = None,
-    signer: c2pa.Signer | None = None,
+    signer: Signer | None = None,
     store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign ``data`` in memory; the result's ``asset`` holds the signed bytes.
@@ -541,44 +524,42 @@ def sign_bytes(
     if thumbnail is not None:
         definition["thumbnail"] = {"format": "image/jpeg", "identifier": THUMBNAIL_ID}
     settings = {"enabled": False} if thumbnail is not None else options.thumbnail.settings()
-    context = c2pa.Context.from_dict(
-        {
-            "builder": {"thumbnail": settings},
-            **(_judging_settings() if parent else _READ_SETTINGS),
-        }
-    )
     own_signer = signer is None
     signer = signer or credentials.signer(options.tsa_url)
-    out = io.BytesIO()
     try:
-        with stage("c2pa sign"), c2pa.Builder(definition, context) as builder:
-            if thumbnail is not None:
-                builder.add_resource(THUMBNAIL_ID, io.BytesIO(thumbnail))
-            if parent is not None:
-                title, parent_type, parent_data = parent
-                builder.add_ingredient(
-                    parent_ingredient(title), parent_type, io.BytesIO(parent_data)
-                )
-            manifest_store = builder.sign(signer, media_type, io.BytesIO(rendered.data), out)
-    except c2pa.C2paError as exc:
-        raise _c2pa_failure(exc, name) from exc
+        with stage("c2pa sign"):
+            asset, manifest_store = c2pa_adapter.sign_asset(
+                definition,
+                signer,
+                media_type,
+                rendered.data,
+                name=name,
+                settings={
+                    "builder": {"thumbnail": settings},
+                    **(_judging_settings() if parent else _READ_SETTINGS),
+                },
+                resources={THUMBNAIL_ID: thumbnail} if thumbnail is not None else None,
+                ingredient=None
+                if parent is None
+                else c2pa_adapter.Ingredient(parent_ingredient(parent[0]), parent[1], parent[2]),
+            )
     finally:
         if own_signer:
             signer.close()
     with stage("manifest id"):
-        manifest_id = _manifest_id(manifest_store)
+        report = c2pa_adapter.read_manifest_store(manifest_store, name=name)
+    manifest_id = report.active_label
     if wid is not None and store is not None:
         with stage("registry"):
             store.register(
-                RegisteredManifest(
+                registered_manifest(
+                    report,
+                    manifest_store,
                     watermark_id=wid,
-                    manifest_id=manifest_id,
                     alg=ALG,
                     binding_value=binding_value(wid),
-                    manifest_store=manifest_store,
                     media_type=media_type,
                     fingerprint=rendered.fingerprint,
-                    signer=credentials.organization,
                     reference=rendered.reference,
                 )
             )
@@ -594,7 +575,7 @@ def sign_bytes(
         kept=kept,
         dropped=prior if options.drop_credentials else None,
         notes=rendered.notes,
-        asset=out.getvalue(),
+        asset=asset,
         manifest=manifest_store,
     )
 
@@ -606,7 +587,7 @@ def sign_file(
     options: SignOptions | None = None,
     *,
     overwrite: bool = False,
-    signer: c2pa.Signer | None = None,
+    signer: Signer | None = None,
     store: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign ``source`` into ``output``, atomically (the store row, if any, only with the file).

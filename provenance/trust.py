@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import c2pa
 from cryptography import x509
 
+from ._internal import c2pa_adapter
 from .errors import TrustConfigError
 from .trustlists import TrustList, defaults_enabled, load_lists
 
@@ -184,9 +184,9 @@ class TrustPolicy:
             "verify": {"verify_trust": True, "remote_manifest_fetch": self.allow_remote},
         }
 
-    def context(self) -> c2pa.Context:
+    def context(self) -> Any:
         """A fresh c2pa Context (one per read: contexts are not shared between tasks)."""
-        return c2pa.Context.from_dict(self.settings())
+        return c2pa_adapter.context(self.settings())
 
     def describe(self) -> str:
         """One line for logs and start-up banners."""

@@ -682,7 +682,7 @@ def summarize(
 
 
 #: Why a text's C2PA manifest wrapper could not be read, in a reader's words (keys are
-#: ``provenance.text.manifest.WrapperProblem`` values).
+#: ``provenance.text_manifest.WrapperProblem`` values).
 TEXT_WRAPPER_PROBLEMS = {
     "truncated": (
         "its manifest wrapper is truncated (it declares more data than the text holds), "

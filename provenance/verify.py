@@ -7,20 +7,22 @@ Reader and Context, so calls may run in parallel threads.
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import os
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import c2pa
-
 from . import evidence
-from .errors import InputError, MalformedAssetError, ManifestError, WatermarkSizeError
+from ._internal import c2pa_adapter
+from .errors import (
+    InputError,
+    MalformedAssetError,
+    ManifestError,
+    RemoteManifestError,
+    WatermarkSizeError,
+)
 from .fingerprint import (
     TEXT_FINGERPRINT_ALG,
     TEXT_SKETCH_BITS,
@@ -28,13 +30,12 @@ from .fingerprint import (
     sketch_similarity,
     text_sketch,
 )
-from .manifest import asset_error
 from .media import PIXEL_TYPES, TEXT, is_text, media_type_of, read_input
 from .registry import ManifestRegistry, RegisteredManifest
-from .text.manifest import HASH_MATCH as TEXT_HASH_MATCH
-from .text.manifest import HASH_MISMATCH as TEXT_HASH_MISMATCH
-from .text.manifest import read_text_manifest, strip_wrappers, without_bom
 from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
+from .text_manifest import HASH_MATCH as TEXT_HASH_MATCH
+from .text_manifest import HASH_MISMATCH as TEXT_HASH_MISMATCH
+from .text_manifest import read_text_manifest, strip_wrappers, without_bom
 from .trust import TrustPolicy
 from .verdict import (
     AIOrigin,
@@ -71,30 +72,18 @@ _HARD_BINDING = {
     "assertion.boxesHash.mismatch",
 }
 
-_REMOTE = re.compile(r"remote manifests from url (\S+)", re.IGNORECASE)
-
 
 def _read_store(
     data: bytes, media_type: str, policy: TrustPolicy, name: str
 ) -> tuple[dict | None, str | None, str | None]:
     """(manifest store JSON, validation state, remote URL) — (None, None, None) when absent."""
     try:
-        with c2pa.Reader(media_type, io.BytesIO(data), None, policy.context()) as reader:
-            return json.loads(reader.json()), reader.get_validation_state(), None
-    except c2pa.C2paError.ManifestNotFound:
+        found = c2pa_adapter.read(media_type, data, name=name, settings=policy.settings())
+    except RemoteManifestError as exc:
+        return None, None, exc.url
+    if found is None:
         return None, None, None
-    except c2pa.C2paError as exc:
-        text = str(exc)
-        remote = _REMOTE.search(text)
-        if remote:
-            return None, None, remote.group(1)
-        unreadable = asset_error(exc, name, "read")
-        if unreadable is not None:
-            raise unreadable from exc
-        raise ManifestError(
-            f"{name}: the C2PA manifest cannot be read ({text})",
-            hint="it may be from a pre-release or unsupported C2PA version",
-        ) from exc
+    return found.report, found.state, None
 
 
 def _recovered(
@@ -447,14 +436,4 @@ def verify(
 def manifest_thumbnail(manifest_store: bytes) -> tuple[str, bytes] | None:
     """The active manifest's claim thumbnail (media type, bytes), if it has one: what the
     signed original looked like, for a reader comparing it with a recovered copy."""
-    try:
-        with c2pa.Reader("application/c2pa", io.BytesIO(manifest_store)) as reader:
-            store = json.loads(reader.json())
-            thumb = store["manifests"][store["active_manifest"]].get("thumbnail") or {}
-            if not thumb.get("identifier"):
-                return None
-            out = io.BytesIO()
-            reader.resource_to_stream(thumb["identifier"], out)
-            return str(thumb.get("format") or "image/jpeg"), out.getvalue()
-    except (c2pa.C2paError, KeyError):
-        return None
+    return c2pa_adapter.read_thumbnail(manifest_store)

@@ -19,7 +19,7 @@ from typing import Any
 from PIL import Image
 
 from provenance import ManifestRegistry, ManifestSpec, SigningKeys, SignOptions, sign
-from provenance.text.manifest import sign_text
+from provenance.text_manifest import sign_text
 
 from .conftest import PHOTOS, SHARED_FIXTURES
 

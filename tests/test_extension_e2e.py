@@ -20,7 +20,7 @@ from PIL import Image
 
 from extension_api import Settings
 from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign
-from provenance.text.manifest import sign_text
+from provenance.text_manifest import sign_text
 
 from .conftest import PHOTOS, ROOT
 from .extension_browser import CHROMIUM, TO_TAB, extension_browser, extension_id

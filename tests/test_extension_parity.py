@@ -35,7 +35,13 @@ from provenance import TrustPolicy
 
 from .extension_browser import CHROMIUM, TO_TAB, extension_browser, extension_id
 from .server import LiveServer
-from .test_text_manifest import _DISCLOSURE, TEXT, _hand_signed, _peer_signer
+from .test_text_manifest import (
+    _DISCLOSURE,
+    TEXT,
+    _excluding_half_a_selector,
+    _hand_signed,
+    _peer_signer,
+)
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install chromium)"
@@ -291,6 +297,7 @@ def texts(keys, credentials, peer_text_signer, tmp_path_factory) -> dict[str, st
             TEXT, peer_text_signer[1], _DISCLOSURE, context=c2patxt.EmbedContext(algorithm="sha384")
         ).replace("Café", "Cafe"),
         "padded wrapper": _hand_signed(credentials, TEXT, 12),
+        "exclusion ends inside a selector": _excluding_half_a_selector(credentials),
     }
 
 
@@ -309,6 +316,7 @@ TEXT_STATES = {
     "c2patxt sha512": "Trusted",
     "c2patxt sha384 tampered": "Invalid",
     "padded wrapper": "Trusted",
+    "exclusion ends inside a selector": "Invalid",
 }
 
 

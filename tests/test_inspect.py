@@ -11,7 +11,7 @@ import pytest
 from provenance import ManifestSpec, SignOptions, register_manifest, sign
 from provenance.cli import main
 from provenance.registry import ManifestRegistry
-from provenance.text.manifest import sign_text
+from provenance.text_manifest import sign_text
 
 CAICAI = "public-testfiles/image/jpeg/adobe-20220124-CAICAI.jpg"
 

@@ -1,11 +1,15 @@
-"""The server's import graph, read from its source: no cycles between its modules (lazy imports
-inside functions count too), and the library reached through its public API only."""
+"""The import graphs, read from the source (lazy imports inside functions count too): no cycles
+between the server's modules, nor between the library's parts; the server reaches the library
+through its public API only; c2pa is imported by its adapter alone, and text/ knows nothing of
+C2PA."""
 
 from __future__ import annotations
 
 import ast
 import subprocess
 import sys
+import tempfile
+import textwrap
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -153,3 +157,170 @@ def test_the_faces_load_only_what_they_use():
     assert not {m for m in server if m.startswith("provenance.cli")}
     cli = _modules_after("from provenance.cli import build_parser\nbuild_parser()")
     assert "provenance.cli.serve" in cli and "aiohttp" not in cli and "extension_api.app" not in cli
+
+
+# -- the library ---------------------------------------------------------------------------------
+
+
+def _modules(package: Path) -> dict[str, Path]:
+    """Dotted name -> file, for every module of ``package`` (a package is its __init__)."""
+    found = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def _targets(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The modules of ``modules`` that the module ``name`` (at ``path``) imports."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            base = base[: len(base) - node.level + 1] if node.level else []
+            target = ".".join([*base, *([node.module] if node.module else [])])
+            # ``from . import evidence`` names a module; ``from .errors import X`` does not.
+            named = {f"{target}.{alias.name}" for alias in node.names}
+            found |= (named & modules.keys()) or {target}
+    return {t for t in found if t in modules}
+
+
+def _part(name: str) -> str:
+    """The part a module belongs to: its subpackage (``text``, ``registry``, ...) or, for a module
+    at the top of the package, the module itself (``verify``; the package's own __init__)."""
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _parts_graph(package: Path) -> dict[str, set[str]]:
+    modules = _modules(package)
+    graph: dict[str, set[str]] = {_part(name): set() for name in modules}
+    for name, path in modules.items():
+        graph[_part(name)] |= {_part(t) for t in _targets(name, path, modules)} - {_part(name)}
+    return graph
+
+
+def _reach(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for dep in graph[todo.pop()] - seen:
+            seen.add(dep)
+            todo.append(dep)
+    return seen
+
+
+def test_library_parts_import_no_cycle():
+    graph = _parts_graph(LIBRARY)
+    try:
+        list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise AssertionError(f"import cycle between provenance's parts: {exc.args[1]}") from None
+    assert {"text", "registry", "watermark", "_internal", "verify"} <= graph.keys()
+    assert "text" in graph["verify"] and "text_manifest" in graph["verify"]
+
+
+def test_text_knows_nothing_of_c2pa():
+    # text/ is below the library: the C2PA text manifest (text_manifest) builds on it, not in it.
+    # It reaches only the library's foundations (errors, atomic files, the mixer), never c2pa.
+    assert _reach(_parts_graph(LIBRARY), "text") <= {"errors", "files", "splitmix"}
+
+
+def test_the_c2pa_adapter_sits_at_the_bottom():
+    # It calls c2pa and raises the library's errors; it knows nothing of registry, trust, verdicts.
+    assert _reach(_parts_graph(LIBRARY), "_internal") <= {"errors"}
+
+
+def test_the_parts_graph_sees_relative_imports(tmp_path: Path):
+    # The check above can fail: text/ importing the pipeline that imports text/ is a cycle.
+    package = tmp_path / "provenance"
+    (package / "text").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "errors.py").write_text("")
+    (package / "text" / "__init__.py").write_text("from .watermark import detect\n")
+    (package / "text" / "watermark.py").write_text(
+        "from ..errors import E\ndef f():\n    from .. import verify\n"
+    )
+    (package / "verify.py").write_text("from .text import detect\nfrom . import errors\n")
+    graph = _parts_graph(package)
+    assert graph == {
+        "__init__": set(),
+        "errors": set(),
+        "text": {"errors", "verify"},
+        "verify": {"text", "errors"},
+    }
+    try:
+        list(TopologicalSorter(graph).static_order())
+    except CycleError:
+        return
+    raise AssertionError("the text <-> verify cycle went unnoticed")
+
+
+def _c2pa_importers(files: list[Path]) -> list[str]:
+    """Files that import c2pa (any form: ``import c2pa``, ``from c2pa.c2pa import _lib``)."""
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            if any(n == "c2pa" or n.startswith("c2pa.") for n in names):
+                found.append(str(path.relative_to(path.parents[1])))
+                break
+    return found
+
+
+def test_only_the_adapter_imports_c2pa():
+    files = [*LIBRARY.rglob("*.py"), *SERVER.rglob("*.py")]
+    assert _c2pa_importers(files) == ["_internal/c2pa_adapter.py"]
+
+
+def test_the_c2pa_import_check_can_fail(tmp_path: Path):
+    (tmp_path / "pkg").mkdir()
+    for i, line in enumerate(["import c2pa", "from c2pa.c2pa import _lib", "import json, c2pa"]):
+        (tmp_path / "pkg" / f"m{i}.py").write_text(f"def f():\n    {line}\n")
+    (tmp_path / "pkg" / "ok.py").write_text('"""import c2pa"""\nimport c2patxt\n')
+    assert sorted(_c2pa_importers(list((tmp_path / "pkg").glob("*.py")))) == [
+        "pkg/m0.py",
+        "pkg/m1.py",
+        "pkg/m2.py",
+    ]
+
+
+def test_import_does_not_load_the_native_data_hash_functions():
+    # They are c2pa's private bindings: loaded on first text signing, so a c2pa release without
+    # them breaks text signing only (with an error saying so), never ``import provenance``.
+    probe = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+
+        import c2pa.c2pa as native
+
+        import extension_api, provenance
+        from provenance._internal import c2pa_adapter as adapter
+
+        def bound():
+            # and c2pa-python's own declaration of c2pa_free, which it checks, is untouched
+            print(adapter._data_hash_functions.cache_info().currsize, native._lib.c2pa_free.restype)
+
+        bound()
+        keys = provenance.init_keys(Path(sys.argv[1]))
+        from provenance.text_manifest import sign_text
+        sign_text("Some words.", provenance.SigningKeys.load(keys_dir=keys.dir))
+        bound()
+        """
+    )
+    with tempfile.TemporaryDirectory() as keys:
+        out = subprocess.run(
+            [sys.executable, "-c", probe, keys], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+    # none after import; bound by the first text signing
+    assert out == ["0 <class 'ctypes.c_int'>", "1 <class 'ctypes.c_int'>"]

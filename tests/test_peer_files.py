@@ -115,6 +115,21 @@ def test_remote_manifest_is_not_fetched_by_default(shared):
     assert (verdict.credentials.remote_url or "").startswith("https://cai-manifests.adobe.com/")
 
 
+def test_a_remote_manifest_is_an_error_to_inspect(shared):
+    # c2pa says so only in its message; the c2pa adapter turns that into an error with the URL,
+    # which survives the pipe from a worker process.
+    import pickle
+
+    from provenance import RemoteManifestError
+    from provenance.inspect import inspect_file
+
+    with pytest.raises(RemoteManifestError) as err:
+        inspect_file(shared / RS / "cloud.jpg")
+    again = pickle.loads(pickle.dumps(err.value))
+    assert again.url == err.value.url and again.url.startswith("https://cai-manifests.adobe.com/")
+    assert again.hint == err.value.hint and "online" in (again.hint or "")
+
+
 @pytest.mark.parametrize(
     ("name", "error", "words"),
     [

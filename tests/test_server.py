@@ -529,7 +529,7 @@ async def test_uploads_are_never_written_and_logs_hold_only_hash_and_verdict(ser
 
 
 async def test_text_verify_and_match_by_content(server, credentials, registry_location):
-    from provenance.text.manifest import sign_text, strip_wrappers
+    from provenance.text_manifest import sign_text, strip_wrappers
 
     paragraph = (
         "This review of the harbour festival was drafted by a language model and "

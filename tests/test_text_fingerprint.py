@@ -10,7 +10,7 @@ import pytest
 from bench.text_fingerprint import corpus, edit
 from provenance import ManifestRegistry, ManifestSpec, verify
 from provenance.fingerprint import sketch_similarity, text_sketch, text_units
-from provenance.text.manifest import sign_text, strip_wrappers
+from provenance.text_manifest import sign_text, strip_wrappers
 from provenance.verify import TEXT_SIMILARITY
 
 LANGUAGES = ["zh_CN", "zh_TW", "ja_JP", "ko", "ar_AA", "en_US", "mixed"]

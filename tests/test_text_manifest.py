@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from provenance import ManifestSpec, ProvenanceError, TrustPolicy, init_keys, verify
-from provenance.text.manifest import (
+from provenance.text_manifest import (
     CORRUPTED,
     MULTIPLE,
     encode_wrapper,
@@ -326,8 +326,8 @@ def _hand_signed(credentials, stored: str, gap: int = 0) -> str:
 
     import c2pa_text
 
+    from provenance._internal.c2pa_adapter import sign_data_hashed
     from provenance.manifest import manifest_definition
-    from provenance.text.manifest import _sign_once
 
     definition = manifest_definition(SPEC, title="text")
     for assertion in definition["assertions"]:  # as sign_text does (C2PA 2.4)
@@ -344,7 +344,7 @@ def _hand_signed(credentials, stored: str, gap: int = 0) -> str:
                 "hash": digest,
                 "pad": [],
             }
-            store = _sign_once(definition, signer, data_hash)
+            store = sign_data_hashed(definition, signer, data_hash)
             target = len(encode_wrapper(store).encode()) + gap
             if target == length:
                 return stored + c2pa_text.encode_wrapper_padded(store, target)
@@ -371,3 +371,60 @@ def test_padded_wrapper(credentials, trusted, keys):
         assert theirs["validation_state"] == "Trusted" and theirs["hard_binding"] == "match"
         failures = {s.code.value for s in c2patxt.verify(padded).failure}
         assert "assertion.dataHash.malformed" in failures
+
+
+def _excluding_half_a_selector(credentials) -> str:
+    """TEXT signed with an exclusion that ends 2 bytes into the 4-byte padding selector after
+    its wrapper (signed again until the exclusion and the wrapper's length agree)."""
+    import hashlib
+
+    from provenance._internal.c2pa_adapter import sign_data_hashed
+    from provenance.manifest import manifest_definition
+
+    definition = manifest_definition(SPEC, title="text")
+    digest = list(hashlib.sha256(TEXT.encode()).digest())
+    length = 0
+    with credentials.signer(None) as signer:
+        for _ in range(50):
+            data_hash = {
+                # 2 bytes into the 4 of the padding selector after the wrapper
+                "exclusions": [{"start": len(TEXT.encode()), "length": length + 2}],
+                "name": "jumbf manifest",
+                "alg": "sha256",
+                "hash": digest,
+                "pad": [],
+            }
+            wrapper = encode_wrapper(sign_data_hashed(definition, signer, data_hash))
+            if len(wrapper.encode()) == length:
+                break
+            length = len(wrapper.encode())
+        else:
+            raise AssertionError("the wrapper length did not settle")
+    return TEXT + wrapper + chr(0xE0100)  # one 4-byte selector of padding
+
+
+def test_exclusion_ending_inside_a_selector_is_a_mismatch(credentials, trusted):
+    """A crafted exclusion that ends inside a selector leaves bytes that are not UTF-8 once
+    removed: the binding cannot hold. A mismatch (as extension/text_manifest.js says, see
+    test_extension_parity), not a UnicodeDecodeError."""
+    crafted = _excluding_half_a_selector(credentials)
+    w = find_wrappers(crafted)[0]
+    assert w.run_stop == w.stop + 1
+    verdict = _verify(crafted, trusted)
+    assert verdict.credentials.state == "Invalid"
+    assert "assertion.dataHash.mismatch" in verdict.credentials.failures
+
+
+def test_a_c2pa_without_data_hashed_signing_says_what_is_missing():
+    """The native functions are c2pa's private bindings: a library without them (here the
+    process's own C library) gives an error naming the function and the c2pa-python needed."""
+    import ctypes
+    import importlib.metadata
+
+    from provenance import SigningError
+    from provenance._internal.c2pa_adapter import DATA_HASH_VERSIONS, _bind_data_hash
+
+    with pytest.raises(SigningError, match="c2pa_builder_data_hashed_placeholder") as err:
+        _bind_data_hash(ctypes.CDLL(None), lambda: None)
+    assert f"c2pa-python {importlib.metadata.version('c2pa-python')} lacks" in str(err.value)
+    assert err.value.hint is not None and DATA_HASH_VERSIONS in err.value.hint

@@ -25,7 +25,7 @@ from provenance import (
     verify,
 )
 from provenance.registry import ManifestRegistry
-from provenance.text.manifest import sign_text
+from provenance.text_manifest import sign_text
 
 from .conftest import PHOTOS
 

@@ -119,7 +119,7 @@ def test_a_user_anchor_reads_the_same_in_both(tmp_path, credentials, trusted):
 
 def test_unreadable_text_wrappers_are_worded_alike():
     # Every WrapperProblem, including those the parity test cannot easily make (a version).
-    from provenance.text.manifest import WrapperProblem
+    from provenance.text_manifest import WrapperProblem
     from provenance.verdict import summarize_unreadable_text
 
     if NODE is None:

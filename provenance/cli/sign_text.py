@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..options import add_registry_option
 from ..registry import ManifestRegistry
-from ..text.manifest import sign_text_file
+from ..text_manifest import sign_text_file
 from .options import add_signing_options, manifest_spec, signed_name, signing_credentials
 
 

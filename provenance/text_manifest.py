@@ -1,4 +1,5 @@
-"""A signed C2PA manifest inside unstructured text (C2PA 2.3 A.7 / 2.4 A.8): the one adapter.
+"""A signed C2PA manifest inside unstructured text (C2PA 2.3 A.7 / 2.4 A.8): its wrapper, its
+signing and reading, and the text binding.
 
 Format: NFC text, then U+FEFF, then one variation selector per byte of a
 ``C2PATextManifestWrapper`` = magic ``C2PATXT\\0``, version 1, 4-byte big-endian length, the C2PA
@@ -8,14 +9,14 @@ U+FEFF to the end of the wrapper. We write no padding; we read padded wrappers, 
 bindings, as other signers write them. A leading byte-order mark is dropped before signing.
 
 Why this route: c2pa-python 0.38.1 cannot sign ``text/plain``, but the native c2pa library it
-bundles exports data-hashed signing (``c2pa_builder_data_hashed_placeholder`` and
-``c2pa_builder_sign_data_hashed_embeddable``), which the Python wrapper does not expose. Calling
-those two functions through ctypes keeps C2PA signing, JUMBF and COSE in c2pa itself, with the
-same keys, signer and manifest definitions as images (the pure-Python alternative signs Ed25519
-only). The one circularity — the exclusion length names the wrapper's UTF-8 length, which
-depends on the signed bytes (3 or 4 UTF-8 bytes per selector) — is solved by re-signing with the
-length just measured until the two agree (measured over 30 texts: median 9.5 signatures of
-1.5 ms, at most 23; MAX_SIGNING_ROUNDS bounds it).
+bundles exports data-hashed signing, which the Python wrapper does not expose; the c2pa adapter
+(``_internal.c2pa_adapter.sign_data_hashed``) calls it through ctypes. That keeps C2PA signing,
+JUMBF and COSE in c2pa itself, with the same keys, signer and manifest definitions as images
+(the pure-Python alternative signs Ed25519 only). The one circularity — the exclusion length
+names the wrapper's UTF-8 length, which depends on the signed bytes (3 or 4 UTF-8 bytes per
+selector) — is solved by re-signing with the length just measured until the two agree
+(measured over 30 texts: median 9.5 signatures of 1.5 ms, at most 23; MAX_SIGNING_ROUNDS
+bounds it).
 
 Reading: c2pa's Reader validates the manifest store (signature, trust, assertions) but cannot
 hash text, so it reports the data hash as unverifiable; this module checks the exclusion and the
@@ -26,12 +27,9 @@ place of that one.
 from __future__ import annotations
 
 import base64
-import ctypes
 import dataclasses
 import enum
 import hashlib
-import io
-import json
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -39,18 +37,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import c2pa
-from c2pa.c2pa import _lib, _read_native_error
-
-from ..errors import InputError, OutputError, ProvenanceError, Remedy, SigningError
-from ..files import write_output
-from ..fingerprint import TEXT_FINGERPRINT_ALG, TEXT_SKETCH_BITS, text_sketch
-from ..keys import SigningKeys
-from ..manifest import ManifestSpec, manifest_definition
-from ..media import is_text, read_input
-from ..registry import ManifestRegistry, RegisteredManifest
-from ..registry.pending import PendingRegistry
-from ..trust import TrustPolicy
+from ._internal import c2pa_adapter
+from .errors import InputError, OutputError, ProvenanceError, Remedy, SigningError
+from .files import write_output
+from .fingerprint import TEXT_FINGERPRINT_ALG, TEXT_SKETCH_BITS, text_sketch
+from .keys import SigningKeys
+from .manifest import ManifestSpec, manifest_definition
+from .media import is_text, read_input
+from .register import registered_manifest
+from .registry import ManifestRegistry
+from .registry.pending import PendingRegistry
+from .trust import TrustPolicy
 
 MAGIC = b"C2PATXT\0"
 VERSION = 1
@@ -65,23 +62,6 @@ HASH_MISMATCH = "assertion.dataHash.mismatch"
 ALG_UNSUPPORTED = "algorithm.unsupported"
 #: The hash algorithms C2PA 13.1 allows for hard bindings.
 HASH_ALGORITHMS = frozenset({"sha256", "sha384", "sha512"})
-
-_BYTES = ctypes.POINTER(ctypes.c_ubyte)
-_placeholder = _lib.c2pa_builder_data_hashed_placeholder
-_placeholder.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.POINTER(_BYTES)]
-_placeholder.restype = ctypes.c_int64
-_sign_hashed = _lib.c2pa_builder_sign_data_hashed_embeddable
-_sign_hashed.argtypes = [
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_char_p,
-    ctypes.c_char_p,
-    ctypes.c_void_p,
-    ctypes.POINTER(_BYTES),
-]
-_sign_hashed.restype = ctypes.c_int64
-_free = _lib.c2pa_free
-_free.argtypes = [ctypes.c_void_p]
 
 
 def _selector(b: int) -> str:
@@ -183,36 +163,6 @@ class SignedText:
     signing_rounds: int
 
 
-def _sign_once(definition: dict[str, Any], signer: c2pa.Signer, data_hash: dict[str, Any]) -> bytes:
-    context = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
-    with c2pa.Builder(definition, context) as builder:
-        out = _BYTES()
-        # The placeholder call installs the data-hash assertion that the signing call fills.
-        if (
-            _placeholder(
-                builder._handle, signer.reserve_size(), b"application/c2pa", ctypes.byref(out)
-            )
-            < 0
-        ):
-            raise SigningError(f"c2pa refused the text manifest: {_read_native_error()}")
-        _free(out)
-        out = _BYTES()
-        size = _sign_hashed(
-            builder._handle,
-            signer._handle,
-            json.dumps(data_hash).encode(),
-            b"application/c2pa",
-            None,
-            ctypes.byref(out),
-        )
-        if size < 0:
-            raise SigningError(f"c2pa could not sign the text: {_read_native_error()}")
-        try:
-            return bytes(out[:size])
-        finally:
-            _free(out)
-
-
 def sign_text(
     text: str,
     credentials: SigningKeys,
@@ -261,27 +211,25 @@ def sign_text(
                 "hash": digest,
                 "pad": [],
             }
-            manifest_store = _sign_once(definition, signer, data_hash)
+            manifest_store = c2pa_adapter.sign_data_hashed(definition, signer, data_hash)
             wrapper = encode_wrapper(manifest_store)
             actual = len(wrapper.encode("utf-8"))
             if actual == length:
-                with c2pa.Reader("application/c2pa", io.BytesIO(manifest_store)) as reader:
-                    manifest_id = json.loads(reader.json())["active_manifest"]
+                report = c2pa_adapter.read_manifest_store(manifest_store, name=title)
                 sketch = text_sketch(visible)
                 if store is not None and sketch is not None:
                     store.register(
-                        RegisteredManifest(
+                        registered_manifest(
+                            report,
+                            manifest_store,
                             watermark_id=store.new_watermark_id(),
-                            manifest_id=manifest_id,
                             alg=TEXT_FINGERPRINT_ALG,
                             binding_value=f"{sketch:0{TEXT_SKETCH_BITS // 4}x}",
-                            manifest_store=manifest_store,
                             media_type="text/plain",
                             fingerprint=sketch >> (TEXT_SKETCH_BITS - 64),
-                            signer=credentials.organization,
                         )
                     )
-                return SignedText(visible + wrapper, manifest_id, manifest_store, rounds)
+                return SignedText(visible + wrapper, report.active_label, manifest_store, rounds)
             length = actual
     raise SigningError("the text manifest's length did not settle; try again")
 
@@ -330,7 +278,10 @@ def binding_matches(
     if first != start or not isinstance(length, int) or not least <= start + length <= most:
         return HASH_MISMATCH
     raw = text.encode("utf-8")
-    kept = (raw[:start] + raw[start + length :]).decode("utf-8")
+    try:
+        kept = (raw[:start] + raw[start + length :]).decode("utf-8")
+    except UnicodeDecodeError:  # a crafted length ends inside a selector: not the signed text
+        return HASH_MISMATCH
     digest = hashlib.new(alg, unicodedata.normalize("NFC", kept).encode("utf-8")).digest()
     return HASH_MATCH if base64.b64decode(binding.get("hash", "")) == digest else HASH_MISMATCH
 
@@ -355,14 +306,12 @@ def read_text_manifest(text: str, policy: TrustPolicy) -> TextManifest | None:
     wrapper = readable[0]
     assert wrapper.manifest_store is not None
     try:
-        with c2pa.Reader(
-            "application/c2pa", io.BytesIO(wrapper.manifest_store), None, policy.context()
-        ) as reader:
-            store = json.loads(reader.json())
-            detailed = json.loads(reader.detailed_json())
-            state = reader.get_validation_state()
-    except c2pa.C2paError:
+        found = c2pa_adapter.read_manifest_store(
+            wrapper.manifest_store, name="text", settings=policy.settings(), detailed=True
+        )
+    except ProvenanceError:
         return TextManifest(None, "Invalid", [CORRUPTED], WrapperProblem.UNREADABLE)
+    detailed = found.detailed or {}
     active = detailed["manifests"][detailed["active_manifest"]]
     binding = (active.get("assertion_store") or {}).get("c2pa.hash.data") or {}
     claim_alg = (active.get("claim") or {}).get("alg")
@@ -385,7 +334,7 @@ def read_text_manifest(text: str, policy: TrustPolicy) -> TextManifest | None:
             len(readable_nfc) == 1
             and binding_matches(nfc, readable_nfc[0], binding, claim_alg) == HASH_MATCH
         )
-    return TextManifest(store, state, [code], renormalised=renormalised)
+    return TextManifest(found.report, found.state, [code], renormalised=renormalised)
 
 
 def _bom_variant(text: str) -> str | None:
