@@ -7,10 +7,14 @@ watermarked-then-stripped one (its manifest registered in the server's registry)
 mix a platform sees (90 % unsigned, 10 % with credentials). Beside each, the ceiling measured in
 the same run: a plain in-process loop of `provenance.verify` (and, for the stripped file, of the
 watermark detector alone). With several ``--workers`` counts, each is measured in the same run
-and the ratio to the first is printed. Table to stdout, JSON to bench/results/load.json.
+and the ratio to the first is printed. Each row also gives the CPU time per request of the
+server's processes (server, workers) and of the load driver, which share this machine's cores:
+cores / (their sum) is what the cores could serve with nothing else running. ``--baseline
+CHECKOUT`` first measures another checkout's server (e.g. main's) in the same run. Table to
+stdout, JSON to bench/results/load.json.
 
     uv run python -m bench.load [--seconds 8] [--cache] [--workers 1 2] [--clients 16]
-                                [--cases credentials mix]
+                                [--cases credentials mix] [--baseline /tmp/base]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +109,9 @@ async def _drive(url: str, bodies: list[bytes], clients: int, seconds: float) ->
                     errors += 1
                 latencies.append(time.perf_counter() - start)
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client(i * 7) for i in range(clients)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     latencies.sort()
 
     def pct(p: float) -> float:
@@ -115,6 +120,7 @@ async def _drive(url: str, bodies: list[bytes], clients: int, seconds: float) ->
     return {
         "requests": len(latencies),
         "rps": len(latencies) / elapsed,
+        "cpu": cpu,
         "errors": errors,
         "p50": pct(0.50),
         "p95": pct(0.95),
@@ -140,8 +146,21 @@ def _loop_rate(fn: Any, seconds: float) -> float:
     return count / (time.perf_counter() - start)
 
 
-def _start_server(port: int, registry_location: Path, root: Path, workers: int, cache: bool) -> Any:
-    env = {**os.environ, "PROVENANCE_REGISTRY": str(registry_location)}
+def _start_server(
+    port: int,
+    registry_location: Path,
+    root: Path,
+    workers: int,
+    cache: bool,
+    tree: Path | None = None,
+) -> Any:
+    """The server, from this checkout or from ``tree`` (another checkout of the project, run
+    with this environment's packages: a baseline measured in the same run)."""
+    # The variable's earlier name too, for a baseline checkout from before the rename.
+    location = str(registry_location)
+    env = {**os.environ, "PROVENANCE_REGISTRY": location, "PROVENANCE_STORE": location}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -159,12 +178,83 @@ def _start_server(port: int, registry_location: Path, root: Path, workers: int, 
             str(workers),
         ],
         env=env,
+        cwd=tree,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     wait_healthy(f"http://127.0.0.1:{port}")
+    # And until its worker processes have started (their start-up is not the load's CPU).
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
     return server
+
+
+def _tree_cpu(root: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by the server ``root`` and its live descendants,
+    from /proc: (the server processes' event loops, the worker processes). Workers are
+    whatever multiprocessing's forkserver started; with ``--workers N`` the root only
+    supervises the N server processes it forked."""
+    parents: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    pooled: set[int] = set()
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        spent[pid] = (int(fields[11]) + int(fields[12])) / tick
+        if b"multiprocessing.forkserver" in command:
+            pooled.add(pid)
+    family, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    loops = sum(spent.get(pid, 0.0) for pid in family - pooled)
+    return loops, sum(spent.get(pid, 0.0) for pid in family & pooled)
+
+
+def _measure(
+    port: int, server: int, files: list[Path], clients: int, args: argparse.Namespace
+) -> Any:
+    """One row: the driver, in its own process, against the server on ``port``; with the CPU
+    time per request of the server's processes and of the driver while it drives (they share
+    the cores)."""
+    server_before = _tree_cpu(server)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.load",
+            "--drive",
+            f"http://127.0.0.1:{port}/v1/verify",
+            ",".join(str(p) for p in files),
+            str(clients),
+            str(args.seconds),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout)
+    count = max(1, result["requests"])
+    server_after = _tree_cpu(server)
+    result["loop_cpu_ms"] = (server_after[0] - server_before[0]) / count * 1000
+    result["workers_cpu_ms"] = (server_after[1] - server_before[1]) / count * 1000
+    result["server_cpu_ms"] = result["loop_cpu_ms"] + result["workers_cpu_ms"]
+    result["driver_cpu_ms"] = result["cpu"] / count * 1000
+    return result
 
 
 def main() -> None:
@@ -178,6 +268,13 @@ def main() -> None:
         nargs="+",
         default=["credentials", "unsigned", "stripped", "mix"],
         choices=["credentials", "unsigned", "stripped", "mix"],
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also measure the server of another checkout (e.g. `git worktree add /tmp/base "
+        "main`) in the same run, before this one, and print this one's ratio to it",
     )
     parser.add_argument(
         "--drive", nargs=4, metavar=("URL", "FILES", "CLIENTS", "SECONDS"), help=argparse.SUPPRESS
@@ -209,34 +306,25 @@ def main() -> None:
         case: len(seq) / sum(1 / rates[name] for name in seq) for case, seq in sequences.items()
     }
 
+    cores = os.cpu_count() or 1
     rows: list[dict[str, Any]] = []
-    measured: dict[tuple[int, str, int], float] = {}
-    for workers in args.workers:
-        port = _free_port()
-        server = _start_server(port, registry_location, root, workers, args.cache)
-        try:
-            for case in args.cases:
-                for clients in args.clients:
-                    out = subprocess.run(
-                        [
-                            sys.executable,
-                            "-m",
-                            "bench.load",
-                            "--drive",
-                            f"http://127.0.0.1:{port}/v1/verify",
-                            ",".join(str(paths[name]) for name in sequences[case]),
-                            str(clients),
-                            str(args.seconds),
-                        ],
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    )
-                    r = json.loads(out.stdout)
-                    measured[(workers, case, clients)] = r["rps"]
-                    base = measured.get((args.workers[0], case, clients), r["rps"])
-                    rows.append(
-                        {
+    measured: dict[tuple[str, int, str, int], float] = {}
+    servers: list[tuple[str, Path | None]] = [("this", None)]
+    if args.baseline is not None:
+        servers.insert(0, ("baseline", args.baseline.resolve()))
+    for label, tree in servers:
+        for workers in args.workers:
+            port = _free_port()
+            server = _start_server(port, registry_location, root, workers, args.cache, tree)
+            try:
+                for case in args.cases:
+                    for clients in args.clients:
+                        files_ = [paths[n] for n in sequences[case]]
+                        r = _measure(port, server.pid, files_, clients, args)
+                        measured[(label, workers, case, clients)] = r["rps"]
+                        first = measured.get((label, args.workers[0], case, clients), r["rps"])
+                        row = {
+                            "server": label,
                             "workers": workers,
                             "case": case,
                             "clients": clients,
@@ -245,16 +333,26 @@ def main() -> None:
                             "p95 ms": f"{r['p95']:.1f}",
                             "p99 ms": f"{r['p99']:.1f}",
                             "errors": r["errors"],
+                            "CPU ms/req: server loops": f"{r['loop_cpu_ms']:.2f}",
+                            "worker processes": f"{r['workers_cpu_ms']:.2f}",
+                            "driver": f"{r['driver_cpu_ms']:.2f}",
+                            # What both cores could serve if nothing else ran on them.
+                            "cores / CPU per req": (
+                                f"{cores / (r['server_cpu_ms'] + r['driver_cpu_ms']) * 1000:.0f}"
+                            ),
                             "in-process verify/s": f"{ceilings[case]:.1f}",
                             "server / in-process": f"{r['rps'] / ceilings[case]:.2f}",
-                            f"vs {args.workers[0]} worker(s)": f"{r['rps'] / base:.2f}",
+                            f"vs {args.workers[0]} worker(s)": f"{r['rps'] / first:.2f}",
                         }
-                    )
-                    print(rows[-1], flush=True)
-        finally:
-            server.terminate()
-            server.wait(30)
-    columns = list(rows[0]) if rows else []
+                        base = measured.get(("baseline", workers, case, clients))
+                        if label == "this" and base is not None:
+                            row["vs baseline"] = f"{r['rps'] / base:.2f}"
+                        rows.append(row)
+                        print(rows[-1], flush=True)
+            finally:
+                server.terminate()
+                server.wait(30)
+    columns = list(dict.fromkeys(c for row in rows for c in row))
     print(table(rows, columns))
     print(f"\nwatermark detector alone, in process: {detector:.0f}/s on the stripped file")
     print(

@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 from PIL import Image
 
 from provenance import (
@@ -34,6 +35,10 @@ class WorkerState:
 
 
 def init(settings: Settings) -> WorkerState:
+    # The pool runs one call per process, as many processes as cores: OpenCV's own threads
+    # on top only contend with the other workers (measured: 1.2x the CPU per detection with
+    # two threads on two busy cores, 1.7x the wall time).
+    cv2.setNumThreads(1)
     return WorkerState(settings, ManifestRegistry(settings.registry_location))
 
 
@@ -62,8 +67,13 @@ def check_pixels(data: bytes, budget: int) -> None:
 
 
 def verify_content(
-    state: WorkerState, data: bytes, media_type: str | None, digest: str, name: str | None = None
+    state: WorkerState,
+    data: bytes,
+    media_type: str | None,
+    digest: str | None,
+    name: str | None = None,
 ) -> dict[str, Any]:
+    """The verdict as a dict; ``digest``: the content's SHA-256 if the caller has it."""
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
         # From the bytes alone: the client's file name labels messages but is no evidence (and

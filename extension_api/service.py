@@ -105,11 +105,21 @@ class Service:
         """(sha256, verdict dict) for content, cached by hash and media type. ``media_type``
         only for text (bytes cannot tell text apart); everything else is sniffed. ``name``: the
         file name the client gave, for messages only (a verdict never holds it)."""
-        digest = await self.run(_sha256, data)  # hashlib releases the GIL
+        if self.cache.size <= 0:
+            # No cache to look in: the worker hashes the content as it verifies it, which
+            # saves this process two thread round trips per request.
+            result = await self.work(jobs.verify_content, data, media_type, None, name)
+            return str(result["sha256"]), result
         kind = f"{media_type or SNIFFED} {self.judged_by}"
-        cached = await self.run(self.cache.get, digest, kind)
+        digest, cached = await self.run(self._cached, data, kind)
         if cached is not None:
             return digest, cached
         result = await self.work(jobs.verify_content, data, media_type, digest, name)
         await self.run(self.cache.put, digest, kind, result)
         return digest, result
+
+    def _cached(self, data: bytes, kind: str) -> tuple[str, dict[str, Any] | None]:
+        """(sha256, the cached verdict or None), in one thread round trip (hashlib releases
+        the GIL)."""
+        digest = _sha256(data)
+        return digest, self.cache.get(digest, kind)

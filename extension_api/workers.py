@@ -67,6 +67,13 @@ def _serve(conn: multiprocessing.connection.Connection, init: Callable, arg: Any
             return
 
 
+def _call(conn: multiprocessing.connection.Connection, message: tuple) -> Any:
+    """Send a call and wait for its reply, in one trip to an I/O thread (each trip costs the
+    event loop a future, a wake-up and the GIL twice)."""
+    conn.send(message)
+    return conn.recv()
+
+
 @dataclass(eq=False)  # hashed by identity: kept in a set
 class _Worker:
     process: multiprocessing.process.BaseProcess
@@ -145,8 +152,7 @@ class WorkerPool:
         self.busy += 1
         try:
             async with asyncio.timeout_at(deadline):
-                await loop.run_in_executor(self._io, worker.conn.send, (fn, args))
-                reply = await loop.run_in_executor(self._io, worker.conn.recv)
+                reply = await loop.run_in_executor(self._io, _call, worker.conn, (fn, args))
         except BaseException as exc:
             # Timed out, cancelled (shutdown) or the worker died: it may still be busy with
             # this call, so it is killed, and a fresh one takes its place.

@@ -581,6 +581,20 @@ async def test_a_cached_verdict_is_not_reused_under_other_trust(settings, files)
     assert states[0] == "Trusted" and states[1] != "Trusted"
 
 
+async def test_without_a_cache_the_worker_hashes_the_content(settings, files):
+    """With the verdict cache off, the server skips its own hashing and cache round trips:
+    the digest in each verdict is still the SHA-256 of the bytes sent, image or text."""
+    import hashlib
+
+    uncached = Settings(**{**settings.__dict__, "cache_size": 0})
+    text = b"Plain words, never signed."
+    with LiveServer(uncached) as live:
+        for data, kw in ((files.unsigned, {}), (text, {"headers": {"Content-Type": "text/plain"}})):
+            status, body, _ = await _post(f"{live.url}/v1/verify", data, **kw)
+            assert status == 200
+            assert body["sha256"] == hashlib.sha256(data).hexdigest()
+
+
 def test_verdict_cache_lives_in_the_registry(tmp_path):
     """Kept by hash and media type with an expiry, in the registry every process shares; a size
     of 0 turns it off."""

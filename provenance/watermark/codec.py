@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import cv2
 import numpy as np
@@ -103,6 +103,8 @@ DETECT_MIN_SIDE = 192
 class Patterns:
     sync: np.ndarray  # (PERIOD, PERIOD)
     bits: np.ndarray  # (CODED_BITS, PERIOD * PERIOD)
+    #: conj(FFT(sync)): what every fold's spectrum is multiplied by to correlate with it.
+    sync_conj: np.ndarray  # (PERIOD, PERIOD), complex
 
 
 def _hadamard(n: int) -> np.ndarray:
@@ -124,7 +126,8 @@ def patterns(key: bytes = DEFAULT_KEY) -> Patterns:
         h = _hadamard(n).astype(np.float32)
         rows = rng.choice(np.arange(1, n), payload.CODED_BITS + 1, replace=False)  # no DC row
         chosen = h[rows][:, rng.permutation(n)] * rng.choice([-1.0, 1.0], n).astype(np.float32)
-        _PATTERNS[key] = Patterns(chosen[0].reshape(PERIOD, PERIOD), chosen[1:])
+        sync = chosen[0].reshape(PERIOD, PERIOD)
+        _PATTERNS[key] = Patterns(sync, chosen[1:], np.conj(np.fft.fft2(sync)))
     return _PATTERNS[key]
 
 
@@ -151,7 +154,11 @@ def tile(identifier: int, key: bytes = DEFAULT_KEY) -> np.ndarray:
 def _local_std(img: np.ndarray, size: int = 5) -> np.ndarray:
     mean = cv2.blur(img, (size, size))
     sq = cv2.blur(img * img, (size, size))
-    return np.sqrt(np.maximum(sq - mean * mean, 0))
+    # sqrt(max(sq - mean^2, 0)), in place: a detection makes no full-size temporary it can avoid.
+    np.multiply(mean, mean, out=mean)
+    np.subtract(sq, mean, out=sq)
+    np.maximum(sq, 0, out=sq)
+    return np.sqrt(sq, out=sq)
 
 
 def _periodic_highpass(t: np.ndarray) -> np.ndarray:
@@ -325,8 +332,11 @@ def _whiten(y: np.ndarray) -> np.ndarray:
     the pattern from the eye but drown it for the detector, count for little (dividing by s
     instead, as before, left 20-50 % of the weakest photos' SNR on the table)."""
     r = y - cv2.GaussianBlur(y, (0, 0), 1.0)
+    # r / (local^2 + 3), in place (a detection makes no full-size temporary it can avoid).
     local = _local_std(r, 5)
-    return r / (local * local + 3.0)
+    np.multiply(local, local, out=local)
+    np.add(local, 3.0, out=local)
+    return np.divide(r, local, out=r)
 
 
 def _fold(img: np.ndarray) -> np.ndarray:
@@ -341,30 +351,43 @@ def _subpixel(a: float, b: float, c: float) -> float:
     return 0.0 if abs(d) < 1e-12 else float(np.clip(0.5 * (a - c) / d, -0.5, 0.5))
 
 
+def _correlate(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float, float, float]:
+    """The folded tile's correlation with the sync pattern: (the tile's spectrum, z-score of
+    the peak, its shift dy and dx to a fraction of a pixel)."""
+    spectrum = np.fft.fft2(acc)
+    corr = np.fft.ifft2(spectrum * pats.sync_conj).real
+    py, px = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    z = float((corr[py, px] - corr.mean()) / (corr.std() + 1e-9))
+    n = PERIOD
+    dy = py + _subpixel(corr[(py - 1) % n, px], corr[py, px], corr[(py + 1) % n, px])
+    dx = px + _subpixel(corr[py, (px - 1) % n], corr[py, px], corr[py, (px + 1) % n])
+    return spectrum, z, dy, dx
+
+
+def _align(spectrum: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    """The folded tile (given by its spectrum) shifted back by (dy, dx), with a phase ramp:
+    the tile is periodic, so a fraction of a pixel is undone exactly."""
+    f = np.fft.fftfreq(PERIOD)
+    ramp = np.exp(2j * np.pi * (f[:, None] * dy + f[None, :] * dx))
+    return np.fft.ifft2(spectrum * ramp).real
+
+
 def _sync(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float]:
     """Align the folded tile by the sync pattern: (aligned tile, z-score of the peak).
 
     The shift is found to a fraction of a pixel (a crop rarely moves the grid by whole base
     pixels) and undone exactly with a phase ramp: the folded tile is periodic.
     """
-    spectrum = np.fft.fft2(acc)
-    corr = np.fft.ifft2(spectrum * np.conj(np.fft.fft2(pats.sync))).real
-    py, px = np.unravel_index(int(np.argmax(corr)), corr.shape)
-    z = float((corr[py, px] - corr.mean()) / (corr.std() + 1e-9))
-    n = PERIOD
-    dy = py + _subpixel(corr[(py - 1) % n, px], corr[py, px], corr[(py + 1) % n, px])
-    dx = px + _subpixel(corr[py, (px - 1) % n], corr[py, px], corr[py, (px + 1) % n])
-    f = np.fft.fftfreq(n)
-    ramp = np.exp(2j * np.pi * (f[:, None] * dy + f[None, :] * dx))
-    return np.fft.ifft2(spectrum * ramp).real, z
+    spectrum, z, dy, dx = _correlate(acc, pats)
+    return _align(spectrum, dy, dx), z
 
 
 def _decode(acc: np.ndarray, key: bytes, geometry: str, want_bits: bool = False) -> Detection:
     pats = patterns(key)
-    aligned, z = _sync(acc, pats)
+    spectrum, z, dy, dx = _correlate(acc, pats)
     if z < LOW_Z and not want_bits:
         return Detection(False, None, 0.0, z, geometry)  # not synchronised: nothing to decode
-    flat = aligned.ravel()
+    flat = _align(spectrum, dy, dx).ravel()
     soft = pats.bits @ flat
     if z < HALF_Z and not want_bits and soft @ soft < SPAN_SHARE * (flat @ flat):
         # Too little of the fold lies in the watermark's span for a clean decode: skip Viterbi.
@@ -385,11 +408,44 @@ def _spectrum(y: np.ndarray) -> np.ndarray:
     """Power spectrum, divided by its local mean: the host's 1/f slope becomes flat (~1) while
     the pattern's lattice lines stand out, at low frequencies as well as high."""
     h, w = y.shape
-    window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    windowed = ((y - y.mean()) * window).astype(np.float32)
+    windowed = ((y - y.mean()) * _window(h, w)).astype(np.float32)
+    # Zero-padded to a size with small prime factors: a prime side (a 1 MP 3:2 photo's base
+    # grid is 256x383) makes the DFT 30 times slower. The window already takes the edges to
+    # zero, so the padding only interpolates the spectrum; frequencies are read from its shape.
+    windowed = cv2.copyMakeBorder(
+        windowed,
+        0,
+        cv2.getOptimalDFTSize(h) - h,
+        0,
+        cv2.getOptimalDFTSize(w) - w,
+        cv2.BORDER_CONSTANT,
+        value=0.0,
+    )
     re, im = cv2.split(cv2.dft(windowed, flags=cv2.DFT_COMPLEX_OUTPUT))
-    power = np.fft.fftshift(re * re + im * im)
-    return power / (cv2.blur(power, (15, 15)) + 1e-9)
+    np.multiply(re, re, out=re)
+    np.multiply(im, im, out=im)
+    power = np.fft.fftshift(np.add(re, im, out=re))
+    local = cv2.blur(power, (15, 15))
+    np.add(local, 1e-9, out=local)
+    return np.divide(power, local, out=power)
+
+
+@lru_cache(maxsize=8)
+def _window(h: int, w: int) -> np.ndarray:
+    """The 2-D Hann window of an h x w spectrum (most uploads share a few aspect ratios; the
+    cache is bounded, as a server sees any)."""
+    window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
+    window.flags.writeable = False
+    return window
+
+
+@cache
+def _harmonics(harmonics: int) -> tuple[np.ndarray, np.ndarray]:
+    """The reciprocal-lattice points (k, m) the comb looks at: a half-plane suffices."""
+    k, m = np.meshgrid(np.arange(-harmonics, harmonics + 1), np.arange(1, harmonics + 1))
+    k = np.concatenate([np.arange(1, harmonics + 1), k.ravel()])
+    m = np.concatenate([np.zeros(harmonics, dtype=int), m.ravel()])
+    return k, m
 
 
 def _comb(
@@ -398,9 +454,7 @@ def _comb(
     """Mean normalised power at the reciprocal-lattice points of each (period, angle) pair
     (``periods`` and ``angles`` broadcast together; the result has their shape)."""
     h, w = spectrum.shape
-    k, m = np.meshgrid(np.arange(-harmonics, harmonics + 1), np.arange(1, harmonics + 1))
-    k = np.concatenate([np.arange(1, harmonics + 1), k.ravel()])  # a half-plane suffices
-    m = np.concatenate([np.zeros(harmonics, dtype=int), m.ravel()])
+    k, m = _harmonics(harmonics)
     p, a = np.broadcast_arrays(np.asarray(periods), np.asarray(angles))
     cos, sin = np.cos(a)[..., None], np.sin(a)[..., None]
     inv = 1.0 / p[..., None]
@@ -409,11 +463,13 @@ def _comb(
     inside = (fx >= 0) & (fx < w - 1) & (fy >= 0) & (fy < h - 1)
     x0, y0 = np.clip(fx.astype(int), 0, w - 2), np.clip(fy.astype(int), 0, h - 2)
     ax, ay = fx - x0, fy - y0
+    # Bilinear interpolation, gathering the four neighbours from the flat spectrum.
+    flat, at = spectrum.ravel(), y0 * w + x0
     value = (
-        spectrum[y0, x0] * (1 - ax) * (1 - ay)
-        + spectrum[y0, x0 + 1] * ax * (1 - ay)
-        + spectrum[y0 + 1, x0] * (1 - ax) * ay
-        + spectrum[y0 + 1, x0 + 1] * ax * ay
+        flat[at] * (1 - ax) * (1 - ay)
+        + flat[at + 1] * ax * (1 - ay)
+        + flat[at + w] * (1 - ax) * ay
+        + flat[at + w + 1] * ax * ay
     )
     return np.where(inside, value, 0).sum(axis=-1) / np.maximum(inside.sum(axis=-1), 1)
 
@@ -430,37 +486,52 @@ def _peaks(spectrum: np.ndarray, count: int = 80) -> np.ndarray:
 
 
 def _votes(peaks: np.ndarray, periods: np.ndarray, angles: np.ndarray, tol: float) -> np.ndarray:
-    """For each (period, angle) pair (1-D arrays of one length): how many peaks sit on that
-    lattice, within ``tol`` lattice units."""
-    c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
-    fx, fy = peaks[None, :, 0], peaks[None, :, 1]
-    p = periods[:, None]
-    u = (p * (fx * c + fy * s)).astype(np.float32)  # (pairs, peaks), in lattice units
+    """For each (period, angle) pair (``periods`` and ``angles`` broadcast together; the result
+    has their shape): how many peaks sit on that lattice, within ``tol`` lattice units.
+
+    The peaks are rotated once per angle and then scaled by each period, so a grid of
+    periods x angles costs one multiplication per cell and peak, not a rotation.
+    """
+    fx, fy = peaks[:, 0], peaks[:, 1]
+    c, s = np.cos(angles)[..., None], np.sin(angles)[..., None]
+    p = periods[..., None]
+    u = (p * (fx * c + fy * s)).astype(np.float32)  # (..., peaks), in lattice units
     v = (p * (fy * c - fx * s)).astype(np.float32)
-    off2 = (u - np.rint(u)) ** 2 + (v - np.rint(v)) ** 2
-    return (off2 < tol * tol).sum(axis=1)
+    u -= np.rint(u)
+    v -= np.rint(v)
+    u *= u
+    v *= v
+    u += v
+    return (u < tol * tol).sum(axis=-1)
+
+
+#: The shortlist's coarse grid: periods from the plain grid (32) up to a crop to 45 % of the
+#: frame, 1 % apart; tilts up to 5 degrees, 0.5 degree apart.
+_COARSE_PERIODS = PERIOD * np.exp(np.arange(np.log(0.98), np.log(1 / 0.45), 0.01))
+_COARSE_ANGLES = np.radians(np.arange(-5.0, 5.01, 0.5))
+#: The fine grid around each coarse cell: 0.2 % in period, 0.1 degree.
+_FINE_PERIODS = np.exp(np.arange(-5, 6) * 0.002)
+_FINE_ANGLES = np.radians(np.arange(-5, 6) * 0.1)
 
 
 def _shortlist(peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(periods, angles) of the lattices the most peaks fit, coarse to fine.
 
-    Periods from the plain grid (32) up to a crop to 45 % of the frame; tilts up to 5 degrees.
     A coarse grid (1 % in period, 0.5 degree, a looser fit) finds the regions worth a look, and
     the fine grid (0.2 %, 0.1 degree) is searched only around them: a twentieth of the work of
     searching the fine grid everywhere, which is what an unmarked image used to pay.
     """
-    periods, angles = np.meshgrid(
-        PERIOD * np.exp(np.arange(np.log(0.98), np.log(1 / 0.45), 0.01)),
-        np.radians(np.arange(-5.0, 5.01, 0.5)),
-    )
-    periods, angles = periods.ravel(), angles.ravel()
-    best = np.argsort(_votes(peaks, periods, angles, 0.25))[::-1][:COARSE]
-    step_p, step_a = np.meshgrid(
-        np.exp(np.arange(-5, 6) * 0.002), np.radians(np.arange(-5, 6) * 0.1)
-    )
-    fine_p = (periods[best, None] * step_p.ravel()[None]).ravel()
-    fine_a = (angles[best, None] + step_a.ravel()[None]).ravel()
-    top = np.argsort(_votes(peaks, fine_p, fine_a, 0.12), kind="stable")[::-1][:FINALISTS]
+    # Cells in (angle, period) order, as a meshgrid of periods and angles ravels.
+    coarse = _votes(peaks, _COARSE_PERIODS[None, :], _COARSE_ANGLES[:, None], 0.25)
+    best = np.argsort(coarse.ravel())[::-1][:COARSE]
+    ia, ip = np.divmod(best, len(_COARSE_PERIODS))
+    # (best, angle step, period step), in that order when ravelled.
+    fine_p = _COARSE_PERIODS[ip][:, None, None] * _FINE_PERIODS[None, None, :]
+    fine_a = _COARSE_ANGLES[ia][:, None, None] + _FINE_ANGLES[None, :, None]
+    votes = _votes(peaks, fine_p, fine_a, 0.12).ravel()
+    top = np.argsort(votes, kind="stable")[::-1][:FINALISTS]
+    shape = (len(best), len(_FINE_ANGLES), len(_FINE_PERIODS))
+    fine_p, fine_a = np.broadcast_to(fine_p, shape).ravel(), np.broadcast_to(fine_a, shape).ravel()
     return fine_p[top], fine_a[top]
 
 

@@ -106,18 +106,25 @@ _PRED = np.array(
 _PRED_BIT = np.arange(_STATES) >> (_K - 2)
 
 
+#: The two predecessors' expected coded bits (as -1/+1) for each next state: (next, 2 preds, 2).
+_EXPECTED = 2 * _OUT[_PRED, _PRED_BIT[:, None]].astype(np.float64) - 1
+
+
 def viterbi(soft: np.ndarray) -> np.ndarray:
     """Soft-decision decode: ``soft[i] > 0`` means coded bit i is more likely 1."""
     steps = len(soft) // 2
     pairs = soft.reshape(steps, 2)
-    expected = 2 * _OUT[_PRED, _PRED_BIT[:, None]].astype(np.float64) - 1  # (next, 2 preds, 2)
+    # Every step's branch metrics at once (the detector decodes folds of unmarked images too).
+    branch = (_EXPECTED[None] * pairs[:, None, None, :]).sum(axis=3)  # (steps, next, 2)
     metric = np.full(_STATES, -np.inf)
     metric[0] = 0.0
     choice = np.zeros((steps, _STATES), dtype=np.int8)
     for t in range(steps):
-        cand = metric[_PRED] + (expected * pairs[t]).sum(axis=2)  # (next, 2)
-        choice[t] = cand.argmax(axis=1)
-        metric = cand.max(axis=1)
+        cand = metric[_PRED] + branch[t]  # (next, 2)
+        # The second predecessor only when strictly better: argmax's choice on ties.
+        second = cand[:, 1] > cand[:, 0]
+        choice[t] = second
+        metric = np.where(second, cand[:, 1], cand[:, 0])
     state = 0  # the encoder ends in state 0 (zero tail)
     decoded = np.zeros(steps, dtype=np.uint8)
     for t in range(steps - 1, -1, -1):
