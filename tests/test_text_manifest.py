@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from provenance import ManifestSpec, ProvenanceError, TrustPolicy, init_keys, verify
 from provenance.text_manifest import (
     CORRUPTED,
+    MAX_SIGNING_ROUNDS,
     MULTIPLE,
     encode_wrapper,
     find_wrappers,
@@ -336,7 +337,7 @@ def _hand_signed(credentials, stored: str, gap: int = 0) -> str:
     digest = list(hashlib.sha256(unicodedata.normalize("NFC", stored).encode()).digest())
     length = 0
     with credentials.signer(None) as signer:
-        for _ in range(50):
+        for _ in range(MAX_SIGNING_ROUNDS):  # as sign_text: lengths settle by chance
             data_hash = {
                 "exclusions": [{"start": len(stored.encode()), "length": length}],
                 "name": "jumbf manifest",
@@ -385,7 +386,7 @@ def _excluding_half_a_selector(credentials) -> str:
     digest = list(hashlib.sha256(TEXT.encode()).digest())
     length = 0
     with credentials.signer(None) as signer:
-        for _ in range(50):
+        for _ in range(MAX_SIGNING_ROUNDS):  # as sign_text: lengths settle by chance
             data_hash = {
                 # 2 bytes into the 4 of the padding selector after the wrapper
                 "exclusions": [{"start": len(TEXT.encode()), "length": length + 2}],
