@@ -221,13 +221,13 @@ class Bench:
         keys = init_keys(workdir / "keys", org="Forgery Bench")
         self.credentials = SigningKeys.load(keys_dir=keys.dir)
         self.policy = TrustPolicy.from_files([keys.root])
-        self.store = ManifestRegistry(workdir / "manifests.sqlite3")
+        self.registry = ManifestRegistry(workdir / "manifests.sqlite3")
 
     def outcome(self, data: bytes, wid: int) -> tuple[bool, bool, bool]:
         """(watermark names wid, recovered now, recovered under the old pHash rule)."""
-        verdict = verify(data, policy=self.policy, store=self.store)
+        verdict = verify(data, policy=self.policy, registry=self.registry)
         named = bool(verdict.watermark and verdict.watermark.get("payload") == f"{wid:010x}")
-        record = self.store.by_watermark(wid)
+        record = self.registry.by_watermark(wid)
         old = False
         if named and record is not None:
             alike = similarity(image_hash(load_for_detection(data)), record.fingerprint or 0)
@@ -244,11 +244,11 @@ def main() -> None:
     images = photos() + synthetic(args.synthetic)
     bench = Bench(Path(tempfile.mkdtemp(prefix="forgery-")))
 
-    # Register every image (signed into the store, as `provenance sign --store` does).
+    # Register every image (signed into the registry, as `provenance sign --registry` does).
     marked: list[np.ndarray] = []
     ids: list[int] = []
     for name, rgb in images:
-        signed = sign(jpeg(rgb, 95), bench.credentials, AI, store=bench.store)
+        signed = sign(jpeg(rgb, 95), bench.credentials, AI, registry=bench.registry)
         assert signed.watermark is not None, name
         ids.append(int(signed.watermark, 16))
         marked.append(np.asarray(Image.open(io.BytesIO(signed.asset or b"")).convert("RGB")))
@@ -276,7 +276,7 @@ def main() -> None:
     }
     psnr_steer = []
     for a, b in pairs:
-        target = bench.store.by_watermark(ids[a])
+        target = bench.registry.by_watermark(ids[a])
         assert target is not None and target.fingerprint is not None
         b_rgb = images[b][1]
         steered = steer_phash(b_rgb, target.fingerprint)
@@ -296,7 +296,7 @@ def main() -> None:
     squat_accepted = 0
     squat_tried = 0
     for name, rgb in images:
-        victim = sign(jpeg(rgb, 95), bench.credentials, AI)  # another store: not here
+        victim = sign(jpeg(rgb, 95), bench.credentials, AI)  # another registry: not here
         wid = int(victim.watermark or "0", 16)
         stripped = jpeg(np.asarray(Image.open(io.BytesIO(victim.asset or b"")).convert("RGB")))
         squat = sign(stripped, bench.credentials, SignOptions(AI.manifest, watermark_id=wid))
@@ -305,7 +305,7 @@ def main() -> None:
             register_manifest(
                 squat.manifest or b"",
                 squat.asset or b"",
-                bench.store,
+                bench.registry,
                 client="squatter",
                 policy=bench.policy,
                 name=name,
@@ -390,7 +390,7 @@ def main() -> None:
         "compare (crop)": [],
     }
     for rgb, wid in list(zip(marked, ids, strict=True))[:10]:
-        record = bench.store.by_watermark(wid)
+        record = bench.registry.by_watermark(wid)
         assert record is not None and record.reference is not None
         for suffix, im in (
             ("", Image.fromarray(rgb)),

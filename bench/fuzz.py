@@ -52,7 +52,7 @@ def _fuzz_library(
     corpus: list[Seed], registry_location: str, root: str, seed: int, count: int
 ) -> tuple[Counter[str], list[str], list[tuple[float, str]]]:
     """``count`` mutated inputs through ``verify`` (in a process of its own)."""
-    store = ManifestRegistry(registry_location)
+    registry = ManifestRegistry(registry_location)
     policy = TrustPolicy.from_files([root])
     rng = random.Random(seed)
     outcomes: Counter[str] = Counter()
@@ -65,7 +65,10 @@ def _fuzz_library(
         start = time.perf_counter()
         try:
             verify_content(
-                data, policy=policy, store=store, media_type="text/plain" if chosen.text else None
+                data,
+                policy=policy,
+                registry=registry,
+                media_type="text/plain" if chosen.text else None,
             )
             outcomes["verdict"] += 1
         except ProvenanceError as exc:
@@ -96,13 +99,13 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="provenance-fuzz-"))
     keys = init_keys(workdir / "keys", org="Fuzz Ltd")
-    store = ManifestRegistry(workdir / "m.sqlite3")
-    corpus = seeds(SigningKeys.load(keys_dir=keys.dir), store)
+    registry = ManifestRegistry(workdir / "m.sqlite3")
+    corpus = seeds(SigningKeys.load(keys_dir=keys.dir), registry)
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "extension_api", "--port", str(port), "--store",
-            str(store.path), "--trust", str(keys.root), "--no-default-trust", "--rate-limit",
+            sys.executable, "-m", "extension_api", "--port", str(port), "--registry",
+            str(registry.path), "--trust", str(keys.root), "--no-default-trust", "--rate-limit",
             "0", "--cache-size", "0", "--threads", "2",
         ],
         stdout=subprocess.PIPE,
@@ -122,7 +125,7 @@ def main() -> None:
                 pool.submit(
                     _fuzz_library,
                     corpus,
-                    str(store.path),
+                    str(registry.path),
                     str(keys.root),
                     args.seed + i,
                     min(share, args.inputs - i * share),

@@ -3,7 +3,7 @@
 Starts `python -m extension_api --workers N` (rate limit off, verdict cache off unless --cache)
 on a loopback port, then drives it from a separate process with 1, 16 and 64 concurrent clients
 for a fixed time each, posting a 1 MP JPEG with embedded credentials, an unsigned one, a
-watermarked-then-stripped one (its manifest registered in the server's store), and the upload
+watermarked-then-stripped one (its manifest registered in the server's registry), and the upload
 mix a platform sees (90 % unsigned, 10 % with credentials). Beside each, the ceiling measured in
 the same run: a plain in-process loop of `provenance.verify` (and, for the stripped file, of the
 watermark detector alone). With several ``--workers`` counts, each is measured in the same run
@@ -64,10 +64,10 @@ def _files(workdir: Path) -> tuple[dict[str, bytes], Path, Path]:
     keys = init_keys(workdir / "keys", org="Bench Ltd")
     creds = SigningKeys.load(keys_dir=keys.dir)
     registry_location = workdir / "manifests.sqlite3"
-    store = ManifestRegistry(registry_location)
+    registry = ManifestRegistry(registry_location)
     photo = natural_jpeg(1.0, "coffee.jpg")
     options = SignOptions(ManifestSpec(generator="Bench Diffusion"))
-    signed = sign(photo, creds, options, store=store).asset or b""
+    signed = sign(photo, creds, options, registry=registry).asset or b""
     buf = io.BytesIO()
     Image.open(io.BytesIO(signed)).convert("RGB").save(buf, format="JPEG", quality=85)
     files = {
@@ -288,10 +288,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="provenance-load-"))
     files, registry_location, root = _files(workdir)
     policy = TrustPolicy.from_files([root])
-    store = ManifestRegistry(registry_location)
+    registry = ManifestRegistry(registry_location)
     rates = {
         name: _loop_rate(
-            lambda d=data: verify(d, policy=policy, store=store), min(3.0, args.seconds)
+            lambda d=data: verify(d, policy=policy, registry=registry), min(3.0, args.seconds)
         )
         for name, data in files.items()
     }

@@ -184,7 +184,7 @@ def breakdown(creds: SigningKeys, spec: ManifestSpec, runs: int) -> list[dict[st
     stage that overlaps another, such as the encode beside the reduced copy's work, counts both);
     "rest" is the wall time outside any stage, negative when stages overlapped."""
     work = Path(tempfile.mkdtemp())
-    store = SQLiteRegistry(work / "registry.db")
+    registry = SQLiteRegistry(work / "registry.db")
     opts = SignOptions(spec)
     columns: dict[str, dict[str, tuple[float, float]]] = {}
     for fmt, data, _ in _inputs_12mp():
@@ -195,7 +195,7 @@ def breakdown(creds: SigningKeys, spec: ManifestSpec, runs: int) -> list[dict[st
             output = work / f"out.{fmt.lower()}"
             with measured() as times:
                 start, cpu = time.perf_counter(), time.process_time()
-                sign_file(source, output, creds, opts, store=store)
+                sign_file(source, output, creds, opts, registry=registry)
                 wall, cpu = time.perf_counter() - start, time.process_time() - cpu
             output.unlink()
             if i:
@@ -212,7 +212,7 @@ def breakdown(creds: SigningKeys, spec: ManifestSpec, runs: int) -> list[dict[st
             )
             for k in samples[0]
         }
-    store.close()
+    registry.close()
     names = list(dict.fromkeys(k for c in columns.values() for k in c))
     rows = []
     for name in names:

@@ -48,23 +48,23 @@ class Call:
 
 
 def _mix(workdir: Path) -> tuple[list[Call], Path, Path]:
-    """The traffic: signed, stripped (recovered through the store), unsigned images, signed
+    """The traffic: signed, stripped (recovered through the registry), unsigned images, signed
     text, resolution by content and by binding, health checks."""
     keys = init_keys(workdir / "keys", org="Soak Ltd")
     credentials = SigningKeys.load(keys_dir=keys.dir)
     registry_location = workdir / "m.sqlite3"
-    store = ManifestRegistry(registry_location)
+    registry = ManifestRegistry(registry_location)
     options = SignOptions(ManifestSpec(generator="Soak Diffusion"))
-    signed = sign(natural_jpeg(1.0), credentials, options, store=store)
+    signed = sign(natural_jpeg(1.0), credentials, options, registry=registry)
     stripped = io.BytesIO()
     Image.open(io.BytesIO(signed.asset or b"")).save(stripped, format="JPEG", quality=80)
     text = sign_text(
         "The council met on Tuesday to discuss the new cycle lanes. " * 20,
         credentials,
         options.manifest,
-        store=store,
+        registry=registry,
     )
-    record = store.by_manifest_id(signed.manifest_id)
+    record = registry.by_manifest_id(signed.manifest_id)
     assert record is not None
     calls = [
         Call("signed", "POST", "/v1/verify", signed.asset, "image/jpeg", 3),
@@ -256,7 +256,7 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "extension_api", "--port", str(port), "--store",
+            sys.executable, "-m", "extension_api", "--port", str(port), "--registry",
             str(registry_location), "--trust", str(root), "--no-default-trust", "--rate-limit", "0",
             "--cache-size", "0", "--threads", str(args.workers),
         ],

@@ -38,14 +38,14 @@ def main() -> None:
     ]
     for name, path in FILES.items():
         data = path.read_bytes()
-        state = verify(data, policy=lists, store=None, watermark=False).credentials.state
+        state = verify(data, policy=lists, registry=None, watermark=False).credentials.state
         rows.append(
             {
                 "what": f"verify {name} -> {state}",
                 "baseline ms": round(
                     1000
                     * median_seconds(
-                        lambda d=data: verify(d, policy=bare, store=None, watermark=False),
+                        lambda d=data: verify(d, policy=bare, registry=None, watermark=False),
                         args.runs,
                     ),
                     2,
@@ -53,7 +53,7 @@ def main() -> None:
                 "lists ms": round(
                     1000
                     * median_seconds(
-                        lambda d=data: verify(d, policy=lists, store=None, watermark=False),
+                        lambda d=data: verify(d, policy=lists, registry=None, watermark=False),
                         args.runs,
                     ),
                     2,

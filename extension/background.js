@@ -154,23 +154,23 @@ async function readLocally(bytes, declaredType) {
     const message = String(err);
     if (/JumbfNotFound|ProvenanceMissing|ManifestNotFound/.test(message)) return { absent: true, mediaType, sha256 };
     const remote = /RemoteManifestUrl\("([^"]+)"\)/.exec(message);
-    if (remote) return { verdict: verdictOf({ store: null, sha256, mediaType, remoteUrl: remote[1] }), where: "browser", ms: performance.now() - started };
+    if (remote) return { verdict: verdictOf({ report: null, sha256, mediaType, remoteUrl: remote[1] }), where: "browser", ms: performance.now() - started };
     if (/UnsupportedType/.test(message)) return { absent: true, mediaType, sha256, unsupported: true };
     return { error: `The C2PA manifest cannot be read (${message}).`, where: "browser" };
   }
   try {
-    const store = JSON.parse(reader.json());
-    const verdict = verdictOf({ store, state: store.validation_state, sha256, mediaType });
-    verdict.credentials.thumbnail = thumbnailOf(reader, store);
-    remember(verdict, store);  // for the report page; the badge need not wait for it
+    const report = JSON.parse(reader.json());
+    const verdict = verdictOf({ report, state: report.validation_state, sha256, mediaType });
+    verdict.credentials.thumbnail = thumbnailOf(reader, report);
+    remember(verdict, report);  // for the report page; the badge need not wait for it
     return { verdict, where: "browser", ms: performance.now() - started };
   } finally {
     reader.free();
   }
 }
 
-function thumbnailOf(reader, store) {
-  const manifest = (store.manifests || {})[store.active_manifest] || {};
+function thumbnailOf(reader, report) {
+  const manifest = (report.manifests || {})[report.active_manifest] || {};
   const thumb = manifest.thumbnail;
   if (!thumb || !thumb.identifier) return null;
   try {
@@ -184,12 +184,12 @@ function thumbnailOf(reader, store) {
 // The last few local verdicts, for the extension's own report page (the service never saw them).
 const REPORTS_KEPT = 50;
 let remembering = Promise.resolve();
-function remember(verdict, store) {
+function remember(verdict, report) {
   // One read-modify-write at a time: checks run in parallel and would drop each other's reports.
   remembering = remembering.then(async () => {
     const { reports = [] } = await chrome.storage.session.get("reports");
     const kept = reports.filter((r) => r.sha256 !== verdict.sha256).slice(-(REPORTS_KEPT - 1));
-    kept.push({ sha256: verdict.sha256, verdict, store });
+    kept.push({ sha256: verdict.sha256, verdict, c2paReport: report });
     await chrome.storage.session.set({ reports: kept });
   }).catch(() => {});
   return remembering;
@@ -212,12 +212,12 @@ async function verifyBytes(bytes, type, sender) {
     if (local.verdict || local.error) return local;
     // No embedded credentials: only the service can look for a watermark or a fingerprint.
     if (!PIXEL_TYPES.has(local.mediaType)) {
-      return { verdict: verdictOf({ store: null, sha256: local.sha256, mediaType: local.mediaType }), where: "browser" };
+      return { verdict: verdictOf({ report: null, sha256: local.sha256, mediaType: local.mediaType }), where: "browser" };
     }
   }
   if (!(await serviceAllowed(sender))) {
     if (!local) return { skipped: "service-off", where: "nowhere" };
-    return { verdict: verdictOf({ store: null, sha256: local.sha256, mediaType: local.mediaType }), where: "browser", serviceSkipped: true };
+    return { verdict: verdictOf({ report: null, sha256: local.sha256, mediaType: local.mediaType }), where: "browser", serviceSkipped: true };
   }
   const answer = await queued(() => call("/v1/verify", { method: "POST", body: bytes,
                                                          headers: { "Content-Type": type || "application/octet-stream" } }));
@@ -245,12 +245,12 @@ async function verifyUrl(url, sender) {
 // text's wrapper carries (as the Python side does); text_manifest.js checks the hard binding
 // over the text itself. The service is asked only about text the browser cannot decide: no
 // wrapper, or one that cannot be read (fingerprint recovery, language-model watermarks).
-async function openManifestStore(bytes) {
+async function readManifestStore(bytes) {
   await loadC2pa();
   const reader = await WasmReader.fromBytes("application/c2pa", bytes, await c2paSettings());
   try {
-    const store = JSON.parse(reader.json());
-    return { store, crJson: JSON.parse(reader.crJson()), state: store.validation_state };
+    const report = JSON.parse(reader.json());
+    return { report, crJson: JSON.parse(reader.crJson()), state: report.validation_state };
   } finally {
     reader.free();
   }
@@ -258,10 +258,10 @@ async function openManifestStore(bytes) {
 
 async function readTextLocally(textContent) {
   const started = performance.now();
-  const found = await readTextManifest(textContent, openManifestStore);
+  const found = await readTextManifest(textContent, readManifestStore);
   const verdict = textVerdictOf({ found, sha256: await sha256Hex(new TextEncoder().encode(textContent)) });
-  if (found && found.store) remember(verdict, found.store);
-  return { verdict, where: "browser", ms: performance.now() - started, decided: !!(found && found.store) };
+  if (found && found.report) remember(verdict, found.report);
+  return { verdict, where: "browser", ms: performance.now() - started, decided: !!(found && found.report) };
 }
 
 async function verifyText(textContent, sender) {

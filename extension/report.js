@@ -17,7 +17,7 @@ function field(list, name, value) {
   const { reports = [] } = await chrome.storage.session.get("reports");
   const report = reports.find((r) => r.sha256 === sha256);
   if (!report) { $("summary").textContent = "This report is no longer kept (reports last for one browser session): check the image again."; return; }
-  const { verdict, store } = report;
+  const { verdict, c2paReport } = report;
   const c = verdict.credentials;
   $("summary").textContent = verdict.summary;
   if (c.thumbnail) { const img = document.createElement("img"); img.src = c.thumbnail; img.alt = "thumbnail from the credentials"; $("thumb").append(img); }
@@ -42,5 +42,5 @@ function field(list, name, value) {
   field(v, "Failures", c.failures);
   field(v, "Ingredient failures", c.ingredient_failures);
   field(v, "Informational", c.informational);
-  $("store").textContent = JSON.stringify(store, null, 2);
+  $("c2pa-report").textContent = JSON.stringify(c2paReport, null, 2);
 })();

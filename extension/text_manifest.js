@@ -108,28 +108,28 @@ function bomVariant(text) {
 }
 
 // The manifest in `text` judged by c2pa plus the text binding; null if there is none.
-// openStore(bytes) gives {store (the Reader's JSON), crJson, state} or throws when c2pa cannot
-// parse the store. Returns {store, state, bindingCodes, problem, renormalised}.
-export async function readTextManifest(text, openStore) {
+// readManifestStore(bytes) gives {report (the Reader's JSON), crJson, state} or throws when c2pa cannot
+// parse the manifest store. Returns {report, state, bindingCodes, problem, renormalised}.
+export async function readTextManifest(text, readManifestStore) {
   let first = null;
   const readable = [];
   for (const w of iterWrappers(text)) {
     first = first || w;
     if (w.manifestStore) {
       readable.push(w);
-      if (readable.length > 1) return { store: null, state: "Invalid", bindingCodes: [MULTIPLE], problem: SEVERAL, renormalised: false };
+      if (readable.length > 1) return { report: null, state: "Invalid", bindingCodes: [MULTIPLE], problem: SEVERAL, renormalised: false };
     }
   }
   if (first === null) return null;
-  if (!readable.length) return { store: null, state: "Invalid", bindingCodes: [CORRUPTED], problem: first.problem, renormalised: false };
+  if (!readable.length) return { report: null, state: "Invalid", bindingCodes: [CORRUPTED], problem: first.problem, renormalised: false };
   // A damaged decoy beside a readable wrapper cannot hide it (as in c2patxt).
   const wrapper = readable[0];
   let opened;
-  try { opened = await openStore(wrapper.manifestStore); } catch {
-    return { store: null, state: "Invalid", bindingCodes: [CORRUPTED], problem: UNREADABLE, renormalised: false };
+  try { opened = await readManifestStore(wrapper.manifestStore); } catch {
+    return { report: null, state: "Invalid", bindingCodes: [CORRUPTED], problem: UNREADABLE, renormalised: false };
   }
-  const { store, crJson, state } = opened;
-  const active = (crJson.manifests || []).find((m) => m.label === store.active_manifest) || {};
+  const { report, crJson, state } = opened;
+  const active = (crJson.manifests || []).find((m) => m.label === report.active_manifest) || {};
   const binding = (active.assertions || {})["c2pa.hash.data"] || {};
   const claimAlg = (active["claim.v2"] || active.claim || {}).alg;
   let code = await bindingMatches(text, wrapper, binding, claimAlg);
@@ -146,5 +146,5 @@ export async function readTextManifest(text, openStore) {
     const readableNfc = [...iterWrappers(nfc)].filter((w) => w.manifestStore);
     renormalised = readableNfc.length === 1 && (await bindingMatches(nfc, readableNfc[0], binding, claimAlg)) === HASH_MATCH;
   }
-  return { store, state, bindingCodes: [code], problem: null, renormalised };
+  return { report, state, bindingCodes: [code], problem: null, renormalised };
 }

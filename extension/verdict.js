@@ -108,9 +108,9 @@ function aiDescription(manifest) {
 }
 
 // The active manifest (depth 0), then its ingredients' manifests, breadth first, once each.
-function* chain(store) {
-  const manifests = store.manifests || {};
-  const queue = [[0, store.active_manifest]];
+function* chain(report) {
+  const manifests = report.manifests || {};
+  const queue = [[0, report.active_manifest]];
   const seen = new Set();
   while (queue.length) {
     const [depth, label] = queue.shift();
@@ -122,10 +122,10 @@ function* chain(store) {
   }
 }
 
-export function aiOrigin(store) {
+export function aiOrigin(report) {
   const active = [], inIngredients = [];
   let description = null;
-  for (const [depth, manifest] of chain(store)) {
+  for (const [depth, manifest] of chain(report)) {
     (depth === 0 ? active : inIngredients).push(...sourceTypes(manifest));
     if (description === null) {
       const text = aiDescription(manifest);
@@ -150,9 +150,9 @@ export function aiOrigin(store) {
 // The softwareAgent of the first action in the chain that declares AI, leaving out ingredients
 // that had failed validation when used (and their own ingredients): a tool named only by damaged
 // credentials is a claim, not the maker of this content.
-function aiAgent(store) {
+function aiAgent(report) {
   const damaged = new Set();
-  for (const [, manifest] of chain(store)) {
+  for (const [, manifest] of chain(report)) {
     const ingredients = manifest.ingredients || [];
     if (damaged.has(manifest.label)) {
       for (const i of ingredients) damaged.add(i.active_manifest || "");
@@ -177,8 +177,8 @@ function claimGenerator(manifest) {
 
 const codes = (entries) => unique((entries || []).map((e) => e.code).filter(Boolean));
 
-export function trustListOf(store) {
-  const results = (store.validation_results || {}).activeManifest || {};
+export function trustListOf(report) {
+  const results = (report.validation_results || {}).activeManifest || {};
   for (const entry of results.success || []) {
     if (entry.code === "signingCredential.trusted") {
       const found = FOUND_IN.exec(String(entry.explanation || ""));
@@ -198,12 +198,12 @@ function recordedDamage(ingredient) {
   return codes(entries).filter((c) => !NOT_DAMAGE.has(c));
 }
 
-export function credentialsFromStore(store, state) {
-  const manifests = store.manifests || {};
-  const active = manifests[store.active_manifest || ""] || {};
-  const results = store.validation_results || {};
+export function credentialsFromReport(report, state) {
+  const manifests = report.manifests || {};
+  const active = manifests[report.active_manifest || ""] || {};
+  const results = report.validation_results || {};
   const activeResults = results.activeManifest || {};
-  const failures = Object.keys(results).length ? codes(activeResults.failure) : codes(store.validation_status);
+  const failures = Object.keys(results).length ? codes(activeResults.failure) : codes(report.validation_status);
   const ingredientFailures = (results.ingredientDeltas || []).flatMap((d) => codes((d.validationDeltas || {}).failure));
   ingredientFailures.push(...(active.ingredients || []).flatMap(recordedDamage));
   // Each delta names its ingredient assertion by URI, ending in that ingredient's label.
@@ -217,15 +217,15 @@ export function credentialsFromStore(store, state) {
   return {
     present: true,
     source: EMBEDDED,
-    state: state || store.validation_state || (failures.length ? INVALID : VALID),
+    state: state || report.validation_state || (failures.length ? INVALID : VALID),
     failures,
     informational: codes(activeResults.informational),
     signer: Object.keys(sig).length ? { issuer: sig.issuer ?? null, common_name: sig.common_name ?? null, alg: sig.alg ?? null } : null,
     signed_at: sig.time || null,
     // Where AI is declared, only a declared AI tool is named: the claim generator is the tool
     // that signed, not the AI.
-    generator: aiAgent(store) || (aiOrigin(store).generated ? null : claimGenerator(active)),
-    manifest_id: store.active_manifest || null,
+    generator: aiAgent(report) || (aiOrigin(report).generated ? null : claimGenerator(active)),
+    manifest_id: report.active_manifest || null,
     title: active.title || null,
     created_at: created ? created.when : null,
     ingredient_failures: unique(ingredientFailures),
@@ -235,7 +235,7 @@ export function credentialsFromStore(store, state) {
       failures: unique([...(byLabel[String(i.label || "")] || []), ...recordedDamage(i)]),
     })),
     remote_url: null,
-    trust_list: trustListOf(store),
+    trust_list: trustListOf(report),
     recovered: false,
     similarity: null,
   };
@@ -343,9 +343,9 @@ function settle(credentials, ai) {
   ai.claimed = credentials.state === INVALID && ai.generated === true;
 }
 
-export function verdictOf({ store, state, sha256, mediaType, remoteUrl = null, trustConfigured = true }) {
-  const credentials = store ? credentialsFromStore(store, state) : noCredentials(remoteUrl);
-  const ai = store ? aiOrigin(store) : { generated: null, scope: null, source_types: [], evidence: [], claimed: false, description: null };
+export function verdictOf({ report, state, sha256, mediaType, remoteUrl = null, trustConfigured = true }) {
+  const credentials = report ? credentialsFromReport(report, state) : noCredentials(remoteUrl);
+  const ai = report ? aiOrigin(report) : { generated: null, scope: null, source_types: [], evidence: [], claimed: false, description: null };
   settle(credentials, ai);
   return {
     path: null, media_type: mediaType, sha256, credentials, ai,
@@ -372,8 +372,8 @@ export function summarizeUnreadableText(problem) {
 
 // Trusted / Valid / Invalid from the remaining failures and whether c2pa trusted the signer
 // (verify.py _judged_state: for manifests judged without their asset bytes).
-function judgedState(store, failures) {
-  const success = ((store.validation_results || {}).activeManifest || {}).success || [];
+function judgedState(report, failures) {
+  const success = ((report.validation_results || {}).activeManifest || {}).success || [];
   const trusted = success.some((e) => e.code === "signingCredential.trusted");
   if (!failures.every((c) => c === UNTRUSTED)) return INVALID;
   return trusted ? TRUSTED : VALID;
@@ -385,14 +385,14 @@ const HASH_MATCH = "assertion.dataHash.match", HASH_MISMATCH = "assertion.dataHa
 export function textVerdictOf({ found, sha256, trustConfigured = true }) {
   let credentials, ai = { generated: null, scope: null, source_types: [], evidence: [], claimed: false, description: null };
   if (found === null) credentials = noCredentials();
-  else if (found.store === null) credentials = { ...noCredentials(), present: true, source: EMBEDDED, state: INVALID, failures: found.bindingCodes };
+  else if (found.report === null) credentials = { ...noCredentials(), present: true, source: EMBEDDED, state: INVALID, failures: found.bindingCodes };
   else {
-    credentials = credentialsFromStore(found.store, found.state);
+    credentials = credentialsFromReport(found.report, found.state);
     // c2pa could not hash the text and says so; the text's own binding check replaces that code.
     credentials.failures = credentials.failures.filter((c) => c !== HASH_MISMATCH);
     credentials.failures.push(...found.bindingCodes.filter((c) => c !== HASH_MATCH));
-    credentials.state = judgedState(found.store, credentials.failures);
-    ai = aiOrigin(found.store);
+    credentials.state = judgedState(found.report, credentials.failures);
+    ai = aiOrigin(found.report);
   }
   settle(credentials, ai);
   let summary;

@@ -83,7 +83,7 @@ def verify_content(
         data,
         name=name,
         policy=state.settings.trust,
-        store=state.registry,
+        registry=state.registry,
         sha256=digest,
         media_type=media_type,
         text_detectors=state.settings.text_detectors,

@@ -39,6 +39,7 @@ ERROR_STATUS: list[tuple[type[ProvenanceError], int, str]] = [
     (InputError, 400, "bad_input"),
     (NotIssuedError, 403, "watermark_id_not_issued"),
     (ManifestError, 422, "unreadable_manifest"),
+    # "store_...": the registry's earlier name, kept in the wire format (clients match on it).
     (RegistryUnavailableError, 503, "store_unavailable"),
     (RegistryError, 409, "store_conflict"),
 ]

@@ -8,7 +8,7 @@ workers (in a small thread pool, so large bodies never block it), and its GIL is
 by CPU work, which keeps /healthz prompt under any load.
 
 Workers are forked from a forkserver that has already imported the library, so a replacement
-does not import it again. Each worker runs ``init(arg)`` once (open the store, keep
+does not import it again. Each worker runs ``init(arg)`` once (open the registry, keep
 the settings) and then ``fn(state, *args)`` per call; ``fn`` must be a module-level function
 (it is pickled by reference).
 """

@@ -11,7 +11,7 @@ when a large share of blocks agree is the image taken to be the registered one (
 it): matching them means reproducing the registered picture itself at 256 px, which is what
 the claim is about, not a few numbers that summarise it.
 
-Knows nothing of C2PA or the store: pixels and bytes in, a frozen result out.
+Knows nothing of C2PA or the registry: pixels and bytes in, a frozen result out.
 """
 
 from __future__ import annotations

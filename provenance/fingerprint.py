@@ -34,7 +34,7 @@ def similarity(a: int, b: int) -> float:
 
 TEXT_FINGERPRINT_ALG = "org.provenance.text-minhash.1"
 #: Bits in a text sketch: 1-bit MinHashes, half over units and half over unit bigrams. The
-#: store keeps the first 64 as its (pre-filter) fingerprint and all of them as the binding
+#: registry keeps the first 64 as its (pre-filter) fingerprint and all of them as the binding
 #: value. 64 bits alone cannot separate a 10 %-edited copy from unrelated text (measured on
 #: Japanese: edited copies down to 0.75, unrelated pairs up to 0.80); 512 can (see
 #: bench/text_fingerprint.py).

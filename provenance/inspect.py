@@ -110,7 +110,7 @@ def _text_manifest_store(data: bytes, label: str, policy: TrustPolicy) -> tuple[
     if found is None:
         raise ManifestError(f"{label}: no Content Credentials (C2PA manifest) found")
     wrappers = find_wrappers(text)
-    if found.store is None or wrappers[0].manifest_store is None:
+    if found.report is None or wrappers[0].manifest_store is None:
         codes = ", ".join(found.binding_codes)
         raise ManifestError(f"{label}: the manifest in the text cannot be read ({codes})")
     return wrappers[0].manifest_store, found.binding_codes[0]

@@ -15,10 +15,10 @@ from .registry import ManifestRegistry, RegisteredManifest
 
 
 def lineage_conflict(
-    store: ManifestRegistry | None, watermark_id: int, chain: Collection[str]
+    registry: ManifestRegistry | None, watermark_id: int, chain: Collection[str]
 ) -> RegisteredManifest | None:
     """The newest manifest of ``watermark_id``'s lineage if a manifest whose chain holds the
     manifest labels ``chain`` may *not* join it; None if it may (an empty lineage, or one whose
     newest manifest is in the chain)."""
-    newest = store.by_watermark(watermark_id) if store is not None else None
+    newest = registry.by_watermark(watermark_id) if registry is not None else None
     return newest if newest is not None and newest.manifest_id not in chain else None

@@ -2,7 +2,7 @@
 
 A platform or generator hands over the manifest store (``application/c2pa``) and the asset it
 signs. The manifest must validate against that asset (its hard binding), carry our soft
-binding under an identifier this store issued to that same client (first come: see
+binding under an identifier this registry issued to that same client (first come: see
 :meth:`ManifestRegistry.issue_watermark_id`), and the asset must carry the same watermark; if that
 watermark already leads to credentials, the manifest's chain must hold them instead (see
 ``lineage``). Only then is it recorded, with the asset's fingerprint and reference
@@ -11,7 +11,7 @@ watermark already leads to credentials, the manifest's chain must hold them inst
 Why the issuance: the watermark key is public, and a stripped copy of someone else's image
 still carries their identifier. Without it, anyone with an API key could re-sign that copy and
 register it under the identifier first, and every stripped copy would then recover *their*
-credentials. An identifier this store never issued, or issued to another client, is refused.
+credentials. An identifier this registry never issued, or issued to another client, is refused.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 from . import evidence
 from ._internal import c2pa_adapter
 from ._internal.c2pa_adapter import ManifestReport
+from ._internal.renamed import renamed_keyword
 from .errors import ManifestError, NotIssuedError, ProvenanceError, RegistryError, Remedy
 from .fingerprint import image_hash
 from .lineage import lineage_conflict
@@ -31,10 +32,11 @@ from .verdict import INVALID
 from .watermark import ALG, detect_rgb, identifier_from_binding, load_for_detection, payload_hex
 
 
+@renamed_keyword("store", "registry")
 def register_manifest(
     manifest_store: bytes,
     asset: bytes,
-    store: ManifestRegistry,
+    registry: ManifestRegistry,
     *,
     client: str,
     policy: TrustPolicy | None = None,
@@ -72,7 +74,7 @@ def register_manifest(
         raise ManifestError(f"the manifest has no {ALG} soft binding to register")
     # A new lineage needs an identifier issued to this client; an existing one is joined only
     # by a manifest whose chain holds its newest (``lineage``, below).
-    if store.by_watermark(identifier) is None and store.issued_to(identifier) != client:
+    if registry.by_watermark(identifier) is None and registry.issued_to(identifier) != client:
         raise NotIssuedError(
             f"the watermark identifier {payload_hex(identifier)} was not issued to this client",
             hint="have an identifier issued to this client first, embed it, then sign",
@@ -82,7 +84,7 @@ def register_manifest(
     found = detect_rgb(luminance)
     if found.identifier != identifier:
         raise ManifestError("the asset does not carry the watermark its manifest declares")
-    conflict = lineage_conflict(store, identifier, report.get("manifests") or {})
+    conflict = lineage_conflict(registry, identifier, report.get("manifests") or {})
     if conflict is not None:
         raise RegistryError(
             f"watermark {payload_hex(identifier)} already leads to other credentials "
@@ -99,7 +101,7 @@ def register_manifest(
         fingerprint=image_hash(np.asarray(luminance)),
         reference=evidence.reference(luminance),
     )
-    store.register(record)
+    registry.register(record)
     return record
 
 

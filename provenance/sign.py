@@ -25,6 +25,7 @@ from PIL import Image
 from . import evidence
 from ._internal import c2pa_adapter
 from ._internal.c2pa_adapter import Signer
+from ._internal.renamed import renamed_keyword
 from .concurrency import Beside
 from .errors import (
     InputError,
@@ -189,14 +190,14 @@ def prior_credentials(
         ) from exc
     if found is None:
         return None
-    store = found.report
-    active = store.get("active_manifest") or ""
-    manifests = store.get("manifests") or {}
+    report = found.report
+    active = report.get("active_manifest") or ""
+    manifests = report.get("manifests") or {}
     chain = [active, *(label for label in manifests if label != active)]
     alone = {"active_manifest": active, "manifests": {active: manifests.get(active) or {}}}
     declared = ai_origin(alone)  # what the active manifest itself declares
     types = [t for t in declared.source_types if t in AI_SOURCE_TYPES] + declared.source_types
-    results = (store.get("validation_results") or {}).get("activeManifest") or {}
+    results = (report.get("validation_results") or {}).get("activeManifest") or {}
     failures = [e.get("code") for e in results.get("failure") or []]
     damage = tuple(dict.fromkeys(c for c in failures if c and c not in NOT_DAMAGE))
     return PriorCredentials(
@@ -282,7 +283,7 @@ def _render(
     media_type: str,
     options: SignOptions,
     name: str,
-    store: ManifestRegistry | None,
+    registry: ManifestRegistry | None,
     chain: tuple[str, ...] = (),
 ) -> _Rendered:
     """Decode once, draw the label, embed the watermark (unless one is there), encode once.
@@ -326,7 +327,7 @@ def _render(
         rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
     elif existing is not None:
         # One watermark per image: a second one would make both unreadable.
-        conflict = lineage_conflict(store, existing, chain)
+        conflict = lineage_conflict(registry, existing, chain)
         if conflict is None:
             rendered.watermark_id, rendered.watermark_kept = existing, True
             described = True
@@ -340,8 +341,8 @@ def _render(
         rendered.watermark_id = (
             options.watermark_id
             if options.watermark_id is not None
-            else store.new_watermark_id()
-            if store
+            else registry.new_watermark_id()
+            if registry
             else secrets.randbits(40)
         )
         with stage("embed"):
@@ -461,6 +462,7 @@ class _ArrayPixels:
         return encode_rgb_jpeg(self.jpeg.rgb, self.jpeg.icc_profile, self.jpeg.exif)
 
 
+@renamed_keyword("store", "registry")
 def sign_bytes(
     data: bytes,
     credentials: SigningKeys,
@@ -469,13 +471,13 @@ def sign_bytes(
     name: str = "asset",
     media_type: str | None = None,
     signer: Signer | None = None,
-    store: ManifestRegistry | None = None,
+    registry: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign ``data`` in memory; the result's ``asset`` holds the signed bytes.
 
     With a watermark, the pixels are watermarked first and the signature covers them; the
     manifest carries a ``c2pa.soft-binding`` assertion with the watermark's payload, and
-    ``store`` (when given) records the manifest so a stripped copy can get it back.
+    ``registry`` (when given) records the manifest so a stripped copy can get it back.
     ``signer`` lets a batch reuse one c2pa Signer (never share one between threads).
     """
     options = options or SignOptions()
@@ -509,7 +511,7 @@ def sign_bytes(
             # Re-signing keeps what the file is: its AI origin carries through.
             spec = dataclasses.replace(options.manifest, source_type=kept.source_type)
             options = dataclasses.replace(options, manifest=spec)
-    rendered = _render(data, media_type, options, name, store, chain)
+    rendered = _render(data, media_type, options, name, registry, chain)
     wid = rendered.watermark_id
     definition = manifest_definition(
         options.manifest,
@@ -549,9 +551,9 @@ def sign_bytes(
     with stage("manifest id"):
         report = c2pa_adapter.read_manifest_store(manifest_store, name=name)
     manifest_id = report.active_label
-    if wid is not None and store is not None:
+    if wid is not None and registry is not None:
         with stage("registry"):
-            store.register(
+            registry.register(
                 registered_manifest(
                     report,
                     manifest_store,
@@ -580,6 +582,7 @@ def sign_bytes(
     )
 
 
+@renamed_keyword("store", "registry")
 def sign_file(
     source: Path,
     output: Path,
@@ -588,9 +591,9 @@ def sign_file(
     *,
     overwrite: bool = False,
     signer: Signer | None = None,
-    store: ManifestRegistry | None = None,
+    registry: ManifestRegistry | None = None,
 ) -> SignResult:
-    """Sign ``source`` into ``output``, atomically (the store row, if any, only with the file).
+    """Sign ``source`` into ``output``, atomically (the registry row, if any, only with the file).
 
     Never replaces an existing ``output`` unless ``overwrite`` (signing in place is
     ``output == source`` with ``overwrite=True``).
@@ -609,8 +612,8 @@ def sign_file(
     media_type = media_type_of(data, str(source))
     check_output_name(output, media_type)
     # The manifest is registered only once the signed bytes are on disk, just before they get
-    # their name: a failed write (or a kill) leaves neither a store row nor a temp file.
-    pending = PendingRegistry(store) if store is not None else None
+    # their name: a failed write (or a kill) leaves neither a registry row nor a temp file.
+    pending = PendingRegistry(registry) if registry is not None else None
     result = sign_bytes(
         data,
         credentials,
@@ -618,7 +621,7 @@ def sign_file(
         name=str(source),
         media_type=media_type,
         signer=signer,
-        store=pending.as_registry() if pending else None,
+        registry=pending.as_registry() if pending else None,
     )
     assert result.asset is not None
     try:
@@ -640,6 +643,7 @@ def sign_file(
     return dataclasses.replace(result, input=str(source), output=str(output), asset=None)
 
 
+@renamed_keyword("store", "registry")
 def sign(
     source: Path | str | bytes,
     credentials: SigningKeys,
@@ -647,15 +651,15 @@ def sign(
     *,
     output: Path | str | None = None,
     overwrite: bool = False,
-    store: ManifestRegistry | None = None,
+    registry: ManifestRegistry | None = None,
 ) -> SignResult:
     """Sign a file (into ``output``) or bytes (returned in ``SignResult.asset``)."""
     if isinstance(source, bytes):
         if output is not None:
             raise InputError("sign bytes in memory, or a file into an output, not both")
-        return sign_bytes(source, credentials, options, store=store)
+        return sign_bytes(source, credentials, options, registry=registry)
     if output is None:
         raise OutputError("no output path given", hint="pass output=...")
     return sign_file(
-        Path(source), Path(output), credentials, options, overwrite=overwrite, store=store
+        Path(source), Path(output), credentials, options, overwrite=overwrite, registry=registry
     )

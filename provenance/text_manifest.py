@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ._internal import c2pa_adapter
+from ._internal.renamed import renamed_keyword
 from .errors import InputError, OutputError, ProvenanceError, Remedy, SigningError
 from .files import write_output
 from .fingerprint import TEXT_FINGERPRINT_ALG, TEXT_SKETCH_BITS, text_sketch
@@ -163,6 +164,7 @@ class SignedText:
     signing_rounds: int
 
 
+@renamed_keyword("store", "registry")
 def sign_text(
     text: str,
     credentials: SigningKeys,
@@ -170,11 +172,11 @@ def sign_text(
     *,
     title: str = "text",
     tsa_url: str | None = None,
-    store: ManifestRegistry | None = None,
+    registry: ManifestRegistry | None = None,
 ) -> SignedText:
     """NFC-normalise ``text`` and append a signed manifest declaring ``spec``.
 
-    With a ``store``, the manifest is registered under the text's fingerprint (character and
+    With a ``registry``, the manifest is registered under the text's fingerprint (character and
     word n-grams, see ``fingerprint.text_sketch``), so a stripped or lightly edited copy can be
     matched to it later.
 
@@ -217,12 +219,12 @@ def sign_text(
             if actual == length:
                 report = c2pa_adapter.read_manifest_store(manifest_store, name=title)
                 sketch = text_sketch(visible)
-                if store is not None and sketch is not None:
-                    store.register(
+                if registry is not None and sketch is not None:
+                    registry.register(
                         registered_manifest(
                             report,
                             manifest_store,
-                            watermark_id=store.new_watermark_id(),
+                            watermark_id=registry.new_watermark_id(),
                             alg=TEXT_FINGERPRINT_ALG,
                             binding_value=f"{sketch:0{TEXT_SKETCH_BITS // 4}x}",
                             media_type="text/plain",
@@ -238,10 +240,10 @@ def sign_text(
 class TextManifest:
     """What reading a text's manifest found: the Reader's report, and the text binding."""
 
-    store: dict[str, Any] | None
+    report: dict[str, Any] | None
     state: str | None
     binding_codes: list[str]  # HASH_MATCH / HASH_MISMATCH / CORRUPTED / MULTIPLE / ALG_...
-    #: Why no manifest could be read (``store`` is None): a damaged wrapper, or several.
+    #: Why no manifest could be read (``report`` is None): a damaged wrapper, or several.
     problem: WrapperProblem | None = None
     #: The binding fails, yet holds for the text's NFC form: only the Unicode normalisation
     #: changed after signing (still Invalid, as 15.12.1.3.1 and the other validators say).
@@ -346,6 +348,7 @@ def _bom_variant(text: str) -> str | None:
     return BOM + text
 
 
+@renamed_keyword("store", "registry")
 def sign_text_file(
     source: Path,
     output: Path,
@@ -353,10 +356,10 @@ def sign_text_file(
     spec: ManifestSpec | None = None,
     *,
     tsa_url: str | None = None,
-    store: ManifestRegistry | None = None,
+    registry: ManifestRegistry | None = None,
     overwrite: bool = False,
 ) -> SignedText:
-    """:func:`sign_text` for the UTF-8 file ``source`` into ``output``, atomically: the store
+    """:func:`sign_text` for the UTF-8 file ``source`` into ``output``, atomically: the registry
     row (if any) only with the file (see ``PendingRegistry``), and an existing ``output`` only
     replaced if ``overwrite`` (refused before signing: a refusal costs nothing)."""
     data = read_input(source)
@@ -366,14 +369,14 @@ def sign_text_file(
         raise OutputError(
             f"{output}: already exists", hint="allow replacing it", remedy=Remedy.REPLACE_OUTPUT
         )
-    pending = PendingRegistry(store) if store is not None else None
+    pending = PendingRegistry(registry) if registry is not None else None
     signed = sign_text(
         data.decode("utf-8"),
         credentials,
         spec,
         title=source.name,
         tsa_url=tsa_url,
-        store=pending.as_registry() if pending else None,
+        registry=pending.as_registry() if pending else None,
     )
     try:
         write_output(

@@ -16,6 +16,8 @@ from typing import Any
 
 from . import evidence
 from ._internal import c2pa_adapter
+from ._internal.c2pa_adapter import MANIFEST_STORE, ManifestReport
+from ._internal.renamed import renamed_keyword
 from .errors import (
     InputError,
     MalformedAssetError,
@@ -62,7 +64,7 @@ FINGERPRINT_SIMILARITY = 0.9
 #: bench/text_fingerprint.py, 200 texts in each of 7 languages): copies with 10 % of units
 #: edited scored at least 0.78, unrelated texts at most 0.71 (19,900 pairs per language).
 TEXT_SIMILARITY = 0.75
-#: The store pre-selects this many text candidates by the sketch's first 64 bits (at least
+#: The registry pre-selects this many text candidates by the sketch's first 64 bits (at least
 #: TEXT_PREFILTER alike) before the full sketches are compared.
 TEXT_CANDIDATES, TEXT_PREFILTER = 50, 0.55
 #: Hard-binding codes that are expected when a manifest is applied to a re-encoded copy.
@@ -73,17 +75,22 @@ _HARD_BINDING = {
 }
 
 
-def _read_store(
-    data: bytes, media_type: str, policy: TrustPolicy, name: str
-) -> tuple[dict | None, str | None, str | None]:
-    """(manifest store JSON, validation state, remote URL) — (None, None, None) when absent."""
+@dataclass(frozen=True)
+class _Embedded:
+    """What content carries: c2pa's report on its manifest, or only the address of one kept
+    online (``remote_url``), or neither."""
+
+    manifest: ManifestReport | None = None
+    remote_url: str | None = None
+
+
+def _read_manifest(data: bytes, media_type: str, policy: TrustPolicy, name: str) -> _Embedded:
+    """c2pa's report on the manifest ``data`` carries (or the URL it only points to)."""
     try:
         found = c2pa_adapter.read(media_type, data, name=name, settings=policy.settings())
     except RemoteManifestError as exc:
-        return None, None, exc.url
-    if found is None:
-        return None, None, None
-    return found.report, found.state, None
+        return _Embedded(remote_url=exc.url)
+    return _Embedded(manifest=found)
 
 
 def _recovered(
@@ -94,24 +101,25 @@ def _recovered(
     source: Source = Source.WATERMARK,
 ) -> tuple[Credentials, AIOrigin]:
     """Credentials from a stored manifest, judged by its signature (the pixels differ)."""
-    store, _, _ = _read_store(record.manifest_store, "application/c2pa", policy, label)
-    if store is None:
+    found = _read_manifest(record.manifest_store, MANIFEST_STORE, policy, label).manifest
+    if found is None:
         raise ManifestError(f"{label}: the stored manifest {record.manifest_id} is unreadable")
-    embedded = credentials_from_report(store, None)
+    report = found.report
+    embedded = credentials_from_report(report, None)
     hard = [c for c in embedded.failures if c in _HARD_BINDING]
     failures = [c for c in embedded.failures if c not in _HARD_BINDING]
     credentials = replace(
         embedded,
         failures=failures,
         informational=hard + embedded.informational,
-        state=_judged_state(store, failures),
+        state=_judged_state(report, failures),
         # Not embedded in this content: found elsewhere and applied to it.
         present=False,
         source=source,
         recovered=True,
         similarity=alike,
     )
-    ai = ai_origin(store)
+    ai = ai_origin(report)
     if ai.generated:
         ai = replace(ai, evidence=[*ai.evidence, Evidence.WATERMARK])
     return credentials, ai
@@ -122,13 +130,13 @@ FINGERPRINT_ALG = "org.provenance.phash.1"
 
 def _candidates(
     data: bytes,
-    store: ManifestRegistry | None,
+    registry: ManifestRegistry | None,
     name: str,
     limit: int,
     min_similarity: float,
     alike_too: bool = True,
 ) -> tuple[dict, list[tuple[Match, RegisteredManifest]], bool]:
-    """Detect the watermark; with a store, the manifests it names, then look-alikes (unless
+    """Detect the watermark; with a registry, the manifests it names, then look-alikes (unless
     the watermark named one and ``alike_too`` is off: no fingerprint search then), and whether
     the image is the one registered under the watermark (or a crop of it).
 
@@ -138,11 +146,11 @@ def _candidates(
     """
     luminance = load_for_detection(data, name)
     found = detect_rgb(luminance)
-    if store is None:
+    if registry is None:
         return found.to_dict(), [], False
     fingerprint = image_hash(luminance)
     hits: list[tuple[Match, RegisteredManifest]] = []
-    record = store.by_watermark(found.identifier) if found.identifier is not None else None
+    record = registry.by_watermark(found.identifier) if found.identifier is not None else None
     alike = evidence.NONE
     if record is not None:
         if record.reference:  # rows stored before references existed have none: never "same"
@@ -153,7 +161,7 @@ def _candidates(
         hits.append((match, record))
         if not alike_too:
             return found.to_dict(), hits, alike.same
-    for near, score in store.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
+    for near, score in registry.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
         if all(m.manifest_id != near.manifest_id for m, _ in hits):
             hits.append(
                 (
@@ -178,9 +186,10 @@ def _visible_text(text: str) -> str:
     return unicodedata.normalize("NFC", without_bom(strip_wrappers(text)))
 
 
+@renamed_keyword("store", "registry")
 def find_matches(
     data: bytes,
-    store: ManifestRegistry,
+    registry: ManifestRegistry,
     *,
     name: str = "content",
     limit: int = 10,
@@ -192,13 +201,13 @@ def find_matches(
     Text (``media_type`` text/plain) is matched by its text fingerprint only."""
     if media_type == TEXT:
         visible = _visible_text(_decode_text(data, name))
-        return None, _text_matches(visible, store, limit)
-    found, hits, _ = _candidates(data, store, name, limit, min_similarity)
+        return None, _text_matches(visible, registry, limit)
+    found, hits, _ = _candidates(data, registry, name, limit, min_similarity)
     return found, [m for m, _ in hits]
 
 
-def _look_in_store(
-    data: bytes, label: str, policy: TrustPolicy, store: ManifestRegistry | None
+def _look_in_registry(
+    data: bytes, label: str, policy: TrustPolicy, registry: ManifestRegistry | None
 ) -> tuple[dict | None, list[Match], tuple[Credentials, AIOrigin] | None]:
     """(watermark result, possible matches, recovered credentials) for content without any.
 
@@ -210,7 +219,7 @@ def _look_in_store(
     try:
         # Look-alikes only matter when the watermark names nothing stored.
         found, hits, same = _candidates(
-            data, store, label, 5, FINGERPRINT_SIMILARITY, alike_too=False
+            data, registry, label, 5, FINGERPRINT_SIMILARITY, alike_too=False
         )
     except WatermarkSizeError:
         return None, [], None
@@ -249,10 +258,10 @@ class TextDetector:
         return cls(TextWatermarkKey.from_file(key_path), load_tokenizer(tokenizer_path))
 
 
-def _judged_state(store: dict[str, Any], failures: list[str]) -> State:
+def _judged_state(report: dict[str, Any], failures: list[str]) -> State:
     """Trusted / Valid / Invalid from the remaining failures and whether c2pa trusted the
     signer (for manifests judged without their original asset bytes)."""
-    results = (store.get("validation_results") or {}).get("activeManifest") or {}
+    results = (report.get("validation_results") or {}).get("activeManifest") or {}
     success = results.get("success") or []
     trusted = any(e.get("code") == "signingCredential.trusted" for e in success)
     if not set(failures) <= {"signingCredential.untrusted"}:
@@ -260,14 +269,14 @@ def _judged_state(store: dict[str, Any], failures: list[str]) -> State:
     return State.TRUSTED if trusted else State.VALID
 
 
-def _text_matches(text: str, store: ManifestRegistry | None, limit: int = 5) -> list[Match]:
+def _text_matches(text: str, registry: ManifestRegistry | None, limit: int = 5) -> list[Match]:
     """Registered texts like this one: candidates by the stored 64-bit fingerprint, then
     judged by the full sketch kept as their binding value."""
-    sketch = text_sketch(text) if store is not None else None
-    if store is None or sketch is None:
+    sketch = text_sketch(text) if registry is not None else None
+    if registry is None or sketch is None:
         return []
     prefix = sketch >> (TEXT_SKETCH_BITS - 64)
-    candidates = store.nearest(
+    candidates = registry.nearest(
         prefix, min_similarity=TEXT_PREFILTER, limit=TEXT_CANDIDATES, text=True
     )
     scored = []
@@ -290,29 +299,29 @@ def _verify_text(
     label: str,
     policy: TrustPolicy,
     detectors: Sequence[TextDetector],
-    store: ManifestRegistry | None,
+    registry: ManifestRegistry | None,
 ) -> tuple[Credentials, AIOrigin, dict[str, Any] | None, str, list[Match]]:
     text = _decode_text(data, label)
     found = read_text_manifest(text, policy)
     if found is None:
         credentials, ai = Credentials(), AIOrigin()
-    elif found.store is None:
+    elif found.report is None:
         credentials = Credentials(
             present=True, source=Source.EMBEDDED, state=State.INVALID, failures=found.binding_codes
         )
         ai = AIOrigin()
     else:
-        embedded = credentials_from_report(found.store, found.state)
+        embedded = credentials_from_report(found.report, found.state)
         # c2pa could not hash the text and says so; our own binding check replaces that code.
         failures = [c for c in embedded.failures if c != TEXT_HASH_MISMATCH]
         failures += [c for c in found.binding_codes if c != TEXT_HASH_MATCH]
         credentials = replace(
-            embedded, failures=failures, state=_judged_state(found.store, failures)
+            embedded, failures=failures, state=_judged_state(found.report, failures)
         )
-        ai = ai_origin(found.store)
+        ai = ai_origin(found.report)
     visible = _visible_text(text)
     unreadable = found is not None and found.problem is not None
-    matches = _text_matches(visible, store) if unreadable or not credentials.present else []
+    matches = _text_matches(visible, registry) if unreadable or not credentials.present else []
     results = [detect_text(visible, d.tokenizer, d.key) for d in detectors]
     hit = next((r for r in results if r.detected), None)
     best = hit or min(results, key=lambda r: r.p_value, default=None)
@@ -357,20 +366,21 @@ def _settle(credentials: Credentials, ai: AIOrigin) -> tuple[Credentials, AIOrig
     return credentials, replace(ai, claimed=claimed)
 
 
+@renamed_keyword("store", "registry")
 def verify(
     source: Path | str | bytes,
     *,
     policy: TrustPolicy | None = None,
     media_type: str | None = None,
     name: str | None = None,
-    store: ManifestRegistry | None = None,
+    registry: ManifestRegistry | None = None,
     watermark: bool = True,
     sha256: str | None = None,
     text_detectors: Sequence[TextDetector] = (),
 ) -> Verdict:
     """Verify a file (path) or content (bytes) and return its Verdict.
 
-    Without embedded credentials, an image is searched for the watermark; with a ``store``,
+    Without embedded credentials, an image is searched for the watermark; with a ``registry``,
     a watermark that names a stored manifest (on an image that still looks like the one
     registered) recovers those credentials, and a fingerprint-only resemblance is reported as
     a possible match. ``sha256``: the content's digest, when the caller has already computed
@@ -391,7 +401,7 @@ def verify(
     policy = policy or TrustPolicy.from_env()
     if media_type == TEXT:
         credentials, ai, text_mark, summary, matches = _verify_text(
-            data, label, policy, text_detectors, store
+            data, label, policy, text_detectors, registry
         )
         credentials, ai = _settle(credentials, ai)
         return Verdict(
@@ -404,12 +414,15 @@ def verify(
             text_watermark=text_mark,
             matches=matches,
         )
-    manifest, state, remote_url = _read_store(data, media_type, policy, label)
+    embedded = _read_manifest(data, media_type, policy, label)
     found: dict | None = None
     matches = []
-    if manifest is not None:
-        credentials, ai = credentials_from_report(manifest, state), ai_origin(manifest)
+    if embedded.manifest is not None:
+        report = embedded.manifest.report
+        credentials = credentials_from_report(report, embedded.manifest.state)
+        ai = ai_origin(report)
     else:
+        remote_url = embedded.remote_url
         credentials = Credentials(
             present=False,
             remote_url=remote_url,
@@ -417,7 +430,7 @@ def verify(
         )
         ai = AIOrigin()
         if watermark and media_type in PIXEL_TYPES:
-            found, matches, recovered = _look_in_store(data, label, policy, store)
+            found, matches, recovered = _look_in_registry(data, label, policy, registry)
             if recovered is not None:
                 credentials, ai = recovered
     credentials, ai = _settle(credentials, ai)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance import KeyPaths, SigningKeys, TrustPolicy, init_keys
+from provenance import KeyPaths, ManifestRegistry, SigningKeys, TrustPolicy, init_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -72,6 +72,13 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 
     with postgres.schema(postgres_server) as url:
         yield url
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> ManifestRegistry:
+    """A new, empty SQLite registry of registered manifests (test_registry.py covers both
+    backends through ``registry_location``)."""
+    return ManifestRegistry(tmp_path / "manifests.sqlite3")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

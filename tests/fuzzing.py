@@ -109,13 +109,13 @@ def _small_jpeg(path: Path, side: int) -> bytes:
     return out.getvalue()
 
 
-def seeds(credentials: SigningKeys, store: ManifestRegistry) -> list[Seed]:
+def seeds(credentials: SigningKeys, registry: ManifestRegistry) -> list[Seed]:
     """Files signed here (small, so that many inputs run per second) and peer files."""
     options = SignOptions(ManifestSpec(generator="Fuzz Diffusion"))
-    signed_jpeg = sign(_small_jpeg(PHOTOS[0], 384), credentials, options, store=store).asset
+    signed_jpeg = sign(_small_jpeg(PHOTOS[0], 384), credentials, options, registry=registry).asset
     png = io.BytesIO()
     Image.open(io.BytesIO(_small_jpeg(PHOTOS[1], 320))).save(png, format="PNG")
-    signed_png = sign(png.getvalue(), credentials, options, store=store).asset
+    signed_png = sign(png.getvalue(), credentials, options, registry=registry).asset
     assert signed_jpeg and signed_png
     stripped = io.BytesIO()
     Image.open(io.BytesIO(signed_jpeg)).save(stripped, format="JPEG", quality=80)
@@ -123,7 +123,7 @@ def seeds(credentials: SigningKeys, store: ManifestRegistry) -> list[Seed]:
         "A short paragraph that a language model wrote for the fuzzer to mangle.",
         credentials,
         options.manifest,
-        store=store,
+        registry=registry,
     ).text.encode()
     found = [
         Seed("signed.jpg", signed_jpeg),

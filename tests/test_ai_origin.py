@@ -18,7 +18,7 @@ IPTC_HTTP = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 IPTC_HTTPS = "https://cv.iptc.org/newscodes/digitalsourcetype/"
 
 
-def _store(*actions: dict, assertions: list | None = None, ingredient: dict | None = None) -> dict:
+def _report(*actions: dict, assertions: list | None = None, ingredient: dict | None = None) -> dict:
     active = {
         "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": list(actions)}}]
         + (assertions or []),
@@ -57,27 +57,27 @@ def _created(source_type: str | None = None, **extra: object) -> dict:
     ],
 )
 def test_source_types_by_term(source_type: str, generated: bool | None, scope: str | None):
-    ai = ai_origin(_store(_created(source_type)))
+    ai = ai_origin(_report(_created(source_type)))
     assert (ai.generated, ai.scope) == (generated, scope)
     assert ai.source_types == [source_type]
 
 
 def test_composite_synthetic_summary_says_what_it_is():
-    store = _store(_created(IPTC_HTTPS + "compositeSynthetic"))
-    text = summarize(credentials_from_report(store, "Valid"), ai_origin(store))
+    report = _report(_created(IPTC_HTTPS + "compositeSynthetic"))
+    text = summarize(credentials_from_report(report, "Valid"), ai_origin(report))
     assert "synthetic" in text and "does not declare" not in text
 
 
 def test_legacy_forms():
     # 1.x: the source type among the action's parameters; the IPTC photo-metadata assertion.
-    in_params = _store(
+    in_params = _report(
         {
             "action": "c2pa.created",
             "parameters": {"digitalSourceType": IPTC_HTTP + "trainedAlgorithmicMedia"},
         }
     )
     assert ai_origin(in_params).generated is True
-    iptc = _store(
+    iptc = _report(
         _created(),
         assertions=[
             {
@@ -91,17 +91,17 @@ def test_legacy_forms():
 
 def test_ai_named_only_in_free_text_is_reported_with_its_words():
     # Bing Image Creator: c2pa.created with the description "AI Generated Image" and no type.
-    store = _store(_created(description="AI Generated Image", softwareAgent="Bing Image Creator"))
-    ai = ai_origin(store)
+    report = _report(_created(description="AI Generated Image", softwareAgent="Bing Image Creator"))
+    ai = ai_origin(report)
     assert ai.generated is True and ai.evidence == ["c2pa-description"]
     assert ai.description == "AI Generated Image"
-    text = summarize(credentials_from_report(store, "Valid"), ai)
+    text = summarize(credentials_from_report(report, "Valid"), ai)
     assert '"AI Generated Image"' in text and "does not declare" not in text
 
 
 def test_words_that_do_not_name_ai_are_not_evidence():
-    store = _store(_created(IPTC_HTTP + "digitalCapture", description="Captured with a camera"))
-    assert ai_origin(store).generated is False
+    report = _report(_created(IPTC_HTTP + "digitalCapture", description="Captured with a camera"))
+    assert ai_origin(report).generated is False
 
 
 def test_ai_in_an_ingredient_only_is_part():
@@ -113,14 +113,14 @@ def test_ai_in_an_ingredient_only_is_part():
             }
         ]
     }
-    ai = ai_origin(_store({"action": "c2pa.edited"}, ingredient=parent))
+    ai = ai_origin(_report({"action": "c2pa.edited"}, ingredient=parent))
     assert (ai.generated, ai.scope) == (True, "part")
 
 
 def test_invalid_only_in_an_ingredient_names_it():
-    store = _store({"action": "c2pa.opened"}, ingredient={"assertions": []})
-    store["manifests"]["urn:active"]["ingredients"][0]["label"] = "c2pa.ingredient.v3"
-    store["validation_results"] = {
+    report = _report({"action": "c2pa.opened"}, ingredient={"assertions": []})
+    report["manifests"]["urn:active"]["ingredients"][0]["label"] = "c2pa.ingredient.v3"
+    report["validation_results"] = {
         "activeManifest": {"success": [], "failure": [], "informational": []},
         "ingredientDeltas": [
             {
@@ -131,17 +131,17 @@ def test_invalid_only_in_an_ingredient_names_it():
             }
         ],
     }
-    credentials = credentials_from_report(store, "Invalid")
+    credentials = credentials_from_report(report, "Invalid")
     assert credentials.failures == []
     assert credentials.ingredients[0].failures == ["assertion.dataHash.mismatch"]
-    text = summarize(credentials, ai_origin(store))
+    text = summarize(credentials, ai_origin(report))
     assert 'the ingredient "parent.jpg" failed validation (assertion.dataHash.mismatch)' in text
     assert "the validator reported a failure" not in text
 
 
 def test_recovered_credentials_are_not_embedded():
     c = Credentials(present=False, source=Source.WATERMARK, state=State.VALID, recovered=True)
-    assert "recovered from the watermark" in summarize(c, ai_origin(_store(_created())))
+    assert "recovered from the watermark" in summarize(c, ai_origin(_report(_created())))
 
 
 def test_an_ingredient_that_was_invalid_when_used_is_named(tmp_path, photo, credentials, trusted):
@@ -155,7 +155,7 @@ def test_an_ingredient_that_was_invalid_when_used_is_named(tmp_path, photo, cred
     parent.write_bytes(_flip_scan_byte(sign(photo.read_bytes(), credentials).asset or b""))
     assert verify(parent, policy=trusted).credentials.state == "Invalid"
     child = sign(photo.read_bytes(), credentials, SignOptions(ManifestSpec(), ingredient=parent))
-    verdict = verify(child.asset or b"", policy=trusted, store=None)
+    verdict = verify(child.asset or b"", policy=trusted, registry=None)
     c = verdict.credentials
     assert c.failures == [] and "assertion.dataHash.mismatch" in c.ingredient_failures
     assert c.ingredients[0].failures == ["assertion.dataHash.mismatch"]

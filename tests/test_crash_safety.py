@@ -1,4 +1,4 @@
-"""Failures leave nothing behind and say one line: a damaged store, concurrent `keys init`,
+"""Failures leave nothing behind and say one line: a damaged registry, concurrent `keys init`,
 failed writes and kill -9 in the middle of `sign --out-dir`."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _cli(*argv: str, umask: int | None = None) -> subprocess.CompletedProcess:
     )
 
 
-# -- a damaged store ----------------------------------------------------------------------------
+# -- a damaged registry ----------------------------------------------------------------------------
 
 
 def _damage(path: Path) -> None:
@@ -57,7 +57,7 @@ def _damage(path: Path) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     page = 4096
     size = path.stat().st_size
-    assert size > page, "the store has only its first page: nothing to damage"
+    assert size > page, "the registry has only its first page: nothing to damage"
     with path.open("r+b") as f:
         f.seek(page)
         f.write(b"\xa5" * (size - page))
@@ -66,10 +66,10 @@ def _damage(path: Path) -> None:
 @pytest.fixture
 def damaged(tmp_path, credentials) -> tuple[Path, list[Path]]:
     registry_location = tmp_path / "m.sqlite3"
-    store = ManifestRegistry(registry_location)
+    registry = ManifestRegistry(registry_location)
     stripped = []
     for i, photo in enumerate(PHOTOS[:2]):
-        signed = sign(photo.read_bytes(), credentials, AI, store=store).asset
+        signed = sign(photo.read_bytes(), credentials, AI, registry=registry).asset
         assert signed is not None
         copy = tmp_path / f"stripped{i}.png"
         from PIL import Image
@@ -80,12 +80,12 @@ def damaged(tmp_path, credentials) -> tuple[Path, list[Path]]:
     return registry_location, stripped
 
 
-def test_damaged_store_is_a_clear_error_and_the_batch_goes_on(damaged):
+def test_damaged_registry_is_a_clear_error_and_the_batch_goes_on(damaged):
     registry_location, files = damaged
     with pytest.raises(RegistryUnavailableError, match="damaged") as caught:
         ManifestRegistry(registry_location).by_watermark(1)
     assert "restore it from a backup" in str(caught.value)
-    result = _cli("verify", *map(str, files), "--store", str(registry_location))
+    result = _cli("verify", *map(str, files), "--registry", str(registry_location))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("provenance: error")]
@@ -93,7 +93,7 @@ def test_damaged_store_is_a_clear_error_and_the_batch_goes_on(damaged):
     assert all("damaged" in line for line in errors)
 
 
-async def test_damaged_store_is_503_not_500(damaged, keys):
+async def test_damaged_registry_is_503_not_500(damaged, keys):
     import aiohttp
 
     registry_location, files = damaged
@@ -103,7 +103,7 @@ async def test_damaged_store_is_503_not_500(damaged, keys):
     try:
         live = LiveServer(settings).__enter__()
     except RuntimeError:
-        pytest.skip("the damaged store cannot even be opened (the page held the schema)")
+        pytest.skip("the damaged registry cannot even be opened (the page held the schema)")
     try:
         async with (
             aiohttp.ClientSession() as s,
@@ -117,12 +117,12 @@ async def test_damaged_store_is_503_not_500(damaged, keys):
 
 
 def test_conflict_message_holds_no_sql(tmp_path, credentials):
-    store = ManifestRegistry(tmp_path / "m.sqlite3")
-    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
-    record = store.by_manifest_id(signed.manifest_id)
+    registry = ManifestRegistry(tmp_path / "m.sqlite3")
+    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, registry=registry)
+    record = registry.by_manifest_id(signed.manifest_id)
     assert record is not None
     with pytest.raises(RegistryError) as caught:
-        store.register(record)
+        registry.register(record)
     message = str(caught.value)
     assert signed.manifest_id in message and "already registered" in message
     assert "UNIQUE" not in message and "manifests." not in message
@@ -184,37 +184,37 @@ def _manifest_id(path: Path) -> str:
         return str(json.loads(reader.json())["active_manifest"])
 
 
-def test_failed_writes_leave_no_store_row_and_say_one_line(tmp_path, keys):
-    store = tmp_path / "m.sqlite3"
+def test_failed_writes_leave_no_registry_row_and_say_one_line(tmp_path, keys):
+    registry = tmp_path / "m.sqlite3"
     photo = PHOTOS[0]
     out = tmp_path / "out.jpg"
     out.write_bytes(b"already here")
     result = _cli(
-        "sign", str(photo), "-o", str(out), "--keys", str(keys.dir), "--store", str(store)
+        "sign", str(photo), "-o", str(out), "--keys", str(keys.dir), "--registry", str(registry)
     )
     assert result.returncode == 1 and "already exists" in result.stderr
-    assert "Traceback" not in result.stderr and _rows(store) == set()
+    assert "Traceback" not in result.stderr and _rows(registry) == set()
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     result = _cli(
         "sign", str(photo), "--out-dir", str(blocker / "sub"), "--keys", str(keys.dir),
-        "--store", str(store),
+        "--registry", str(registry),
     )  # fmt: skip
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "cannot create the directory" in result.stderr and _rows(store) == set()
+    assert "cannot create the directory" in result.stderr and _rows(registry) == set()
     text = tmp_path / "t.txt"
     text.write_text("A paragraph a model wrote.")
     (tmp_path / "t.signed.txt").write_text("here")
-    result = _cli("sign-text", str(text), "--keys", str(keys.dir), "--store", str(store))
+    result = _cli("sign-text", str(text), "--keys", str(keys.dir), "--registry", str(registry))
     assert result.returncode == 1 and "already exists" in result.stderr
-    assert _rows(store) == set()
+    assert _rows(registry) == set()
     result = _cli("watermark", "embed", str(photo), str(out), "--payload", "0123456789")
     assert result.returncode == 1 and "already exists" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_a_name_taken_at_the_last_moment_rolls_the_row_back(tmp_path, credentials, monkeypatch):
-    store = ManifestRegistry(tmp_path / "m.sqlite3")
+    registry = ManifestRegistry(tmp_path / "m.sqlite3")
     out = tmp_path / "out.jpg"
     real = provenance.files._link_unnamed
 
@@ -224,8 +224,8 @@ def test_a_name_taken_at_the_last_moment_rolls_the_row_back(tmp_path, credential
 
     monkeypatch.setattr(provenance.files, "_link_unnamed", race)
     with pytest.raises(OutputError, match="appeared while signing"):
-        sign_file(PHOTOS[0], out, credentials, AI, store=store)
-    assert store.count() == 0 and out.read_bytes() == b"theirs"
+        sign_file(PHOTOS[0], out, credentials, AI, registry=registry)
+    assert registry.count() == 0 and out.read_bytes() == b"theirs"
     assert [n for n in os.listdir(tmp_path) if not n.startswith("m.sqlite3")] == ["out.jpg"]
 
 
@@ -237,10 +237,10 @@ def test_kill_9_during_sign_out_dir_leaves_no_orphans(tmp_path, keys):
             shutil.copy(photo, inputs / f"{i}-{photo.name}")
     signed_any = False
     for delay in (0.0, 0.4, 0.9):  # after the first file appears
-        out, store = tmp_path / f"out{delay}", tmp_path / f"m{delay}.sqlite3"
+        out, registry = tmp_path / f"out{delay}", tmp_path / f"m{delay}.sqlite3"
         proc = subprocess.Popen(
             [sys.executable, "-m", "provenance", "sign", str(inputs), "--out-dir", str(out),
-             "--keys", str(keys.dir), "--store", str(store)],
+             "--keys", str(keys.dir), "--registry", str(registry)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -256,6 +256,6 @@ def test_kill_9_during_sign_out_dir_leaves_no_orphans(tmp_path, keys):
         assert not [p.name for p in written if p.name.startswith(".")], "a hidden temp file"
         # Each signed file has its row, and each row its file (the row is committed just
         # before the file gets its name: the window between is microseconds).
-        assert {_manifest_id(p) for p in written} == _rows(store)
+        assert {_manifest_id(p) for p in written} == _rows(registry)
         signed_any = signed_any or bool(written)
     assert signed_any, "nothing was signed before the kills: the test is void"

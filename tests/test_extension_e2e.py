@@ -41,8 +41,8 @@ PARAGRAPH = (
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory, credentials, keys):
     registry_location = tmp_path_factory.mktemp("e2e") / "m.sqlite3"
-    store = ManifestRegistry(registry_location)
-    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store).asset or b""
+    registry = ManifestRegistry(registry_location)
+    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, registry=registry).asset or b""
     buf = io.BytesIO()
     Image.open(io.BytesIO(signed)).convert("RGB").save(buf, format="JPEG", quality=80)
     files = {
@@ -167,10 +167,10 @@ def test_badges_summaries_selection_and_popup(browser, site):
     with context.expect_page() as opened:
         panel.locator("a").click()
     report = opened.value
-    report.locator("#store").wait_for()
+    report.locator("#c2pa-report").wait_for()
     expect = pytest.importorskip("playwright.sync_api").expect
     expect(report.locator("#summary")).to_contain_text("Generated with an AI tool (Acme")
-    assert "c2pa.actions" in report.locator("#store").inner_text()
+    assert "c2pa.actions" in report.locator("#c2pa-report").inner_text()
     report.close()
     page.bring_to_front()
     page.mouse.move(0, 0)

@@ -266,7 +266,7 @@ def texts(keys, credentials, peer_text_signer, tmp_path_factory) -> dict[str, st
             str(source),
             "--keys",
             str(keys.dir),
-            "--no-store",
+            "--no-registry",
             "--generator",
             "Acme Writer",
         ],

@@ -37,24 +37,19 @@ from .conftest import PHOTOS
 AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
 
 
-@pytest.fixture
-def store(tmp_path) -> ManifestRegistry:
-    return ManifestRegistry(tmp_path / "manifests.sqlite3")
-
-
 def _rgb(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 @pytest.fixture
-def registered(credentials, store):
-    """A (the astronaut at 1024 px) signed into the store: (signed bytes, watermark id,
+def registered(credentials, registry):
+    """A (the astronaut at 1024 px) signed into the registry: (signed bytes, watermark id,
     fingerprint)."""
     image = Image.open(PHOTOS[0]).convert("RGB").resize((1024, 1024), Image.Resampling.LANCZOS)
     # A fixed identifier keeps the test deterministic (decoding a crop depends a little on it).
     options = SignOptions(AI.manifest, watermark_id=0x5A17E0C0DE)
-    signed = sign(jpeg(np.asarray(image), 92), credentials, options, store=store)
-    record = store.by_manifest_id(signed.manifest_id)
+    signed = sign(jpeg(np.asarray(image), 92), credentials, options, registry=registry)
+    record = registry.by_manifest_id(signed.manifest_id)
     assert record is not None and record.fingerprint is not None and record.reference
     return signed.asset or b"", signed.watermark or "", record.fingerprint
 
@@ -70,7 +65,7 @@ def _refused(verdict, payload: str, manifest_id: str | None = None) -> None:
 
 
 def test_phash_steered_image_with_the_payload_embedded_is_not_recovered(
-    registered, trusted, store, tmp_path
+    registered, trusted, registry, tmp_path
 ):
     """The issue's attack: steer B's low-frequency DCT to A's pHash, then embed A's payload
     with `provenance watermark embed`."""
@@ -83,15 +78,15 @@ def test_phash_steered_image_with_the_payload_embedded_is_not_recovered(
     data = forged.read_bytes()
     # The attack works on what it targets: the old rule would have recovered A's credentials.
     assert similarity(image_hash(load_for_detection(data)), fingerprint) >= 0.8
-    _refused(verify(data, policy=trusted, store=store), payload)
+    _refused(verify(data, policy=trusted, registry=registry), payload)
 
 
-def test_copied_watermark_is_not_recovered(registered, trusted, store):
+def test_copied_watermark_is_not_recovered(registered, trusted, registry):
     """Watermark copy: A's residual (A minus a denoised A), averaged over the tile, added to B."""
     signed, payload, _ = registered
     forged = jpeg(copy_watermark(_rgb(signed), _rgb(PHOTOS[4].read_bytes()), folded=True, gain=2.0))
     assert detect_bytes(forged).payload == payload  # the copy carries A's watermark
-    _refused(verify(forged, policy=trusted, store=store), payload)
+    _refused(verify(forged, policy=trusted, registry=registry), payload)
 
 
 @pytest.mark.parametrize(
@@ -104,55 +99,55 @@ def test_copied_watermark_is_not_recovered(registered, trusted, store):
         pytest.param(lambda im: im.resize((640, 640)), id="resize 62%"),
     ],
 )
-def test_a_crop_of_the_registered_image_recovers(registered, trusted, store, upload):
+def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, upload):
     """A crop whose watermark decodes recovers its credentials (the geometry the detector
     found is undone, and the crop is found inside the stored reference)."""
     signed, payload, _ = registered
     data = jpeg(np.asarray(upload(Image.open(io.BytesIO(signed)).convert("RGB"))), 80)
-    verdict = verify(data, policy=trusted, store=store)
+    verdict = verify(data, policy=trusted, registry=registry)
     assert verdict.watermark is not None and verdict.watermark["payload"] == payload
     assert verdict.credentials.recovered is True and verdict.credentials.state == State.TRUSTED
     assert (verdict.credentials.similarity or 0) >= 0.9
 
 
-def test_a_registration_under_an_identifier_not_issued_is_refused(credentials, trusted, store):
+def test_a_registration_under_an_identifier_not_issued_is_refused(credentials, trusted, registry):
     """Squatting: the stripped copy of an image signed elsewhere, re-signed under the
     identifier its pixels carry, is refused; the same under an identifier issued to the same
     client is accepted."""
-    victim = sign(PHOTOS[3].read_bytes(), credentials, AI)  # signed elsewhere: not in `store`
+    victim = sign(PHOTOS[3].read_bytes(), credentials, AI)  # signed elsewhere: not in `registry`
     wid = int(victim.watermark or "0", 16)
     stripped = jpeg(_rgb(victim.asset or b""))
     squat = sign(stripped, credentials, SignOptions(AI.manifest, watermark_id=wid))
     with pytest.raises(NotIssuedError, match="not issued to this client"):
         register_manifest(
-            squat.manifest or b"", squat.asset or b"", store, client="squatter", policy=trusted
+            squat.manifest or b"", squat.asset or b"", registry, client="squatter", policy=trusted
         )
-    issued = store.issue_watermark_id("victim")
+    issued = registry.issue_watermark_id("victim")
     own = sign(PHOTOS[4].read_bytes(), credentials, SignOptions(AI.manifest, watermark_id=issued))
     with pytest.raises(NotIssuedError):  # issued, but to someone else
         register_manifest(
-            own.manifest or b"", own.asset or b"", store, client="squatter", policy=trusted
+            own.manifest or b"", own.asset or b"", registry, client="squatter", policy=trusted
         )
     record = register_manifest(
-        own.manifest or b"", own.asset or b"", store, client="victim", policy=trusted
+        own.manifest or b"", own.asset or b"", registry, client="victim", policy=trusted
     )
     assert record.watermark_id == issued and record.reference
-    assert store.new_watermark_id() != issued
-    assert store.count() == 1
+    assert registry.new_watermark_id() != issued
+    assert registry.count() == 1
 
 
 def test_rows_stored_before_references_give_a_possible_match_only(tmp_path, credentials, trusted):
-    """Rows migrated from a store made before references (version 3: the column is added, NULL)
+    """Rows migrated from a registry made before references (version 3: the column is added, NULL)
     have no evidence to compare with, so their watermark yields a possible match, never
     credentials."""
     path = tmp_path / "old.sqlite3"
-    store = ManifestRegistry(path)
-    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
+    registry = ManifestRegistry(path)
+    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, registry=registry)
     with sqlite3.connect(path) as db:
         db.execute("UPDATE manifests SET reference = NULL")
-    record = store.by_manifest_id(signed.manifest_id)
+    record = registry.by_manifest_id(signed.manifest_id)
     assert record is not None and record.reference is None
-    verdict = verify(jpeg(_rgb(signed.asset or b""), 75), policy=trusted, store=store)
+    verdict = verify(jpeg(_rgb(signed.asset or b""), 75), policy=trusted, registry=registry)
     assert verdict.credentials.recovered is False
     assert verdict.matches[0].kind == "watermark" and verdict.matches[0].similarity == 0
 
@@ -175,12 +170,12 @@ def test_a_secret_watermark_key_ignores_payloads_embedded_without_it(tmp_path, m
     assert detect_bytes(own).detected is False
 
 
-def test_cli_signs_with_an_issued_identifier(tmp_path, keys, store):
+def test_cli_signs_with_an_issued_identifier(tmp_path, keys, registry):
     """`sign --watermark-id` embeds the identifier a service issued, for registration there."""
     out = tmp_path / "s.jpg"
-    issued = f"{store.issue_watermark_id('platform'):010x}"
+    issued = f"{registry.issue_watermark_id('platform'):010x}"
     args = ["sign", str(PHOTOS[0]), "-o", str(out), "--keys", str(keys.dir)]
-    assert main([*args, "--watermark-id", issued, "--store", str(tmp_path / "local.db")]) == 0
+    assert main([*args, "--watermark-id", issued, "--registry", str(tmp_path / "local.db")]) == 0
     assert detect_bytes(out.read_bytes()).payload == issued
     assert main([*args, "--watermark-id", "not-hex", "--force"]) != 0
 

@@ -35,13 +35,13 @@ BOUNDED = settings(
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> ManifestRegistry:
+def registry(tmp_path_factory) -> ManifestRegistry:
     return ManifestRegistry(tmp_path_factory.mktemp("fuzz") / "m.sqlite3")
 
 
 @pytest.fixture(scope="module")
-def corpus(credentials, store) -> list[Seed]:
-    return seeds(credentials, store)
+def corpus(credentials, registry) -> list[Seed]:
+    return seeds(credentials, registry)
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +55,19 @@ def test_the_corpus_holds_our_files_and_the_peers(corpus):
     assert len(names) > 10, "the peer fixtures are missing"
 
 
-def test_library_gives_a_verdict_or_a_clear_error(corpus, store, policy):
+def test_library_gives_a_verdict_or_a_clear_error(corpus, registry, policy):
     @BOUNDED
     @given(seed=st.sampled_from(corpus), mutations=mutation_lists())
     def check(seed: Seed, mutations) -> None:
         data = mutate(seed.data, mutations)
         start = time.perf_counter()
         try:
-            verify(data, policy=policy, store=store, media_type="text/plain" if seed.text else None)
+            verify(
+                data,
+                policy=policy,
+                registry=registry,
+                media_type="text/plain" if seed.text else None,
+            )
         except ProvenanceError as exc:
             assert str(exc)
         assert time.perf_counter() - start < TIME_BOUND
@@ -70,9 +75,9 @@ def test_library_gives_a_verdict_or_a_clear_error(corpus, store, policy):
     check()
 
 
-def test_server_never_answers_5xx(corpus, store, keys):
+def test_server_never_answers_5xx(corpus, registry, keys):
     configured = Settings(
-        registry_location=store.path,
+        registry_location=registry.path,
         trust=TrustPolicy.from_files([keys.root]),
         rate_limit=0,
         cache_size=0,

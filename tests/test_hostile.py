@@ -49,7 +49,7 @@ def registry_location(tmp_path_factory):
 def signed(credentials, registry_location) -> bytes:
     options = SignOptions(ManifestSpec(generator="Acme Diffusion"))
     asset = sign(
-        PHOTOS[0].read_bytes(), credentials, options, store=ManifestRegistry(registry_location)
+        PHOTOS[0].read_bytes(), credentials, options, registry=ManifestRegistry(registry_location)
     ).asset
     assert asset is not None
     return asset
@@ -463,7 +463,7 @@ def test_sigterm_ends_the_server_within_its_shutdown_timeout(tmp_path, keys):
     port = free_port()
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "extension_api", "--port", str(port), "--store",
+            sys.executable, "-m", "extension_api", "--port", str(port), "--registry",
             str(tmp_path / "m.sqlite3"), "--trust", str(keys.root), "--no-default-trust",
             "--rate-limit", "0", "--threads", "1", "--request-timeout", "600",
             "--max-text-mb", "128", "--max-body-mb", "128", "--shutdown-timeout", "2",

@@ -55,33 +55,33 @@ def test_no_manifest_is_a_clear_error(shared: Path, capsys: pytest.CaptureFixtur
 def test_export_gives_what_post_manifests_takes(
     tmp_path: Path, photo: Path, credentials, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = ManifestRegistry(tmp_path / "signing.sqlite3")
+    registry = ManifestRegistry(tmp_path / "signing.sqlite3")
     # The server that will hold it issued the watermark identifier (POST /v1/watermark-ids).
     other = ManifestRegistry(tmp_path / "server.sqlite3")
     issued = other.issue_watermark_id("platform")
     options = SignOptions(ManifestSpec(), watermark_id=issued)
-    signed = sign(photo.read_bytes(), credentials, options, store=store)
+    signed = sign(photo.read_bytes(), credentials, options, registry=registry)
     asset = tmp_path / "signed.jpg"
     asset.write_bytes(signed.asset or b"")
     out = tmp_path / "m.c2pa"
     argv = ["inspect", str(asset), "--export-manifest", str(out)]
-    assert main([*argv, "--store", str(tmp_path / "signing.sqlite3")]) == 0
+    assert main([*argv, "--registry", str(tmp_path / "signing.sqlite3")]) == 0
     assert out.read_bytes() == signed.manifest
-    # What the server's POST /v1/manifests does with it: register into another store.
+    # What the server's POST /v1/manifests does with it: register into another registry.
     record = register_manifest(out.read_bytes(), asset.read_bytes(), other, client="platform")
     assert record.manifest_id == signed.manifest_id
     # Not recorded anywhere: a clear error, nothing written.
     empty = ManifestRegistry(tmp_path / "empty.sqlite3")
-    assert main([*argv, "--store", str(empty.location), "--force"]) == 1
+    assert main([*argv, "--registry", str(empty.location), "--force"]) == 1
     assert "not in" in capsys.readouterr().err
-    # A store that does not exist is said, and not created (nor its directories).
+    # A registry that does not exist is said, and not created (nor its directories).
     missing = tmp_path / "typo" / "s.sqlite3"
-    assert main([*argv, "--store", str(missing), "--force"]) == 1
+    assert main([*argv, "--registry", str(missing), "--force"]) == 1
     assert "no registry there" in capsys.readouterr().err
     assert not missing.parent.exists()
     # Where the file cannot be written: one line, no traceback.
-    store_arg = ["--store", str(tmp_path / "signing.sqlite3")]
-    bad = ["inspect", str(asset), *store_arg, "--force", "--export-manifest"]
+    registry_arg = ["--registry", str(tmp_path / "signing.sqlite3")]
+    bad = ["inspect", str(asset), *registry_arg, "--force", "--export-manifest"]
     assert main([*bad, str(tmp_path / "nodir" / "m.c2pa")]) == 1
     assert "cannot write (No such file or directory)" in capsys.readouterr().err
     assert main([*bad, str(tmp_path)]) == 1

@@ -29,7 +29,7 @@ AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
 def server(tmp_path_factory, credentials, keys):
     registry_location = tmp_path_factory.mktemp("reader") / "m.sqlite3"
     signed = sign(
-        PHOTOS[0].read_bytes(), credentials, AI, store=ManifestRegistry(registry_location)
+        PHOTOS[0].read_bytes(), credentials, AI, registry=ManifestRegistry(registry_location)
     )
     buf = io.BytesIO()
     Image.open(io.BytesIO(signed.asset or b"")).convert("RGB").save(buf, "JPEG", quality=80)

@@ -28,18 +28,13 @@ def _upload(data: bytes, quality: int = 75, scale: float = 1.0) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def store(tmp_path) -> ManifestRegistry:
-    return ManifestRegistry(tmp_path / "manifests.sqlite3")
-
-
 @pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)
-def test_stripped_jpeg75_copy_recovers_the_manifest(photo, credentials, trusted, store):
-    signed = sign(photo.read_bytes(), credentials, AI, store=store)
+def test_stripped_jpeg75_copy_recovers_the_manifest(photo, credentials, trusted, registry):
+    signed = sign(photo.read_bytes(), credentials, AI, registry=registry)
     assert signed.watermark is not None
     uploaded = _upload(signed.asset or b"")
     assert c2pa.Reader.try_create("image/jpeg", io.BytesIO(uploaded)) is None  # truly stripped
-    verdict = verify(uploaded, policy=trusted, store=store)
+    verdict = verify(uploaded, policy=trusted, registry=registry)
     c = verdict.credentials
     # Recovered, not embedded: `present` means embedded, `source` says where they came from.
     assert c.recovered is True and c.present is False and c.source == "watermark"
@@ -54,15 +49,15 @@ def test_stripped_jpeg75_copy_recovers_the_manifest(photo, credentials, trusted,
     assert verdict.summary.startswith("Generated with an AI tool (Acme Diffusion 2).")
 
 
-def test_untrusted_signer_stays_untrusted_after_recovery(credentials, store):
-    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
-    verdict = verify(_upload(signed.asset or b""), store=store)
+def test_untrusted_signer_stays_untrusted_after_recovery(credentials, registry):
+    signed = sign(PHOTOS[0].read_bytes(), credentials, AI, registry=registry)
+    verdict = verify(_upload(signed.asset or b""), registry=registry)
     assert verdict.credentials.recovered and verdict.credentials.state == "Valid"
     assert "not on the trust list" in verdict.summary
 
 
-def test_manifest_carries_the_soft_binding(credentials, store):
-    signed = sign(PHOTOS[1].read_bytes(), credentials, AI, store=store)
+def test_manifest_carries_the_soft_binding(credentials, registry):
+    signed = sign(PHOTOS[1].read_bytes(), credentials, AI, registry=registry)
     with c2pa.Reader("image/jpeg", io.BytesIO(signed.asset or b"")) as reader:
         manifest = json.loads(reader.json())
     active = manifest["manifests"][manifest["active_manifest"]]
@@ -72,14 +67,16 @@ def test_manifest_carries_the_soft_binding(credentials, store):
     assert binding["data"]["blocks"][0]["value"] == binding_value(identifier)
     actions = next(a for a in active["assertions"] if a["label"].startswith("c2pa.actions"))
     assert [a["action"] for a in actions["data"]["actions"]] == ["c2pa.created", "c2pa.watermarked"]
-    record = store.by_manifest_id(signed.manifest_id)
+    record = registry.by_manifest_id(signed.manifest_id)
     assert record is not None and record.signer == "Acme Ltd" and record.manifest_store
 
 
 def test_watermark_without_a_stored_manifest_says_so(credentials, trusted, tmp_path):
-    signed = sign(PHOTOS[2].read_bytes(), credentials, AI)  # no store: nothing registered
+    signed = sign(PHOTOS[2].read_bytes(), credentials, AI)  # no registry: nothing registered
     verdict = verify(
-        _upload(signed.asset or b""), policy=trusted, store=ManifestRegistry(tmp_path / "empty.db")
+        _upload(signed.asset or b""),
+        policy=trusted,
+        registry=ManifestRegistry(tmp_path / "empty.db"),
     )
     assert verdict.credentials.present is False and verdict.credentials.recovered is False
     assert verdict.watermark is not None and verdict.watermark["detected"] is True
@@ -87,11 +84,11 @@ def test_watermark_without_a_stored_manifest_says_so(credentials, trusted, tmp_p
     assert verdict.ai.generated is None
 
 
-def test_fingerprint_only_is_a_possible_match_never_credentials(credentials, trusted, store):
+def test_fingerprint_only_is_a_possible_match_never_credentials(credentials, trusted, registry):
     photo = PHOTOS[3].read_bytes()
-    signed = sign(photo, credentials, AI, store=store)
+    signed = sign(photo, credentials, AI, registry=registry)
     # The unwatermarked original resembles the registered image but carries no watermark.
-    verdict = verify(_upload(photo, quality=90), policy=trusted, store=store)
+    verdict = verify(_upload(photo, quality=90), policy=trusted, registry=registry)
     assert verdict.credentials.present is False and verdict.credentials.recovered is False
     assert verdict.watermark is not None and verdict.watermark["detected"] is False
     assert [(m.manifest_id, m.kind) for m in verdict.matches] == [
@@ -101,25 +98,25 @@ def test_fingerprint_only_is_a_possible_match_never_credentials(credentials, tru
     assert "possible match" in verdict.summary and "recovered" not in verdict.summary
 
 
-def test_no_watermark_option(credentials, store):
+def test_no_watermark_option(credentials, registry):
     signed = sign(
         PHOTOS[0].read_bytes(),
         credentials,
         SignOptions(ManifestSpec(), watermark=False),
-        store=store,
+        registry=registry,
     )
-    assert signed.watermark is None and store.count() == 0
-    found = verify(_upload(signed.asset or b""), store=store).watermark
+    assert signed.watermark is None and registry.count() == 0
+    found = verify(_upload(signed.asset or b""), registry=registry).watermark
     assert found is not None and not found["detected"]
 
 
-def test_failed_signing_registers_nothing(credentials, store):
+def test_failed_signing_registers_nothing(credentials, registry):
     with pytest.raises(MalformedAssetError):
-        sign(b"\xff\xd8\xff\xe0 broken jpeg", credentials, AI, store=store)
-    assert store.count() == 0
+        sign(b"\xff\xd8\xff\xe0 broken jpeg", credentials, AI, registry=registry)
+    assert registry.count() == 0
 
 
-def test_cli_verify_uses_the_store(tmp_path, keys, capsys, store):
+def test_cli_verify_uses_the_registry(tmp_path, keys, capsys, registry):
     from provenance.cli import main
 
     signed = tmp_path / "s.jpg"
@@ -132,8 +129,8 @@ def test_cli_verify_uses_the_store(tmp_path, keys, capsys, store):
                 str(signed),
                 "--keys",
                 str(keys.dir),
-                "--store",
-                str(store.path),
+                "--registry",
+                str(registry.path),
             ]
         )
         == 0
@@ -146,8 +143,8 @@ def test_cli_verify_uses_the_store(tmp_path, keys, capsys, store):
             [
                 "verify",
                 str(uploaded),
-                "--store",
-                str(store.path),
+                "--registry",
+                str(registry.path),
                 "--trust",
                 str(keys.root),
                 "--json",

@@ -43,83 +43,85 @@ def _record(
 
 
 @pytest.fixture
-def store(registry_location):
+def registry(registry_location):
     with ManifestRegistry(registry_location) as opened:
         yield opened
 
 
-def test_location_picks_the_backend(store, registry_location):
+def test_location_picks_the_backend(registry, registry_location):
     expected = SQLiteRegistry if "://" not in str(registry_location) else PostgresRegistry
-    assert type(store) is expected
+    assert type(registry) is expected
 
 
-def test_register_and_find(store):
-    store.register(_record(7, "urn:c2pa:a"))
-    found = store.by_watermark(7)
+def test_register_and_find(registry):
+    registry.register(_record(7, "urn:c2pa:a"))
+    found = registry.by_watermark(7)
     assert found is not None and found.manifest_id == "urn:c2pa:a" and found.created_at
     assert found.manifest_store == b"\x00jumbfurn:c2pa:a"
     assert found.fingerprint == 0xF0F0F0F0F0F0F0F0  # all 64 bits survive signed integers
-    assert store.by_binding("org.provenance.ssw.1", "v7") == found
-    assert store.by_manifest_id("urn:c2pa:a") == found
-    assert store.by_watermark(8) is None and store.by_manifest_id("nope") is None
+    assert registry.by_binding("org.provenance.ssw.1", "v7") == found
+    assert registry.by_manifest_id("urn:c2pa:a") == found
+    assert registry.by_watermark(8) is None and registry.by_manifest_id("nope") is None
 
 
-def test_no_half_registration(store):
-    store.register(_record(1, "urn:c2pa:one"))
+def test_no_half_registration(registry):
+    registry.register(_record(1, "urn:c2pa:one"))
     with pytest.raises(RegistryError, match="already registered"):
-        store.register(_record(2, "urn:c2pa:one"))  # same manifest id: the whole row is refused
-    assert store.count() == 1 and store.by_watermark(2) is None
+        registry.register(_record(2, "urn:c2pa:one"))  # same manifest id: the whole row is refused
+    assert registry.count() == 1 and registry.by_watermark(2) is None
     # ... and its fingerprint was not left behind either.
-    assert [r.manifest_id for r, _ in store.nearest(0xF0F0F0F0F0F0F0F0)] == ["urn:c2pa:one"]
+    assert [r.manifest_id for r, _ in registry.nearest(0xF0F0F0F0F0F0F0F0)] == ["urn:c2pa:one"]
 
 
-def test_a_watermark_leads_to_the_newest_of_its_lineage(store):
-    store.register(_record(5, "urn:c2pa:signed"))
-    store.register(_record(6, "urn:c2pa:other"))
-    store.register(_record(5, "urn:c2pa:re-signed"))
-    store.register(_record(5, "urn:c2pa:edited"))
-    assert store.by_watermark(5).manifest_id == "urn:c2pa:edited"
-    assert store.by_binding("org.provenance.ssw.1", "v5").manifest_id == "urn:c2pa:edited"
-    assert store.by_watermark(6).manifest_id == "urn:c2pa:other"
-    assert store.by_manifest_id("urn:c2pa:signed") is not None
+def test_a_watermark_leads_to_the_newest_of_its_lineage(registry):
+    registry.register(_record(5, "urn:c2pa:signed"))
+    registry.register(_record(6, "urn:c2pa:other"))
+    registry.register(_record(5, "urn:c2pa:re-signed"))
+    registry.register(_record(5, "urn:c2pa:edited"))
+    assert registry.by_watermark(5).manifest_id == "urn:c2pa:edited"
+    assert registry.by_binding("org.provenance.ssw.1", "v5").manifest_id == "urn:c2pa:edited"
+    assert registry.by_watermark(6).manifest_id == "urn:c2pa:other"
+    assert registry.by_manifest_id("urn:c2pa:signed") is not None
     # Fingerprint look-ups still return each record itself, not its lineage's newest.
-    hits = store.nearest(0xF0F0F0F0F0F0F0F0, min_similarity=0.9, limit=10)
+    hits = registry.nearest(0xF0F0F0F0F0F0F0F0, min_similarity=0.9, limit=10)
     assert sorted(r.manifest_id for r, _ in hits) == sorted(
         ["urn:c2pa:signed", "urn:c2pa:other", "urn:c2pa:re-signed", "urn:c2pa:edited"]
     )
 
 
-def test_new_ids_are_unused(store):
-    store.register(_record(1, "urn:c2pa:one"))
-    ids = {store.new_watermark_id() for _ in range(50)}
+def test_new_ids_are_unused(registry):
+    registry.register(_record(1, "urn:c2pa:one"))
+    ids = {registry.new_watermark_id() for _ in range(50)}
     assert len(ids) == 50 and all(0 <= i < 1 << 40 for i in ids) and 1 not in ids
 
 
-def test_issued_ids_and_references(store):
+def test_issued_ids_and_references(registry):
     """Issued watermark identifiers are remembered with their client and never handed out
     again; a record's reference (bytes) survives the round trip, on both backends."""
-    issued = store.issue_watermark_id("client-a")
-    assert store.issued_to(issued) == "client-a" and store.issued_to(issued + 1) is None
-    assert issued not in {store.new_watermark_id() for _ in range(20)}
-    store.register(dataclasses.replace(_record(issued, "urn:c2pa:ref"), reference=b"\xff\xd8ref"))
-    found = store.by_watermark(issued)
+    issued = registry.issue_watermark_id("client-a")
+    assert registry.issued_to(issued) == "client-a" and registry.issued_to(issued + 1) is None
+    assert issued not in {registry.new_watermark_id() for _ in range(20)}
+    registry.register(
+        dataclasses.replace(_record(issued, "urn:c2pa:ref"), reference=b"\xff\xd8ref")
+    )
+    found = registry.by_watermark(issued)
     assert found is not None and found.reference == b"\xff\xd8ref"
-    assert store.by_watermark(issued) == store.by_manifest_id("urn:c2pa:ref")
+    assert registry.by_watermark(issued) == registry.by_manifest_id("urn:c2pa:ref")
 
 
-def test_nearest_fingerprints(store):
-    store.register(_record(1, "urn:c2pa:near", 0xFFFF_0000_FFFF_0000))
-    store.register(_record(2, "urn:c2pa:far", 0x0000_FFFF_0000_FFFF))
-    store.register(_record(3, "urn:c2pa:text", 0xFFFF_0000_FFFF_0000, "text/plain"))
-    store.register(_record(4, "urn:c2pa:none", None))
-    hits = store.nearest(0xFFFF_0000_FFFF_0001, min_similarity=0.9)
+def test_nearest_fingerprints(registry):
+    registry.register(_record(1, "urn:c2pa:near", 0xFFFF_0000_FFFF_0000))
+    registry.register(_record(2, "urn:c2pa:far", 0x0000_FFFF_0000_FFFF))
+    registry.register(_record(3, "urn:c2pa:text", 0xFFFF_0000_FFFF_0000, "text/plain"))
+    registry.register(_record(4, "urn:c2pa:none", None))
+    hits = registry.nearest(0xFFFF_0000_FFFF_0001, min_similarity=0.9)
     assert [(r.manifest_id, round(s, 3)) for r, s in hits] == [("urn:c2pa:near", 0.984)]
-    texts = store.nearest(0xFFFF_0000_FFFF_0001, min_similarity=0.9, text=True)
+    texts = registry.nearest(0xFFFF_0000_FFFF_0001, min_similarity=0.9, text=True)
     assert [r.manifest_id for r, _ in texts] == ["urn:c2pa:text"]
 
 
 @pytest.mark.parametrize("min_similarity", [0.95, 0.9, 0.85, 0.8, 0.7])
-def test_band_index_finds_exactly_what_a_scan_finds(store, min_similarity):
+def test_band_index_finds_exactly_what_a_scan_finds(registry, min_similarity):
     """Pigeonhole: within the radius, some band is close enough; the index misses nothing and
     adds nothing the exact check would reject (0.7 is past the index: the table is scanned)."""
     rng = random.Random(13)
@@ -133,11 +135,11 @@ def test_band_index_finds_exactly_what_a_scan_finds(store, min_similarity):
         if i % 5 == 0:
             fp = rng.getrandbits(64)
         stored[f"urn:c2pa:{i}"] = fp
-        store.register(_record(i, f"urn:c2pa:{i}", fp))
+        registry.register(_record(i, f"urn:c2pa:{i}", fp))
     expected = sorted(
         (mid for mid, fp in stored.items() if similarity(query, fp) >= min_similarity)
     )
-    hits = store.nearest(query, min_similarity=min_similarity, limit=1000)
+    hits = registry.nearest(query, min_similarity=min_similarity, limit=1000)
     assert sorted(r.manifest_id for r, _ in hits) == expected
     assert len(expected) > 5  # the case is not void
     scores = [s for _, s in hits]
@@ -151,26 +153,26 @@ def test_bands_and_probes():
     assert probes(0, 0.7) is None  # radius 4: a scan of the fingerprints instead
 
 
-def test_verdict_cache_expires_and_keys_on_media_type(store):
-    store.put_verdict("ab" * 32, "image/*", json.dumps({"v": 1}), ttl=60, keep=100)
-    store.put_verdict("ab" * 32, "text/plain", json.dumps({"v": 2}), ttl=60, keep=100)
-    store.put_verdict("cd" * 32, "image/*", json.dumps({"v": 3}), ttl=-1, keep=100)
-    assert json.loads(store.get_verdict("ab" * 32, "image/*") or "") == {"v": 1}
-    assert json.loads(store.get_verdict("ab" * 32, "text/plain") or "") == {"v": 2}
-    assert store.get_verdict("ab" * 32) is not None  # the report link: any media type
-    assert store.get_verdict("cd" * 32) is None  # expired
-    store.put_verdict("ab" * 32, "image/*", json.dumps({"v": 4}), ttl=60, keep=100)
-    assert json.loads(store.get_verdict("ab" * 32, "image/*") or "") == {"v": 4}
+def test_verdict_cache_expires_and_keys_on_media_type(registry):
+    registry.put_verdict("ab" * 32, "image/*", json.dumps({"v": 1}), ttl=60, keep=100)
+    registry.put_verdict("ab" * 32, "text/plain", json.dumps({"v": 2}), ttl=60, keep=100)
+    registry.put_verdict("cd" * 32, "image/*", json.dumps({"v": 3}), ttl=-1, keep=100)
+    assert json.loads(registry.get_verdict("ab" * 32, "image/*") or "") == {"v": 1}
+    assert json.loads(registry.get_verdict("ab" * 32, "text/plain") or "") == {"v": 2}
+    assert registry.get_verdict("ab" * 32) is not None  # the report link: any media type
+    assert registry.get_verdict("cd" * 32) is None  # expired
+    registry.put_verdict("ab" * 32, "image/*", json.dumps({"v": 4}), ttl=60, keep=100)
+    assert json.loads(registry.get_verdict("ab" * 32, "image/*") or "") == {"v": 4}
 
 
-def test_threads_share_one_store(store):
+def test_threads_share_one_registry(registry):
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
         try:
             for i in range(10):
-                store.register(_record(n * 100 + i, f"urn:c2pa:{n}-{i}"))
-                assert store.by_watermark(n * 100 + i) is not None
+                registry.register(_record(n * 100 + i, f"urn:c2pa:{n}-{i}"))
+                assert registry.by_watermark(n * 100 + i) is not None
         except BaseException as exc:
             errors.append(exc)
 
@@ -179,11 +181,11 @@ def test_threads_share_one_store(store):
         t.start()
     for t in threads:
         t.join()
-    assert not errors and store.count() == 40
+    assert not errors and registry.count() == 40
 
 
-async def test_async_face_runs_in_threads(store):
-    face = AsyncManifestRegistry(store)
+async def test_async_face_runs_in_threads(registry):
+    face = AsyncManifestRegistry(registry)
     await face.register(_record(3, "urn:c2pa:async"))
     found = await face.by_watermark(3)
     assert found is not None and found.manifest_id == "urn:c2pa:async"
@@ -236,45 +238,45 @@ INSERT INTO manifests VALUES (9, 'urn:c2pa:second', 'org.provenance.ssw.1', 'v9'
 """
 
 
-def test_a_version_1_store_is_migrated_keeping_its_rows(tmp_path):
+def test_a_version_1_registry_is_migrated_keeping_its_rows(tmp_path):
     from provenance.registry.sqlite import SCHEMA_VERSION
 
     path = tmp_path / "v1.db"
     with sqlite3.connect(path) as db:
         db.executescript(_V1_SCHEMA)
-    store = ManifestRegistry(path)
-    old = store.by_watermark(9)
+    registry = ManifestRegistry(path)
+    old = registry.by_watermark(9)
     assert old is not None and old.manifest_id == "urn:c2pa:old"
     assert old.fingerprint == (1 << 64) - 1 and old.created_at == "2025-01-01T00:00:00Z"
-    store.register(_record(9, "urn:c2pa:new"))  # refused by version 1's primary key
-    new = store.by_watermark(9)
-    assert new is not None and new.manifest_id == "urn:c2pa:new" and store.count() == 2
+    registry.register(_record(9, "urn:c2pa:new"))  # refused by version 1's primary key
+    new = registry.by_watermark(9)
+    assert new is not None and new.manifest_id == "urn:c2pa:new" and registry.count() == 2
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         columns = db.execute("SELECT name, pk FROM pragma_table_info('manifests')").fetchall()
         assert ("watermark_id", 0) in columns  # no longer the primary key
     ManifestRegistry(path)  # opening again migrates nothing
-    assert store.count() == 2
+    assert registry.count() == 2
 
 
 @pytest.mark.parametrize("user_version", [2, 0], ids=["versioned", "relaxed in place"])
-def test_a_version_2_store_is_migrated_keeping_its_lineage_order(tmp_path, user_version):
+def test_a_version_2_registry_is_migrated_keeping_its_lineage_order(tmp_path, user_version):
     """Main's one-table lineage registry, as written with ``user_version`` 2 and as relaxed in
     place from the first schema (``user_version`` left at 0)."""
     path = tmp_path / "v2.db"
     with sqlite3.connect(path) as db:
         db.executescript(_V2_SCHEMA + f"PRAGMA user_version = {user_version};")
-    store = ManifestRegistry(path)
-    newest = store.by_watermark(9)
+    registry = ManifestRegistry(path)
+    newest = registry.by_watermark(9)
     assert newest is not None and newest.manifest_id == "urn:c2pa:second"  # registered last
-    assert [r.manifest_id for r, _ in store.nearest((1 << 64) - 1)] == ["urn:c2pa:first"]
+    assert [r.manifest_id for r, _ in registry.nearest((1 << 64) - 1)] == ["urn:c2pa:first"]
     assert newest.fingerprint is None
 
 
 def test_look_ups_never_read_the_manifest_bytes(tmp_path):
     """The band index covers the look-up: SQLite's plan reads only fingerprint indexes."""
-    store = ManifestRegistry(tmp_path / "m.db")
-    store.register(_record(1, "urn:c2pa:a"))
+    registry = ManifestRegistry(tmp_path / "m.db")
+    registry.register(_record(1, "urn:c2pa:a"))
     with sqlite3.connect(tmp_path / "m.db") as db:
         plan = db.execute(
             "EXPLAIN QUERY PLAN SELECT id, fp FROM fingerprints WHERE kind = 0 AND b0 IN "

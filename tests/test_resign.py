@@ -15,7 +15,6 @@ from PIL import Image, ImageDraw
 from provenance import (
     InputError,
     MalformedAssetError,
-    ManifestRegistry,
     ManifestSpec,
     OutputError,
     RegistryError,
@@ -44,31 +43,26 @@ def _upload(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _store_json(path: Path) -> dict:
+def _report_json(path: Path) -> dict:
     with c2pa.Reader(str(path)) as reader:
         return json.loads(reader.json())
 
 
-def _soft_bindings(store: dict) -> list:
-    active = store["manifests"][store["active_manifest"]]
+def _soft_bindings(report: dict) -> list:
+    active = report["manifests"][report["active_manifest"]]
     return [a for a in active["assertions"] if a["label"].startswith("c2pa.soft-binding")]
-
-
-@pytest.fixture
-def store(tmp_path) -> ManifestRegistry:
-    return ManifestRegistry(tmp_path / "manifests.sqlite3")
 
 
 # -- 3. chains are kept ------------------------------------------------------------------------
 
 
-def test_resigning_keeps_the_chain_and_the_watermark(tmp_path, credentials, trusted, store):
+def test_resigning_keeps_the_chain_and_the_watermark(tmp_path, credentials, trusted, registry):
     a, b = tmp_path / "a.jpg", tmp_path / "b.jpg"
-    first = sign(PHOTOS[0], credentials, AI, output=a, store=store)
-    again = sign(a, credentials, RESIGN, output=b, store=store)
+    first = sign(PHOTOS[0], credentials, AI, output=a, registry=registry)
+    again = sign(a, credentials, RESIGN, output=b, registry=registry)
     assert again.kept is not None and again.kept.manifest_id == first.manifest_id
     assert again.kept.signer == "Acme Ltd" and again.dropped is None
-    report = _store_json(b)
+    report = _report_json(b)
     active = report["manifests"][report["active_manifest"]]
     assert [(i["relationship"], i["active_manifest"]) for i in active["ingredients"]] == [
         ("parentOf", first.manifest_id)
@@ -95,13 +89,13 @@ def test_resigning_keeps_the_chain_and_the_watermark(tmp_path, credentials, trus
         ("c2pa-rs/sdk/tests/fixtures/ocsp.jpg", "part"),
     ],
 )
-def test_real_products_chains_are_kept(tmp_path, credentials, store, shared, fixture, scope):
+def test_real_products_chains_are_kept(tmp_path, credentials, registry, shared, fixture, scope):
     source = shared / fixture
-    original = _store_json(source)
+    original = _report_json(source)
     out = tmp_path / f"out{source.suffix}"
-    result = sign(source, credentials, RESIGN, output=out, store=store)
+    result = sign(source, credentials, RESIGN, output=out, registry=registry)
     assert result.kept is not None and result.kept.manifest_id == original["active_manifest"]
-    report = _store_json(out)
+    report = _report_json(out)
     # Every manifest of the producer's chain is still there, under ours.
     assert set(original["manifests"]) < set(report["manifests"])
     active = report["manifests"][report["active_manifest"]]
@@ -123,24 +117,24 @@ def test_real_products_chains_are_kept(tmp_path, credentials, store, shared, fix
     ],
 )
 def test_a_kept_parent_is_recorded_as_a_verifier_judges_it(
-    tmp_path, credentials, keys, store, shared, fixture
+    tmp_path, credentials, keys, registry, shared, fixture
 ):
     # c2pa records the parent's validation in the new manifest for good: judged under its bare
     # defaults, these were recorded as expired / invalid and every later verdict said so.
     source = shared / fixture
     out = tmp_path / f"out{source.suffix}"
-    sign(source, credentials, RESIGN, output=out, store=store)
+    sign(source, credentials, RESIGN, output=out, registry=registry)
     verdict = verify(out, policy=TrustPolicy.from_files([keys.root], default_lists=True))
     assert set(verdict.credentials.ingredients[0].failures) <= {"signingCredential.untrusted"}
     assert "failed validation" not in verdict.summary
     assert verdict.credentials.state == "Trusted"
 
 
-def test_keeping_invalid_credentials_is_said(tmp_path, store, shared, capsys, keys):
+def test_keeping_invalid_credentials_is_said(tmp_path, registry, shared, capsys, keys):
     # XCA.jpg: the content changed after signing, Invalid assertion.dataHash.mismatch
     # (EXPECTED.md); Google's video is Trusted with the bundled lists: nothing to say.
     fixtures = shared / "c2pa-rs/sdk/tests/fixtures"
-    args = ["--keys", str(keys.dir), "--store", str(store.path)]
+    args = ["--keys", str(keys.dir), "--registry", str(registry.path)]
     out = tmp_path / "x.jpg"
     assert main(["sign", str(fixtures / "XCA.jpg"), "-o", str(out), *args]) == 0
     assert "; invalid: assertion.dataHash.mismatch) as the parent" in capsys.readouterr().out
@@ -170,16 +164,16 @@ def test_no_ai_tool_is_named_from_a_damaged_ingredient(
         assert verdict.credentials.generator == "Adobe Firefly"
 
 
-def test_drop_credentials_is_said_and_done(tmp_path, credentials, store, shared, capsys, keys):
+def test_drop_credentials_is_said_and_done(tmp_path, credentials, registry, shared, capsys, keys):
     source = shared / "c2pa-ts/tests/fixtures/amazon-titan-g1.png"
     out = tmp_path / "dropped.png"
     args = ["sign", str(source), "-o", str(out), "--keys", str(keys.dir)]
-    assert main([*args, "--store", str(store.path), "--drop-credentials"]) == 0
+    assert main([*args, "--registry", str(registry.path), "--drop-credentials"]) == 0
     line = capsys.readouterr().out
     assert "dropped its credentials (urn:uuid:" in line and "signed by Amazon" in line
-    assert list(_store_json(out)["manifests"]) == [_store_json(out)["active_manifest"]]
+    assert list(_report_json(out)["manifests"]) == [_report_json(out)["active_manifest"]]
     kept = tmp_path / "kept.png"
-    assert main([*args[:3], str(kept), *args[4:], "--store", str(store.path)]) == 0
+    assert main([*args[:3], str(kept), *args[4:], "--registry", str(registry.path)]) == 0
     assert "kept its credentials (urn:uuid:" in capsys.readouterr().out
 
 
@@ -228,26 +222,26 @@ def test_ingredient_and_own_credentials_are_two_parents(tmp_path, credentials):
 
 
 def test_sign_resign_edit_each_stripped_copy_recovers_the_newest(
-    tmp_path, credentials, trusted, store
+    tmp_path, credentials, trusted, registry
 ):
     a, b, edited, c = (tmp_path / n for n in ("a.jpg", "b.jpg", "edited.jpg", "c.jpg"))
-    first = sign(PHOTOS[1], credentials, AI, output=a, store=store)
-    second = sign(a, credentials, RESIGN, output=b, store=store)
+    first = sign(PHOTOS[1], credentials, AI, output=a, registry=registry)
+    second = sign(a, credentials, RESIGN, output=b, registry=registry)
     # An edit of b in a program that drops metadata: a filled box, saved as JPEG 92.
     image = Image.open(b).convert("RGB")
     ImageDraw.Draw(image).rectangle((20, 20, 140, 90), fill=(200, 30, 30))
     image.save(edited, format="JPEG", quality=92)
     edit = SignOptions(ManifestSpec(generator="Acme Fill"), ingredient=b)
-    third = sign(edited, credentials, edit, output=c, store=store)
+    third = sign(edited, credentials, edit, output=c, registry=registry)
     assert first.watermark == second.watermark == third.watermark
     assert third.watermark_kept and third.kept is None
-    assert store.count() == 3
-    chain = set(_store_json(c)["manifests"])
+    assert registry.count() == 3
+    chain = set(_report_json(c)["manifests"])
     assert {first.manifest_id, second.manifest_id, third.manifest_id} <= chain
     for signed in (a, b, c):
         stripped = _upload(signed.read_bytes())
         assert detect_bytes(stripped).payload == first.watermark  # still one readable mark
-        verdict = verify(stripped, policy=trusted, store=store)
+        verdict = verify(stripped, policy=trusted, registry=registry)
         assert verdict.credentials.recovered, signed.name
         assert verdict.credentials.manifest_id == third.manifest_id, signed.name
         assert verdict.credentials.state == "Trusted"
@@ -255,50 +249,50 @@ def test_sign_resign_edit_each_stripped_copy_recovers_the_newest(
         assert verdict.ai.generated is True
 
 
-def test_a_rotated_edit_gets_its_own_watermark_which_decodes(tmp_path, credentials, store):
+def test_a_rotated_edit_gets_its_own_watermark_which_decodes(tmp_path, credentials, registry):
     a, edited, c = tmp_path / "a.jpg", tmp_path / "edited.jpg", tmp_path / "c.jpg"
-    first = sign(PHOTOS[0], credentials, AI, output=a, store=store)
+    first = sign(PHOTOS[0], credentials, AI, output=a, registry=registry)
     # Rotated by 3 degrees: the old watermark is off the grid a new one uses (only the
     # detector's resynchronising search finds it), so it cannot interfere; a new one is made.
     rotated = Image.open(a).convert("RGB").rotate(3, resample=Image.Resampling.BICUBIC)
     w, h = rotated.size
     rotated.crop((w // 10, h // 10, w - w // 10, h - h // 10)).save(edited, quality=92)
-    edit = sign(edited, credentials, SignOptions(ingredient=a), output=c, store=store)
+    edit = sign(edited, credentials, SignOptions(ingredient=a), output=c, registry=registry)
     assert edit.watermark not in (None, first.watermark) and not edit.watermark_kept
     stripped = _upload(c.read_bytes())
     assert detect_bytes(stripped).payload == edit.watermark
-    verdict = verify(stripped, store=store)
+    verdict = verify(stripped, registry=registry)
     assert verdict.credentials.manifest_id == edit.manifest_id
     assert verdict.credentials.ingredients[0].manifest_id == first.manifest_id
 
 
 def test_a_watermark_is_never_bound_to_credentials_outside_its_lineage(
-    tmp_path, credentials, trusted, store
+    tmp_path, credentials, trusted, registry
 ):
     a, d = tmp_path / "a.jpg", tmp_path / "d.jpg"
-    first = sign(PHOTOS[2], credentials, AI, output=a, store=store)
-    dropped = sign(a, credentials, SignOptions(drop_credentials=True), output=d, store=store)
-    assert dropped.watermark is None and store.count() == 1
+    first = sign(PHOTOS[2], credentials, AI, output=a, registry=registry)
+    dropped = sign(a, credentials, SignOptions(drop_credentials=True), output=d, registry=registry)
+    assert dropped.watermark is None and registry.count() == 1
     assert any(f"already carry watermark {first.watermark}" in n for n in dropped.notes)
-    assert _soft_bindings(_store_json(d)) == []
+    assert _soft_bindings(_report_json(d)) == []
     # The pixels still carry the first watermark, which leads to the first credentials.
-    verdict = verify(_upload(d.read_bytes()), policy=trusted, store=store)
+    verdict = verify(_upload(d.read_bytes()), policy=trusted, registry=registry)
     assert verdict.credentials.manifest_id == first.manifest_id
 
 
-def test_registration_refuses_a_manifest_outside_the_lineage(credentials, store):
-    first = sign(PHOTOS[3].read_bytes(), credentials, AI, store=store)
+def test_registration_refuses_a_manifest_outside_the_lineage(credentials, registry):
+    first = sign(PHOTOS[3].read_bytes(), credentials, AI, registry=registry)
     assert first.asset is not None
     # Someone else signs the watermarked image without its credentials and registers it.
     hijack = sign(first.asset, credentials, SignOptions(drop_credentials=True))
     assert hijack.watermark == first.watermark and hijack.manifest and hijack.asset
     with pytest.raises(RegistryError, match="already leads to other credentials"):
-        register_manifest(hijack.manifest, hijack.asset, store, client="someone else")
+        register_manifest(hijack.manifest, hijack.asset, registry, client="someone else")
     # A re-sign that keeps the chain joins the lineage and becomes its newest.
     heir = sign(first.asset, credentials, RESIGN)
     assert heir.manifest and heir.asset
-    register_manifest(heir.manifest, heir.asset, store, client="the heir")
-    newest = store.by_watermark(int(first.watermark or "0", 16))
+    register_manifest(heir.manifest, heir.asset, registry, client="the heir")
+    newest = registry.by_watermark(int(first.watermark or "0", 16))
     assert newest is not None and newest.manifest_id == heir.manifest_id
 
 
@@ -313,36 +307,36 @@ def _mpo(path: Path) -> Path:
     return path
 
 
-def test_still_mpo_is_watermarked(tmp_path, credentials, trusted, store):
+def test_still_mpo_is_watermarked(tmp_path, credentials, trusted, registry):
     source = _mpo(tmp_path / "camera.jpg")
     with Image.open(source) as opened:
         assert opened.format == "MPO" and getattr(opened, "n_frames", 1) == 2
     out = tmp_path / "camera.signed.jpg"
-    result = sign(source, credentials, AI, output=out, store=store)
+    result = sign(source, credentials, AI, output=out, registry=registry)
     assert result.watermark is not None
     assert not any("animated" in n for n in result.notes)
-    verdict = verify(_upload(out.read_bytes()), policy=trusted, store=store)
+    verdict = verify(_upload(out.read_bytes()), policy=trusted, registry=registry)
     assert verdict.credentials.recovered and verdict.credentials.manifest_id == result.manifest_id
 
 
-def test_real_animation_is_still_not_watermarked(tmp_path, credentials, store):
+def test_real_animation_is_still_not_watermarked(tmp_path, credentials, registry):
     frames = [Image.new("RGB", (300, 300), (i * 60, 90, 120)) for i in range(3)]
     source = tmp_path / "anim.png"
     frames[0].save(source, format="PNG", save_all=True, append_images=frames[1:])
-    result = sign(source, credentials, AI, output=tmp_path / "anim.signed.png", store=store)
-    assert result.watermark is None and store.count() == 0
+    result = sign(source, credentials, AI, output=tmp_path / "anim.signed.png", registry=registry)
+    assert result.watermark is None and registry.count() == 0
     assert "no watermark: animated images are not watermarked" in result.notes
 
 
-def test_output_extension_must_say_the_format(tmp_path, keys, store, capsys):
+def test_output_extension_must_say_the_format(tmp_path, keys, registry, capsys):
     source = tmp_path / "x.png"
     Image.open(PHOTOS[0]).save(source, format="PNG")
     wrong = tmp_path / "x.jpg"
-    args = ["sign", str(source), "--keys", str(keys.dir), "--store", str(store.path)]
+    args = ["sign", str(source), "--keys", str(keys.dir), "--registry", str(registry.path)]
     assert main([*args, "-o", str(wrong)]) == 1
     err = capsys.readouterr().err
     assert "image/png" in err and "name it x.png" in err
-    assert not wrong.exists() and store.count() == 0  # nothing written, nothing registered
+    assert not wrong.exists() and registry.count() == 0  # nothing written, nothing registered
     assert main([*args, "-o", str(tmp_path / "x.PNG")]) == 0
 
 
@@ -366,12 +360,14 @@ def test_without_generator_no_ai_tool_is_named(tmp_path, credentials, trusted):
     assert verify(camera, policy=trusted).summary.startswith("The credentials do not declare")
 
 
-def test_a_label_drawn_on_a_resign_keeps_the_one_watermark(tmp_path, credentials, trusted, store):
+def test_a_label_drawn_on_a_resign_keeps_the_one_watermark(
+    tmp_path, credentials, trusted, registry
+):
     a, b = tmp_path / "a.jpg", tmp_path / "b.jpg"
-    first = sign(PHOTOS[0], credentials, AI, output=a, store=store)
-    labelled = sign(a, credentials, SignOptions(label="AI-generated"), output=b, store=store)
+    first = sign(PHOTOS[0], credentials, AI, output=a, registry=registry)
+    labelled = sign(a, credentials, SignOptions(label="AI-generated"), output=b, registry=registry)
     assert labelled.labelled and labelled.watermark_kept
     assert labelled.watermark == first.watermark
     assert not np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b)))
-    verdict = verify(_upload(b.read_bytes()), policy=trusted, store=store)
+    verdict = verify(_upload(b.read_bytes()), policy=trusted, registry=registry)
     assert verdict.credentials.manifest_id == labelled.manifest_id

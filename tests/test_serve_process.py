@@ -21,12 +21,12 @@ from .server import free_port
 
 def test_startup_line_and_graceful_sigterm(tmp_path, keys):
     port = free_port()
-    store = tmp_path / "m.sqlite3"
+    registry = tmp_path / "m.sqlite3"
     # _start waits for /healthz; the start-up line stays in the pipe until read.
-    proc = _start(store, keys, port, "--cache-size", "0")
+    proc = _start(registry, keys, port, "--cache-size", "0")
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]
-        assert f"http://127.0.0.1:{port}" in line and str(store) in line
+        assert f"http://127.0.0.1:{port}" in line and str(registry) in line
         assert "1 anchor(s)" in line and "remote manifests off" in line
         # A slow request: a large unmarked PNG takes the detector's longest path.
         big = io.BytesIO()
@@ -56,7 +56,7 @@ def test_startup_line_and_graceful_sigterm(tmp_path, keys):
             proc.kill()
 
 
-def _start(store: object, keys, port: int, *extra: str) -> subprocess.Popen:
+def _start(registry: object, keys, port: int, *extra: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -64,8 +64,8 @@ def _start(store: object, keys, port: int, *extra: str) -> subprocess.Popen:
             "extension_api",
             "--port",
             str(port),
-            "--store",
-            str(store),
+            "--registry",
+            str(registry),
             "--trust",
             str(keys.root),
             "--rate-limit",
@@ -110,7 +110,7 @@ def _get(url: str) -> tuple[int, str, bytes]:
 
 def test_two_processes_share_report_links_that_survive_a_restart(registry_location, keys):
     """`--workers 2`: two processes on one port. A report link handed out by one is served
-    by the other, and by a new server after a restart (the verdict lives in the store)."""
+    by the other, and by a new server after a restart (the verdict lives in the registry)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = _start(registry_location, keys, port, "--workers", "2")
@@ -166,7 +166,7 @@ def test_a_worker_that_cannot_start_stops_the_server(tmp_path, keys):
             str(port),
             "--workers",
             "2",
-            "--store",
+            "--registry",
             str(blocker / "m.sqlite3"),
         ],
         stdout=subprocess.PIPE,

@@ -48,16 +48,16 @@ def _jpeg(data: bytes, quality: int = 75) -> bytes:
 
 
 class Files:
-    def __init__(self, credentials, store: ManifestRegistry) -> None:
-        signed = sign(PHOTOS[0].read_bytes(), credentials, AI, store=store)
+    def __init__(self, credentials, registry: ManifestRegistry) -> None:
+        signed = sign(PHOTOS[0].read_bytes(), credentials, AI, registry=registry)
         self.signed = signed.asset or b""
         self.signed_id = signed.manifest_id
         self.stripped = _jpeg(self.signed)
         self.tampered = _flip_scan_byte(self.signed)
         self.unsigned = PHOTOS[1].read_bytes()
-        # Signed for registration through the API (not in the store yet), under an identifier
-        # the store issued to the API key's client, as POST /v1/watermark-ids does.
-        issued = store.issue_watermark_id(client_id(API_KEY))
+        # Signed for registration through the API (not in the registry yet), under an identifier
+        # the registry issued to the API key's client, as POST /v1/watermark-ids does.
+        issued = registry.issue_watermark_id(client_id(API_KEY))
         extra = sign(PHOTOS[2].read_bytes(), credentials, replace(AI, watermark_id=issued))
         self.unregistered_asset = extra.asset or b""
         self.unregistered_manifest = extra.manifest or b""
@@ -114,7 +114,7 @@ async def test_verdict_is_the_librarys(server, files, settings):
         )
         assert status == 200
         expected = verify(
-            data, policy=settings.trust, store=ManifestRegistry(settings.registry_location)
+            data, policy=settings.trust, registry=ManifestRegistry(settings.registry_location)
         ).to_dict()
         assert body == expected
 
@@ -536,7 +536,7 @@ async def test_text_verify_and_match_by_content(server, credentials, registry_lo
         "checked by an editor before it went out to readers on Sunday morning."
     )
     signed = sign_text(
-        paragraph, credentials, AI.manifest, store=ManifestRegistry(registry_location)
+        paragraph, credentials, AI.manifest, registry=ManifestRegistry(registry_location)
     )
     headers = {"Content-Type": "text/plain; charset=utf-8"}
     status, body, _ = await _post(f"{server.url}/v1/verify", signed.text.encode(), headers=headers)
@@ -570,7 +570,7 @@ async def test_readiness_fails_when_postgresql_goes_away(settings):
 
 
 async def test_a_cached_verdict_is_not_reused_under_other_trust(settings, files):
-    """Two servers on one store: one trusts the test root, one does not. Each judges the
+    """Two servers on one registry: one trusts the test root, one does not. Each judges the
     same signed file by its own trust, not by the other's cached verdict."""
     untrusting = Settings(**{**settings.__dict__, "trust": TrustPolicy()})
     states = []
@@ -595,20 +595,20 @@ async def test_without_a_cache_the_worker_hashes_the_content(settings, files):
             assert body["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-def test_verdict_cache_lives_in_the_store(tmp_path):
-    """Kept by hash and media type with an expiry, in the store every process shares; a size
+def test_verdict_cache_lives_in_the_registry(tmp_path):
+    """Kept by hash and media type with an expiry, in the registry every process shares; a size
     of 0 turns it off."""
     from extension_api.service import VerdictCache
 
-    store = ManifestRegistry(tmp_path / "m.sqlite3")
-    cache = VerdictCache(store, 10, ttl=60)
+    registry = ManifestRegistry(tmp_path / "m.sqlite3")
+    cache = VerdictCache(registry, 10, ttl=60)
     cache.put("a" * 64, "sniffed", {"n": 1})
     assert VerdictCache(ManifestRegistry(tmp_path / "m.sqlite3"), 10, 60).get("a" * 64) == {"n": 1}
     assert cache.get("a" * 64, "text/plain") is None  # the same bytes read as text: not cached
-    expired = VerdictCache(store, 10, ttl=-1)
+    expired = VerdictCache(registry, 10, ttl=-1)
     expired.put("b" * 64, "sniffed", {"n": 2})
     assert cache.get("b" * 64) is None
-    off = VerdictCache(store, 0, 60)
+    off = VerdictCache(registry, 0, 60)
     off.put("c" * 64, "sniffed", {"n": 3})
     assert off.get("a" * 64) is None and cache.get("c" * 64) is None
 

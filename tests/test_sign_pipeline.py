@@ -103,10 +103,10 @@ def test_pixel_array_in_opencv_order(photo):
 
 
 def test_stages_of_a_sign_are_measured(tmp_path, credentials, photo):
-    store = SQLiteRegistry(tmp_path / "registry.db")
+    registry = SQLiteRegistry(tmp_path / "registry.db")
     with measured() as times:
-        sign(photo, credentials, SignOptions(AI), output=tmp_path / "out.jpg", store=store)
-    store.close()
+        sign(photo, credentials, SignOptions(AI), output=tmp_path / "out.jpg", registry=registry)
+    registry.close()
     expected = {
         "read credentials",
         "decode",

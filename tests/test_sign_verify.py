@@ -246,8 +246,8 @@ def test_claim_thumbnail_is_made_from_the_pixels_in_hand(tmp_path, credentials, 
 
     signed = sign(photo.read_bytes(), credentials, SignOptions(AI)).asset or b""
     with c2pa.Reader("image/jpeg", io.BytesIO(signed)) as reader:
-        store = json.loads(reader.json())
-        manifest = store["manifests"][store["active_manifest"]]
+        report = json.loads(reader.json())
+        manifest = report["manifests"][report["active_manifest"]]
         thumb = io.BytesIO()
         reader.resource_to_stream(manifest["thumbnail"]["identifier"], thumb)
     with Image.open(io.BytesIO(thumb.getvalue())) as image:

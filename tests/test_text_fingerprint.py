@@ -55,17 +55,17 @@ def test_texts_without_words_do_not_all_share_one_fingerprint():
             assert sketch_similarity(a, b) < TEXT_SIMILARITY
 
 
-def test_chinese_text_recovered_from_the_store(credentials, tmp_path):
-    store = ManifestRegistry(tmp_path / "m.sqlite3")
+def test_chinese_text_recovered_from_the_registry(credentials, tmp_path):
+    registry = ManifestRegistry(tmp_path / "m.sqlite3")
     rng = random.Random(15)
     texts = corpus("zh_TW", 30, rng)
     vocabulary = sorted({u for t in texts for u in text_units(t)})
-    signed = sign_text(texts[0], credentials, ManifestSpec(generator="Acme LM"), store=store)
+    signed = sign_text(texts[0], credentials, ManifestSpec(generator="Acme LM"), registry=registry)
     for other in texts[1:10]:  # unrelated texts registered beside it
-        sign_text(other, credentials, ManifestSpec(), store=store)
+        sign_text(other, credentials, ManifestSpec(), registry=registry)
     copy = edit(strip_wrappers(signed.text), 0.10, vocabulary, rng)
-    verdict = verify(copy.encode(), media_type="text/plain", store=store)
+    verdict = verify(copy.encode(), media_type="text/plain", registry=registry)
     assert [m.manifest_id for m in verdict.matches] == [signed.manifest_id]
     assert "possible match" in verdict.summary
-    stranger = verify(texts[20].encode(), media_type="text/plain", store=store)
+    stranger = verify(texts[20].encode(), media_type="text/plain", registry=registry)
     assert stranger.matches == []

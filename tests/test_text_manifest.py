@@ -160,7 +160,7 @@ def test_truncated_peer_wrapper(tmp_path):
     assert c2patxt.verify(cut).state == c2patxt.Provenance.INVALID
 
 
-def test_unreadable_manifest_store(signed, trusted):
+def test_unreadable_manifest_registry(signed, trusted):
     junk = signed.text.split("\ufeff")[0] + encode_wrapper(b"not a JUMBF manifest store")
     verdict = _verify(junk, trusted)
     assert verdict.credentials.state == "Invalid" and verdict.credentials.failures == [CORRUPTED]
@@ -284,11 +284,11 @@ def test_cli_sign_text(tmp_path, keys, capsys):
 def test_stripped_or_lightly_edited_text_is_a_possible_match(credentials, tmp_path):
     from provenance import ManifestRegistry, find_matches
 
-    store = ManifestRegistry(tmp_path / "m.sqlite3")
+    registry = ManifestRegistry(tmp_path / "m.sqlite3")
     paragraph = " ".join([TEXT] * 3) + " It was checked again before publication."
-    signed = sign_text(paragraph, credentials, SPEC, store=store)
+    signed = sign_text(paragraph, credentials, SPEC, registry=registry)
     edited = strip_wrappers(signed.text).replace("checked", "read", 1)
-    verdict = verify(edited.encode(), media_type="text/plain", store=store)
+    verdict = verify(edited.encode(), media_type="text/plain", registry=registry)
     assert verdict.credentials.present is False and verdict.credentials.recovered is False
     assert [(m.manifest_id, m.kind) for m in verdict.matches] == [
         (signed.manifest_id, "fingerprint")
@@ -298,10 +298,10 @@ def test_stripped_or_lightly_edited_text_is_a_possible_match(credentials, tmp_pa
     other = verify(
         b"An unrelated note about the weather in spring and the price of tea.",
         media_type="text/plain",
-        store=store,
+        registry=registry,
     )
     assert other.matches == []
-    _, matches = find_matches(edited.encode(), store, media_type="text/plain")
+    _, matches = find_matches(edited.encode(), registry, media_type="text/plain")
     assert [m.manifest_id for m in matches] == [signed.manifest_id]
 
 
@@ -345,10 +345,10 @@ def _hand_signed(credentials, stored: str, gap: int = 0) -> str:
                 "hash": digest,
                 "pad": [],
             }
-            store = sign_data_hashed(definition, signer, data_hash)
-            target = len(encode_wrapper(store).encode()) + gap
+            registry = sign_data_hashed(definition, signer, data_hash)
+            target = len(encode_wrapper(registry).encode()) + gap
             if target == length:
-                return stored + c2pa_text.encode_wrapper_padded(store, target)
+                return stored + c2pa_text.encode_wrapper_padded(registry, target)
             length = target
     raise AssertionError("the wrapper length did not settle")
 

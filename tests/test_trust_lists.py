@@ -48,7 +48,7 @@ def _bundled_lists(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_real_products_are_trusted_by_the_right_list(
     shared: Path, name: str, state: str, trust_list: str, scope: str
 ) -> None:
-    verdict = verify(shared / name, store=None)  # no policy: the default trust
+    verdict = verify(shared / name, registry=None)  # no policy: the default trust
     c = verdict.credentials
     assert (c.state, c.trust_list, c.failures) == (state, trust_list, [])
     assert verdict.ai.generated is True and verdict.ai.scope == scope
@@ -62,10 +62,10 @@ def test_without_the_lists_the_real_products_are_not_trusted(
     # EXPECTED.md "no anchors": Firefly Valid (untrusted); Google's short-lived certificate
     # reads as expired without the TSA list.
     monkeypatch.setenv("PROVENANCE_DEFAULT_TRUST", "0")
-    firefly = verify(shared / FIREFLY, store=None).credentials
+    firefly = verify(shared / FIREFLY, registry=None).credentials
     assert firefly.state == "Valid" and "signingCredential.untrusted" in firefly.failures
     assert firefly.trust_list is None
-    google = verify(shared / GOOGLE_VIDEO, store=None).credentials
+    google = verify(shared / GOOGLE_VIDEO, registry=None).credentials
     assert google.state == "Invalid" and "signingCredential.expired" in google.failures
 
 
@@ -79,10 +79,12 @@ def test_cli_no_default_trust_flag(shared: Path, capsys: pytest.CaptureFixture[s
 
 def test_user_anchor_is_named_user(shared: Path) -> None:
     policy = TrustPolicy.from_env([shared / "test-anchors.pem"])
-    c = verify(shared / "c2pa-rs/sdk/tests/fixtures/C.jpg", policy=policy, store=None).credentials
+    c = verify(
+        shared / "c2pa-rs/sdk/tests/fixtures/C.jpg", policy=policy, registry=None
+    ).credentials
     assert (c.state, c.trust_list) == ("Trusted", "user")
     # The bundled lists stay on beside it.
-    firefly = verify(shared / FIREFLY, policy=policy, store=None).credentials
+    firefly = verify(shared / FIREFLY, policy=policy, registry=None).credentials
     assert firefly.trust_list == "interim"
 
 
@@ -101,7 +103,7 @@ def test_allowed_list_works_only_inside_an_anchor_entry(shared: Path) -> None:
     assert _titan_state(shared, {"allowed_list": allowed}) == "Valid"
     entry = {"trust_anchors": "", "trust_kind": "manifest", "allowed_list": allowed}
     assert _titan_state(shared, {"anchors": [entry]}) == "Trusted"
-    c = verify(shared / TITAN, store=None).credentials
+    c = verify(shared / TITAN, registry=None).credentials
     assert (c.state, c.trust_list) == ("Trusted", "interim")
 
 

@@ -81,13 +81,13 @@ def test_peer_file_verdicts_match_the_schema():
 
 
 def test_recovered_and_text_verdicts_match_the_schema(credentials, trusted, tmp_path):
-    store = ManifestRegistry(tmp_path / "m.sqlite3")
+    registry = ManifestRegistry(tmp_path / "m.sqlite3")
     options = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
-    signed = sign(PHOTOS[0].read_bytes(), credentials, options, store=store)
+    signed = sign(PHOTOS[0].read_bytes(), credentials, options, registry=registry)
     image = Image.open(io.BytesIO(signed.asset or b"")).convert("RGB")
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=80)
-    recovered = verify(out.getvalue(), policy=trusted, store=store)
+    recovered = verify(out.getvalue(), policy=trusted, registry=registry)
     assert recovered.credentials.source == "watermark"  # the path under test
     _check(recovered.to_dict())
     text = sign_text("A paragraph with credentials inside.", credentials, options.manifest)

@@ -31,7 +31,7 @@ def _in_browser_code(path: Path, policy: TrustPolicy, media_type: str) -> dict[s
     if NODE is None:
         pytest.skip("node is not installed: the extension's verdict.js cannot run")
     with c2pa.Reader(media_type, io.BytesIO(path.read_bytes()), None, policy.context()) as r:
-        store, state = json.loads(r.json()), r.get_validation_state()
+        report, state = json.loads(r.json()), r.get_validation_state()
     script = (
         f"import {{ verdictOf }} from {json.dumps((EXTENSION / 'verdict.js').as_uri())};"
         "import { readFileSync } from 'node:fs';"
@@ -39,7 +39,7 @@ def _in_browser_code(path: Path, policy: TrustPolicy, media_type: str) -> dict[s
         "process.stdout.write(JSON.stringify(verdictOf(a)));"
     )
     # verdict.js is an ES module in a folder without package.json: run it as one.
-    args = {"store": store, "state": state, "sha256": "", "mediaType": media_type}
+    args = {"report": report, "state": state, "sha256": "", "mediaType": media_type}
     args["trustConfigured"] = policy.configured
     done = subprocess.run(
         [NODE, "--experimental-default-type=module", "--input-type=module", "-e", script],

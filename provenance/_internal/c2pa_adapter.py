@@ -174,7 +174,7 @@ def read_manifest_store(
     manifest_store: bytes, *, name: str = "manifest store", **options: Any
 ) -> ManifestReport:
     """c2pa's report on a bare manifest store (``application/c2pa``), e.g. one just signed or
-    one kept in the store; ``options`` as for :func:`read`."""
+    one kept in the registry; ``options`` as for :func:`read`."""
     found = read(MANIFEST_STORE, manifest_store, name=name, **options)
     if found is None:
         raise ManifestError(f"{name}: c2pa finds no manifest in it")

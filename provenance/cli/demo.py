@@ -41,16 +41,16 @@ def run(args: argparse.Namespace) -> int:
     credentials = SigningKeys.load(keys_dir=keys.dir)
     registry = ManifestRegistry(workdir / "manifests.sqlite3")
     options = SignOptions(ManifestSpec(generator="Demo Diffusion", model="1.0"))
-    result = sign_file(sample, signed, credentials, options, overwrite=True, store=registry)
+    result = sign_file(sample, signed, credentials, options, overwrite=True, registry=registry)
     print(f"2. Watermarked and signed {sample.name} as AI-generated: {signed}")
     policy = TrustPolicy.from_files([keys.root])
-    verdict = verify(signed, policy=policy, store=registry)
+    verdict = verify(signed, policy=policy, registry=registry)
     print(f"3. Verified it, trusting {keys.root.name}:\n")
     print(render_verdict(verdict))
     stripped = workdir / "astronaut.uploaded.jpg"
     with open_image(signed.read_bytes(), str(signed)) as image:
         image.save(stripped, format="JPEG", quality=75)  # what an upload pipeline does
-    recovered = verify(stripped, policy=policy, store=registry)
+    recovered = verify(stripped, policy=policy, registry=registry)
     print(
         f"\n4. Stripped the metadata and re-encoded it as JPEG 75 (watermark {result.watermark}),"
         " then verified again:\n"

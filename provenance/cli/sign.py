@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
                     options,
                     overwrite=args.in_place or args.force,
                     signer=signer,
-                    store=registry,
+                    registry=registry,
                 )
                 results.append(result.to_dict())
                 if not args.json:

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_registry_option(st, help="registry (default as for sign)")
     st.add_argument(
         "--no-registry",
-        "--no-store",
+        "--no-store",  # its earlier name, still accepted
         dest="no_registry",
         action="store_true",
         help="do not register the text's fingerprint in the registry",
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         credentials,
         manifest_spec(args),
         tsa_url=args.tsa,
-        store=None if args.no_registry else ManifestRegistry(args.registry),
+        registry=None if args.no_registry else ManifestRegistry(args.registry),
         overwrite=args.force,
     )
     if args.json:

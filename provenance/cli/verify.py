@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             verdict = verify(
                 path,
                 policy=trust,
-                store=registry,
+                registry=registry,
                 text_detectors=detectors,
                 media_type=TEXT if args.text else None,
             )

@@ -1,7 +1,7 @@
-"""The manifest store at scale, on each backend (SQLite file; PostgreSQL, a throwaway durable
+"""The registry at scale, on each backend (SQLite file; PostgreSQL, a throwaway durable
 cluster on loopback): exact look-ups, byContent (``nearest``), registration, size on disk.
 
-For each size, the store is bulk-loaded (one transaction of executemany on SQLite, COPY on
+For each size, the registry is bulk-loaded (one transaction of executemany on SQLite, COPY on
 PostgreSQL) with real manifest bytes from signing a photo up to ``--real-up-to`` rows, a 300-byte
 stand-in past that (a million real manifests would be 20 GB), and uniformly random 64-bit
 fingerprints. Then, measured:
@@ -15,7 +15,8 @@ fingerprints. Then, measured:
 - registration: ``register()`` one manifest per transaction, one thread (the real path);
 - size: the SQLite file, PostgreSQL's tables with indexes and TOAST.
 
-    uv run python -m bench.store_scale [--sizes 10000 100000 1000000] [--backends sqlite postgresql]
+    uv run python -m bench.registry_scale [--sizes 10000 100000 1000000]
+        [--backends sqlite postgresql]
 """
 
 from __future__ import annotations
@@ -85,8 +86,10 @@ def _fingerprint_row(r: tuple[int, int, str, int]) -> tuple:
 # -- bulk loading -------------------------------------------------------------------------------
 
 
-def load_sqlite(store: SQLiteRegistry, data: list[tuple[int, int, str, int]], blob: bytes) -> None:
-    with store._transaction() as db:
+def load_sqlite(
+    registry: SQLiteRegistry, data: list[tuple[int, int, str, int]], blob: bytes
+) -> None:
+    with registry._transaction() as db:
         db.executemany(
             "INSERT INTO manifests (id, watermark_id, manifest_id, alg, binding_value, media_type, "
             "signer, created_at, manifest_store) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -96,7 +99,7 @@ def load_sqlite(store: SQLiteRegistry, data: list[tuple[int, int, str, int]], bl
             "INSERT INTO fingerprints (id, kind, fp, b0, b1, b2, b3) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (_fingerprint_row(r) for r in data),
         )
-    db = store._connection()
+    db = registry._connection()
     db.execute("ANALYZE")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -117,7 +120,7 @@ def load_sqlite_v1(path: Path, data: list[tuple[int, int, str, int]], blob: byte
 
 
 def load_postgres(
-    store: PostgresRegistry, data: list[tuple[int, int, str, int]], blob: bytes
+    registry: PostgresRegistry, data: list[tuple[int, int, str, int]], blob: bytes
 ) -> None:
     """COPY in text form, the rows formatted here in chunks (the blob's hex is made once)."""
     blob_hex = "\\\\x" + blob.hex()
@@ -127,7 +130,7 @@ def load_postgres(
         for row_id, wid, mid, _ in data
     )
     fingerprints = ("\t".join(map(str, _fingerprint_row(r))) + "\n" for r in data)
-    with store.pool.connection() as conn:
+    with registry.pool.connection() as conn:
         with conn.transaction(), conn.cursor() as cur:
             for sql, lines in (
                 (
@@ -226,8 +229,8 @@ def _fresh_postgres(url: str, name: str) -> str:
     return f"{url}?options=-csearch_path%3D{name}"
 
 
-def _postgres_bytes(store: PostgresRegistry) -> int:
-    with store._transaction() as db:
+def _postgres_bytes(registry: PostgresRegistry) -> int:
+    with registry._transaction() as db:
         row = db.execute(
             "SELECT pg_total_relation_size('manifests') + pg_total_relation_size('fingerprints')"
         ).fetchone()
@@ -236,24 +239,24 @@ def _postgres_bytes(store: PostgresRegistry) -> int:
 
 def measure(
     backend: str,
-    store: ManifestRegistry,
+    registry: ManifestRegistry,
     data: list[tuple[int, int, str, int]],
     args: argparse.Namespace,
     v1: Path | None,
 ) -> dict[str, Any]:
     rng = random.Random(len(data))
     picks = [rng.choice(data) for _ in range(args.exact)]
-    exact = timings(lambda r: store.by_watermark(r[1]), picks) + timings(
-        lambda r: store.by_binding(ALG, f"b{r[1]}"), picks
+    exact = timings(lambda r: registry.by_watermark(r[1]), picks) + timings(
+        lambda r: registry.by_binding(ALG, f"b{r[1]}"), picks
     )
-    exact_best = timings(lambda r: store.by_watermark(r[1]), picks, 3) + timings(
-        lambda r: store.by_binding(ALG, f"b{r[1]}"), picks, 3
+    exact_best = timings(lambda r: registry.by_watermark(r[1]), picks, 3) + timings(
+        lambda r: registry.by_binding(ALG, f"b{r[1]}"), picks, 3
     )
     qs = queries(data, args.by_content, seed=len(data) + 1)
     found = []
 
     def by_content(q: tuple[int, bool]) -> None:
-        hits = store.nearest(q[0], min_similarity=SIMILARITY, limit=10)
+        hits = registry.nearest(q[0], min_similarity=SIMILARITY, limit=10)
         if q[1]:
             found.append(bool(hits))
 
@@ -262,7 +265,7 @@ def measure(
     content_best = timings(by_content, qs, 3)
     scans = max(3, min(30, 3_000_000 // len(data)))
     baseline = timings(
-        lambda q: linear_nearest(lambda: store._candidates(0, None), q[0]), qs[:scans]
+        lambda q: linear_nearest(lambda: registry._candidates(0, None), q[0]), qs[:scans]
     )
     old_file = None
     if v1 is not None:
@@ -279,11 +282,11 @@ def measure(
 
         old_file = timings(old, qs[:3])
     # Registration: the real path, one manifest per transaction.
-    blob = store.by_watermark(data[0][1]).manifest_store  # type: ignore[union-attr]
+    blob = registry.by_watermark(data[0][1]).manifest_store  # type: ignore[union-attr]
     reg_rng = random.Random(7)
     records = [
         RegisteredManifest(
-            store.new_watermark_id(),
+            registry.new_watermark_id(),
             f"urn:c2pa:new-{i}",
             ALG,
             f"n{i}",
@@ -297,17 +300,17 @@ def measure(
     half = len(records) // 2
     start = time.perf_counter()
     for record in records[:half]:
-        store.register(record)
+        registry.register(record)
     reg_rate = half / (time.perf_counter() - start)
     # Eight threads at once, as a server's pool registers: commits can share a disk flush.
     start = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(store.register, records[half:]))
+        list(pool.map(registry.register, records[half:]))
     reg_rate_8 = (len(records) - half) / (time.perf_counter() - start)
-    if isinstance(store, SQLiteRegistry):
-        size = sum(p.stat().st_size for p in store.path.parent.glob(store.path.name + "*"))
+    if isinstance(registry, SQLiteRegistry):
+        size = sum(p.stat().st_size for p in registry.path.parent.glob(registry.path.name + "*"))
     else:
-        size = _postgres_bytes(store)  # type: ignore[arg-type]
+        size = _postgres_bytes(registry)  # type: ignore[arg-type]
     return {
         "backend": backend,
         "rows": len(data),
@@ -335,10 +338,10 @@ def main() -> None:
     parser.add_argument("--exact", type=int, default=500, help="exact look-ups of each kind")
     parser.add_argument("--by-content", type=int, default=400, help="byContent queries")
     parser.add_argument("--registrations", type=int, default=500)
-    parser.add_argument("--name", default="store_scale", help="bench/results/NAME.json")
+    parser.add_argument("--name", default="registry_scale", help="bench/results/NAME.json")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="provenance-store-scale-"))
+    workdir = Path(tempfile.mkdtemp(prefix="provenance-registry-scale-"))
     real = real_manifest(workdir)
     small = os.urandom(300)
     results = []
@@ -352,19 +355,19 @@ def main() -> None:
                 v1 = None
                 if backend == "sqlite":
                     path = workdir / f"s{size}.sqlite3"
-                    store: ManifestRegistry = SQLiteRegistry(path)
-                    load_sqlite(store, data, blob)  # type: ignore[arg-type]
+                    registry: ManifestRegistry = SQLiteRegistry(path)
+                    load_sqlite(registry, data, blob)  # type: ignore[arg-type]
                     v1 = workdir / f"v1-{size}.sqlite3"
                     load_sqlite_v1(v1, data, blob)
                 else:
-                    store = PostgresRegistry(_fresh_postgres(pg, f"s{size}"), max_connections=2)
-                    load_postgres(store, data, blob)  # type: ignore[arg-type]
+                    registry = PostgresRegistry(_fresh_postgres(pg, f"s{size}"), max_connections=2)
+                    load_postgres(registry, data, blob)  # type: ignore[arg-type]
                 load_s = time.perf_counter() - started
-                result = measure(backend, store, data, args, v1)
+                result = measure(backend, registry, data, args, v1)
                 result["load_s"] = load_s
                 results.append(result)
                 print(" ".join(f"{k}={v}" for k, v in _row(result).items()), flush=True)
-                store.close()
+                registry.close()
                 for p in workdir.glob(f"*{size}.sqlite3*"):
                     p.unlink()
                 if backend == "postgresql":
