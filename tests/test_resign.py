@@ -225,7 +225,9 @@ def test_sign_resign_edit_each_stripped_copy_recovers_the_newest(
     tmp_path, credentials, trusted, registry
 ):
     a, b, edited, c = (tmp_path / n for n in ("a.jpg", "b.jpg", "edited.jpg", "c.jpg"))
-    first = sign(PHOTOS[1], credentials, AI, output=a, registry=registry)
+    # Hubble (0.9 MP), not chelsea (0.13 MP): after four re-encodes and JPEG 75, chelsea's mark
+    # was lost for about 1 payload in 100 (3 of 320 runs), which made this lineage test flaky.
+    first = sign(PHOTOS[3], credentials, AI, output=a, registry=registry)
     second = sign(a, credentials, RESIGN, output=b, registry=registry)
     # An edit of b in a program that drops metadata: a filled box, saved as JPEG 92.
     image = Image.open(b).convert("RGB")
