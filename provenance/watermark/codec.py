@@ -676,6 +676,14 @@ def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
     )
 
 
+def whitened(rgb_or_y: np.ndarray) -> np.ndarray:
+    """What the detector searches: the image's luminance on the base grid, whitened."""
+    h, w = rgb_or_y.shape[:2]
+    bh, bw = base_size(h, w)
+    small = cv2.resize(rgb_or_y, (bw, bh), interpolation=cv2.INTER_AREA)
+    return _whiten(luminance(small) if small.ndim == 3 else small.astype(np.float32))
+
+
 def detect(
     rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY, resync: bool = True, bits: bool = False
 ) -> Detection:
@@ -686,11 +694,7 @@ def detect(
     ``bits``: decode the message bits even where the sync test fails (for bit-accuracy
     measurements); by default an unsynchronised fold is rejected before the Viterbi decoder.
     """
-    h, w = rgb_or_y.shape[:2]
-    bh, bw = base_size(h, w)
-    small = cv2.resize(rgb_or_y, (bw, bh), interpolation=cv2.INTER_AREA)
-    y_base = luminance(small) if small.ndim == 3 else small.astype(np.float32)
-    white = _whiten(y_base)
+    white = whitened(rgb_or_y)
     best = _decode(_fold(white), key, "aligned", bits)
     if best.detected or not resync:
         return best
