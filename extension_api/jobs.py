@@ -101,9 +101,10 @@ def match_content(
 
 
 def register_content(
-    state: WorkerState, manifest: bytes, asset: bytes, client: str | None = None
+    state: WorkerState, manifest: bytes, asset: bytes, client: str
 ) -> RegisteredManifest:
-    """``client``: who registers (for a library that checks issued watermark ids)."""
+    """``client``: who registers (only the client a watermark id was issued to may)."""
     check_pixels(asset, state.settings.max_pixels)
-    extra: dict[str, Any] = {} if client is None else {"client": client}
-    return register_manifest(manifest, asset, state.registry, policy=state.settings.trust, **extra)
+    return register_manifest(
+        manifest, asset, state.registry, client=client, policy=state.settings.trust
+    )

@@ -133,10 +133,29 @@ class ManifestRegistry:
         """A connection for one read-only statement (no explicit transaction: one round trip)."""
         return self._transaction()
 
+    #: SQL that holds when band column ``{band}`` is in the list bound to its one ``?``.
+    _IN_LIST: str
+
+    def _list_arg(self, values: list[int]) -> object:
+        """``values`` as the driver binds them for :attr:`_IN_LIST`."""
+        raise NotImplementedError
+
     def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
         """(row id, signed fingerprint) of ``kind`` whose band i is in ``band_probes[i]`` for
         some i; every fingerprint of that kind when ``band_probes`` is None."""
-        raise NotImplementedError
+        with self._reading() as db:
+            if band_probes is None:
+                rows = db.execute("SELECT id, fp FROM fingerprints WHERE kind = ?", (kind,))
+                return list(rows.fetchall())
+            sql = " UNION ".join(
+                "SELECT id, fp FROM fingerprints WHERE kind = ? AND "
+                + self._IN_LIST.format(band=f"b{i}")
+                for i in range(len(band_probes))
+            )
+            args: list[object] = []
+            for values in band_probes:
+                args += [kind, self._list_arg(values)]
+            return list(db.execute(sql, args).fetchall())
 
     def _is_duplicate(self, exc: Exception) -> bool:
         """Whether ``exc`` is a uniqueness violation."""

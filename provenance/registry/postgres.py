@@ -148,19 +148,10 @@ class PostgresRegistry(ManifestRegistry):
                 f"the registry {self.describe()} cannot answer: {exc}"
             ) from exc
 
-    def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
-        with self._reading() as db:
-            if band_probes is None:
-                rows = db.execute("SELECT id, fp FROM fingerprints WHERE kind = ?", (kind,))
-                return list(rows.fetchall())
-            sql = " UNION ".join(
-                f"SELECT id, fp FROM fingerprints WHERE kind = ? AND b{i} = ANY(?)"
-                for i in range(len(band_probes))
-            )
-            args: list[object] = []
-            for values in band_probes:
-                args += [kind, values]
-            return list(db.execute(sql, args).fetchall())
+    _IN_LIST = "{band} = ANY(?)"
+
+    def _list_arg(self, values: list[int]) -> object:
+        return values  # psycopg binds a list as an array
 
     def _is_duplicate(self, exc: Exception) -> bool:
         return isinstance(exc, pg_errors.UniqueViolation)

@@ -201,20 +201,12 @@ class SQLiteRegistry(ManifestRegistry):
         except sqlite3.Error as exc:
             raise _unusable(self.path, exc) from exc
 
-    def _candidates(self, kind: int, band_probes: list[list[int]] | None) -> list[tuple[int, int]]:
-        with self._reading() as db:
-            if band_probes is None:
-                rows = db.execute("SELECT id, fp FROM fingerprints WHERE kind = ?", (kind,))
-                return list(rows.fetchall())
-            sql = " UNION ".join(
-                f"SELECT id, fp FROM fingerprints WHERE kind = ? AND b{i} IN "
-                "(SELECT value FROM json_each(?))"
-                for i in range(len(band_probes))
-            )
-            args: list[object] = []
-            for values in band_probes:
-                args += [kind, json.dumps(values)]
-            return list(db.execute(sql, args).fetchall())
+    # SQLite has no array type: the list goes as one JSON text, one bound parameter however
+    # many values it holds.
+    _IN_LIST = "{band} IN (SELECT value FROM json_each(?))"
+
+    def _list_arg(self, values: list[int]) -> object:
+        return json.dumps(values)
 
     def _is_duplicate(self, exc: Exception) -> bool:
         return isinstance(exc, sqlite3.IntegrityError)
