@@ -92,9 +92,7 @@ STATISTICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 
 def _measure(rgb: np.ndarray) -> tuple[bool, dict[str, float]]:
     """(whether the aligned fold alone detects the mark, each statistic)."""
-    h, w = rgb.shape[:2]
-    bh, bw = codec.base_size(h, w)
-    white = codec._whiten(codec.luminance(cv2.resize(rgb, (bw, bh), interpolation=cv2.INTER_AREA)))
+    white = codec.whitened(rgb)
     aligned = codec._decode(codec._fold(white), codec.DEFAULT_KEY, "aligned").detected
     spectrum = codec._spectrum(white)
     peaks = codec._peaks(spectrum)

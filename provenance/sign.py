@@ -320,9 +320,12 @@ def _render(
     #: The pixels' fingerprint and reference are registered (from their reduced copy).
     described = False
     existing = None
+    #: The reduced copy of the pixels as decoded, once made for the watermark check.
+    before: Image.Image | None = None
     if wants_watermark and min(pixels.size) >= MIN_SIDE:
         with stage("existing watermark"):
-            existing = _existing_watermark(pixels.original_reduced())
+            before = pixels.original_reduced()
+            existing = _existing_watermark(before)
     if wants_watermark and min(pixels.size) < MIN_SIDE:
         rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
     elif existing is not None:
@@ -349,8 +352,9 @@ def _render(
             pixels.embed(rendered.watermark_id)
         changed = described = True
     if not changed:
-        if described:
-            _describe(rendered, pixels.reduced(), thumbnail=False)
+        if described:  # a kept watermark on unchanged pixels: ``before`` is their copy
+            assert before is not None
+            _describe(rendered, before, thumbnail=False)
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
         return rendered
     frames = getattr(original, "n_frames", 1)

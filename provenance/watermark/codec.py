@@ -590,8 +590,9 @@ def _upright(spectrum: np.ndarray) -> tuple[float, float]:
     return top, period
 
 
-def _lattices(white: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
-    """Candidate tile lattices, best first: (period, angle, the spectrum they were found in).
+def _lattices(white: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """The whitened image's spectrum, and its candidate tile lattices, best first: (period,
+    angle).
 
     A periodic pattern puts its energy on a reciprocal lattice of frequencies. The strongest
     spectral peaks vote for the (period, angle) whose lattice they fit; the vote counts are
@@ -602,23 +603,23 @@ def _lattices(white: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
     spectrum = _spectrum(white)
     peaks = _peaks(spectrum)
     if len(peaks) < 8:
-        return []
+        return spectrum, []
     periods, angles = _shortlist(peaks)
     comb = _comb(spectrum, periods, angles, HARMONICS)
     upright_comb, upright = _upright(spectrum)
     periods, angles = np.append(periods, upright), np.append(angles, 0.0)
     comb = np.append(comb, upright_comb)
-    lattices: list[tuple[float, float, np.ndarray]] = []
+    lattices: list[tuple[float, float]] = []
     for i in np.argsort(-comb):
         period, angle = float(periods[i]), float(angles[i])
-        if any(abs(period / q - 1) < 0.006 and abs(angle - t) < 0.006 for q, t, _ in lattices):
+        if any(abs(period / q - 1) < 0.006 and abs(angle - t) < 0.006 for q, t in lattices):
             continue  # the same lattice, found from a neighbouring cell
-        lattices.append((period, angle, spectrum))
+        lattices.append((period, angle))
         if len(lattices) == 3:
             break
-    if not any(abs(upright / q - 1) < 0.006 and abs(t) < 0.006 for q, t, _ in lattices):
-        lattices[-1] = (upright, 0.0, spectrum)
-    return lattices
+    if not any(abs(upright / q - 1) < 0.006 and abs(t) < 0.006 for q, t in lattices):
+        lattices[-1] = (upright, 0.0)
+    return spectrum, lattices
 
 
 def _refine(spectrum: np.ndarray, period: float, angle: float) -> tuple[float, float]:
@@ -676,6 +677,14 @@ def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
     )
 
 
+def whitened(rgb_or_y: np.ndarray) -> np.ndarray:
+    """What the detector searches: the image's luminance on the base grid, whitened."""
+    h, w = rgb_or_y.shape[:2]
+    bh, bw = base_size(h, w)
+    small = cv2.resize(rgb_or_y, (bw, bh), interpolation=cv2.INTER_AREA)
+    return _whiten(luminance(small) if small.ndim == 3 else small.astype(np.float32))
+
+
 def detect(
     rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY, resync: bool = True, bits: bool = False
 ) -> Detection:
@@ -686,15 +695,12 @@ def detect(
     ``bits``: decode the message bits even where the sync test fails (for bit-accuracy
     measurements); by default an unsynchronised fold is rejected before the Viterbi decoder.
     """
-    h, w = rgb_or_y.shape[:2]
-    bh, bw = base_size(h, w)
-    small = cv2.resize(rgb_or_y, (bw, bh), interpolation=cv2.INTER_AREA)
-    y_base = luminance(small) if small.ndim == 3 else small.astype(np.float32)
-    white = _whiten(y_base)
+    white = whitened(rgb_or_y)
     best = _decode(_fold(white), key, "aligned", bits)
     if best.detected or not resync:
         return best
-    for period, angle, spectrum in _lattices(white):
+    spectrum, lattices = _lattices(white)
+    for period, angle in lattices:
         # The shortlist's grid (0.2 % in period, 0.1 degree) is close enough to try as it is;
         # only a fold that shows the sync pattern at all is worth refining.
         basis = _basis(period, angle)
