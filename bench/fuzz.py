@@ -21,8 +21,6 @@ import sys
 import tempfile
 import time
 import traceback
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -31,21 +29,8 @@ from pathlib import Path
 from bench._common import table, write_json
 from provenance import ManifestRegistry, ProvenanceError, SigningKeys, TrustPolicy, init_keys
 from provenance import verify as verify_content
-from tests.fuzzing import Seed, mutate, random_mutations, seeds
+from tests.fuzzing import Seed, mutate, post_for_status, random_mutations, seeds
 from tests.server import free_port
-
-
-def _post(url: str, data: bytes, text: bool) -> int:
-    request = urllib.request.Request(
-        url,
-        data=data or b"\0",
-        headers={"Content-Type": "text/plain" if text else "application/octet-stream"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=120) as r:
-            return r.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 def _fuzz_library(
@@ -68,7 +53,7 @@ def _fuzz_library(
                 data,
                 policy=policy,
                 registry=registry,
-                media_type="text/plain" if chosen.text else None,
+                media_type=chosen.media_type,
             )
             outcomes["verdict"] += 1
         except ProvenanceError as exc:
@@ -85,7 +70,8 @@ def _fuzz_server(url: str, corpus: list[Seed], seed: int, count: int) -> Counter
     statuses: Counter[int] = Counter()
     for _ in range(count):
         chosen = rng.choice(corpus)
-        statuses[_post(url, mutate(chosen.data, random_mutations(rng)), chosen.text)] += 1
+        data = mutate(chosen.data, random_mutations(rng))
+        statuses[post_for_status(url, data, chosen.text, timeout=120)] += 1
     return statuses
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import random
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +101,27 @@ class Seed:
     name: str
     data: bytes
     text: bool = False  # submitted as text/plain
+
+    @property
+    def media_type(self) -> str | None:
+        """The media type to verify a mutation of it as: text is said to be text, a file's own
+        bytes tell its type (mutations included)."""
+        return "text/plain" if self.text else None
+
+
+def post_for_status(url: str, data: bytes, text: bool, timeout: float) -> int:
+    """POST a (mutated) input to the server's verify ``url``; the HTTP status it answers (an
+    empty mutation goes as one NUL byte)."""
+    request = urllib.request.Request(
+        url,
+        data=data or b"\0",
+        headers={"Content-Type": "text/plain" if text else "application/octet-stream"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def _small_jpeg(path: Path, side: int) -> bytes:

@@ -5,8 +5,6 @@ run is bench/fuzz.py."""
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +13,7 @@ from hypothesis import strategies as st
 from extension_api import Settings
 from provenance import ManifestRegistry, ProvenanceError, TrustPolicy, verify
 
-from .fuzzing import Seed, mutate, mutation_lists, seeds
+from .fuzzing import Seed, mutate, mutation_lists, post_for_status, seeds
 from .server import LiveServer
 
 #: Pillow warns about the corrupt EXIF the mutations make; that is expected here.
@@ -66,7 +64,7 @@ def test_library_gives_a_verdict_or_a_clear_error(corpus, registry, policy):
                 data,
                 policy=policy,
                 registry=registry,
-                media_type="text/plain" if seed.text else None,
+                media_type=seed.media_type,
             )
         except ProvenanceError as exc:
             assert str(exc)
@@ -88,17 +86,8 @@ def test_server_never_answers_5xx(corpus, registry, keys):
         @settings(BOUNDED, max_examples=25)
         @given(seed=st.sampled_from(corpus), mutations=mutation_lists())
         def check(seed: Seed, mutations) -> None:
-            data = mutate(seed.data, mutations) or b"\0"
-            request = urllib.request.Request(
-                f"{live.url}/v1/verify",
-                data=data,
-                headers={"Content-Type": "text/plain" if seed.text else "application/octet-stream"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=60) as r:
-                    status = r.status
-            except urllib.error.HTTPError as exc:
-                status = exc.code
+            data = mutate(seed.data, mutations)
+            status = post_for_status(f"{live.url}/v1/verify", data, seed.text, timeout=60)
             assert status in CLIENT_STATUSES, (seed.name, mutations, status)
 
         check()

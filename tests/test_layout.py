@@ -143,6 +143,14 @@ def test_library_errors_name_no_flags():
     assert flagged == []
 
 
+def test_the_flag_check_can_fail(tmp_path: Path):
+    """The scan sees the library's messages and would catch a flag in one."""
+    assert len(_hint_texts(LIBRARY / "keys.py")) > 5
+    planted = tmp_path / "planted.py"
+    planted.write_text('raise KeysError("no keys", hint="run provenance keys --force")\n')
+    assert sorted(_hint_texts(planted)) == ["no keys", "run provenance keys --force"]
+
+
 def _modules_after(code: str) -> set[str]:
     """The modules a fresh interpreter has loaded after running ``code``."""
     probe = f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"

@@ -16,7 +16,11 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 COMPLETE = {
     ("keys", "init"),
     ("sign",),
+    ("sign-text",),
+    ("text-key",),
     ("verify",),
+    ("watermark", "detect"),
+    ("watermark", "embed"),
     ("inspect",),
     ("trust", "show"),
     ("trust", "update"),
