@@ -81,10 +81,10 @@ def test_a_synchronised_fold_whose_best_decode_fails_is_rescued_by_the_check_bit
     # A fold with a clear sync peak whose most likely message is wrong: the check bits pick
     # the right one from the next likeliest (on main, the best path's failure was final).
     rescued = 0
-    for seed in (5, 19, 22, 27, 115):
+    for seed in (6, 11, 22, 35, 43):
         rng = np.random.default_rng(seed)
-        tile = codec.tile(0x0BADC0FFEE)
-        acc = tile + rng.normal(0, 2.9, tile.shape)
+        tile = codec._periodic_highpass(codec.tile(0x0BADC0FFEE))  # as embedded
+        acc = tile + rng.normal(0, 2.6, tile.shape)
         found = codec._decode(acc, KEY, "aligned")
         assert found.sync_z >= codec.SYNC_Z
         assert not (payload.viterbi(_soft_bits(acc)) == payload.pack(0x0BADC0FFEE, KEY)).all()
@@ -105,7 +105,7 @@ def test_list_decoding_finds_nothing_in_noise():
 def _soft_bits(acc: np.ndarray) -> np.ndarray:
     pats = codec.patterns()
     spectrum, _, dy, dx = codec._correlate(acc, pats)
-    return pats.bits @ codec._align(spectrum, dy, dx).ravel()
+    return pats.bits @ codec._align(spectrum * codec._bit_weight(), dy, dx).ravel()
 
 
 @pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)
