@@ -28,6 +28,7 @@ Detection is a few numpy FFTs on a 256 px image, whatever the input size.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
@@ -403,7 +404,18 @@ def _bit_weight() -> np.ndarray:
     return weight
 
 
-def _decode(acc: np.ndarray, key: bytes, geometry: str, want_bits: bool = False) -> Detection:
+def _decode(
+    acc: np.ndarray,
+    key: bytes,
+    geometry: str,
+    want_bits: bool = False,
+    phased: Callable[[float, float], np.ndarray] | None = None,
+) -> Detection:
+    """Decode a folded tile. ``phased(dx, dy)``, when given, folds the same lattice again with
+    its samples moved by (dx, dy) pixels: the bits are read from that fold, put in phase with
+    the pattern by the sync peak's fraction of a pixel. The sync test still reads ``acc``: the
+    phased fold's peak is measured at its full height for noise too (of 2927 unmarked folds,
+    z >= 4.5 in 12 instead of 3), while its bits' errors are noise's either way."""
     pats = patterns(key)
     spectrum, z, dy, dx = _correlate(acc, pats)
     if z < LOW_Z and not want_bits:
@@ -413,6 +425,8 @@ def _decode(acc: np.ndarray, key: bytes, geometry: str, want_bits: bool = False)
     if z < HALF_Z and not want_bits and soft @ soft < SPAN_SHARE * (flat @ flat):
         # Too little of the fold lies in the watermark's span for a clean decode: skip Viterbi.
         return Detection(False, None, 0.0, z, geometry)
+    if phased is not None:
+        spectrum, _, dy, dx = _correlate(phased(dx - round(dx), dy - round(dy)), pats)
     soft = pats.bits @ _align(spectrum * _bit_weight(), dy, dx).ravel()
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
@@ -735,8 +749,11 @@ BIT_HIGHPASS = 1.0
 ANTIALIAS = 0.32
 
 
-def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
-    """Resample so that the lattice (v1, v2) becomes axis-aligned with period PERIOD."""
+def _unwarp(
+    white: np.ndarray, v1: np.ndarray, v2: np.ndarray, shift: tuple[float, float] = (0.0, 0.0)
+) -> np.ndarray:
+    """Resample so that the lattice (v1, v2) becomes axis-aligned with period PERIOD, the
+    samples moved by ``shift`` (x, y; output pixels)."""
     basis = np.column_stack([v1, v2]) / PERIOD  # lattice units -> image pixels
     scale = float(np.sqrt(abs(np.linalg.det(basis))))
     if scale > 1.05:
@@ -746,8 +763,8 @@ def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
     mapped = np.linalg.solve(basis, corners)
     lo, hi = mapped.min(axis=1), mapped.max(axis=1)
     size = np.ceil(hi - lo).astype(int)
-    # dst -> src: src = basis @ (dst + lo)
-    matrix = np.hstack([basis, (basis @ lo)[:, None]]).astype(np.float32)
+    # dst -> src: src = basis @ (dst + lo + shift)
+    matrix = np.hstack([basis, (basis @ (lo + np.asarray(shift)))[:, None]]).astype(np.float32)
     return cv2.warpAffine(
         white.astype(np.float32),
         matrix,
@@ -756,6 +773,26 @@ def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0.0,
     )
+
+
+def _decode_lattice(
+    white: np.ndarray, basis: tuple[np.ndarray, np.ndarray], key: bytes, want_bits: bool
+) -> Detection:
+    """``_decode`` of the tile folded over the lattice ``basis``, its bits read from the same
+    lattice folded again in phase with the pattern (``_decode`` asks for that fold only when
+    the first passes its sync gates).
+
+    A crop moves the pattern by any fraction of a pixel, and resampled at that phase the
+    pattern (high-passed: much of its energy near the tile's Nyquist frequency) is read between
+    its own pixels in every tile alike, where bilinear sampling averages neighbours and the
+    phase ramp of ``_align`` cannot restore what that lost. Moving the samples by the sync
+    peak's fraction of a pixel puts them on the pattern's own pixels.
+    """
+
+    def phased(dx: float, dy: float) -> np.ndarray:
+        return _fold(_unwarp(white, *basis, shift=(dx, dy)))
+
+    return _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", want_bits, phased)
 
 
 def whitened(rgb_or_y: np.ndarray) -> np.ndarray:
@@ -785,14 +822,14 @@ def detect(
         # The shortlist's grid (0.2 % in period, 0.1 degree) is close enough to try as it is;
         # only a fold that shows the sync pattern at all is worth refining.
         basis = _basis(period, angle)
-        found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
+        found = _decode_lattice(white, basis, key, bits)
         if not found.detected and found.sync_z >= REFINE_Z:
             period, angle = _refine(spectrum, period, angle)
             basis = _basis(period, angle)
-            found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
+            found = _decode_lattice(white, basis, key, bits)
             if not found.detected and found.sync_z >= POLISH_Z:
                 basis = _basis(*_polish(white, patterns(key), period, angle))
-                found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
+                found = _decode_lattice(white, basis, key, bits)
         if found.detected:
             v1 = basis[0]
             tilt = float(np.degrees(np.arctan2(v1[1], v1[0])))
