@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import logging
 import os
@@ -517,6 +518,37 @@ async def test_metrics_are_rendered_off_the_loop(settings, tmp_path):
     assert rendering > 0.25, f"too few metric files to make rendering slow ({rendering:.2f} s)"
     assert healthz < rendering / 4, f"/healthz took {healthz:.2f} s in a {rendering:.2f} s scrape"
     assert overlapped  # /healthz was answered while the scrape was still being rendered
+
+
+async def test_the_registry_is_opened_off_the_loop(settings, tmp_path):
+    """Opening the registry may wait, here for another process's write lock on SQLite: the
+    server's loop goes on meanwhile (signals, the workers' start-up)."""
+    import sqlite3
+    import threading
+
+    location = tmp_path / "locked.sqlite3"
+    ManifestRegistry(location).close()
+    holder = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, for half a second
+    threading.Timer(0.5, holder.execute, ("COMMIT",)).start()
+    ticks = [time.perf_counter()]
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            ticks.append(time.perf_counter())
+
+    ticker = asyncio.ensure_future(tick())
+    runner = web.AppRunner(create_app(replace(settings, registry_location=location, threads=1)))
+    await runner.setup()
+    ticks.append(time.perf_counter())
+    ticker.cancel()
+    await runner.cleanup()
+    holder.close()
+    opening = ticks[-1] - ticks[0]
+    stall = max(b - a for a, b in itertools.pairwise(ticks))
+    assert opening >= 0.4  # it did wait for the lock
+    assert stall < opening / 4, f"the loop stalled {stall:.2f} s of {opening:.2f} s"
 
 
 async def test_cors(server):
