@@ -130,7 +130,7 @@ def inspect_file(
         stream, text_binding = _text_manifest_store(data, label, policy)
         read_as = "application/c2pa"
     found = c2pa_adapter.read(
-        read_as, stream, name=label, settings=policy.settings(), detailed=True, crjson=True
+        read_as, stream, name=label, context=policy.context(), detailed=True, crjson=True
     )
     if found is None:
         raise ManifestError(f"{label}: no Content Credentials (C2PA manifest) found")

@@ -87,7 +87,7 @@ class _Embedded:
 def _read_manifest(data: bytes, media_type: str, policy: TrustPolicy, name: str) -> _Embedded:
     """c2pa's report on the manifest ``data`` carries (or the URL it only points to)."""
     try:
-        found = c2pa_adapter.read(media_type, data, name=name, settings=policy.settings())
+        found = c2pa_adapter.read(media_type, data, name=name, context=policy.context())
     except RemoteManifestError as exc:
         return _Embedded(remote_url=exc.url)
     return _Embedded(manifest=found)
