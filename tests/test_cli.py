@@ -77,6 +77,19 @@ def test_sign_batch_keeps_going_after_a_bad_file(tmp_path, keys, capsys):
     )
 
 
+def test_a_directory_gives_every_name_a_supported_media_type_goes_by(tmp_path):
+    """A JPEG named .jfif/.jpe/.JPEG, a TIFF named .tiff, an MP4 named .m4v are picked up from a
+    directory, as they are when named one by one; text and hidden files are not."""
+    from provenance.cli.inputs import expand_inputs
+
+    for name in ("a.jpg", "b.jfif", "c.jpe", "d.JPEG", "e.tiff", "f.m4v", "g.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "h.jpg").write_bytes(b"x")
+    found = [str(relative) for _, relative in expand_inputs([tmp_path])]
+    assert found == ["a.jpg", "b.jfif", "c.jpe", "d.JPEG", "e.tiff", "f.m4v", "g.png"]
+
+
 def test_sign_default_output_name_and_json(tmp_path, keys, capsys):
     src = tmp_path / PHOTOS[0].name
     shutil.copy(PHOTOS[0], src)
