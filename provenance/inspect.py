@@ -104,7 +104,9 @@ def _text_manifest_store(data: bytes, label: str, policy: TrustPolicy) -> tuple[
     """The manifest store bytes embedded in a text, and the text binding as `verify` checks it
     (c2pa cannot hash a text, so its own report reads assertion.dataHash.mismatch)."""
     if not is_text(data):
-        raise MalformedAssetError(f"{label}: not UTF-8 text")
+        raise MalformedAssetError(
+            f"{label}: not UTF-8 text", hint="text is read as UTF-8: convert it to UTF-8 first"
+        )
     text = unicodedata.normalize("NFC", data.decode("utf-8"))
     found = read_text_manifest(text, policy)
     if found is None:

@@ -176,7 +176,9 @@ def _decode_text(data: bytes, label: str) -> str:
     """The content as text, as stored (not normalised: a manifest's offsets index this), or
     a clear error."""
     if not is_text(data):
-        raise MalformedAssetError(f"{label}: not UTF-8 text")
+        raise MalformedAssetError(
+            f"{label}: not UTF-8 text", hint="text is read as UTF-8: convert it to UTF-8 first"
+        )
     return data.decode("utf-8")
 
 
