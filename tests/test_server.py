@@ -516,7 +516,7 @@ async def test_metrics_are_rendered_off_the_loop(settings, tmp_path):
         rendering = time.perf_counter() - started
     assert status == 200 and 'route="/v1/route7",status="415"} 400.0' in body.decode()
     assert rendering > 0.25, f"too few metric files to make rendering slow ({rendering:.2f} s)"
-    assert healthz < rendering / 4, f"/healthz took {healthz:.2f} s in a {rendering:.2f} s scrape"
+    assert healthz < rendering / 2, f"/healthz took {healthz:.2f} s in a {rendering:.2f} s scrape"
     assert overlapped  # /healthz was answered while the scrape was still being rendered
 
 
@@ -548,7 +548,7 @@ async def test_the_registry_is_opened_off_the_loop(settings, tmp_path):
     opening = ticks[-1] - ticks[0]
     stall = max(b - a for a, b in itertools.pairwise(ticks))
     assert opening >= 0.4  # it did wait for the lock
-    assert stall < opening / 4, f"the loop stalled {stall:.2f} s of {opening:.2f} s"
+    assert stall < opening / 2, f"the loop stalled {stall:.2f} s of {opening:.2f} s"
 
 
 async def test_cors(server):
