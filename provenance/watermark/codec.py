@@ -19,6 +19,10 @@ Design (``org.provenance.ssw.1``; not registered with the C2PA):
   AMPLITUDE levels RMS; in the full-resolution 8x8 blocks that are flat (what the eye sees as a
   sky or skin) it is capped at FLAT_CAP, or at most SMOOTH_CAP when the whole image is smooth.
   bench/quality.py measures it (flat-block RMS, NVIDIA FLIP against a JPEG q95 re-save).
+* **Decoding.** A lattice fold is resampled with anti-aliasing and, once it passes the sync
+  gates, folded again in phase with the pattern; the bits are read from its spectrum weighted
+  by the SNR per frequency (a high-pass), and a list Viterbi decoder offers the check bits the
+  LIST likeliest messages when the likeliest fails them.
 * **Decision.** A payload is reported when its 20 check bits agree and the fold is
   synchronised: the sync peak stands SYNC_Z deviations up, or LOW_Z with a clean decode.
 
@@ -97,9 +101,11 @@ CLEAN_TIERS = ((LOW_Z, CLEAN), (HALF_Z, 24))
 #: When the best decode of a fold the sync test would accept fails the check bits, the LIST
 #: most likely messages are tried in turn (``payload.list_viterbi``): after a crop to half the
 #: frame and JPEG 75 the right one is often not the first at a per-bit SNR near 1 (Firefly's
-#: cat: z 6.4, 18-25 hard decisions wrong). Each accepted fold then gives a wrong message LIST
-#: chances of 2^-20 instead of one (1.5e-5), on top of the sync test's own rate: of 2688
-#: unmarked folds (600 images) 14 reached the check bits with the list, none passed them.
+#: cat: z 6.4, 18-25 hard decisions wrong). A fold the sync test accepts then gives a wrong
+#: message at most LIST chances of 2^-20 instead of one (1.5e-5), on top of the sync test's
+#: own rate. Of 600 unmarked images (bench/robustness.py's) 3 folds reached the decoder, the
+#: list ran on one (z 4.95) and one of its paths came within a tier (24 disagreements): the
+#: check bits were asked once, and refused it.
 LIST = 16
 #: Below SYNC_Z the list runs only when the best path's disagreements are within LIST_SLACK of
 #: the limit of a tier the fold reaches: another path can have a few fewer (it correlates less

@@ -10,7 +10,9 @@ detector adds a synchronisation test on top (see ``codec``), so a wrong payload 
 
 The 64 bits (plus 6 zero tail bits) go through a rate-1/2 convolutional code (constraint length
 7, generators 171/133 octal, the NASA/CCSDS code) to 140 coded bits, decoded by soft-decision
-Viterbi: about 5 dB of coding gain, which buys robustness for the same visibility.
+Viterbi: about 5 dB of coding gain, which buys robustness for the same visibility. When the
+likeliest message fails its check bits, ``list_viterbi`` gives the next likeliest for the
+detector to try (each try is another 2^-20 chance of a wrong message passing).
 """
 
 from __future__ import annotations
