@@ -81,7 +81,7 @@ def test_a_synchronised_fold_whose_best_decode_fails_is_rescued_by_the_check_bit
     # A fold with a clear sync peak whose most likely message is wrong: the check bits pick
     # the right one from the next likeliest (on main, the best path's failure was final).
     rescued = 0
-    for seed in (6, 11, 22, 35, 43):
+    for seed in (5, 6, 11, 19, 27):
         rng = np.random.default_rng(seed)
         tile = codec._periodic_highpass(codec.tile(0x0BADC0FFEE))  # as embedded
         acc = tile + rng.normal(0, 2.6, tile.shape)
@@ -105,7 +105,7 @@ def test_list_decoding_finds_nothing_in_noise():
 def _soft_bits(acc: np.ndarray) -> np.ndarray:
     pats = codec.patterns()
     spectrum, _, dy, dx = codec._correlate(acc, pats)
-    return pats.bits @ codec._align(spectrum * codec._bit_weight(), dy, dx).ravel()
+    return pats.bits @ codec._align(spectrum, dy, dx).ravel()
 
 
 @pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)

@@ -20,9 +20,8 @@ Design (``org.provenance.ssw.1``; not registered with the C2PA):
   sky or skin) it is capped at FLAT_CAP, or at most SMOOTH_CAP when the whole image is smooth.
   bench/quality.py measures it (flat-block RMS, NVIDIA FLIP against a JPEG q95 re-save).
 * **Decoding.** A lattice fold is resampled with anti-aliasing and, once it passes the sync
-  gates, folded again in phase with the pattern; the bits are read from its spectrum weighted
-  by the SNR per frequency (a high-pass), and a list Viterbi decoder offers the check bits the
-  LIST likeliest messages when the likeliest fails them.
+  gates, folded again in phase with the pattern for its bits; a list Viterbi decoder offers the
+  check bits the LIST likeliest messages when the likeliest fails them.
 * **Decision.** A payload is reported when its 20 check bits agree and the fold is
   synchronised: the sync peak stands SYNC_Z deviations up, or LOW_Z with a clean decode.
 
@@ -400,16 +399,6 @@ def _sync(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float]:
     return _align(spectrum, dy, dx), z
 
 
-@cache
-def _bit_weight() -> np.ndarray:
-    """The weight on the folded tile's spectrum before the coded bits are read from it: a
-    Gaussian high-pass of sigma BIT_HIGHPASS (the fold's SNR per frequency, measured)."""
-    f = np.fft.fftfreq(PERIOD)
-    weight = 1 - np.exp(-2 * np.pi**2 * BIT_HIGHPASS**2 * (f[:, None] ** 2 + f[None, :] ** 2))
-    weight.flags.writeable = False
-    return weight
-
-
 def _decode(
     acc: np.ndarray,
     key: bytes,
@@ -433,7 +422,7 @@ def _decode(
         return Detection(False, None, 0.0, z, geometry)
     if phased is not None:
         spectrum, _, dy, dx = _correlate(phased(dx - round(dx), dy - round(dy)), pats)
-    soft = pats.bits @ _align(spectrum * _bit_weight(), dy, dx).ravel()
+    soft = pats.bits @ _align(spectrum, dy, dx).ravel()
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
     found = _accepted(bits, soft, z, key)
@@ -735,15 +724,6 @@ def _basis(period: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
     return period * np.array([c, s]), period * np.array([-s, c])
 
 
-#: The coded bits are read from the folded tile high-passed (a Gaussian of sigma BIT_HIGHPASS
-#: tile pixels, as the detector high-passes the image): averaged over 266 marked folds of nine
-#: attacks (JPEG 50, WebP 80, crops, rotation, resizes, crop 50 % + JPEG 75 at 1 and 12 MP),
-#: the fold's SNR per frequency, |H|/N, rises as f^2 from nothing below 0.3 cycles per pixel
-#: and is flat above, in all nine alike: the pattern (high-passed twice) has little there, the
-#: host's residual much. Weighting the frequencies so lifts the bits' median SNR 2.44 -> 2.68.
-#: The sync peak is still read from the plain fold: high-passed, unmarked folds' sync z has a
-#: heavier tail (z >= 4.5 in 8 of 2689 unmarked folds instead of 3, one at 5.28).
-BIT_HIGHPASS = 1.0
 #: Anti-aliasing before ``_unwarp`` shrinks a lattice of scale s (period s * PERIOD) back to
 #: PERIOD: a Gaussian blur of sigma ANTIALIAS * sqrt(s^2 - 1) base pixels (0.55 at s = 2).
 #: Bilinear sampling alone keeps one pixel in s and folds the rest of the whitened residual's
