@@ -97,19 +97,16 @@ CLEAN = 14
 #: came within 24 (23): this tier about doubles the chance that the check bits are consulted.
 HALF_Z = 4.5
 CLEAN_TIERS = ((LOW_Z, CLEAN), (HALF_Z, 24))
-#: When the best decode of a fold the sync test would accept fails the check bits, the LIST
-#: most likely messages are tried in turn (``payload.list_viterbi``): after a crop to half the
-#: frame and JPEG 75 the right one is often not the first at a per-bit SNR near 1 (Firefly's
-#: cat: z 6.4, 18-25 hard decisions wrong). A fold the sync test accepts then gives a wrong
-#: message at most LIST chances of 2^-20 instead of one (1.5e-5), on top of the sync test's
-#: own rate. Of 600 unmarked images (bench/robustness.py's) 3 folds reached the decoder, the
-#: list ran on one (z 4.95) and one of its paths came within a tier (24 disagreements): the
-#: check bits were asked once, and refused it.
+#: When the best decode of a fold whose sync peak reaches SYNC_Z (where the sync test accepts
+#: any decode) fails the check bits, the LIST most likely messages are tried in turn
+#: (``payload.list_viterbi``): at a per-bit SNR near 1 the right one is often not the first
+#: (Firefly's cat after crop 50 % + JPEG 75, z 6.4, 18-25 hard decisions wrong; flat and sky
+#: illustrations after JPEG 50 or WebP 80 at z 5.1-7.1). Such a fold then gives a wrong message
+#: at most LIST chances of 2^-20 instead of one (1.5e-5), times the rate of unmarked folds
+#: reaching SYNC_Z (none of 2689 from 600 images). Below SYNC_Z the tiers' disagreement limits
+#: gate the check bits, and a list there would ask them about many more unmarked folds'
+#: paths (14 tests in 600 unmarked images instead of 2) for no decode gained.
 LIST = 16
-#: Below SYNC_Z the list runs only when the best path's disagreements are within LIST_SLACK of
-#: the limit of a tier the fold reaches: another path can have a few fewer (it correlates less
-#: with the soft bits, yet may disagree with fewer of their signs), not many.
-LIST_SLACK = 4
 MIN_SIDE = 256
 #: Detection reads smaller images too (the base grid is then an up-sampling): a 1 MP image
 #: resized to 25 % (about 290x215) still decodes; under ~190 px the tiles are too few.
@@ -426,7 +423,7 @@ def _decode(
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
     found = _accepted(bits, soft, z, key)
-    if found is None and _worth_a_list(bits, soft, z):
+    if found is None and z >= SYNC_Z:
         # The best path fails; the check bits choose among the next LIST - 1.
         paths = payload.list_viterbi(soft, LIST)[1:]
         found = next((f for f in (_accepted(b, soft, z, key) for b in paths) if f), None)
@@ -458,17 +455,6 @@ def _accepted(
         return None
     message = payload.unpack(bits, key)
     return None if message is None else (bits, message, recoded)
-
-
-def _worth_a_list(best: np.ndarray, soft: np.ndarray, z: float) -> bool:
-    """Whether the list decoder may find an accepted path the best one is not: the sync peak
-    accepts any decode, or the best path came within LIST_SLACK disagreements of a tier it
-    reaches (the others' are seldom fewer: they correlate less with the soft bits). Unmarked
-    folds almost never qualify, so they do not pay for the list."""
-    if z >= SYNC_Z:
-        return True
-    disagree, _ = _disagreements(best, soft)
-    return any(z >= lo and disagree <= most + LIST_SLACK for lo, most in CLEAN_TIERS)
 
 
 def _spectrum(y: np.ndarray) -> np.ndarray:
