@@ -228,6 +228,20 @@ def pixel_array(
     return out
 
 
+def paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
+    """Write an (H, W, 3) array back into the RGB channels of an RGB or RGBA image of its
+    size, a band of rows at a time (an RGBA image keeps its alpha): the way back from
+    :func:`pixel_array`, without a whole new image."""
+    w, h = image.size
+    for top in range(0, h, rows):
+        pixels = rgb[top : top + rows]
+        box = (0, top, w, top + pixels.shape[0])
+        band = Image.frombuffer("RGB", (w, pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
+        if image.mode == "RGBA":
+            band = Image.merge("RGBA", (*band.split(), image.crop(box).getchannel("A")))
+        image.paste(band, box)
+
+
 #: The largest ICC profile and EXIF block OpenCV writes: one APP2 / APP1 segment each (Pillow
 #: splits a larger profile over several segments; OpenCV refuses it).
 SEGMENT_ICC = 65_519

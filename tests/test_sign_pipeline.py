@@ -15,7 +15,7 @@ from provenance import ManifestSpec, SignOptions, sign, verify
 from provenance.concurrency import Beside
 from provenance.errors import MalformedAssetError
 from provenance.label import encode_like
-from provenance.media import decode_plain_jpeg, pixel_array
+from provenance.media import decode_plain_jpeg, paste_rgb, pixel_array
 from provenance.registry import SQLiteRegistry
 from provenance.stages import measured, stage
 from provenance.watermark import detect_bytes, embed_image, embed_rgb
@@ -100,6 +100,20 @@ def test_pixel_array_in_opencv_order(photo):
     rgba = pixel_array(image)
     assert np.array_equal(rgba, np.asarray(image))
     assert np.array_equal(pixel_array(image, opencv_order=True), rgba[..., [2, 1, 0, 3]])
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_paste_rgb_writes_the_array_back_keeping_alpha(photo, mode):
+    image = Image.open(photo).convert(mode)
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize(image.size))
+    alpha = np.asarray(image.getchannel("A")) if mode == "RGBA" else None
+    rgb = 255 - pixel_array(image, "RGB")  # every pixel changes
+    paste_rgb(image, rgb, rows=50)  # bands that do not divide the height
+    assert image.mode == mode
+    assert np.array_equal(np.asarray(image.convert("RGB")), rgb)
+    if alpha is not None:
+        assert np.array_equal(np.asarray(image.getchannel("A")), alpha)
 
 
 def test_stages_of_a_sign_are_measured(tmp_path, credentials, photo):

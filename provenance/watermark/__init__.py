@@ -24,7 +24,14 @@ from PIL import Image
 from ..errors import InputError, TooManyPixelsError, WatermarkSizeError
 from ..files import write_output
 from ..label import encode_like
-from ..media import MAX_PIXELS, media_type_of, open_image, pixel_array, read_input
+from ..media import (
+    MAX_PIXELS,
+    media_type_of,
+    open_image,
+    paste_rgb,
+    pixel_array,
+    read_input,
+)
 from . import codec, imwm, payload
 
 ALG = codec.ALG
@@ -134,19 +141,6 @@ def embed_rgb(
     return np.ascontiguousarray(imwm.embed(bgr, bits, method)[..., ::-1])
 
 
-def _paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
-    """Write an (H, W, 3) array back into the RGB channels of an RGB or RGBA image of its
-    size, a band of rows at a time (an RGBA image keeps its alpha)."""
-    w, h = image.size
-    for top in range(0, h, rows):
-        pixels = rgb[top : top + rows]
-        box = (0, top, w, top + pixels.shape[0])
-        band = Image.frombuffer("RGB", (w, pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
-        if image.mode == "RGBA":
-            band = Image.merge("RGBA", (*band.split(), image.crop(box).getchannel("A")))
-        image.paste(band, box)
-
-
 def embed_image(
     image: Image.Image, identifier: int, method: str = "ssw", *, in_place: bool = False
 ) -> Image.Image:
@@ -163,7 +157,7 @@ def embed_image(
     rgb = pixel_array(image, "RGB")
     rgb = embed_rgb(rgb, identifier, method, out=rgb)
     if in_place and image.mode in ("RGB", "RGBA"):
-        _paste_rgb(image, rgb)
+        paste_rgb(image, rgb)
         return image
     alpha = image.getchannel("A") if image.mode == "RGBA" else None
     mode = image.mode
