@@ -11,6 +11,7 @@ carry the identifier's low 32 bits unprotected (RivaGAN's fixed capacity).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import os
@@ -52,16 +53,35 @@ def watermark_key() -> bytes:
     can embed a payload (no forged watermarks) or estimate the exact pattern to remove it; but
     nobody without it can detect it either (other verifiers, the offline CLI), marks made under
     one key are invisible under another, and a leaked key is the public case again.
+
+    Every embed and detect asks for it, so the file is read and hashed once per version of it:
+    the key is cached under the file's path, modification time, size and inode, which a key
+    rewritten in place or replaced by a rename changes, so the new key is picked up on the next
+    call. (On a filesystem with coarse timestamps, a rewrite to the same size within one tick of
+    its clock is seen at the file's next change.)
     """
     path = os.environ.get(KEY_ENV)
     if not path:
         return codec.DEFAULT_KEY
     try:
+        found = os.stat(path)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    return _secret_key(path, found.st_mtime_ns, found.st_size, found.st_ino)
+
+
+def _unreadable(path: str, exc: OSError) -> InputError:
+    return InputError(f"{KEY_ENV}={path}: cannot read the watermark key ({exc.strerror})")
+
+
+@functools.lru_cache(maxsize=8)
+def _secret_key(path: str, mtime_ns: int, size: int, inode: int) -> bytes:
+    """The codec key from the key file at ``path``, as it is at that ``os.stat`` (the other
+    arguments key the cache; errors are not cached)."""
+    try:
         key = Path(path).read_bytes().strip()
     except OSError as exc:
-        raise InputError(
-            f"{KEY_ENV}={path}: cannot read the watermark key ({exc.strerror})"
-        ) from None
+        raise _unreadable(path, exc) from None
     if len(key) < MIN_KEY_BYTES:
         raise InputError(
             f"{KEY_ENV}={path}: the watermark key is {len(key)} bytes",
