@@ -319,19 +319,28 @@ def _render(
     changed = options.label is not None  # a label was drawn
     #: The pixels' fingerprint and reference are registered (from their reduced copy).
     described = False
-    existing = None
     #: The reduced copy of the pixels as decoded, once made for the watermark check.
     before: Image.Image | None = None
-    if wants_watermark and min(pixels.size) >= MIN_SIDE:
+    if wants_watermark and min(pixels.size) < MIN_SIDE:
+        rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
+    elif wants_watermark:
         with stage("existing watermark"):
             before = pixels.original_reduced()
             existing = _existing_watermark(before)
-    if wants_watermark and min(pixels.size) < MIN_SIDE:
-        rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
-    elif existing is not None:
-        # One watermark per image: a second one would make both unreadable.
-        conflict = lineage_conflict(registry, existing, chain)
-        if conflict is None:
+        if existing is None:
+            rendered.watermark_id = (
+                options.watermark_id
+                if options.watermark_id is not None
+                else registry.new_watermark_id()
+                if registry
+                else secrets.randbits(40)
+            )
+            with stage("embed"):
+                pixels.embed(rendered.watermark_id)
+            changed = described = True
+        elif (conflict := lineage_conflict(registry, existing, chain)) is None:
+            # One watermark per image (a second one would make both unreadable): this manifest
+            # joins the lineage of the one there.
             rendered.watermark_id, rendered.watermark_kept = existing, True
             described = True
         else:
@@ -340,17 +349,6 @@ def _render(
                 f"which leads to other credentials ({conflict.manifest_id}) that this file's "
                 "chain does not hold; it stays, unbound to this manifest"
             )
-    elif wants_watermark:
-        rendered.watermark_id = (
-            options.watermark_id
-            if options.watermark_id is not None
-            else registry.new_watermark_id()
-            if registry
-            else secrets.randbits(40)
-        )
-        with stage("embed"):
-            pixels.embed(rendered.watermark_id)
-        changed = described = True
     if not changed:
         if described:  # a kept watermark on unchanged pixels: ``before`` is their copy
             assert before is not None
