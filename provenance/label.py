@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import UnsupportedMediaError
-from .media import pixel_array
+from .media import ChromaSubsampling, chroma_subsampling, pixel_array
 
 DEFAULT_LABEL = "AI-generated"
 
@@ -52,7 +52,8 @@ def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
 def encode_like(
     image: Image.Image, media_type: str, original: Image.Image, *, release: bool = False
 ) -> bytes:
-    """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF.
+    """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF (and a
+    JPEG's chroma subsampling, ``media.chroma_subsampling``).
 
     ``release=True`` lets the encoder close ``image`` once it has copied its pixels (the PNG
     encoder copies them for OpenCV): at 12 MP its 48 MB go before the encoder's own memory.
@@ -74,6 +75,8 @@ def encode_like(
         params["compress_level"] = 1
     if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
         image = image.convert("RGB")
+    if fmt == "JPEG" and image.mode == "RGB" and (kept := chroma_subsampling(original)):
+        params["subsampling"] = kept.value  # else Pillow's default, 4:2:0 at quality 95
     out = io.BytesIO()
     image.save(out, format=fmt, **params)
     return out.getvalue()
@@ -117,14 +120,25 @@ def _png(image: Image.Image, params: dict[str, object], *, release: bool) -> byt
 
 
 _JPEG_PARAMS = [cv2.IMWRITE_JPEG_QUALITY, 95]
+_JPEG_SAMPLING = {
+    ChromaSubsampling.S444: cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,
+    ChromaSubsampling.S422: cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422,
+    ChromaSubsampling.S420: cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
+}
 
 
-def encode_rgb_jpeg(rgb: np.ndarray, icc_profile: bytes | None, exif: bytes | None) -> bytes:
+def encode_rgb_jpeg(
+    rgb: np.ndarray,
+    icc_profile: bytes | None,
+    exif: bytes | None,
+    subsampling: ChromaSubsampling | None = None,
+) -> bytes:
     """An RGB array as a quality-95 JPEG, with the ICC profile and EXIF (each within one
-    segment, see ``media.decode_plain_jpeg``): the same libjpeg-turbo encode as
-    :func:`encode_like` (same tables, 4:2:0; the pixels decode identically), from the array in
-    hand. The array is consumed: its channels are swapped to OpenCV's order in place, a band of
-    rows at a time (a whole-image swap allocates a full-size temporary)."""
+    segment, see ``media.decode_plain_jpeg``) and the chroma ``subsampling`` (by default
+    4:2:0): the same libjpeg-turbo encode as :func:`encode_like` (same tables and subsampling;
+    the pixels decode identically), from the array in hand. The array is consumed: its channels
+    are swapped to OpenCV's order in place, a band of rows at a time (a whole-image swap
+    allocates a full-size temporary)."""
     for top in range(0, rgb.shape[0], 64):
         band = rgb[top : top + 64]
         cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
@@ -136,7 +150,9 @@ def encode_rgb_jpeg(rgb: np.ndarray, icc_profile: bytes | None, exif: bytes | No
         # OpenCV writes the APP1 header itself.
         kinds.append(cv2.IMAGE_METADATA_EXIF)
         chunks.append(np.frombuffer(exif.removeprefix(_EXIF_HEADER), np.uint8))
-    ok, encoded = cv2.imencodeWithMetadata(".jpg", rgb, kinds, chunks, _JPEG_PARAMS)
+    sampling = _JPEG_SAMPLING[subsampling or ChromaSubsampling.S420]
+    params = [*_JPEG_PARAMS, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling]
+    ok, encoded = cv2.imencodeWithMetadata(".jpg", rgb, kinds, chunks, params)
     if not ok:  # pragma: no cover - libjpeg writes any 8-bit RGB array
         raise UnsupportedMediaError("cannot encode the image as JPEG")
     return encoded.tobytes()

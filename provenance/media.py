@@ -6,11 +6,13 @@ import io
 import mimetypes
 import warnings
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+from PIL.JpegImagePlugin import JpegImageFile
 
 from .errors import (
     InputError,
@@ -248,14 +250,51 @@ SEGMENT_ICC = 65_519
 SEGMENT_EXIF = 65_527
 
 
+class ChromaSubsampling(StrEnum):
+    """How many luma samples a JPEG's colour (chroma) samples cover, across and down: the
+    three that libjpeg encoders are asked for (by these names in Pillow)."""
+
+    S444 = "4:4:4"  # full colour resolution (what image editors write at high quality)
+    S422 = "4:2:2"  # half across
+    S420 = "4:2:0"  # half across and down (encoders' default)
+
+
+#: (across, down) luma samples per chroma sample, coarsest first.
+_CHROMA_RATIOS = (
+    (ChromaSubsampling.S420, (2, 2)),
+    (ChromaSubsampling.S422, (2, 1)),
+    (ChromaSubsampling.S444, (1, 1)),
+)
+
+
+def chroma_subsampling(image: Image.Image) -> ChromaSubsampling | None:
+    """The chroma subsampling a re-encode of the JPEG ``image`` keeps: its own (4:4:4, 4:2:2,
+    4:2:0), else the coarsest of those that is no coarser than its own either way (4:4:0, e.g. a
+    4:2:2 JPEG rotated without re-encoding, gives 4:4:4; 4:1:1 gives 4:2:2), as encoders write
+    only those. None for other images, and for JPEGs without three components (grayscale, CMYK:
+    there the encoder's default is right)."""
+    layers = getattr(image, "layer", None) if isinstance(image, JpegImageFile) else None
+    if not layers or len(layers) != 3:
+        return None
+    # Each layer: (component id, horizontal factor, vertical factor, quantisation table).
+    (_, luma_h, luma_v, _), *chroma = layers
+    across = min(luma_h / max(1, h) for _, h, _, _ in chroma)
+    down = min(luma_v / max(1, v) for _, _, v, _ in chroma)
+    for subsampling, (h, v) in _CHROMA_RATIOS:
+        if h <= across and v <= down:
+            return subsampling
+    return ChromaSubsampling.S444  # colour sampled finer than brightness: keep all of it
+
+
 @dataclass(frozen=True)
 class PlainJpeg:
     """A JPEG decoded straight into an RGB array (``decode_plain_jpeg``), with what its
-    re-encoding keeps: the ICC profile and EXIF."""
+    re-encoding keeps: the ICC profile, EXIF and chroma subsampling."""
 
     rgb: np.ndarray
     icc_profile: bytes | None
     exif: bytes | None
+    subsampling: ChromaSubsampling | None = None
 
 
 def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
@@ -278,6 +317,7 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
                 )
                 icc, exif = header.info.get("icc_profile"), header.info.get("exif")
                 width, height = header.size
+                subsampling = chroma_subsampling(header)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             return None
     # A truncated file has no end marker: Pillow refuses it, OpenCV would fill it in grey.
@@ -291,4 +331,4 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
     )
     if rgb is None or rgb.shape[:2] != (height, width):
         return None
-    return PlainJpeg(rgb, icc or None, exif or None)
+    return PlainJpeg(rgb, icc or None, exif or None, subsampling)

@@ -461,7 +461,8 @@ class _ArrayPixels:
         embed_rgb(self.jpeg.rgb, identifier, out=self.jpeg.rgb)
 
     def encode(self) -> bytes:
-        return encode_rgb_jpeg(self.jpeg.rgb, self.jpeg.icc_profile, self.jpeg.exif)
+        jpeg = self.jpeg
+        return encode_rgb_jpeg(jpeg.rgb, jpeg.icc_profile, jpeg.exif, jpeg.subsampling)
 
 
 @renamed_keyword("store", "registry")

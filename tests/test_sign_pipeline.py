@@ -7,9 +7,10 @@ import io
 import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, JpegImagePlugin
 
 from provenance import ManifestSpec, SignOptions, sign, verify
 from provenance.concurrency import Beside
@@ -228,11 +229,14 @@ def test_truncated_jpeg_is_still_refused(credentials, photo):
         sign(data[: len(data) // 2], credentials, SignOptions(AI))
 
 
-def test_plain_jpeg_signs_to_the_pixels_pillows_path_gives(tmp_path, credentials, trusted, photo):
+@pytest.mark.parametrize("subsampling", ["4:2:0", "4:4:4", "4:2:2"])
+def test_plain_jpeg_signs_to_the_pixels_pillows_path_gives(
+    tmp_path, credentials, trusted, photo, subsampling
+):
     """The array path and Pillow's (``embed_image`` + ``encode_like``) write JPEGs that decode
-    to the same pixels, with the ICC profile and EXIF kept."""
+    to the same pixels, with the ICC profile, EXIF and chroma subsampling kept."""
     icc, exif = _metadata()
-    data = _jpeg(Image.open(photo), icc_profile=icc, exif=exif)
+    data = _jpeg(Image.open(photo), icc_profile=icc, exif=exif, subsampling=subsampling)
     assert decode_plain_jpeg(data) is not None
     signed = sign(data, credentials, SignOptions(AI, watermark_id=WID)).asset
     assert signed is not None
@@ -243,4 +247,54 @@ def test_plain_jpeg_signs_to_the_pixels_pillows_path_gives(tmp_path, credentials
         assert out.info.get("icc_profile") == icc
         assert out.getexif().get(0x0131) == "Acme Diffusion"
     assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+# -- chroma subsampling: a re-encoded JPEG keeps its source's -----------------------------------
+
+
+def _sampling(data: bytes) -> list[tuple[int, int]]:
+    """The (horizontal, vertical) sampling factors of a JPEG's components, from its frame."""
+    with Image.open(io.BytesIO(data)) as image:
+        assert isinstance(image, JpegImagePlugin.JpegImageFile)
+        return [(h, v) for _, h, v, _ in image.layer]
+
+
+_FACTORS = {"4:4:4": [(1, 1)] * 3, "4:2:2": [(2, 1), (1, 1), (1, 1)]}
+_FACTORS["4:2:0"] = [(2, 2), (1, 1), (1, 1)]
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["array path", "labelled, Pillow path"])
+@pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0"])
+def test_a_signed_jpeg_keeps_its_chroma_subsampling(
+    credentials, trusted, photo, subsampling, label
+):
+    data = _jpeg(Image.open(photo), subsampling=subsampling)
+    assert _sampling(data) == _FACTORS[subsampling]
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    assert _sampling(signed) == _FACTORS[subsampling]
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        (cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440, "4:4:4"),  # a 4:2:2 JPEG rotated losslessly
+        (cv2.IMWRITE_JPEG_SAMPLING_FACTOR_411, "4:2:2"),
+    ],
+    ids=["4:4:0", "4:1:1"],
+)
+def test_other_subsamplings_keep_all_their_colour_resolution(credentials, photo, written, kept):
+    """Encoders write only 4:4:4, 4:2:2 and 4:2:0: a JPEG sampled otherwise gets the coarsest of
+    those that loses none of its colour resolution."""
+    bgr = np.asarray(Image.open(photo).convert("RGB"))[..., ::-1]
+    ok, encoded = cv2.imencode(
+        ".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, written]
+    )
+    assert ok
+    signed = sign(encoded.tobytes(), credentials, SignOptions(AI, watermark_id=WID)).asset
+    assert signed is not None
+    assert _sampling(signed) == _FACTORS[kept]
     assert detect_bytes(signed).identifier == WID
