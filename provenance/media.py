@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import mimetypes
 import warnings
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -242,6 +244,55 @@ def paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
         if image.mode == "RGBA":
             band = Image.merge("RGBA", (*band.split(), image.crop(box).getchannel("A")))
         image.paste(band, box)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: The PNG chunks that hold text (Latin-1, compressed, international): where generators write
+#: their prompt and settings (Stable Diffusion UIs' ``parameters``, ComfyUI's ``prompt`` and
+#: ``workflow``), and where XMP goes (``XML:com.adobe.xmp``, e.g. IPTC's digital source type).
+PNG_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+
+
+def _png_chunks(png: bytes | memoryview) -> Iterator[tuple[bytes, int, int]]:
+    """(type, start, end) of each whole chunk of a PNG (length, type, data, CRC), up to IEND or
+    the first chunk that does not fit in the bytes."""
+    pos = len(_PNG_SIGNATURE)
+    while pos + 12 <= len(png):
+        end = pos + 12 + int.from_bytes(png[pos : pos + 4], "big")
+        if end > len(png):
+            return
+        kind = bytes(png[pos + 4 : pos + 8])
+        yield kind, pos, end
+        if kind == b"IEND":
+            return
+        pos = end
+
+
+def png_text_chunks(data: bytes) -> bytes:
+    """The text chunks (``PNG_TEXT_CHUNKS``) of the PNG ``data``, whole and in order, as they
+    are (compressed or not): what a re-encode of its pixels leaves out, to be put back with
+    :func:`with_png_chunks`. A chunk whose CRC does not match is left out. Empty for other
+    data."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return b""
+    view = memoryview(data)
+    return b"".join(
+        view[start:end]
+        for kind, start, end in _png_chunks(view)
+        if kind in PNG_TEXT_CHUNKS
+        and zlib.crc32(view[start + 4 : end - 4]) == int.from_bytes(view[end - 4 : end], "big")
+    )
+
+
+def with_png_chunks(png: bytes | memoryview, chunks: bytes) -> bytes:
+    """The PNG ``png`` as bytes, with the whole ``chunks`` inserted before its first IDAT (where
+    readers that stop at the pixels, as Pillow's ``Image.open`` does, still see them), in the
+    one copy that ``bytes(png)`` would make."""
+    if chunks:
+        for kind, start, _ in _png_chunks(png):
+            if kind == b"IDAT":
+                return b"".join((png[:start], chunks, png[start:]))
+    return bytes(png)
 
 
 #: The largest ICC profile and EXIF block OpenCV writes: one APP2 / APP1 segment each (Pillow

@@ -314,7 +314,7 @@ def _render(
                 )
             return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
         labelled = draw_label(original, options.label) if options.label is not None else original
-        pixels = _PillowPixels(labelled, original, media_type)
+        pixels = _PillowPixels(labelled, original, media_type, data)
     rendered = _Rendered(b"")
     changed = options.label is not None  # a label was drawn
     #: The pixels' fingerprint and reference are registered (from their reduced copy).
@@ -410,6 +410,8 @@ class _PillowPixels:
     image: Image.Image
     original: Image.Image
     media_type: str
+    #: The bytes ``original`` was decoded from (what else the encode keeps, e.g. PNG text).
+    source: bytes
 
     @property
     def size(self) -> tuple[int, int]:
@@ -427,7 +429,9 @@ class _PillowPixels:
         self.image = embed_image(self.image, identifier, in_place=True)
 
     def encode(self) -> bytes:
-        return encode_like(self.image, self.media_type, self.original, release=True)
+        return encode_like(
+            self.image, self.media_type, self.original, release=True, source=self.source
+        )
 
 
 @dataclass

@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import io
 import threading
+import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, JpegImagePlugin
+from PIL import Image, ImageCms, JpegImagePlugin, PngImagePlugin
 
 from provenance import ManifestSpec, SignOptions, sign, verify
 from provenance.concurrency import Beside
 from provenance.errors import MalformedAssetError
 from provenance.label import encode_like
-from provenance.media import decode_plain_jpeg, paste_rgb, pixel_array
+from provenance.media import decode_plain_jpeg, paste_rgb, pixel_array, png_text_chunks
 from provenance.registry import SQLiteRegistry
 from provenance.stages import measured, stage
-from provenance.watermark import detect_bytes, embed_image, embed_rgb
+from provenance.watermark import detect_bytes, embed_file, embed_image, embed_rgb
 
 AI = ManifestSpec(generator="Acme Diffusion")
 WID = 0x12_3456_789A
@@ -298,3 +299,61 @@ def test_other_subsamplings_keep_all_their_colour_resolution(credentials, photo,
     assert signed is not None
     assert _sampling(signed) == _FACTORS[kept]
     assert detect_bytes(signed).identifier == WID
+
+
+# -- PNG text chunks: a generator's prompt and settings survive signing -------------------------
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def _png_with_text(image: Image.Image) -> bytes:
+    """A PNG as generators write them: the prompt in tEXt (Stable Diffusion UIs' "parameters"),
+    a compressed zTXt, international iTXt (plain and compressed), and one more tEXt after the
+    pixels (some tools append theirs)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a red fox in snow\nSteps: 20, Sampler: Euler a, Seed: 42")
+    info.add_text("workflow", '{"nodes": [' + '{"id": 1}, ' * 200 + "]}", zip=True)
+    info.add_itxt("Description", "一隻狐狸 — un renard", lang="zh", tkey="描述")
+    info.add_itxt("Comment", "compressed international text " * 20, zip=True)
+    out = io.BytesIO()
+    image.save(out, format="PNG", pnginfo=info)
+    data = out.getvalue()
+    end = data.rindex(b"IEND") - 4
+    return data[:end] + _chunk(b"tEXt", b"Software\0Acme Diffusion 2") + data[end:]
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])  # OpenCV's PNG path, and Pillow's (L)
+def test_signed_png_keeps_its_text_chunks(credentials, trusted, photo, mode, label):
+    data = _png_with_text(Image.open(photo).convert(mode))
+    chunks = png_text_chunks(data)
+    assert chunks.count(b"tEXt") == 2 and b"zTXt" in chunks and chunks.count(b"iTXt") == 2
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    assert png_text_chunks(signed) == chunks  # every one, byte for byte, in order
+    with Image.open(io.BytesIO(data)) as before, Image.open(io.BytesIO(signed)) as after:
+        assert isinstance(before, PngImagePlugin.PngImageFile)
+        assert isinstance(after, PngImagePlugin.PngImageFile)
+        assert after.info["parameters"] == before.info["parameters"]  # seen before the pixels
+        assert after.text == before.text and len(after.text) == 5
+        description = after.text["Description"]
+        assert isinstance(description, PngImagePlugin.iTXt) and description.lang == "zh"
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+def test_watermark_embed_keeps_png_text_chunks(tmp_path, photo):
+    source, output = tmp_path / "in.png", tmp_path / "out.png"
+    source.write_bytes(_png_with_text(Image.open(photo).convert("RGB")))
+    embed_file(source, output, WID)
+    assert png_text_chunks(output.read_bytes()) == png_text_chunks(source.read_bytes())
+
+
+def test_png_text_chunks_leaves_out_a_damaged_chunk(photo):
+    data = _png_with_text(Image.open(photo).convert("RGB"))
+    at = data.index(b"Acme Diffusion")
+    damaged = data[:at] + b"X" + data[at + 1 :]  # the CRC no longer matches
+    assert png_text_chunks(damaged).count(b"tEXt") == 1
+    assert png_text_chunks(photo.read_bytes()) == b""  # not a PNG

@@ -269,7 +269,8 @@ def embed_file(
     original = open_image(data, str(source))
     marked = embed_image(original, identifier, method)
     out_type = media_type_of(b"", str(output)) if output.suffix else media_type
-    write_output(output, encode_like(marked, out_type, original), replace=overwrite)
+    encoded = encode_like(marked, out_type, original, source=data)
+    write_output(output, encoded, replace=overwrite)
 
 
 __all__ = [
