@@ -15,7 +15,7 @@ from PIL import Image, ImageCms, JpegImagePlugin, PngImagePlugin
 
 from provenance import ManifestSpec, SignOptions, sign, verify
 from provenance.concurrency import Beside
-from provenance.errors import MalformedAssetError
+from provenance.errors import MalformedAssetError, UnsupportedMediaError
 from provenance.label import encode_like
 from provenance.media import decode_plain_jpeg, paste_rgb, pixel_array, png_text_chunks
 from provenance.registry import SQLiteRegistry
@@ -357,3 +357,56 @@ def test_png_text_chunks_leaves_out_a_damaged_chunk(photo):
     damaged = data[:at] + b"X" + data[at + 1 :]  # the CRC no longer matches
     assert png_text_chunks(damaged).count(b"tEXt") == 1
     assert png_text_chunks(photo.read_bytes()) == b""  # not a PNG
+
+
+# -- pixels that cannot carry a watermark: palette, 1-bit, more than 8 bits ---------------------
+
+
+def _encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def _grey16(photo: Path, size: int) -> Image.Image:
+    grey = np.asarray(Image.open(photo).convert("L").resize((size, size)), np.uint16) * 257
+    return Image.fromarray(grey)  # a 16-bit greyscale image, levels 0 to 65535
+
+
+@pytest.mark.parametrize("size", [300, 600])  # 600: a short side the reduced copy halves
+@pytest.mark.parametrize("kind", ["P", "1", "I;16"])
+def test_unmarkable_pixels_are_signed_as_they_are(credentials, trusted, photo, kind, size):
+    """A palette, 1-bit or 16-bit PNG: writing marked 8-bit RGB pixels back into it would lose
+    the mark (or, at 16 bits, clip the image to its 256 darkest levels), and reducing it for the
+    watermark check failed outright. It is signed without a watermark, its bytes untouched."""
+    image = _grey16(photo, size) if kind == "I;16" else Image.open(photo).resize((size, size))
+    data = _encoded(image if kind == "I;16" else image.convert(kind))
+    result = sign(data, credentials, SignOptions(AI, watermark_id=WID))
+    assert result.watermark is None
+    assert result.notes == [
+        "no watermark: "
+        + {"P": "palette images", "1": "1-bit images"}.get(
+            kind, "images of more than 8 bits per channel"
+        )
+        + " cannot carry one"
+    ]
+    assert result.asset is not None
+    with Image.open(io.BytesIO(result.asset)) as out, Image.open(io.BytesIO(data)) as before:
+        assert out.mode == before.mode
+        assert np.array_equal(np.asarray(out), np.asarray(before))
+    assert verify(result.asset, policy=trusted).credentials.state == "Trusted"
+
+
+def test_a_labelled_palette_image_is_written_as_rgb_and_marked(credentials, photo):
+    data = _encoded(Image.open(photo).resize((600, 600)).convert("P"))
+    result = sign(data, credentials, SignOptions(AI, label="AI", watermark_id=WID))
+    assert result.asset is not None and result.labelled
+    with Image.open(io.BytesIO(result.asset)) as out:
+        assert out.mode == "RGB"
+    assert detect_bytes(result.asset).identifier == WID
+
+
+def test_a_label_on_more_than_8_bits_is_refused(credentials, photo):
+    data = _encoded(_grey16(photo, 300))
+    with pytest.raises(UnsupportedMediaError, match="more than 8 bits per channel"):
+        sign(data, credentials, SignOptions(AI, label="AI"))
