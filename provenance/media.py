@@ -232,6 +232,19 @@ def pixel_array(
     return out
 
 
+def unmarkable(image: Image.Image) -> str | None:
+    """What kind of image ``image`` is if its pixels cannot carry a watermark (None if they
+    can): marked pixels are 8-bit RGB, and writing them back into a palette or 1 bit per pixel
+    quantises the mark away, into 16 or 32 bits clips the image to its darkest 256 levels."""
+    if image.mode in ("P", "PA"):
+        return "palette images"
+    if image.mode == "1":
+        return "1-bit images"
+    if image.mode in ("I", "F") or image.mode.startswith("I;"):
+        return "images of more than 8 bits per channel"
+    return None
+
+
 def paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
     """Write an (H, W, 3) array back into the RGB channels of an RGB or RGBA image of its
     size, a band of rows at a time (an RGBA image keeps its alpha): the way back from

@@ -55,6 +55,7 @@ from .media import (
     media_type_of,
     open_image,
     read_input,
+    unmarkable,
 )
 from .register import registered_manifest
 from .registry import ManifestRegistry
@@ -239,20 +240,6 @@ def _is_animated(image: Image.Image) -> bool:
     return getattr(image, "n_frames", 1) > 1 and image.format != "MPO"
 
 
-def _unmarkable(image: Image.Image) -> str | None:
-    """What kind of image ``image`` is if its pixels cannot carry a watermark (None if they
-    can): the marked pixels are 8-bit RGB, and writing them back into a palette or 1 bit per
-    pixel quantises the mark away, into 16 or 32 bits clips the image to its darkest 256
-    levels."""
-    if image.mode in ("P", "PA"):
-        return "palette images"
-    if image.mode == "1":
-        return "1-bit images"
-    if image.mode in ("I", "F") or image.mode.startswith("I;"):
-        return "images of more than 8 bits per channel"
-    return None
-
-
 def _reduced(image: Image.Image) -> Image.Image:
     """A box-reduced copy with a short side of at least 256 px (what the watermark detector,
     the fingerprint and the thumbnail need): no full-resolution conversion for any of them,
@@ -330,7 +317,7 @@ def _render(
                     remedy=Remedy.NO_LABEL,
                 )
             return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
-        kind = _unmarkable(original)
+        kind = unmarkable(original)
         if kind is not None and options.label is not None and not original.mode.startswith("P"):
             raise UnsupportedMediaError(
                 f"{name}: cannot draw a label on {kind}: they would be written back at 8 bits",

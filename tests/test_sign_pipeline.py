@@ -410,3 +410,11 @@ def test_a_label_on_more_than_8_bits_is_refused(credentials, photo):
     data = _encoded(_grey16(photo, 300))
     with pytest.raises(UnsupportedMediaError, match="more than 8 bits per channel"):
         sign(data, credentials, SignOptions(AI, label="AI"))
+
+
+def test_watermark_embed_refuses_a_palette_image(tmp_path, photo):
+    source = tmp_path / "in.png"
+    source.write_bytes(_encoded(Image.open(photo).convert("P")))
+    with pytest.raises(UnsupportedMediaError, match="palette images cannot carry a watermark"):
+        embed_file(source, tmp_path / "out.png", WID)
+    assert not (tmp_path / "out.png").exists()

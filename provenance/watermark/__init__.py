@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import InputError, TooManyPixelsError, WatermarkSizeError
+from ..errors import InputError, TooManyPixelsError, UnsupportedMediaError, WatermarkSizeError
 from ..files import write_output
 from ..label import encode_like
 from ..media import (
@@ -32,6 +32,7 @@ from ..media import (
     paste_rgb,
     pixel_array,
     read_input,
+    unmarkable,
 )
 from . import codec, imwm, payload
 
@@ -267,6 +268,13 @@ def embed_file(
     data = read_input(source)
     media_type = media_type_of(data, str(source))
     original = open_image(data, str(source))
+    kind = unmarkable(original)
+    if kind is not None:
+        raise UnsupportedMediaError(
+            f"{source}: {kind} cannot carry a watermark (the marked pixels would be written "
+            "back into the same kind of image)",
+            hint="convert it to 8-bit RGB first",
+        )
     marked = embed_image(original, identifier, method)
     out_type = media_type_of(b"", str(output)) if output.suffix else media_type
     encoded = encode_like(marked, out_type, original, source=data)
