@@ -404,16 +404,21 @@ def _decode(acc: np.ndarray, key: bytes, geometry: str, want_bits: bool = False)
     return Detection(True, message.identifier, confidence, z, geometry, bits)
 
 
-def _spectrum(y: np.ndarray) -> np.ndarray:
-    """Power spectrum, divided by its local mean: the host's 1/f slope becomes flat (~1) while
-    the pattern's lattice lines stand out, at low frequencies as well as high."""
+def _dft(y: np.ndarray) -> np.ndarray:
+    """Complex spectrum (numpy's layout, zero frequency at [0, 0]) of the image, zero-padded to
+    a fast DFT size and rolled so that the image's centre sits at the origin.
+
+    Not windowed: the coherent scan (``_scan``) is a matched filter, and a window would weigh
+    down the image's borders, where a dark photo's watermark can lie (the Apollo Earth photo's
+    black corners carry most of it). Centred, the transform of the image's support is real and
+    smooth, so a frequency between two bins is read by interpolating the bins; uncentred,
+    neighbouring bins alternate in phase and cancel.
+    """
     h, w = y.shape
-    windowed = ((y - y.mean()) * _window(h, w)).astype(np.float32)
     # Zero-padded to a size with small prime factors: a prime side (a 1 MP 3:2 photo's base
-    # grid is 256x383) makes the DFT 30 times slower. The window already takes the edges to
-    # zero, so the padding only interpolates the spectrum; frequencies are read from its shape.
-    windowed = cv2.copyMakeBorder(
-        windowed,
+    # grid is 256x383) makes the DFT 30 times slower; frequencies are read from its shape.
+    padded = cv2.copyMakeBorder(
+        y - np.float32(y.mean()),
         0,
         cv2.getOptimalDFTSize(h) - h,
         0,
@@ -421,13 +426,33 @@ def _spectrum(y: np.ndarray) -> np.ndarray:
         cv2.BORDER_CONSTANT,
         value=0.0,
     )
-    re, im = cv2.split(cv2.dft(windowed, flags=cv2.DFT_COMPLEX_OUTPUT))
-    np.multiply(re, re, out=re)
-    np.multiply(im, im, out=im)
+    padded = np.roll(padded, (-(h // 2), -(w // 2)), axis=(0, 1))
+    return cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT).view(np.complex64)[..., 0]
+
+
+def _power(dft: np.ndarray) -> np.ndarray:
+    """Power spectrum (zero frequency in the middle) of the Hann-windowed image, divided by its
+    local mean: the host's 1/f slope becomes flat (~1) while the pattern's lattice lines stand
+    out, at low frequencies as well as high.
+
+    The window (a periodic Hann over the padded, centred image: 1/2 + cos/2) is applied in the
+    frequency domain, where it is three taps per axis: one DFT serves both the coherent scan,
+    which wants none, and the lattice vote, which wants the host's leakage suppressed.
+    """
+    half = np.float32(0.5)
+    dft = half * dft + (half * half) * (np.roll(dft, 1, axis=1) + np.roll(dft, -1, axis=1))
+    dft = half * dft + (half * half) * (np.roll(dft, 1, axis=0) + np.roll(dft, -1, axis=0))
+    pair = dft.view(np.float32).reshape(*dft.shape, 2)
+    re, im = pair[..., 0] * pair[..., 0], pair[..., 1] * pair[..., 1]
     power = np.fft.fftshift(np.add(re, im, out=re))
     local = cv2.blur(power, (15, 15))
     np.add(local, 1e-9, out=local)
     return np.divide(power, local, out=power)
+
+
+def _spectrum(y: np.ndarray) -> np.ndarray:
+    """The normalised power spectrum of ``y`` (see ``_power``)."""
+    return _power(_dft(y))
 
 
 @lru_cache(maxsize=8)
@@ -590,8 +615,8 @@ def _upright(spectrum: np.ndarray) -> tuple[float, float]:
     return top, period
 
 
-def _lattices(white: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """The whitened image's spectrum, and its candidate tile lattices, best first: (period,
+def _lattices(spectrum: np.ndarray) -> list[tuple[float, float]]:
+    """The candidate tile lattices the normalised power spectrum shows, best first: (period,
     angle).
 
     A periodic pattern puts its energy on a reciprocal lattice of frequencies. The strongest
@@ -600,10 +625,9 @@ def _lattices(white: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float]]]
     over all lattice points, which penalises a lattice denser than the true one) ranks a
     generous shortlist. The best upright lattice (``_upright``) is always among the three.
     """
-    spectrum = _spectrum(white)
     peaks = _peaks(spectrum)
     if len(peaks) < 8:
-        return spectrum, []
+        return []
     periods, angles = _shortlist(peaks)
     comb = _comb(spectrum, periods, angles, HARMONICS)
     upright_comb, upright = _upright(spectrum)
@@ -612,14 +636,159 @@ def _lattices(white: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float]]]
     lattices: list[tuple[float, float]] = []
     for i in np.argsort(-comb):
         period, angle = float(periods[i]), float(angles[i])
-        if any(abs(period / q - 1) < 0.006 and abs(angle - t) < 0.006 for q, t in lattices):
-            continue  # the same lattice, found from a neighbouring cell
+        if any(_same((period, angle), other) for other in lattices):
+            continue
         lattices.append((period, angle))
         if len(lattices) == 3:
             break
-    if not any(abs(upright / q - 1) < 0.006 and abs(t) < 0.006 for q, t in lattices):
+    if not any(_same((upright, 0.0), other) for other in lattices):
         lattices[-1] = (upright, 0.0)
-    return spectrum, lattices
+    return lattices
+
+
+def _same(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two (period, angle) lattices are one, found from neighbouring cells."""
+    return abs(a[0] / b[0] - 1) < 0.006 and abs(a[1] - b[1]) < 0.006
+
+
+#: The coherent scan's lattices are this many DFT bins apart at the outermost harmonic (16):
+#: a lattice half a step off still keeps ~80 % of the matched filter's peak (bilinear reading
+#: of an unwindowed spectrum), enough to rank it first on every photo tried.
+SCAN_STEP = 0.5
+#: The coherent scan covers the lattices benign edits make: upright periods from the plain grid
+#: to a crop to 45 % of the frame (a crop or resize), and the plain grid tilted up to 5 degrees
+#: (a rotation that keeps the size). ~320 lattices on a 256x384 grid, ~210 on 256x256.
+SCAN_PERIODS = (PERIOD * 0.98, PERIOD / 0.45)
+SCAN_TILT = np.radians(5.0)
+#: How many of the scan's best lattices are folded, after the spectral search's. Each is the
+#: best of ~300 matched filters, so on an unmarked image its fold's sync z is that maximum's
+#: (4.3-5.5 on the bench's photos, against 3-4 for one lattice): the check bits and the decode
+#: tiers decide, as for any fold.
+SCAN_KEEP = 1
+
+
+#: The scan reads only the tile harmonics where the sync pattern is strongest: the 200 (of a
+#: real tile's 544) with the largest |sync|^2 x (the embedding's high-pass)^2 carry 77 % of the
+#: matched filter's energy (z x 0.88) for 37 % of the reads.
+SCAN_HARMONICS = 400
+
+
+@cache
+def _harmonic_set(
+    key: bytes,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, columns and signed row harmonics in a real tile's half spectrum, conj(sync
+    spectrum) there, Parseval weights: 2 for the inner columns) of the SCAN_HARMONICS the
+    coherent scan reads."""
+    pats = patterns(key)
+    half = pats.sync_conj[:, : PERIOD // 2 + 1]
+    f = np.fft.fftfreq(PERIOD)[:, None] ** 2 + (np.arange(PERIOD // 2 + 1) / PERIOD)[None] ** 2
+    highpass = 1 - np.exp(-2 * np.pi**2 * f)  # as _periodic_highpass's sigma-1 blur leaves
+    strength = np.abs(half) ** 2 * highpass**2
+    strength[0, 0] = 0
+    rows, cols = np.unravel_index(np.argsort(-strength.ravel())[:SCAN_HARMONICS], half.shape)
+    parseval = np.where((cols == 0) | (cols == PERIOD // 2), 1.0, 2.0).astype(np.float32)
+    signed = np.fft.fftfreq(PERIOD, 1 / PERIOD)[rows]  # the signed harmonic of each row
+    return rows, cols, signed, half[rows, cols].astype(np.complex64), parseval
+
+
+def _points(
+    periods: np.ndarray, angles: np.ndarray, h: int, w: int, key: bytes
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each lattice's scanned tile harmonics (``_harmonic_set``) lie among an h x w DFT's
+    bins: the flat indices of their four bilinear neighbours (4, lattices, SCAN_HARMONICS) and
+    the neighbours' weights."""
+    _, k, m, _, _ = _harmonic_set(key)
+    m, k = m[None, :], k[None, :]
+    c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    inv = 1 / periods[:, None]
+    bx, by = (k * c - m * s) * inv * w, (k * s + m * c) * inv * h
+    x0, y0 = np.floor(bx), np.floor(by)
+    ax, ay = (bx - x0).astype(np.float32), (by - y0).astype(np.float32)
+    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+    rows, next_rows = (y0 % h) * w, ((y0 + 1) % h) * w
+    cols, next_cols = x0 % w, (x0 + 1) % w
+    at = np.stack([rows + cols, rows + next_cols, next_rows + cols, next_rows + next_cols])
+    weight = np.stack([(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay])
+    return at.astype(np.int32), weight
+
+
+@lru_cache(maxsize=8)
+def _scan_table(
+    h: int, w: int, key: bytes
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(periods, angles, indices, weights) of the coherent scan on an h x w DFT (``_points``),
+    built once per DFT size (a server sees few): a scan is then a gather, a multiplication and
+    small inverse FFTs. The steps are SCAN_STEP bins at the outermost harmonic."""
+    n = max(h, w)
+    step = SCAN_STEP / (HARMONICS * n)  # in 1 / period
+    inverse = np.arange(1 / SCAN_PERIODS[1], 1 / SCAN_PERIODS[0], step)
+    tilt_step = SCAN_STEP * PERIOD / (HARMONICS * np.sqrt(2) * n)
+    tilts = np.arange(tilt_step, SCAN_TILT + tilt_step / 2, tilt_step)
+    periods = np.concatenate([1 / inverse, np.full(2 * len(tilts), float(PERIOD))])
+    angles = np.concatenate([np.zeros(len(inverse)), -tilts[::-1], tilts])
+    at, weight = _points(periods, angles, h, w, key)
+    for table in (periods, angles, at, weight):
+        table.flags.writeable = False
+    return periods, angles, at, weight
+
+
+def _coherent(dft: np.ndarray, key: bytes, at: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The sync z of the lattices whose harmonics ``_points`` gave, without folding.
+
+    Folding at a lattice and transforming the fold samples the image's spectrum at the
+    lattice's reciprocal points; times conj(sync spectrum), a small inverse FFT gives the sync
+    correlation at every offset: the matched filter the fold computes, for a gather and a
+    32x32 inverse FFT. The correlation's mean is 0 (no DC) and its variance is the spectrum's
+    energy (Parseval), so only its maximum is searched.
+    """
+    rows, cols, _, sync, parseval = _harmonic_set(key)
+    flat = dft.ravel()
+    coeff = np.take(flat, at[0]) * weight[0]
+    for i in range(1, 4):
+        coeff += np.take(flat, at[i]) * weight[i]
+    coeff *= sync
+    spectra = np.zeros((len(coeff), PERIOD, PERIOD // 2 + 1), np.complex64)
+    spectra[:, rows, cols] = coeff
+    corr = np.fft.irfft2(spectra, s=(PERIOD, PERIOD)).reshape(len(coeff), -1)
+    pairs = coeff.view(np.float32)
+    energy = (pairs * pairs) @ np.repeat(parseval, 2)
+    return corr.max(axis=1) / (np.sqrt(energy) / PERIOD**2 + 1e-12)
+
+
+def _scanned(dft: np.ndarray, key: bytes) -> list[tuple[float, float]]:
+    """The SCAN_KEEP lattices of the coherent scan whose sync correlation peaks highest.
+
+    Finds a weakly marked photo's lattice where the power spectrum cannot: the Apollo Earth
+    photo cropped to 90 % or rotated 2 degrees, whose lattice comb is one noise deviation above
+    the background, ranks first here (scan z 6-7) on an unmarked maximum of ~4.5.
+    """
+    periods, angles, at, weight = _scan_table(*dft.shape, key)
+    z = _coherent(dft, key, at, weight)
+    picks: list[tuple[float, float]] = []
+    for i in np.argsort(-z):
+        lattice = float(periods[i]), float(angles[i])
+        if not any(_same(lattice, other) for other in picks):
+            picks.append(lattice)
+            if len(picks) == SCAN_KEEP:
+                break
+    return picks
+
+
+def _refine_coherent(
+    dft: np.ndarray, key: bytes, period: float, angle: float
+) -> tuple[float, float]:
+    """A scanned lattice refined on the coherent scan's own measure, a quarter step apart over
+    one step either way (the comb, ``_refine``, cannot see a lattice the scan alone found)."""
+    h, w = dft.shape
+    n = max(h, w)
+    quarter = np.arange(-4, 5) / 4
+    inverse = 1 / period + quarter * SCAN_STEP / (HARMONICS * n)
+    tilts = angle + quarter * SCAN_STEP * PERIOD / (HARMONICS * np.sqrt(2) * n)
+    periods, angles = (grid.ravel() for grid in np.meshgrid(1 / inverse, tilts))
+    z = _coherent(dft, key, *_points(periods, angles, h, w, key))
+    best = int(np.argmax(z))
+    return float(periods[best]), float(angles[best])
 
 
 def _refine(spectrum: np.ndarray, period: float, angle: float) -> tuple[float, float]:
@@ -632,7 +801,9 @@ def _refine(spectrum: np.ndarray, period: float, angle: float) -> tuple[float, f
     return period, angle
 
 
-def _polish(white: np.ndarray, pats: Patterns, period: float, angle: float) -> tuple[float, float]:
+def _polish(
+    white: np.ndarray, pats: Patterns, period: float, angle: float, whole: bool = False
+) -> tuple[float, float]:
     """Period and angle refined on the fold itself: the comb's maximum can sit 0.1-0.5 % off
     the true period (a crop to half the frame: 64.0 found as 63.85; Firefly's cat cropped to
     60 %: 53.48 as 53.26), which over a few tiles smears the fold. The share of the aligned
@@ -642,7 +813,7 @@ def _polish(white: np.ndarray, pats: Patterns, period: float, angle: float) -> t
     reaches POLISH_Z but does not decode)."""
 
     def share(p: float, a: float) -> float:
-        aligned = _sync(_fold(_unwarp(white, *_basis(p, a))), pats)[0].ravel()
+        aligned = _sync(_fold(_unwarp(white, *_basis(p, a), whole)), pats)[0].ravel()
         proj = pats.bits @ aligned
         return float(proj @ proj) / (float(aligned @ aligned) + 1e-9)
 
@@ -657,14 +828,24 @@ def _basis(period: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
     return period * np.array([c, s]), period * np.array([-s, c])
 
 
-def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
-    """Resample so that the lattice (v1, v2) becomes axis-aligned with period PERIOD."""
+def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray, whole: bool = False) -> np.ndarray:
+    """Resample so that the lattice (v1, v2) becomes axis-aligned with period PERIOD.
+
+    ``whole``: zero-pad the result to whole tiles, so that the fold sums every pixel. After a
+    crop the grid is coarser (a crop to 80 % leaves 6.4 tiles a side) and the partial tile is
+    up to a sixth of the image: the Apollo photo cropped to 80 % decodes only with it (sync z
+    3.3 -> 5.8 at its lattice). But a lattice a little off is misregistered most at the far
+    edge, which the padding adds: on the spectral search's lattices it cost two crops to 50 %
+    + JPEG 75 their decode, so only the coherent scan's lattices are folded whole.
+    """
     basis = np.column_stack([v1, v2]) / PERIOD  # lattice units -> image pixels
     h, w = white.shape
     corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64).T
     mapped = np.linalg.solve(basis, corners)
     lo, hi = mapped.min(axis=1), mapped.max(axis=1)
     size = np.ceil(hi - lo).astype(int)
+    if whole:
+        size = -(-size // PERIOD) * PERIOD
     # dst -> src: src = basis @ (dst + lo)
     matrix = np.hstack([basis, (basis @ lo)[:, None]]).astype(np.float32)
     return cv2.warpAffine(
@@ -699,19 +880,29 @@ def detect(
     best = _decode(_fold(white), key, "aligned", bits)
     if best.detected or not resync:
         return best
-    spectrum, lattices = _lattices(white)
-    for period, angle in lattices:
-        # The shortlist's grid (0.2 % in period, 0.1 degree) is close enough to try as it is;
-        # only a fold that shows the sync pattern at all is worth refining.
+    pats = patterns(key)
+    dft = _dft(white)
+    spectrum = _power(dft)
+    lattices = _lattices(spectrum)
+    # The coherent scan's finds after the spectral search's: (period, angle, scanned).
+    candidates = [(p, a, False) for p, a in lattices] + [
+        (p, a, True) for p, a in _scanned(dft, key) if not any(_same((p, a), o) for o in lattices)
+    ]
+    for period, angle, scanned in candidates:
+        # The shortlist's grid (0.2 % in period, 0.1 degree) and the scan's are close enough to
+        # try as they are; only a fold that shows the sync pattern at all is worth refining.
         basis = _basis(period, angle)
-        found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
+        found = _decode(_fold(_unwarp(white, *basis, scanned)), key, "resynchronised", bits)
         if not found.detected and found.sync_z >= REFINE_Z:
-            period, angle = _refine(spectrum, period, angle)
+            if scanned:
+                period, angle = _refine_coherent(dft, key, period, angle)
+            else:
+                period, angle = _refine(spectrum, period, angle)
             basis = _basis(period, angle)
-            found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
+            found = _decode(_fold(_unwarp(white, *basis, scanned)), key, "resynchronised", bits)
             if not found.detected and found.sync_z >= POLISH_Z:
-                basis = _basis(*_polish(white, patterns(key), period, angle))
-                found = _decode(_fold(_unwarp(white, *basis)), key, "resynchronised", bits)
+                basis = _basis(*_polish(white, pats, period, angle, scanned))
+                found = _decode(_fold(_unwarp(white, *basis, scanned)), key, "resynchronised", bits)
         if found.detected:
             v1 = basis[0]
             tilt = float(np.degrees(np.arctan2(v1[1], v1[0])))
