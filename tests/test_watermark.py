@@ -244,6 +244,43 @@ def test_dark_photo_survives_crop_and_rotation():
         assert found.payload == "00da4c0ffe", attack
 
 
+#: The Apollo 17 Earth photo (c2pa-rs's fixture): black space round a cloudy disk. Its lattice
+#: after a crop or a rotation is one noise deviation above the background in the power spectrum,
+#: so the spectral search alone never found it; the coherent scan does.
+EARTH = SAMPLES.parent / "tests/data/peers/c2pa-rs/sdk/tests/fixtures/cloud.jpg"
+
+
+def _earth(identifier: int) -> Image.Image:
+    image = Image.open(EARTH).convert("RGB")
+    scale = (1e6 / (image.width * image.height)) ** 0.5
+    size = (round(image.width * scale), round(image.height * scale))
+    return Image.fromarray(
+        embed_rgb(np.asarray(image.resize(size, Image.Resampling.LANCZOS)), identifier)
+    )
+
+
+@pytest.mark.parametrize("attack", ["crop 90%", "rotate 2°"])
+def test_a_dark_photo_cropped_or_rotated_is_found_by_the_coherent_scan(attack):
+    marked = _earth(0x00EA27B1E0)
+    if attack == "rotate 2°":
+        attacked = marked.rotate(2, resample=Image.Resampling.BICUBIC)
+    else:
+        w, h = round(marked.width * 0.9), round(marked.height * 0.9)
+        left, top = (marked.width - w) // 2, (marked.height - h) // 2
+        attacked = marked.crop((left, top, left + w, top + h))
+    found = detect_rgb(np.asarray(attacked))
+    assert found.payload == "00ea27b1e0", (attack, found)
+
+
+def test_the_coherent_scan_ranks_the_true_lattice_first():
+    # Rotated 2 degrees counter-clockwise: the grid's period stays 32, tilted by -2 degrees in
+    # image coordinates (y down); the scan's steps are ~0.1 degree.
+    attacked = _earth(0x0123456789).rotate(2, resample=Image.Resampling.BICUBIC)
+    dft = codec._dft(codec.whitened(np.asarray(attacked)))
+    ((period, angle),) = codec._scanned(dft, KEY)
+    assert period == pytest.approx(32.0) and np.degrees(angle) == pytest.approx(-2.0, abs=0.15)
+
+
 @pytest.mark.parametrize("size", [(1030, 300), (1031, 1033), (257, 1025)])
 def test_any_image_size_embeds_and_detects(size):
     # Heights that leave a last band of rows beyond the last whole 8x8 block.
