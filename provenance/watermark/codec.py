@@ -665,11 +665,16 @@ SCAN_TILT = np.radians(5.0)
 #: (4.3-5.5 on the bench's photos, against 3-4 for one lattice): the check bits and the decode
 #: tiers decide, as for any fold.
 SCAN_KEEP = 1
+#: The sync z from which a scanned lattice's fold is refined (``_refine_coherent``, then
+#: ``_polish``): being the best of ~300, it reaches REFINE_Z on most unmarked images, where
+#: refining cost 2-3 ms; a marked image's scanned fold stands at 5.5-8.
+SCAN_REFINE_Z = 4.5
 
 
-#: The scan reads only the tile harmonics where the sync pattern is strongest: the 200 (of a
-#: real tile's 544) with the largest |sync|^2 x (the embedding's high-pass)^2 carry 77 % of the
-#: matched filter's energy (z x 0.88) for 37 % of the reads.
+#: The scan reads only the tile harmonics where the sync pattern is strongest: the 400 (of a
+#: real tile's 544) with the largest |sync|^2 x (the embedding's high-pass)^2 carry 97 % of the
+#: matched filter's energy (by that model; 200, 77 % of it, lost the Apollo photo cropped to
+#: 80 %: its scan z fell 4.8 -> 4.1).
 SCAN_HARMONICS = 400
 
 
@@ -893,7 +898,7 @@ def detect(
         # try as they are; only a fold that shows the sync pattern at all is worth refining.
         basis = _basis(period, angle)
         found = _decode(_fold(_unwarp(white, *basis, scanned)), key, "resynchronised", bits)
-        if not found.detected and found.sync_z >= REFINE_Z:
+        if not found.detected and found.sync_z >= (SCAN_REFINE_Z if scanned else REFINE_Z):
             if scanned:
                 period, angle = _refine_coherent(dft, key, period, angle)
             else:
