@@ -118,10 +118,23 @@ def test_small_images_are_refused_clearly():
     small = np.zeros((200, 300, 3), dtype=np.uint8)
     with pytest.raises(WatermarkSizeError, match="256"):
         embed_rgb(small, 1)
-    tiny = np.zeros((180, 300, 3), dtype=np.uint8)
+    tiny = np.zeros((170, 300, 3), dtype=np.uint8)
     buf = _save(Image.fromarray(tiny), "PNG")
-    with pytest.raises(WatermarkSizeError, match="300x180"):
+    with pytest.raises(WatermarkSizeError, match="300x170") as refused:
         detect_bytes(buf.getvalue(), "small.png")
+    assert "at least 176 px" in str(refused.value)
+
+
+def test_a_180_px_copy_still_decodes():
+    # A 1 MP 3:2 photo resized to 25 % has a 188 px short side; 180 is read too (on main it
+    # was refused under 192 px).
+    marked = Image.fromarray(embed_rgb(_photo("coffee.jpg", megapixels=1.0), 0x00C0FFEE42))
+    scale = 180 / min(marked.size)
+    small = marked.resize(
+        (round(marked.width * scale), round(marked.height * scale)), Image.Resampling.BICUBIC
+    )
+    assert min(small.size) == 180
+    assert detect_bytes(_save(small, "PNG").getvalue()).payload == "00c0ffee42"
 
 
 def test_a_quarter_size_copy_still_decodes():
