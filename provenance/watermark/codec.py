@@ -688,12 +688,12 @@ SCAN_TILT = np.radians(5.0)
 #: best of ~300 matched filters, so on an unmarked image its fold's sync z is that maximum's
 #: (4.3-5.5 on the bench's photos, against 3-4 for one lattice): the check bits and the decode
 #: tiers decide, as for any fold.
-SCAN_KEEP = 1
+SCAN_KEEP = 2
 #: A scanned lattice is folded only if its scan z reaches SCAN_FOLD_Z: the scan reads the fold's
 #: z within ~20 % (the Apollo photo: 6.5 / 4.7 / 7.4 against folds of 7.7 / 5.8 / 7.5 after
 #: crops to 90 / 80 % and rotate 2), and the best of ~260 lattices on an unmarked image has
 #: median 4.3: half of the unmarked images skip the fold.
-SCAN_FOLD_Z = 4.4
+SCAN_FOLD_Z = 4.3
 #: The sync z from which a scanned lattice's fold is refined (``_refine_coherent``, then
 #: ``_polish``): being the best of ~300, it reaches REFINE_Z on most unmarked images, where
 #: refining cost 2-3 ms; a marked image's scanned fold stands at 5.5-8.
