@@ -12,8 +12,11 @@ Design (``org.provenance.ssw.1``; not registered with the C2PA):
   (rows of a keyed, permuted Hadamard matrix): one for synchronisation, one per coded bit.
 * **Re-synchronisation.** A crop shifts the tiles (found by cross-correlating the folded tile
   with the sync pattern) and changes the scale of the base grid; a rotation tilts it. When the
-  plain fold fails, the detector finds the tile lattice (period and angle) from the
-  autocorrelation of the image's high-pass residual, undoes it, and folds again.
+  plain fold fails, the detector finds candidate tile lattices (period and angle) in the
+  spectrum of the image's high-pass residual, by power (``_lattices``: where the pattern is
+  strong) and coherently (``_scanned``: the sync matched filter read from the spectrum at the
+  lattice frequencies of every upright period and small tilt, where it is weak), undoes each,
+  and folds again.
 * **Invisibility.** The tile is high-passed the way the detector high-passes the image (no
   energy spent on low-frequency mottling the detector never sees) and added at an even
   AMPLITUDE levels RMS; in the full-resolution 8x8 blocks that are flat (what the eye sees as a
@@ -417,7 +420,7 @@ def _dft(y: np.ndarray) -> np.ndarray:
     """Complex spectrum (numpy's layout, zero frequency at [0, 0]) of the image, zero-padded to
     a fast DFT size and rolled so that the image's centre sits at the origin.
 
-    Not windowed: the coherent scan (``_scan``) is a matched filter, and a window would weigh
+    Not windowed: the coherent scan (``_coherent``) is a matched filter, and a window would weigh
     down the image's borders, where a dark photo's watermark can lie (the Apollo Earth photo's
     black corners carry most of it). Centred, the transform of the image's support is real and
     smooth, so a frequency between two bins is read by interpolating the bins; uncentred,
@@ -476,15 +479,6 @@ def _hann_taps(dft: np.ndarray, axis: int) -> np.ndarray:
 def _spectrum(y: np.ndarray) -> np.ndarray:
     """The normalised power spectrum of ``y`` (see ``_power``)."""
     return _power(_dft(y))
-
-
-@lru_cache(maxsize=8)
-def _window(h: int, w: int) -> np.ndarray:
-    """The 2-D Hann window of an h x w spectrum (most uploads share a few aspect ratios; the
-    cache is bounded, as a server sees any)."""
-    window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    window.flags.writeable = False
-    return window
 
 
 @cache
@@ -646,7 +640,7 @@ def _lattices(spectrum: np.ndarray) -> list[tuple[float, float]]:
     spectral peaks vote for the (period, angle) whose lattice they fit; the vote counts are
     coarse (a host's own strong peaks can outvote the pattern by one), so the comb (mean power
     over all lattice points, which penalises a lattice denser than the true one) ranks a
-    generous shortlist. The best upright lattice (``_upright``) is always among the three.
+    generous shortlist. The best upright lattice (``_upright``) is always among the SPECTRAL.
     """
     peaks = _peaks(spectrum)
     if len(peaks) < 8:
@@ -685,7 +679,7 @@ SCAN_STEP = 0.6
 SCAN_PERIODS = (PERIOD * 0.98, PERIOD / 0.45)
 SCAN_TILT = np.radians(5.0)
 #: How many of the scan's best lattices are folded, after the spectral search's. Each is the
-#: best of ~300 matched filters, so on an unmarked image its fold's sync z is that maximum's
+#: best of ~260 matched filters, so on an unmarked image its fold's sync z is that maximum's
 #: (4.3-5.5 on the bench's photos, against 3-4 for one lattice): the check bits and the decode
 #: tiers decide, as for any fold.
 SCAN_KEEP = 2
@@ -695,7 +689,7 @@ SCAN_KEEP = 2
 #: median 4.3: half of the unmarked images skip the fold.
 SCAN_FOLD_Z = 4.3
 #: The sync z from which a scanned lattice's fold is refined (``_refine_coherent``, then
-#: ``_polish``): being the best of ~300, it reaches REFINE_Z on most unmarked images, where
+#: ``_polish``): being the best of ~260, it reaches REFINE_Z on most unmarked images, where
 #: refining cost 2-3 ms; a marked image's scanned fold stands at 5.5-8.
 SCAN_REFINE_Z = 4.5
 
