@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
@@ -158,6 +159,21 @@ def test_lattice_spectrum_uses_a_fast_dft_size():
     white = np.random.default_rng(1).normal(size=(256, 383)).astype(np.float32)
     assert codec._spectrum(white).shape == (256, 384)
     assert codec.base_size(818, 1224) == (256, 383)  # bench/load.py's unsigned upload
+
+
+def test_the_power_spectrum_windowed_in_the_frequency_domain_is_the_hann_windowed_one():
+    # One unwindowed DFT serves the coherent scan and, through three taps per axis, the power
+    # spectrum: the same as multiplying the image by a Hann window centred on it.
+    y = np.random.default_rng(2).normal(size=(256, 383)).astype(np.float32)
+    h, w = y.shape
+    big_h, big_w = 256, 384  # the padded DFT size
+    rows = 0.5 + 0.5 * np.cos(2 * np.pi * (np.arange(h) - h // 2) / big_h)
+    cols = 0.5 + 0.5 * np.cos(2 * np.pi * (np.arange(w) - w // 2) / big_w)
+    windowed = np.zeros((big_h, big_w))
+    windowed[:h, :w] = (y - y.mean()) * np.outer(rows, cols)
+    power = np.fft.fftshift(np.abs(np.fft.fft2(windowed)) ** 2).astype(np.float32)
+    local = cv2.blur(power, (15, 15)) + 1e-9
+    assert np.allclose(codec._spectrum(y), power / local, rtol=1e-3, atol=1e-4)
 
 
 def test_cli_embed_and_detect(tmp_path, capsys):
