@@ -288,13 +288,16 @@ def _earth(identifier: int) -> Image.Image:
     )
 
 
-@pytest.mark.parametrize("attack", ["crop 90%", "rotate 2°"])
+@pytest.mark.parametrize("attack", ["crop 90%", "crop 80%", "rotate 2°"])
 def test_a_dark_photo_cropped_or_rotated_is_found_by_the_coherent_scan(attack):
+    # Crop 80 % is the hardest: the spectral search finds its lattice 0.1 % off, where every
+    # message bit is right but the fold is not accepted; the scan's whole-tile fold is.
     marked = _earth(0x00EA27B1E0)
     if attack == "rotate 2°":
         attacked = marked.rotate(2, resample=Image.Resampling.BICUBIC)
     else:
-        w, h = round(marked.width * 0.9), round(marked.height * 0.9)
+        f = int(attack[5:7]) / 100
+        w, h = round(marked.width * f), round(marked.height * f)
         left, top = (marked.width - w) // 2, (marked.height - h) // 2
         attacked = marked.crop((left, top, left + w, top + h))
     found = detect_rgb(np.asarray(attacked))
