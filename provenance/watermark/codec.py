@@ -447,33 +447,22 @@ def _power(dft: np.ndarray) -> np.ndarray:
     local mean: the host's 1/f slope becomes flat (~1) while the pattern's lattice lines stand
     out, at low frequencies as well as high.
 
-    The window (a periodic Hann over the padded, centred image: 1/2 + cos/2) is applied in the
-    frequency domain, where it is three taps per axis: one DFT serves both the coherent scan,
-    which wants none, and the lattice vote, which wants the host's leakage suppressed.
+    The window (a periodic Hann over the padded, centred image: 1/2 + cos/2 along each axis) is
+    applied in the frequency domain, where it is the taps 1/4, 1/2, 1/4 along each axis,
+    wrapping round: one DFT serves both the coherent scan, which wants no window, and the
+    lattice vote, which wants the host's leakage suppressed.
     """
-    dft = _hann_taps(_hann_taps(dft, 1), 0)
-    pair = dft.view(np.float32).reshape(*dft.shape, 2)
-    re, im = pair[..., 0] * pair[..., 0], pair[..., 1] * pair[..., 1]
-    power = np.fft.fftshift(np.add(re, im, out=re))
+    h, w = dft.shape
+    pairs = cv2.copyMakeBorder(dft.view(np.float32).reshape(h, w, 2), 1, 1, 1, 1, cv2.BORDER_WRAP)
+    windowed = cv2.sepFilter2D(pairs, -1, _HANN_TAPS, _HANN_TAPS)[1:-1, 1:-1]
+    re, im = windowed[..., 0], windowed[..., 1]
+    power = np.fft.fftshift(re * re + im * im)
     local = cv2.blur(power, (15, 15))
     np.add(local, 1e-9, out=local)
     return np.divide(power, local, out=power)
 
 
-def _hann_taps(dft: np.ndarray, axis: int) -> np.ndarray:
-    """The spectrum of the image times 1/2 + cos/2 along ``axis`` (a periodic Hann centred on
-    the origin): half of each bin plus a quarter of each neighbour, wrapping round."""
-    out = dft * np.float32(0.5)
-    quarter = dft * np.float32(0.25)
-    inner, first, last = slice(1, None), slice(0, 1), slice(-1, None)
-    lead, lag = [slice(None)] * 2, [slice(None)] * 2
-    lead[axis], lag[axis] = inner, slice(None, -1)
-    out[tuple(lead)] += quarter[tuple(lag)]  # from the lower neighbour
-    out[tuple(lag)] += quarter[tuple(lead)]  # from the upper neighbour
-    lead[axis], lag[axis] = first, last
-    out[tuple(lead)] += quarter[tuple(lag)]  # round the ends
-    out[tuple(lag)] += quarter[tuple(lead)]
-    return out
+_HANN_TAPS = np.array([0.25, 0.5, 0.25], np.float32)
 
 
 def _spectrum(y: np.ndarray) -> np.ndarray:
