@@ -13,10 +13,9 @@ code around them, thumbnails off. The ratio column is our median over that basel
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ import c2pa
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench._common import median_seconds, natural_jpeg, table, write_json
+from bench._common import median_seconds, natural_jpeg, peak_kib, table, write_json
 from provenance import (
     ManifestSpec,
     SigningKeys,
@@ -142,34 +141,6 @@ def main() -> None:
     print(f"wrote {write_json('sign_verify', {'rows': rows, 'pipeline_12mp': big})}")
 
 
-_PEAK_CODE = """
-import sys, tempfile
-from pathlib import Path
-from provenance import ManifestSpec, SigningKeys, SignOptions, init_keys, sign_bytes
-from bench._common import natural_jpeg
-data = Path(sys.argv[1]).read_bytes()
-creds = SigningKeys.load(keys_dir=init_keys(Path(tempfile.mkdtemp()) / "k").dir)
-opts = SignOptions(ManifestSpec(generator="Bench Diffusion"))
-# Both processes sign a small image first: libraries loaded and warmed are not the large sign's.
-sign_bytes(natural_jpeg(0.3), creds, opts)
-if sys.argv[2] == "1":
-    sign_bytes(data, creds, opts)
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.
-print(next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")))
-"""
-
-
-def _peak_kib(path: Path, run: bool) -> int:
-    out = subprocess.run(
-        [sys.executable, "-c", _PEAK_CODE, str(path), "1" if run else "0"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return int(out.stdout.strip())
-
-
 def _inputs_12mp() -> list[tuple[str, bytes, dict[str, int]]]:
     """The 12 MP JPEG and PNG inputs, each with the Pillow save parameters signing uses."""
     jpeg = natural_jpeg(12)
@@ -262,7 +233,7 @@ def png_levels(runs: int) -> list[dict[str, str]]:
         encoders.append(
             (
                 "signing: OpenCV, Up filter, level 1",
-                lambda p=pixels: encode_like(p, "image/png", p),
+                functools.partial(encode_like, pixels, "image/png", pixels),
             )
         )
         for name, encode in encoders:
@@ -309,7 +280,7 @@ def pipeline(creds: SigningKeys, spec: ManifestSpec, runs: int) -> list[dict[str
         )
         path = Path(tempfile.mkdtemp()) / f"12mp.{fmt.lower()}"
         path.write_bytes(data)
-        added = (_peak_kib(path, True) - _peak_kib(path, False)) * 1024
+        added = (peak_kib("sign", path, True) - peak_kib("sign", path, False)) * 1024
         rows.append(
             {
                 "input": f"{fmt} {image.width}x{image.height}",
@@ -326,9 +297,9 @@ def pipeline(creds: SigningKeys, spec: ManifestSpec, runs: int) -> list[dict[str
     return rows
 
 
-def _interleaved(fns: list[Callable[[], object]], runs: int) -> list[tuple[float, float]]:
-    """(median wall s, median process CPU s) of each of ``fns``, run in turn ``runs`` times
-    after one warm-up round."""
+def _interleaved(fns: list[Callable[..., object]], runs: int) -> list[tuple[float, float]]:
+    """(median wall s, median process CPU s) of each of ``fns`` (called with no arguments, as
+    :func:`median_seconds` calls its own), run in turn ``runs`` times after one warm-up round."""
     samples: list[list[tuple[float, float]]] = [[] for _ in fns]
     for i in range(runs + 1):
         for fn, times in zip(fns, samples, strict=True):
