@@ -325,13 +325,40 @@ class Detection:
     angle: float = 0.0
 
 
+#: Where the Gaussian residual's local standard deviation is over EDGE_STD levels (an edge, a
+#: texture), the residual is increasingly taken, up to 2 * EDGE_STD, from the image minus its
+#: 5x5 median (see ``_whiten``); below it, where only the pattern and compression noise are,
+#: the two residuals carry the same signal and the Gaussian one is kept.
+EDGE_STD = 2.0
+
+
 def _whiten(y: np.ndarray) -> np.ndarray:
     """High-pass residual weighted by the inverse of its local variance (plus a constant for
     the pattern's own and the compression's): for a pattern of roughly even amplitude in host
     noise of local variance s^2 that is the matched weight, so texture and edges, which hide
     the pattern from the eye but drown it for the detector, count for little (dividing by s
-    instead, as before, left 20-50 % of the weakest photos' SNR on the table)."""
+    instead, as before, left 20-50 % of the weakest photos' SNR on the table).
+
+    At edges the residual is the image minus its 5x5 median, high-passed: a Gaussian blur
+    smears a step into a residual ten times the pattern, which the weighting then throws away
+    with the pattern it hides, while a median keeps a step (and a ramp) and leaves the pattern.
+    That matters where the edges are all there is: WebP 80 and JPEG 50 quantise the pattern in
+    a flat illustration's flat areas to nothing, and what survives is in the blocks along its
+    shapes' edges (the embed's SMOOTH_BOOST). Bit SNR after WebP 80 on 12 generated flat
+    illustrations, median 1.13 -> 1.82; photos 2.37 -> 2.55; skies, backdrops and textures
+    unchanged (their residual seldom reaches EDGE_STD).
+    """
     r = y - cv2.GaussianBlur(y, (0, 0), 1.0)
+    step = y - cv2.medianBlur(np.ascontiguousarray(y, dtype=np.float32), 5)
+    step -= cv2.GaussianBlur(step, (0, 0), 1.0)
+    # r + clip((local - EDGE_STD) / EDGE_STD, 0, 1) * (step - r), in place.
+    edge = _local_std(r, 5)
+    np.subtract(edge, EDGE_STD, out=edge)
+    np.multiply(edge, 1 / EDGE_STD, out=edge)
+    np.clip(edge, 0.0, 1.0, out=edge)
+    np.subtract(step, r, out=step)
+    np.multiply(step, edge, out=step)
+    np.add(r, step, out=r)
     # r / (local^2 + 3), in place (a detection makes no full-size temporary it can avoid).
     local = _local_std(r, 5)
     np.multiply(local, local, out=local)
