@@ -10,6 +10,8 @@ Design (``org.provenance.ssw.1``; not registered with the C2PA):
   (folding): host content averages out, the pattern adds up; a crop keeps whole tiles.
 * **Spread spectrum.** Each tile is a weighted sum of 141 mutually orthogonal +-1 chip patterns
   (rows of a keyed, permuted Hadamard matrix): one for synchronisation, one per coded bit.
+* **Whitening.** The detector high-passes the luminance (minus a median at edges, so a step
+  leaves no residual), weights it by its inverse local variance, and folds (``_whiten``).
 * **Re-synchronisation.** A crop shifts the tiles (found by cross-correlating the folded tile
   with the sync pattern) and changes the scale of the base grid; a rotation tilts it. When the
   plain fold fails, the detector finds the tile lattice (period and angle) from the
@@ -17,7 +19,9 @@ Design (``org.provenance.ssw.1``; not registered with the C2PA):
 * **Invisibility.** The tile is high-passed the way the detector high-passes the image (no
   energy spent on low-frequency mottling the detector never sees) and added at an even
   AMPLITUDE levels RMS; in the full-resolution 8x8 blocks that are flat (what the eye sees as a
-  sky or skin) it is capped at FLAT_CAP, or at most SMOOTH_CAP when the whole image is smooth.
+  sky or skin) it is capped at FLAT_CAP, or at most SMOOTH_CAP when the whole image is smooth,
+  and there gathered into a quarter of the area at twice the amplitude, which JPEG's and
+  WebP's quantisers keep where they erase an even faint pattern (``_sparse_cells``).
   bench/quality.py measures it (flat-block RMS, NVIDIA FLIP against a JPEG q95 re-save).
 * **Decision.** A payload is reported when its 20 check bits agree and the fold is
   synchronised: the sync peak stands SYNC_Z deviations up, or LOW_Z with a clean decode.
