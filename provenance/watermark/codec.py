@@ -21,7 +21,7 @@ Design (``org.provenance.ssw.1``; not registered with the C2PA):
   AMPLITUDE levels RMS; in the full-resolution 8x8 blocks that are flat (what the eye sees as a
   sky or skin) it is capped at FLAT_CAP, or at most SMOOTH_CAP when the whole image is smooth,
   and there gathered into a quarter of the area at twice the amplitude, which JPEG's and
-  WebP's quantisers keep where they erase an even faint pattern (``_sparse_cells``).
+  WebP's quantisers keep where they erase an even faint pattern (``_flat_factor``).
   bench/quality.py measures it (flat-block RMS, NVIDIA FLIP against a JPEG q95 re-save).
 * **Decision.** A payload is reported when its 20 check bits agree and the fold is
   synchronised: the sync peak stands SYNC_Z deviations up, or LOW_Z with a clean decode.
@@ -228,27 +228,36 @@ def _block_std(rgb: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(square - mean * mean - 1 / 12, 0))
 
 
-#: On a smooth image the flat blocks' pattern is gathered into one cell of SPARSE_CELL x
-#: SPARSE_CELL blocks (16 px, a WebP macroblock) out of each 2 x 2 cells, picked at random with a
-#: fixed seed, at twice the amplitude (the same energy), the other three left untouched.
-#: JPEG and WebP quantisation has a dead zone: a DCT coefficient under half its step becomes
-#: zero, so a faint even pattern on a sky is mostly erased, while the same energy in a quarter
-#: of the area survives (see ``_flat_factor``).
-SPARSE_CELL = 2
+#: On a smooth image the flat blocks' pattern is gathered into one cell out of each 2 x 2
+#: cells, picked at random with a fixed seed, at twice the amplitude (the same energy), the
+#: other three left untouched. JPEG and WebP quantisation has a dead zone: a DCT coefficient
+#: under half its step becomes zero, so a faint even pattern on a sky is mostly erased, while
+#: the same energy in a quarter of the area survives (see ``_flat_factor``). A cell is a whole
+#: number of 16 px WebP macroblocks spanning about CELL_BASE base-grid pixels: at 1 MP one
+#: macroblock; at 12 MP, where a base pixel is 12 px, four, or each cell would hold one nearly
+#: constant step of the pattern and show as a faint square.
+CELL_BASE = 5.0
 SPARSE_SEED = 20261126
 
 
 @lru_cache(maxsize=8)
-def _sparse_cells(gh: int, gw: int) -> np.ndarray:
-    """Per 8x8 block: whether it is in a cell that carries the pattern on a smooth image."""
+def _sparse_cells(gh: int, gw: int, cell: int) -> np.ndarray:
+    """Per 8x8 block: whether it is in a cell (``cell`` x ``cell`` blocks) that carries the
+    pattern on a smooth image."""
     rng = np.random.default_rng(SPARSE_SEED)
-    cy, cx = -(-gh // SPARSE_CELL), -(-gw // SPARSE_CELL)
+    cy, cx = -(-gh // cell), -(-gw // cell)
     pick = rng.integers(0, 4, (-(-cy // 2), -(-cx // 2)))
     yy, xx = np.mgrid[0:cy, 0:cx]
     on = (yy % 2) * 2 + (xx % 2) == pick[yy // 2, xx // 2]
-    on = np.repeat(np.repeat(on, SPARSE_CELL, axis=0), SPARSE_CELL, axis=1)[:gh, :gw]
+    on = np.repeat(np.repeat(on, cell, axis=0), cell, axis=1)[:gh, :gw]
     on.flags.writeable = False
     return on
+
+
+def _cell_blocks(height: int, width: int) -> int:
+    """Side of a gathering cell in 8x8 blocks: whole macroblocks, about CELL_BASE base pixels."""
+    base_pixel = min(height, width) / BASE
+    return 2 * max(1, round(CELL_BASE * base_pixel / (2 * BLOCK)))
 
 
 def _flat_factor(rgb: np.ndarray, amplitude: float) -> np.ndarray:
@@ -271,8 +280,9 @@ def _flat_factor(rgb: np.ndarray, amplitude: float) -> np.ndarray:
     cap = FLAT_CAP + (SMOOTH_CAP - FLAT_CAP) * smooth
     factor = min(1.0, cap / max(amplitude, 1e-3))
     # The same energy either way: a quarter at sqrt(1 + 3s), three quarters at sqrt(1 - s).
-    cells = _sparse_cells(*flat.shape)
-    gathered = np.where(cells, np.sqrt(1 + 3 * smooth), np.sqrt(1 - smooth)) * factor
+    cells = _sparse_cells(*flat.shape, _cell_blocks(*rgb.shape[:2]))
+    on, off = factor * float(np.sqrt(1 + 3 * smooth)), factor * float(np.sqrt(1 - smooth))
+    gathered: np.ndarray = np.where(cells, on, off)
     return np.where(flat, gathered, 1.0 + SMOOTH_BOOST * smooth).astype(np.float32)
 
 
@@ -383,8 +393,8 @@ def _whiten(y: np.ndarray) -> np.ndarray:
     seldom reaches EDGE_STD). A 5x5 median did no better, at seven times the cost.
     """
     y = np.ascontiguousarray(y, dtype=np.float32)
-    r = y - cv2.GaussianBlur(y, (0, 0), 1.0)
-    step = y - cv2.medianBlur(y, 3)
+    r: np.ndarray = y - cv2.GaussianBlur(y, (0, 0), 1.0)
+    step: np.ndarray = y - cv2.medianBlur(y, 3)
     step -= cv2.GaussianBlur(step, (0, 0), 1.0)
     # r += clip((local std - EDGE_STD) / EDGE_STD, 0, 1) * (step - r), in place.
     edge = np.sqrt(_local_var(r, 5))
