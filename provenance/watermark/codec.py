@@ -269,9 +269,10 @@ def _flat_factor(rgb: np.ndarray, amplitude: float) -> np.ndarray:
     the amplitude. On such an image the flat blocks' energy is also gathered into a quarter of
     them (``_sparse_cells``), ramped the same way: WebP 80 and JPEG 50 erase an even faint
     pattern on a sky (about 5 % and 15 % of its amplitude survives at 0.67 levels RMS), not
-    one twice as strong. On 40 generated skies at SMOOTH_CAP 1.45, even, WebP 80 left sync z
-    6.96 (median) and 39 decoded; gathered, cap 1.2: z 8.3, 39, with the flat-block RMS 0.94 ->
-    0.76 levels and FLIP on the sky gradient 0.0208 -> 0.0089 (q95 re-save: 0.0259).
+    one twice as strong. On 40 generated skies after WebP 80, even at SMOOTH_CAP 1.45: sync z
+    7.0 (median), 39 decoded; even at 1.2: z 6.1, 21; gathered at 1.2: z 8.2, 39, with the
+    flat-block RMS 0.94 -> 0.75 levels and FLIP on the sky gradient 0.0208 -> 0.0088 (q95
+    re-save: 0.0259).
     """
     std = _block_std(rgb)
     flat = std < FLAT_STD
