@@ -115,7 +115,7 @@ def copy_watermark(marked: np.ndarray, rgb: np.ndarray, *, folded: bool, gain: f
         tile = codec._fold(codec._whiten(y))
         tile /= tile.std() + 1e-6
         p = codec.PERIOD
-        pattern = np.tile(tile, (bh // p + 1, bw // p + 1))[:bh, :bw] * codec.STRENGTH
+        pattern: np.ndarray = np.tile(tile, (bh // p + 1, bw // p + 1))[:bh, :bw] * codec.STRENGTH
     else:
         pattern = cv2.resize(residual, (bw, bh), interpolation=cv2.INTER_LINEAR)
     up = cv2.resize(pattern.astype(np.float32), (rgb.shape[1], rgb.shape[0]))
@@ -169,7 +169,7 @@ def synthetic(count: int, seed: int = 7) -> list[tuple[str, np.ndarray]]:
                     centre = (int(pts[0][0]), int(pts[0][1]))
                     cv2.circle(img, centre, int(rng.integers(40, 200)), colour, -1, cv2.LINE_AA)
         else:
-            noise = rng.normal(0, 1, (h // 4, w // 4)).astype(np.float32)
+            noise: np.ndarray = rng.normal(0, 1, (h // 4, w // 4)).astype(np.float32)
             noise = cv2.GaussianBlur(noise, (0, 0), rng.uniform(1.0, 4.0))
             noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC)
             t = (noise - noise.min()) / (noise.max() - noise.min() + 1e-6)

@@ -91,7 +91,7 @@ def main() -> None:
     server = subprocess.Popen(
         [
             sys.executable, "-m", "extension_api", "--port", str(port), "--registry",
-            str(registry.path), "--trust", str(keys.root), "--no-default-trust", "--rate-limit",
+            str(registry.location), "--trust", str(keys.root), "--no-default-trust", "--rate-limit",
             "0", "--cache-size", "0", "--threads", "2",
         ],
         stdout=subprocess.PIPE,
@@ -111,7 +111,7 @@ def main() -> None:
                 pool.submit(
                     _fuzz_library,
                     corpus,
-                    str(registry.path),
+                    str(registry.location),
                     str(keys.root),
                     args.seed + i,
                     min(share, args.inputs - i * share),

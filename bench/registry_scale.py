@@ -234,6 +234,7 @@ def _postgres_bytes(registry: PostgresRegistry) -> int:
         row = db.execute(
             "SELECT pg_total_relation_size('manifests') + pg_total_relation_size('fingerprints')"
         ).fetchone()
+    assert row is not None  # an aggregate always gives one row
     return int(row[0])
 
 

@@ -46,7 +46,7 @@ def _lattice_autocorrelation(spectrum: np.ndarray) -> float:
     deviations, at the four shortest vectors of the best lattice of the search's grid: a tiled
     pattern repeats at its lattice vectors whatever its content."""
     h = spectrum.shape[0]
-    auto = np.fft.rfft2(np.fft.ifftshift(spectrum)).real.astype(np.float32)
+    auto: np.ndarray = np.fft.rfft2(np.fft.ifftshift(spectrum)).real.astype(np.float32)
     auto = cv2.dilate(np.roll(auto, h // 2, axis=0), np.ones((3, 3), np.uint8))
     lag_y, lag_x = np.mgrid[0 : auto.shape[0], 0 : auto.shape[1]]
     ring = auto[(np.hypot(lag_y - h // 2, lag_x) > 16) & (np.hypot(lag_y - h // 2, lag_x) < 100)]

@@ -13,6 +13,7 @@ code around them, thumbnails off. The ratio column is our median over that basel
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import statistics
 import subprocess
@@ -262,7 +263,7 @@ def png_levels(runs: int) -> list[dict[str, str]]:
         encoders.append(
             (
                 "signing: OpenCV, Up filter, level 1",
-                lambda p=pixels: encode_like(p, "image/png", p),
+                functools.partial(encode_like, pixels, "image/png", pixels),
             )
         )
         for name, encode in encoders:
@@ -326,9 +327,9 @@ def pipeline(creds: SigningKeys, spec: ManifestSpec, runs: int) -> list[dict[str
     return rows
 
 
-def _interleaved(fns: list[Callable[[], object]], runs: int) -> list[tuple[float, float]]:
-    """(median wall s, median process CPU s) of each of ``fns``, run in turn ``runs`` times
-    after one warm-up round."""
+def _interleaved(fns: list[Callable[..., object]], runs: int) -> list[tuple[float, float]]:
+    """(median wall s, median process CPU s) of each of ``fns`` (called with no arguments, as
+    :func:`median_seconds` calls its own), run in turn ``runs`` times after one warm-up round."""
     samples: list[list[tuple[float, float]]] = [[] for _ in fns]
     for i in range(runs + 1):
         for fn, times in zip(fns, samples, strict=True):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -29,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from provenance import ManifestRegistry, PostgresRegistry, is_postgres_url
+from provenance import ManifestRegistry
 
 from . import jobs
 from .fetch import Fetcher
@@ -53,12 +54,20 @@ log = logging.getLogger("provenance.api")
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    registry = (
-        PostgresRegistry(str(settings.registry_location), max_connections=settings.threads)
-        if is_postgres_url(str(settings.registry_location))
-        else ManifestRegistry(settings.registry_location)
-    )
     threads = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="registry")
+    loop = asyncio.get_running_loop()
+    # Opening connects, migrates, and may wait for another process's migration or write lock:
+    # in one of the registry's threads, so that the loop (signals, the workers' start) goes on.
+    try:
+        registry = await loop.run_in_executor(
+            threads,
+            functools.partial(
+                ManifestRegistry, settings.registry_location, max_connections=settings.threads
+            ),
+        )
+    except BaseException:
+        threads.shutdown(wait=False)
+        raise
     pool = WorkerPool(settings.threads, jobs.init, settings)
     pool.start()  # in the background: /readyz says when the workers are up
     fetcher = Fetcher(
@@ -74,7 +83,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     await fetcher.close()
     await pool.close()
     threads.shutdown(wait=True, cancel_futures=True)
-    registry.close()
+    await asyncio.to_thread(registry.close)  # a PostgreSQL pool joins its threads
 
 
 def create_app(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from provenance import ProvenanceError, options
 
@@ -121,9 +122,20 @@ def serve(args: argparse.Namespace) -> None:
     run(settings_from_args(args))
 
 
+#: The name errors start with, as `provenance: error:` does for the CLI (`provenance serve`'s
+#: errors are the CLI's); the usage line shows the whole command.
+NAME = "extension_api"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{NAME}: error: {message}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m extension_api [flags]``: the flags of `provenance serve`."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m extension_api", description="Run the provenance verification API."
     )
     add_arguments(parser)
@@ -131,11 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         serve(args)
     except ProvenanceError as exc:
-        print(f"{parser.prog}: error: {exc.worded(API_HINTS)}", file=sys.stderr)
+        print(f"{NAME}: error: {exc.worded(API_HINTS)}", file=sys.stderr)
         return 1
     except OSError as exc:  # one line, never a traceback (e.g. the port is taken)
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"{parser.prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"{NAME}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

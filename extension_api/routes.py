@@ -411,8 +411,11 @@ async def readyz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    # Rendering reads and adds up every process's metric files (hundreds, once processes have
+    # been replaced): in a thread, so that the loop keeps answering meanwhile.
+    text = await asyncio.to_thread(request.app[METRICS].render_all)
     return web.Response(
-        text=request.app[METRICS].render_all(),
+        text=text,
         headers={"Content-Type": CONTENT_TYPE, "X-Content-Type-Options": "nosniff"},
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import ClassVar
 
 
 class Remedy(StrEnum):
@@ -45,12 +46,16 @@ class ProvenanceError(Exception):
     """Base class: ``message`` for the user, ``hint`` with the next step in neutral words
     (optional), ``remedy`` naming that step for a front end to word (optional)."""
 
+    #: The next step when the code raising the error names none: for a subclass whose every
+    #: instance has the same one, wherever it is raised.
+    default_hint: ClassVar[str | None] = None
+
     def __init__(
         self, message: str, *, hint: str | None = None, remedy: Remedy | None = None
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = hint if hint is not None else self.default_hint
         self.remedy = remedy
 
     def __str__(self) -> str:
@@ -88,9 +93,16 @@ class UnsupportedMediaError(InputError):
 class MalformedAssetError(InputError):
     """The input claims to be a supported type but its structure cannot be parsed safely."""
 
+    # A truncated download or an interrupted export is the usual cause.
+    default_hint = "the file may be damaged or cut short: use a complete copy"
+
 
 class TooManyPixelsError(MalformedAssetError):
     """The image has more pixels than the decoder allows (a decompression-bomb guard)."""
+
+    # A header can declare any size in a few bytes (a decompression bomb); a real image that
+    # large can still be checked through a smaller rendition.
+    default_hint = "if it is a real image, use a smaller rendition of it"
 
 
 class WatermarkSizeError(InputError):

@@ -104,7 +104,9 @@ def _text_manifest_store(data: bytes, label: str, policy: TrustPolicy) -> tuple[
     """The manifest store bytes embedded in a text, and the text binding as `verify` checks it
     (c2pa cannot hash a text, so its own report reads assertion.dataHash.mismatch)."""
     if not is_text(data):
-        raise MalformedAssetError(f"{label}: not UTF-8 text")
+        raise MalformedAssetError(
+            f"{label}: not UTF-8 text", hint="text is read as UTF-8: convert it to UTF-8 first"
+        )
     text = unicodedata.normalize("NFC", data.decode("utf-8"))
     found = read_text_manifest(text, policy)
     if found is None:
@@ -130,7 +132,7 @@ def inspect_file(
         stream, text_binding = _text_manifest_store(data, label, policy)
         read_as = "application/c2pa"
     found = c2pa_adapter.read(
-        read_as, stream, name=label, settings=policy.settings(), detailed=True, crjson=True
+        read_as, stream, name=label, context=policy.context(), detailed=True, crjson=True
     )
     if found is None:
         raise ManifestError(f"{label}: no Content Credentials (C2PA manifest) found")

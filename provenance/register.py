@@ -50,7 +50,7 @@ def register_manifest(
     policy = policy or TrustPolicy()
     try:
         read = c2pa_adapter.read(
-            media_type, asset, name=name, settings=policy.settings(), manifest_store=manifest_store
+            media_type, asset, name=name, context=policy.context(), manifest_store=manifest_store
         )
     except ProvenanceError as exc:
         reason = c2pa_adapter.reason(exc)

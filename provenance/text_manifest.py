@@ -309,7 +309,7 @@ def read_text_manifest(text: str, policy: TrustPolicy) -> TextManifest | None:
     assert wrapper.manifest_store is not None
     try:
         found = c2pa_adapter.read_manifest_store(
-            wrapper.manifest_store, name="text", settings=policy.settings(), detailed=True
+            wrapper.manifest_store, name="text", context=policy.context(), detailed=True
         )
     except ProvenanceError:
         return TextManifest(None, "Invalid", [CORRUPTED], WrapperProblem.UNREADABLE)

@@ -87,7 +87,7 @@ class _Embedded:
 def _read_manifest(data: bytes, media_type: str, policy: TrustPolicy, name: str) -> _Embedded:
     """c2pa's report on the manifest ``data`` carries (or the URL it only points to)."""
     try:
-        found = c2pa_adapter.read(media_type, data, name=name, settings=policy.settings())
+        found = c2pa_adapter.read(media_type, data, name=name, context=policy.context())
     except RemoteManifestError as exc:
         return _Embedded(remote_url=exc.url)
     return _Embedded(manifest=found)
@@ -176,7 +176,9 @@ def _decode_text(data: bytes, label: str) -> str:
     """The content as text, as stored (not normalised: a manifest's offsets index this), or
     a clear error."""
     if not is_text(data):
-        raise MalformedAssetError(f"{label}: not UTF-8 text")
+        raise MalformedAssetError(
+            f"{label}: not UTF-8 text", hint="text is read as UTF-8: convert it to UTF-8 first"
+        )
     return data.decode("utf-8")
 
 

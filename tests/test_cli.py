@@ -49,6 +49,45 @@ def test_library_hints_are_worded_as_flags(tmp_path, keys, capsys):
     assert code == 1 and "give both --cert and --key, or neither" in err
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` pixels in a few bytes (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + body + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("make", "says", "next_step"),
+    [
+        (lambda: PHOTOS[0].read_bytes()[:20_000], "truncated", "use a complete copy"),
+        (
+            lambda: _png_header(100_000, 100_000),
+            "decompression bomb",
+            "use a smaller rendition of it",
+        ),
+        (
+            lambda: _png_header(12_000, 10_000),
+            "12000x10000 pixels",
+            "use a smaller rendition of it",
+        ),
+    ],
+    ids=["truncated-jpeg", "bomb", "too-many-pixels"],
+)
+@pytest.mark.parametrize("command", ["verify", "watermark detect"])
+def test_undecodable_images_say_what_to_do(tmp_path, capsys, make, says, next_step, command):
+    path = tmp_path / ("x.jpg" if says == "truncated" else "x.png")
+    path.write_bytes(make())
+    code, _, err = run(capsys, *command.split(), str(path))
+    assert code == 1 and says in err and f"{next_step})" in err
+
+
 def test_sign_batch_keeps_going_after_a_bad_file(tmp_path, keys, capsys):
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -75,6 +114,19 @@ def test_sign_batch_keeps_going_after_a_bad_file(tmp_path, keys, capsys):
     assert sorted(p.name for p in inputs.iterdir()) == sorted(
         [p.name for p in PHOTOS[:2]] + ["broken.jpg", "notes.txt"]
     )
+
+
+def test_a_directory_gives_every_name_a_supported_media_type_goes_by(tmp_path):
+    """A JPEG named .jfif/.jpe/.JPEG, a TIFF named .tiff, an MP4 named .m4v are picked up from a
+    directory, as they are when named one by one; text and hidden files are not."""
+    from provenance.cli.inputs import expand_inputs
+
+    for name in ("a.jpg", "b.jfif", "c.jpe", "d.JPEG", "e.tiff", "f.m4v", "g.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "h.jpg").write_bytes(b"x")
+    found = [str(relative) for _, relative in expand_inputs([tmp_path])]
+    assert found == ["a.jpg", "b.jfif", "c.jpe", "d.JPEG", "e.tiff", "f.m4v", "g.png"]
 
 
 def test_sign_default_output_name_and_json(tmp_path, keys, capsys):

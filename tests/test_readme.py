@@ -104,3 +104,16 @@ def test_every_contents_link_names_a_heading() -> None:
     links = re.findall(r"\]\(#([^)]+)\)", text)
     assert links, "the README has no table of contents"
     assert [link for link in links if link not in headings] == []
+
+
+def test_every_result_file_named_is_one_a_bench_writes() -> None:
+    """``bench/results/`` is not in the repository: a result file the README names must be one
+    that running a bench writes (``write_json(NAME)``, or a ``--name`` default), so that the
+    reader can make it."""
+    bench = README.parent / "bench"
+    sources = "\n".join(path.read_text() for path in sorted(bench.glob("*.py")))
+    written = set(re.findall(r"write_json\(\s*['\"](\w+)['\"]", sources))
+    written |= set(re.findall(r'"--name", default="(\w+)"', sources))
+    named = set(re.findall(r"bench/results/(\w+)\.json", README.read_text()))
+    assert {"trust_lists", "registry_scale"} <= written  # the scan finds both kinds
+    assert named - written == set()

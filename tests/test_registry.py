@@ -53,6 +53,16 @@ def test_location_picks_the_backend(registry, registry_location):
     assert type(registry) is expected
 
 
+def test_the_connection_bound_is_taken_whatever_the_backend(registry_location):
+    """The server passes its thread count to whichever backend the location names: a
+    PostgreSQL pool is bounded by it, SQLite (a connection per thread) takes it and needs none."""
+    with ManifestRegistry(registry_location, max_connections=3) as opened:
+        if isinstance(opened, PostgresRegistry):
+            assert opened.pool.max_size == 3
+        else:
+            assert isinstance(opened, SQLiteRegistry)
+
+
 def test_register_and_find(registry):
     registry.register(_record(7, "urn:c2pa:a"))
     found = registry.by_watermark(7)

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
 from PIL import Image
 
 from .conftest import PHOTOS
@@ -179,3 +180,35 @@ def test_a_worker_that_cannot_start_stops_the_server(tmp_path, keys):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("argv", "says", "cli_says"),
+    [
+        (
+            ["--port", "x"],
+            "extension_api: error: argument --port: invalid int value",
+            "provenance serve: error: argument --port: invalid int value",
+        ),
+        (
+            ["--trust", "missing.pem"],
+            "extension_api: error: cannot read trust anchors missing.pem",
+            "provenance: error: cannot read trust anchors missing.pem",
+        ),
+    ],
+    ids=["flag", "library"],
+)
+def test_errors_name_the_program_as_users_run_it(tmp_path, argv, says, cli_says):
+    """`python -m extension_api`'s errors start with its name (the usage line gives the whole
+    command); `provenance serve`'s are the CLI's."""
+    runs = [
+        (["-m", "extension_api"], says, "usage: python -m extension_api "),
+        (["-m", "provenance", "serve"], cli_says, "usage: provenance serve "),
+    ]
+    for command, expected, usage in runs:
+        done = subprocess.run(
+            [sys.executable, *command, *argv], capture_output=True, text=True, cwd=tmp_path
+        )
+        assert done.returncode in (1, 2) and done.stderr.splitlines()[-1].startswith(expected)
+        if argv[0] == "--port":  # a flag error shows how the command is run
+            assert done.stderr.startswith(usage)

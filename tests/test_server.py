@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import logging
 import os
@@ -475,6 +476,79 @@ async def test_health_metrics_openapi(server, files):
     }
     described = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
     assert served == described
+
+
+def _metric_files_of_many_processes(directory: Path, processes: int) -> None:
+    """Leave in ``directory`` the metric files that ``processes`` server processes (replaced
+    ones included) would have written: prometheus-client's multiprocess value store, keyed by
+    a process identifier instead of this process's pid."""
+    from prometheus_client import values
+
+    from extension_api.metrics import Metrics
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+        for pid in range(1, processes + 1):
+            patch.setattr(values, "ValueClass", values.MultiProcessValue(lambda pid=pid: pid))
+            metrics = Metrics(directory)
+            for route in [f"/v1/route{n}" for n in range(20)]:
+                for status in (200, 400, 415, 503):
+                    metrics.observe("POST", route, status, 0.02)
+
+
+async def test_metrics_are_rendered_off_the_loop(settings, tmp_path):
+    """A scrape adds up every process's metric files, which takes a while when there are many;
+    /healthz answers meanwhile (the loop is not rendering)."""
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    _metric_files_of_many_processes(shared, 400)
+    one = replace(settings, threads=1)
+    with LiveServer(factory=lambda: create_app(one, shared=shared)) as live:
+        await _get(f"{live.url}/healthz")  # the connection machinery warmed up
+        started = time.perf_counter()
+        scrape = asyncio.ensure_future(_get(f"{live.url}/metrics"))
+        await asyncio.sleep(0.05)  # the scrape is being rendered
+        healthz = time.perf_counter()
+        status, _, _ = await _get(f"{live.url}/healthz")
+        healthz = time.perf_counter() - healthz
+        overlapped = not scrape.done()
+        _, body, _ = await scrape
+        rendering = time.perf_counter() - started
+    assert status == 200 and 'route="/v1/route7",status="415"} 400.0' in body.decode()
+    assert rendering > 0.25, f"too few metric files to make rendering slow ({rendering:.2f} s)"
+    assert healthz < rendering / 2, f"/healthz took {healthz:.2f} s in a {rendering:.2f} s scrape"
+    assert overlapped  # /healthz was answered while the scrape was still being rendered
+
+
+async def test_the_registry_is_opened_off_the_loop(settings, tmp_path):
+    """Opening the registry may wait, here for another process's write lock on SQLite: the
+    server's loop goes on meanwhile (signals, the workers' start-up)."""
+    import sqlite3
+    import threading
+
+    location = tmp_path / "locked.sqlite3"
+    ManifestRegistry(location).close()
+    holder = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, for half a second
+    threading.Timer(0.5, holder.execute, ("COMMIT",)).start()
+    ticks = [time.perf_counter()]
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            ticks.append(time.perf_counter())
+
+    ticker = asyncio.ensure_future(tick())
+    runner = web.AppRunner(create_app(replace(settings, registry_location=location, threads=1)))
+    await runner.setup()
+    ticks.append(time.perf_counter())
+    ticker.cancel()
+    await runner.cleanup()
+    holder.close()
+    opening = ticks[-1] - ticks[0]
+    stall = max(b - a for a, b in itertools.pairwise(ticks))
+    assert opening >= 0.4  # it did wait for the lock
+    assert stall < opening / 2, f"the loop stalled {stall:.2f} s of {opening:.2f} s"
 
 
 async def test_cors(server):

@@ -10,17 +10,21 @@ import functools
 import http.server
 import io
 import json
+import multiprocessing
 import shutil
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import c2pa
 import pytest
 
 from provenance import TrustPolicy, verify
+from provenance._internal import c2pa_adapter
 from provenance.cli import main
 from provenance.errors import TrustListError
+from provenance.media import media_type_of
 from provenance.trustlists import BUNDLED_DIR, load_lists, update_lists
 
 FIREFLY = "example-assets/images/Firefly_tabby_cat.jpg"
@@ -105,6 +109,53 @@ def test_allowed_list_works_only_inside_an_anchor_entry(shared: Path) -> None:
     assert _titan_state(shared, {"anchors": [entry]}) == "Trusted"
     c = verify(shared / TITAN, registry=None).credentials
     assert (c.state, c.trust_list) == ("Trusted", "interim")
+
+
+READ_BY_CONTEXT = [FIREFLY, GOOGLE_VIDEO, PHOTOSHOP, TITAN, "c2pa-rs/sdk/tests/fixtures/C.jpg"]
+
+
+def _judged(report: c2pa_adapter.ManifestReport | None) -> tuple[object, ...]:
+    """The state and every validation code. Not the explanations: where one root is on two
+    lists (Google's, on the C2PA list and its TSA list), which entry c2pa names varies from
+    one Context to the next (verdict.py reads both names as one list)."""
+    assert report is not None
+    results = report.report["validation_results"]["activeManifest"]
+    codes = {kind: sorted(e["code"] for e in results[kind]) for kind in sorted(results)}
+    return report.state, report.report["active_manifest"], codes
+
+
+def test_one_context_per_policy_reads_as_fresh_ones_do(shared: Path) -> None:
+    """A policy's Context is made once (per process) and reused: every read through it judges
+    as a read with a Context of its own did, in turn and from several threads at once."""
+    policy = TrustPolicy.from_env([shared / "test-anchors.pem"])
+    assert policy.context() is policy.context()
+    assert TrustPolicy.from_env([shared / "test-anchors.pem"]).context() is policy.context()
+    assert TrustPolicy.from_env().context() is not policy.context()
+    files = [(shared / name).read_bytes() for name in READ_BY_CONTEXT]
+
+    def judged(data: bytes, **how: object) -> tuple[object, ...]:
+        return _judged(c2pa_adapter.read(media_type_of(data), data, name="f", **how))  # type: ignore[arg-type]
+
+    fresh = [judged(data, settings=policy.settings()) for data in files]
+    assert [j[0] for j in fresh] == ["Trusted", "Trusted", "Trusted", "Trusted", "Trusted"]
+    assert [judged(data, context=policy.context()) for data in files] == fresh
+    with ThreadPoolExecutor(4) as threads:
+        rounds = list(threads.map(lambda d: judged(d, context=policy.context()), files * 4))
+    assert rounds == fresh * 4
+
+
+def _state_in_a_forked_child(policy: TrustPolicy, path: Path) -> str | None:
+    return verify(path, policy=policy, registry=None, watermark=False).credentials.state
+
+
+def test_a_forked_process_makes_its_own_context(shared: Path) -> None:
+    """c2pa-python refuses a Context made before fork(): a forked worker builds its own."""
+    policy = TrustPolicy.from_env()
+    policy.context()  # made in this process, before the fork
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(1, mp_context=fork) as child:
+        state = child.submit(_state_in_a_forked_child, policy, shared / FIREFLY).result(60)
+    assert state == "Trusted"
 
 
 def test_bundled_lists_carry_their_provenance() -> None:

@@ -42,8 +42,8 @@ __all__ = [
     "Ingredient",
     "ManifestReport",
     "Signer",
-    "context",
     "create_signer",
+    "new_context",
     "read",
     "read_manifest_store",
     "read_thumbnail",
@@ -101,8 +101,11 @@ def reason(error: ProvenanceError) -> str:
     return str(error.__cause__ or error)
 
 
-def context(settings: dict[str, Any]) -> Any:
-    """A fresh c2pa Context for ``settings`` (one per read or signing: not shared)."""
+def new_context(settings: dict[str, Any]) -> Any:
+    """A c2pa Context for ``settings``. A Reader or Builder copies what it needs from it when
+    made, so one Context may serve many of them, in several threads (c2pa-python's
+    docs/context.md; the C API's ``c2pa_reader_from_context``), but only in the process that
+    made it: c2pa-python refuses a Context inherited through fork()."""
     return c2pa.Context.from_dict(settings)
 
 
@@ -140,6 +143,7 @@ def read(
     data: bytes,
     *,
     name: str,
+    context: Any = None,
     settings: dict[str, Any] | None = None,
     manifest_store: bytes | None = None,
     detailed: bool = False,
@@ -147,19 +151,20 @@ def read(
 ) -> ManifestReport | None:
     """c2pa's report on ``data``; None when it carries no manifest.
 
-    ``settings``: c2pa settings (trust, verification); None reads with c2pa's defaults.
+    ``context``: a Context (trust, verification) made once for many reads, such as
+    ``TrustPolicy.context()``; or ``settings``: c2pa settings for this read alone. Neither: c2pa's
+    defaults.
     ``manifest_store``: a manifest store signed for ``data`` but kept apart from it (a
     sidecar). Raises :class:`RemoteManifestError` when ``data`` only points to a manifest
     online, an :class:`InputError` subclass when c2pa cannot parse ``data``, and
     :class:`ManifestError` when the manifest is present but unreadable; ``name`` labels them.
     """
+    if settings is not None:
+        if context is not None:
+            raise TypeError("read() takes a context or settings, not both")
+        context = new_context(settings)
     try:
-        with c2pa.Reader(
-            media_type,
-            io.BytesIO(data),
-            manifest_store,
-            None if settings is None else context(settings),
-        ) as reader:
+        with c2pa.Reader(media_type, io.BytesIO(data), manifest_store, context) as reader:
             report = json.loads(reader.json())
             more = json.loads(reader.detailed_json()) if detailed else None
             certificates = json.loads(reader.crjson()) if crjson else None
@@ -237,7 +242,7 @@ def sign_asset(
     """
     out = io.BytesIO()
     try:
-        with c2pa.Builder(definition, context(settings)) as builder:
+        with c2pa.Builder(definition, new_context(settings)) as builder:
             for identifier, resource in (resources or {}).items():
                 builder.add_resource(identifier, io.BytesIO(resource))
             if ingredient is not None:
@@ -344,7 +349,7 @@ def sign_data_hashed(
     """A manifest store whose hard binding is ``data_hash`` (a ``c2pa.hash.data`` assertion:
     exclusions, alg, hash), for content c2pa cannot embed into itself, such as text."""
     native = _data_hash_functions()
-    with c2pa.Builder(definition, context({"builder": {"thumbnail": {"enabled": False}}})) as b:
+    with c2pa.Builder(definition, new_context({"builder": {"thumbnail": {"enabled": False}}})) as b:
         builder = _handle(b, "Builder")
         out = _BYTES()
         # The placeholder call installs the data-hash assertion that the signing call fills.

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from ..media import EMBEDDABLE
+from ..media import EMBEDDABLE, output_suffixes
 
-#: File extensions picked up when a directory is given.
-_MEDIA_SUFFIXES = frozenset(EMBEDDABLE.values()) | {".jpeg", ".tiff"}
+#: File extensions picked up when a directory is given: every name that says a media type the
+#: tool reads, the same names a signed file's own name is checked against.
+_MEDIA_SUFFIXES = frozenset().union(*(output_suffixes(media_type) for media_type in EMBEDDABLE))
 
 
 def expand_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:

@@ -108,12 +108,15 @@ class ManifestRegistry:
     """Synchronous registry; safe to share between threads.
 
     ``ManifestRegistry(location)`` picks the backend (see the module doc); the subclasses may also
-    be named directly.
+    be named directly. ``max_connections`` bounds a PostgreSQL registry's connection pool (the
+    threads that use it at once); SQLite opens one connection per thread and has no pool.
     """
 
     location: str | Path
 
-    def __new__(cls, location: str | Path | None = None, **kwargs: Any) -> ManifestRegistry:
+    def __new__(
+        cls, location: str | Path | None = None, *, max_connections: int = 8
+    ) -> ManifestRegistry:
         if cls is ManifestRegistry:
             from .postgres import PostgresRegistry
             from .sqlite import SQLiteRegistry

@@ -128,7 +128,9 @@ def _unusable(path: Path, exc: sqlite3.Error) -> RegistryUnavailableError:
 class SQLiteRegistry(ManifestRegistry):
     """The registry in one SQLite file."""
 
-    def __init__(self, location: Path | str | None = None) -> None:
+    def __init__(self, location: Path | str | None = None, *, max_connections: int = 8) -> None:
+        """``max_connections`` is taken for :class:`ManifestRegistry`'s sake and not needed:
+        each thread has its own connection."""
         self.location = self.path = (
             Path(location) if location else Path(default_registry_location())
         )
