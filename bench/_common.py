@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -72,3 +74,18 @@ def wait_healthy(url: str, attempts: int = 300) -> None:
             return
         except OSError:
             time.sleep(0.1)
+
+
+def peak_kib(task: str, path: Path, run: bool) -> int:
+    """The peak resident memory (KiB) of a fresh process that prepares ``task``'s input from
+    ``path`` and, with ``run``, runs it (``bench._peak``): the difference between ``run`` and
+    not is what the task adds."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench._peak", task, str(path), "1" if run else "0"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    return int(out.stdout.strip())

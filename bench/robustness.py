@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +28,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from bench._common import ROOT, SAMPLES, median_seconds, table, write_json
+from bench._common import ROOT, SAMPLES, median_seconds, peak_kib, table, write_json
 from provenance.watermark import codec, detect_bytes, embed_rgb, imwm, payload
 
 SHARED = ROOT.parent / "shared" / "fixtures" / "c2pa"
@@ -202,40 +200,10 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 # -- speed and memory ---------------------------------------------------------------------------
 
 
-_PEAK_CODE = """
-import io, sys
-from pathlib import Path
-import numpy as np
-from PIL import Image
-from provenance.watermark import detect_bytes, embed_rgb
-task, path, run = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
-data = Path(path).read_bytes()
-rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")) if task == "embed" else None
-if run and rgb is not None:
-    embed_rgb(rgb, 2)
-elif run:
-    detect_bytes(data)
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.
-hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print(int(hwm.split()[1]) / 1024)
-"""
-
-
-def _child_peak(task: str, path: Path, run: bool) -> float:
-    out = subprocess.run(
-        [sys.executable, "-c", _PEAK_CODE, task, str(path), "1" if run else "0"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    return float(out.stdout.strip())
-
-
 def peak_mb(task: str, path: Path) -> float:
     """Peak resident memory one embed/detect adds: a fresh process that prepares the input and
     runs the task, minus one that only prepares it (the baseline, same run)."""
-    return _child_peak(task, path, True) - _child_peak(task, path, False)
+    return (peak_kib(task, path, True) - peak_kib(task, path, False)) / 1024
 
 
 def timings(runs: int, ours_only: bool = False) -> list[dict[str, Any]]:

@@ -16,8 +16,6 @@ import argparse
 import functools
 import io
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,7 +25,7 @@ import c2pa
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench._common import median_seconds, natural_jpeg, table, write_json
+from bench._common import median_seconds, natural_jpeg, peak_kib, table, write_json
 from provenance import (
     ManifestSpec,
     SigningKeys,
@@ -141,34 +139,6 @@ def main() -> None:
     print("re-encode of the same file costs (Pillow, same run), and the peak memory it adds:\n")
     print(table(big, list(big[0])))
     print(f"wrote {write_json('sign_verify', {'rows': rows, 'pipeline_12mp': big})}")
-
-
-_PEAK_CODE = """
-import sys, tempfile
-from pathlib import Path
-from provenance import ManifestSpec, SigningKeys, SignOptions, init_keys, sign_bytes
-from bench._common import natural_jpeg
-data = Path(sys.argv[1]).read_bytes()
-creds = SigningKeys.load(keys_dir=init_keys(Path(tempfile.mkdtemp()) / "k").dir)
-opts = SignOptions(ManifestSpec(generator="Bench Diffusion"))
-# Both processes sign a small image first: libraries loaded and warmed are not the large sign's.
-sign_bytes(natural_jpeg(0.3), creds, opts)
-if sys.argv[2] == "1":
-    sign_bytes(data, creds, opts)
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.
-print(next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")))
-"""
-
-
-def _peak_kib(path: Path, run: bool) -> int:
-    out = subprocess.run(
-        [sys.executable, "-c", _PEAK_CODE, str(path), "1" if run else "0"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return int(out.stdout.strip())
 
 
 def _inputs_12mp() -> list[tuple[str, bytes, dict[str, int]]]:
@@ -310,7 +280,7 @@ def pipeline(creds: SigningKeys, spec: ManifestSpec, runs: int) -> list[dict[str
         )
         path = Path(tempfile.mkdtemp()) / f"12mp.{fmt.lower()}"
         path.write_bytes(data)
-        added = (_peak_kib(path, True) - _peak_kib(path, False)) * 1024
+        added = (peak_kib("sign", path, True) - peak_kib("sign", path, False)) * 1024
         rows.append(
             {
                 "input": f"{fmt} {image.width}x{image.height}",

@@ -9,7 +9,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import UnsupportedMediaError
-from .media import pixel_array
+from .media import (
+    ChromaSubsampling,
+    chroma_subsampling,
+    pixel_array,
+    png_text_chunks,
+    with_png_chunks,
+)
 
 DEFAULT_LABEL = "AI-generated"
 
@@ -50,9 +56,19 @@ def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
 
 
 def encode_like(
-    image: Image.Image, media_type: str, original: Image.Image, *, release: bool = False
+    image: Image.Image,
+    media_type: str,
+    original: Image.Image,
+    *,
+    release: bool = False,
+    source: bytes | None = None,
 ) -> bytes:
-    """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF.
+    """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF (and a
+    JPEG's chroma subsampling, ``media.chroma_subsampling``).
+
+    ``source``: the bytes ``original`` was decoded from. A PNG written from a PNG gets their
+    text chunks (``media.png_text_chunks``: a generator's prompt and settings, XMP) as they
+    were; Pillow decodes them but writes none back.
 
     ``release=True`` lets the encoder close ``image`` once it has copied its pixels (the PNG
     encoder copies them for OpenCV): at 12 MP its 48 MB go before the encoder's own memory.
@@ -66,17 +82,20 @@ def encode_like(
             params[key] = original.info[key]
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = 95
+    text = png_text_chunks(source) if fmt == "PNG" and source else b""
     if fmt == "PNG" and image.mode in ("RGB", "RGBA") and "transparency" not in image.info:
         # (Pillow also writes an RGB image's colour key, tRNS: those stay with Pillow below.)
-        return _png(image, params, release=release)
+        return _png(image, params, text, release=release)
     if fmt == "PNG":
         # zlib level 1: at 12 MP seconds faster than Pillow's default 6, for ~10 % more bytes.
         params["compress_level"] = 1
     if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
         image = image.convert("RGB")
+    if fmt == "JPEG" and image.mode == "RGB" and (kept := chroma_subsampling(original)):
+        params["subsampling"] = kept.value  # else Pillow's default, 4:2:0 at quality 95
     out = io.BytesIO()
     image.save(out, format=fmt, **params)
-    return out.getvalue()
+    return with_png_chunks(out.getbuffer(), text) if text else out.getvalue()
 
 
 #: How RGB(A) PNGs are written: through OpenCV's libpng, every row with the Up filter, zlib
@@ -95,9 +114,10 @@ _PNG_PARAMS = [
 _EXIF_HEADER = b"Exif\x00\x00"
 
 
-def _png(image: Image.Image, params: dict[str, object], *, release: bool) -> bytes:
+def _png(image: Image.Image, params: dict[str, object], text: bytes, *, release: bool) -> bytes:
     """An RGB or RGBA image as PNG (``_PNG_PARAMS``), with the ICC profile and EXIF in
-    ``params`` (``iCCP`` and ``eXIf`` chunks, as Pillow writes them)."""
+    ``params`` (``iCCP`` and ``eXIf`` chunks, as Pillow writes them) and the whole chunks
+    ``text``."""
     pixels = pixel_array(image, opencv_order=True)
     if release:
         image.close()
@@ -113,18 +133,29 @@ def _png(image: Image.Image, params: dict[str, object], *, release: bool) -> byt
     ok, encoded = cv2.imencodeWithMetadata(".png", pixels, kinds, chunks, _PNG_PARAMS)
     if not ok:  # pragma: no cover - libpng writes any 8-bit RGB(A) array
         raise UnsupportedMediaError("cannot encode the image as PNG")
-    return encoded.tobytes()
+    return with_png_chunks(encoded.reshape(-1).data, text)
 
 
 _JPEG_PARAMS = [cv2.IMWRITE_JPEG_QUALITY, 95]
+_JPEG_SAMPLING = {
+    ChromaSubsampling.S444: cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,
+    ChromaSubsampling.S422: cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422,
+    ChromaSubsampling.S420: cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
+}
 
 
-def encode_rgb_jpeg(rgb: np.ndarray, icc_profile: bytes | None, exif: bytes | None) -> bytes:
+def encode_rgb_jpeg(
+    rgb: np.ndarray,
+    icc_profile: bytes | None,
+    exif: bytes | None,
+    subsampling: ChromaSubsampling | None = None,
+) -> bytes:
     """An RGB array as a quality-95 JPEG, with the ICC profile and EXIF (each within one
-    segment, see ``media.decode_plain_jpeg``): the same libjpeg-turbo encode as
-    :func:`encode_like` (same tables, 4:2:0; the pixels decode identically), from the array in
-    hand. The array is consumed: its channels are swapped to OpenCV's order in place, a band of
-    rows at a time (a whole-image swap allocates a full-size temporary)."""
+    segment, see ``media.decode_plain_jpeg``) and the chroma ``subsampling`` (by default
+    4:2:0): the same libjpeg-turbo encode as :func:`encode_like` (same tables and subsampling;
+    the pixels decode identically), from the array in hand. The array is consumed: its channels
+    are swapped to OpenCV's order in place, a band of rows at a time (a whole-image swap
+    allocates a full-size temporary)."""
     for top in range(0, rgb.shape[0], 64):
         band = rgb[top : top + 64]
         cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
@@ -136,7 +167,9 @@ def encode_rgb_jpeg(rgb: np.ndarray, icc_profile: bytes | None, exif: bytes | No
         # OpenCV writes the APP1 header itself.
         kinds.append(cv2.IMAGE_METADATA_EXIF)
         chunks.append(np.frombuffer(exif.removeprefix(_EXIF_HEADER), np.uint8))
-    ok, encoded = cv2.imencodeWithMetadata(".jpg", rgb, kinds, chunks, _JPEG_PARAMS)
+    sampling = _JPEG_SAMPLING[subsampling or ChromaSubsampling.S420]
+    params = [*_JPEG_PARAMS, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling]
+    ok, encoded = cv2.imencodeWithMetadata(".jpg", rgb, kinds, chunks, params)
     if not ok:  # pragma: no cover - libjpeg writes any 8-bit RGB array
         raise UnsupportedMediaError("cannot encode the image as JPEG")
     return encoded.tobytes()

@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 import mimetypes
 import warnings
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+from PIL.JpegImagePlugin import JpegImageFile
 
 from .errors import (
     InputError,
@@ -228,20 +232,133 @@ def pixel_array(
     return out
 
 
+def unmarkable(image: Image.Image) -> str | None:
+    """What kind of image ``image`` is if its pixels cannot carry a watermark (None if they
+    can): marked pixels are 8-bit RGB, and writing them back into a palette or 1 bit per pixel
+    quantises the mark away, into 16 or 32 bits clips the image to its darkest 256 levels."""
+    if image.mode in ("P", "PA"):
+        return "palette images"
+    if image.mode == "1":
+        return "1-bit images"
+    if image.mode in ("I", "F") or image.mode.startswith("I;"):
+        return "images of more than 8 bits per channel"
+    return None
+
+
+def paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
+    """Write an (H, W, 3) array back into the RGB channels of an RGB or RGBA image of its
+    size, a band of rows at a time (an RGBA image keeps its alpha): the way back from
+    :func:`pixel_array`, without a whole new image."""
+    w, h = image.size
+    for top in range(0, h, rows):
+        pixels = rgb[top : top + rows]
+        box = (0, top, w, top + pixels.shape[0])
+        band = Image.frombuffer("RGB", (w, pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
+        if image.mode == "RGBA":
+            band = Image.merge("RGBA", (*band.split(), image.crop(box).getchannel("A")))
+        image.paste(band, box)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: The PNG chunks that hold text (Latin-1, compressed, international): where generators write
+#: their prompt and settings (Stable Diffusion UIs' ``parameters``, ComfyUI's ``prompt`` and
+#: ``workflow``), and where XMP goes (``XML:com.adobe.xmp``, e.g. IPTC's digital source type).
+PNG_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+
+
+def _png_chunks(png: bytes | memoryview) -> Iterator[tuple[bytes, int, int]]:
+    """(type, start, end) of each whole chunk of a PNG (length, type, data, CRC), up to IEND or
+    the first chunk that does not fit in the bytes."""
+    pos = len(_PNG_SIGNATURE)
+    while pos + 12 <= len(png):
+        end = pos + 12 + int.from_bytes(png[pos : pos + 4], "big")
+        if end > len(png):
+            return
+        kind = bytes(png[pos + 4 : pos + 8])
+        yield kind, pos, end
+        if kind == b"IEND":
+            return
+        pos = end
+
+
+def png_text_chunks(data: bytes) -> bytes:
+    """The text chunks (``PNG_TEXT_CHUNKS``) of the PNG ``data``, whole and in order, as they
+    are (compressed or not): what a re-encode of its pixels leaves out, to be put back with
+    :func:`with_png_chunks`. A chunk whose CRC does not match is left out. Empty for other
+    data."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return b""
+    view = memoryview(data)
+    return b"".join(
+        view[start:end]
+        for kind, start, end in _png_chunks(view)
+        if kind in PNG_TEXT_CHUNKS
+        and zlib.crc32(view[start + 4 : end - 4]) == int.from_bytes(view[end - 4 : end], "big")
+    )
+
+
+def with_png_chunks(png: bytes | memoryview, chunks: bytes) -> bytes:
+    """The PNG ``png`` as bytes, with the whole ``chunks`` inserted before its first IDAT (where
+    readers that stop at the pixels, as Pillow's ``Image.open`` does, still see them), in the
+    one copy that ``bytes(png)`` would make."""
+    if chunks:
+        for kind, start, _ in _png_chunks(png):
+            if kind == b"IDAT":
+                return b"".join((png[:start], chunks, png[start:]))
+    return bytes(png)
+
+
 #: The largest ICC profile and EXIF block OpenCV writes: one APP2 / APP1 segment each (Pillow
 #: splits a larger profile over several segments; OpenCV refuses it).
 SEGMENT_ICC = 65_519
 SEGMENT_EXIF = 65_527
 
 
+class ChromaSubsampling(StrEnum):
+    """How many luma samples a JPEG's colour (chroma) samples cover, across and down: the
+    three that libjpeg encoders are asked for (by these names in Pillow)."""
+
+    S444 = "4:4:4"  # full colour resolution (what image editors write at high quality)
+    S422 = "4:2:2"  # half across
+    S420 = "4:2:0"  # half across and down (encoders' default)
+
+
+#: (across, down) luma samples per chroma sample, coarsest first.
+_CHROMA_RATIOS = (
+    (ChromaSubsampling.S420, (2, 2)),
+    (ChromaSubsampling.S422, (2, 1)),
+    (ChromaSubsampling.S444, (1, 1)),
+)
+
+
+def chroma_subsampling(image: Image.Image) -> ChromaSubsampling | None:
+    """The chroma subsampling a re-encode of the JPEG ``image`` keeps: its own (4:4:4, 4:2:2,
+    4:2:0), else the coarsest of those that is no coarser than its own either way (4:4:0, e.g. a
+    4:2:2 JPEG rotated without re-encoding, gives 4:4:4; 4:1:1 gives 4:2:2), as encoders write
+    only those. None for other images, and for JPEGs without three components (grayscale, CMYK:
+    there the encoder's default is right)."""
+    layers = getattr(image, "layer", None) if isinstance(image, JpegImageFile) else None
+    if not layers or len(layers) != 3:
+        return None
+    # Each layer: (component id, horizontal factor, vertical factor, quantisation table).
+    (_, luma_h, luma_v, _), *chroma = layers
+    across = min(luma_h / max(1, h) for _, h, _, _ in chroma)
+    down = min(luma_v / max(1, v) for _, _, v, _ in chroma)
+    for subsampling, (h, v) in _CHROMA_RATIOS:
+        if h <= across and v <= down:
+            return subsampling
+    return ChromaSubsampling.S444  # colour sampled finer than brightness: keep all of it
+
+
 @dataclass(frozen=True)
 class PlainJpeg:
     """A JPEG decoded straight into an RGB array (``decode_plain_jpeg``), with what its
-    re-encoding keeps: the ICC profile and EXIF."""
+    re-encoding keeps: the ICC profile, EXIF and chroma subsampling."""
 
     rgb: np.ndarray
     icc_profile: bytes | None
     exif: bytes | None
+    subsampling: ChromaSubsampling | None = None
 
 
 def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
@@ -264,6 +381,7 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
                 )
                 icc, exif = header.info.get("icc_profile"), header.info.get("exif")
                 width, height = header.size
+                subsampling = chroma_subsampling(header)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             return None
     # A truncated file has no end marker: Pillow refuses it, OpenCV would fill it in grey.
@@ -277,4 +395,4 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
     )
     if rgb is None or rgb.shape[:2] != (height, width):
         return None
-    return PlainJpeg(rgb, icc or None, exif or None)
+    return PlainJpeg(rgb, icc or None, exif or None, subsampling)

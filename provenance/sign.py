@@ -55,6 +55,7 @@ from .media import (
     media_type_of,
     open_image,
     read_input,
+    unmarkable,
 )
 from .register import registered_manifest
 from .registry import ManifestRegistry
@@ -241,7 +242,10 @@ def _is_animated(image: Image.Image) -> bool:
 
 def _reduced(image: Image.Image) -> Image.Image:
     """A box-reduced copy with a short side of at least 256 px (what the watermark detector,
-    the fingerprint and the thumbnail need): no full-resolution conversion for any of them."""
+    the fingerprint and the thumbnail need): no full-resolution conversion for any of them,
+    but for a palette or 1-bit image (a labelled one), which cannot be box-reduced."""
+    if image.mode in ("P", "PA", "1"):
+        image = image.convert("RGB")
     return image.reduce(max(1, min(image.size) // MIN_SIDE))
 
 
@@ -313,25 +317,43 @@ def _render(
                     remedy=Remedy.NO_LABEL,
                 )
             return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
+        kind = unmarkable(original)
+        if kind is not None and options.label is not None and not original.mode.startswith("P"):
+            raise UnsupportedMediaError(
+                f"{name}: cannot draw a label on {kind}: they would be written back at 8 bits",
+                hint="sign it without a label",
+                remedy=Remedy.NO_LABEL,
+            )
+        if kind is not None and options.label is None:
+            return _Rendered(data, notes=[f"no watermark: {kind} cannot carry one"])
         labelled = draw_label(original, options.label) if options.label is not None else original
-        pixels = _PillowPixels(labelled, original, media_type)
+        pixels = _PillowPixels(labelled, original, media_type, data)
     rendered = _Rendered(b"")
     changed = options.label is not None  # a label was drawn
     #: The pixels' fingerprint and reference are registered (from their reduced copy).
     described = False
-    existing = None
     #: The reduced copy of the pixels as decoded, once made for the watermark check.
     before: Image.Image | None = None
-    if wants_watermark and min(pixels.size) >= MIN_SIDE:
+    if wants_watermark and min(pixels.size) < MIN_SIDE:
+        rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
+    elif wants_watermark:
         with stage("existing watermark"):
             before = pixels.original_reduced()
             existing = _existing_watermark(before)
-    if wants_watermark and min(pixels.size) < MIN_SIDE:
-        rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
-    elif existing is not None:
-        # One watermark per image: a second one would make both unreadable.
-        conflict = lineage_conflict(registry, existing, chain)
-        if conflict is None:
+        if existing is None:
+            rendered.watermark_id = (
+                options.watermark_id
+                if options.watermark_id is not None
+                else registry.new_watermark_id()
+                if registry
+                else secrets.randbits(40)
+            )
+            with stage("embed"):
+                pixels.embed(rendered.watermark_id)
+            changed = described = True
+        elif (conflict := lineage_conflict(registry, existing, chain)) is None:
+            # One watermark per image (a second one would make both unreadable): this manifest
+            # joins the lineage of the one there.
             rendered.watermark_id, rendered.watermark_kept = existing, True
             described = True
         else:
@@ -340,17 +362,6 @@ def _render(
                 f"which leads to other credentials ({conflict.manifest_id}) that this file's "
                 "chain does not hold; it stays, unbound to this manifest"
             )
-    elif wants_watermark:
-        rendered.watermark_id = (
-            options.watermark_id
-            if options.watermark_id is not None
-            else registry.new_watermark_id()
-            if registry
-            else secrets.randbits(40)
-        )
-        with stage("embed"):
-            pixels.embed(rendered.watermark_id)
-        changed = described = True
     if not changed:
         if described:  # a kept watermark on unchanged pixels: ``before`` is their copy
             assert before is not None
@@ -412,6 +423,8 @@ class _PillowPixels:
     image: Image.Image
     original: Image.Image
     media_type: str
+    #: The bytes ``original`` was decoded from (what else the encode keeps, e.g. PNG text).
+    source: bytes
 
     @property
     def size(self) -> tuple[int, int]:
@@ -429,7 +442,9 @@ class _PillowPixels:
         self.image = embed_image(self.image, identifier, in_place=True)
 
     def encode(self) -> bytes:
-        return encode_like(self.image, self.media_type, self.original, release=True)
+        return encode_like(
+            self.image, self.media_type, self.original, release=True, source=self.source
+        )
 
 
 @dataclass
@@ -463,7 +478,8 @@ class _ArrayPixels:
         embed_rgb(self.jpeg.rgb, identifier, out=self.jpeg.rgb)
 
     def encode(self) -> bytes:
-        return encode_rgb_jpeg(self.jpeg.rgb, self.jpeg.icc_profile, self.jpeg.exif)
+        jpeg = self.jpeg
+        return encode_rgb_jpeg(jpeg.rgb, jpeg.icc_profile, jpeg.exif, jpeg.subsampling)
 
 
 @renamed_keyword("store", "registry")

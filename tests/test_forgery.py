@@ -8,8 +8,14 @@ pHash similarity >= 0.8), so these tests would fail if the defence were removed.
 from __future__ import annotations
 
 import io
+import os
 import secrets
 import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,7 +36,13 @@ from provenance import (
 from provenance.cli import main
 from provenance.fingerprint import image_hash, similarity
 from provenance.registry import ManifestRegistry
-from provenance.watermark import KEY_ENV, detect_bytes, embed_rgb, load_for_detection
+from provenance.watermark import (
+    KEY_ENV,
+    detect_bytes,
+    embed_rgb,
+    load_for_detection,
+    watermark_key,
+)
 
 from .conftest import PHOTOS
 
@@ -168,6 +180,88 @@ def test_a_secret_watermark_key_ignores_payloads_embedded_without_it(tmp_path, m
         detect_bytes(own)
     monkeypatch.delenv(KEY_ENV)
     assert detect_bytes(own).detected is False
+
+
+#: The files opened while ``_opens`` counts (an audit hook cannot be removed: it stays idle).
+_OPENED: list[str] | None = None
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _OPENED is None or event != "open" or not isinstance(args[0], str | os.PathLike):
+        return
+    path, mode, flags = args
+    reading = flags & os.O_ACCMODE == os.O_RDONLY if mode is None else set(mode) <= set("rbt")
+    if reading:
+        _OPENED.append(os.fspath(path))
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture
+def opened() -> Iterator[list[str]]:
+    """The paths of the files Python opens for reading during the test (its ``open`` audit
+    events)."""
+    global _OPENED
+    _OPENED = []
+    try:
+        yield _OPENED
+    finally:
+        _OPENED = None
+
+
+def _rewrite(path: Path, text: str) -> None:
+    """Rewrite ``path`` in place (same inode) so that its modification time moves: on a
+    filesystem with coarse timestamps a rewrite within the same tick keeps the old time."""
+    before = path.stat().st_mtime_ns
+    for _ in range(100):
+        path.write_text(text)
+        if path.stat().st_mtime_ns != before:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{path}: its modification time does not move")
+
+
+def test_the_watermark_key_file_is_read_once_until_it_changes(tmp_path, monkeypatch, opened):
+    """Every embed and detect asks for the key: the file is read once, and a key rewritten in
+    place (same size, same inode) or replaced by a rename is picked up on the next call."""
+    rgb = _rgb(PHOTOS[0].read_bytes())
+    key = tmp_path / "watermark.key"
+    key.write_text(secrets.token_hex(32))
+    monkeypatch.setenv(KEY_ENV, str(key))
+    first = watermark_key()
+    own = jpeg(embed_rgb(rgb, 0x1234))
+    assert detect_bytes(own).payload == "0000001234"
+    for _ in range(20):
+        assert watermark_key() == first
+    assert opened.count(str(key)) == 1
+
+    _rewrite(key, secrets.token_hex(32))  # a rotated key: same length, same file
+    second = watermark_key()
+    assert second != first and opened.count(str(key)) == 2
+    assert detect_bytes(own).detected is False  # marked under the old key
+    assert opened.count(str(key)) == 2
+
+    replacement = tmp_path / "new.key"
+    replacement.write_text(secrets.token_hex(32))
+    replacement.replace(key)  # a new inode under the same name
+    assert watermark_key() not in (first, second)
+    assert opened.count(str(key)) == 3
+
+
+def test_watermark_key_errors_are_not_cached(tmp_path, monkeypatch):
+    key = tmp_path / "watermark.key"
+    monkeypatch.setenv(KEY_ENV, str(key))
+    with pytest.raises(InputError, match="cannot read the watermark key"):
+        watermark_key()
+    key.write_text("short")
+    with pytest.raises(InputError, match="is 5 bytes"):
+        watermark_key()
+    _rewrite(key, secrets.token_hex(32))
+    assert len(watermark_key()) == 32
+    key.unlink()
+    with pytest.raises(InputError, match="No such file"):
+        watermark_key()
 
 
 def test_cli_signs_with_an_issued_identifier(tmp_path, keys, registry):

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import io
 import threading
+import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, JpegImagePlugin, PngImagePlugin
 
 from provenance import ManifestSpec, SignOptions, sign, verify
 from provenance.concurrency import Beside
-from provenance.errors import MalformedAssetError
+from provenance.errors import MalformedAssetError, UnsupportedMediaError
 from provenance.label import encode_like
-from provenance.media import decode_plain_jpeg, pixel_array
+from provenance.media import decode_plain_jpeg, paste_rgb, pixel_array, png_text_chunks
 from provenance.registry import SQLiteRegistry
 from provenance.stages import measured, stage
-from provenance.watermark import detect_bytes, embed_image, embed_rgb
+from provenance.watermark import detect_bytes, embed_file, embed_image, embed_rgb
 
 AI = ManifestSpec(generator="Acme Diffusion")
 WID = 0x12_3456_789A
@@ -100,6 +102,20 @@ def test_pixel_array_in_opencv_order(photo):
     rgba = pixel_array(image)
     assert np.array_equal(rgba, np.asarray(image))
     assert np.array_equal(pixel_array(image, opencv_order=True), rgba[..., [2, 1, 0, 3]])
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_paste_rgb_writes_the_array_back_keeping_alpha(photo, mode):
+    image = Image.open(photo).convert(mode)
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize(image.size))
+    alpha = np.asarray(image.getchannel("A")) if mode == "RGBA" else None
+    rgb = 255 - pixel_array(image, "RGB")  # every pixel changes
+    paste_rgb(image, rgb, rows=50)  # bands that do not divide the height
+    assert image.mode == mode
+    assert np.array_equal(np.asarray(image.convert("RGB")), rgb)
+    if alpha is not None:
+        assert np.array_equal(np.asarray(image.getchannel("A")), alpha)
 
 
 def test_stages_of_a_sign_are_measured(tmp_path, credentials, photo):
@@ -214,11 +230,14 @@ def test_truncated_jpeg_is_still_refused(credentials, photo):
         sign(data[: len(data) // 2], credentials, SignOptions(AI))
 
 
-def test_plain_jpeg_signs_to_the_pixels_pillows_path_gives(tmp_path, credentials, trusted, photo):
+@pytest.mark.parametrize("subsampling", ["4:2:0", "4:4:4", "4:2:2"])
+def test_plain_jpeg_signs_to_the_pixels_pillows_path_gives(
+    tmp_path, credentials, trusted, photo, subsampling
+):
     """The array path and Pillow's (``embed_image`` + ``encode_like``) write JPEGs that decode
-    to the same pixels, with the ICC profile and EXIF kept."""
+    to the same pixels, with the ICC profile, EXIF and chroma subsampling kept."""
     icc, exif = _metadata()
-    data = _jpeg(Image.open(photo), icc_profile=icc, exif=exif)
+    data = _jpeg(Image.open(photo), icc_profile=icc, exif=exif, subsampling=subsampling)
     assert decode_plain_jpeg(data) is not None
     signed = sign(data, credentials, SignOptions(AI, watermark_id=WID)).asset
     assert signed is not None
@@ -230,3 +249,172 @@ def test_plain_jpeg_signs_to_the_pixels_pillows_path_gives(tmp_path, credentials
         assert out.getexif().get(0x0131) == "Acme Diffusion"
     assert verify(signed, policy=trusted).credentials.state == "Trusted"
     assert detect_bytes(signed).identifier == WID
+
+
+# -- chroma subsampling: a re-encoded JPEG keeps its source's -----------------------------------
+
+
+def _sampling(data: bytes) -> list[tuple[int, int]]:
+    """The (horizontal, vertical) sampling factors of a JPEG's components, from its frame."""
+    with Image.open(io.BytesIO(data)) as image:
+        assert isinstance(image, JpegImagePlugin.JpegImageFile)
+        return [(h, v) for _, h, v, _ in image.layer]
+
+
+_FACTORS = {"4:4:4": [(1, 1)] * 3, "4:2:2": [(2, 1), (1, 1), (1, 1)]}
+_FACTORS["4:2:0"] = [(2, 2), (1, 1), (1, 1)]
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["array path", "labelled, Pillow path"])
+@pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0"])
+def test_a_signed_jpeg_keeps_its_chroma_subsampling(
+    credentials, trusted, photo, subsampling, label
+):
+    data = _jpeg(Image.open(photo), subsampling=subsampling)
+    assert _sampling(data) == _FACTORS[subsampling]
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    assert _sampling(signed) == _FACTORS[subsampling]
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        (cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440, "4:4:4"),  # a 4:2:2 JPEG rotated losslessly
+        (cv2.IMWRITE_JPEG_SAMPLING_FACTOR_411, "4:2:2"),
+    ],
+    ids=["4:4:0", "4:1:1"],
+)
+def test_other_subsamplings_keep_all_their_colour_resolution(credentials, photo, written, kept):
+    """Encoders write only 4:4:4, 4:2:2 and 4:2:0: a JPEG sampled otherwise gets the coarsest of
+    those that loses none of its colour resolution."""
+    bgr = np.asarray(Image.open(photo).convert("RGB"))[..., ::-1]
+    ok, encoded = cv2.imencode(
+        ".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, written]
+    )
+    assert ok
+    signed = sign(encoded.tobytes(), credentials, SignOptions(AI, watermark_id=WID)).asset
+    assert signed is not None
+    assert _sampling(signed) == _FACTORS[kept]
+    assert detect_bytes(signed).identifier == WID
+
+
+# -- PNG text chunks: a generator's prompt and settings survive signing -------------------------
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def _png_with_text(image: Image.Image) -> bytes:
+    """A PNG as generators write them: the prompt in tEXt (Stable Diffusion UIs' "parameters"),
+    a compressed zTXt, international iTXt (plain and compressed), and one more tEXt after the
+    pixels (some tools append theirs)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a red fox in snow\nSteps: 20, Sampler: Euler a, Seed: 42")
+    info.add_text("workflow", '{"nodes": [' + '{"id": 1}, ' * 200 + "]}", zip=True)
+    info.add_itxt("Description", "一隻狐狸 — un renard", lang="zh", tkey="描述")
+    info.add_itxt("Comment", "compressed international text " * 20, zip=True)
+    out = io.BytesIO()
+    image.save(out, format="PNG", pnginfo=info)
+    data = out.getvalue()
+    end = data.rindex(b"IEND") - 4
+    return data[:end] + _chunk(b"tEXt", b"Software\0Acme Diffusion 2") + data[end:]
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])  # OpenCV's PNG path, and Pillow's (L)
+def test_signed_png_keeps_its_text_chunks(credentials, trusted, photo, mode, label):
+    data = _png_with_text(Image.open(photo).convert(mode))
+    chunks = png_text_chunks(data)
+    assert chunks.count(b"tEXt") == 2 and b"zTXt" in chunks and chunks.count(b"iTXt") == 2
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    assert png_text_chunks(signed) == chunks  # every one, byte for byte, in order
+    with Image.open(io.BytesIO(data)) as before, Image.open(io.BytesIO(signed)) as after:
+        assert isinstance(before, PngImagePlugin.PngImageFile)
+        assert isinstance(after, PngImagePlugin.PngImageFile)
+        assert after.info["parameters"] == before.info["parameters"]  # seen before the pixels
+        assert after.text == before.text and len(after.text) == 5
+        description = after.text["Description"]
+        assert isinstance(description, PngImagePlugin.iTXt) and description.lang == "zh"
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+def test_watermark_embed_keeps_png_text_chunks(tmp_path, photo):
+    source, output = tmp_path / "in.png", tmp_path / "out.png"
+    source.write_bytes(_png_with_text(Image.open(photo).convert("RGB")))
+    embed_file(source, output, WID)
+    assert png_text_chunks(output.read_bytes()) == png_text_chunks(source.read_bytes())
+
+
+def test_png_text_chunks_leaves_out_a_damaged_chunk(photo):
+    data = _png_with_text(Image.open(photo).convert("RGB"))
+    at = data.index(b"Acme Diffusion")
+    damaged = data[:at] + b"X" + data[at + 1 :]  # the CRC no longer matches
+    assert png_text_chunks(damaged).count(b"tEXt") == 1
+    assert png_text_chunks(photo.read_bytes()) == b""  # not a PNG
+
+
+# -- pixels that cannot carry a watermark: palette, 1-bit, more than 8 bits ---------------------
+
+
+def _encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def _grey16(photo: Path, size: int) -> Image.Image:
+    grey = np.asarray(Image.open(photo).convert("L").resize((size, size)), np.uint16) * 257
+    return Image.fromarray(grey)  # a 16-bit greyscale image, levels 0 to 65535
+
+
+@pytest.mark.parametrize("size", [300, 600])  # 600: a short side the reduced copy halves
+@pytest.mark.parametrize("kind", ["P", "1", "I;16"])
+def test_unmarkable_pixels_are_signed_as_they_are(credentials, trusted, photo, kind, size):
+    """A palette, 1-bit or 16-bit PNG: writing marked 8-bit RGB pixels back into it would lose
+    the mark (or, at 16 bits, clip the image to its 256 darkest levels), and reducing it for the
+    watermark check failed outright. It is signed without a watermark, its bytes untouched."""
+    image = _grey16(photo, size) if kind == "I;16" else Image.open(photo).resize((size, size))
+    data = _encoded(image if kind == "I;16" else image.convert(kind))
+    result = sign(data, credentials, SignOptions(AI, watermark_id=WID))
+    assert result.watermark is None
+    assert result.notes == [
+        "no watermark: "
+        + {"P": "palette images", "1": "1-bit images"}.get(
+            kind, "images of more than 8 bits per channel"
+        )
+        + " cannot carry one"
+    ]
+    assert result.asset is not None
+    with Image.open(io.BytesIO(result.asset)) as out, Image.open(io.BytesIO(data)) as before:
+        assert out.mode == before.mode
+        assert np.array_equal(np.asarray(out), np.asarray(before))
+    assert verify(result.asset, policy=trusted).credentials.state == "Trusted"
+
+
+def test_a_labelled_palette_image_is_written_as_rgb_and_marked(credentials, photo):
+    data = _encoded(Image.open(photo).resize((600, 600)).convert("P"))
+    result = sign(data, credentials, SignOptions(AI, label="AI", watermark_id=WID))
+    assert result.asset is not None and result.labelled
+    with Image.open(io.BytesIO(result.asset)) as out:
+        assert out.mode == "RGB"
+    assert detect_bytes(result.asset).identifier == WID
+
+
+def test_a_label_on_more_than_8_bits_is_refused(credentials, photo):
+    data = _encoded(_grey16(photo, 300))
+    with pytest.raises(UnsupportedMediaError, match="more than 8 bits per channel"):
+        sign(data, credentials, SignOptions(AI, label="AI"))
+
+
+def test_watermark_embed_refuses_a_palette_image(tmp_path, photo):
+    source = tmp_path / "in.png"
+    source.write_bytes(_encoded(Image.open(photo).convert("P")))
+    with pytest.raises(UnsupportedMediaError, match="palette images cannot carry a watermark"):
+        embed_file(source, tmp_path / "out.png", WID)
+    assert not (tmp_path / "out.png").exists()

@@ -11,6 +11,7 @@ carry the identifier's low 32 bits unprotected (RivaGAN's fixed capacity).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import os
@@ -21,10 +22,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import InputError, TooManyPixelsError, WatermarkSizeError
+from ..errors import InputError, TooManyPixelsError, UnsupportedMediaError, WatermarkSizeError
 from ..files import write_output
 from ..label import encode_like
-from ..media import MAX_PIXELS, media_type_of, open_image, pixel_array, read_input
+from ..media import (
+    MAX_PIXELS,
+    media_type_of,
+    open_image,
+    paste_rgb,
+    pixel_array,
+    read_input,
+    unmarkable,
+)
 from . import codec, imwm, payload
 
 ALG = codec.ALG
@@ -45,16 +54,35 @@ def watermark_key() -> bytes:
     can embed a payload (no forged watermarks) or estimate the exact pattern to remove it; but
     nobody without it can detect it either (other verifiers, the offline CLI), marks made under
     one key are invisible under another, and a leaked key is the public case again.
+
+    Every embed and detect asks for it, so the file is read and hashed once per version of it:
+    the key is cached under the file's path, modification time, size and inode, which a key
+    rewritten in place or replaced by a rename changes, so the new key is picked up on the next
+    call. (On a filesystem with coarse timestamps, a rewrite to the same size within one tick of
+    its clock is seen at the file's next change.)
     """
     path = os.environ.get(KEY_ENV)
     if not path:
         return codec.DEFAULT_KEY
     try:
+        found = os.stat(path)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    return _secret_key(path, found.st_mtime_ns, found.st_size, found.st_ino)
+
+
+def _unreadable(path: str, exc: OSError) -> InputError:
+    return InputError(f"{KEY_ENV}={path}: cannot read the watermark key ({exc.strerror})")
+
+
+@functools.lru_cache(maxsize=8)
+def _secret_key(path: str, mtime_ns: int, size: int, inode: int) -> bytes:
+    """The codec key from the key file at ``path``, as it is at that ``os.stat`` (the other
+    arguments key the cache; errors are not cached)."""
+    try:
         key = Path(path).read_bytes().strip()
     except OSError as exc:
-        raise InputError(
-            f"{KEY_ENV}={path}: cannot read the watermark key ({exc.strerror})"
-        ) from None
+        raise _unreadable(path, exc) from None
     if len(key) < MIN_KEY_BYTES:
         raise InputError(
             f"{KEY_ENV}={path}: the watermark key is {len(key)} bytes",
@@ -134,19 +162,6 @@ def embed_rgb(
     return np.ascontiguousarray(imwm.embed(bgr, bits, method)[..., ::-1])
 
 
-def _paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
-    """Write an (H, W, 3) array back into the RGB channels of an RGB or RGBA image of its
-    size, a band of rows at a time (an RGBA image keeps its alpha)."""
-    w, h = image.size
-    for top in range(0, h, rows):
-        pixels = rgb[top : top + rows]
-        box = (0, top, w, top + pixels.shape[0])
-        band = Image.frombuffer("RGB", (w, pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
-        if image.mode == "RGBA":
-            band = Image.merge("RGBA", (*band.split(), image.crop(box).getchannel("A")))
-        image.paste(band, box)
-
-
 def embed_image(
     image: Image.Image, identifier: int, method: str = "ssw", *, in_place: bool = False
 ) -> Image.Image:
@@ -163,7 +178,7 @@ def embed_image(
     rgb = pixel_array(image, "RGB")
     rgb = embed_rgb(rgb, identifier, method, out=rgb)
     if in_place and image.mode in ("RGB", "RGBA"):
-        _paste_rgb(image, rgb)
+        paste_rgb(image, rgb)
         return image
     alpha = image.getchannel("A") if image.mode == "RGBA" else None
     mode = image.mode
@@ -253,9 +268,17 @@ def embed_file(
     data = read_input(source)
     media_type = media_type_of(data, str(source))
     original = open_image(data, str(source))
+    kind = unmarkable(original)
+    if kind is not None:
+        raise UnsupportedMediaError(
+            f"{source}: {kind} cannot carry a watermark (the marked pixels would be written "
+            "back into the same kind of image)",
+            hint="convert it to 8-bit RGB first",
+        )
     marked = embed_image(original, identifier, method)
     out_type = media_type_of(b"", str(output)) if output.suffix else media_type
-    write_output(output, encode_like(marked, out_type, original), replace=overwrite)
+    encoded = encode_like(marked, out_type, original, source=data)
+    write_output(output, encoded, replace=overwrite)
 
 
 __all__ = [
