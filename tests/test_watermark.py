@@ -84,12 +84,12 @@ def test_a_synchronised_fold_whose_best_decode_fails_is_rescued_by_the_check_bit
     # A fold with a clear sync peak whose most likely message is wrong: the check bits pick
     # the right one from the next likeliest (on main, the best path's failure was final).
     rescued = 0
-    for seed in (5, 6, 11, 19, 27):
+    for seed in (27, 38, 43, 46, 60):
         rng = np.random.default_rng(seed)
         tile = codec._periodic_highpass(codec.tile(0x0BADC0FFEE))  # as embedded
         acc = tile + rng.normal(0, 2.6, tile.shape)
         found = codec._decode(acc, KEY, "aligned")
-        assert found.sync_z >= codec.SYNC_Z
+        assert found.sync_z >= codec.LIST_Z
         assert not (payload.viterbi(_soft_bits(acc)) == payload.pack(0x0BADC0FFEE, KEY)).all()
         rescued += found.identifier == 0x0BADC0FFEE
     assert rescued == 5
@@ -102,7 +102,7 @@ def test_list_decoding_finds_nothing_in_noise():
     for _ in range(30):
         acc = rng.normal(0, 1.0, (codec.PERIOD, codec.PERIOD)) + 0.4 * codec.patterns().sync
         found = codec._decode(acc, KEY, "aligned")
-        assert found.sync_z >= codec.SYNC_Z and not found.detected
+        assert found.sync_z >= codec.LIST_Z and not found.detected
 
 
 def _soft_bits(acc: np.ndarray) -> np.ndarray:

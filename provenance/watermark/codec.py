@@ -111,16 +111,18 @@ CLEAN = 14
 #: came within 24 (23): this tier about doubles the chance that the check bits are consulted.
 HALF_Z = 4.5
 CLEAN_TIERS = ((LOW_Z, CLEAN), (HALF_Z, 24))
-#: When the best decode of a fold whose sync peak reaches SYNC_Z (where the sync test accepts
-#: any decode) fails the check bits, the LIST most likely messages are tried in turn
-#: (``payload.list_viterbi``): at a per-bit SNR near 1 the right one is often not the first
-#: (Firefly's cat after crop 50 % + JPEG 75, z 6.4, 18-25 hard decisions wrong; flat and sky
-#: illustrations after JPEG 50 or WebP 80 at z 5.1-7.1). Such a fold then gives a wrong message
-#: at most LIST chances of 2^-20 instead of one (1.5e-5), times the rate of unmarked folds
-#: reaching SYNC_Z (none of 2689 from 600 images). Below SYNC_Z the tiers' disagreement limits
-#: gate the check bits, and a list there would ask them about many more unmarked folds'
-#: paths (14 tests in 600 unmarked images instead of 2) for no decode gained.
+#: When the best decode of a fold whose sync peak reaches LIST_Z fails the check bits, the
+#: LIST most likely messages are tried in turn (``payload.list_viterbi``): at a per-bit SNR
+#: near 1 the right one is often not the first (Firefly's cat after crop 50 % + JPEG 75, sync
+#: z 6.3-6.6 with 18-25 of 140 hard decisions wrong; a sky and a flat illustration after WebP
+#: 80 or JPEG 50, z 5.6-7.1). Such a fold gives a wrong message at most LIST chances of 2^-20
+#: instead of one (1.5e-5), times the rate of unmarked folds reaching LIST_Z.
 LIST = 16
+#: LIST_Z is above SYNC_Z because the coherent lattice scan (the best of ~260 folds) takes
+#: unmarked folds past SYNC_Z: 3 of 600 unmarked images had one at z 5.03-5.36, and a list
+#: there asked the check bits 54 times instead of 11. None reached 5.5. Below LIST_Z the best
+#: path alone is tried, as before; the tiers' disagreement limits gate it below SYNC_Z.
+LIST_Z = 5.5
 MIN_SIDE = 256
 #: Detection reads smaller images too (the base grid is then an up-sampling): a 1 MP image
 #: resized to 25 % (188-250 px short side) still decodes. Marked photos resized to a 188 / 170
@@ -507,7 +509,7 @@ def _decode(
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
     found = _accepted(bits, soft, z, key)
-    if found is None and z >= SYNC_Z:
+    if found is None and z >= LIST_Z:
         # The best path fails; the check bits choose among the next LIST - 1.
         paths = payload.list_viterbi(soft, LIST)[1:]
         found = next((f for f in (_accepted(b, soft, z, key) for b in paths) if f), None)
