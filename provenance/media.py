@@ -202,6 +202,11 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
             image.load()
         except Image.DecompressionBombError:
             raise TooManyPixelsError(f"{name}: refused as a decompression bomb") from None
+        except Image.UnidentifiedImageError:
+            # Pillow's own message names its in-memory buffer ("<_io.BytesIO object at 0x…>").
+            raise MalformedAssetError(
+                f"{name}: cannot decode the image (its content is in no image format known here)"
+            ) from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise MalformedAssetError(f"{name}: cannot decode the image ({exc})") from None
     return image

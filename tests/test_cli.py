@@ -88,6 +88,26 @@ def test_undecodable_images_say_what_to_do(tmp_path, capsys, make, says, next_st
     assert code == 1 and says in err and f"{next_step})" in err
 
 
+@pytest.mark.parametrize("command", ["verify", "sign", "watermark detect"])
+def test_random_bytes_named_jpg_say_what_to_do(tmp_path, keys, capsys, command):
+    """Bytes in no known format, named .jpg: one line saying the content is not what the name
+    says, without Pillow's in-memory buffer name (it printed "<_io.BytesIO object at 0x…>")."""
+    path = tmp_path / "x.jpg"
+    path.write_bytes(bytes(range(256)) * 20)
+    keys_arg = ["--keys", str(keys.dir)] if command == "sign" else []
+    code, out, err = run(capsys, *command.split(), str(path), *keys_arg)
+    line = err.splitlines()[0]
+    assert code == 1 and not out and line.startswith(f"provenance: error: {path}: ")
+    assert "BytesIO" not in err and "Traceback" not in err
+    assert line.endswith(
+        "(its content is in no image format known here) "
+        "(the file may be damaged or cut short: use a complete copy)"
+        if command == "watermark detect"
+        else "(its content is not in the format its name or type says: the file may be "
+        "damaged, or not a media file)"
+    )
+
+
 def test_sign_batch_keeps_going_after_a_bad_file(tmp_path, keys, capsys):
     inputs = tmp_path / "in"
     inputs.mkdir()
