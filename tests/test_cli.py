@@ -136,6 +136,25 @@ def test_sign_batch_keeps_going_after_a_bad_file(tmp_path, keys, capsys):
     )
 
 
+@pytest.mark.parametrize("out_dir", [None, "signed"])
+def test_a_directory_signed_twice_does_not_sign_its_outputs(tmp_path, keys, capsys, out_dir):
+    """The second run found the first run's outputs in the directory (NAME.signed.EXT beside
+    each input, or an --out-dir inside it) and signed them again, as NAME.signed.signed.EXT."""
+    inputs = tmp_path / "in"
+    (inputs / "sub").mkdir(parents=True)
+    shutil.copy(PHOTOS[0], inputs / "a.jpg")
+    shutil.copy(PHOTOS[1], inputs / "sub" / "b.JPEG")
+    where = ["--out-dir", str(inputs / out_dir)] if out_dir else []
+    argv = ["sign", str(inputs), *where, "--keys", str(keys.dir), "--no-watermark"]
+    assert run(capsys, *argv)[0] == 0
+    before = sorted(p.relative_to(inputs) for p in inputs.rglob("*") if p.is_file())
+    code, _, err = run(capsys, *argv, "--force")
+    assert code == 0 and "skipped 2 file(s) that are the outputs of other inputs" in err
+    assert "Signed 2 of 2 file(s)." in err
+    assert sorted(p.relative_to(inputs) for p in inputs.rglob("*") if p.is_file()) == before
+    assert len(before) == 4
+
+
 def test_a_directory_gives_every_name_a_supported_media_type_goes_by(tmp_path):
     """A JPEG named .jfif/.jpe/.JPEG, a TIFF named .tiff, an MP4 named .m4v are picked up from a
     directory, as they are when named one by one; text and hidden files are not."""
