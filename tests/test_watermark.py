@@ -357,7 +357,8 @@ def test_the_coherent_scan_ranks_the_true_lattice_first():
     # image coordinates (y down); the scan's steps are ~0.1 degree.
     attacked = _earth(0x0123456789).rotate(2, resample=Image.Resampling.BICUBIC)
     dft = codec._dft(codec.whitened(np.asarray(attacked)))
-    ((period, angle),) = codec._scanned(dft, KEY)
+    # First, not alone: a second lattice may pass SCAN_FOLD_Z too (it is folded, not trusted).
+    period, angle = codec._scanned(dft, KEY)[0]
     assert period == pytest.approx(32.0) and np.degrees(angle) == pytest.approx(-2.0, abs=0.15)
 
 
