@@ -12,8 +12,10 @@ from .errors import UnsupportedMediaError
 from .media import (
     ChromaSubsampling,
     chroma_subsampling,
+    jpeg_kept_segments,
     pixel_array,
     png_text_chunks,
+    with_jpeg_segments,
     with_png_chunks,
 )
 
@@ -68,7 +70,8 @@ def encode_like(
 
     ``source``: the bytes ``original`` was decoded from. A PNG written from a PNG gets their
     text chunks (``media.png_text_chunks``: a generator's prompt and settings, XMP) as they
-    were; Pillow decodes them but writes none back.
+    were; Pillow decodes them but writes none back. A JPEG written from a JPEG gets its XMP
+    and comment segments (``media.jpeg_kept_segments``) as they were.
 
     ``release=True`` lets the encoder close ``image`` once it has copied its pixels (the PNG
     encoder copies them for OpenCV): at 12 MP its 48 MB go before the encoder's own memory.
@@ -93,8 +96,15 @@ def encode_like(
         image = image.convert("RGB")
     if fmt == "JPEG" and image.mode == "RGB" and (kept := chroma_subsampling(original)):
         params["subsampling"] = kept.value  # else Pillow's default, 4:2:0 at quality 95
+    segments = b""
+    if fmt == "JPEG" and source and source.startswith(b"\xff\xd8"):
+        segments = jpeg_kept_segments(source)
+        # The comments are among them: not a second copy from ``image.info``.
+        params["comment"] = b""
     out = io.BytesIO()
     image.save(out, format=fmt, **params)
+    if segments:
+        return with_jpeg_segments(out.getbuffer(), segments)
     return with_png_chunks(out.getbuffer(), text) if text else out.getvalue()
 
 
@@ -149,13 +159,15 @@ def encode_rgb_jpeg(
     icc_profile: bytes | None,
     exif: bytes | None,
     subsampling: ChromaSubsampling | None = None,
+    segments: bytes = b"",
 ) -> bytes:
     """An RGB array as a quality-95 JPEG, with the ICC profile and EXIF (each within one
-    segment, see ``media.decode_plain_jpeg``) and the chroma ``subsampling`` (by default
-    4:2:0): the same libjpeg-turbo encode as :func:`encode_like` (same tables and subsampling;
-    the pixels decode identically), from the array in hand. The array is consumed: its channels
-    are swapped to OpenCV's order in place, a band of rows at a time (a whole-image swap
-    allocates a full-size temporary)."""
+    segment, see ``media.decode_plain_jpeg``), the chroma ``subsampling`` (by default 4:2:0)
+    and the whole ``segments`` (``media.jpeg_kept_segments``) after them: the same
+    libjpeg-turbo encode as :func:`encode_like` (same tables and subsampling; the pixels decode
+    identically), from the array in hand. The array is consumed: its channels are swapped to
+    OpenCV's order in place, a band of rows at a time (a whole-image swap allocates a full-size
+    temporary)."""
     for top in range(0, rgb.shape[0], 64):
         band = rgb[top : top + 64]
         cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
@@ -172,4 +184,4 @@ def encode_rgb_jpeg(
     ok, encoded = cv2.imencodeWithMetadata(".jpg", rgb, kinds, chunks, params)
     if not ok:  # pragma: no cover - libjpeg writes any 8-bit RGB array
         raise UnsupportedMediaError("cannot encode the image as JPEG")
-    return encoded.tobytes()
+    return with_jpeg_segments(encoded.reshape(-1).data, segments)

@@ -308,6 +308,69 @@ def with_png_chunks(png: bytes | memoryview, chunks: bytes) -> bytes:
     return bytes(png)
 
 
+_SOI, _SOS = b"\xff\xd8", 0xDA
+#: The JPEG segments a re-encode of the pixels keeps as they were, by marker and the identifier
+#: their data opens with: XMP (IPTC's digital source type, e.g. ``trainedAlgorithmicMedia``, how
+#: many generators label their output; creator and rights), the Extended XMP that continues a
+#: packet over 64 KB, and comments. The EXIF and ICC profile are written by the encoders
+#: themselves; c2pa writes its own APP11 (JUMBF) segments when it signs.
+_KEPT_SEGMENTS: tuple[tuple[int, bytes], ...] = (
+    (0xE1, b"http://ns.adobe.com/xap/1.0/\x00"),
+    (0xE1, b"http://ns.adobe.com/xmp/extension/\x00"),
+    (0xFE, b""),  # COM
+)
+
+
+def _jpeg_segments(jpeg: bytes | memoryview) -> Iterator[tuple[int, int, int]]:
+    """(marker, start, end) of each marker segment of a JPEG (marker, length, data) before its
+    first scan (SOS), up to the first that does not fit in the bytes."""
+    pos = len(_SOI)
+    while pos + 4 <= len(jpeg) and jpeg[pos] == 0xFF:
+        marker = jpeg[pos + 1]
+        if marker == 0xFF:  # a fill byte before a marker
+            pos += 1
+            continue
+        if marker == _SOS:
+            return
+        end = pos + 2 + int.from_bytes(jpeg[pos + 2 : pos + 4], "big")
+        if end > len(jpeg):
+            return
+        yield marker, pos, end
+        pos = end
+
+
+def jpeg_kept_segments(data: bytes) -> bytes:
+    """The XMP (standard and extended) and comment segments of the JPEG ``data`` (see
+    ``_KEPT_SEGMENTS``), whole and in order, as they are: what a re-encode of its pixels leaves
+    out (Pillow writes a comment back only from an unchanged image, OpenCV none; neither
+    Extended XMP), to be put back with :func:`with_jpeg_segments`. Empty for other data."""
+    if not data.startswith(_SOI):
+        return b""
+    view = memoryview(data)
+    return b"".join(
+        view[start:end]
+        for marker, start, end in _jpeg_segments(view)
+        if any(
+            marker == kept and view[start + 4 : start + 4 + len(opening)] == opening
+            for kept, opening in _KEPT_SEGMENTS
+        )
+    )
+
+
+def with_jpeg_segments(jpeg: bytes | memoryview, segments: bytes) -> bytes:
+    """The JPEG ``jpeg`` as bytes, with the whole ``segments`` inserted after the application
+    segments the encoder wrote first (JFIF, EXIF, ICC profile), where writers put XMP and
+    before the tables and the frame, in the one copy that ``bytes(jpeg)`` would make."""
+    if not segments:
+        return bytes(jpeg)
+    at = len(_SOI)
+    for marker, _, end in _jpeg_segments(jpeg):
+        if not 0xE0 <= marker <= 0xEF:
+            break
+        at = end
+    return b"".join((jpeg[:at], segments, jpeg[at:]))
+
+
 #: The largest ICC profile and EXIF block OpenCV writes: one APP2 / APP1 segment each (Pillow
 #: splits a larger profile over several segments; OpenCV refuses it).
 SEGMENT_ICC = 65_519
@@ -353,12 +416,14 @@ def chroma_subsampling(image: Image.Image) -> ChromaSubsampling | None:
 @dataclass(frozen=True)
 class PlainJpeg:
     """A JPEG decoded straight into an RGB array (``decode_plain_jpeg``), with what its
-    re-encoding keeps: the ICC profile, EXIF and chroma subsampling."""
+    re-encoding keeps: the ICC profile, EXIF, chroma subsampling, and the XMP and comment
+    segments (``jpeg_kept_segments``)."""
 
     rgb: np.ndarray
     icc_profile: bytes | None
     exif: bytes | None
     subsampling: ChromaSubsampling | None = None
+    segments: bytes = b""
 
 
 def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
@@ -395,4 +460,4 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
     )
     if rgb is None or rgb.shape[:2] != (height, width):
         return None
-    return PlainJpeg(rgb, icc or None, exif or None, subsampling)
+    return PlainJpeg(rgb, icc or None, exif or None, subsampling, jpeg_kept_segments(data))

@@ -479,7 +479,9 @@ class _ArrayPixels:
 
     def encode(self) -> bytes:
         jpeg = self.jpeg
-        return encode_rgb_jpeg(jpeg.rgb, jpeg.icc_profile, jpeg.exif, jpeg.subsampling)
+        return encode_rgb_jpeg(
+            jpeg.rgb, jpeg.icc_profile, jpeg.exif, jpeg.subsampling, jpeg.segments
+        )
 
 
 @renamed_keyword("store", "registry")

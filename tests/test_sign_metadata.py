@@ -1,0 +1,119 @@
+"""Signing loses nothing a creator's file carried: a JPEG's XMP and comments, a PNG's colour,
+resolution and EXIF chunks, the precision of a 16-bit image, a labelled image's alpha."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+from PIL import Image, ImageCms, JpegImagePlugin
+
+from provenance import ManifestSpec, SignOptions, sign, verify
+from provenance.media import decode_plain_jpeg, jpeg_kept_segments
+from provenance.watermark import detect_bytes
+
+AI = ManifestSpec(generator="Acme Diffusion")
+WID = 0x12_3456_789A
+
+
+# -- JPEG: XMP (standard and extended) and comments ---------------------------------------------
+
+
+def _segment(marker: int, data: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(data) + 2).to_bytes(2, "big") + data
+
+
+_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
+_EXTENDED = b"http://ns.adobe.com/xmp/extension/\x00"
+
+
+def _xmp_segments() -> bytes:
+    """XMP as generators and editors write it: IPTC's digital source type and the creator in
+    the standard packet, which points (xmpNote:HasExtendedXMP) to an Extended XMP packet of
+    100 KB split over two APP1 segments; and two comments."""
+    extended = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:acme="http://acme.example/ns/" acme:workflow="'
+        + b"n" * 100_000
+        + b'"/></rdf:RDF></x:xmpmeta>'
+    )
+    guid = hashlib.md5(extended).hexdigest().upper().encode()
+    standard = (
+        b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        b'xmlns:xmpNote="http://ns.adobe.com/xmp/note/" '
+        b'Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/'
+        b'trainedAlgorithmicMedia" xmpNote:HasExtendedXMP="' + guid + b'">'
+        b"<dc:creator><rdf:Seq><rdf:li>Ada Example</rdf:li></rdf:Seq></dc:creator>"
+        b'</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    )
+    parts = [extended[:60_000], extended[60_000:]]
+    return b"".join(
+        [
+            _segment(0xE1, _XMP + standard),
+            *(
+                _segment(
+                    0xE1,
+                    _EXTENDED
+                    + guid
+                    + len(extended).to_bytes(4, "big")
+                    + (60_000 * i).to_bytes(4, "big")
+                    + part,
+                )
+                for i, part in enumerate(parts)
+            ),
+            _segment(0xFE, b"made with Acme Diffusion 2"),
+            _segment(0xFE, "seed 42 — ünïcode".encode()),
+        ]
+    )
+
+
+def _jpeg_with_xmp(image: Image.Image) -> bytes:
+    """A JPEG with an ICC profile and EXIF (Pillow writes those) and ``_xmp_segments`` after
+    them."""
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0131] = "Acme Diffusion"  # Software
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90, icc_profile=icc, exif=exif.tobytes())
+    data = out.getvalue()
+    at = data.index(b"\xff\xdb")  # the first quantisation table: after the APPn segments
+    return data[:at] + _xmp_segments() + data[at:]
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize("mode", ["RGB", "L"])  # unlabelled RGB: OpenCV's encode; else Pillow's
+def test_a_signed_jpeg_keeps_its_xmp_and_comments(credentials, trusted, photo, mode, label):
+    data = _jpeg_with_xmp(Image.open(photo).convert(mode))
+    assert (decode_plain_jpeg(data) is not None) is (mode == "RGB")
+    kept = jpeg_kept_segments(data)
+    assert kept == _xmp_segments()
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    assert jpeg_kept_segments(signed) == kept  # every one, byte for byte, once, in order
+    with Image.open(io.BytesIO(signed)) as out:
+        assert isinstance(out, JpegImagePlugin.JpegImageFile)
+        assert b"trainedAlgorithmicMedia" in out.info["xmp"]
+        comments = [data for name, data in out.applist if name == "COM"]
+        assert comments == [b"made with Acme Diffusion 2", "seed 42 — ünïcode".encode()]
+        assert out.info.get("icc_profile") and out.getexif().get(0x0131) == "Acme Diffusion"
+        assert [name for name, _ in out.applist].count("APP11") >= 1  # c2pa's, beside them
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+def test_jpeg_kept_segments_are_only_xmp_and_comments(photo):
+    data = _jpeg_with_xmp(Image.open(photo))
+    assert jpeg_kept_segments(photo.read_bytes()) == b""  # the sample has neither
+    assert jpeg_kept_segments(b"\x89PNG\r\n\x1a\n") == b""
+    # An APP1 that is neither EXIF nor XMP, and an APP13 (Photoshop), stay out.
+    other = _segment(0xE1, b"http://example.com/other\x00data") + _segment(
+        0xED, b"Photoshop 3.0\x00"
+    )
+    at = data.index(b"\xff\xdb")
+    assert jpeg_kept_segments(data[:at] + other + data[at:]) == _xmp_segments()
