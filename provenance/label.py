@@ -14,7 +14,8 @@ from .media import (
     chroma_subsampling,
     jpeg_kept_segments,
     pixel_array,
-    png_text_chunks,
+    png_chunk_kinds,
+    png_kept_chunks,
     with_jpeg_segments,
     with_png_chunks,
 )
@@ -68,9 +69,10 @@ def encode_like(
     """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF (and a
     JPEG's chroma subsampling, ``media.chroma_subsampling``).
 
-    ``source``: the bytes ``original`` was decoded from. A PNG written from a PNG gets their
-    text chunks (``media.png_text_chunks``: a generator's prompt and settings, XMP) as they
-    were; Pillow decodes them but writes none back. A JPEG written from a JPEG gets its XMP
+    ``source``: the bytes ``original`` was decoded from. A PNG written from a PNG gets its
+    text, colour space, DPI and EXIF chunks (``media.png_kept_chunks``: a generator's prompt and
+    settings, XMP, gamma, ICC profile...) as they were; Pillow decodes them but writes few back,
+    OpenCV none. A JPEG written from a JPEG gets its XMP
     and comment segments (``media.jpeg_kept_segments``) as they were.
 
     ``release=True`` lets the encoder close ``image`` once it has copied its pixels (the PNG
@@ -85,7 +87,15 @@ def encode_like(
             params[key] = original.info[key]
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = 95
-    text = png_text_chunks(source) if fmt == "PNG" and source else b""
+    text = png_kept_chunks(source) if fmt == "PNG" and source else b""
+    if text:
+        # The ICC profile and EXIF chunks kept are the source's own: not a second copy from the
+        # encoder (Pillow writes ``image.info``'s profile unless told not to).
+        kinds = png_chunk_kinds(text)
+        if b"iCCP" in kinds:
+            params["icc_profile"] = None
+        if b"eXIf" in kinds:
+            params.pop("exif", None)
     if fmt == "PNG" and image.mode in ("RGB", "RGBA") and "transparency" not in image.info:
         # (Pillow also writes an RGB image's colour key, tRNS: those stay with Pillow below.)
         return _png(image, params, text, release=release)

@@ -264,6 +264,17 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: their prompt and settings (Stable Diffusion UIs' ``parameters``, ComfyUI's ``prompt`` and
 #: ``workflow``), and where XMP goes (``XML:com.adobe.xmp``, e.g. IPTC's digital source type).
 PNG_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+#: The PNG chunks that say how to show the pixels: their colour space (gamma, primaries, the
+#: sRGB rendering intent, an ICC profile, the coding-independent code points of HDR and wide
+#: gamut images, and those images' mastering display and light levels), their physical pixel
+#: size (DPI), and the EXIF. Each holds for the pixels whatever their values, so it holds as much
+#: for the re-encoded ones. Not sBIT (a watermark writes the bits it says are empty), bKGD and
+#: hIST (they follow the bit depth and palette, which a re-encode may change), nor tIME.
+PNG_IMAGE_CHUNKS = frozenset(
+    {b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"cICP", b"mDCV", b"cLLI", b"pHYs", b"eXIf"}
+)
+#: What a re-encode of a PNG's pixels keeps from the PNG, as it was.
+PNG_KEPT_CHUNKS = PNG_TEXT_CHUNKS | PNG_IMAGE_CHUNKS
 
 
 def _png_chunks(png: bytes | memoryview) -> Iterator[tuple[bytes, int, int]]:
@@ -281,29 +292,41 @@ def _png_chunks(png: bytes | memoryview) -> Iterator[tuple[bytes, int, int]]:
         pos = end
 
 
-def png_text_chunks(data: bytes) -> bytes:
-    """The text chunks (``PNG_TEXT_CHUNKS``) of the PNG ``data``, whole and in order, as they
-    are (compressed or not): what a re-encode of its pixels leaves out, to be put back with
-    :func:`with_png_chunks`. A chunk whose CRC does not match is left out. Empty for other
-    data."""
+def png_kept_chunks(data: bytes) -> bytes:
+    """The chunks of the PNG ``data`` that a re-encode of its pixels keeps (``PNG_KEPT_CHUNKS``),
+    whole and in order, as they are (compressed or not): neither OpenCV nor Pillow writes them
+    back (but for the ICC profile and EXIF, which they are then not given), to be put back with
+    :func:`with_png_chunks`. A chunk whose CRC does not match is left out; so is a second copy
+    of a chunk PNG allows once (the first counts). Empty for other data."""
     if not data.startswith(_PNG_SIGNATURE):
         return b""
     view = memoryview(data)
-    return b"".join(
-        view[start:end]
-        for kind, start, end in _png_chunks(view)
-        if kind in PNG_TEXT_CHUNKS
-        and zlib.crc32(view[start + 4 : end - 4]) == int.from_bytes(view[end - 4 : end], "big")
-    )
+    seen: set[bytes] = set()
+    kept = []
+    for kind, start, end in _png_chunks(view):
+        if kind not in PNG_KEPT_CHUNKS or kind in seen:
+            continue
+        if zlib.crc32(view[start + 4 : end - 4]) != int.from_bytes(view[end - 4 : end], "big"):
+            continue
+        if kind in PNG_IMAGE_CHUNKS:
+            seen.add(kind)
+        kept.append(view[start:end])
+    return b"".join(kept)
+
+
+def png_chunk_kinds(chunks: bytes) -> frozenset[bytes]:
+    """The types of the whole ``chunks`` (as :func:`png_kept_chunks` gives them)."""
+    return frozenset(kind for kind, _, _ in _png_chunks(_PNG_SIGNATURE + chunks))
 
 
 def with_png_chunks(png: bytes | memoryview, chunks: bytes) -> bytes:
-    """The PNG ``png`` as bytes, with the whole ``chunks`` inserted before its first IDAT (where
-    readers that stop at the pixels, as Pillow's ``Image.open`` does, still see them), in the
-    one copy that ``bytes(png)`` would make."""
+    """The PNG ``png`` as bytes, with the whole ``chunks`` inserted before its palette (PLTE)
+    or else its first IDAT, in the one copy that ``bytes(png)`` would make: the colour chunks
+    must precede both, the others the pixels, and readers that stop at the pixels (as Pillow's
+    ``Image.open`` does) still see text there."""
     if chunks:
         for kind, start, _ in _png_chunks(png):
-            if kind == b"IDAT":
+            if kind in (b"PLTE", b"IDAT"):
                 return b"".join((png[:start], chunks, png[start:]))
     return bytes(png)
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zlib
 
+import cv2
+import numpy as np
 import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
 from provenance import ManifestSpec, SignOptions, sign, verify
-from provenance.media import decode_plain_jpeg, jpeg_kept_segments
+from provenance.media import (
+    _png_chunks,
+    decode_plain_jpeg,
+    jpeg_kept_segments,
+    png_kept_chunks,
+)
 from provenance.watermark import detect_bytes
 
 AI = ManifestSpec(generator="Acme Diffusion")
@@ -117,3 +125,88 @@ def test_jpeg_kept_segments_are_only_xmp_and_comments(photo):
     )
     at = data.index(b"\xff\xdb")
     assert jpeg_kept_segments(data[:at] + other + data[at:]) == _xmp_segments()
+
+
+# -- PNG: colour space, DPI and EXIF chunks --------------------------------------------------
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+_EXIF = Image.Exif()
+_EXIF[0x0131] = "Acme Diffusion"  # Software
+_COLOUR = {
+    # Gamma 1/2.2, the sRGB primaries and white point, the perceptual rendering intent, and
+    # cICP's BT.709 primaries with the sRGB transfer function, full range.
+    "srgb": _chunk(b"gAMA", (45455).to_bytes(4, "big"))
+    + _chunk(
+        b"cHRM",
+        b"".join(
+            v.to_bytes(4, "big") for v in (31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
+        ),
+    )
+    + _chunk(b"sRGB", b"\x00")
+    + _chunk(b"cICP", bytes((1, 13, 0, 1))),
+    "icc": _chunk(b"iCCP", b"Acme sRGB\x00\x00" + zlib.compress(_ICC)),
+}
+#: 300 DPI (11811 pixels per metre), and the EXIF.
+_PHYS_EXIF = _chunk(b"pHYs", (11811).to_bytes(4, "big") * 2 + b"\x01") + _chunk(
+    b"eXIf", _EXIF.tobytes()
+)
+
+
+def _png_with(image: Image.Image, chunks: bytes) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    data = out.getvalue()
+    at = 8 + 25  # after the signature and IHDR: where the colour chunks belong
+    return data[:at] + chunks + data[at:]
+
+
+def _kinds(png: bytes) -> list[bytes]:
+    return [kind for kind, _, _ in _png_chunks(png)]
+
+
+@pytest.mark.parametrize("colour", ["srgb", "icc"])
+@pytest.mark.parametrize(
+    ("mode", "label"),
+    # RGB(A): OpenCV's PNG encode; L and a labelled palette image (written as RGB): Pillow's.
+    # (An unlabelled palette image is signed as it is, without a re-encode.)
+    [("RGB", None), ("RGB", "AI"), ("RGBA", None), ("RGBA", "AI"), ("L", None), ("P", "AI")],
+)
+def test_a_signed_png_keeps_its_colour_dpi_and_exif(
+    credentials, trusted, photo, mode, label, colour
+):
+    image = Image.open(photo).convert(mode)
+    chunks = _COLOUR[colour] + _PHYS_EXIF + _chunk(b"tEXt", b"Software\x00Acme Diffusion 2")
+    data = _png_with(image, chunks)
+    assert png_kept_chunks(data) == chunks
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    assert png_kept_chunks(signed) == chunks  # every one, byte for byte, once, in order
+    kinds = _kinds(signed)
+    first = min(kinds.index(k) for k in (b"PLTE", b"IDAT") if k in kinds)
+    assert all(kinds.index(k) < first for k in _kinds(b"\x89PNG\r\n\x1a\n" + chunks))
+    with Image.open(io.BytesIO(signed)) as out:
+        assert out.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+        assert out.getexif().get(0x0131) == "Acme Diffusion"
+        if colour == "srgb":
+            assert out.info["gamma"] == pytest.approx(0.45455)
+            assert out.info["srgb"] == 0 and len(out.info["chromaticity"]) == 8
+        else:
+            assert out.info["icc_profile"] == _ICC
+    # libpng (OpenCV) reads it without complaint: chunks in their place, CRCs right.
+    assert cv2.imdecode(np.frombuffer(signed, np.uint8), cv2.IMREAD_UNCHANGED) is not None
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+def test_png_kept_chunks_keeps_the_first_of_a_chunk_allowed_once(photo):
+    gamma = _chunk(b"gAMA", (45455).to_bytes(4, "big"))
+    again = _chunk(b"gAMA", (100000).to_bytes(4, "big"))
+    data = _png_with(Image.open(photo), gamma + again + _chunk(b"tIME", bytes(7)))
+    assert png_kept_chunks(data) == gamma  # tIME: signing changes the image
