@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image
 from PIL.JpegImagePlugin import JpegImageFile
+from PIL.TiffImagePlugin import BITSPERSAMPLE, TiffImageFile
 
 from .errors import (
     InputError,
@@ -232,17 +233,30 @@ def pixel_array(
     return out
 
 
-def unmarkable(image: Image.Image) -> str | None:
-    """What kind of image ``image`` is if its pixels cannot carry a watermark (None if they
-    can): marked pixels are 8-bit RGB, and writing them back into a palette or 1 bit per pixel
-    quantises the mark away, into 16 or 32 bits clips the image to its darkest 256 levels."""
+def unmarkable(image: Image.Image, data: bytes) -> str | None:
+    """What kind of image ``image`` (decoded from ``data``) is if its pixels cannot carry a
+    watermark (None if they can): marked pixels are 8-bit RGB, and writing them back into a
+    palette or 1 bit per pixel quantises the mark away, into 16 or 32 bits clips the image to
+    its darkest 256 levels, and a 16-bit colour image (which Pillow decodes to 8 bits) would
+    lose its low 8 bits."""
     if image.mode in ("P", "PA"):
         return "palette images"
     if image.mode == "1":
         return "1-bit images"
-    if image.mode in ("I", "F") or image.mode.startswith("I;"):
+    if image.mode in ("I", "F") or image.mode.startswith("I;") or _stored_bits(image, data) > 8:
         return "images of more than 8 bits per channel"
     return None
+
+
+def _stored_bits(image: Image.Image, data: bytes) -> int:
+    """The bits per channel the file stores, where Pillow's mode does not say (it decodes 16-bit
+    RGB, RGBA and grey-alpha PNGs and TIFFs to 8 bits); else 8."""
+    if data.startswith(_PNG_SIGNATURE) and data[12:16] == b"IHDR" and len(data) > 24:
+        return data[24]  # IHDR: width, height, then the bit depth
+    if isinstance(image, TiffImageFile):
+        bits = image.tag_v2.get(BITSPERSAMPLE, 8)
+        return max(bits) if isinstance(bits, tuple) else int(bits)
+    return 8
 
 
 def paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:

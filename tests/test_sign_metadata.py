@@ -13,13 +13,14 @@ import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
 from provenance import ManifestSpec, SignOptions, sign, verify
+from provenance.errors import UnsupportedMediaError
 from provenance.media import (
     _png_chunks,
     decode_plain_jpeg,
     jpeg_kept_segments,
     png_kept_chunks,
 )
-from provenance.watermark import detect_bytes
+from provenance.watermark import detect_bytes, embed_file
 
 AI = ManifestSpec(generator="Acme Diffusion")
 WID = 0x12_3456_789A
@@ -210,3 +211,65 @@ def test_png_kept_chunks_keeps_the_first_of_a_chunk_allowed_once(photo):
     again = _chunk(b"gAMA", (100000).to_bytes(4, "big"))
     data = _png_with(Image.open(photo), gamma + again + _chunk(b"tIME", bytes(7)))
     assert png_kept_chunks(data) == gamma  # tIME: signing changes the image
+
+
+# -- 16-bit colour images: Pillow decodes them to 8 bits --------------------------------------
+
+
+def _sixteen_bit(photo, channels: int, ext: str) -> bytes:
+    """A 16-bit image whose low 8 bits say something, with ``channels`` channels, as ``ext``."""
+    rgb = np.asarray(Image.open(photo).convert("RGB").resize((320, 320)), np.uint16) << 8
+    rgb[..., 0] |= np.arange(320, dtype=np.uint16)[None, :] % 256
+    if channels == 2:  # OpenCV writes no grey+alpha PNG (and Pillow only 8-bit ones)
+        return _png16_grey_alpha(np.dstack([rgb[..., 1], rgb[..., 0]]))
+    ok, encoded = cv2.imencode(ext, rgb if channels == 3 else np.dstack([rgb, rgb[..., 0]]))
+    assert ok
+    return encoded.tobytes()
+
+
+def _png16_grey_alpha(pixels: np.ndarray) -> bytes:
+    """A 16-bit grey+alpha PNG (colour type 4), unfiltered."""
+    height, width = pixels.shape[:2]
+    rows = pixels.astype(">u2").reshape(height, width * 2)
+    raw = np.hstack([np.zeros((height, 1), np.uint8), rows.view(np.uint8)]).tobytes()
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes((16, 4, 0, 0, 0))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(raw))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def _decoded16(data: bytes) -> np.ndarray:
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert pixels is not None and pixels.dtype == np.uint16
+    return pixels
+
+
+@pytest.mark.parametrize(
+    ("channels", "ext"),
+    [(3, ".png"), (4, ".png"), (2, ".png"), (3, ".tif"), (4, ".tif")],
+    ids=["RGB PNG", "RGBA PNG", "grey+alpha PNG", "RGB TIFF", "RGBA TIFF"],
+)
+def test_a_16_bit_colour_image_is_signed_as_it_is(
+    tmp_path, credentials, trusted, photo, channels, ext
+):
+    """Pillow decodes these to 8 bits per channel: re-encoded, they lost their low 8 bits,
+    silently. They are signed as 16-bit greyscale is: without a watermark, with a note, their
+    pixels untouched; a label is refused; ``watermark embed`` refuses them."""
+    data = _sixteen_bit(photo, channels, ext)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.mode in ("RGB", "RGBA", "LA")  # what Pillow makes of them
+    result = sign(data, credentials, SignOptions(AI, watermark_id=WID))
+    assert result.watermark is None
+    assert result.notes == ["no watermark: images of more than 8 bits per channel cannot carry one"]
+    assert result.asset is not None
+    assert np.array_equal(_decoded16(result.asset), _decoded16(data))
+    assert verify(result.asset, policy=trusted).credentials.state == "Trusted"
+    with pytest.raises(UnsupportedMediaError, match="more than 8 bits per channel"):
+        sign(data, credentials, SignOptions(AI, label="AI"))
+    source = tmp_path / f"in{ext}"
+    source.write_bytes(data)
+    with pytest.raises(UnsupportedMediaError, match="more than 8 bits per channel"):
+        embed_file(source, tmp_path / f"out{ext}", WID)
