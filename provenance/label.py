@@ -34,7 +34,8 @@ WRITABLE = {
 
 
 def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
-    """A copy of ``image`` with ``text`` in a dark box at the bottom-left corner.
+    """A copy of ``image`` with ``text`` in a dark box at the bottom-left corner: greyscale
+    (with its alpha) if it was, else RGB, or RGBA if it had any transparency.
 
     The text height is about 1/22 of the short side (at least 12 px), so the label stays legible
     on small images and unobtrusive on large ones.
@@ -51,11 +52,13 @@ def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
     draw.rounded_rectangle((x0, y0, x0 + box_w, y0 + box_h), radius=pad, fill=(0, 0, 0, 170))
     draw.text((x0 + pad - left, y0 + pad - top), text, font=font, fill=(255, 255, 255, 255))
     labelled = Image.alpha_composite(base, overlay)
-    return (
-        labelled
-        if image.mode == "RGBA"
-        else labelled.convert(image.mode if image.mode in ("RGB", "L") else "RGB")
-    )
+    transparent = "A" in image.mode or "transparency" in image.info
+    if image.mode in ("L", "LA"):
+        return labelled.convert("LA" if transparent else "L")
+    # Anything else with transparency (an alpha channel, a palette's or a colour key) keeps
+    # it as RGBA: a palette cannot take the label's new colours, and a colour key could
+    # happen to match some of them.
+    return labelled if transparent else labelled.convert("RGB")
 
 
 def encode_like(

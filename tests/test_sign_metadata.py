@@ -14,6 +14,7 @@ from PIL import Image, ImageCms, JpegImagePlugin
 
 from provenance import ManifestSpec, SignOptions, sign, verify
 from provenance.errors import UnsupportedMediaError
+from provenance.label import draw_label
 from provenance.media import (
     _png_chunks,
     decode_plain_jpeg,
@@ -273,3 +274,71 @@ def test_a_16_bit_colour_image_is_signed_as_it_is(
     source.write_bytes(data)
     with pytest.raises(UnsupportedMediaError, match="more than 8 bits per channel"):
         embed_file(source, tmp_path / f"out{ext}", WID)
+
+
+# -- a label keeps the image's transparency ----------------------------------------------------
+
+
+def _alpha_gradient(size: tuple[int, int]) -> Image.Image:
+    return Image.linear_gradient("L").resize(size)
+
+
+def _transparent(photo, kind: str) -> Image.Image:
+    image = Image.open(photo).resize((600, 400))
+    if kind == "LA":
+        image = image.convert("LA")
+        image.putalpha(_alpha_gradient(image.size))
+        return image
+    # A palette with a transparent entry (tRNS), as PNG and GIF hold them.
+    image = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=255)
+    pixels = np.asarray(image).copy()
+    pixels[:100] = 255  # the top quarter: the transparent entry
+    image = Image.fromarray(pixels, "P")
+    image.putpalette(Image.open(photo).convert("P", palette=Image.Palette.ADAPTIVE).getpalette())
+    image.info["transparency"] = 255
+    return image
+
+
+def _alpha(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGBA").getchannel("A"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt", "label"),
+    [
+        ("LA", "PNG", "AI"),
+        ("LA", "PNG", None),  # the watermark alone dropped the alpha of grey+alpha too
+        ("LA", "TIFF", "AI"),
+        ("P", "PNG", "AI"),
+        ("P", "GIF", "AI"),
+    ],
+)
+def test_a_signed_image_keeps_its_transparency(credentials, trusted, photo, kind, fmt, label):
+    image = _transparent(photo, kind)
+    out = io.BytesIO()
+    image.save(out, format=fmt, transparency=image.info.get("transparency"))
+    data = out.getvalue()
+    before = _alpha(data)
+    assert before.min() == 0 and before.max() == 255
+    result = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID))
+    assert result.asset is not None
+    top = slice(0, 300)  # above the label, at the bottom-left
+    assert np.array_equal(_alpha(result.asset)[top], before[top])
+    with Image.open(io.BytesIO(result.asset)) as signed:
+        assert signed.mode == {"LA": "LA", "P": "RGBA"}[kind] or fmt == "GIF"
+    assert verify(result.asset, policy=trusted).credentials.state == "Trusted"
+    if fmt != "GIF":  # (a GIF's palette cannot carry a watermark)
+        assert detect_bytes(result.asset).identifier == WID
+
+
+@pytest.mark.parametrize("mode", ["LA", "PA", "RGBA"])
+def test_draw_label_keeps_alpha(photo, mode):
+    image = Image.open(photo).convert("RGBA")
+    image.putalpha(_alpha_gradient(image.size))
+    image = image.convert(mode)
+    labelled = draw_label(image, "AI")
+    assert labelled.mode == {"LA": "LA"}.get(mode, "RGBA")
+    top = (0, 0, image.width, image.height // 2)
+    want = np.asarray(image.convert("RGBA").getchannel("A").crop(top))
+    assert np.array_equal(np.asarray(labelled.convert("RGBA").getchannel("A").crop(top)), want)
