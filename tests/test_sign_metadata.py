@@ -291,10 +291,11 @@ def _transparent(photo, kind: str) -> Image.Image:
         return image
     # A palette with a transparent entry (tRNS), as PNG and GIF hold them.
     image = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=255)
+    palette = image.getpalette() or []
     pixels = np.asarray(image).copy()
     pixels[:100] = 255  # the top quarter: the transparent entry
     image = Image.fromarray(pixels, "P")
-    image.putpalette(Image.open(photo).convert("P", palette=Image.Palette.ADAPTIVE).getpalette())
+    image.putpalette(palette + [0, 0, 0] * (256 - len(palette) // 3))
     image.info["transparency"] = 255
     return image
 
