@@ -193,8 +193,9 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
     with warnings.catch_warnings():
         # Our own pixel limit below replaces Pillow's warning; its hard error still applies.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        stream = io.BytesIO(data)
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(stream)
             if image.width * image.height > MAX_PIXELS:
                 raise TooManyPixelsError(
                     f"{name}: {image.width}x{image.height} pixels is more than this tool decodes",
@@ -204,7 +205,10 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
         except Image.DecompressionBombError:
             raise TooManyPixelsError(f"{name}: refused as a decompression bomb") from None
         except (OSError, SyntaxError, ValueError) as exc:
-            raise MalformedAssetError(f"{name}: cannot decode the image ({exc})") from None
+            # Pillow names the stream it was given ("cannot identify image file <_io.BytesIO
+            # object at 0x...>"): the name says which file.
+            reason = str(exc).replace(repr(stream), name)
+            raise MalformedAssetError(f"{name}: cannot decode the image ({reason})") from None
     return image
 
 

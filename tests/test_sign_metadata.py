@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
 from provenance import ManifestSpec, SignOptions, sign, verify
-from provenance.errors import UnsupportedMediaError
+from provenance.errors import MalformedAssetError, UnsupportedMediaError
 from provenance.label import draw_label
 from provenance.media import (
     _png_chunks,
@@ -21,7 +21,7 @@ from provenance.media import (
     jpeg_kept_segments,
     png_kept_chunks,
 )
-from provenance.watermark import detect_bytes, embed_file
+from provenance.watermark import detect_bytes, detect_file, embed_file
 
 AI = ManifestSpec(generator="Acme Diffusion")
 WID = 0x12_3456_789A
@@ -343,3 +343,19 @@ def test_draw_label_keeps_alpha(photo, mode):
     top = (0, 0, image.width, image.height // 2)
     want = np.asarray(image.convert("RGBA").getchannel("A").crop(top))
     assert np.array_equal(np.asarray(labelled.convert("RGBA").getchannel("A").crop(top)), want)
+
+
+# -- errors name the file -------------------------------------------------------------------
+
+
+def test_an_undecodable_image_error_names_the_file(tmp_path, photo):
+    out = io.BytesIO()
+    Image.open(photo).save(out, format="TIFF", compression="tiff_lzw")
+    source = tmp_path / "scan.tif"
+    source.write_bytes(out.getvalue()[:200])  # a TIFF header, and its directory cut off
+    with pytest.raises(MalformedAssetError) as caught:
+        detect_file(source)
+    message = str(caught.value)
+    assert "BytesIO" not in message and " at 0x" not in message
+    assert message.startswith(f"{source}: cannot decode the image (")
+    assert f"cannot identify image file {source})" in message
