@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import mimetypes
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -49,13 +48,29 @@ EMBEDDABLE: dict[str, str] = {
     "application/pdf": ".pdf",
 }
 
-#: Other extensions the same media types go by (beside ``mimetypes``' own).
+#: Other extensions the same media types go by. A fixed table, not ``mimetypes``: that reads
+#: the machine's ``/etc/mime.types`` (or the Windows registry), so a directory scan picked up
+#: other files on other machines (``.mpga`` and ``.svgz`` here, neither ``.webp`` nor ``.flac``
+#: on a machine without the file).
 _MORE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "image/jpeg": (".jpeg", ".jpe", ".jfif"),
     "image/tiff": (".tiff",),
-    "image/heif": (".heic",),
+    "image/heif": (".heic", ".hif"),  # a HEIF (mif1) photo named .heic; Canon's .hif
     "video/mp4": (".m4v",),
+    "video/quicktime": (".qt",),
 }
+
+
+def _by_suffix() -> dict[str, str]:
+    """The media type each extension names: the first that goes by it (``.heic``: HEIC)."""
+    named: dict[str, str] = {}
+    for media_type, suffix in EMBEDDABLE.items():
+        for each in (suffix, *_MORE_SUFFIXES.get(media_type, ())):
+            named.setdefault(each, media_type)
+    return named
+
+
+_BY_SUFFIX = _by_suffix()
 
 #: Images the project decodes into pixels (labels, watermarks, fingerprints).
 PIXEL_TYPES = frozenset(
@@ -137,8 +152,7 @@ def media_type_of(data: bytes, name: str | None = None, *, by_name: bool = True)
     if found is None and name and by_name:
         if name.lower().endswith(TEXT_SUFFIXES) and is_text(data):
             return TEXT
-        guessed, _ = mimetypes.guess_type(name)
-        found = guessed if guessed in EMBEDDABLE else None
+        found = _BY_SUFFIX.get(Path(name).suffix.lower())
     if found is None:
         what = f"{name}: " if name else ""
         raise UnsupportedMediaError(
@@ -149,15 +163,10 @@ def media_type_of(data: bytes, name: str | None = None, *, by_name: bool = True)
 
 
 def output_suffixes(media_type: str) -> frozenset[str]:
-    """The file-name extensions that say ``media_type``."""
-    return frozenset(
-        {
-            EMBEDDABLE.get(media_type, ""),
-            *_MORE_SUFFIXES.get(media_type, ()),
-            *mimetypes.guess_all_extensions(media_type),
-        }
-        - {""}
-    )
+    """The file-name extensions that say ``media_type`` (the same on every machine)."""
+    if media_type not in EMBEDDABLE:
+        return frozenset()
+    return frozenset((EMBEDDABLE[media_type], *_MORE_SUFFIXES.get(media_type, ())))
 
 
 def check_output_name(path: Path, media_type: str) -> None:

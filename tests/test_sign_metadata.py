@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import mimetypes
 import zlib
 
 import cv2
@@ -13,12 +14,16 @@ import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
 from provenance import ManifestSpec, SignOptions, sign, verify
+from provenance.cli.inputs import expand_inputs
 from provenance.errors import MalformedAssetError, UnsupportedMediaError
 from provenance.label import draw_label
 from provenance.media import (
+    EMBEDDABLE,
     _png_chunks,
     decode_plain_jpeg,
     jpeg_kept_segments,
+    media_type_of,
+    output_suffixes,
     png_kept_chunks,
 )
 from provenance.watermark import detect_bytes, detect_file, embed_file
@@ -359,3 +364,47 @@ def test_an_undecodable_image_error_names_the_file(tmp_path, photo):
     assert "BytesIO" not in message and " at 0x" not in message
     assert message.startswith(f"{source}: cannot decode the image (")
     assert f"cannot identify image file {source})" in message
+
+
+# -- file names: the same on every machine ------------------------------------------------------
+
+_SUFFIXES = {
+    "image/jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"},
+    "image/png": {".png"},
+    "image/webp": {".webp"},
+    "image/tiff": {".tif", ".tiff"},
+    "image/gif": {".gif"},
+    "image/avif": {".avif"},
+    "image/heic": {".heic"},
+    "image/heif": {".heif", ".heic", ".hif"},
+    "image/jxl": {".jxl"},
+    "image/svg+xml": {".svg"},
+    "image/x-adobe-dng": {".dng"},
+    "video/mp4": {".mp4", ".m4v"},
+    "video/quicktime": {".mov", ".qt"},
+    "video/x-msvideo": {".avi"},
+    "audio/wav": {".wav"},
+    "audio/mpeg": {".mp3"},
+    "audio/mp4": {".m4a"},
+    "audio/flac": {".flac"},
+    "application/pdf": {".pdf"},
+}
+
+
+def test_file_names_do_not_depend_on_the_machines_mime_types(monkeypatch, tmp_path):
+    """``mimetypes`` reads /etc/mime.types: directory scans and name checks differed between
+    machines. A machine whose table knows nothing, or other names, changes nothing."""
+
+    def elsewhere(*_: object, **__: object) -> object:
+        raise AssertionError("the machine's MIME table was read")
+
+    for function in ("guess_type", "guess_all_extensions", "guess_extension"):
+        monkeypatch.setattr(mimetypes, function, elsewhere)
+    assert {t: set(output_suffixes(t)) for t in EMBEDDABLE} == _SUFFIXES
+    assert output_suffixes("text/plain") == frozenset()
+    for media_type, suffixes in _SUFFIXES.items():
+        for suffix in suffixes - ({".heic"} if media_type == "image/heif" else set()):
+            assert media_type_of(b"\0" * 16, f"x{suffix.upper()}") == media_type
+    for name in ("a.jpg", "b.webp", "c.flac", "d.mpga", "e.svgz", "f.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p, _ in expand_inputs([tmp_path])] == ["a.jpg", "b.webp", "c.flac"]
