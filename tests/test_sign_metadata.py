@@ -7,13 +7,15 @@ import hashlib
 import io
 import mimetypes
 import zlib
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
-from provenance import ManifestSpec, SignOptions, sign, verify
+from provenance import ManifestSpec, SignOptions, TrustPolicy, sign, verify
+from provenance._internal import c2pa_adapter
 from provenance.cli.inputs import expand_inputs
 from provenance.errors import MalformedAssetError, UnsupportedMediaError
 from provenance.label import draw_label
@@ -26,6 +28,7 @@ from provenance.media import (
     output_suffixes,
     png_kept_chunks,
 )
+from provenance.sign import prior_credentials
 from provenance.watermark import detect_bytes, detect_file, embed_file
 
 AI = ManifestSpec(generator="Acme Diffusion")
@@ -408,3 +411,29 @@ def test_file_names_do_not_depend_on_the_machines_mime_types(monkeypatch, tmp_pa
     for name in ("a.jpg", "b.webp", "c.flac", "d.mpga", "e.svgz", "f.txt"):
         (tmp_path / name).write_bytes(b"x")
     assert [p.name for p, _ in expand_inputs([tmp_path])] == ["a.jpg", "b.webp", "c.flac"]
+
+
+# -- judging a file's own credentials: one Context per process ----------------------------------
+
+
+def test_reading_a_files_own_credentials_reuses_the_process_context(
+    monkeypatch, credentials, photo
+):
+    """Each read made a c2pa Context of its own, parsing the trust lists' certificates again;
+    the settings are the verifier's (``TrustPolicy.from_env``), whose Context each process
+    makes once."""
+    signed = sign(photo.read_bytes(), credentials, SignOptions(AI)).asset
+    assert signed is not None
+    assert prior_credentials(signed, "image/jpeg", "a") is not None  # the Context is made
+    made: list[object] = []
+    real = c2pa_adapter.new_context
+
+    def counted(settings: dict[str, Any]) -> Any:
+        made.append(settings)
+        return real(settings)
+
+    monkeypatch.setattr(c2pa_adapter, "new_context", counted)
+    for data in (signed, photo.read_bytes(), signed):
+        prior_credentials(data, "image/jpeg", "a")
+    assert made == []
+    assert TrustPolicy.from_env(allow_remote=False).context() is TrustPolicy.from_env().context()
