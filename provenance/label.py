@@ -69,8 +69,8 @@ def encode_like(
     release: bool = False,
     source: bytes | None = None,
 ) -> bytes:
-    """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF (and a
-    JPEG's chroma subsampling, ``media.chroma_subsampling``).
+    """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF (and
+    XMP in WebP and AVIF, a JPEG's chroma subsampling, ``media.chroma_subsampling``).
 
     ``source``: the bytes ``original`` was decoded from. A PNG written from a PNG gets its
     text, colour space, DPI and EXIF chunks (``media.png_kept_chunks``: a generator's prompt and
@@ -85,7 +85,10 @@ def encode_like(
     if fmt is None:
         raise UnsupportedMediaError(f"cannot rewrite the pixels of {media_type} content")
     params: dict[str, object] = {}
-    for key in ("icc_profile", "exif"):
+    # WebP and AVIF hold XMP beside the pixels, and Pillow writes it only when given (JPEG's
+    # and PNG's are kept whole from the source below).
+    keys = ("icc_profile", "exif", "xmp") if fmt in ("WEBP", "AVIF") else ("icc_profile", "exif")
+    for key in keys:
         if original.info.get(key):
             params[key] = original.info[key]
     if fmt in ("JPEG", "WEBP", "AVIF"):

@@ -437,3 +437,17 @@ def test_reading_a_files_own_credentials_reuses_the_process_context(
         prior_credentials(data, "image/jpeg", "a")
     assert made == []
     assert TrustPolicy.from_env(allow_remote=False).context() is TrustPolicy.from_env().context()
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize("fmt", ["WEBP", "AVIF"])
+def test_a_signed_webp_or_avif_keeps_its_xmp(credentials, trusted, photo, fmt, label):
+    xmp = _xmp_segments()[4 + len(_XMP) :].split(b"\xff\xe1")[0]  # the standard packet
+    out = io.BytesIO()
+    Image.open(photo).save(out, format=fmt, xmp=xmp, quality=90)
+    signed = sign(out.getvalue(), credentials, SignOptions(AI, label=label, watermark_id=WID))
+    assert signed.asset is not None
+    with Image.open(io.BytesIO(signed.asset)) as image:
+        assert image.info["xmp"] == xmp
+    assert verify(signed.asset, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed.asset).identifier == WID
