@@ -389,36 +389,54 @@ def _jpeg_segments(jpeg: bytes | memoryview) -> Iterator[tuple[int, int, int]]:
         pos = end
 
 
+_JFIF = b"JFIF\x00"
+
+
+def _jfif(view: memoryview, start: int, end: int) -> bytes:
+    """A JFIF segment with the pixel density of the one at ``view[start:end]`` (version, units,
+    across, down), and no thumbnail (one would show the pixels before signing)."""
+    density = view[start + 4 + len(_JFIF) : start + 4 + len(_JFIF) + 7]
+    return b"\xff\xe0\x00\x10" + _JFIF + density + b"\x00\x00"
+
+
 def jpeg_kept_segments(data: bytes) -> bytes:
-    """The XMP (standard and extended) and comment segments of the JPEG ``data`` (see
-    ``_KEPT_SEGMENTS``), whole and in order, as they are: what a re-encode of its pixels leaves
-    out (Pillow writes a comment back only from an unchanged image, OpenCV none; neither
-    Extended XMP), to be put back with :func:`with_jpeg_segments`. Empty for other data."""
+    """The segments of the JPEG ``data`` that a re-encode of its pixels keeps: its JFIF pixel
+    density (DPI, which the encoders write as their own default), then its XMP (standard and
+    extended) and comment segments (``_KEPT_SEGMENTS``) whole and in order, as they are (Pillow
+    writes a comment back only from an unchanged image, OpenCV none; neither Extended XMP). To
+    be put back with :func:`with_jpeg_segments`. Empty for other data."""
     if not data.startswith(_SOI):
         return b""
     view = memoryview(data)
-    return b"".join(
-        view[start:end]
-        for marker, start, end in _jpeg_segments(view)
-        if any(
-            marker == kept and view[start + 4 : start + 4 + len(opening)] == opening
-            for kept, opening in _KEPT_SEGMENTS
-        )
-    )
+    kept: list[bytes | memoryview] = []
+    for marker, start, end in _jpeg_segments(view):
+        if marker == 0xE0 and start == len(_SOI) and end - start >= 18:
+            if view[start + 4 : start + 4 + len(_JFIF)] == _JFIF:
+                kept.append(_jfif(view, start, end))
+        elif any(
+            marker == wanted and view[start + 4 : start + 4 + len(opening)] == opening
+            for wanted, opening in _KEPT_SEGMENTS
+        ):
+            kept.append(view[start:end])
+    return b"".join(kept)
 
 
 def with_jpeg_segments(jpeg: bytes | memoryview, segments: bytes) -> bytes:
-    """The JPEG ``jpeg`` as bytes, with the whole ``segments`` inserted after the application
-    segments the encoder wrote first (JFIF, EXIF, ICC profile), where writers put XMP and
-    before the tables and the frame, in the one copy that ``bytes(jpeg)`` would make."""
+    """The JPEG ``jpeg`` as bytes, with the whole ``segments`` (``jpeg_kept_segments``) in, in
+    the one copy that ``bytes(jpeg)`` would make: a JFIF segment first, in place of the
+    encoder's (JFIF must follow the start of image), the others after the application segments
+    the encoder wrote (EXIF, ICC profile), where writers put XMP, before the tables and frame."""
     if not segments:
         return bytes(jpeg)
-    at = len(_SOI)
-    for marker, _, end in _jpeg_segments(jpeg):
+    jfif = segments[:18] if segments[:2] == b"\xff\xe0" else b""
+    cut = at = len(_SOI)
+    for marker, start, end in _jpeg_segments(jpeg):
         if not 0xE0 <= marker <= 0xEF:
             break
+        if jfif and marker == 0xE0 and start == len(_SOI):
+            cut = end  # the encoder's own JFIF gives way
         at = end
-    return b"".join((jpeg[:at], segments, jpeg[at:]))
+    return b"".join((jpeg[: len(_SOI)], jfif, jpeg[cut:at], segments[len(jfif) :], jpeg[at:]))
 
 
 #: The largest ICC profile and EXIF block OpenCV writes: one APP2 / APP1 segment each (Pillow

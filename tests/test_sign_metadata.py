@@ -110,7 +110,7 @@ def test_a_signed_jpeg_keeps_its_xmp_and_comments(credentials, trusted, photo, m
     data = _jpeg_with_xmp(Image.open(photo).convert(mode))
     assert (decode_plain_jpeg(data) is not None) is (mode == "RGB")
     kept = jpeg_kept_segments(data)
-    assert kept == _xmp_segments()
+    assert kept.endswith(_xmp_segments())  # after the JFIF density
     signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
     assert signed is not None
     assert jpeg_kept_segments(signed) == kept  # every one, byte for byte, once, in order
@@ -125,16 +125,59 @@ def test_a_signed_jpeg_keeps_its_xmp_and_comments(credentials, trusted, photo, m
     assert detect_bytes(signed).identifier == WID
 
 
-def test_jpeg_kept_segments_are_only_xmp_and_comments(photo):
+def test_jpeg_kept_segments_are_only_density_xmp_and_comments(photo):
     data = _jpeg_with_xmp(Image.open(photo))
-    assert jpeg_kept_segments(photo.read_bytes()) == b""  # the sample has neither
+    jfif = photo.read_bytes()[2:20]
+    assert jpeg_kept_segments(photo.read_bytes()) == jfif  # the sample has no XMP or comment
     assert jpeg_kept_segments(b"\x89PNG\r\n\x1a\n") == b""
     # An APP1 that is neither EXIF nor XMP, and an APP13 (Photoshop), stay out.
     other = _segment(0xE1, b"http://example.com/other\x00data") + _segment(
         0xED, b"Photoshop 3.0\x00"
     )
     at = data.index(b"\xff\xdb")
-    assert jpeg_kept_segments(data[:at] + other + data[at:]) == _xmp_segments()
+    assert jpeg_kept_segments(data[:at] + other + data[at:]) == data[2:20] + _xmp_segments()
+
+
+def _with_jfif(data: bytes, units: int, across: int, down: int, thumbnail: int = 0) -> bytes:
+    """``data`` with its JFIF segment replaced: pixel density and an RGB thumbnail's side."""
+    assert data[2:4] == b"\xff\xe0"
+    end = 4 + int.from_bytes(data[4:6], "big")
+    jfif = (
+        b"JFIF\x00\x01\x02"
+        + bytes((units,))
+        + across.to_bytes(2, "big")
+        + down.to_bytes(2, "big")
+        + bytes((thumbnail, thumbnail))
+        + bytes(range(256)) * (thumbnail * thumbnail * 3 // 256)
+    )
+    return data[:2] + _segment(0xE0, jfif) + data[end:]
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize(
+    ("units", "across", "down", "dpi"),
+    [(1, 300, 300, (300, 300)), (2, 118, 59, (299.72, 149.86)), (0, 2, 1, None)],
+    ids=["300 dpi", "per cm", "aspect only"],
+)
+def test_a_signed_jpeg_keeps_its_pixel_density(
+    credentials, trusted, photo, units, across, down, dpi, label
+):
+    """JFIF says the pixels' size (DPI, dots per cm, or just their aspect); both encoders wrote
+    their own default instead. The density stays; a JFIF thumbnail (the unsigned pixels) goes."""
+    out = io.BytesIO()
+    Image.open(photo).save(out, format="JPEG", quality=90)
+    data = _with_jfif(out.getvalue(), units, across, down, thumbnail=16)
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    with Image.open(io.BytesIO(signed)) as image:
+        assert isinstance(image, JpegImagePlugin.JpegImageFile)
+        assert image.info["jfif_unit"] == units
+        assert image.info["jfif_density"] == (across, down)
+        assert image.info.get("dpi") == (pytest.approx(dpi, abs=0.01) if dpi else None)
+        assert [name for name, _ in image.applist].count("APP0") == 1
+    assert signed[2:20] == _with_jfif(data, units, across, down)[2:20]  # first, no thumbnail
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
 
 
 # -- PNG: colour space, DPI and EXIF chunks --------------------------------------------------
