@@ -409,7 +409,6 @@ def test_an_undecodable_image_error_names_the_file(tmp_path, photo):
     message = str(caught.value)
     assert "BytesIO" not in message and " at 0x" not in message
     assert message.startswith(f"{source}: cannot decode the image (")
-    assert f"cannot identify image file {source})" in message
 
 
 # -- file names: the same on every machine ------------------------------------------------------
