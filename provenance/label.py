@@ -75,8 +75,8 @@ def encode_like(
     ``source``: the bytes ``original`` was decoded from. A PNG written from a PNG gets its
     text, colour space, DPI and EXIF chunks (``media.png_kept_chunks``: a generator's prompt and
     settings, XMP, gamma, ICC profile...) as they were; Pillow decodes them but writes few back,
-    OpenCV none. A JPEG written from a JPEG gets its XMP
-    and comment segments (``media.jpeg_kept_segments``) as they were.
+    OpenCV none. A JPEG written from a JPEG gets its pixel density, XMP and comment segments
+    (``media.jpeg_kept_segments``).
 
     ``release=True`` lets the encoder close ``image`` once it has copied its pixels (the PNG
     encoder copies them for OpenCV): at 12 MP its 48 MB go before the encoder's own memory.

@@ -482,8 +482,8 @@ def chroma_subsampling(image: Image.Image) -> ChromaSubsampling | None:
 @dataclass(frozen=True)
 class PlainJpeg:
     """A JPEG decoded straight into an RGB array (``decode_plain_jpeg``), with what its
-    re-encoding keeps: the ICC profile, EXIF, chroma subsampling, and the XMP and comment
-    segments (``jpeg_kept_segments``)."""
+    re-encoding keeps: the ICC profile, EXIF, chroma subsampling, and the pixel density, XMP
+    and comment segments (``jpeg_kept_segments``)."""
 
     rgb: np.ndarray
     icc_profile: bytes | None
