@@ -140,8 +140,8 @@ def images(size: int) -> list[tuple[str, str, np.ndarray]]:
     if (SHARED / DARK_FILE).is_file():
         earth = Image.open(SHARED / DARK_FILE).convert("RGB")
         scale = (1e6 / (earth.width * earth.height)) ** 0.5
-        size = (round(earth.width * scale), round(earth.height * scale))
-        earth_1mp = np.asarray(earth.resize(size, Image.Resampling.LANCZOS))
+        side = (round(earth.width * scale), round(earth.height * scale))
+        earth_1mp = np.asarray(earth.resize(side, Image.Resampling.LANCZOS))
         out.append(("cloud.jpg at 1 MP (Apollo 17 Earth)", "photo, mostly black", earth_1mp))
     return out
 
