@@ -216,22 +216,61 @@ BENIGN: dict[str, Callable[[Image.Image], Image.Image]] = {
 BENIGN["crop 50% + jpeg 75"] = lambda im: _encode(_crop(0.5)(im), "JPEG", quality=75)
 
 
+def shortfall(found: evidence.Likeness) -> float:
+    """How far an upload is from counting as the registered one: the largest shortfall of its
+    statistics below their thresholds (agreeing, correlation, covered), <= 0 when it counts."""
+    return max(
+        evidence.MIN_AGREEING - found.agreeing,
+        found.min_correlation - found.correlation,
+        evidence.MIN_COVERED - found.covered,
+    )
+
+
+def margins(found: list[evidence.Likeness]) -> str:
+    """The closest uploads come to each threshold: the highest agreeing share, the highest
+    correlation above its required value, and the smallest overall shortfall."""
+    if not found:
+        return "none named the registered image"
+    agree = max(f.agreeing for f in found)
+    corr = max(f.correlation - f.min_correlation for f in found)
+    least = min(found, key=shortfall)
+    return (
+        f"max agreeing {agree:.3f} (threshold {evidence.MIN_AGREEING}), max correlation "
+        f"{corr:+.3f} from its threshold, closest shortfall {shortfall(least):.3f} "
+        f"(agreeing {least.agreeing:.3f}, correlation {least.correlation:.3f} of "
+        f"{least.min_correlation:.3f}, covered {least.covered:.2f})"
+    )
+
+
 class Bench:
     def __init__(self, workdir: Path) -> None:
         keys = init_keys(workdir / "keys", org="Forgery Bench")
         self.credentials = SigningKeys.load(keys_dir=keys.dir)
         self.policy = TrustPolicy.from_files([keys.root])
         self.registry = ManifestRegistry(workdir / "manifests.sqlite3")
+        self.likeness: list[evidence.Likeness] = []
 
     def outcome(self, data: bytes, wid: int) -> tuple[bool, bool, bool]:
-        """(watermark names wid, recovered now, recovered under the old pHash rule)."""
+        """(watermark names wid, recovered now, recovered under the old pHash rule); the
+        evidence of each named upload is kept in ``likeness`` for the margins."""
         verdict = verify(data, policy=self.policy, registry=self.registry)
         named = bool(verdict.watermark and verdict.watermark.get("payload") == f"{wid:010x}")
         record = self.registry.by_watermark(wid)
         old = False
         if named and record is not None:
-            alike = similarity(image_hash(load_for_detection(data)), record.fingerprint or 0)
+            luminance = load_for_detection(data)
+            alike = similarity(image_hash(luminance), record.fingerprint or 0)
             old = alike >= OLD_RECOVERY_SIMILARITY
+            found = detect_rgb(luminance)
+            self.likeness.append(
+                evidence.compare(
+                    luminance,
+                    record.reference or b"",
+                    found.scale,
+                    found.angle,
+                    clipped=evidence.clipped(data),
+                )
+            )
         return named, bool(verdict.credentials.recovered), old
 
 
@@ -255,10 +294,13 @@ def main() -> None:
 
     # Benign uploads of every registered image.
     benign: dict[str, list[tuple[bool, bool, bool]]] = {k: [] for k in BENIGN}
+    bench.likeness = []
     for rgb, wid in zip(marked, ids, strict=True):
         for attack, fn in BENIGN.items():
             out = np.asarray(fn(Image.fromarray(rgb)).convert("RGB"))
             benign[attack].append(bench.outcome(jpeg(out, 92), wid))
+
+    benign_likeness, bench.likeness = bench.likeness, []
 
     # Unrelated pairs (A registered, B another image, near-duplicates excluded).
     pairs: list[tuple[int, int]] = []
@@ -290,6 +332,8 @@ def main() -> None:
         attacks["watermark copy (tile-folded residual x2)"].append(
             bench.outcome(jpeg(folded), ids[a])
         )
+
+    forged_likeness = bench.likeness
 
     # Squatting: A signed elsewhere; its stripped copy re-signed under its identifier and
     # registered by another API client.
@@ -341,6 +385,7 @@ def main() -> None:
     )
     cols = ["attack", "pairs", "watermark names A", "forged (old pHash rule)", "forged (evidence)"]
     print(table(rows, cols))
+    print(f"\nMargins of the forged uploads whose watermark named A: {margins(forged_likeness)}")
 
     brows: list[dict[str, Any]] = []
     total = [0, 0, 0, 0]
@@ -381,6 +426,12 @@ def main() -> None:
         "recovered | decoded",
     ]
     print(table(brows, bcols))
+    weakest = max(benign_likeness, key=shortfall)
+    print(
+        f"\nWeakest benign upload whose watermark decoded: shortfall {shortfall(weakest):.3f} "
+        f"(agreeing {weakest.agreeing:.3f}, correlation {weakest.correlation:.3f} of "
+        f"{weakest.min_correlation:.3f}, covered {weakest.covered:.2f})"
+    )
     # What the evidence costs a recovery: one comparison against the detection it follows, on
     # JPEG 75 uploads (full frame) and crop 60 % uploads of the first photos, same run.
     cost: dict[str, list[float]] = {
@@ -421,6 +472,8 @@ def main() -> None:
             "attacks": rows,
             "benign": brows,
             "steering_psnr_db_median": float(np.median(psnr_steer)),
+            "forged_closest_shortfall": min(map(shortfall, forged_likeness), default=None),
+            "benign_weakest_shortfall": shortfall(weakest),
             "cost_ms": timing,
         },
     )

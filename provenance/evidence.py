@@ -218,12 +218,14 @@ def clipped(data: bytes) -> np.ndarray | None:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 if image.format == "JPEG":
-                    factor = max(1, min(image.size) // (2 * BASE))
+                    factor = max(1, min(image.size) // BASE)
                     image.draft("RGB", (image.width // factor, image.height // factor))
                 rgb = np.asarray(image.convert("RGB"))
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
-    return (rgb.max(axis=2) >= CLIPPED_LEVEL).astype(np.uint8)
+    # Channel by channel: numpy's max over a last axis of 3 is ~100x slower than this.
+    brightest = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+    return (brightest >= CLIPPED_LEVEL).astype(np.uint8)
 
 
 def compare(

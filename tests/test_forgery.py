@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageEnhance
 
-from bench.forgery import copy_watermark, jpeg, steer_phash
+from bench.forgery import copy_watermark, jpeg, steer_phash, synthetic
 from provenance import (
     InputError,
     ManifestSpec,
@@ -295,8 +295,6 @@ def test_a_larger_picture_that_contains_the_registered_one_is_not_it():
 def flat_illustration(credentials, registry):
     """A flat illustration (bench/forgery.py's synthetic-flat-6: pure colours that clip at 255
     when brightened by 20 %) signed into the registry: (signed bytes, watermark id)."""
-    from bench.forgery import synthetic
-
     _, rgb = synthetic(7)[6]
     signed = sign(jpeg(rgb, 95), credentials, AI, registry=registry)
     return signed.asset or b"", signed.watermark or ""
@@ -307,8 +305,6 @@ def test_a_brightened_upload_whose_colours_clip_recovers(flat_illustration, trus
     the global gain (non-monotonically: a region once brighter comes out darker than its
     neighbour). Flat blocks mostly clipped in the upload are judged one-sidedly; before that,
     only a third of the blocks agreed and the upload was refused."""
-    from PIL import ImageEnhance
-
     signed, payload = flat_illustration
     im = Image.open(io.BytesIO(signed)).convert("RGB")
     data = jpeg(np.asarray(ImageEnhance.Brightness(im).enhance(1.2)), 92)
@@ -326,8 +322,6 @@ def test_a_clipped_forgery_is_not_recovered(flat_illustration, trusted, registry
     registered image's mean luminance (whose clipped blocks pass that rule wherever the
     registered colour is a little brighter), or another illustration steered to its pHash and
     brightened until it clips, both carrying its payload, are refused."""
-    from bench.forgery import synthetic
-
     signed, payload = flat_illustration
     a = _rgb(signed)
     if kind == "uniform":
@@ -351,8 +345,6 @@ def faint_texture(credentials, registry):
     """A texture of two colours of almost the same luminance (bench/forgery.py's
     synthetic-texture-11: its luminance varies by half a level) signed into the registry:
     (signed bytes, watermark id)."""
-    from bench.forgery import synthetic
-
     _, rgb = synthetic(12)[11]
     signed = sign(jpeg(rgb, 95), credentials, AI, registry=registry)
     return signed.asset or b"", signed.watermark or ""
