@@ -56,7 +56,13 @@ def check_pixels(data: bytes, budget: int) -> None:
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
     except Image.DecompressionBombError:
-        width = height = budget  # Pillow's own hard limit is far above ours
+        # Pillow refuses to open it, so its size is not known here (the message used to give
+        # the budget as both sides, "50000000x50000000"), only that it is far over the budget.
+        raise TooManyPixelsError(
+            "the image is refused as a decompression bomb: it declares more than "
+            f"{2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels",
+            hint=f"the limit is {budget / 1e6:g} megapixels; send a smaller rendition",
+        ) from None
     except Exception:  # not an image, or a header Pillow cannot read: the library decides
         return
     if width * height > budget:

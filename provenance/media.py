@@ -202,6 +202,11 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
             image.load()
         except Image.DecompressionBombError:
             raise TooManyPixelsError(f"{name}: refused as a decompression bomb") from None
+        except Image.UnidentifiedImageError:
+            # Pillow's own message names its in-memory buffer ("<_io.BytesIO object at 0x…>").
+            raise MalformedAssetError(
+                f"{name}: cannot decode the image (its content is in no image format known here)"
+            ) from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise MalformedAssetError(f"{name}: cannot decode the image ({exc})") from None
     return image
@@ -232,17 +237,28 @@ def pixel_array(
     return out
 
 
-def unmarkable(image: Image.Image) -> str | None:
-    """What kind of image ``image`` is if its pixels cannot carry a watermark (None if they
-    can): marked pixels are 8-bit RGB, and writing them back into a palette or 1 bit per pixel
-    quantises the mark away, into 16 or 32 bits clips the image to its darkest 256 levels."""
+def unmarkable(image: Image.Image, data: bytes | memoryview = b"") -> str | None:
+    """What kind of image ``image`` (decoded from ``data``) is if its pixels cannot carry a
+    watermark (None if they can): marked pixels are 8-bit RGB, and writing them back into a
+    palette or 1 bit per pixel quantises the mark away, into 16 or 32 bits clips the image to
+    its darkest 256 levels, and a 16-bit RGB(A) file would lose its low byte."""
     if image.mode in ("P", "PA"):
         return "palette images"
     if image.mode == "1":
         return "1-bit images"
-    if image.mode in ("I", "F") or image.mode.startswith("I;"):
+    if image.mode in ("I", "F") or image.mode.startswith("I;") or _deep_samples(image, data):
         return "images of more than 8 bits per channel"
     return None
+
+
+def _deep_samples(image: Image.Image, data: bytes | memoryview) -> bool:
+    """Whether the file has more than 8 bits per sample although Pillow decoded it into an
+    8-bit mode: it opens 16-bit RGB, RGBA and grey-with-alpha PNGs and TIFFs as RGB, RGBA and
+    LA, keeping only each sample's high byte, and the mode no longer says so once loaded."""
+    if bytes(data[:8]) == _PNG_SIGNATURE and bytes(data[12:16]) == b"IHDR" and len(data) > 24:
+        return data[24] > 8  # IHDR's bit depth (IHDR is the first chunk, by the PNG spec)
+    bits = getattr(image, "tag_v2", {}).get(258)  # a TIFF's BitsPerSample, kept after load
+    return bits is not None and max(bits if isinstance(bits, tuple) else (bits,)) > 8
 
 
 def paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:

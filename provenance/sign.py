@@ -317,7 +317,7 @@ def _render(
                     remedy=Remedy.NO_LABEL,
                 )
             return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
-        kind = unmarkable(original)
+        kind = unmarkable(original, data)
         if kind is not None and options.label is not None and not original.mode.startswith("P"):
             raise UnsupportedMediaError(
                 f"{name}: cannot draw a label on {kind}: they would be written back at 8 bits",

@@ -88,6 +88,26 @@ def test_undecodable_images_say_what_to_do(tmp_path, capsys, make, says, next_st
     assert code == 1 and says in err and f"{next_step})" in err
 
 
+@pytest.mark.parametrize("command", ["verify", "sign", "watermark detect"])
+def test_random_bytes_named_jpg_say_what_to_do(tmp_path, keys, capsys, command):
+    """Bytes in no known format, named .jpg: one line saying the content is not what the name
+    says, without Pillow's in-memory buffer name (it printed "<_io.BytesIO object at 0x…>")."""
+    path = tmp_path / "x.jpg"
+    path.write_bytes(bytes(range(256)) * 20)
+    keys_arg = ["--keys", str(keys.dir)] if command == "sign" else []
+    code, out, err = run(capsys, *command.split(), str(path), *keys_arg)
+    line = err.splitlines()[0]
+    assert code == 1 and not out and line.startswith(f"provenance: error: {path}: ")
+    assert "BytesIO" not in err and "Traceback" not in err
+    assert line.endswith(
+        "(its content is in no image format known here) "
+        "(the file may be damaged or cut short: use a complete copy)"
+        if command == "watermark detect"
+        else "(its content is not in the format its name or type says: the file may be "
+        "damaged, or not a media file)"
+    )
+
+
 def test_sign_batch_keeps_going_after_a_bad_file(tmp_path, keys, capsys):
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -114,6 +134,25 @@ def test_sign_batch_keeps_going_after_a_bad_file(tmp_path, keys, capsys):
     assert sorted(p.name for p in inputs.iterdir()) == sorted(
         [p.name for p in PHOTOS[:2]] + ["broken.jpg", "notes.txt"]
     )
+
+
+@pytest.mark.parametrize("out_dir", [None, "signed"])
+def test_a_directory_signed_twice_does_not_sign_its_outputs(tmp_path, keys, capsys, out_dir):
+    """The second run found the first run's outputs in the directory (NAME.signed.EXT beside
+    each input, or an --out-dir inside it) and signed them again, as NAME.signed.signed.EXT."""
+    inputs = tmp_path / "in"
+    (inputs / "sub").mkdir(parents=True)
+    shutil.copy(PHOTOS[0], inputs / "a.jpg")
+    shutil.copy(PHOTOS[1], inputs / "sub" / "b.JPEG")
+    where = ["--out-dir", str(inputs / out_dir)] if out_dir else []
+    argv = ["sign", str(inputs), *where, "--keys", str(keys.dir), "--no-watermark"]
+    assert run(capsys, *argv)[0] == 0
+    before = sorted(p.relative_to(inputs) for p in inputs.rglob("*") if p.is_file())
+    code, _, err = run(capsys, *argv, "--force")
+    assert code == 0 and "skipped 2 file(s) that are the outputs of other inputs" in err
+    assert "Signed 2 of 2 file(s)." in err
+    assert sorted(p.relative_to(inputs) for p in inputs.rglob("*") if p.is_file()) == before
+    assert len(before) == 4
 
 
 def test_a_directory_gives_every_name_a_supported_media_type_goes_by(tmp_path):

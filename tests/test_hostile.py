@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import urllib.request
+import zlib
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -279,6 +280,25 @@ def _png(width: int, height: int) -> bytes:
     out = io.BytesIO()
     Image.new("1", (width, height)).save(out, format="PNG")  # many pixels, few bytes
     return out.getvalue()
+
+
+def test_a_bomb_header_is_refused_without_a_made_up_size():
+    """A PNG header declaring 100,000 x 100,000 pixels: Pillow will not open it, and the
+    message gave the budget as both sides ("the image is 50000000x50000000 pixels")."""
+    from extension_api.jobs import check_pixels
+    from provenance.errors import TooManyPixelsError
+
+    png = io.BytesIO()
+    Image.new("1", (1, 1)).save(png, format="PNG")
+    data = bytearray(png.getvalue())
+    data[16:24] = (100_000).to_bytes(4, "big") * 2  # IHDR's width and height, then its CRC
+    data[29:33] = zlib.crc32(data[12:29]).to_bytes(4, "big")
+    with pytest.raises(TooManyPixelsError) as raised:
+        check_pixels(bytes(data), 50_000_000)
+    assert str(raised.value) == (
+        "the image is refused as a decompression bomb: it declares more than 179 megapixels"
+        " (the limit is 50 megapixels; send a smaller rendition)"
+    )
 
 
 async def test_pixel_budget(server):

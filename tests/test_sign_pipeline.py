@@ -397,6 +397,26 @@ def test_unmarkable_pixels_are_signed_as_they_are(credentials, trusted, photo, k
     assert verify(result.asset, policy=trusted).credentials.state == "Trusted"
 
 
+@pytest.mark.parametrize("ext", [".png", ".tiff"])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16_bit_colour_is_signed_as_it_is(credentials, trusted, photo, ext, channels):
+    """Pillow opens a 16-bit RGB(A) PNG or TIFF as 8-bit RGB(A): the mode does not say it is
+    deep, and signing used to watermark it and write it back at 8 bits, dropping every
+    sample's low byte. It is signed without a watermark, its 16-bit pixels untouched."""
+    bgr = np.asarray(Image.open(photo).convert("RGB").resize((300, 300)), np.uint16) * 257
+    bgr[::2] += 100  # low bytes an 8-bit copy cannot hold
+    if channels == 4:
+        bgr = np.dstack([bgr, np.full(bgr.shape[:2], 60000, np.uint16)])
+    data = cv2.imencode(ext, bgr)[1].tobytes()
+    result = sign(data, credentials, SignOptions(AI, watermark_id=WID))
+    assert result.watermark is None
+    assert result.notes == ["no watermark: images of more than 8 bits per channel cannot carry one"]
+    assert result.asset is not None
+    out = cv2.imdecode(np.frombuffer(result.asset, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert out is not None and out.dtype == np.uint16 and np.array_equal(out, bgr)
+    assert verify(result.asset, policy=trusted).credentials.state == "Trusted"
+
+
 def test_a_labelled_palette_image_is_written_as_rgb_and_marked(credentials, photo):
     data = _encoded(Image.open(photo).resize((600, 600)).convert("P"))
     result = sign(data, credentials, SignOptions(AI, label="AI", watermark_id=WID))

@@ -84,7 +84,13 @@ def _mapped(exc: Exception, name: str, step: _Step) -> ProvenanceError:
             hint="it is stored online, and this reader does not fetch remote manifests",
         )
     if isinstance(exc, c2pa.C2paError.NotSupported) or "not supported" in text.lower():
-        return UnsupportedMediaError(f"{name}: c2pa cannot {step.value} this file ({text})")
+        # The type c2pa was given is one it supports, so the bytes do not look like that type:
+        # named by its extension when no signature was recognised (random bytes named .jpg).
+        return UnsupportedMediaError(
+            f"{name}: c2pa cannot {step.value} this file ({text})",
+            hint="its content is not in the format its name or type says: the file may be "
+            "damaged, or not a media file",
+        )
     if "could not be parsed" in text or isinstance(exc, c2pa.C2paError.Io):
         return MalformedAssetError(f"{name}: the file's structure is damaged ({text})")
     if step is _Step.SIGN:

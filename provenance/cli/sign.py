@@ -79,6 +79,19 @@ def _output_for(source: Path, relative: Path, args: argparse.Namespace) -> Path:
     return signed_name(source)
 
 
+def _without_own_outputs(
+    inputs: list[tuple[Path, Path]], args: argparse.Namespace
+) -> tuple[list[tuple[Path, Path]], int]:
+    """The inputs less those that are another input's output, and how many were left out. A
+    directory signed a second time holds the first run's outputs (NAME.signed.EXT beside each
+    input, or an --out-dir inside it): signing them again wrote NAME.signed.signed.EXT."""
+    if args.in_place:
+        return inputs, 0
+    outputs = {_output_for(source, relative, args).resolve() for source, relative in inputs}
+    kept = [(source, relative) for source, relative in inputs if source.resolve() not in outputs]
+    return kept, len(inputs) - len(kept)
+
+
 def _credentials_words(prior: PriorCredentials) -> str:
     if prior.manifest_id is None:
         return "its unreadable credentials"
@@ -112,7 +125,9 @@ def _make_dir(directory: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     if sum(bool(x) for x in (args.output, args.out_dir, args.in_place)) > 1:
         raise OutputError("choose one of -o, --out-dir and --in-place")
-    inputs = expand_inputs(args.inputs)
+    inputs, skipped = _without_own_outputs(expand_inputs(args.inputs), args)
+    if skipped:
+        print(f"skipped {skipped} file(s) that are the outputs of other inputs", file=sys.stderr)
     if not inputs:
         raise InputError("no input files found")
     if args.output and len(inputs) > 1:

@@ -268,7 +268,7 @@ def embed_file(
     data = read_input(source)
     media_type = media_type_of(data, str(source))
     original = open_image(data, str(source))
-    kind = unmarkable(original)
+    kind = unmarkable(original, data)
     if kind is not None:
         raise UnsupportedMediaError(
             f"{source}: {kind} cannot carry a watermark (the marked pixels would be written "
