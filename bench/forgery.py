@@ -428,8 +428,11 @@ def main() -> None:
     print(table(brows, bcols))
     weakest = max(benign_likeness, key=shortfall)
     print(
-        f"\nWeakest benign upload whose watermark decoded: shortfall {shortfall(weakest):.3f} "
-        f"(agreeing {weakest.agreeing:.3f}, correlation {weakest.correlation:.3f} of "
+        "\nBenign uploads whose watermark decoded: lowest agreeing "
+        f"{min(f.agreeing for f in benign_likeness):.3f}, lowest correlation "
+        f"{min(f.correlation - f.min_correlation for f in benign_likeness):+.3f} from its "
+        f"threshold; the closest to refusal: shortfall {shortfall(weakest):.3f} (agreeing "
+        f"{weakest.agreeing:.3f}, correlation {weakest.correlation:.3f} of "
         f"{weakest.min_correlation:.3f}, covered {weakest.covered:.2f})"
     )
     # What the evidence costs a recovery: one comparison against the detection it follows, on
