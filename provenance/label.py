@@ -12,8 +12,11 @@ from .errors import UnsupportedMediaError
 from .media import (
     ChromaSubsampling,
     chroma_subsampling,
+    jpeg_kept_segments,
     pixel_array,
-    png_text_chunks,
+    png_chunk_kinds,
+    png_kept_chunks,
+    with_jpeg_segments,
     with_png_chunks,
 )
 
@@ -31,7 +34,8 @@ WRITABLE = {
 
 
 def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
-    """A copy of ``image`` with ``text`` in a dark box at the bottom-left corner.
+    """A copy of ``image`` with ``text`` in a dark box at the bottom-left corner: greyscale
+    (with its alpha) if it was, else RGB, or RGBA if it had any transparency.
 
     The text height is about 1/22 of the short side (at least 12 px), so the label stays legible
     on small images and unobtrusive on large ones.
@@ -48,11 +52,13 @@ def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
     draw.rounded_rectangle((x0, y0, x0 + box_w, y0 + box_h), radius=pad, fill=(0, 0, 0, 170))
     draw.text((x0 + pad - left, y0 + pad - top), text, font=font, fill=(255, 255, 255, 255))
     labelled = Image.alpha_composite(base, overlay)
-    return (
-        labelled
-        if image.mode == "RGBA"
-        else labelled.convert(image.mode if image.mode in ("RGB", "L") else "RGB")
-    )
+    transparent = "A" in image.mode or "transparency" in image.info
+    if image.mode in ("L", "LA"):
+        return labelled.convert("LA" if transparent else "L")
+    # Anything else with transparency (an alpha channel, a palette's or a colour key) keeps
+    # it as RGBA: a palette cannot take the label's new colours, and a colour key could
+    # happen to match some of them.
+    return labelled if transparent else labelled.convert("RGB")
 
 
 def encode_like(
@@ -63,12 +69,14 @@ def encode_like(
     release: bool = False,
     source: bytes | None = None,
 ) -> bytes:
-    """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF (and a
-    JPEG's chroma subsampling, ``media.chroma_subsampling``).
+    """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF (and
+    XMP in WebP and AVIF, a JPEG's chroma subsampling, ``media.chroma_subsampling``).
 
-    ``source``: the bytes ``original`` was decoded from. A PNG written from a PNG gets their
-    text chunks (``media.png_text_chunks``: a generator's prompt and settings, XMP) as they
-    were; Pillow decodes them but writes none back.
+    ``source``: the bytes ``original`` was decoded from. A PNG written from a PNG gets its
+    text, colour space, DPI and EXIF chunks (``media.png_kept_chunks``: a generator's prompt and
+    settings, XMP, gamma, ICC profile...) as they were; Pillow decodes them but writes few back,
+    OpenCV none. A JPEG written from a JPEG gets its pixel density, XMP and comment segments
+    (``media.jpeg_kept_segments``).
 
     ``release=True`` lets the encoder close ``image`` once it has copied its pixels (the PNG
     encoder copies them for OpenCV): at 12 MP its 48 MB go before the encoder's own memory.
@@ -77,12 +85,23 @@ def encode_like(
     if fmt is None:
         raise UnsupportedMediaError(f"cannot rewrite the pixels of {media_type} content")
     params: dict[str, object] = {}
-    for key in ("icc_profile", "exif"):
+    # WebP and AVIF hold XMP beside the pixels, and Pillow writes it only when given (JPEG's
+    # and PNG's are kept whole from the source below).
+    keys = ("icc_profile", "exif", "xmp") if fmt in ("WEBP", "AVIF") else ("icc_profile", "exif")
+    for key in keys:
         if original.info.get(key):
             params[key] = original.info[key]
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = 95
-    text = png_text_chunks(source) if fmt == "PNG" and source else b""
+    text = png_kept_chunks(source) if fmt == "PNG" and source else b""
+    if text:
+        # The ICC profile and EXIF chunks kept are the source's own: not a second copy from the
+        # encoder (Pillow writes ``image.info``'s profile unless told not to).
+        kinds = png_chunk_kinds(text)
+        if b"iCCP" in kinds:
+            params["icc_profile"] = None
+        if b"eXIf" in kinds:
+            params.pop("exif", None)
     if fmt == "PNG" and image.mode in ("RGB", "RGBA") and "transparency" not in image.info:
         # (Pillow also writes an RGB image's colour key, tRNS: those stay with Pillow below.)
         return _png(image, params, text, release=release)
@@ -93,8 +112,15 @@ def encode_like(
         image = image.convert("RGB")
     if fmt == "JPEG" and image.mode == "RGB" and (kept := chroma_subsampling(original)):
         params["subsampling"] = kept.value  # else Pillow's default, 4:2:0 at quality 95
+    segments = b""
+    if fmt == "JPEG" and source and source.startswith(b"\xff\xd8"):
+        segments = jpeg_kept_segments(source)
+        # The comments are among them: not a second copy from ``image.info``.
+        params["comment"] = b""
     out = io.BytesIO()
     image.save(out, format=fmt, **params)
+    if segments:
+        return with_jpeg_segments(out.getbuffer(), segments)
     return with_png_chunks(out.getbuffer(), text) if text else out.getvalue()
 
 
@@ -149,13 +175,15 @@ def encode_rgb_jpeg(
     icc_profile: bytes | None,
     exif: bytes | None,
     subsampling: ChromaSubsampling | None = None,
+    segments: bytes = b"",
 ) -> bytes:
     """An RGB array as a quality-95 JPEG, with the ICC profile and EXIF (each within one
-    segment, see ``media.decode_plain_jpeg``) and the chroma ``subsampling`` (by default
-    4:2:0): the same libjpeg-turbo encode as :func:`encode_like` (same tables and subsampling;
-    the pixels decode identically), from the array in hand. The array is consumed: its channels
-    are swapped to OpenCV's order in place, a band of rows at a time (a whole-image swap
-    allocates a full-size temporary)."""
+    segment, see ``media.decode_plain_jpeg``), the chroma ``subsampling`` (by default 4:2:0)
+    and the whole ``segments`` (``media.jpeg_kept_segments``) after them: the same
+    libjpeg-turbo encode as :func:`encode_like` (same tables and subsampling; the pixels decode
+    identically), from the array in hand. The array is consumed: its channels are swapped to
+    OpenCV's order in place, a band of rows at a time (a whole-image swap allocates a full-size
+    temporary)."""
     for top in range(0, rgb.shape[0], 64):
         band = rgb[top : top + 64]
         cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
@@ -172,4 +200,4 @@ def encode_rgb_jpeg(
     ok, encoded = cv2.imencodeWithMetadata(".jpg", rgb, kinds, chunks, params)
     if not ok:  # pragma: no cover - libjpeg writes any 8-bit RGB array
         raise UnsupportedMediaError("cannot encode the image as JPEG")
-    return encoded.tobytes()
+    return with_jpeg_segments(encoded.reshape(-1).data, segments)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import mimetypes
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -48,13 +47,29 @@ EMBEDDABLE: dict[str, str] = {
     "application/pdf": ".pdf",
 }
 
-#: Other extensions the same media types go by (beside ``mimetypes``' own).
+#: Other extensions the same media types go by. A fixed table, not ``mimetypes``: that reads
+#: the machine's ``/etc/mime.types`` (or the Windows registry), so a directory scan picked up
+#: other files on other machines (``.mpga`` and ``.svgz`` here, neither ``.webp`` nor ``.flac``
+#: on a machine without the file).
 _MORE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "image/jpeg": (".jpeg", ".jpe", ".jfif"),
     "image/tiff": (".tiff",),
-    "image/heif": (".heic",),
+    "image/heif": (".heic", ".hif"),  # a HEIF (mif1) photo named .heic; Canon's .hif
     "video/mp4": (".m4v",),
+    "video/quicktime": (".qt",),
 }
+
+
+def _by_suffix() -> dict[str, str]:
+    """The media type each extension names: the first that goes by it (``.heic``: HEIC)."""
+    named: dict[str, str] = {}
+    for media_type, suffix in EMBEDDABLE.items():
+        for each in (suffix, *_MORE_SUFFIXES.get(media_type, ())):
+            named.setdefault(each, media_type)
+    return named
+
+
+_BY_SUFFIX = _by_suffix()
 
 #: Images the project decodes into pixels (labels, watermarks, fingerprints).
 PIXEL_TYPES = frozenset(
@@ -136,8 +151,7 @@ def media_type_of(data: bytes, name: str | None = None, *, by_name: bool = True)
     if found is None and name and by_name:
         if name.lower().endswith(TEXT_SUFFIXES) and is_text(data):
             return TEXT
-        guessed, _ = mimetypes.guess_type(name)
-        found = guessed if guessed in EMBEDDABLE else None
+        found = _BY_SUFFIX.get(Path(name).suffix.lower())
     if found is None:
         what = f"{name}: " if name else ""
         raise UnsupportedMediaError(
@@ -148,15 +162,10 @@ def media_type_of(data: bytes, name: str | None = None, *, by_name: bool = True)
 
 
 def output_suffixes(media_type: str) -> frozenset[str]:
-    """The file-name extensions that say ``media_type``."""
-    return frozenset(
-        {
-            EMBEDDABLE.get(media_type, ""),
-            *_MORE_SUFFIXES.get(media_type, ()),
-            *mimetypes.guess_all_extensions(media_type),
-        }
-        - {""}
-    )
+    """The file-name extensions that say ``media_type`` (the same on every machine)."""
+    if media_type not in EMBEDDABLE:
+        return frozenset()
+    return frozenset((EMBEDDABLE[media_type], *_MORE_SUFFIXES.get(media_type, ())))
 
 
 def check_output_name(path: Path, media_type: str) -> None:
@@ -280,6 +289,17 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: their prompt and settings (Stable Diffusion UIs' ``parameters``, ComfyUI's ``prompt`` and
 #: ``workflow``), and where XMP goes (``XML:com.adobe.xmp``, e.g. IPTC's digital source type).
 PNG_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+#: The PNG chunks that say how to show the pixels: their colour space (gamma, primaries, the
+#: sRGB rendering intent, an ICC profile, the coding-independent code points of HDR and wide
+#: gamut images, and those images' mastering display and light levels), their physical pixel
+#: size (DPI), and the EXIF. Each holds for the pixels whatever their values, so it holds as much
+#: for the re-encoded ones. Not sBIT (a watermark writes the bits it says are empty), bKGD and
+#: hIST (they follow the bit depth and palette, which a re-encode may change), nor tIME.
+PNG_IMAGE_CHUNKS = frozenset(
+    {b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"cICP", b"mDCV", b"cLLI", b"pHYs", b"eXIf"}
+)
+#: What a re-encode of a PNG's pixels keeps from the PNG, as it was.
+PNG_KEPT_CHUNKS = PNG_TEXT_CHUNKS | PNG_IMAGE_CHUNKS
 
 
 def _png_chunks(png: bytes | memoryview) -> Iterator[tuple[bytes, int, int]]:
@@ -297,31 +317,124 @@ def _png_chunks(png: bytes | memoryview) -> Iterator[tuple[bytes, int, int]]:
         pos = end
 
 
-def png_text_chunks(data: bytes) -> bytes:
-    """The text chunks (``PNG_TEXT_CHUNKS``) of the PNG ``data``, whole and in order, as they
-    are (compressed or not): what a re-encode of its pixels leaves out, to be put back with
-    :func:`with_png_chunks`. A chunk whose CRC does not match is left out. Empty for other
-    data."""
+def png_kept_chunks(data: bytes) -> bytes:
+    """The chunks of the PNG ``data`` that a re-encode of its pixels keeps (``PNG_KEPT_CHUNKS``),
+    whole and in order, as they are (compressed or not): neither OpenCV nor Pillow writes them
+    back (but for the ICC profile and EXIF, which they are then not given), to be put back with
+    :func:`with_png_chunks`. A chunk whose CRC does not match is left out; so is a second copy
+    of a chunk PNG allows once (the first counts). Empty for other data."""
     if not data.startswith(_PNG_SIGNATURE):
         return b""
     view = memoryview(data)
-    return b"".join(
-        view[start:end]
-        for kind, start, end in _png_chunks(view)
-        if kind in PNG_TEXT_CHUNKS
-        and zlib.crc32(view[start + 4 : end - 4]) == int.from_bytes(view[end - 4 : end], "big")
-    )
+    seen: set[bytes] = set()
+    kept = []
+    for kind, start, end in _png_chunks(view):
+        if kind not in PNG_KEPT_CHUNKS or kind in seen:
+            continue
+        if zlib.crc32(view[start + 4 : end - 4]) != int.from_bytes(view[end - 4 : end], "big"):
+            continue
+        if kind in PNG_IMAGE_CHUNKS:
+            seen.add(kind)
+        kept.append(view[start:end])
+    return b"".join(kept)
+
+
+def png_chunk_kinds(chunks: bytes) -> frozenset[bytes]:
+    """The types of the whole ``chunks`` (as :func:`png_kept_chunks` gives them)."""
+    return frozenset(kind for kind, _, _ in _png_chunks(_PNG_SIGNATURE + chunks))
 
 
 def with_png_chunks(png: bytes | memoryview, chunks: bytes) -> bytes:
-    """The PNG ``png`` as bytes, with the whole ``chunks`` inserted before its first IDAT (where
-    readers that stop at the pixels, as Pillow's ``Image.open`` does, still see them), in the
-    one copy that ``bytes(png)`` would make."""
+    """The PNG ``png`` as bytes, with the whole ``chunks`` inserted before its palette (PLTE)
+    or else its first IDAT, in the one copy that ``bytes(png)`` would make: the colour chunks
+    must precede both, the others the pixels, and readers that stop at the pixels (as Pillow's
+    ``Image.open`` does) still see text there."""
     if chunks:
         for kind, start, _ in _png_chunks(png):
-            if kind == b"IDAT":
+            if kind in (b"PLTE", b"IDAT"):
                 return b"".join((png[:start], chunks, png[start:]))
     return bytes(png)
+
+
+_SOI, _SOS = b"\xff\xd8", 0xDA
+#: The JPEG segments a re-encode of the pixels keeps as they were, by marker and the identifier
+#: their data opens with: XMP (IPTC's digital source type, e.g. ``trainedAlgorithmicMedia``, how
+#: many generators label their output; creator and rights), the Extended XMP that continues a
+#: packet over 64 KB, and comments. The EXIF and ICC profile are written by the encoders
+#: themselves; c2pa writes its own APP11 (JUMBF) segments when it signs.
+_KEPT_SEGMENTS: tuple[tuple[int, bytes], ...] = (
+    (0xE1, b"http://ns.adobe.com/xap/1.0/\x00"),
+    (0xE1, b"http://ns.adobe.com/xmp/extension/\x00"),
+    (0xFE, b""),  # COM
+)
+
+
+def _jpeg_segments(jpeg: bytes | memoryview) -> Iterator[tuple[int, int, int]]:
+    """(marker, start, end) of each marker segment of a JPEG (marker, length, data) before its
+    first scan (SOS), up to the first that does not fit in the bytes."""
+    pos = len(_SOI)
+    while pos + 4 <= len(jpeg) and jpeg[pos] == 0xFF:
+        marker = jpeg[pos + 1]
+        if marker == 0xFF:  # a fill byte before a marker
+            pos += 1
+            continue
+        if marker == _SOS:
+            return
+        end = pos + 2 + int.from_bytes(jpeg[pos + 2 : pos + 4], "big")
+        if end > len(jpeg):
+            return
+        yield marker, pos, end
+        pos = end
+
+
+_JFIF = b"JFIF\x00"
+
+
+def _jfif(view: memoryview, start: int, end: int) -> bytes:
+    """A JFIF segment with the pixel density of the one at ``view[start:end]`` (version, units,
+    across, down), and no thumbnail (one would show the pixels before signing)."""
+    density = view[start + 4 + len(_JFIF) : start + 4 + len(_JFIF) + 7]
+    return b"\xff\xe0\x00\x10" + _JFIF + density + b"\x00\x00"
+
+
+def jpeg_kept_segments(data: bytes) -> bytes:
+    """The segments of the JPEG ``data`` that a re-encode of its pixels keeps: its JFIF pixel
+    density (DPI, which the encoders write as their own default), then its XMP (standard and
+    extended) and comment segments (``_KEPT_SEGMENTS``) whole and in order, as they are (Pillow
+    writes a comment back only from an unchanged image, OpenCV none; neither Extended XMP). To
+    be put back with :func:`with_jpeg_segments`. Empty for other data."""
+    if not data.startswith(_SOI):
+        return b""
+    view = memoryview(data)
+    kept: list[bytes | memoryview] = []
+    for marker, start, end in _jpeg_segments(view):
+        if marker == 0xE0 and start == len(_SOI) and end - start >= 18:
+            if view[start + 4 : start + 4 + len(_JFIF)] == _JFIF:
+                kept.append(_jfif(view, start, end))
+        elif any(
+            marker == wanted and view[start + 4 : start + 4 + len(opening)] == opening
+            for wanted, opening in _KEPT_SEGMENTS
+        ):
+            kept.append(view[start:end])
+    return b"".join(kept)
+
+
+def with_jpeg_segments(jpeg: bytes | memoryview, segments: bytes) -> bytes:
+    """The JPEG ``jpeg`` as bytes, with the whole ``segments`` (``jpeg_kept_segments``) in, in
+    the one copy that ``bytes(jpeg)`` would make: a JFIF segment first, in place of the
+    encoder's (JFIF must follow the start of image), the others after the application segments
+    the encoder wrote (EXIF, ICC profile), where writers put XMP, before the tables and frame."""
+    if not segments:
+        return bytes(jpeg)
+    jfif = segments[:18] if segments[:2] == b"\xff\xe0" else b""
+    cut = at = len(_SOI)
+    for marker, start, end in _jpeg_segments(jpeg):
+        if not 0xE0 <= marker <= 0xEF:
+            break
+        if jfif and marker == 0xE0 and start == len(_SOI):
+            cut = end  # the encoder's own JFIF gives way
+        at = end
+    return b"".join((jpeg[: len(_SOI)], jfif, jpeg[cut:at], segments[len(jfif) :], jpeg[at:]))
 
 
 #: The largest ICC profile and EXIF block OpenCV writes: one APP2 / APP1 segment each (Pillow
@@ -369,12 +482,14 @@ def chroma_subsampling(image: Image.Image) -> ChromaSubsampling | None:
 @dataclass(frozen=True)
 class PlainJpeg:
     """A JPEG decoded straight into an RGB array (``decode_plain_jpeg``), with what its
-    re-encoding keeps: the ICC profile, EXIF and chroma subsampling."""
+    re-encoding keeps: the ICC profile, EXIF, chroma subsampling, and the pixel density, XMP
+    and comment segments (``jpeg_kept_segments``)."""
 
     rgb: np.ndarray
     icc_profile: bytes | None
     exif: bytes | None
     subsampling: ChromaSubsampling | None = None
+    segments: bytes = b""
 
 
 def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
@@ -411,4 +526,4 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
     )
     if rgb is None or rgb.shape[:2] != (height, width):
         return None
-    return PlainJpeg(rgb, icc or None, exif or None, subsampling)
+    return PlainJpeg(rgb, icc or None, exif or None, subsampling, jpeg_kept_segments(data))

@@ -175,7 +175,7 @@ def prior_credentials(
     :class:`InputError`, unless ``unreadable_ok`` (then their ``manifest_id`` is None).
     """
     try:
-        found = c2pa_adapter.read(media_type, data, name=name, settings=_judging_settings())
+        found = c2pa_adapter.read(media_type, data, name=name, context=_judging().context())
     except ManifestError as exc:  # not a damaged file (an InputError): unreadable credentials
         if unreadable_ok:
             return PriorCredentials(None, None)
@@ -206,16 +206,17 @@ def prior_credentials(
     )
 
 
-def _judging_settings() -> dict[str, Any]:
+def _judging() -> TrustPolicy:
     """How c2pa judges a file's own credentials and a parent ingredient while signing. It
     records the parent's result in the new manifest for good, so they are judged as a verifier
     judges them (the trust lists with their TSA list, the allowed EKUs; offline): under c2pa's
     bare defaults, Google's time-stamped credentials were recorded as
     ``signingCredential.expired`` and Microsoft's documentSigning signer as
-    ``signingCredential.invalid``."""
-    settings = TrustPolicy.from_env().settings()
-    settings["verify"]["remote_manifest_fetch"] = False
-    return settings
+    ``signingCredential.invalid``.
+
+    Reads use its per-process Context (``TrustPolicy.context``; making one per read parsed the
+    trust lists again every time); the Builder gets its settings with its own thumbnail ones."""
+    return TrustPolicy.from_env(allow_remote=False)
 
 
 @dataclass
@@ -479,7 +480,9 @@ class _ArrayPixels:
 
     def encode(self) -> bytes:
         jpeg = self.jpeg
-        return encode_rgb_jpeg(jpeg.rgb, jpeg.icc_profile, jpeg.exif, jpeg.subsampling)
+        return encode_rgb_jpeg(
+            jpeg.rgb, jpeg.icc_profile, jpeg.exif, jpeg.subsampling, jpeg.segments
+        )
 
 
 @renamed_keyword("store", "registry")
@@ -558,7 +561,7 @@ def sign_bytes(
                 name=name,
                 settings={
                     "builder": {"thumbnail": settings},
-                    **(_judging_settings() if parent else _READ_SETTINGS),
+                    **(_judging().settings() if parent else _READ_SETTINGS),
                 },
                 resources={THUMBNAIL_ID: thumbnail} if thumbnail is not None else None,
                 ingredient=None

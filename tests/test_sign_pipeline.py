@@ -17,7 +17,7 @@ from provenance import ManifestSpec, SignOptions, sign, verify
 from provenance.concurrency import Beside
 from provenance.errors import MalformedAssetError, UnsupportedMediaError
 from provenance.label import encode_like
-from provenance.media import decode_plain_jpeg, paste_rgb, pixel_array, png_text_chunks
+from provenance.media import decode_plain_jpeg, paste_rgb, pixel_array, png_kept_chunks
 from provenance.registry import SQLiteRegistry
 from provenance.stages import measured, stage
 from provenance.watermark import detect_bytes, embed_file, embed_image, embed_rgb
@@ -328,11 +328,11 @@ def _png_with_text(image: Image.Image) -> bytes:
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])  # OpenCV's PNG path, and Pillow's (L)
 def test_signed_png_keeps_its_text_chunks(credentials, trusted, photo, mode, label):
     data = _png_with_text(Image.open(photo).convert(mode))
-    chunks = png_text_chunks(data)
+    chunks = png_kept_chunks(data)
     assert chunks.count(b"tEXt") == 2 and b"zTXt" in chunks and chunks.count(b"iTXt") == 2
     signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
     assert signed is not None
-    assert png_text_chunks(signed) == chunks  # every one, byte for byte, in order
+    assert png_kept_chunks(signed) == chunks  # every one, byte for byte, in order
     with Image.open(io.BytesIO(data)) as before, Image.open(io.BytesIO(signed)) as after:
         assert isinstance(before, PngImagePlugin.PngImageFile)
         assert isinstance(after, PngImagePlugin.PngImageFile)
@@ -344,19 +344,19 @@ def test_signed_png_keeps_its_text_chunks(credentials, trusted, photo, mode, lab
     assert detect_bytes(signed).identifier == WID
 
 
-def test_watermark_embed_keeps_png_text_chunks(tmp_path, photo):
+def test_watermark_embed_keeps_png_kept_chunks(tmp_path, photo):
     source, output = tmp_path / "in.png", tmp_path / "out.png"
     source.write_bytes(_png_with_text(Image.open(photo).convert("RGB")))
     embed_file(source, output, WID)
-    assert png_text_chunks(output.read_bytes()) == png_text_chunks(source.read_bytes())
+    assert png_kept_chunks(output.read_bytes()) == png_kept_chunks(source.read_bytes())
 
 
-def test_png_text_chunks_leaves_out_a_damaged_chunk(photo):
+def test_png_kept_chunks_leaves_out_a_damaged_chunk(photo):
     data = _png_with_text(Image.open(photo).convert("RGB"))
     at = data.index(b"Acme Diffusion")
     damaged = data[:at] + b"X" + data[at + 1 :]  # the CRC no longer matches
-    assert png_text_chunks(damaged).count(b"tEXt") == 1
-    assert png_text_chunks(photo.read_bytes()) == b""  # not a PNG
+    assert png_kept_chunks(damaged).count(b"tEXt") == 1
+    assert png_kept_chunks(photo.read_bytes()) == b""  # not a PNG
 
 
 # -- pixels that cannot carry a watermark: palette, 1-bit, more than 8 bits ---------------------

@@ -65,6 +65,52 @@ def test_viterbi_corrects_noisy_soft_bits():
     assert (payload.viterbi(soft) == bits).all()
 
 
+def test_list_viterbi_holds_the_message_the_best_path_misses():
+    rng = np.random.default_rng(11)
+    bits = payload.pack(0x0102030405, KEY)
+    coded = payload.encode(bits) * 2.0 - 1.0
+    rescued = 0
+    for _ in range(40):
+        soft = coded + rng.normal(0, 1.2, len(coded))
+        paths = payload.list_viterbi(soft, 16)
+        assert len(paths) == 16 and (paths[0] == payload.viterbi(soft)).all()
+        assert len({p.tobytes() for p in paths}) == 16  # distinct messages
+        best = (paths[0] == bits).all()
+        rescued += not best and any((p == bits).all() for p in paths)
+    assert rescued >= 5  # at this SNR the right message is often second or later
+
+
+def test_a_synchronised_fold_whose_best_decode_fails_is_rescued_by_the_check_bits():
+    # A fold with a clear sync peak whose most likely message is wrong: the check bits pick
+    # the right one from the next likeliest (on main, the best path's failure was final).
+    rescued = 0
+    for seed in (27, 38, 43, 46, 60):
+        rng = np.random.default_rng(seed)
+        tile = codec._periodic_highpass(codec.tile(0x0BADC0FFEE))  # as embedded
+        acc = tile + rng.normal(0, 2.6, tile.shape)
+        found = codec._decode(acc, KEY, "aligned")
+        assert found.sync_z >= codec.LIST_Z
+        assert not (payload.viterbi(_soft_bits(acc)) == payload.pack(0x0BADC0FFEE, KEY)).all()
+        rescued += found.identifier == 0x0BADC0FFEE
+    assert rescued == 5
+
+
+def test_list_decoding_finds_nothing_in_noise():
+    # The list gives each fold LIST tries at the check bits: pure noise at a high sync z must
+    # still fail them (each try passes with probability 2^-20).
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        acc = rng.normal(0, 1.0, (codec.PERIOD, codec.PERIOD)) + 0.4 * codec.patterns().sync
+        found = codec._decode(acc, KEY, "aligned")
+        assert found.sync_z >= codec.LIST_Z and not found.detected
+
+
+def _soft_bits(acc: np.ndarray) -> np.ndarray:
+    pats = codec.patterns()
+    spectrum, _, dy, dx = codec._correlate(acc, pats)
+    return pats.bits @ codec._align(spectrum, dy, dx).ravel()
+
+
 @pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)
 def test_exact_payload_and_psnr_on_every_sample(photo):
     rgb = _photo(photo.name)
@@ -348,6 +394,24 @@ def test_an_upscaled_photo_at_12mp_survives_a_crop():
     w, h = marked.size
     cropped = marked.crop((w // 10, h // 10, w - w // 10, h - h // 10))
     assert detect_rgb(np.asarray(cropped)).payload == "00c0ffee42"
+
+
+def test_a_half_frame_crop_folded_at_exactly_twice_the_period_keeps_its_sync_peak():
+    # The lattice search finds a crop to half the frame at period 64.0; sampling one base pixel
+    # in two there folded the whitened residual's high frequencies onto the pattern (z 5.4-5.8
+    # on this photo before the anti-aliasing blur, 6.6-7.0 with it).
+    rgb = _photo("hubble.jpg", 1.0)
+    for identifier in (0x5A5A000001, 0x5A5A000002, 0x5A5A000003):
+        marked = embed_rgb(rgb, identifier)
+        h, w = marked.shape[:2]
+        ch, cw = round(h * 0.5), round(w * 0.5)
+        top, left = (h - ch) // 2, (w - cw) // 2
+        crop = np.ascontiguousarray(marked[top : top + ch, left : left + cw])
+        white = codec.whitened(_jpeg(crop, 75))
+        period = codec.PERIOD * min(h, w) / min(crop.shape[:2])
+        fold = codec._fold(codec._unwarp(white, *codec._basis(period, 0.0)))
+        found = codec._decode(fold, KEY, "resynchronised")
+        assert found.identifier == identifier and found.sync_z >= 6.3
 
 
 @functools.cache

@@ -165,7 +165,7 @@ def embed_rgb(
 def embed_image(
     image: Image.Image, identifier: int, method: str = "ssw", *, in_place: bool = False
 ) -> Image.Image:
-    """Watermark a Pillow image, keeping its mode (and alpha).
+    """Watermark a Pillow image, keeping its mode (and alpha, RGBA's or LA's).
 
     One writable RGB copy of the pixels is made and marked in place. ``in_place=True`` lets
     ``image`` go: an RGB or RGBA image gets the marked pixels written back into it and is
@@ -180,16 +180,17 @@ def embed_image(
     if in_place and image.mode in ("RGB", "RGBA"):
         paste_rgb(image, rgb)
         return image
-    alpha = image.getchannel("A") if image.mode == "RGBA" else None
-    mode = image.mode
+    alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
+    mode = "RGB" if image.mode == "RGBA" else "L" if image.mode == "LA" else image.mode
     if in_place:
         image.close()
     marked = Image.fromarray(rgb)
     del rgb
+    if mode != "RGB":
+        marked = marked.convert(mode)
     if alpha is not None:
         marked.putalpha(alpha)
-        return marked
-    return marked if mode in ("RGB", "RGBA") else marked.convert(mode)
+    return marked
 
 
 def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> WatermarkResult:

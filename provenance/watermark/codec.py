@@ -26,6 +26,9 @@ Design (``org.provenance.ssw.1``; not registered with the C2PA):
   and there gathered into a quarter of the area at twice the amplitude, which JPEG's and
   WebP's quantisers keep where they erase an even faint pattern (``_flat_factor``).
   bench/quality.py measures it (flat-block RMS, NVIDIA FLIP against a JPEG q95 re-save).
+* **Decoding.** A lattice fold is resampled with anti-aliasing and, once it passes the sync
+  gates, folded again in phase with the pattern for its bits; a list Viterbi decoder offers the
+  check bits the LIST likeliest messages when the likeliest fails them.
 * **Decision.** A payload is reported when its 20 check bits agree and the fold is
   synchronised: the sync peak stands SYNC_Z deviations up, or LOW_Z with a clean decode.
 
@@ -35,6 +38,7 @@ Detection is a few numpy FFTs on a 256 px image, whatever the input size.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
@@ -107,6 +111,18 @@ CLEAN = 14
 #: came within 24 (23): this tier about doubles the chance that the check bits are consulted.
 HALF_Z = 4.5
 CLEAN_TIERS = ((LOW_Z, CLEAN), (HALF_Z, 24))
+#: When the best decode of a fold whose sync peak reaches LIST_Z fails the check bits, the
+#: LIST most likely messages are tried in turn (``payload.list_viterbi``): at a per-bit SNR
+#: near 1 the right one is often not the first (Firefly's cat after crop 50 % + JPEG 75, sync
+#: z 6.3-6.6 with 18-25 of 140 hard decisions wrong; a sky and a flat illustration after WebP
+#: 80 or JPEG 50, z 5.6-7.1). Such a fold gives a wrong message at most LIST chances of 2^-20
+#: instead of one (1.5e-5), times the rate of unmarked folds reaching LIST_Z.
+LIST = 16
+#: LIST_Z is above SYNC_Z because the coherent lattice scan (the best of ~260 folds) takes
+#: unmarked folds past SYNC_Z: 3 of 600 unmarked images had one at z 5.03-5.36, and a list
+#: there asked the check bits 54 times instead of 11. None reached 5.5. Below LIST_Z the best
+#: path alone is tried, as before; the tiers' disagreement limits gate it below SYNC_Z.
+LIST_Z = 5.5
 MIN_SIDE = 256
 #: Detection reads smaller images too (the base grid is then an up-sampling): a 1 MP image
 #: resized to 25 % (188-250 px short side) still decodes. Marked photos resized to a 188 / 170
@@ -466,7 +482,18 @@ def _sync(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float]:
     return _align(spectrum, dy, dx), z
 
 
-def _decode(acc: np.ndarray, key: bytes, geometry: str, want_bits: bool = False) -> Detection:
+def _decode(
+    acc: np.ndarray,
+    key: bytes,
+    geometry: str,
+    want_bits: bool = False,
+    phased: Callable[[float, float], np.ndarray] | None = None,
+) -> Detection:
+    """Decode a folded tile. ``phased(dx, dy)``, when given, folds the same lattice again with
+    its samples moved by (dx, dy) pixels: the bits are read from that fold, put in phase with
+    the pattern by the sync peak's fraction of a pixel. The sync test still reads ``acc``: the
+    phased fold's peak is measured at its full height for noise too (of 2927 unmarked folds,
+    z >= 4.5 in 12 instead of 3), while its bits' errors are noise's either way."""
     pats = patterns(key)
     spectrum, z, dy, dx = _correlate(acc, pats)
     if z < LOW_Z and not want_bits:
@@ -476,16 +503,44 @@ def _decode(acc: np.ndarray, key: bytes, geometry: str, want_bits: bool = False)
     if z < HALF_Z and not want_bits and soft @ soft < SPAN_SHARE * (flat @ flat):
         # Too little of the fold lies in the watermark's span for a clean decode: skip Viterbi.
         return Detection(False, None, 0.0, z, geometry)
+    if phased is not None:
+        spectrum, _, dy, dx = _correlate(phased(dx - round(dx), dy - round(dy)), pats)
+    soft = pats.bits @ _align(spectrum, dy, dx).ravel()
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
-    recoded = payload.encode(bits).astype(np.float64) * 2 - 1
-    disagree = int(np.count_nonzero((soft > 0) != (recoded > 0)))
-    synchronised = z >= SYNC_Z or any(z >= lo and disagree <= most for lo, most in CLEAN_TIERS)
-    message = payload.unpack(bits, key) if synchronised else None
-    if message is None:
+    found = _accepted(bits, soft, z, key)
+    if found is None and z >= LIST_Z:
+        # The best path fails; the check bits choose among the next LIST - 1.
+        paths = payload.list_viterbi(soft, LIST)[1:]
+        found = next((f for f in (_accepted(b, soft, z, key) for b in paths) if f), None)
+    if found is None:
         return Detection(False, None, 0.0, z, geometry, bits)
+    bits, message, recoded = found
     confidence = float(np.clip((soft * recoded).sum() / np.abs(soft).sum(), 0.0, 1.0))
     return Detection(True, message.identifier, confidence, z, geometry, bits)
+
+
+def _disagreements(bits: np.ndarray, soft: np.ndarray) -> tuple[int, np.ndarray]:
+    """How many of the coded bits' hard decisions disagree with ``bits`` re-encoded, and the
+    re-encoded bits (as -1/+1)."""
+    recoded = payload.encode(bits).astype(np.float64) * 2 - 1
+    return int(np.count_nonzero((soft > 0) != (recoded > 0))), recoded
+
+
+def _synchronised(z: float, disagree: int) -> bool:
+    return z >= SYNC_Z or any(z >= lo and disagree <= most for lo, most in CLEAN_TIERS)
+
+
+def _accepted(
+    bits: np.ndarray, soft: np.ndarray, z: float, key: bytes
+) -> tuple[np.ndarray, payload.Message, np.ndarray] | None:
+    """(bits, message, re-encoded bits) when this decode of a fold synchronised ``z`` deviations
+    up is accepted: the sync test passes with its disagreements, then the check bits."""
+    disagree, recoded = _disagreements(bits, soft)
+    if not _synchronised(z, disagree):
+        return None
+    message = payload.unpack(bits, key)
+    return None if message is None else (bits, message, recoded)
 
 
 def _dft(y: np.ndarray) -> np.ndarray:
@@ -900,8 +955,26 @@ def _basis(period: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
     return period * np.array([c, s]), period * np.array([-s, c])
 
 
-def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray, whole: bool = False) -> np.ndarray:
-    """Resample so that the lattice (v1, v2) becomes axis-aligned with period PERIOD.
+#: Anti-aliasing before ``_unwarp`` shrinks a lattice of scale s (period s * PERIOD) back to
+#: PERIOD: a Gaussian blur of sigma ANTIALIAS * sqrt(s^2 - 1) base pixels (0.55 at s = 2).
+#: Bilinear sampling alone keeps one pixel in s and folds the rest of the whitened residual's
+#: high-frequency noise onto the pattern's band. At a whole scale it is at its worst: a crop to
+#: half the frame folded at exactly period 64 (the lattice the comb finds) gave sync z 3.0-3.4
+#: on the Hubble photo at 12 MP where periods 0.3 % off (sampling between pixels, which
+#: averages) gave 6-7; with the blur, 4.8. Stronger blurs take the pattern's top octave too
+#: (sigma 0.87 at s = 2: median z 7.0 -> 6.6 over the photos).
+ANTIALIAS = 0.32
+
+
+def _unwarp(
+    white: np.ndarray,
+    v1: np.ndarray,
+    v2: np.ndarray,
+    whole: bool = False,
+    shift: tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
+    """Resample so that the lattice (v1, v2) becomes axis-aligned with period PERIOD, the
+    samples moved by ``shift`` (x, y; output pixels).
 
     ``whole``: zero-pad the result to whole tiles, so that the fold sums every pixel. After a
     crop the grid is coarser (a crop to 80 % leaves 6.4 tiles a side) and the partial tile is
@@ -911,6 +984,10 @@ def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray, whole: bool = Fal
     + JPEG 75 their decode, so only the coherent scan's lattices are folded whole.
     """
     basis = np.column_stack([v1, v2]) / PERIOD  # lattice units -> image pixels
+    scale = float(np.sqrt(abs(np.linalg.det(basis))))
+    if scale > 1.05:
+        # Three taps: sigma stays under 0.65 for the scales searched (to 1 / 0.45).
+        white = cv2.GaussianBlur(white, (3, 3), ANTIALIAS * np.sqrt(scale * scale - 1))
     h, w = white.shape
     corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64).T
     mapped = np.linalg.solve(basis, corners)
@@ -918,8 +995,8 @@ def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray, whole: bool = Fal
     size = np.ceil(hi - lo).astype(int)
     if whole:
         size = -(-size // PERIOD) * PERIOD
-    # dst -> src: src = basis @ (dst + lo)
-    matrix = np.hstack([basis, (basis @ lo)[:, None]]).astype(np.float32)
+    # dst -> src: src = basis @ (dst + lo + shift)
+    matrix = np.hstack([basis, (basis @ (lo + np.asarray(shift)))[:, None]]).astype(np.float32)
     return cv2.warpAffine(
         white.astype(np.float32),
         matrix,
@@ -928,6 +1005,30 @@ def _unwarp(white: np.ndarray, v1: np.ndarray, v2: np.ndarray, whole: bool = Fal
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0.0,
     )
+
+
+def _decode_lattice(
+    white: np.ndarray,
+    basis: tuple[np.ndarray, np.ndarray],
+    key: bytes,
+    want_bits: bool,
+    whole: bool = False,
+) -> Detection:
+    """``_decode`` of the tile folded over the lattice ``basis``, its bits read from the same
+    lattice folded again in phase with the pattern (``_decode`` asks for that fold only when
+    the first passes its sync gates).
+
+    A crop moves the pattern by any fraction of a pixel, and resampled at that phase the
+    pattern (high-passed: much of its energy near the tile's Nyquist frequency) is read between
+    its own pixels in every tile alike, where bilinear sampling averages neighbours and the
+    phase ramp of ``_align`` cannot restore what that lost. Moving the samples by the sync
+    peak's fraction of a pixel puts them on the pattern's own pixels.
+    """
+
+    def phased(dx: float, dy: float) -> np.ndarray:
+        return _fold(_unwarp(white, *basis, whole, shift=(dx, dy)))
+
+    return _decode(_fold(_unwarp(white, *basis, whole)), key, "resynchronised", want_bits, phased)
 
 
 def whitened(rgb_or_y: np.ndarray) -> np.ndarray:
@@ -967,17 +1068,17 @@ def detect(
         # The shortlist's grid (0.2 % in period, 0.1 degree) and the scan's are close enough to
         # try as they are; only a fold that shows the sync pattern at all is worth refining.
         basis = _basis(period, angle)
-        found = _decode(_fold(_unwarp(white, *basis, scanned)), key, "resynchronised", bits)
+        found = _decode_lattice(white, basis, key, bits, scanned)
         if not found.detected and found.sync_z >= (SCAN_REFINE_Z if scanned else REFINE_Z):
             if scanned:
                 period, angle = _refine_coherent(dft, key, period, angle)
             else:
                 period, angle = _refine(spectrum, period, angle)
             basis = _basis(period, angle)
-            found = _decode(_fold(_unwarp(white, *basis, scanned)), key, "resynchronised", bits)
+            found = _decode_lattice(white, basis, key, bits, scanned)
             if not found.detected and found.sync_z >= POLISH_Z:
                 basis = _basis(*_polish(white, pats, period, angle, scanned))
-                found = _decode(_fold(_unwarp(white, *basis, scanned)), key, "resynchronised", bits)
+                found = _decode_lattice(white, basis, key, bits, scanned)
         if found.detected:
             v1 = basis[0]
             tilt = float(np.degrees(np.arctan2(v1[1], v1[0])))

@@ -10,7 +10,9 @@ detector adds a synchronisation test on top (see ``codec``), so a wrong payload 
 
 The 64 bits (plus 6 zero tail bits) go through a rate-1/2 convolutional code (constraint length
 7, generators 171/133 octal, the NASA/CCSDS code) to 140 coded bits, decoded by soft-decision
-Viterbi: about 5 dB of coding gain, which buys robustness for the same visibility.
+Viterbi: about 5 dB of coding gain, which buys robustness for the same visibility. When the
+likeliest message fails its check bits, ``list_viterbi`` gives the next likeliest for the
+detector to try (each try is another 2^-20 chance of a wrong message passing).
 """
 
 from __future__ import annotations
@@ -110,12 +112,17 @@ _PRED_BIT = np.arange(_STATES) >> (_K - 2)
 _EXPECTED = 2 * _OUT[_PRED, _PRED_BIT[:, None]].astype(np.float64) - 1
 
 
+def _branch(soft: np.ndarray) -> np.ndarray:
+    """Every step's branch metrics at once, (steps, next state, 2 predecessors): the detector
+    decodes folds of unmarked images too."""
+    pairs = soft.reshape(len(soft) // 2, 2)
+    return (_EXPECTED[None] * pairs[:, None, None, :]).sum(axis=3)
+
+
 def viterbi(soft: np.ndarray) -> np.ndarray:
     """Soft-decision decode: ``soft[i] > 0`` means coded bit i is more likely 1."""
     steps = len(soft) // 2
-    pairs = soft.reshape(steps, 2)
-    # Every step's branch metrics at once (the detector decodes folds of unmarked images too).
-    branch = (_EXPECTED[None] * pairs[:, None, None, :]).sum(axis=3)  # (steps, next, 2)
+    branch = _branch(soft)
     metric = np.full(_STATES, -np.inf)
     metric[0] = 0.0
     choice = np.zeros((steps, _STATES), dtype=np.int8)
@@ -131,3 +138,34 @@ def viterbi(soft: np.ndarray) -> np.ndarray:
         decoded[t] = _PRED_BIT[state]
         state = _PRED[state, choice[t, state]]
     return decoded[: steps - (_K - 1)]
+
+
+def list_viterbi(soft: np.ndarray, size: int) -> list[np.ndarray]:
+    """The ``size`` most likely messages, best first (a parallel list Viterbi decoder).
+
+    Each state keeps its ``size`` best paths instead of one. The first is ``viterbi``'s; the
+    others are what the check bits choose among when the best path fails them: at a per-bit SNR
+    near 1 (a crop to half the frame after JPEG 75) the right message is often second or
+    fifth. Each extra path the check bits are asked about is another 2^-CHECK_BITS chance of a
+    wrong message passing them, so the caller accepts at most ``size`` times that.
+    """
+    steps = len(soft) // 2
+    branch = _branch(soft)
+    metric = np.full((_STATES, size), -np.inf)
+    metric[0, 0] = 0.0
+    # back[t, next, rank]: which of the 2 * size candidates (predecessor-major) it came from.
+    back = np.zeros((steps, _STATES, size), dtype=np.int16)
+    for t in range(steps):
+        cand = (metric[_PRED] + branch[t][:, :, None]).reshape(_STATES, 2 * size)
+        # Stable, with predecessor 0 first: the best path is the one ``viterbi`` picks on ties.
+        order = np.argsort(-cand, axis=1, kind="stable")[:, :size]
+        back[t] = order
+        metric = np.take_along_axis(cand, order, axis=1)
+    ranks = np.flatnonzero(np.isfinite(metric[0]))  # the encoder ends in state 0 (zero tail)
+    state, rank = np.zeros(len(ranks), dtype=np.int64), ranks
+    decoded = np.zeros((len(ranks), steps), dtype=np.uint8)
+    for t in range(steps - 1, -1, -1):
+        came = back[t, state, rank]
+        decoded[:, t] = _PRED_BIT[state]
+        state, rank = _PRED[state, came // size], came % size
+    return list(decoded[:, : steps - (_K - 1)])

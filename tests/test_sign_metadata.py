@@ -1,0 +1,495 @@
+"""Signing loses nothing a creator's file carried: a JPEG's XMP and comments, a PNG's colour,
+resolution and EXIF chunks, the precision of a 16-bit image, a labelled image's alpha."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+import zlib
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, JpegImagePlugin
+
+from provenance import ManifestSpec, SignOptions, TrustPolicy, sign, verify
+from provenance._internal import c2pa_adapter
+from provenance.cli.inputs import expand_inputs
+from provenance.errors import MalformedAssetError, UnsupportedMediaError
+from provenance.label import draw_label
+from provenance.media import (
+    EMBEDDABLE,
+    _png_chunks,
+    decode_plain_jpeg,
+    jpeg_kept_segments,
+    media_type_of,
+    output_suffixes,
+    png_kept_chunks,
+)
+from provenance.sign import prior_credentials
+from provenance.watermark import detect_bytes, detect_file, embed_file
+
+AI = ManifestSpec(generator="Acme Diffusion")
+WID = 0x12_3456_789A
+
+
+# -- JPEG: XMP (standard and extended) and comments ---------------------------------------------
+
+
+def _segment(marker: int, data: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(data) + 2).to_bytes(2, "big") + data
+
+
+_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
+_EXTENDED = b"http://ns.adobe.com/xmp/extension/\x00"
+
+
+def _xmp_segments() -> bytes:
+    """XMP as generators and editors write it: IPTC's digital source type and the creator in
+    the standard packet, which points (xmpNote:HasExtendedXMP) to an Extended XMP packet of
+    100 KB split over two APP1 segments; and two comments."""
+    extended = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:acme="http://acme.example/ns/" acme:workflow="'
+        + b"n" * 100_000
+        + b'"/></rdf:RDF></x:xmpmeta>'
+    )
+    guid = hashlib.md5(extended).hexdigest().upper().encode()
+    standard = (
+        b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        b'xmlns:xmpNote="http://ns.adobe.com/xmp/note/" '
+        b'Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/'
+        b'trainedAlgorithmicMedia" xmpNote:HasExtendedXMP="' + guid + b'">'
+        b"<dc:creator><rdf:Seq><rdf:li>Ada Example</rdf:li></rdf:Seq></dc:creator>"
+        b'</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    )
+    parts = [extended[:60_000], extended[60_000:]]
+    return b"".join(
+        [
+            _segment(0xE1, _XMP + standard),
+            *(
+                _segment(
+                    0xE1,
+                    _EXTENDED
+                    + guid
+                    + len(extended).to_bytes(4, "big")
+                    + (60_000 * i).to_bytes(4, "big")
+                    + part,
+                )
+                for i, part in enumerate(parts)
+            ),
+            _segment(0xFE, b"made with Acme Diffusion 2"),
+            _segment(0xFE, "seed 42 — ünïcode".encode()),
+        ]
+    )
+
+
+def _jpeg_with_xmp(image: Image.Image) -> bytes:
+    """A JPEG with an ICC profile and EXIF (Pillow writes those) and ``_xmp_segments`` after
+    them."""
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0131] = "Acme Diffusion"  # Software
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90, icc_profile=icc, exif=exif.tobytes())
+    data = out.getvalue()
+    at = data.index(b"\xff\xdb")  # the first quantisation table: after the APPn segments
+    return data[:at] + _xmp_segments() + data[at:]
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize("mode", ["RGB", "L"])  # unlabelled RGB: OpenCV's encode; else Pillow's
+def test_a_signed_jpeg_keeps_its_xmp_and_comments(credentials, trusted, photo, mode, label):
+    data = _jpeg_with_xmp(Image.open(photo).convert(mode))
+    assert (decode_plain_jpeg(data) is not None) is (mode == "RGB")
+    kept = jpeg_kept_segments(data)
+    assert kept.endswith(_xmp_segments())  # after the JFIF density
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    assert jpeg_kept_segments(signed) == kept  # every one, byte for byte, once, in order
+    with Image.open(io.BytesIO(signed)) as out:
+        assert isinstance(out, JpegImagePlugin.JpegImageFile)
+        assert b"trainedAlgorithmicMedia" in out.info["xmp"]
+        comments = [data for name, data in out.applist if name == "COM"]
+        assert comments == [b"made with Acme Diffusion 2", "seed 42 — ünïcode".encode()]
+        assert out.info.get("icc_profile") and out.getexif().get(0x0131) == "Acme Diffusion"
+        assert [name for name, _ in out.applist].count("APP11") >= 1  # c2pa's, beside them
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+def test_jpeg_kept_segments_are_only_density_xmp_and_comments(photo):
+    data = _jpeg_with_xmp(Image.open(photo))
+    jfif = photo.read_bytes()[2:20]
+    assert jpeg_kept_segments(photo.read_bytes()) == jfif  # the sample has no XMP or comment
+    assert jpeg_kept_segments(b"\x89PNG\r\n\x1a\n") == b""
+    # An APP1 that is neither EXIF nor XMP, and an APP13 (Photoshop), stay out.
+    other = _segment(0xE1, b"http://example.com/other\x00data") + _segment(
+        0xED, b"Photoshop 3.0\x00"
+    )
+    at = data.index(b"\xff\xdb")
+    assert jpeg_kept_segments(data[:at] + other + data[at:]) == data[2:20] + _xmp_segments()
+
+
+def _with_jfif(data: bytes, units: int, across: int, down: int, thumbnail: int = 0) -> bytes:
+    """``data`` with its JFIF segment replaced: pixel density and an RGB thumbnail's side."""
+    assert data[2:4] == b"\xff\xe0"
+    end = 4 + int.from_bytes(data[4:6], "big")
+    jfif = (
+        b"JFIF\x00\x01\x02"
+        + bytes((units,))
+        + across.to_bytes(2, "big")
+        + down.to_bytes(2, "big")
+        + bytes((thumbnail, thumbnail))
+        + bytes(range(256)) * (thumbnail * thumbnail * 3 // 256)
+    )
+    return data[:2] + _segment(0xE0, jfif) + data[end:]
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize(
+    ("units", "across", "down", "dpi"),
+    [(1, 300, 300, (300, 300)), (2, 118, 59, (299.72, 149.86)), (0, 2, 1, None)],
+    ids=["300 dpi", "per cm", "aspect only"],
+)
+def test_a_signed_jpeg_keeps_its_pixel_density(
+    credentials, trusted, photo, units, across, down, dpi, label
+):
+    """JFIF says the pixels' size (DPI, dots per cm, or just their aspect); both encoders wrote
+    their own default instead. The density stays; a JFIF thumbnail (the unsigned pixels) goes."""
+    out = io.BytesIO()
+    Image.open(photo).save(out, format="JPEG", quality=90)
+    data = _with_jfif(out.getvalue(), units, across, down, thumbnail=16)
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    with Image.open(io.BytesIO(signed)) as image:
+        assert isinstance(image, JpegImagePlugin.JpegImageFile)
+        assert image.info["jfif_unit"] == units
+        assert image.info["jfif_density"] == (across, down)
+        assert image.info.get("dpi") == (pytest.approx(dpi, abs=0.01) if dpi else None)
+        assert [name for name, _ in image.applist].count("APP0") == 1
+    assert signed[2:20] == _with_jfif(data, units, across, down)[2:20]  # first, no thumbnail
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+# -- PNG: colour space, DPI and EXIF chunks --------------------------------------------------
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+_EXIF = Image.Exif()
+_EXIF[0x0131] = "Acme Diffusion"  # Software
+_COLOUR = {
+    # Gamma 1/2.2, the sRGB primaries and white point, the perceptual rendering intent, and
+    # cICP's BT.709 primaries with the sRGB transfer function, full range.
+    "srgb": _chunk(b"gAMA", (45455).to_bytes(4, "big"))
+    + _chunk(
+        b"cHRM",
+        b"".join(
+            v.to_bytes(4, "big") for v in (31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
+        ),
+    )
+    + _chunk(b"sRGB", b"\x00")
+    + _chunk(b"cICP", bytes((1, 13, 0, 1))),
+    "icc": _chunk(b"iCCP", b"Acme sRGB\x00\x00" + zlib.compress(_ICC)),
+}
+#: 300 DPI (11811 pixels per metre), and the EXIF.
+_PHYS_EXIF = _chunk(b"pHYs", (11811).to_bytes(4, "big") * 2 + b"\x01") + _chunk(
+    b"eXIf", _EXIF.tobytes()
+)
+
+
+def _png_with(image: Image.Image, chunks: bytes) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    data = out.getvalue()
+    at = 8 + 25  # after the signature and IHDR: where the colour chunks belong
+    return data[:at] + chunks + data[at:]
+
+
+def _kinds(png: bytes) -> list[bytes]:
+    return [kind for kind, _, _ in _png_chunks(png)]
+
+
+@pytest.mark.parametrize("colour", ["srgb", "icc"])
+@pytest.mark.parametrize(
+    ("mode", "label"),
+    # RGB(A): OpenCV's PNG encode; L and a labelled palette image (written as RGB): Pillow's.
+    # (An unlabelled palette image is signed as it is, without a re-encode.)
+    [("RGB", None), ("RGB", "AI"), ("RGBA", None), ("RGBA", "AI"), ("L", None), ("P", "AI")],
+)
+def test_a_signed_png_keeps_its_colour_dpi_and_exif(
+    credentials, trusted, photo, mode, label, colour
+):
+    image = Image.open(photo).convert(mode)
+    chunks = _COLOUR[colour] + _PHYS_EXIF + _chunk(b"tEXt", b"Software\x00Acme Diffusion 2")
+    data = _png_with(image, chunks)
+    assert png_kept_chunks(data) == chunks
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    assert png_kept_chunks(signed) == chunks  # every one, byte for byte, once, in order
+    kinds = _kinds(signed)
+    first = min(kinds.index(k) for k in (b"PLTE", b"IDAT") if k in kinds)
+    assert all(kinds.index(k) < first for k in _kinds(b"\x89PNG\r\n\x1a\n" + chunks))
+    with Image.open(io.BytesIO(signed)) as out:
+        assert out.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+        assert out.getexif().get(0x0131) == "Acme Diffusion"
+        if colour == "srgb":
+            assert out.info["gamma"] == pytest.approx(0.45455)
+            assert out.info["srgb"] == 0 and len(out.info["chromaticity"]) == 8
+        else:
+            assert out.info["icc_profile"] == _ICC
+    # libpng (OpenCV) reads it without complaint: chunks in their place, CRCs right.
+    assert cv2.imdecode(np.frombuffer(signed, np.uint8), cv2.IMREAD_UNCHANGED) is not None
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+def test_png_kept_chunks_keeps_the_first_of_a_chunk_allowed_once(photo):
+    gamma = _chunk(b"gAMA", (45455).to_bytes(4, "big"))
+    again = _chunk(b"gAMA", (100000).to_bytes(4, "big"))
+    data = _png_with(Image.open(photo), gamma + again + _chunk(b"tIME", bytes(7)))
+    assert png_kept_chunks(data) == gamma  # tIME: signing changes the image
+
+
+# -- 16-bit colour images: Pillow decodes them to 8 bits --------------------------------------
+
+
+def _sixteen_bit(photo, channels: int, ext: str) -> bytes:
+    """A 16-bit image whose low 8 bits say something, with ``channels`` channels, as ``ext``."""
+    rgb = np.asarray(Image.open(photo).convert("RGB").resize((320, 320)), np.uint16) << 8
+    rgb[..., 0] |= np.arange(320, dtype=np.uint16)[None, :] % 256
+    if channels == 2:  # OpenCV writes no grey+alpha PNG (and Pillow only 8-bit ones)
+        return _png16_grey_alpha(np.dstack([rgb[..., 1], rgb[..., 0]]))
+    ok, encoded = cv2.imencode(ext, rgb if channels == 3 else np.dstack([rgb, rgb[..., 0]]))
+    assert ok
+    return encoded.tobytes()
+
+
+def _png16_grey_alpha(pixels: np.ndarray) -> bytes:
+    """A 16-bit grey+alpha PNG (colour type 4), unfiltered."""
+    height, width = pixels.shape[:2]
+    rows = pixels.astype(">u2").reshape(height, width * 2)
+    raw = np.hstack([np.zeros((height, 1), np.uint8), rows.view(np.uint8)]).tobytes()
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes((16, 4, 0, 0, 0))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(raw))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def _decoded16(data: bytes) -> np.ndarray:
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert pixels is not None and pixels.dtype == np.uint16
+    return pixels
+
+
+@pytest.mark.parametrize(
+    ("channels", "ext"),
+    [(3, ".png"), (4, ".png"), (2, ".png"), (3, ".tif"), (4, ".tif")],
+    ids=["RGB PNG", "RGBA PNG", "grey+alpha PNG", "RGB TIFF", "RGBA TIFF"],
+)
+def test_a_16_bit_colour_image_is_signed_as_it_is(
+    tmp_path, credentials, trusted, photo, channels, ext
+):
+    """Pillow decodes these to 8 bits per channel: re-encoded, they lost their low 8 bits,
+    silently. They are signed as 16-bit greyscale is: without a watermark, with a note, their
+    pixels untouched; a label is refused; ``watermark embed`` refuses them."""
+    data = _sixteen_bit(photo, channels, ext)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.mode in ("RGB", "RGBA", "LA")  # what Pillow makes of them
+    result = sign(data, credentials, SignOptions(AI, watermark_id=WID))
+    assert result.watermark is None
+    assert result.notes == ["no watermark: images of more than 8 bits per channel cannot carry one"]
+    assert result.asset is not None
+    assert np.array_equal(_decoded16(result.asset), _decoded16(data))
+    assert verify(result.asset, policy=trusted).credentials.state == "Trusted"
+    with pytest.raises(UnsupportedMediaError, match="more than 8 bits per channel"):
+        sign(data, credentials, SignOptions(AI, label="AI"))
+    source = tmp_path / f"in{ext}"
+    source.write_bytes(data)
+    with pytest.raises(UnsupportedMediaError, match="more than 8 bits per channel"):
+        embed_file(source, tmp_path / f"out{ext}", WID)
+
+
+# -- a label keeps the image's transparency ----------------------------------------------------
+
+
+def _alpha_gradient(size: tuple[int, int]) -> Image.Image:
+    return Image.linear_gradient("L").resize(size)
+
+
+def _transparent(photo, kind: str) -> Image.Image:
+    image = Image.open(photo).resize((600, 400))
+    if kind == "LA":
+        image = image.convert("LA")
+        image.putalpha(_alpha_gradient(image.size))
+        return image
+    # A palette with a transparent entry (tRNS), as PNG and GIF hold them.
+    image = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=255)
+    palette = image.getpalette() or []
+    pixels = np.asarray(image).copy()
+    pixels[:100] = 255  # the top quarter: the transparent entry
+    image = Image.fromarray(pixels, "P")
+    image.putpalette(palette + [0, 0, 0] * (256 - len(palette) // 3))
+    image.info["transparency"] = 255
+    return image
+
+
+def _alpha(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGBA").getchannel("A"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt", "label"),
+    [
+        ("LA", "PNG", "AI"),
+        ("LA", "PNG", None),  # the watermark alone dropped the alpha of grey+alpha too
+        ("LA", "TIFF", "AI"),
+        ("P", "PNG", "AI"),
+        ("P", "GIF", "AI"),
+    ],
+)
+def test_a_signed_image_keeps_its_transparency(credentials, trusted, photo, kind, fmt, label):
+    image = _transparent(photo, kind)
+    out = io.BytesIO()
+    image.save(out, format=fmt, transparency=image.info.get("transparency"))
+    data = out.getvalue()
+    before = _alpha(data)
+    assert before.min() == 0 and before.max() == 255
+    result = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID))
+    assert result.asset is not None
+    top = slice(0, 300)  # above the label, at the bottom-left
+    assert np.array_equal(_alpha(result.asset)[top], before[top])
+    with Image.open(io.BytesIO(result.asset)) as signed:
+        assert signed.mode == {"LA": "LA", "P": "RGBA"}[kind] or fmt == "GIF"
+    assert verify(result.asset, policy=trusted).credentials.state == "Trusted"
+    if fmt != "GIF":  # (a GIF's palette cannot carry a watermark)
+        assert detect_bytes(result.asset).identifier == WID
+
+
+@pytest.mark.parametrize("mode", ["LA", "PA", "RGBA"])
+def test_draw_label_keeps_alpha(photo, mode):
+    image = Image.open(photo).convert("RGBA")
+    image.putalpha(_alpha_gradient(image.size))
+    image = image.convert(mode)
+    labelled = draw_label(image, "AI")
+    assert labelled.mode == {"LA": "LA"}.get(mode, "RGBA")
+    top = (0, 0, image.width, image.height // 2)
+    want = np.asarray(image.convert("RGBA").getchannel("A").crop(top))
+    assert np.array_equal(np.asarray(labelled.convert("RGBA").getchannel("A").crop(top)), want)
+
+
+# -- errors name the file -------------------------------------------------------------------
+
+
+def test_an_undecodable_image_error_names_the_file(tmp_path, photo):
+    out = io.BytesIO()
+    Image.open(photo).save(out, format="TIFF", compression="tiff_lzw")
+    source = tmp_path / "scan.tif"
+    source.write_bytes(out.getvalue()[:200])  # a TIFF header, and its directory cut off
+    with pytest.raises(MalformedAssetError) as caught:
+        detect_file(source)
+    message = str(caught.value)
+    assert "BytesIO" not in message and " at 0x" not in message
+    assert message.startswith(f"{source}: cannot decode the image (")
+
+
+# -- file names: the same on every machine ------------------------------------------------------
+
+_SUFFIXES = {
+    "image/jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"},
+    "image/png": {".png"},
+    "image/webp": {".webp"},
+    "image/tiff": {".tif", ".tiff"},
+    "image/gif": {".gif"},
+    "image/avif": {".avif"},
+    "image/heic": {".heic"},
+    "image/heif": {".heif", ".heic", ".hif"},
+    "image/jxl": {".jxl"},
+    "image/svg+xml": {".svg"},
+    "image/x-adobe-dng": {".dng"},
+    "video/mp4": {".mp4", ".m4v"},
+    "video/quicktime": {".mov", ".qt"},
+    "video/x-msvideo": {".avi"},
+    "audio/wav": {".wav"},
+    "audio/mpeg": {".mp3"},
+    "audio/mp4": {".m4a"},
+    "audio/flac": {".flac"},
+    "application/pdf": {".pdf"},
+}
+
+
+def test_file_names_do_not_depend_on_the_machines_mime_types(monkeypatch, tmp_path):
+    """``mimetypes`` reads /etc/mime.types: directory scans and name checks differed between
+    machines. A machine whose table knows nothing, or other names, changes nothing."""
+
+    def elsewhere(*_: object, **__: object) -> object:
+        raise AssertionError("the machine's MIME table was read")
+
+    for function in ("guess_type", "guess_all_extensions", "guess_extension"):
+        monkeypatch.setattr(mimetypes, function, elsewhere)
+    assert {t: set(output_suffixes(t)) for t in EMBEDDABLE} == _SUFFIXES
+    assert output_suffixes("text/plain") == frozenset()
+    for media_type, suffixes in _SUFFIXES.items():
+        for suffix in suffixes - ({".heic"} if media_type == "image/heif" else set()):
+            assert media_type_of(b"\0" * 16, f"x{suffix.upper()}") == media_type
+    for name in ("a.jpg", "b.webp", "c.flac", "d.mpga", "e.svgz", "f.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p, _ in expand_inputs([tmp_path])] == ["a.jpg", "b.webp", "c.flac"]
+
+
+# -- judging a file's own credentials: one Context per process ----------------------------------
+
+
+def test_reading_a_files_own_credentials_reuses_the_process_context(
+    monkeypatch, credentials, photo
+):
+    """Each read made a c2pa Context of its own, parsing the trust lists' certificates again;
+    the settings are the verifier's (``TrustPolicy.from_env``), whose Context each process
+    makes once."""
+    signed = sign(photo.read_bytes(), credentials, SignOptions(AI)).asset
+    assert signed is not None
+    assert prior_credentials(signed, "image/jpeg", "a") is not None  # the Context is made
+    made: list[object] = []
+    real = c2pa_adapter.new_context
+
+    def counted(settings: dict[str, Any]) -> Any:
+        made.append(settings)
+        return real(settings)
+
+    monkeypatch.setattr(c2pa_adapter, "new_context", counted)
+    for data in (signed, photo.read_bytes(), signed):
+        prior_credentials(data, "image/jpeg", "a")
+    assert made == []
+    assert TrustPolicy.from_env(allow_remote=False).context() is TrustPolicy.from_env().context()
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize("fmt", ["WEBP", "AVIF"])
+def test_a_signed_webp_or_avif_keeps_its_xmp(credentials, trusted, photo, fmt, label):
+    xmp = _xmp_segments()[4 + len(_XMP) :].split(b"\xff\xe1")[0]  # the standard packet
+    out = io.BytesIO()
+    Image.open(photo).save(out, format=fmt, xmp=xmp, quality=90)
+    signed = sign(out.getvalue(), credentials, SignOptions(AI, label=label, watermark_id=WID))
+    assert signed.asset is not None
+    with Image.open(io.BytesIO(signed.asset)) as image:
+        assert image.info["xmp"] == xmp
+    assert verify(signed.asset, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed.asset).identifier == WID
