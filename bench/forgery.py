@@ -18,7 +18,13 @@ registered image (JPEG, resize, crops, 2 degree rotation, crop 50 % + JPEG 75, .
 recover. Images: the samples and peer photos (bench/robustness.py) plus generated images made
 here (sky gradients, plain backdrops, flat illustrations, textures), at 1 MP.
 
-    uv run python -m bench.forgery [--pairs N] [--synthetic N]
+The margins are printed too: how close the forged uploads whose watermark named A come to
+counting as A, and how close the benign ones come to refusal. ``--extra`` adds benign uploads
+outside the list (gamma, saturation, JPEG 40, crop + darkening, a 1 px shift) and hostile ones
+outside the three attacks, each carrying A's payload: A pasted over 30/50/70 % of B, a generated
+picture of the same kind recoloured to A's palette, and A mirrored.
+
+    uv run python -m bench.forgery [--pairs N] [--synthetic N] [--extra]
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageEnhance
 
 from bench._common import median_seconds, table, write_json
 from bench.robustness import ATTACKS, _crop, _encode, photos
@@ -216,22 +222,99 @@ BENIGN: dict[str, Callable[[Image.Image], Image.Image]] = {
 BENIGN["crop 50% + jpeg 75"] = lambda im: _encode(_crop(0.5)(im), "JPEG", quality=75)
 
 
+def _gamma(im: Image.Image) -> Image.Image:
+    return im.point([round(255 * (v / 255) ** 0.8) for v in range(256)] * 3)
+
+
+def _shift(im: Image.Image) -> Image.Image:
+    """One pixel to the right (the first column repeated), then JPEG 85."""
+    a = np.asarray(im)
+    shifted = np.concatenate([a[:, :1], a[:, :-1]], axis=1)
+    return _encode(Image.fromarray(shifted), "JPEG", quality=85)
+
+
+#: Benign uploads outside the list above (``--extra``).
+BENIGN_EXTRA: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "gamma 0.8": _gamma,
+    "saturation +30%": lambda im: ImageEnhance.Color(im).enhance(1.3),
+    "jpeg 40": lambda im: _encode(im, "JPEG", quality=40),
+    "crop 70% + brightness -20%": lambda im: ImageEnhance.Brightness(_crop(0.7)(im)).enhance(0.8),
+    "shift 1px + jpeg 85": _shift,
+}
+
+
+def paste(a: np.ndarray, b: np.ndarray, share: float) -> np.ndarray:
+    """B with the top-left ``share`` of its area replaced by A's pixels (A resized to B)."""
+    h, w = b.shape[:2]
+    a = np.asarray(Image.fromarray(a).resize((w, h), Image.Resampling.LANCZOS))
+    out = b.copy()
+    ph, pw = round(h * share**0.5), round(w * share**0.5)
+    out[:ph, :pw] = a[:ph, :pw]
+    return out
+
+
+def recolour(b: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """B with A's per-channel mean and spread (B's content in A's palette)."""
+    bf, af = b.astype(np.float32), a.astype(np.float32)
+    out = (bf - bf.mean((0, 1))) / (bf.std((0, 1)) + 1e-6) * af.std((0, 1)) + af.mean((0, 1))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def shortfall(found: evidence.Likeness) -> float:
+    """How far an upload is from counting as the registered one: the largest shortfall of its
+    statistics below their thresholds (agreeing, correlation, covered), <= 0 when it counts."""
+    return max(
+        evidence.MIN_AGREEING - found.agreeing,
+        found.min_correlation - found.correlation,
+        evidence.MIN_COVERED - found.covered,
+    )
+
+
+def margins(found: list[evidence.Likeness]) -> str:
+    """The closest uploads come to each threshold: the highest agreeing share, the highest
+    correlation above its required value, and the smallest overall shortfall."""
+    if not found:
+        return "none named the registered image"
+    agree = max(f.agreeing for f in found)
+    corr = max(f.correlation - f.min_correlation for f in found)
+    least = min(found, key=shortfall)
+    return (
+        f"max agreeing {agree:.3f} (threshold {evidence.MIN_AGREEING}), max correlation "
+        f"{corr:+.3f} from its threshold, closest shortfall {shortfall(least):.3f} "
+        f"(agreeing {least.agreeing:.3f}, correlation {least.correlation:.3f} of "
+        f"{least.min_correlation:.3f}, covered {least.covered:.2f})"
+    )
+
+
 class Bench:
     def __init__(self, workdir: Path) -> None:
         keys = init_keys(workdir / "keys", org="Forgery Bench")
         self.credentials = SigningKeys.load(keys_dir=keys.dir)
         self.policy = TrustPolicy.from_files([keys.root])
         self.registry = ManifestRegistry(workdir / "manifests.sqlite3")
+        self.likeness: list[evidence.Likeness] = []
 
     def outcome(self, data: bytes, wid: int) -> tuple[bool, bool, bool]:
-        """(watermark names wid, recovered now, recovered under the old pHash rule)."""
+        """(watermark names wid, recovered now, recovered under the old pHash rule); the
+        evidence of each named upload is kept in ``likeness`` for the margins."""
         verdict = verify(data, policy=self.policy, registry=self.registry)
         named = bool(verdict.watermark and verdict.watermark.get("payload") == f"{wid:010x}")
         record = self.registry.by_watermark(wid)
         old = False
         if named and record is not None:
-            alike = similarity(image_hash(load_for_detection(data)), record.fingerprint or 0)
+            luminance = load_for_detection(data)
+            alike = similarity(image_hash(luminance), record.fingerprint or 0)
             old = alike >= OLD_RECOVERY_SIMILARITY
+            found = detect_rgb(luminance)
+            self.likeness.append(
+                evidence.compare(
+                    luminance,
+                    record.reference or b"",
+                    found.scale,
+                    found.angle,
+                    clipped=evidence.clipped(data),
+                )
+            )
         return named, bool(verdict.credentials.recovered), old
 
 
@@ -239,6 +322,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pairs", type=int, default=60)
     parser.add_argument("--synthetic", type=int, default=32)
+    parser.add_argument(
+        "--extra",
+        action="store_true",
+        help="also benign uploads outside the list, and hostile ones outside the three attacks "
+        "(A pasted over part of B; a similar picture; A mirrored), each with A's payload",
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(11)
     images = photos() + synthetic(args.synthetic)
@@ -255,10 +344,19 @@ def main() -> None:
 
     # Benign uploads of every registered image.
     benign: dict[str, list[tuple[bool, bool, bool]]] = {k: [] for k in BENIGN}
+    bench.likeness = []
     for rgb, wid in zip(marked, ids, strict=True):
         for attack, fn in BENIGN.items():
             out = np.asarray(fn(Image.fromarray(rgb)).convert("RGB"))
             benign[attack].append(bench.outcome(jpeg(out, 92), wid))
+
+    benign_likeness, bench.likeness = bench.likeness, []
+    if args.extra:
+        for rgb, wid in zip(marked, ids, strict=True):
+            for attack, fn in BENIGN_EXTRA.items():
+                out = np.asarray(fn(Image.fromarray(rgb)).convert("RGB"))
+                benign.setdefault(attack, []).append(bench.outcome(jpeg(out, 92), wid))
+        bench.likeness = []
 
     # Unrelated pairs (A registered, B another image, near-duplicates excluded).
     pairs: list[tuple[int, int]] = []
@@ -290,6 +388,32 @@ def main() -> None:
         attacks["watermark copy (tile-folded residual x2)"].append(
             bench.outcome(jpeg(folded), ids[a])
         )
+
+    forged_likeness, bench.likeness = bench.likeness, []
+
+    hostile: dict[str, list[tuple[bool, bool, bool]]] = {}
+    if args.extra:
+        for a, b in pairs:
+            for share in (0.3, 0.5, 0.7):
+                pasted = embed_rgb(paste(marked[a], images[b][1], share), ids[a])
+                result = bench.outcome(jpeg(pasted), ids[a])
+                name = f"A pasted over {share:.0%} of B + A's payload"
+                hostile.setdefault(name, []).append(result)
+        # Similar content: a generated image of the same kind, recoloured to A's palette.
+        similar = synthetic(args.synthetic, seed=99)
+        first = len(images) - args.synthetic
+        for j, (_, b_rgb) in enumerate(similar):
+            a_rgb = images[first + j][1]
+            b_rgb = np.asarray(Image.fromarray(b_rgb).resize((a_rgb.shape[1], a_rgb.shape[0])))
+            forged = embed_rgb(recolour(b_rgb, a_rgb), ids[first + j])
+            result = bench.outcome(jpeg(forged), ids[first + j])
+            name = "same kind of picture in A's palette + A's payload"
+            hostile.setdefault(name, []).append(result)
+        for (_, rgb), wid in zip(images, ids, strict=True):
+            mirrored = embed_rgb(np.ascontiguousarray(rgb[:, ::-1]), wid)
+            hostile.setdefault("A mirrored + A's payload", []).append(
+                bench.outcome(jpeg(mirrored), wid)
+            )
 
     # Squatting: A signed elsewhere; its stripped copy re-signed under its identifier and
     # registered by another API client.
@@ -341,6 +465,19 @@ def main() -> None:
     )
     cols = ["attack", "pairs", "watermark names A", "forged (old pHash rule)", "forged (evidence)"]
     print(table(rows, cols))
+    print(f"\nMargins of the forged uploads whose watermark named A: {margins(forged_likeness)}")
+    hrows = [
+        {
+            "upload (outside the issue's attacks)": name,
+            "tried": len(got),
+            "watermark names A": f"{sum(g[0] for g in got)}/{len(got)}",
+            "recovered (evidence)": f"{sum(g[1] for g in got)}/{len(got)}",
+        }
+        for name, got in hostile.items()
+    ]
+    if hrows:
+        print()
+        print(table(hrows, list(hrows[0])))
 
     brows: list[dict[str, Any]] = []
     total = [0, 0, 0, 0]
@@ -381,6 +518,15 @@ def main() -> None:
         "recovered | decoded",
     ]
     print(table(brows, bcols))
+    weakest = max(benign_likeness, key=shortfall)
+    print(
+        "\nBenign uploads whose watermark decoded: lowest agreeing "
+        f"{min(f.agreeing for f in benign_likeness):.3f}, lowest correlation "
+        f"{min(f.correlation - f.min_correlation for f in benign_likeness):+.3f} from its "
+        f"threshold; the closest to refusal: shortfall {shortfall(weakest):.3f} (agreeing "
+        f"{weakest.agreeing:.3f}, correlation {weakest.correlation:.3f} of "
+        f"{weakest.min_correlation:.3f}, covered {weakest.covered:.2f})"
+    )
     # What the evidence costs a recovery: one comparison against the detection it follows, on
     # JPEG 75 uploads (full frame) and crop 60 % uploads of the first photos, same run.
     cost: dict[str, list[float]] = {
@@ -421,7 +567,10 @@ def main() -> None:
             "attacks": rows,
             "benign": brows,
             "steering_psnr_db_median": float(np.median(psnr_steer)),
+            "forged_closest_shortfall": min(map(shortfall, forged_likeness), default=None),
+            "benign_weakest_shortfall": shortfall(weakest),
             "cost_ms": timing,
+            "hostile_extra": hrows,
         },
     )
     print(f"\nwrote {path}")

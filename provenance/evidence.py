@@ -16,10 +16,13 @@ Knows nothing of C2PA or the registry: pixels and bytes in, a frozen result out.
 
 from __future__ import annotations
 
+import io
+import warnings
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from .watermark.codec import BASE, base_size
 
@@ -31,18 +34,38 @@ BLOCK = 16
 BLOCK_STRUCTURE = 0.5
 FLAT_STD = 2.5
 #: Both must hold for the image to count as the registered one: the share of blocks that agree
-#: and the correlation of the whole overlap. Measured (bench/forgery.py and its tuning run):
+#: and the correlation of the whole overlap. Measured (bench/forgery.py, 711 benign uploads
+#: whose watermark decoded, 127 forged ones whose watermark named the registered image):
 #: benign uploads (JPEG 50, crops to 50 %, 2 degree rotation, brightness/contrast) keep
-#: >= 0.78 and >= 0.83; unrelated images steered to the registered pHash, or carrying a copy of
-#: its watermark, stay <= 0.47 and <= 0.63.
+#: >= 0.78 and >= 0.83 (0.58 for a faint texture: see QUANTISATION_NOISE); unrelated images
+#: steered to the registered pHash, or carrying a copy of its watermark, stay <= 0.56 and
+#: <= 0.67 (none within 0.32 of passing both).
 MIN_AGREEING = 0.62
 MIN_CORRELATION = 0.75
+#: ... of a reference with contrast to spare. Quantisation noise (8-bit rounding, JPEG) caps
+#: the correlation a faint reference can reach: with reference contrast s (std, levels, on the
+#: blurred grid) and noise n, about s / sqrt(s^2 + n^2). So MIN_CORRELATION is scaled by that
+#: ceiling, n being what a JPEG 50 upload adds (measured: a near-isoluminant texture with
+#: s = 0.54 reaches 0.90 at JPEG 90 and 0.58 at JPEG 50): no change above ~4 levels (0.74),
+#: 0.44 at s = 0.54. An unrelated image correlates under 0.15 with such faint references.
+QUANTISATION_NOISE = 0.75
 #: The share of the submitted image that must lie within the registered one: a larger picture
 #: that merely contains it (a collage, an extended canvas) is not it. Crops and small
 #: rotations stay at ~1.0.
 MIN_COVERED = 0.9
 #: Fewer blocks than this in the overlap (a tiny crop) is too little to tell.
 MIN_BLOCKS = 24
+#: A channel at or above this level is taken as clipped (a brightened or contrast-stretched
+#: upload pushes bright colours past 255; what is lost there is unknown, only its sign).
+CLIPPED_LEVEL = 250
+#: A block whose upload pixels are at least this share clipped, and that is flat on both sides,
+#: is judged one-sidedly: clipping only ever lowers a pixel below the photometric fit, by at
+#: most CLIPPED_DROP of its level (brightness +20 % of a pure colour loses under 17 %).
+CLIPPED_SHARE = 0.5
+CLIPPED_DROP = 0.25
+#: Clipping is allowed for only when at least this share of the overlap is unclipped: the
+#: edit is fitted on those pixels (an upload clipped nearly everywhere is judged as it is).
+MIN_UNCLIPPED = 0.5
 #: Photometric changes undone before comparing (brightness/contrast edits of an upload).
 _GAIN = (0.6, 1.7)
 _C2 = (0.03 * 255) ** 2
@@ -57,13 +80,21 @@ class Likeness:
     covered: float  #: share of the submitted image that lies within the registered one
     blocks: int  #: blocks compared
     offset: tuple[int, int]  #: where the image sits in the reference (x, y), base-grid pixels
+    contrast: float = 0.0  #: std of the compared part of the reference (levels, blurred)
+
+    @property
+    def min_correlation(self) -> float:
+        """The correlation required: MIN_CORRELATION, less what quantisation noise takes from
+        a faint reference."""
+        ceiling = self.contrast / np.hypot(self.contrast, QUANTISATION_NOISE)
+        return MIN_CORRELATION * float(ceiling)
 
     @property
     def same(self) -> bool:
         return (
             self.blocks >= MIN_BLOCKS
             and self.agreeing >= MIN_AGREEING
-            and self.correlation >= MIN_CORRELATION
+            and self.correlation >= self.min_correlation
             and self.covered >= MIN_COVERED
         )
 
@@ -117,27 +148,46 @@ def _into_reference(y: np.ndarray, scale: float, angle: float) -> np.ndarray:
     return y[inset : h - inset, inset : w - inset]
 
 
-def _agreeing(ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+def _blocks(v: np.ndarray) -> np.ndarray:
+    bh, bw = v.shape[0] // BLOCK, v.shape[1] // BLOCK
+    return v[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK)
+
+
+def _agreeing(
+    ours: np.ndarray,
+    theirs: np.ndarray,
+    clipped: tuple[np.ndarray, float] | None = None,
+) -> np.ndarray:
     """Which BLOCK x BLOCK blocks of two equal-size images agree.
 
     A block with texture on either side agrees when its structure matches (SSIM's
     contrast-structure term) and its mean is close; a block flat on both sides (where
     "structure" is only noise, and always matches) must match its mean closely. Both, because
     either alone is weak: block means are the low frequencies that steering attacks shift.
+
+    ``clipped`` (which upload pixels were clipped, same size, and by how much of its level a
+    clipped pixel may fall below the fit): a flat block mostly clipped in the upload may lie
+    below the fit by up to that much (a brightened pure colour loses what went past 255, so
+    its luminance no longer follows the gain) but never above it.
     """
-    bh, bw = ours.shape[0] // BLOCK, ours.shape[1] // BLOCK
-    a = ours[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK)
-    b = theirs[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK)
+    a, b = _blocks(ours), _blocks(theirs)
     ma, mb = a.mean(axis=(1, 3)), b.mean(axis=(1, 3))
     va, vb = a.var(axis=(1, 3)), b.var(axis=(1, 3))
     cov = (a * b).mean(axis=(1, 3)) - ma * mb
     structure = (2 * cov + _C2) / (va + vb + _C2)
     textured = np.maximum(va, vb) >= FLAT_STD**2
     spread, off = float(ours.std()), np.abs(ma - mb)
+    flat_tolerance = 0.1 * spread + 2.0
+    flat_agrees = off <= flat_tolerance
+    if clipped is not None:
+        where, drop = clipped
+        lost = _blocks(where.astype(np.float32)).mean(axis=(1, 3)) >= CLIPPED_SHARE
+        below = (mb <= ma + flat_tolerance) & (mb >= ma * (1 - drop) - flat_tolerance)
+        flat_agrees = np.where(lost, below, flat_agrees)
     return np.where(
         textured,
         (structure >= BLOCK_STRUCTURE) & (off <= 0.2 * spread + 3.0),
-        off <= 0.1 * spread + 2.0,
+        flat_agrees,
     )
 
 
@@ -161,18 +211,52 @@ def _locate(field: np.ndarray, image: np.ndarray) -> tuple[int, int]:
     return x0 + fx, y0 + fy
 
 
+def clipped(data: bytes) -> np.ndarray | None:
+    """Where an upload's colours are clipped (any channel >= CLIPPED_LEVEL), as 0/1 at about
+    the detector's resolution (JPEGs decoded at a reduced DCT scale, as for detection), or
+    None when the bytes do not decode (the comparison then judges every block alike)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format == "JPEG":
+                    factor = max(1, min(image.size) // BASE)
+                    image.draft("RGB", (image.width // factor, image.height // factor))
+                rgb = np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    # Channel by channel: numpy's max over a last axis of 3 is ~100x slower than this.
+    brightest = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+    return (brightest >= CLIPPED_LEVEL).astype(np.uint8)
+
+
 def compare(
-    luminance: np.ndarray, stored: bytes, scale: float = 1.0, angle: float = 0.0
+    luminance: np.ndarray,
+    stored: bytes,
+    scale: float = 1.0,
+    angle: float = 0.0,
+    clipped: np.ndarray | None = None,
 ) -> Likeness:
     """Compare an image (its luminance, any size) with a stored :func:`reference`.
 
     ``scale`` and ``angle`` are the watermark detector's geometry (a crop to 60 % of the frame
     shows scale 1/0.6). The offset is searched over the whole reference, so any crop is found.
+    ``clipped`` (:func:`clipped` of the same upload, any size) makes the comparison tolerate
+    colours clipped by a brightness or contrast edit.
     """
     ref = _decode_reference(stored)
     if ref is None or not 0.2 < scale < 5:
         return NONE
     image = _into_reference(_base(luminance), scale, angle)
+    lost = None
+    if clipped is not None and clipped.ndim == 2 and min(clipped.shape) > 0:
+        # The mask on the luminance's grid, then through the same resampling as the image.
+        mask = cv2.resize(
+            clipped.astype(np.float32),
+            (luminance.shape[1], luminance.shape[0]),
+            interpolation=cv2.INTER_AREA,
+        )
+        lost = _into_reference(_base(mask), scale, angle)
     if min(image.shape) < 2 * BLOCK:
         return NONE
     # Let the image overhang the reference a little: a full frame maps onto it within a pixel
@@ -189,13 +273,20 @@ def compare(
         return NONE
     theirs = image[y0 - y : y1 - y, x0 - x : x1 - x]
     ours = ref[y0:y1, x0:x1]
-    # Undo a brightness/contrast edit (a bounded gain, then the mean), never more; then blur a
-    # little, so the watermark pattern itself (the same in a forgery that copies it) and
-    # resampling noise do not count as structure.
-    gain = float(np.clip(ours.std() / (theirs.std() + 1e-6), *_GAIN))
-    theirs = (theirs - theirs.mean()) * gain + ours.mean()
+    clipped_here = None if lost is None else lost[y0 - y : y1 - y, x0 - x : x1 - x] >= 0.5
+    if clipped_here is not None and not MIN_UNCLIPPED <= 1 - clipped_here.mean() < 1:
+        clipped_here = None  # nothing clipped, or too much to fit the edit on the rest
+    # Undo a brightness/contrast edit (a bounded gain, then the mean), never more, fitted on
+    # the pixels the edit did not clip (clipped ones fall short of it and would skew it);
+    # then blur a little, so the watermark pattern itself (the same in a forgery that copies
+    # it) and resampling noise do not count as structure.
+    fit = np.ones(ours.shape, bool) if clipped_here is None else ~clipped_here
+    gain = float(np.clip(ours[fit].std() / (theirs[fit].std() + 1e-6), *_GAIN))
+    theirs = (theirs - theirs[fit].mean()) * gain + ours[fit].mean()
     ours, theirs = (cv2.GaussianBlur(v, (0, 0), 1.0) for v in (ours, theirs))
-    agree = _agreeing(ours, theirs)
+    # A clipped pixel lies below the fit by at most what the brightening (1 / gain) added.
+    drop = float(np.clip(1 - gain, 0, CLIPPED_DROP))
+    agree = _agreeing(ours, theirs, None if clipped_here is None else (clipped_here, drop))
     covered = (x1 - x0) * (y1 - y0) / (image.shape[0] * image.shape[1])
     return Likeness(
         float(agree.mean()),
@@ -203,4 +294,5 @@ def compare(
         float(covered),
         int(agree.size),
         (int(x), int(y)),
+        float(ours.std()),
     )

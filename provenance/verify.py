@@ -154,7 +154,15 @@ def _candidates(
     alike = evidence.NONE
     if record is not None:
         if record.reference:  # rows stored before references existed have none: never "same"
-            alike = evidence.compare(luminance, record.reference, found.scale, found.angle)
+            # Which colours a brightness/contrast edit clipped: decoded only here, when the
+            # watermark names a registered image (the luminance alone cannot tell).
+            alike = evidence.compare(
+                luminance,
+                record.reference,
+                found.scale,
+                found.angle,
+                clipped=evidence.clipped(data),
+            )
         match = Match(
             record.manifest_id, round(alike.agreeing, 3), MatchKind.WATERMARK, record.signer
         )

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageEnhance
 
-from bench.forgery import copy_watermark, jpeg, steer_phash
+from bench.forgery import copy_watermark, jpeg, steer_phash, synthetic
 from provenance import (
     InputError,
     ManifestSpec,
@@ -289,3 +289,94 @@ def test_a_larger_picture_that_contains_the_registered_one_is_not_it():
     assert found.agreeing > 0.9 and found.correlation > 0.9  # the registered part is there
     assert found.covered < 0.7 and not found.same
     assert evidence.compare(a, reference).same  # the registered picture alone is it
+
+
+@pytest.fixture
+def flat_illustration(credentials, registry):
+    """A flat illustration (bench/forgery.py's synthetic-flat-6: pure colours that clip at 255
+    when brightened by 20 %) signed into the registry: (signed bytes, watermark id)."""
+    _, rgb = synthetic(7)[6]
+    options = SignOptions(AI.manifest, watermark_id=0x0C11AA0E20)  # fixed: deterministic
+    signed = sign(jpeg(rgb, 95), credentials, options, registry=registry)
+    return signed.asset or b"", signed.watermark or ""
+
+
+def test_a_brightened_upload_whose_colours_clip_recovers(flat_illustration, trusted, registry):
+    """Brightness +20 %: the illustration's bright colours clip, so their luminance falls below
+    the global gain (non-monotonically: a region once brighter comes out darker than its
+    neighbour). Flat blocks mostly clipped in the upload are judged one-sidedly; before that,
+    only a third of the blocks agreed and the upload was refused."""
+    signed, payload = flat_illustration
+    im = Image.open(io.BytesIO(signed)).convert("RGB")
+    data = jpeg(np.asarray(ImageEnhance.Brightness(im).enhance(1.2)), 92)
+    verdict = verify(data, policy=trusted, registry=registry)
+    assert verdict.watermark is not None and verdict.watermark["payload"] == payload
+    assert verdict.credentials.recovered is True and verdict.credentials.state == State.TRUSTED
+    assert (verdict.credentials.similarity or 0) >= 0.8
+    mask = evidence.clipped(data)
+    assert mask is not None and mask.mean() > 0.3  # the edit did clip colours
+
+
+@pytest.mark.parametrize("kind", ["uniform", "steered"])
+def test_a_clipped_forgery_is_not_recovered(flat_illustration, trusted, registry, kind):
+    """The one-sided rule for clipped blocks is no way in: a uniform saturated colour at the
+    registered image's mean luminance (whose clipped blocks pass that rule wherever the
+    registered colour is a little brighter), or another illustration steered to its pHash and
+    brightened until it clips, both carrying its payload, are refused."""
+    signed, payload = flat_illustration
+    a = _rgb(signed)
+    if kind == "uniform":
+        forged_rgb = np.empty_like(a)
+        forged_rgb[:] = (255, 255, 0)  # saturated yellow, luminance ~226
+    else:
+        _, b = synthetic(11)[10]  # synthetic-flat-10, another flat illustration
+        b = np.asarray(Image.fromarray(b).resize((a.shape[1], a.shape[0])))
+        fingerprint = image_hash(load_for_detection(signed))
+        brightened = np.clip(steer_phash(b, fingerprint).astype(np.float32) * 1.25, 0, 255)
+        forged_rgb = brightened.astype(np.uint8)
+    data = jpeg(embed_rgb(forged_rgb, int(payload, 16)), 92)
+    mask = evidence.clipped(data)
+    assert mask is not None and mask.mean() > 0.3
+    verdict = verify(data, policy=trusted, registry=registry)
+    _refused(verdict, payload)
+
+
+@pytest.fixture
+def faint_texture(credentials, registry):
+    """A texture of two colours of almost the same luminance (bench/forgery.py's
+    synthetic-texture-11: its luminance varies by half a level) signed into the registry:
+    (signed bytes, watermark id)."""
+    _, rgb = synthetic(12)[11]
+    options = SignOptions(AI.manifest, watermark_id=0x0FA1A7E11)  # fixed: deterministic
+    signed = sign(jpeg(rgb, 95), credentials, options, registry=registry)
+    return signed.asset or b"", signed.watermark or ""
+
+
+def test_a_faint_texture_after_jpeg_50_recovers(faint_texture, trusted, registry):
+    """JPEG 50 quantisation eats most of a half-level luminance texture (correlation 0.58
+    where JPEG 90 keeps 0.90): the correlation required is scaled by what that noise leaves
+    of such a faint reference, and the upload is the registered image again."""
+    signed, payload = faint_texture
+    data = jpeg(_rgb(signed), 50)
+    verdict = verify(data, policy=trusted, registry=registry)
+    assert verdict.watermark is not None and verdict.watermark["payload"] == payload
+    assert verdict.credentials.recovered is True and verdict.credentials.state == State.TRUSTED
+
+
+def test_a_flat_image_is_not_a_faint_texture(faint_texture, trusted, registry):
+    """Against a faint reference every block is flat and agrees by its mean: a plain image of
+    the registered one's mean colour carrying its payload agrees everywhere, but does not
+    correlate with the faint texture, and is refused."""
+    signed, payload = faint_texture
+    a = _rgb(signed)
+    plain = np.empty_like(a)
+    plain[:] = np.rint(a.reshape(-1, 3).mean(axis=0)).astype(np.uint8)
+    data = jpeg(embed_rgb(plain, int(payload, 16)), 92)
+    verdict = verify(data, policy=trusted, registry=registry)
+    assert verdict.watermark is not None and verdict.watermark["payload"] == payload
+    assert verdict.credentials.recovered is False and verdict.credentials.present is False
+    assert verdict.matches[0].similarity > 0.9  # every block agrees by its mean ...
+    record = registry.by_watermark(int(payload, 16))
+    assert record is not None and record.reference
+    found = evidence.compare(load_for_detection(data), record.reference)
+    assert found.correlation < 0.2 < found.min_correlation  # ... but nothing correlates
