@@ -41,6 +41,10 @@ AI_FILES = {
     "Firefly_tabby_cat.jpg (Adobe Firefly)": "example-assets/images/Firefly_tabby_cat.jpg",
     "ocsp.jpg (Photoshop generative fill)": "c2pa-rs/sdk/tests/fixtures/ocsp.jpg",
 }
+#: A mostly black photo (the Apollo 17 Earth, 35 % black background), at 1 MP as
+#: bench/robustness.py marks it: its black carries DARK_CAP rather than the flat cap, so its
+#: flat-block RMS is in levels the eye barely resolves there; FLIP is the judge.
+DARK_FILE = "c2pa-rs/sdk/tests/fixtures/cloud.jpg"
 FLAT_STD = 1.5
 ZOOM_PATH = ROOT / "docs" / "watermark-zoom.png"
 
@@ -133,6 +137,12 @@ def images(size: int) -> list[tuple[str, str, np.ndarray]]:
                 out.append((name, "real AI output", _fit(Image.open(SHARED / rel), 1600)))
     for path in sorted(SAMPLES.glob("*.jpg")):
         out.append((path.name, "photo", np.asarray(Image.open(path).convert("RGB"))))
+    if (SHARED / DARK_FILE).is_file():
+        earth = Image.open(SHARED / DARK_FILE).convert("RGB")
+        scale = (1e6 / (earth.width * earth.height)) ** 0.5
+        side = (round(earth.width * scale), round(earth.height * scale))
+        earth_1mp = np.asarray(earth.resize(side, Image.Resampling.LANCZOS))
+        out.append(("cloud.jpg at 1 MP (Apollo 17 Earth)", "photo, mostly black", earth_1mp))
     return out
 
 
