@@ -98,6 +98,17 @@ def skin(h: int, w: int) -> np.ndarray:
     return base + 6 * low[..., None] * np.array([1.0, 0.7, 0.6])
 
 
+def product(h: int, w: int) -> np.ndarray:
+    """A product shot on a pure white backdrop (a common kind of generated image): a shaded
+    ellipse and its soft shadow; the backdrop sits at 255, where half the pattern clips."""
+    y, x = _grid(h, w)
+    canvas = np.full((h, w, 3), 255.0, np.float32)
+    canvas -= 60 * np.exp(-(((x - 0.51) / 0.25) ** 2 + ((y - 0.78) / 0.05) ** 2))[..., None]
+    inside = ((x - 0.5) / 0.18) ** 2 + ((y - 0.49) / 0.29) ** 2 < 1
+    shade = (0.6 + 0.4 * np.cos((x - 0.44) * 5.0))[..., None] * np.array([200, 60, 50])
+    return np.where(inside[..., None], shade, canvas)
+
+
 def _quantise(a: np.ndarray, noise: float, seed: int) -> np.ndarray:
     if noise:
         a = a + np.random.default_rng(seed).normal(0, noise, a.shape)
@@ -125,6 +136,7 @@ def images(size: int) -> list[tuple[str, str, np.ndarray]]:
             ("plain backdrop", backdrop),
             ("flat illustration", illustration),
             ("skin-like tones", skin),
+            ("product on white", product),
         )
     ):
         canvas = make(h, w)
@@ -137,6 +149,10 @@ def images(size: int) -> list[tuple[str, str, np.ndarray]]:
                 out.append((name, "real AI output", _fit(Image.open(SHARED / rel), 1600)))
     for path in sorted(SAMPLES.glob("*.jpg")):
         out.append((path.name, "photo", np.asarray(Image.open(path).convert("RGB"))))
+    # A night scene: a photo darkened (gamma 2.5, x0.35), mostly in the levels under 30.
+    rocket = np.asarray(Image.open(SAMPLES / "rocket.jpg").convert("RGB")) / 255.0
+    night = np.clip(np.rint(255 * 0.35 * rocket**2.5), 0, 255).astype(np.uint8)
+    out.append(("rocket.jpg darkened (night scene)", "photo, mostly black", night))
     if (SHARED / DARK_FILE).is_file():
         earth = Image.open(SHARED / DARK_FILE).convert("RGB")
         scale = (1e6 / (earth.width * earth.height)) ** 0.5
