@@ -486,3 +486,24 @@ def test_the_pattern_along_an_illustrations_edges_alone_is_found_strongly():
         edges_only = np.where(keep[..., None], rgb, marked)
         found = codec.detect(_jpeg(edges_only, 90))
         assert found.identifier == identifier and found.sync_z >= 8.0, (i, found.sync_z)
+
+
+def test_a_product_on_white_and_a_night_scene_flip_under_a_jpeg_q95_resave():
+    # At 255 or 0 half the pattern clips and the rest is a one-signed speckle on the backdrop:
+    # flat blocks there carry none (main: 0.0088 vs 0.0066 and 0.0076 vs 0.0060), and both
+    # images still carry the mark through WebP 80.
+    import flip_evaluator
+
+    def flip(a: np.ndarray, b: np.ndarray) -> float:
+        pair = a.astype(np.float32) / 255, b.astype(np.float32) / 255
+        return float(flip_evaluator.evaluate(*pair, "LDR", applyMagma=False)[1])
+
+    from bench.quality import product
+
+    rocket = np.asarray(Image.open(SAMPLES / "rocket.jpg").convert("RGB")) / 255.0
+    night = np.clip(np.rint(255 * 0.35 * rocket**2.5), 0, 255).astype(np.uint8)
+    for name, rgb in (("product", np.rint(product(768, 1024)).astype(np.uint8)), ("night", night)):
+        marked = embed_rgb(rgb, 0x0BAC4D0000)
+        assert flip(rgb, marked) <= flip(rgb, _jpeg(rgb, 95)), name
+        webp = np.asarray(ATTACKS["webp80"](Image.fromarray(marked)).convert("RGB"))
+        assert detect_rgb(webp).payload == "0bac4d0000", name
