@@ -501,6 +501,10 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
     3-byte-per-pixel array: no 4-byte-per-pixel Pillow image and no copy out of it, which at
     12 MP is 48 MB and ~10 ms. The EXIF orientation is not applied, as Pillow does not.
     """
+    if not data.startswith(b"\xff\xd8\xff"):
+        # Not a JPEG (Pillow's own test): no header parse here, which for a PNG would read and
+        # inflate its text chunks once more before ``open_image`` does it again.
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,11 @@ SAMPLES = ROOT / "samples"
 #: outcomes their own projects expect (tests/data/peers/EXPECTED.md).
 SHARED_FIXTURES = ROOT / "tests" / "data" / "peers"
 PHOTOS = sorted(p for p in SAMPLES.glob("*.jpg"))
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """A whole PNG chunk: length, type, data and CRC (for building test PNGs)."""
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 
 
 @pytest.fixture(autouse=True)

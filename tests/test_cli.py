@@ -13,7 +13,7 @@ from provenance import Remedy
 from provenance.cli import main
 from provenance.cli.errors import CLI_HINTS
 
-from .conftest import PHOTOS, SAMPLES
+from .conftest import PHOTOS, SAMPLES, png_chunk
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -54,13 +54,9 @@ def _png_header(width: int, height: int) -> bytes:
     import struct
     import zlib
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data))
-        return struct.pack(">I", len(data)) + kind + data + crc
-
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    body = chunk(b"IDAT", zlib.compress(b"\0" * 1000))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + body + chunk(b"IEND", b"")
+    body = png_chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + body + png_chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize(

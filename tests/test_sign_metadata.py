@@ -31,6 +31,8 @@ from provenance.media import (
 from provenance.sign import prior_credentials
 from provenance.watermark import detect_bytes, detect_file, embed_file
 
+from .conftest import png_chunk
+
 AI = ManifestSpec(generator="Acme Diffusion")
 WID = 0x12_3456_789A
 
@@ -183,10 +185,6 @@ def test_a_signed_jpeg_keeps_its_pixel_density(
 # -- PNG: colour space, DPI and EXIF chunks --------------------------------------------------
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
-
-
 _ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
@@ -195,19 +193,19 @@ _EXIF[0x0131] = "Acme Diffusion"  # Software
 _COLOUR = {
     # Gamma 1/2.2, the sRGB primaries and white point, the perceptual rendering intent, and
     # cICP's BT.709 primaries with the sRGB transfer function, full range.
-    "srgb": _chunk(b"gAMA", (45455).to_bytes(4, "big"))
-    + _chunk(
+    "srgb": png_chunk(b"gAMA", (45455).to_bytes(4, "big"))
+    + png_chunk(
         b"cHRM",
         b"".join(
             v.to_bytes(4, "big") for v in (31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
         ),
     )
-    + _chunk(b"sRGB", b"\x00")
-    + _chunk(b"cICP", bytes((1, 13, 0, 1))),
-    "icc": _chunk(b"iCCP", b"Acme sRGB\x00\x00" + zlib.compress(_ICC)),
+    + png_chunk(b"sRGB", b"\x00")
+    + png_chunk(b"cICP", bytes((1, 13, 0, 1))),
+    "icc": png_chunk(b"iCCP", b"Acme sRGB\x00\x00" + zlib.compress(_ICC)),
 }
 #: 300 DPI (11811 pixels per metre), and the EXIF.
-_PHYS_EXIF = _chunk(b"pHYs", (11811).to_bytes(4, "big") * 2 + b"\x01") + _chunk(
+_PHYS_EXIF = png_chunk(b"pHYs", (11811).to_bytes(4, "big") * 2 + b"\x01") + png_chunk(
     b"eXIf", _EXIF.tobytes()
 )
 
@@ -235,7 +233,7 @@ def test_a_signed_png_keeps_its_colour_dpi_and_exif(
     credentials, trusted, photo, mode, label, colour
 ):
     image = Image.open(photo).convert(mode)
-    chunks = _COLOUR[colour] + _PHYS_EXIF + _chunk(b"tEXt", b"Software\x00Acme Diffusion 2")
+    chunks = _COLOUR[colour] + _PHYS_EXIF + png_chunk(b"tEXt", b"Software\x00Acme Diffusion 2")
     data = _png_with(image, chunks)
     assert png_kept_chunks(data) == chunks
     signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
@@ -259,9 +257,9 @@ def test_a_signed_png_keeps_its_colour_dpi_and_exif(
 
 
 def test_png_kept_chunks_keeps_the_first_of_a_chunk_allowed_once(photo):
-    gamma = _chunk(b"gAMA", (45455).to_bytes(4, "big"))
-    again = _chunk(b"gAMA", (100000).to_bytes(4, "big"))
-    data = _png_with(Image.open(photo), gamma + again + _chunk(b"tIME", bytes(7)))
+    gamma = png_chunk(b"gAMA", (45455).to_bytes(4, "big"))
+    again = png_chunk(b"gAMA", (100000).to_bytes(4, "big"))
+    data = _png_with(Image.open(photo), gamma + again + png_chunk(b"tIME", bytes(7)))
     assert png_kept_chunks(data) == gamma  # tIME: signing changes the image
 
 
@@ -287,9 +285,9 @@ def _png16_grey_alpha(pixels: np.ndarray) -> bytes:
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes((16, 4, 0, 0, 0))
     return (
         b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(raw))
-        + _chunk(b"IEND", b"")
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(raw))
+        + png_chunk(b"IEND", b"")
     )
 
 
