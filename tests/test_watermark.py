@@ -481,7 +481,7 @@ def test_the_pattern_along_an_illustrations_edges_alone_is_found_strongly():
     for i, rgb in enumerate(_generated("flat")):
         identifier = 0x00ED6E0000 + i
         marked = codec.embed(rgb, identifier)
-        flat = codec._block_std(rgb) < codec.FLAT_STD
+        flat = codec._block_stats(rgb)[1] < codec.FLAT_STD
         keep = codec._per_pixel(flat.astype(np.float32), *rgb.shape[:2]) > 0.5
         edges_only = np.where(keep[..., None], rgb, marked)
         found = codec.detect(_jpeg(edges_only, 90))

@@ -246,11 +246,6 @@ FLAT_STD = 1.5
 POOL_SIDE = 1024
 
 
-def _block_std(rgb: np.ndarray) -> np.ndarray:
-    """Luminance standard deviation of each 8x8 block (edge remainders join the last block)."""
-    return _block_stats(rgb)[1]
-
-
 def _block_stats(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Luminance mean and standard deviation of each 8x8 block (remainders join the last).
 
