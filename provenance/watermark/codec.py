@@ -493,20 +493,11 @@ def _correlate(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float, floa
 
 def _align(spectrum: np.ndarray, dy: float, dx: float) -> np.ndarray:
     """The folded tile (given by its spectrum) shifted back by (dy, dx), with a phase ramp:
-    the tile is periodic, so a fraction of a pixel is undone exactly."""
+    the tile is periodic, so a fraction of a pixel (a crop rarely moves the grid by whole base
+    pixels) is undone exactly."""
     f = np.fft.fftfreq(PERIOD)
     ramp = np.exp(2j * np.pi * (f[:, None] * dy + f[None, :] * dx))
     return np.fft.ifft2(spectrum * ramp).real
-
-
-def _sync(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float]:
-    """Align the folded tile by the sync pattern: (aligned tile, z-score of the peak).
-
-    The shift is found to a fraction of a pixel (a crop rarely moves the grid by whole base
-    pixels) and undone exactly with a phase ramp: the folded tile is periodic.
-    """
-    spectrum, z, dy, dx = _correlate(acc, pats)
-    return _align(spectrum, dy, dx), z
 
 
 def _decode(
@@ -967,7 +958,8 @@ def _polish(
     reaches POLISH_Z but does not decode)."""
 
     def share(p: float, a: float) -> float:
-        aligned = _sync(_fold(_unwarp(white, *_basis(p, a), whole)), pats)[0].ravel()
+        spectrum, _, dy, dx = _correlate(_fold(_unwarp(white, *_basis(p, a), whole)), pats)
+        aligned = _align(spectrum, dy, dx).ravel()
         proj = pats.bits @ aligned
         return float(proj @ proj) / (float(aligned @ aligned) + 1e-9)
 
