@@ -523,7 +523,7 @@ def _decode(
         return Detection(False, None, 0.0, z, geometry)
     if phased is not None:
         spectrum, _, dy, dx = _correlate(phased(dx - round(dx), dy - round(dy)), pats)
-    soft = pats.bits @ _align(spectrum, dy, dx).ravel()
+        soft = pats.bits @ _align(spectrum, dy, dx).ravel()
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
     found = _accepted(bits, soft, z, key)
