@@ -610,11 +610,6 @@ def _power(dft: np.ndarray) -> np.ndarray:
 _HANN_TAPS = np.array([0.25, 0.5, 0.25], np.float32)
 
 
-def _spectrum(y: np.ndarray) -> np.ndarray:
-    """The normalised power spectrum of ``y`` (see ``_power``)."""
-    return _power(_dft(y))
-
-
 @cache
 def _harmonics(harmonics: int) -> tuple[np.ndarray, np.ndarray]:
     """The reciprocal-lattice points (k, m) the comb looks at: a half-plane suffices."""
