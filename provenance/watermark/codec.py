@@ -453,7 +453,7 @@ def _whiten(y: np.ndarray) -> np.ndarray:
     step: np.ndarray = y - cv2.medianBlur(y, 3)
     step -= cv2.GaussianBlur(step, (0, 0), 1.0)
     # r += clip((local std - EDGE_STD) / EDGE_STD, 0, 1) * (step - r), in place.
-    edge = np.sqrt(_local_var(r, 5))
+    edge = np.sqrt(_local_var(r))
     edge -= EDGE_STD
     edge *= 1 / EDGE_STD
     np.clip(edge, 0.0, 1.0, out=edge)
@@ -461,7 +461,7 @@ def _whiten(y: np.ndarray) -> np.ndarray:
     step *= edge
     r += step
     # r / (local variance + 3), in place (a detection makes no full-size temporary it can avoid).
-    local = _local_var(r, 5)
+    local = _local_var(r)
     local += 3.0
     return np.divide(r, local, out=r)
 
@@ -620,12 +620,12 @@ def _harmonics(harmonics: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _comb(
-    spectrum: np.ndarray, periods: np.ndarray | float, angles: np.ndarray | float, harmonics: int
+    spectrum: np.ndarray, periods: np.ndarray | float, angles: np.ndarray | float
 ) -> np.ndarray:
-    """Mean normalised power at the reciprocal-lattice points of each (period, angle) pair
-    (``periods`` and ``angles`` broadcast together; the result has their shape)."""
+    """Mean normalised power at the reciprocal-lattice points of each (period, angle) pair, up
+    to HARMONICS (``periods`` and ``angles`` broadcast together; the result has their shape)."""
     h, w = spectrum.shape
-    k, m = _harmonics(harmonics)
+    k, m = _harmonics(HARMONICS)
     p, a = np.broadcast_arrays(np.asarray(periods), np.asarray(angles))
     cos, sin = np.cos(a)[..., None], np.sin(a)[..., None]
     inv = 1.0 / p[..., None]
@@ -748,14 +748,14 @@ def _upright(spectrum: np.ndarray) -> tuple[float, float]:
     peak = (score >= np.roll(score, 1)) & (score >= np.roll(score, -1))
     best = periods[peak][np.argsort(score[peak])[::-1][:UPRIGHT]]
     fine = (best[:, None] * np.exp(np.arange(-2, 3) * 0.0012)[None]).ravel()
-    comb = _comb(spectrum, fine, 0.0, HARMONICS)
+    comb = _comb(spectrum, fine, 0.0)
     top, period = float(comb.max()), float(fine[int(np.argmax(comb))])
     if 2 * period <= PERIOD / 0.45:
         # A crop to half the frame has period 64, whose every other lattice point is period
         # 32's: the high-passed pattern's power can make the sparser comb score higher. Three
         # quarters of the 2p lattice's points are not p's; if they stand above the background
         # (1), the lattice is 2p.
-        doubled = float(_comb(spectrum, 2 * period, 0.0, HARMONICS))
+        doubled = float(_comb(spectrum, 2 * period, 0.0))
         if (doubled - top / 4) / 0.75 > DOUBLE:
             return doubled, 2 * period
     return top, period
@@ -775,7 +775,7 @@ def _lattices(spectrum: np.ndarray) -> list[tuple[float, float]]:
     if len(peaks) < 8:
         return []
     periods, angles = _shortlist(peaks)
-    comb = _comb(spectrum, periods, angles, HARMONICS)
+    comb = _comb(spectrum, periods, angles)
     upright_comb, upright = _upright(spectrum)
     periods, angles = np.append(periods, upright), np.append(angles, 0.0)
     comb = np.append(comb, upright_comb)
@@ -935,9 +935,9 @@ def _refine(spectrum: np.ndarray, period: float, angle: float) -> tuple[float, f
     """Period and angle refined on the comb, in turn (it is smooth and nearly separable)."""
     for step_p, step_a in ((0.0005, 0.03), (0.0005, 0.03), (0.00015, 0.01)):
         fine_p = period * np.exp(np.arange(-5, 6) * step_p)
-        period = float(fine_p[np.argmax(_comb(spectrum, fine_p, angle, HARMONICS))])
+        period = float(fine_p[np.argmax(_comb(spectrum, fine_p, angle))])
         fine_a = angle + np.radians(np.arange(-5, 6) * step_a)
-        angle = float(fine_a[np.argmax(_comb(spectrum, period, fine_a, HARMONICS))])
+        angle = float(fine_a[np.argmax(_comb(spectrum, period, fine_a))])
     return period, angle
 
 
