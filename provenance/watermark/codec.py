@@ -246,11 +246,6 @@ FLAT_STD = 1.5
 POOL_SIDE = 1024
 
 
-def _block_std(rgb: np.ndarray) -> np.ndarray:
-    """Luminance standard deviation of each 8x8 block (edge remainders join the last block)."""
-    return _block_stats(rgb)[1]
-
-
 def _block_stats(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Luminance mean and standard deviation of each 8x8 block (remainders join the last).
 
@@ -458,7 +453,7 @@ def _whiten(y: np.ndarray) -> np.ndarray:
     step: np.ndarray = y - cv2.medianBlur(y, 3)
     step -= cv2.GaussianBlur(step, (0, 0), 1.0)
     # r += clip((local std - EDGE_STD) / EDGE_STD, 0, 1) * (step - r), in place.
-    edge = np.sqrt(_local_var(r, 5))
+    edge = np.sqrt(_local_var(r))
     edge -= EDGE_STD
     edge *= 1 / EDGE_STD
     np.clip(edge, 0.0, 1.0, out=edge)
@@ -466,7 +461,7 @@ def _whiten(y: np.ndarray) -> np.ndarray:
     step *= edge
     r += step
     # r / (local variance + 3), in place (a detection makes no full-size temporary it can avoid).
-    local = _local_var(r, 5)
+    local = _local_var(r)
     local += 3.0
     return np.divide(r, local, out=r)
 
@@ -498,20 +493,11 @@ def _correlate(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float, floa
 
 def _align(spectrum: np.ndarray, dy: float, dx: float) -> np.ndarray:
     """The folded tile (given by its spectrum) shifted back by (dy, dx), with a phase ramp:
-    the tile is periodic, so a fraction of a pixel is undone exactly."""
+    the tile is periodic, so a fraction of a pixel (a crop rarely moves the grid by whole base
+    pixels) is undone exactly."""
     f = np.fft.fftfreq(PERIOD)
     ramp = np.exp(2j * np.pi * (f[:, None] * dy + f[None, :] * dx))
     return np.fft.ifft2(spectrum * ramp).real
-
-
-def _sync(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float]:
-    """Align the folded tile by the sync pattern: (aligned tile, z-score of the peak).
-
-    The shift is found to a fraction of a pixel (a crop rarely moves the grid by whole base
-    pixels) and undone exactly with a phase ramp: the folded tile is periodic.
-    """
-    spectrum, z, dy, dx = _correlate(acc, pats)
-    return _align(spectrum, dy, dx), z
 
 
 def _decode(
@@ -537,7 +523,7 @@ def _decode(
         return Detection(False, None, 0.0, z, geometry)
     if phased is not None:
         spectrum, _, dy, dx = _correlate(phased(dx - round(dx), dy - round(dy)), pats)
-    soft = pats.bits @ _align(spectrum, dy, dx).ravel()
+        soft = pats.bits @ _align(spectrum, dy, dx).ravel()
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
     found = _accepted(bits, soft, z, key)
@@ -624,11 +610,6 @@ def _power(dft: np.ndarray) -> np.ndarray:
 _HANN_TAPS = np.array([0.25, 0.5, 0.25], np.float32)
 
 
-def _spectrum(y: np.ndarray) -> np.ndarray:
-    """The normalised power spectrum of ``y`` (see ``_power``)."""
-    return _power(_dft(y))
-
-
 @cache
 def _harmonics(harmonics: int) -> tuple[np.ndarray, np.ndarray]:
     """The reciprocal-lattice points (k, m) the comb looks at: a half-plane suffices."""
@@ -639,12 +620,12 @@ def _harmonics(harmonics: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _comb(
-    spectrum: np.ndarray, periods: np.ndarray | float, angles: np.ndarray | float, harmonics: int
+    spectrum: np.ndarray, periods: np.ndarray | float, angles: np.ndarray | float
 ) -> np.ndarray:
-    """Mean normalised power at the reciprocal-lattice points of each (period, angle) pair
-    (``periods`` and ``angles`` broadcast together; the result has their shape)."""
+    """Mean normalised power at the reciprocal-lattice points of each (period, angle) pair, up
+    to HARMONICS (``periods`` and ``angles`` broadcast together; the result has their shape)."""
     h, w = spectrum.shape
-    k, m = _harmonics(harmonics)
+    k, m = _harmonics(HARMONICS)
     p, a = np.broadcast_arrays(np.asarray(periods), np.asarray(angles))
     cos, sin = np.cos(a)[..., None], np.sin(a)[..., None]
     inv = 1.0 / p[..., None]
@@ -767,14 +748,14 @@ def _upright(spectrum: np.ndarray) -> tuple[float, float]:
     peak = (score >= np.roll(score, 1)) & (score >= np.roll(score, -1))
     best = periods[peak][np.argsort(score[peak])[::-1][:UPRIGHT]]
     fine = (best[:, None] * np.exp(np.arange(-2, 3) * 0.0012)[None]).ravel()
-    comb = _comb(spectrum, fine, 0.0, HARMONICS)
+    comb = _comb(spectrum, fine, 0.0)
     top, period = float(comb.max()), float(fine[int(np.argmax(comb))])
     if 2 * period <= PERIOD / 0.45:
         # A crop to half the frame has period 64, whose every other lattice point is period
         # 32's: the high-passed pattern's power can make the sparser comb score higher. Three
         # quarters of the 2p lattice's points are not p's; if they stand above the background
         # (1), the lattice is 2p.
-        doubled = float(_comb(spectrum, 2 * period, 0.0, HARMONICS))
+        doubled = float(_comb(spectrum, 2 * period, 0.0))
         if (doubled - top / 4) / 0.75 > DOUBLE:
             return doubled, 2 * period
     return top, period
@@ -794,7 +775,7 @@ def _lattices(spectrum: np.ndarray) -> list[tuple[float, float]]:
     if len(peaks) < 8:
         return []
     periods, angles = _shortlist(peaks)
-    comb = _comb(spectrum, periods, angles, HARMONICS)
+    comb = _comb(spectrum, periods, angles)
     upright_comb, upright = _upright(spectrum)
     periods, angles = np.append(periods, upright), np.append(angles, 0.0)
     comb = np.append(comb, upright_comb)
@@ -954,9 +935,9 @@ def _refine(spectrum: np.ndarray, period: float, angle: float) -> tuple[float, f
     """Period and angle refined on the comb, in turn (it is smooth and nearly separable)."""
     for step_p, step_a in ((0.0005, 0.03), (0.0005, 0.03), (0.00015, 0.01)):
         fine_p = period * np.exp(np.arange(-5, 6) * step_p)
-        period = float(fine_p[np.argmax(_comb(spectrum, fine_p, angle, HARMONICS))])
+        period = float(fine_p[np.argmax(_comb(spectrum, fine_p, angle))])
         fine_a = angle + np.radians(np.arange(-5, 6) * step_a)
-        angle = float(fine_a[np.argmax(_comb(spectrum, period, fine_a, HARMONICS))])
+        angle = float(fine_a[np.argmax(_comb(spectrum, period, fine_a))])
     return period, angle
 
 
@@ -972,7 +953,8 @@ def _polish(
     reaches POLISH_Z but does not decode)."""
 
     def share(p: float, a: float) -> float:
-        aligned = _sync(_fold(_unwarp(white, *_basis(p, a), whole)), pats)[0].ravel()
+        spectrum, _, dy, dx = _correlate(_fold(_unwarp(white, *_basis(p, a), whole)), pats)
+        aligned = _align(spectrum, dy, dx).ravel()
         proj = pats.bits @ aligned
         return float(proj @ proj) / (float(aligned @ aligned) + 1e-9)
 
