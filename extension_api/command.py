@@ -13,8 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from provenance import ProvenanceError, options
-from provenance.errors import os_error_line
+from provenance import ProvenanceError, options, os_error_line
 
 from .errors import API_HINTS
 from .settings import MIB, Settings

@@ -31,6 +31,7 @@ from .errors import (
     TrustListError,
     UnsupportedMediaError,
     WatermarkSizeError,
+    os_error_line,
 )
 from .keys import KeyAlg, KeyPaths, SigningKeys, default_keys_dir, init_keys
 from .manifest import AI_SOURCE_TYPES, SOURCE_TYPES, ManifestSpec, resolve_source_type
@@ -139,6 +140,7 @@ __all__ = [
     "manifest_thumbnail",
     "media_type_of",
     "options",
+    "os_error_line",
     "payload_hex",
     "redacted",
     "register_manifest",
