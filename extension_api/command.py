@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from provenance import ProvenanceError, options
+from provenance import ProvenanceError, options, os_error_line
 
 from .errors import API_HINTS
 from .settings import MIB, Settings
@@ -146,8 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{NAME}: error: {exc.worded(API_HINTS)}", file=sys.stderr)
         return 1
     except OSError as exc:  # one line, never a traceback (e.g. the port is taken)
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"{NAME}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"{NAME}: error: {os_error_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -9,6 +9,8 @@ The public API, used by the CLI, the server and anyone embedding the library::
     print(verdict.summary)
 """
 
+from typing import TYPE_CHECKING, Any
+
 # `options`: the flags the CLI and the server's own command line share (see its doc).
 from . import options
 from ._version import __version__
@@ -31,6 +33,7 @@ from .errors import (
     TrustListError,
     UnsupportedMediaError,
     WatermarkSizeError,
+    os_error_line,
 )
 from .keys import KeyAlg, KeyPaths, SigningKeys, default_keys_dir, init_keys
 from .manifest import AI_SOURCE_TYPES, SOURCE_TYPES, ManifestSpec, resolve_source_type
@@ -39,7 +42,6 @@ from .register import register_manifest
 from .registry import (
     AsyncManifestRegistry,
     ManifestRegistry,
-    PostgresRegistry,
     RegisteredManifest,
     default_registry_location,
     is_postgres_url,
@@ -74,6 +76,19 @@ from .verdict import (
 from .verify import FINGERPRINT_ALG, TextDetector, find_matches, manifest_thumbnail, verify
 from .watermark import ALG as WATERMARK_ALG
 from .watermark import WatermarkResult, binding_value, identifier_from_binding, payload_hex
+
+if TYPE_CHECKING:
+    from .registry import PostgresRegistry
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded when first named, with psycopg (see provenance.registry).
+    if name == "PostgresRegistry":
+        from .registry import PostgresRegistry
+
+        return PostgresRegistry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AI_SOURCE_TYPES",
@@ -139,6 +154,7 @@ __all__ = [
     "manifest_thumbnail",
     "media_type_of",
     "options",
+    "os_error_line",
     "payload_hex",
     "redacted",
     "register_manifest",

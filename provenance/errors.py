@@ -72,6 +72,13 @@ class ProvenanceError(Exception):
         return self.message if not hint else f"{self.message} ({hint})"
 
 
+def os_error_line(exc: OSError) -> str:
+    """What the OS refused, in one line for a command's stderr (the CLI's and the server's,
+    never a traceback): the file it names, if any, then the OS's words."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
 def _rebuild(
     cls: type[ProvenanceError], message: str, hint: str | None, remedy: Remedy | None
 ) -> ProvenanceError:

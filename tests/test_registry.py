@@ -195,11 +195,22 @@ def test_threads_share_one_registry(registry):
 
 
 async def test_async_face_runs_in_threads(registry):
+    # Each call records the thread it ran on: the face exists to keep the loop's thread free.
+    ran_on: list[int] = []
+    for name in ("register", "by_watermark", "by_manifest_id"):
+        method = getattr(registry, name)
+
+        def recorded(*args, _method=method):
+            ran_on.append(threading.get_ident())
+            return _method(*args)
+
+        setattr(registry, name, recorded)
     face = AsyncManifestRegistry(registry)
     await face.register(_record(3, "urn:c2pa:async"))
     found = await face.by_watermark(3)
     assert found is not None and found.manifest_id == "urn:c2pa:async"
     assert await face.by_manifest_id("nope") is None
+    assert len(ran_on) == 3 and threading.get_ident() not in ran_on
 
 
 # -- SQLite only --------------------------------------------------------------------------------

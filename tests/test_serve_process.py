@@ -6,6 +6,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -212,3 +213,26 @@ def test_errors_name_the_program_as_users_run_it(tmp_path, argv, says, cli_says)
         assert done.returncode in (1, 2) and done.stderr.splitlines()[-1].startswith(expected)
         if argv[0] == "--port":  # a flag error shows how the command is run
             assert done.stderr.startswith(usage)
+
+
+def test_a_taken_port_is_one_line_from_both_commands(tmp_path):
+    """What the OS refuses (here the port) is one line naming the program, never a traceback:
+    `python -m extension_api` and `provenance serve` say it through the same function."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for command, name in [
+            (["-m", "extension_api"], "extension_api"),
+            (["-m", "provenance", "serve"], "provenance"),
+        ]:
+            done = subprocess.run(
+                [sys.executable, *command, "--port", port, "--registry", str(tmp_path / "m.db")],
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                timeout=120,
+            )
+            assert done.returncode == 1 and "Traceback" not in done.stderr
+            [line] = done.stderr.splitlines()
+            assert line.startswith(f"{name}: error: ") and "already in use" in line.lower()

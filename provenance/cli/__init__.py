@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import ProvenanceError
+from ..errors import ProvenanceError, os_error_line
 from . import demo, inspect, keys, serve, sign, sign_text, text_key, trust, verify, watermark
 from .errors import fail
 
@@ -48,8 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as exc:  # one line, never a traceback, for what the OS refused
-        where = f"{exc.filename}: " if exc.filename else ""
-        fail(f"{where}{exc.strerror or exc}")
+        fail(os_error_line(exc))
         return 1
     except KeyboardInterrupt:
         return 130

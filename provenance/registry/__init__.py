@@ -4,6 +4,8 @@ Knows nothing of C2PA beyond holding its bytes: records in, records out. ``Manif
 opens SQLite for a path (the embedded default) and PostgreSQL for a ``postgresql://`` URL.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .base import (
     AsyncManifestRegistry,
     ManifestRegistry,
@@ -14,8 +16,21 @@ from .base import (
     redacted,
     registry_location,
 )
-from .postgres import PostgresRegistry
 from .sqlite import SQLiteRegistry
+
+if TYPE_CHECKING:
+    from .postgres import PostgresRegistry
+
+
+def __getattr__(name: str) -> Any:
+    # psycopg takes about 0.15 s to import, a seventh of every `provenance` command's start:
+    # loaded only when the PostgreSQL registry is named (ManifestRegistry(url) loads it then too).
+    if name == "PostgresRegistry":
+        from .postgres import PostgresRegistry
+
+        return PostgresRegistry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AsyncManifestRegistry",
