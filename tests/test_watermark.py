@@ -82,6 +82,23 @@ def test_list_viterbi_holds_the_message_the_best_path_misses():
     assert rescued >= 5  # at this SNR the right message is often second or later
 
 
+def test_list_viterbi_gives_the_likeliest_messages_best_first():
+    """Maximum likelihood, for a list of one (``viterbi``) and of several: no message fits the
+    soft bits better than the first path (not even the one sent), and each path fits them at
+    least as well as the next."""
+    rng = np.random.default_rng(5)
+    for sigma in (0.8, 1.2, 2.0):
+        sent = payload.pack(int(rng.integers(0, payload.MAX_ID + 1)), KEY)
+        soft = payload.encode(sent) * 2.0 - 1.0 + rng.normal(0, sigma, payload.CODED_BITS)
+
+        def fit(bits: np.ndarray, soft: np.ndarray = soft) -> float:
+            return float((payload.encode(bits) * 2.0 - 1.0) @ soft)
+
+        fits = [fit(p) for p in payload.list_viterbi(soft, 8)]
+        assert fits == sorted(fits, reverse=True)
+        assert fit(payload.viterbi(soft)) == fits[0] >= fit(sent)
+
+
 def test_a_synchronised_fold_whose_best_decode_fails_is_rescued_by_the_check_bits():
     # A fold with a clear sync peak whose most likely message is wrong: the check bits pick
     # the right one from the next likeliest (on main, the best path's failure was final).
