@@ -48,24 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MP",
         help="pixels one image may have (50; 0: only the library's limit, 100)",
     )
-    parser.add_argument(
-        "--max-text-mb",
-        type=_flag(mib_limit),
-        metavar="M",
-        help="text one request may submit, MiB, more than 0 (1)",
-    )
+    _add_size_flag(parser, "--max-text-mb", "text one request may submit", "1")
     parser.add_argument(
         "--max-connections", type=int, help="open connections; past it the oldest closes"
     )
     parser.add_argument(
         "--shutdown-timeout", type=float, help="seconds in-flight requests get on SIGTERM (30)"
     )
-    parser.add_argument(
-        "--max-inflight-mb",
-        type=_flag(mib_limit),
-        metavar="M",
-        help="request bodies in memory at once, MiB, more than 0 (4x body)",
-    )
+    _add_size_flag(parser, "--max-inflight-mb", "request bodies in memory at once", "4x body")
     parser.add_argument("--rate-limit", type=float, help="requests/s per client (0: off)")
     parser.add_argument("--request-timeout", type=float, help="seconds per request")
     parser.add_argument("--cache-size", type=int, help="verdicts cached by SHA-256 (0: off)")
@@ -77,12 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="reverse proxy (address or network) whose X-Forwarded-For names the client",
     )
-    parser.add_argument(
-        "--max-body-mb",
-        type=_flag(mib_limit),
-        metavar="M",
-        help="largest request body, MiB, more than 0 (50)",
-    )
+    _add_size_flag(parser, "--max-body-mb", "largest request body", "50")
     parser.add_argument(
         "--cors-origin",
         action="append",
@@ -97,6 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     options.add_text_watermark_option(
         parser, help="text watermark key file = tokenizer.json (repeatable)"
+    )
+
+
+def _add_size_flag(parser: argparse.ArgumentParser, flag: str, what: str, default: str) -> None:
+    parser.add_argument(
+        flag, type=_flag(mib_limit), metavar="M", help=f"{what}, MiB, more than 0 ({default})"
     )
 
 
