@@ -17,6 +17,7 @@ detector to try (each try is another 2^-20 chance of a wrong message passing).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -125,6 +126,17 @@ def viterbi(soft: np.ndarray) -> np.ndarray:
     return list_viterbi(soft, 1)[0]
 
 
+@functools.cache
+def _slots(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The list decoder's bookkeeping for ``size`` paths a state: a path is a *slot*,
+    ``state * size + rank``. For each next state, the slots of its 2 * size candidates (its two
+    predecessors' paths, predecessor-major); each state's first candidate in the flattened
+    candidates; and the input bit that leads into each slot's state."""
+    came_from = (_PRED[:, :, None] * size + np.arange(size)).reshape(_STATES, 2 * size)
+    first = np.arange(_STATES)[:, None] * (2 * size)
+    return came_from, first, np.repeat(_PRED_BIT, size)
+
+
 def list_viterbi(soft: np.ndarray, size: int) -> list[np.ndarray]:
     """The ``size`` most likely messages, best first (a parallel list Viterbi decoder; ``size``
     1 is the plain Viterbi decoder).
@@ -136,28 +148,29 @@ def list_viterbi(soft: np.ndarray, size: int) -> list[np.ndarray]:
     the caller accepts at most ``size`` times that.
     """
     steps = len(soft) // 2
-    branch = _branch(soft)[:, :, :, None]
-    metric = np.full((_STATES, size), -np.inf)
-    metric[0, 0] = 0.0
-    # back[t, next, rank]: which of the 2 * size candidates (predecessor-major) it came from.
-    back = np.zeros((steps, _STATES, size), dtype=np.int16)
-    rows = np.arange(_STATES)[:, None] * (2 * size)  # each state's first candidate, flattened
+    branch = _branch(soft)
+    if size > 1:
+        branch = np.repeat(branch, size, axis=2)  # (steps, next state, 2 * size)
+    came_from, first, bit = _slots(size)
+    metric = np.full(_STATES * size, -np.inf)  # by slot
+    metric[0] = 0.0
+    back = np.zeros((steps, _STATES * size), dtype=np.int16)  # each slot's previous slot
     for t in range(steps):
-        cand = (metric[_PRED] + branch[t]).reshape(_STATES, 2 * size)
+        cand = metric[came_from] + branch[t]
         # Best first; on ties the first candidate (predecessor 0, then the better rank). One
-        # path: argmax, the same choice at a tenth of a stable sort's cost (every decode of a
-        # fold starts with the best path).
+        # path: argmax, the same choice for a fraction of a stable sort's cost (every decode
+        # of a fold starts with the best path).
         if size == 1:
             order = cand.argmax(axis=1)[:, None]
         else:
             order = np.argsort(-cand, axis=1, kind="stable")[:, :size]
-        back[t] = order
-        metric = cand.ravel()[order + rows]
-    ranks = np.flatnonzero(np.isfinite(metric[0]))  # the encoder ends in state 0 (zero tail)
-    state, rank = np.zeros(len(ranks), dtype=np.int64), ranks
-    decoded = np.zeros((len(ranks), steps), dtype=np.uint8)
+        picked = (order + first).ravel()
+        back[t] = came_from.ravel()[picked]
+        metric = cand.ravel()[picked]
+    # Back from state 0 (the encoder's zero tail ends there), one slot a step for every path.
+    slot = np.flatnonzero(np.isfinite(metric[:size]))
+    decoded = np.zeros((len(slot), steps), dtype=np.uint8)
     for t in range(steps - 1, -1, -1):
-        came = back[t, state, rank]
-        decoded[:, t] = _PRED_BIT[state]
-        state, rank = _PRED[state, came // size], came % size
+        decoded[:, t] = bit[slot]
+        slot = back[t, slot]
     return list(decoded[:, : steps - (_K - 1)])
