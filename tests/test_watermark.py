@@ -17,9 +17,11 @@ from provenance.cli import main
 from provenance.watermark import (
     WatermarkSizeError,
     codec,
+    decode_for_detection,
     detect_bytes,
     detect_rgb,
     embed_rgb,
+    load_for_detection,
     payload,
     payload_hex,
 )
@@ -78,6 +80,23 @@ def test_list_viterbi_holds_the_message_the_best_path_misses():
         best = (paths[0] == bits).all()
         rescued += not best and any((p == bits).all() for p in paths)
     assert rescued >= 5  # at this SNR the right message is often second or later
+
+
+def test_list_viterbi_gives_the_likeliest_messages_best_first():
+    """Maximum likelihood, for a list of one (``viterbi``) and of several: no message fits the
+    soft bits better than the first path (not even the one sent), and each path fits them at
+    least as well as the next."""
+    rng = np.random.default_rng(5)
+    for sigma in (0.8, 1.2, 2.0):
+        sent = payload.pack(int(rng.integers(0, payload.MAX_ID + 1)), KEY)
+        soft = payload.encode(sent) * 2.0 - 1.0 + rng.normal(0, sigma, payload.CODED_BITS)
+
+        def fit(bits: np.ndarray, soft: np.ndarray = soft) -> float:
+            return float((payload.encode(bits) * 2.0 - 1.0) @ soft)
+
+        fits = [fit(p) for p in payload.list_viterbi(soft, 8)]
+        assert fits == sorted(fits, reverse=True)
+        assert fit(payload.viterbi(soft)) == fits[0] >= fit(sent)
 
 
 def test_a_synchronised_fold_whose_best_decode_fails_is_rescued_by_the_check_bits():
@@ -199,6 +218,33 @@ def test_detection_reads_a_large_jpeg_at_reduced_scale():
     big = _photo("hubble.jpg", megapixels=12)
     data = _save(Image.fromarray(embed_rgb(big, 0x42)), "JPEG", quality=92).getvalue()
     assert detect_bytes(data).payload == "0000000042"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode"),
+    [("JPEG", "RGB"), ("JPEG", "L"), ("JPEG", "CMYK"), ("PNG", "RGB"), ("WEBP", "RGB")],
+)
+def test_one_decode_gives_detections_luminance_and_the_colours_on_its_grid(fmt, mode):
+    """``decode_for_detection`` decodes once for detection and for the evidence: its luminance
+    is the luminance-only decode's (a colour JPEG's Y plane is what libjpeg's grey decode
+    gives), its colours are the image's on the same grid (a colour JPEG's within one level of
+    libjpeg's own RGB decode at that scale; any other exactly)."""
+    image = Image.fromarray(_photo("hubble.jpg", megapixels=1)).convert(mode)
+    data = _save(image, fmt, quality=90).getvalue()
+    decoded = decode_for_detection(data)
+    assert np.array_equal(decoded.luminance, load_for_detection(data))
+    with Image.open(io.BytesIO(data)) as direct:
+        factor = min(direct.size) // codec.MIN_SIDE  # 3: libjpeg decodes at 1/2
+        direct.draft("RGB", (direct.width // factor, direct.height // factor))
+        expected = np.asarray(direct.convert("RGB")).astype(int)
+    colours = decoded.rgb().astype(int)
+    assert colours.shape[:2] == decoded.luminance.shape == expected.shape[:2]
+    if mode == "L":
+        assert colours.ndim == 2 and np.array_equal(colours, expected[..., 0])
+    else:
+        differ = np.abs(colours - expected)
+        assert differ.max() == (1 if (fmt, mode) == ("JPEG", "RGB") else 0)
+        assert differ.mean() < 0.01
 
 
 def test_lattice_spectrum_uses_a_fast_dft_size():
