@@ -310,7 +310,7 @@ def _cell_blocks(height: int, width: int) -> int:
 
 def _flat_factor(rgb: np.ndarray, amplitude: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-block factor on the residual (in flat blocks, the amplitude is capped), and per
-    block whether its change is made constant over 4x4 pixels (``COARSE_BOX``).
+    block how far its change is made constant over 4x4 pixels (``COARSE_BOX``, ``_coarsen``).
 
     An image with texture elsewhere carries the watermark there (cap FLAT_CAP); a fully smooth
     one (a sky, a backdrop) has nowhere else, so the cap rises to SMOOTH_CAP as the flat share
@@ -340,7 +340,7 @@ def _flat_factor(rgb: np.ndarray, amplitude: float) -> tuple[np.ndarray, np.ndar
     # the raised cap already (a night scene: FLIP 0.0097 -> 0.0136 for no detection gained).
     dark = np.clip((DARK_END - mean) / (DARK_END - DARK_FULL), 0.0, 1.0)
     lift = DARK_CAP / max(amplitude, 1e-3) * (1.0 - smooth) * dark
-    coarse = flat & (smooth > 0)
+    coarse = np.where(flat, np.float32(smooth), np.float32(0.0))
     return np.maximum(result, lift).astype(np.float32), coarse
 
 
@@ -356,16 +356,20 @@ def _flat_factor(rgb: np.ndarray, amplitude: float) -> tuple[np.ndarray, np.ndar
 COARSE_BOX = 4
 
 
-def _coarsen(band: np.ndarray, mask: np.ndarray) -> None:
-    """Replace ``band`` (rows from a multiple of COARSE_BOX) by its COARSE_BOX x COARSE_BOX block
-    means where ``mask``; a remainder narrower than a box at the right or bottom is left."""
+def _coarsen(band: np.ndarray, weight: np.ndarray) -> None:
+    """Move ``band`` (rows from a multiple of COARSE_BOX) towards its COARSE_BOX x COARSE_BOX
+    block means by ``weight`` (0-1 per pixel: the image's smoothness, ramped like the gathered
+    cells, in flat blocks); a remainder narrower than a box at the right or bottom is left."""
     rows, width = band.shape
     r, c = rows - rows % COARSE_BOX, width - width % COARSE_BOX
     means = cv2.resize(
         band[:r, :c], (c // COARSE_BOX, r // COARSE_BOX), interpolation=cv2.INTER_AREA
     )
     boxed = cv2.resize(means, (c, r), interpolation=cv2.INTER_NEAREST)
-    np.copyto(band[:r, :c], boxed, where=mask[:r, :c])
+    # band += weight * (boxed - band), in place.
+    boxed -= band[:r, :c]
+    boxed *= weight[:r, :c]
+    band[:r, :c] += boxed
 
 
 def _per_pixel(blocks: np.ndarray, rows: int, width: int) -> np.ndarray:
@@ -419,7 +423,7 @@ def embed(
         if (blocks != 1.0).any():
             band *= _per_pixel(blocks, rows, w)
         if coarse[index].any():
-            _coarsen(band, _per_pixel(coarse[index].astype(np.float32), rows, w) > 0.5)
+            _coarsen(band, _per_pixel(coarse[index], rows, w))
         # rint(x + r) == x + rint(r) for whole x: round once, then add with saturation (the
         # clip at 0 and 255) to the three channels at once.
         change = np.rint(band).astype(np.int16)
