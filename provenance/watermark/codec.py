@@ -24,7 +24,8 @@ Design (``org.provenance.ssw.1``; not registered with the C2PA):
   AMPLITUDE levels RMS; in the full-resolution 8x8 blocks that are flat (what the eye sees as a
   sky or skin) it is capped at FLAT_CAP, or at most SMOOTH_CAP when the whole image is smooth,
   and there gathered into a quarter of the area at twice the amplitude, which JPEG's and
-  WebP's quantisers keep where they erase an even faint pattern (``_flat_factor``). Near black,
+  WebP's quantisers keep where they erase an even faint pattern (``_flat_factor``), and made
+  constant over 4x4 pixel blocks, what WebP keeps of it (``_coarsen``). Near black,
   where the eye barely resolves a level, blocks carry at least DARK_CAP (a mostly black photo).
   bench/quality.py measures it (flat-block RMS, NVIDIA FLIP against a JPEG q95 re-save).
 * **Decoding.** A lattice fold is resampled with anti-aliasing and, once it passes the sync
