@@ -357,21 +357,25 @@ def with_png_chunks(png: bytes | memoryview, chunks: bytes) -> bytes:
 
 
 _SOI, _SOS = b"\xff\xd8", 0xDA
-#: The JPEG segments a re-encode of the pixels keeps as they were, by marker and the identifier
-#: their data opens with: XMP (IPTC's digital source type, e.g. ``trainedAlgorithmicMedia``, how
-#: many generators label their output; creator and rights), the Extended XMP that continues a
-#: packet over 64 KB, and comments. The EXIF and ICC profile are written by the encoders
-#: themselves; c2pa writes its own APP11 (JUMBF) segments when it signs.
-_KEPT_SEGMENTS: tuple[tuple[int, bytes], ...] = (
-    (0xE1, b"http://ns.adobe.com/xap/1.0/\x00"),
-    (0xE1, b"http://ns.adobe.com/xmp/extension/\x00"),
-    (0xFE, b""),  # COM
+#: The JPEG segments a re-encode of the pixels keeps as they were, by Pillow's name for their
+#: marker (``JpegImageFile.applist``) and the identifier their data opens with: XMP (IPTC's
+#: digital source type, e.g. ``trainedAlgorithmicMedia``, how many generators label their
+#: output; creator and rights), the Extended XMP that continues a packet over 64 KB, Photoshop's
+#: image resources (APP13), where IPTC-IIM keeps captions, credit and copyright, and comments.
+#: The EXIF and ICC profile are written by the encoders themselves; c2pa writes its own APP11
+#: (JUMBF) segments when it signs.
+_KEPT_SEGMENTS: tuple[tuple[str, bytes], ...] = (
+    ("APP1", b"http://ns.adobe.com/xap/1.0/\x00"),
+    ("APP1", b"http://ns.adobe.com/xmp/extension/\x00"),
+    ("APP13", b"Photoshop 3.0\x00"),
+    ("COM", b""),
 )
 
 
 def _jpeg_segments(jpeg: bytes | memoryview) -> Iterator[tuple[int, int, int]]:
     """(marker, start, end) of each marker segment of a JPEG (marker, length, data) before its
-    first scan (SOS), up to the first that does not fit in the bytes."""
+    first scan (SOS), up to the first that does not fit in the bytes: where an encoder's own
+    output puts its segments (a source's are read by Pillow, ``jpeg_kept_segments``)."""
     pos = len(_SOI)
     while pos + 4 <= len(jpeg) and jpeg[pos] == 0xFF:
         marker = jpeg[pos + 1]
@@ -390,32 +394,29 @@ def _jpeg_segments(jpeg: bytes | memoryview) -> Iterator[tuple[int, int, int]]:
 _JFIF = b"JFIF\x00"
 
 
-def _jfif(view: memoryview, start: int, end: int) -> bytes:
-    """A JFIF segment with the pixel density of the one at ``view[start:end]`` (version, units,
-    across, down), and no thumbnail (one would show the pixels before signing)."""
-    density = view[start + 4 + len(_JFIF) : start + 4 + len(_JFIF) + 7]
-    return b"\xff\xe0\x00\x10" + _JFIF + density + b"\x00\x00"
+def _segment(name: str, data: bytes) -> bytes:
+    """The whole segment (marker, length, data) that Pillow lists as ``(name, data)``."""
+    marker = 0xFE if name == "COM" else 0xE0 + int(name.removeprefix("APP"))
+    return bytes((0xFF, marker)) + (len(data) + 2).to_bytes(2, "big") + data
 
 
-def jpeg_kept_segments(data: bytes) -> bytes:
-    """The segments of the JPEG ``data`` that a re-encode of its pixels keeps: its JFIF pixel
-    density (DPI, which the encoders write as their own default), then its XMP (standard and
-    extended) and comment segments (``_KEPT_SEGMENTS``) whole and in order, as they are (Pillow
-    writes a comment back only from an unchanged image, OpenCV none; neither Extended XMP). To
-    be put back with :func:`with_jpeg_segments`. Empty for other data."""
-    if not data.startswith(_SOI):
+def jpeg_kept_segments(image: Image.Image) -> bytes:
+    """The segments of the JPEG ``image`` (as Pillow opened it: its header's ``applist``) that a
+    re-encode of its pixels keeps: its JFIF pixel density (DPI, which the encoders write as
+    their own default), without the JFIF thumbnail (the pixels before signing), then its XMP
+    (standard and extended), Photoshop (IPTC-IIM) and comment segments (``_KEPT_SEGMENTS``)
+    whole and in order, as they are (Pillow writes a comment back only from an unchanged image,
+    OpenCV none; neither writes Extended XMP or APP13). To be put back with
+    :func:`with_jpeg_segments`. Empty for other images."""
+    if not isinstance(image, JpegImageFile):
         return b""
-    view = memoryview(data)
-    kept: list[bytes | memoryview] = []
-    for marker, start, end in _jpeg_segments(view):
-        if marker == 0xE0 and start == len(_SOI) and end - start >= 18:
-            if view[start + 4 : start + 4 + len(_JFIF)] == _JFIF:
-                kept.append(_jfif(view, start, end))
-        elif any(
-            marker == wanted and view[start + 4 : start + 4 + len(opening)] == opening
-            for wanted, opening in _KEPT_SEGMENTS
-        ):
-            kept.append(view[start:end])
+    kept = []
+    for index, (name, data) in enumerate(image.applist):
+        if index == 0 and name == "APP0" and data.startswith(_JFIF) and len(data) >= 14:
+            # Version, units, across, down; no thumbnail.
+            kept.append(_segment(name, data[: len(_JFIF) + 7] + b"\x00\x00"))
+        elif any(name == wanted and data.startswith(opening) for wanted, opening in _KEPT_SEGMENTS):
+            kept.append(_segment(name, data))
     return b"".join(kept)
 
 
@@ -479,17 +480,24 @@ def chroma_subsampling(image: Image.Image) -> ChromaSubsampling | None:
     return ChromaSubsampling.S444  # colour sampled finer than brightness: keep all of it
 
 
+def is_progressive(image: Image.Image) -> bool:
+    """Whether the JPEG ``image`` is progressive (it shows coarse to fine while it loads, as
+    web publishers choose it to): a re-encode keeps that."""
+    return isinstance(image, JpegImageFile) and bool(image.info.get("progressive"))
+
+
 @dataclass(frozen=True)
 class PlainJpeg:
     """A JPEG decoded straight into an RGB array (``decode_plain_jpeg``), with what its
-    re-encoding keeps: the ICC profile, EXIF, chroma subsampling, and the pixel density, XMP
-    and comment segments (``jpeg_kept_segments``)."""
+    re-encoding keeps: the ICC profile, EXIF, chroma subsampling, progressive coding, and the
+    pixel density, XMP, Photoshop and comment segments (``jpeg_kept_segments``)."""
 
     rgb: np.ndarray
     icc_profile: bytes | None
     exif: bytes | None
     subsampling: ChromaSubsampling | None = None
     segments: bytes = b""
+    progressive: bool = False
 
 
 def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
@@ -517,6 +525,7 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
                 icc, exif = header.info.get("icc_profile"), header.info.get("exif")
                 width, height = header.size
                 subsampling = chroma_subsampling(header)
+                segments, progressive = jpeg_kept_segments(header), is_progressive(header)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             return None
     # A truncated file has no end marker: Pillow refuses it, OpenCV would fill it in grey.
@@ -530,4 +539,4 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
     )
     if rgb is None or rgb.shape[:2] != (height, width):
         return None
-    return PlainJpeg(rgb, icc or None, exif or None, subsampling, jpeg_kept_segments(data))
+    return PlainJpeg(rgb, icc or None, exif or None, subsampling, segments, progressive)

@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, JpegImagePlugin
+from PIL import Image, ImageCms, IptcImagePlugin, JpegImagePlugin
 
 from provenance import ManifestSpec, SignOptions, TrustPolicy, sign, verify
 from provenance._internal import c2pa_adapter
@@ -111,11 +111,11 @@ def _jpeg_with_xmp(image: Image.Image) -> bytes:
 def test_a_signed_jpeg_keeps_its_xmp_and_comments(credentials, trusted, photo, mode, label):
     data = _jpeg_with_xmp(Image.open(photo).convert(mode))
     assert (decode_plain_jpeg(data) is not None) is (mode == "RGB")
-    kept = jpeg_kept_segments(data)
+    kept = _kept(data)
     assert kept.endswith(_xmp_segments())  # after the JFIF density
     signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
     assert signed is not None
-    assert jpeg_kept_segments(signed) == kept  # every one, byte for byte, once, in order
+    assert _kept(signed) == kept  # every one, byte for byte, once, in order
     with Image.open(io.BytesIO(signed)) as out:
         assert isinstance(out, JpegImagePlugin.JpegImageFile)
         assert b"trainedAlgorithmicMedia" in out.info["xmp"]
@@ -127,17 +127,89 @@ def test_a_signed_jpeg_keeps_its_xmp_and_comments(credentials, trusted, photo, m
     assert detect_bytes(signed).identifier == WID
 
 
-def test_jpeg_kept_segments_are_only_density_xmp_and_comments(photo):
+def _kept(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        return jpeg_kept_segments(image)
+
+
+def test_jpeg_kept_segments_are_only_density_xmp_photoshop_and_comments(photo):
     data = _jpeg_with_xmp(Image.open(photo))
     jfif = photo.read_bytes()[2:20]
-    assert jpeg_kept_segments(photo.read_bytes()) == jfif  # the sample has no XMP or comment
-    assert jpeg_kept_segments(b"\x89PNG\r\n\x1a\n") == b""
-    # An APP1 that is neither EXIF nor XMP, and an APP13 (Photoshop), stay out.
+    assert _kept(photo.read_bytes()) == jfif  # the sample has no XMP or comment
+    assert jpeg_kept_segments(Image.new("RGB", (8, 8))) == b""  # not a JPEG
+    # An APP1 that is neither EXIF nor XMP, and an APP13 that is not Photoshop's, stay out.
     other = _segment(0xE1, b"http://example.com/other\x00data") + _segment(
-        0xED, b"Photoshop 3.0\x00"
+        0xED, b"Adobe_CM\x00data"
     )
+    photoshop = _segment(0xED, b"Photoshop 3.0\x00" + _iptc_resource())
     at = data.index(b"\xff\xdb")
-    assert jpeg_kept_segments(data[:at] + other + data[at:]) == data[2:20] + _xmp_segments()
+    with_others = data[:at] + other + photoshop + data[at:]
+    assert _kept(with_others) == data[2:20] + _xmp_segments() + photoshop
+
+
+# -- JPEG: IPTC-IIM (Photoshop's APP13): captions, credit, copyright ----------------------------
+
+
+def _iptc_resource() -> bytes:
+    """A Photoshop image resource block holding IPTC-IIM (resource 0x0404), as Photoshop,
+    Lightroom and newsroom tools write it: caption, credit, copyright, keywords."""
+    records = b"".join(
+        b"\x1c\x02" + bytes((tag,)) + len(value).to_bytes(2, "big") + value
+        for tag, value in (
+            (120, "A fox in snow — Acme Diffusion".encode()),  # caption/abstract
+            (110, b"Acme Newsroom"),  # credit
+            (116, b"(c) 2026 Ada Example"),  # copyright notice
+            (25, b"fox"),  # keywords
+            (25, b"winter"),
+        )
+    )
+    padded = records + b"\x00" * (len(records) % 2)
+    return b"8BIM\x04\x04\x00\x00" + len(records).to_bytes(4, "big") + padded
+
+
+def _iptc(data: bytes) -> dict[tuple[int, int], bytes | list[bytes]] | None:
+    """The IPTC-IIM records as Pillow reads them (what a user's tools show)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return IptcImagePlugin.getiptcinfo(image)
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize("mode", ["RGB", "L"])  # unlabelled RGB: OpenCV's encode; else Pillow's
+def test_a_signed_jpeg_keeps_its_iptc(credentials, trusted, photo, mode, label):
+    out = io.BytesIO()
+    Image.open(photo).convert(mode).save(out, format="JPEG", quality=90)
+    data = out.getvalue()
+    at = data.index(b"\xff\xdb")
+    data = data[:at] + _segment(0xED, b"Photoshop 3.0\x00" + _iptc_resource()) + data[at:]
+    before = _iptc(data)
+    assert before is not None and before[(2, 116)] == b"(c) 2026 Ada Example"
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    assert _iptc(signed) == before
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+def test_a_photoshop_jpeg_keeps_its_resources_and_stays_progressive(
+    credentials, trusted, shared, label
+):
+    """A real file from Photoshop (c2pa-rs's fixtures): progressive, 4:4:4, with an APP13 of
+    image resources. All three stay as they were."""
+    data = (shared / "c2pa-rs" / "sdk" / "tests" / "fixtures" / "no_manifest.jpg").read_bytes()
+    with Image.open(io.BytesIO(data)) as before:
+        assert isinstance(before, JpegImagePlugin.JpegImageFile)
+        resources = [d for name, d in before.applist if name == "APP13"]
+        assert before.info.get("progressive") and resources
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    with Image.open(io.BytesIO(signed)) as after:
+        assert isinstance(after, JpegImagePlugin.JpegImageFile)
+        assert after.info.get("progressive")
+        assert [d for name, d in after.applist if name == "APP13"] == resources
+        assert [(h, v) for _, h, v, _ in after.layer] == [(1, 1)] * 3
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    # (Not detect_bytes: this page is almost all white, where the watermark is not found.)
 
 
 def _with_jfif(data: bytes, units: int, across: int, down: int, thumbnail: int = 0) -> bytes:
