@@ -18,6 +18,7 @@ from .media import (
     pixel_array,
     png_chunk_kinds,
     png_kept_chunks,
+    tiff_kept_tags,
     with_jpeg_segments,
     with_png_chunks,
 )
@@ -63,6 +64,11 @@ def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
     return labelled if transparent else labelled.convert("RGB")
 
 
+#: The TIFF compressions a re-encode keeps: the lossless ones that any pixels can take (not
+#: JPEG's, a second lossy pass; nor fax coding, for 1-bit pixels only).
+_TIFF_LOSSLESS = frozenset({"tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"})
+
+
 def encode_like(
     image: Image.Image,
     media_type: str,
@@ -76,10 +82,11 @@ def encode_like(
     progressive coding).
 
     A JPEG written from a JPEG gets its pixel density, XMP, Photoshop (IPTC-IIM) and comment
-    segments (``media.jpeg_kept_segments``). ``source``: the bytes ``original`` was decoded
-    from. A PNG written from a PNG gets its text, colour space, DPI and EXIF chunks
-    (``media.png_kept_chunks``: a generator's prompt and settings, XMP, gamma, ICC profile...)
-    as they were; Pillow decodes them but writes few back, OpenCV none.
+    segments (``media.jpeg_kept_segments``); a TIFF its resolution, IPTC-IIM, Photoshop and XMP
+    tags (``media.tiff_kept_tags``) and lossless compression. ``source``: the bytes
+    ``original`` was decoded from. A PNG written from a PNG gets its text, colour space, DPI and
+    EXIF chunks (``media.png_kept_chunks``: a generator's prompt and settings, XMP, gamma, ICC
+    profile...) as they were; Pillow decodes them but writes few back, OpenCV none.
 
     ``release=True`` lets the encoder close ``image`` once it has copied its pixels (the PNG
     encoder copies them for OpenCV): at 12 MP its 48 MB go before the encoder's own memory.
@@ -121,6 +128,10 @@ def encode_like(
         params["comment"] = b""
     if fmt == "JPEG" and is_progressive(original):
         params["progressive"] = True
+    if fmt == "TIFF":
+        params["tiffinfo"] = tiff_kept_tags(original)
+        if original.info.get("compression") in _TIFF_LOSSLESS:
+            params["compression"] = original.info["compression"]
     out = io.BytesIO()
     image.save(out, format=fmt, **params)
     if segments:

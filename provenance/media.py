@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, TiffImagePlugin, TiffTags
 from PIL.JpegImagePlugin import JpegImageFile
 
 from .errors import (
@@ -436,6 +436,43 @@ def with_jpeg_segments(jpeg: bytes | memoryview, segments: bytes) -> bytes:
             cut = end  # the encoder's own JFIF gives way
         at = end
     return b"".join((jpeg[: len(_SOI)], jfif, jpeg[cut:at], segments[len(jfif) :], jpeg[at:]))
+
+
+#: The TIFF tags a re-encode of the pixels keeps, those Pillow keeps when it saves the very image
+#: it opened (and no others): the resolution (DPI), IPTC-IIM (captions, credit, copyright),
+#: Photoshop's image resources, and XMP. A labelled or converted image is a new one, which had
+#: lost them.
+_TIFF_KEPT_TAGS = (
+    TiffImagePlugin.RESOLUTION_UNIT,
+    TiffImagePlugin.X_RESOLUTION,
+    TiffImagePlugin.Y_RESOLUTION,
+    TiffImagePlugin.IPTC_NAA_CHUNK,
+    TiffImagePlugin.PHOTOSHOP_CHUNK,
+    TiffImagePlugin.XMP,
+)
+
+
+def tiff_kept_tags(image: Image.Image) -> TiffImagePlugin.ImageFileDirectory_v2:
+    """The tags of the TIFF ``image`` that a re-encode keeps (``_TIFF_KEPT_TAGS``), with their
+    types, for Pillow's ``tiffinfo``; empty for other images. IPTC-IIM is kept as the bytes it
+    holds, typed UNDEFINED: Photoshop types it LONG, which Pillow reads as one number (its
+    first four bytes) and then drops when it saves."""
+    kept = TiffImagePlugin.ImageFileDirectory_v2()
+    if not isinstance(image, TiffImagePlugin.TiffImageFile):
+        return kept
+    tags = image.tag_v2
+    for tag in _TIFF_KEPT_TAGS:
+        if tag not in tags:
+            continue
+        if tag == TiffImagePlugin.IPTC_NAA_CHUNK:
+            # The tag's bytes as stored (as Pillow's own IPTC reader takes them).
+            if stored := image.tag.tagdata.get(tag):
+                kept[tag] = stored
+                kept.tagtype[tag] = TiffTags.UNDEFINED
+        else:
+            kept[tag] = tags[tag]
+            kept.tagtype[tag] = tags.tagtype[tag]
+    return kept
 
 
 #: The largest ICC profile and EXIF block OpenCV writes: one APP2 / APP1 segment each (Pillow

@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, IptcImagePlugin, JpegImagePlugin
+from PIL import Image, ImageCms, IptcImagePlugin, JpegImagePlugin, TiffImagePlugin, TiffTags
 
 from provenance import ManifestSpec, SignOptions, TrustPolicy, sign, verify
 from provenance._internal import c2pa_adapter
@@ -563,3 +563,63 @@ def test_a_signed_webp_or_avif_keeps_its_xmp(credentials, trusted, photo, fmt, l
         assert image.info["xmp"] == xmp
     assert verify(signed.asset, policy=trusted).credentials.state == "Trusted"
     assert detect_bytes(signed.asset).identifier == WID
+
+
+# -- TIFF: resolution, IPTC-IIM, Photoshop and XMP tags ------------------------------------------
+
+
+def _iptc_records() -> bytes:
+    resource = _iptc_resource()
+    return resource[12 : 12 + int.from_bytes(resource[8:12], "big")]
+
+
+def _tiff_with_tags(image: Image.Image, iptc_type: int) -> bytes:
+    """A TIFF as Photoshop and DAM tools write them: 300 DPI, XMP, IPTC-IIM (typed UNDEFINED,
+    or LONG as Photoshop types it), Photoshop's image resources, LZW."""
+    xmp = _xmp_segments()[4 + len(_XMP) :].split(b"\xff\xe1")[0]
+    records = _iptc_records()
+    records += b"\x00" * (-len(records) % 4)  # LONG: whole 4-byte numbers
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[700], tags.tagtype[700] = xmp, TiffTags.BYTE
+    tags[33723], tags.tagtype[33723] = records, TiffTags.UNDEFINED
+    tags[34377], tags.tagtype[34377] = _iptc_resource(), TiffTags.BYTE
+    out = io.BytesIO()
+    image.save(out, format="TIFF", dpi=(300, 300), tiffinfo=tags, compression="tiff_lzw")
+    data = out.getvalue()
+    if iptc_type == TiffTags.LONG:  # Pillow writes no such tag: its directory entry, retyped
+        entry = (33723).to_bytes(2, "little") + (TiffTags.UNDEFINED).to_bytes(2, "little")
+        at = data.index(entry + len(records).to_bytes(4, "little"))
+        retyped = (TiffTags.LONG).to_bytes(2, "little") + (len(records) // 4).to_bytes(4, "little")
+        data = data[: at + 2] + retyped + data[at + 8 :]
+    return data
+
+
+@pytest.mark.parametrize(
+    "iptc_type", [TiffTags.UNDEFINED, TiffTags.LONG], ids=["IPTC", "LONG IPTC"]
+)
+@pytest.mark.parametrize(
+    ("mode", "label"),
+    # Unlabelled RGB: Pillow saves the image it opened (it keeps some tags itself); L, and any
+    # labelled image: a new image, which kept none.
+    [("RGB", None), ("RGB", "AI"), ("L", None), ("L", "AI")],
+)
+def test_a_signed_tiff_keeps_its_resolution_xmp_and_iptc(
+    credentials, trusted, photo, mode, label, iptc_type
+):
+    data = _tiff_with_tags(Image.open(photo).convert(mode), iptc_type)
+    with Image.open(io.BytesIO(data)) as before:
+        assert isinstance(before, TiffImagePlugin.TiffImageFile)
+        xmp, photoshop = before.tag_v2[700], before.tag_v2[34377]
+        iptc = IptcImagePlugin.getiptcinfo(before)
+        assert before.tag_v2.tagtype[33723] == iptc_type
+        assert iptc is not None and iptc[(2, 116)] == b"(c) 2026 Ada Example"
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    with Image.open(io.BytesIO(signed)) as after:
+        assert isinstance(after, TiffImagePlugin.TiffImageFile)
+        assert after.info["dpi"] == pytest.approx((300, 300))
+        assert after.tag_v2[700] == xmp and after.tag_v2[34377] == photoshop
+        assert IptcImagePlugin.getiptcinfo(after) == iptc
+        assert after.info["compression"] == "tiff_lzw"
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
