@@ -13,11 +13,13 @@ from .media import (
     ChromaSubsampling,
     PlainJpeg,
     chroma_subsampling,
+    icc_fits,
     is_progressive,
     jpeg_kept_segments,
     pixel_array,
     png_chunk_kinds,
     png_kept_chunks,
+    rgb_of_cmyk,
     tiff_kept_tags,
     with_jpeg_segments,
     with_png_chunks,
@@ -43,7 +45,7 @@ def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
     The text height is about 1/22 of the short side (at least 12 px), so the label stays legible
     on small images and unobtrusive on large ones.
     """
-    base = image.convert("RGBA")
+    base = (rgb_of_cmyk(image) if image.mode == "CMYK" else image).convert("RGBA")
     size = max(12, min(base.size) // 22)
     font = ImageFont.load_default(size=size)
     overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
@@ -97,10 +99,18 @@ def encode_like(
     params: dict[str, object] = {}
     # WebP and AVIF hold XMP beside the pixels, and Pillow writes it only when given (JPEG's
     # and PNG's are kept whole from the source below).
+    if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
+        image = image.convert("RGB")
     keys = ("icc_profile", "exif", "xmp") if fmt in ("WEBP", "AVIF") else ("icc_profile", "exif")
     for key in keys:
         if original.info.get(key):
             params[key] = original.info[key]
+    profile = original.info.get("icc_profile")
+    if profile and image.mode != original.mode and not icc_fits(profile, image.mode):
+        # Not the original's profile on pixels now in a mode it does not describe: a labelled
+        # CMYK image is RGB, converted to sRGB (``media.rgb_of_cmyk``), which a file without a
+        # profile means. (None: nor Pillow's default, the image's own.)
+        params["icc_profile"] = None
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = 95
     text = png_kept_chunks(source) if fmt == "PNG" and source else b""
@@ -118,8 +128,6 @@ def encode_like(
     if fmt == "PNG":
         # zlib level 1: at 12 MP seconds faster than Pillow's default 6, for ~10 % more bytes.
         params["compress_level"] = 1
-    if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
-        image = image.convert("RGB")
     if fmt == "JPEG" and image.mode == "RGB" and (kept := chroma_subsampling(original)):
         params["subsampling"] = kept.value  # else Pillow's default, 4:2:0 at quality 95
     segments = jpeg_kept_segments(original) if fmt == "JPEG" else b""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, TiffImagePlugin, TiffTags
+from PIL import Image, ImageCms, TiffImagePlugin, TiffTags
 from PIL.JpegImagePlugin import JpegImageFile
 
 from .errors import (
@@ -268,6 +268,42 @@ def _deep_samples(image: Image.Image, data: bytes | memoryview) -> bool:
         return data[24] > 8  # IHDR's bit depth (IHDR is the first chunk, by the PNG spec)
     bits = getattr(image, "tag_v2", {}).get(258)  # a TIFF's BitsPerSample, kept after load
     return bits is not None and max(bits if isinstance(bits, tuple) else (bits,)) > 8
+
+
+#: The colour space an ICC profile describes (its header's bytes 16-20), by the image modes
+#: whose pixels it can describe.
+_ICC_SPACES = {
+    b"RGB ": ("RGB", "RGBA", "P", "PA"),
+    b"GRAY": ("L", "LA", "1", "I", "I;16"),
+    b"CMYK": ("CMYK",),
+}
+
+
+def icc_fits(profile: bytes, mode: str) -> bool:
+    """Whether the ICC ``profile`` describes pixels of ``mode`` (a CMYK profile on RGB pixels
+    makes colour-managed viewers show wrong colours); a colour space not in ``_ICC_SPACES`` is
+    given the benefit of the doubt."""
+    modes = _ICC_SPACES.get(bytes(profile[16:20]))
+    return modes is None or mode in modes
+
+
+_SRGB = ImageCms.createProfile("sRGB")
+
+
+def rgb_of_cmyk(image: Image.Image) -> Image.Image:
+    """The CMYK ``image`` as sRGB pixels: through its own ICC profile when it has a usable CMYK
+    one (the colours a colour-managed viewer shows), else by Pillow's plain conversion (inks as
+    pure complements of RGB: all a CMYK image without a profile says)."""
+    profile = image.info.get("icc_profile")
+    if profile and icc_fits(profile, "CMYK"):
+        try:
+            cmyk = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            converted = ImageCms.profileToProfile(image, cmyk, _SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            converted = None  # a damaged profile: as if there were none
+        if converted is not None:
+            return converted
+    return image.convert("RGB")
 
 
 def paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:

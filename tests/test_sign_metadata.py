@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import mimetypes
 import zlib
 from typing import Any
@@ -623,3 +624,81 @@ def test_a_signed_tiff_keeps_its_resolution_xmp_and_iptc(
         assert after.info["compression"] == "tiff_lzw"
     assert verify(signed, policy=trusted).credentials.state == "Trusted"
     assert detect_bytes(signed).identifier == WID
+
+
+# -- a labelled CMYK image: its colours through its own profile --------------------------------
+
+
+def _s15(value: float) -> bytes:
+    return round(value * 65536).to_bytes(4, "big", signed=True)
+
+
+def _cmyk_profile() -> bytes:
+    """A real CMYK ICC profile (v2 output profile, CMYK to Lab through a 2-point-per-ink lut16)
+    whose inks are not the plain complements of RGB that Pillow's conversion assumes: its cyan
+    absorbs blue and its yellow red. LittleCMS converts through it like any printer's profile."""
+    corners = list(itertools.product((0, 1), repeat=4))  # C, M, Y, K; the last varies fastest
+    rgb = Image.new("RGB", (len(corners), 1))
+    for i, (c, m, y, k) in enumerate(corners):
+        rgb.putpixel((i, 0), tuple(round(255 * (1 - ink) * (1 - k)) for ink in (y, m, c)))
+    srgb, lab = ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB")
+    lab_corners = np.asarray(ImageCms.profileToProfile(rgb, srgb, lab, outputMode="LAB"))[0]
+    # lut16 Lab: L 0-100 as 0-0xFF00, a and b (+128) times 256.
+    clut = b"".join(
+        (round(L / 255 * 0xFF00) << 32 | int(a) << 24 | int(b) << 8).to_bytes(6, "big")
+        for L, a, b in lab_corners
+    )
+    ramp = (0).to_bytes(2, "big") + (0xFFFF).to_bytes(2, "big")
+    identity = b"".join(_s15(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    a2b0 = b"mft2" + bytes(4) + bytes((4, 3, 2, 0)) + identity + bytes((0, 2, 0, 2))
+    a2b0 += ramp * 4 + clut + ramp * 3
+    name = b"Acme CMYK"
+    desc = b"desc" + bytes(4) + (len(name) + 1).to_bytes(4, "big") + name + bytes(1 + 8 + 3 + 67)
+    d50 = _s15(0.9642) + _s15(1.0) + _s15(0.8249)
+    tags = [(b"desc", desc), (b"wtpt", b"XYZ " + bytes(4) + d50), (b"A2B0", a2b0)]
+    at, table, body = 128 + 4 + 12 * len(tags), b"", b""
+    for signature, data in tags:
+        data += bytes(-len(data) % 4)
+        table += signature + (at + len(body)).to_bytes(4, "big") + len(data).to_bytes(4, "big")
+        body += data
+    header = (at + len(body)).to_bytes(4, "big") + b"lcms" + bytes((2, 0x10, 0, 0))
+    header += b"prtr" + b"CMYK" + b"Lab " + bytes(12) + b"acsp" + bytes(28) + d50
+    header += bytes(128 - len(header))
+    return header + len(tags).to_bytes(4, "big") + table + body
+
+
+def _mean_difference(a: Image.Image, b: Image.Image) -> float:
+    return float(np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).mean())
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "TIFF"])
+@pytest.mark.parametrize("profile", [True, False], ids=["with its profile", "without"])
+def test_a_labelled_cmyk_image_is_rgb_in_the_colours_its_profile_gives(
+    credentials, trusted, photo, fmt, profile
+):
+    """A label makes a CMYK image RGB. Its colours were Pillow's plain conversion, and the
+    CMYK profile stayed on the RGB pixels (colour-managed viewers showed wrong colours). They
+    are now converted through the profile, and the RGB file carries no CMYK profile."""
+    icc = _cmyk_profile()
+    out = io.BytesIO()
+    Image.open(photo).convert("CMYK").save(out, format=fmt, icc_profile=icc if profile else None)
+    cmyk = Image.open(io.BytesIO(out.getvalue()))  # as decoded (JPEG: after its losses)
+    assert cmyk.mode == "CMYK"
+    as_viewed = cmyk.convert("RGB")  # without a profile: Pillow's plain conversion
+    if profile:
+        through = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        srgb = ImageCms.createProfile("sRGB")
+        converted = ImageCms.profileToProfile(cmyk, through, srgb, outputMode="RGB")
+        assert converted is not None
+        as_viewed = converted
+    assert _mean_difference(as_viewed, cmyk.convert("RGB")) > 20 or not profile
+    signed = sign(out.getvalue(), credentials, SignOptions(AI, label="AI", watermark_id=WID))
+    assert signed.asset is not None
+    with Image.open(io.BytesIO(signed.asset)) as image:
+        assert image.mode == "RGB"
+        assert image.info.get("icc_profile") is None
+        top = (0, 0, image.width, image.height * 3 // 4)  # above the label
+        # (A JPEG re-encode alone, at quality 95 and 4:2:0, is ~4.5 off these colours.)
+        assert _mean_difference(image.crop(top), as_viewed.crop(top)) < 6
+    assert verify(signed.asset, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed.asset).identifier == WID
