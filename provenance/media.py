@@ -263,11 +263,49 @@ def unmarkable(image: Image.Image, data: bytes | memoryview = b"") -> str | None
 def _deep_samples(image: Image.Image, data: bytes | memoryview) -> bool:
     """Whether the file has more than 8 bits per sample although Pillow decoded it into an
     8-bit mode: it opens 16-bit RGB, RGBA and grey-with-alpha PNGs and TIFFs as RGB, RGBA and
-    LA, keeping only each sample's high byte, and the mode no longer says so once loaded."""
+    LA, keeping only each sample's high byte, and 10- and 12-bit AVIFs (HDR, wide gamut) at 8
+    bits; the mode no longer says so once loaded. (Neither Pillow's AVIF plugin nor
+    pillow-avif-plugin writes more than 8 bits.)"""
     if bytes(data[:8]) == _PNG_SIGNATURE and bytes(data[12:16]) == b"IHDR" and len(data) > 24:
         return data[24] > 8  # IHDR's bit depth (IHDR is the first chunk, by the PNG spec)
+    if image.format == "AVIF":
+        return _avif_bits(data) > 8
     bits = getattr(image, "tag_v2", {}).get(258)  # a TIFF's BitsPerSample, kept after load
     return bits is not None and max(bits if isinstance(bits, tuple) else (bits,)) > 8
+
+
+def _boxes(data: bytes | memoryview, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, content start, end) of each ISO BMFF box in ``data[start:end]``, up to the first
+    that does not fit."""
+    while start + 8 <= end:
+        size, header = int.from_bytes(data[start : start + 4], "big"), 8
+        kind = data[start + 4 : start + 8]
+        if size == 1 and start + 16 <= end:  # a 64-bit size follows the type
+            size, header = int.from_bytes(data[start + 8 : start + 16], "big"), 16
+        elif size == 0:  # to the end
+            size = end - start
+        if size < header or start + size > end:
+            return
+        yield bytes(kind), start + header, start + size
+        start += size
+
+
+def _avif_bits(data: bytes | memoryview) -> int:
+    """The most bits per channel that the images of an AVIF declare (its ``pixi`` properties,
+    in meta/iprp/ipco, which AVIF requires of every image); 8 when none is found."""
+    start, end = 0, len(data)
+    for container, header in ((b"meta", 4), (b"iprp", 0), (b"ipco", 0)):  # meta: a full box
+        found = next((b for b in _boxes(data, start, end) if b[0] == container), None)
+        if found is None:
+            return 8
+        start, end = found[1] + header, found[2]
+    most = 8
+    for kind, content, box_end in _boxes(data, start, end):
+        if kind == b"pixi" and content + 5 <= box_end:
+            # Version and flags (4 bytes), the number of channels, then each one's bits.
+            channels = data[content + 4]
+            most = max([most, *data[content + 5 : min(box_end, content + 5 + channels)]])
+    return most
 
 
 #: The colour space an ICC profile describes (its header's bytes 16-20), by the image modes

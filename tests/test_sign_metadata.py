@@ -398,6 +398,59 @@ def test_a_16_bit_colour_image_is_signed_as_it_is(
         embed_file(source, tmp_path / f"out{ext}", WID)
 
 
+def _mdat(avif: bytes) -> bytes:
+    """The media data box of an AVIF (ISO BMFF): the coded image."""
+    at = 0
+    while at < len(avif):
+        size = int.from_bytes(avif[at : at + 4], "big")
+        if avif[at + 4 : at + 8] == b"mdat":
+            return avif[at : at + size]
+        at += size
+    raise AssertionError("no mdat box")
+
+
+@pytest.mark.parametrize("depth", [10, 12])
+def test_a_deep_avif_is_signed_as_it_is(tmp_path, credentials, trusted, photo, depth):
+    """Pillow decodes a 10- or 12-bit AVIF (HDR, wide gamut) to 8 bits and writes 8 bits (so
+    does pillow-avif-plugin): re-encoded, it came out 8-bit, silently. It is signed as a 16-bit
+    PNG is: its pixels untouched, without a watermark, and the note says why."""
+    rgb = np.asarray(Image.open(photo).convert("RGB").resize((320, 320)), np.uint16)
+    deep = (rgb << (depth - 8)) | (
+        np.arange(320, dtype=np.uint16)[None, :, None] % (1 << (depth - 8))
+    )
+    ok, encoded = cv2.imencode(
+        ".avif", deep[..., ::-1], [cv2.IMWRITE_AVIF_DEPTH, depth, cv2.IMWRITE_AVIF_QUALITY, 100]
+    )
+    assert ok
+    data = encoded.tobytes()
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "AVIF" and image.mode == "RGB"  # what Pillow makes of it
+    result = sign(data, credentials, SignOptions(AI, watermark_id=WID))
+    assert result.watermark is None
+    assert result.notes == ["no watermark: images of more than 8 bits per channel cannot carry one"]
+    assert result.asset is not None
+    # The coded image is the one given, byte for byte (c2pa adds its box beside it; OpenCV's
+    # AVIF decoder reads no signed AVIF, 8-bit or not, so the depth is not read back here).
+    assert _mdat(result.asset) == _mdat(data)
+    with Image.open(io.BytesIO(result.asset)) as out, Image.open(io.BytesIO(data)) as original:
+        assert np.array_equal(np.asarray(out), np.asarray(original))
+    assert verify(result.asset, policy=trusted).credentials.state == "Trusted"
+    with pytest.raises(UnsupportedMediaError, match="more than 8 bits per channel"):
+        sign(data, credentials, SignOptions(AI, label="AI"))
+    source = tmp_path / "in.avif"
+    source.write_bytes(data)
+    with pytest.raises(UnsupportedMediaError, match="more than 8 bits per channel"):
+        embed_file(source, tmp_path / "out.avif", WID)
+
+
+def test_an_8_bit_avif_is_still_watermarked(credentials, photo):
+    ok, encoded = cv2.imencode(".avif", np.asarray(Image.open(photo))[..., ::-1])
+    assert ok
+    result = sign(encoded.tobytes(), credentials, SignOptions(AI, watermark_id=WID))
+    assert result.notes == [] and result.asset is not None
+    assert detect_bytes(result.asset).identifier == WID
+
+
 # -- a label keeps the image's transparency ----------------------------------------------------
 
 
