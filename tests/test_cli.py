@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from PIL import Image
 
 from provenance import Remedy
 from provenance.cli import main
@@ -230,6 +231,31 @@ def test_verify_text_output_leads_with_the_summary(tmp_path, keys, capsys):
     assert code == 0
     assert lines[1].strip().startswith("Generated with an AI tool (Acme Diffusion).")
     assert any(line.strip().startswith("credentials  Trusted") for line in lines)
+
+
+@pytest.mark.parametrize(("size", "fmt"), [((175, 400), "JPEG"), ((120, 90), "PNG")])
+def test_verify_says_an_image_is_too_small_for_the_watermark(tmp_path, capsys, size, fmt):
+    """An image under the detector's 176 px short side printed no watermark line at all: was
+    it looked for? The line says it was not, and why; --json says the same."""
+    small = tmp_path / f"small.{fmt.lower()}"
+    Image.open(PHOTOS[0]).resize(size).save(small, format=fmt)
+    code, out, _ = run(capsys, "verify", str(small))
+    assert code == 0
+    lines = [line.strip() for line in out.splitlines()]
+    watermark = [line for line in lines if line.startswith("watermark")]
+    assert watermark == [
+        "watermark    not looked for: the image is too small to carry the watermark "
+        "(its short side is under 176 px)"
+    ]
+    code, out, _ = run(capsys, "verify", str(small), "--json")
+    verdict = json.loads(out)
+    assert verdict["watermark"] is None
+    assert watermark[0].endswith(verdict["watermark_skipped"])
+    # At the detector's minimum, it is looked for.
+    Image.open(PHOTOS[0]).resize((176, 400)).save(small, format=fmt)
+    code, out, _ = run(capsys, "verify", str(small), "--json")
+    assert json.loads(out)["watermark"]["detected"] is False
+    assert json.loads(out)["watermark_skipped"] is None
 
 
 def test_trust_from_environment(tmp_path, keys, capsys, monkeypatch):

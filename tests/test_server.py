@@ -120,6 +120,25 @@ async def test_verdict_is_the_librarys(server, files, settings):
         assert body == expected
 
 
+async def test_a_small_images_verdict_says_it_was_not_searched(server, settings):
+    """The CLI's line and the server's JSON are the library's one verdict: an image under the
+    detector's minimum says why it was not searched for a watermark."""
+    out = io.BytesIO()
+    Image.open(PHOTOS[0]).resize((150, 150)).save(out, format="JPEG")
+    status, body, _ = await _post(f"{server.url}/v1/verify", out.getvalue())
+    assert status == 200
+    assert body["watermark"] is None
+    assert body["watermark_skipped"] == (
+        "the image is too small to carry the watermark (its short side is under 176 px)"
+    )
+    expected = verify(
+        out.getvalue(),
+        policy=settings.trust,
+        registry=ManifestRegistry(settings.registry_location),
+    ).to_dict()
+    assert body == expected
+
+
 async def test_a_forged_watermark_does_not_recover_through_the_service(
     server, files, registry_location
 ):
