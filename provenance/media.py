@@ -141,24 +141,58 @@ def is_text(data: bytes) -> bool:
     return True
 
 
-def media_type_of(data: bytes, name: str | None = None, *, by_name: bool = True) -> str:
-    """The media type of ``data``: sniffed, else guessed from ``name``; raises if unsupported.
+#: Formats whose every file the bytes show (``sniff``) but these: SVG is XML text, which may
+#: open with a comment or a doctype; a name that says SVG is taken for text that is one.
+_NAMED_TEXT = frozenset({"image/svg+xml"})
 
-    Text is recognised by name (``.txt``, ``.md``) and UTF-8 content. ``by_name=False``: from
-    the bytes only, ``name`` just labels the error (a name someone else chose is no evidence).
+
+def named_media_type(name: str) -> str | None:
+    """The media type a file name's extension says (a fixed table, the same on every machine),
+    or None."""
+    return _BY_SUFFIX.get(Path(name).suffix.lower())
+
+
+def _format_name(media_type: str) -> str | None:
+    """What people call the format of ``media_type`` ("JPEG", "PNG", "MP4"); None if it is not
+    one this tool reads."""
+    if media_type not in EMBEDDABLE:
+        return None
+    short = EMBEDDABLE[media_type].lstrip(".")
+    return {"jpg": "JPEG", "tif": "TIFF", "webp": "WebP"}.get(short, short.upper())
+
+
+def media_type_of(
+    data: bytes, name: str | None = None, *, by_name: bool = True, declared: str | None = None
+) -> str:
+    """The media type of ``data``, from its bytes; raises if they are in no format this tool
+    reads, saying which format the name (or the ``declared`` type, e.g. a Content-Type) claimed.
+
+    A name decides only what bytes cannot show: text (``.txt``, ``.md``, with UTF-8 content),
+    SVG (text too), and the type of no bytes at all (an output still to be written).
+    ``by_name=False``: the bytes alone decide; ``name`` labels the error and its extension only
+    words it (a name someone else chose is no evidence).
     """
     found = sniff(data[:512])
-    if found is None and name and by_name:
-        if name.lower().endswith(TEXT_SUFFIXES) and is_text(data):
-            return TEXT
-        found = _BY_SUFFIX.get(Path(name).suffix.lower())
-    if found is None:
-        what = f"{name}: " if name else ""
-        raise UnsupportedMediaError(
-            f"{what}not a media type this tool supports",
-            hint="supported: " + ", ".join(sorted(e.lstrip(".") for e in EMBEDDABLE.values())),
-        )
-    return found
+    if found is not None:
+        return found
+    label = name or "content"
+    named = named_media_type(label)
+    text = label.lower().endswith(TEXT_SUFFIXES)
+    if by_name and name:
+        if (text or named in _NAMED_TEXT) and is_text(data):
+            return TEXT if text else str(named)
+        if named and not data:
+            return named
+    claimed = "UTF-8 text" if text else _format_name(named or declared or "")
+    raise UnsupportedMediaError(
+        f"{label}: its bytes are not {claimed}, nor in any other format this tool reads"
+        if claimed
+        else f"{label}: its bytes are in no format this tool reads",
+        hint="it may be damaged, cut short or not a media file: use a complete copy of the "
+        "original; this tool reads "
+        + ", ".join(sorted(e.lstrip(".") for e in EMBEDDABLE.values()))
+        + " and UTF-8 text",
+    )
 
 
 def output_suffixes(media_type: str) -> frozenset[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 import sys
@@ -13,8 +14,9 @@ from PIL import Image
 from provenance import Remedy
 from provenance.cli import main
 from provenance.cli.errors import CLI_HINTS
+from provenance.media import EMBEDDABLE, named_media_type, output_suffixes, sniff
 
-from .conftest import PHOTOS, SAMPLES, png_chunk
+from .conftest import NOT_MEDIA_HINT, PHOTOS, SAMPLES, png_chunk
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -256,6 +258,39 @@ def test_verify_says_an_image_is_too_small_for_the_watermark(tmp_path, capsys, s
     code, out, _ = run(capsys, "verify", str(small), "--json")
     assert json.loads(out)["watermark"]["detected"] is False
     assert json.loads(out)["watermark_skipped"] is None
+
+
+@pytest.mark.parametrize(
+    "suffix", sorted({*(s for t in EMBEDDABLE for s in output_suffixes(t)), ".txt", ".bin"})
+)
+def test_bytes_in_no_format_get_the_same_error_whatever_their_name(tmp_path, keys, capsys, suffix):
+    """Random bytes named .png were "damaged (invalid header: expected [89, 50, ...])", named
+    .jpg "c2pa cannot read this file (NotSupported)", named .txt "not a media type": the error
+    says what the bytes are not, and what to do, for every name alike, signing or verifying."""
+    data = random.Random(7).randbytes(4096)
+    assert sniff(data[:512]) is None
+    source = tmp_path / f"upload{suffix}"
+    source.write_bytes(data)
+    named = named_media_type(source.name)
+    said = (
+        "its bytes are in no format this tool reads"
+        if suffix == ".bin"
+        else "its bytes are not UTF-8 text, nor in any other format this tool reads"
+        if suffix == ".txt"
+        else f"its bytes are not {_NAMES.get(suffix, suffix[1:].upper())}, nor in any other "
+        "format this tool reads"
+    )
+    assert named is not None or suffix in (".txt", ".bin")
+    line = f"provenance: error: {source}: {said} ({NOT_MEDIA_HINT})"
+    code, _, err = run(capsys, "verify", str(source))
+    assert code == 1 and err.strip() == line
+    output = tmp_path / f"out{suffix}"
+    code, _, err = run(capsys, "sign", str(source), "-o", str(output), "--keys", str(keys.dir))
+    assert code == 1 and line in err.splitlines() and not output.exists()
+
+
+_NAMES = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".tif": "TIFF"}
+_NAMES |= {".tiff": "TIFF", ".webp": "WebP", ".hif": "HEIF", ".m4v": "MP4", ".qt": "MOV"}
 
 
 def test_trust_from_environment(tmp_path, keys, capsys, monkeypatch):

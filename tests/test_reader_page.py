@@ -109,4 +109,4 @@ def test_an_error_names_the_file(page, server) -> None:
     page.click("button[type=submit]")
     error = page.locator("#error")
     error.wait_for(timeout=20000)
-    assert error.inner_text().startswith("holiday notes.bin: not a media type")
+    assert error.inner_text().startswith("holiday notes.bin: its bytes are in no format")
