@@ -246,7 +246,10 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
         except Image.DecompressionBombError:
             raise TooManyPixelsError(f"{name}: refused as a decompression bomb") from None
         except Image.UnidentifiedImageError:
-            # Pillow's own message names its in-memory buffer ("<_io.BytesIO object at 0x…>").
+            # Bytes in no format at all get the one error every command gives them (which
+            # format they are not, what to do); Pillow's own message names its in-memory
+            # buffer ("<_io.BytesIO object at 0x…>").
+            media_type_of(data, name)
             raise MalformedAssetError(
                 f"{name}: cannot decode the image (its content is in no image format known here)"
             ) from None
