@@ -39,7 +39,10 @@ def init(settings: Settings) -> WorkerState:
     # on top only contend with the other workers (measured: 1.2x the CPU per detection with
     # two threads on two busy cores, 1.7x the wall time).
     cv2.setNumThreads(1)
-    return WorkerState(settings, ManifestRegistry(settings.registry_location))
+    # One call at a time, so one thread uses the registry: a PostgreSQL pool of one connection
+    # (the library's default is 8, which put up to 8 x --threads connections behind the
+    # server's own --threads). SQLite takes the bound and needs none.
+    return WorkerState(settings, ManifestRegistry(settings.registry_location, max_connections=1))
 
 
 def check_pixels(data: bytes, budget: int) -> None:

@@ -54,7 +54,7 @@ from .verdict import (
     summarize,
     summarize_unreadable_text,
 )
-from .watermark import DETECT_MIN_SIDE, detect_rgb, load_for_detection
+from .watermark import DETECT_MIN_SIDE, decode_for_detection, detect_rgb, load_for_detection
 
 #: Environment variable: text watermark keys, ``KEYFILE=TOKENIZER.json`` separated by commas.
 TEXT_WATERMARKS_ENV = "PROVENANCE_TEXT_WATERMARKS"
@@ -149,24 +149,26 @@ def _candidates(
     image's stored reference once the watermark's geometry is undone (1.0 for an unchanged
     image or a crop of it; see ``evidence``), and whether that is enough to call it the same.
     """
-    luminance = load_for_detection(data, name)
+    if registry is None:  # no evidence to weigh: the luminance alone
+        return detect_rgb(load_for_detection(data, name)).to_dict(), [], False
+    # With a registry, the colours too, from the same decode, for the evidence.
+    decoded = decode_for_detection(data, name)
+    luminance = decoded.luminance
     found = detect_rgb(luminance)
-    if registry is None:
-        return found.to_dict(), [], False
     fingerprint = image_hash(luminance)
     hits: list[tuple[Match, RegisteredManifest]] = []
     record = registry.by_watermark(found.identifier) if found.identifier is not None else None
     alike = evidence.NONE
     if record is not None:
         if record.reference:  # rows stored before references existed have none: never "same"
-            # Which colours a brightness/contrast edit clipped: decoded only here, when the
-            # watermark names a registered image (the luminance alone cannot tell).
+            # Which colours a brightness/contrast edit clipped (the luminance alone cannot
+            # tell): converted to RGB only here, when the watermark names a registered image.
             alike = evidence.compare(
                 luminance,
                 record.reference,
                 found.scale,
                 found.angle,
-                clipped=evidence.clipped(data),
+                clipped=evidence.clipped(decoded.rgb()),
             )
         match = Match(
             record.manifest_id, round(alike.agreeing, 3), MatchKind.WATERMARK, record.signer

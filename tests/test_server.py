@@ -28,6 +28,7 @@ from extension_api.routes import client_id
 from provenance import (
     ManifestRegistry,
     ManifestSpec,
+    PostgresRegistry,
     SignOptions,
     TrustPolicy,
     sign,
@@ -679,6 +680,38 @@ async def test_readiness_fails_when_postgresql_goes_away(settings):
     finally:
         cluster.stop()
     assert status == 503 and json.loads(body)["error"]["code"] == "unavailable"
+
+
+async def test_postgresql_pools_are_as_large_as_the_threads_that_use_them(
+    settings, files, postgres_url
+):
+    """On PostgreSQL (real, tests/postgres.py): the server process's pool holds as many
+    connections as it has registry threads (--threads), and each worker process's one, since a
+    worker runs one call at a time (it was 8 each, whatever --threads: up to 9 x --threads
+    connections per server process). Verifies (the workers' look-ups) and look-ups in the
+    server's threads, all at once, are each answered."""
+    import cv2
+
+    from extension_api import jobs
+    from extension_api.keys import SERVICE
+
+    on_postgres = Settings(**{**settings.__dict__, "registry_location": postgres_url, "threads": 3})
+    opencv_threads = cv2.getNumThreads()
+    worker = jobs.init(on_postgres)  # what each worker process opens
+    cv2.setNumThreads(opencv_threads)  # init sets the worker's: not this process's
+    try:
+        assert isinstance(worker.registry, PostgresRegistry)
+        assert worker.registry.pool.max_size == 1
+    finally:
+        worker.registry.close()
+    with LiveServer(on_postgres) as live:
+        registry = live.app[SERVICE].registry
+        assert isinstance(registry, PostgresRegistry) and registry.pool.max_size == 3
+        answers = await asyncio.gather(
+            *[_post(f"{live.url}/v1/verify", files.signed) for _ in range(6)],
+            *[_get(f"{live.url}/manifests/urn:c2pa:none-{n}") for n in range(9)],
+        )
+    assert [status for status, *_ in answers] == [200] * 6 + [404] * 9
 
 
 async def test_a_cached_verdict_is_not_reused_under_other_trust(settings, files):
