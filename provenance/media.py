@@ -183,6 +183,11 @@ def media_type_of(
             return TEXT if text else str(named)
         if named and not data:
             return named
+    if not by_name and is_text(data):
+        raise UnsupportedMediaError(
+            f"{label}: its bytes are text, not in any media format this tool reads",
+            hint="to check it as text, give its type as text/plain",
+        )
     claimed = "UTF-8 text" if text else _format_name(named or declared or "")
     raise UnsupportedMediaError(
         f"{label}: its bytes are not {claimed}, nor in any other format this tool reads"

@@ -117,7 +117,9 @@ def test_an_error_names_the_file(page, server) -> None:
     page.click("button[type=submit]")
     error = page.locator("#error")
     error.wait_for(timeout=20000)
-    assert error.inner_text().startswith("holiday notes.bin: its bytes are in no format")
+    assert error.inner_text().startswith(
+        "holiday notes.bin: its bytes are text, not in any media format"
+    )
 
 
 def test_a_small_image_says_it_was_not_searched_for_a_watermark(page, server) -> None:
