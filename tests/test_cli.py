@@ -164,6 +164,21 @@ def test_a_directory_gives_every_name_a_supported_media_type_goes_by(tmp_path):
     assert found == ["a.jpg", "b.jfif", "c.jpe", "d.JPEG", "e.tiff", "f.m4v", "g.png"]
 
 
+@pytest.mark.parametrize(
+    "command", [("verify",), ("verify", "--json"), ("watermark", "detect"), ("sign",)]
+)
+def test_a_directory_without_media_files_is_an_error_not_silence(tmp_path, capsys, command):
+    """verify (and watermark detect) of an empty directory, or of one holding only text and
+    hidden files, printed nothing (or ``[]``) and exited 0, as if every file had been checked."""
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / ".hidden.jpg").write_bytes(b"x")
+    code, out, err = run(capsys, *command, str(tmp_path))
+    assert code == 1
+    assert out == ""
+    assert f"{tmp_path}: no media file in this directory" in err
+    assert "name a file directly" in err
+
+
 def test_sign_default_output_name_and_json(tmp_path, keys, capsys):
     src = tmp_path / PHOTOS[0].name
     shutil.copy(PHOTOS[0], src)
