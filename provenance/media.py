@@ -231,7 +231,10 @@ def read_input(path: Path) -> bytes:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     if not data:
-        raise InputError(f"{path}: the file is empty")
+        raise InputError(
+            f"{path}: the file is empty",
+            hint="a copy or download may have failed: use a complete copy of the file",
+        )
     return data
 
 

@@ -179,6 +179,28 @@ def test_a_directory_without_media_files_is_an_error_not_silence(tmp_path, capsy
     assert "name a file directly" in err
 
 
+@pytest.mark.parametrize(
+    ("given", "what"),
+    [("xyz", "is not hexadecimal"), ("0123456789ab", "does not fit in 40 bits"), ("", "is not")],
+)
+def test_a_bad_payload_says_what_an_identifier_looks_like(tmp_path, capsys, given, what):
+    code, _, err = run(
+        capsys, "watermark", "embed", str(PHOTOS[0]), str(tmp_path / "o.png"), "--payload", given
+    )
+    assert code == 1
+    assert what in err
+    assert "an identifier is 1 to 10 hexadecimal digits, e.g. 0123456789" in err
+
+
+@pytest.mark.parametrize("command", [("verify",), ("sign",), ("watermark", "detect")])
+def test_an_empty_file_says_what_to_do(tmp_path, keys, capsys, command):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    extra = ("--keys", str(keys.dir)) if command == ("sign",) else ()
+    code, _, err = run(capsys, *command, *extra, str(tmp_path / "empty.jpg"))
+    assert code == 1
+    assert "empty.jpg: the file is empty (a copy or download may have failed: use a complete" in err
+
+
 def test_sign_default_output_name_and_json(tmp_path, keys, capsys):
     src = tmp_path / PHOTOS[0].name
     shutil.copy(PHOTOS[0], src)
