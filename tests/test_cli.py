@@ -201,6 +201,15 @@ def test_an_empty_file_says_what_to_do(tmp_path, keys, capsys, command):
     assert "empty.jpg: the file is empty (a copy or download may have failed: use a complete" in err
 
 
+def test_verify_of_a_remote_manifest_names_its_url_and_the_flag_that_fetches_it(shared, capsys):
+    """The summary says the credentials online were not fetched; the terminal said neither
+    where they are nor how to fetch them."""
+    code, out, _ = run(capsys, "verify", str(shared / "c2pa-rs/sdk/tests/fixtures/cloud.jpg"))
+    assert code == 0
+    assert "  remote       https://cai-manifests.adobe.com/manifests/adobe-urn-uuid-" in out
+    assert "(not fetched; --allow-remote fetches it)" in out
+
+
 def test_sign_default_output_name_and_json(tmp_path, keys, capsys):
     src = tmp_path / PHOTOS[0].name
     shutil.copy(PHOTOS[0], src)
