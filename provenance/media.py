@@ -141,6 +141,17 @@ def is_text(data: bytes) -> bool:
     return True
 
 
+def decode_text(data: bytes, label: str) -> str:
+    """The content as text, as stored (not normalised: a manifest's offsets index it), or the
+    one error every command gives bytes that are not UTF-8 text (``sign-text`` said only "not
+    UTF-8 text", without what to do)."""
+    if not is_text(data):
+        raise MalformedAssetError(
+            f"{label}: not UTF-8 text", hint="text is read as UTF-8: convert it to UTF-8 first"
+        )
+    return data.decode("utf-8")
+
+
 #: Formats whose every file the bytes show (``sniff``) but these: SVG is XML text, which may
 #: open with a comment or a doctype; a name that says SVG is taken for text that is one.
 _NAMED_TEXT = frozenset({"image/svg+xml"})
