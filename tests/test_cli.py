@@ -210,6 +210,15 @@ def test_verify_of_a_remote_manifest_names_its_url_and_the_flag_that_fetches_it(
     assert "(not fetched; --allow-remote fetches it)" in out
 
 
+def test_keys_init_into_a_file_says_it_is_not_a_directory(tmp_path, capsys):
+    """mkdir's "File exists" read as if keys were already there."""
+    (tmp_path / "k").write_text("not a directory")
+    code, _, err = run(capsys, "keys", "init", "--dir", str(tmp_path / "k"))
+    assert code == 1
+    assert f"cannot write keys to {tmp_path / 'k'}: it is a file, not a directory" in err
+    assert "(name a directory to hold the keys (it is made if missing))" in err
+
+
 def test_sign_default_output_name_and_json(tmp_path, keys, capsys):
     src = tmp_path / PHOTOS[0].name
     shutil.copy(PHOTOS[0], src)
