@@ -219,6 +219,26 @@ def test_keys_init_into_a_file_says_it_is_not_a_directory(tmp_path, capsys):
     assert "(name a directory to hold the keys (it is made if missing))" in err
 
 
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
+
+
+def test_an_unreachable_postgresql_registry_is_one_line():
+    """psycopg's pool logged each failed retry to stderr (eight lines) before the error. In a
+    process of its own: under pytest, logging has handlers and the lines never showed."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "provenance", "verify", str(PHOTOS[0]), "--registry", UNREACHABLE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    code, out, err = proc.returncode, proc.stdout, proc.stderr
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert err.startswith("provenance: error: cannot open the registry postgresql://")
+    assert "check that PostgreSQL runs" in err
+
+
 def test_sign_default_output_name_and_json(tmp_path, keys, capsys):
     src = tmp_path / PHOTOS[0].name
     shutil.copy(PHOTOS[0], src)
