@@ -219,6 +219,23 @@ def test_keys_init_into_a_file_says_it_is_not_a_directory(tmp_path, capsys):
     assert "(name a directory to hold the keys (it is made if missing))" in err
 
 
+def test_a_label_on_a_video_says_to_sign_it_without_one(tmp_path, keys, shared, capsys):
+    """The animated-image and deep-image refusals said what to do; this one did not."""
+    video = shared / "c2pa-rs/sdk/tests/fixtures/video1.mp4"
+    code, _, err = run(
+        capsys,
+        "sign",
+        str(video),
+        "--keys",
+        str(keys.dir),
+        "--label",
+        "-o",
+        str(tmp_path / "v.mp4"),
+    )
+    assert code == 1
+    assert "video1.mp4: cannot draw a label on video/mp4 content (sign it without --label)" in err
+
+
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
 
 
