@@ -268,7 +268,14 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
             # Bytes in no format at all get the one error every command gives them (which
             # format they are not, what to do); Pillow's own message names its in-memory
             # buffer ("<_io.BytesIO object at 0x…>").
-            media_type_of(data, name)
+            media_type = media_type_of(data, name)
+            if media_type not in PIXEL_TYPES:
+                # A whole video, sound or document is not a damaged image: "the file may be
+                # damaged or cut short" sent the user after a fault their file does not have.
+                raise UnsupportedMediaError(
+                    f"{name}: {media_type} content, whose pixels this tool does not decode",
+                    hint="give a JPEG, PNG, WebP, TIFF, GIF or AVIF image",
+                ) from None
             raise MalformedAssetError(
                 f"{name}: cannot decode the image (its content is in no image format known here)"
             ) from None

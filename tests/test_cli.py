@@ -236,6 +236,19 @@ def test_a_label_on_a_video_says_to_sign_it_without_one(tmp_path, keys, shared, 
     assert "video1.mp4: cannot draw a label on video/mp4 content (sign it without --label)" in err
 
 
+@pytest.mark.parametrize("name", ["video1.mp4", "sample3.invalid.wav"])
+def test_watermark_detect_of_a_video_does_not_call_it_a_damaged_image(shared, capsys, name):
+    """It said "cannot decode the image (…) (the file may be damaged or cut short: use a
+    complete copy)" of a whole, valid MP4."""
+    code, _, err = run(
+        capsys, "watermark", "detect", str(shared / "c2pa-rs/sdk/tests/fixtures" / name)
+    )
+    assert code == 1
+    assert "damaged" not in err and "cut short" not in err
+    assert "content, whose pixels this tool does not decode" in err
+    assert "(give a JPEG, PNG, WebP, TIFF, GIF or AVIF image)" in err
+
+
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
 
 
