@@ -574,16 +574,19 @@ def _dft(y: np.ndarray) -> np.ndarray:
     h, w = y.shape
     # Zero-padded to a size with small prime factors: a prime side (a 1 MP 3:2 photo's base
     # grid is 256x383) makes the DFT 30 times slower; frequencies are read from its shape.
-    padded = cv2.copyMakeBorder(
-        y - np.float32(y.mean()),
-        0,
-        cv2.getOptimalDFTSize(h) - h,
-        0,
-        cv2.getOptimalDFTSize(w) - w,
-        cv2.BORDER_CONSTANT,
-        value=0.0,
-    )
-    padded = np.roll(padded, (-(h // 2), -(w // 2)), axis=(0, 1))
+    # The four quadrants go straight to their rolled places (what np.roll of the padded image
+    # gives, without the two intermediate copies), as the real parts of a complex image:
+    # OpenCV's complex-to-complex DFT is four times faster than its real-to-complex one with
+    # complex output (0.12 against 0.5 ms at 256x384), which expands the packed half itself.
+    big_h, big_w = cv2.getOptimalDFTSize(h), cv2.getOptimalDFTSize(w)
+    cy, cx = h // 2, w // 2
+    padded = np.zeros((big_h, big_w, 2), np.float32)
+    real = padded[..., 0]
+    centred = y - np.float32(y.mean())
+    real[: h - cy, : w - cx] = centred[cy:, cx:]
+    real[: h - cy, big_w - cx :] = centred[cy:, :cx]
+    real[big_h - cy :, : w - cx] = centred[:cy, cx:]
+    real[big_h - cy :, big_w - cx :] = centred[:cy, :cx]
     return cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT).view(np.complex64)[..., 0]
 
 
