@@ -637,15 +637,18 @@ def _comb(
     inside = (fx >= 0) & (fx < w - 1) & (fy >= 0) & (fy < h - 1)
     x0, y0 = np.clip(fx.astype(int), 0, w - 2), np.clip(fy.astype(int), 0, h - 2)
     ax, ay = fx - x0, fy - y0
+    bx, by = 1 - ax, 1 - ay
     # Bilinear interpolation, gathering the four neighbours from the flat spectrum.
     flat, at = spectrum.ravel(), y0 * w + x0
-    value = (
-        flat[at] * (1 - ax) * (1 - ay)
-        + flat[at + 1] * ax * (1 - ay)
-        + flat[at + w] * (1 - ax) * ay
-        + flat[at + w + 1] * ax * ay
-    )
-    return np.where(inside, value, 0).sum(axis=-1) / np.maximum(inside.sum(axis=-1), 1)
+    value = flat.take(at) * bx * by
+    at += 1
+    value += flat.take(at) * ax * by
+    at += w - 1
+    value += flat.take(at) * bx * ay
+    at += 1
+    value += flat.take(at) * ax * ay
+    value *= inside
+    return value.sum(axis=-1) / np.maximum(np.count_nonzero(inside, axis=-1), 1)
 
 
 def _peaks(spectrum: np.ndarray, count: int = 80) -> np.ndarray:
