@@ -850,9 +850,19 @@ def _points(
     k = np.arange(PERIOD // 2 + 1)[None, None, :]
     c, s = np.cos(angles)[:, None, None], np.sin(angles)[:, None, None]
     inv = 1 / periods[:, None, None]
-    bx, by = ((k * c - m * s) * inv * w) % w, ((k * s + m * c) * inv * h) % h
+    bx, by = _wrap((k * c - m * s) * inv * w, w), _wrap((k * s + m * c) * inv * h, h)
     shape = (len(periods) * PERIOD, PERIOD // 2 + 1)
     return bx.reshape(shape).astype(np.float32), by.reshape(shape).astype(np.float32)
+
+
+def _wrap(x: np.ndarray, n: int) -> np.ndarray:
+    """``x % n`` (n > 0), bit for bit, in a fraction of the time: numpy's float remainder also
+    computes the floor quotient. fmod is exact (and the identity on the scan's points, which
+    lie within one DFT size of the origin), and a negative one is moved up by n: the addition
+    numpy's remainder makes."""
+    r: np.ndarray = x.copy() if -n < x.min() and x.max() < n else np.fmod(x, n)
+    r += (r < 0) * float(n)
+    return r
 
 
 @lru_cache(maxsize=8)
