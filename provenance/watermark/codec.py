@@ -1028,7 +1028,7 @@ def _unwarp(
     # dst -> src: src = basis @ (dst + lo + shift)
     matrix = np.hstack([basis, (basis @ (lo + np.asarray(shift)))[:, None]]).astype(np.float32)
     return cv2.warpAffine(
-        white.astype(np.float32),
+        white,
         matrix,
         (int(size[0]), int(size[1])),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
