@@ -475,7 +475,8 @@ def _fold(img: np.ndarray) -> np.ndarray:
 def _subpixel(a: float, b: float, c: float) -> float:
     """Offset of a peak from its middle sample, by a parabola through three samples."""
     d = a - 2 * b + c
-    return 0.0 if abs(d) < 1e-12 else float(np.clip(0.5 * (a - c) / d, -0.5, 0.5))
+    # min/max, not np.clip: the same value without a ufunc's overhead (two per fold).
+    return 0.0 if abs(d) < 1e-12 else max(-0.5, min(0.5, float(0.5 * (a - c) / d)))
 
 
 def _correlate(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float, float, float]:
@@ -635,7 +636,9 @@ def _comb(
     fx = (k * cos - m * sin) * inv * w + w // 2
     fy = (k * sin + m * cos) * inv * h + h // 2
     inside = (fx >= 0) & (fx < w - 1) & (fy >= 0) & (fy < h - 1)
-    x0, y0 = np.clip(fx.astype(int), 0, w - 2), np.clip(fy.astype(int), 0, h - 2)
+    # minimum/maximum: what np.clip does, without its wrapper's checks (~6 calls per image).
+    x0 = np.minimum(np.maximum(fx.astype(int), 0), w - 2)
+    y0 = np.minimum(np.maximum(fy.astype(int), 0), h - 2)
     ax, ay = fx - x0, fy - y0
     bx, by = 1 - ax, 1 - ay
     # Bilinear interpolation, gathering the four neighbours from the flat spectrum.
