@@ -971,11 +971,16 @@ def _polish(
     folds either side (ten folds, within 0.5 %, tried only when the refined lattice's fold
     reaches POLISH_Z but does not decode)."""
 
+    shares: dict[tuple[float, float], float] = {}
+
     def share(p: float, a: float) -> float:
-        spectrum, _, dy, dx = _correlate(_fold(_unwarp(white, *_basis(p, a), whole)), pats)
-        aligned = _align(spectrum, dy, dx).ravel()
-        proj = pats.bits @ aligned
-        return float(proj @ proj) / (float(aligned @ aligned) + 1e-9)
+        # Each search step's centre is the previous step's winner: remembered, 11 folds, not 13.
+        if (p, a) not in shares:
+            spectrum, _, dy, dx = _correlate(_fold(_unwarp(white, *_basis(p, a), whole)), pats)
+            aligned = _align(spectrum, dy, dx).ravel()
+            proj = pats.bits @ aligned
+            shares[p, a] = float(proj @ proj) / (float(aligned @ aligned) + 1e-9)
+        return shares[p, a]
 
     for step, reach in ((0.0016, 3), (0.0005, 1)):
         periods = [period * float(np.exp(i * step)) for i in range(-reach, reach + 1) if i]
