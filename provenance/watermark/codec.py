@@ -1109,14 +1109,19 @@ def detect(
         found = _decode_lattice(white, basis, key, bits, scanned)
         if not found.detected and found.sync_z >= (SCAN_REFINE_Z if scanned else REFINE_Z):
             if scanned:
-                period, angle = _refine_coherent(dft, key, period, angle)
+                refined = _refine_coherent(dft, key, period, angle)
             else:
-                period, angle = _refine(spectrum, period, angle)
-            basis = _basis(period, angle)
-            found = _decode_lattice(white, basis, key, bits, scanned)
-            if not found.detected and found.sync_z >= POLISH_Z:
-                basis = _basis(*_polish(white, pats, period, angle, scanned))
+                refined = _refine(spectrum, period, angle)
+            # A lattice that did not move folds as it did: decoded again only if it moved.
+            if refined != (period, angle):
+                period, angle = refined
+                basis = _basis(period, angle)
                 found = _decode_lattice(white, basis, key, bits, scanned)
+            if not found.detected and found.sync_z >= POLISH_Z:
+                polished = _polish(white, pats, period, angle, scanned)
+                if polished != (period, angle):
+                    basis = _basis(*polished)
+                    found = _decode_lattice(white, basis, key, bits, scanned)
         if found.detected:
             v1 = basis[0]
             tilt = float(np.degrees(np.arctan2(v1[1], v1[0])))
