@@ -632,9 +632,11 @@ def _comb(
     to HARMONICS (``periods`` and ``angles`` broadcast together; the result has their shape)."""
     h, w = spectrum.shape
     k, m = _harmonics(HARMONICS)
-    p, a = np.broadcast_arrays(np.asarray(periods), np.asarray(angles))
-    cos, sin = np.cos(a)[..., None], np.sin(a)[..., None]
-    inv = 1.0 / p[..., None]
+    # Broadcast as they come, not to a common shape first: a sweep at one angle (``_refine``)
+    # rotates the harmonics once, not once per period (the same values either way).
+    a = np.asarray(angles)[..., None]
+    cos, sin = np.cos(a), np.sin(a)
+    inv = 1.0 / np.asarray(periods)[..., None]
     fx = (k * cos - m * sin) * inv * w + w // 2
     fy = (k * sin + m * cos) * inv * h + h // 2
     inside = (fx >= 0) & (fx < w - 1) & (fy >= 0) & (fy < h - 1)
