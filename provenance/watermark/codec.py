@@ -765,7 +765,10 @@ def _upright(spectrum: np.ndarray) -> tuple[float, float]:
     score = _marginal_comb(w) @ spectrum.mean(axis=0) + _marginal_comb(h) @ spectrum.mean(axis=1)
     # The marginals also see a lattice's sub- and super-lattices; the 2-D comb, which
     # penalises a lattice denser than the true one, picks among their best few local maxima.
-    peak = (score >= np.roll(score, 1)) & (score >= np.roll(score, -1))
+    # Each score against its neighbours, wrapping (np.roll's values without its overhead).
+    peak = (score >= np.concatenate((score[-1:], score[:-1]))) & (
+        score >= np.concatenate((score[1:], score[:1]))
+    )
     best = periods[peak][np.argsort(score[peak])[::-1][:UPRIGHT]]
     fine = (best[:, None] * np.exp(np.arange(-2, 3) * 0.0012)[None]).ravel()
     comb = _comb(spectrum, fine, 0.0)
