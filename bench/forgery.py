@@ -56,10 +56,21 @@ from provenance import (
 from provenance.fingerprint import image_hash, similarity
 from provenance.keys import SigningKeys
 from provenance.registry import ManifestRegistry
-from provenance.watermark import codec, detect_rgb, embed_rgb, load_for_detection
+from provenance.watermark import (
+    codec,
+    decode_for_detection,
+    detect_rgb,
+    embed_rgb,
+    load_for_detection,
+)
 
 AI = SignOptions(ManifestSpec(generator="Forgery Bench", model="1"))
 OLD_RECOVERY_SIMILARITY = 0.8  # the rule replaced: pHash similarity to the registered image
+#: Watermark identifiers of the registered images (the i-th image: REGISTERED_IDS + i), and of
+#: the copies the squatter finds signed elsewhere: fixed, where signing would draw them at
+#: random, so that two runs (a change and its baseline) see the same pixels.
+REGISTERED_IDS = 0x0F0E000000
+ELSEWHERE_IDS = 0x0E15E00000
 
 
 # -- attacks ------------------------------------------------------------------------------------
@@ -302,7 +313,8 @@ class Bench:
         record = self.registry.by_watermark(wid)
         old = False
         if named and record is not None:
-            luminance = load_for_detection(data)
+            decoded = decode_for_detection(data)
+            luminance = decoded.luminance
             alike = similarity(image_hash(luminance), record.fingerprint or 0)
             old = alike >= OLD_RECOVERY_SIMILARITY
             found = detect_rgb(luminance)
@@ -312,7 +324,7 @@ class Bench:
                     record.reference or b"",
                     found.scale,
                     found.angle,
-                    clipped=evidence.clipped(data),
+                    clipped=evidence.clipped(decoded.rgb()),
                 )
             )
         return named, bool(verdict.credentials.recovered), old
@@ -336,8 +348,10 @@ def main() -> None:
     # Register every image (signed into the registry, as `provenance sign --registry` does).
     marked: list[np.ndarray] = []
     ids: list[int] = []
-    for name, rgb in images:
-        signed = sign(jpeg(rgb, 95), bench.credentials, AI, registry=bench.registry)
+    for i, (name, rgb) in enumerate(images):
+        # Fixed identifiers (the embedded pattern depends on them), so that runs compare.
+        options = SignOptions(AI.manifest, watermark_id=REGISTERED_IDS + i)
+        signed = sign(jpeg(rgb, 95), bench.credentials, options, registry=bench.registry)
         assert signed.watermark is not None, name
         ids.append(int(signed.watermark, 16))
         marked.append(np.asarray(Image.open(io.BytesIO(signed.asset or b"")).convert("RGB")))
@@ -419,8 +433,10 @@ def main() -> None:
     # registered by another API client.
     squat_accepted = 0
     squat_tried = 0
-    for name, rgb in images:
-        victim = sign(jpeg(rgb, 95), bench.credentials, AI)  # another registry: not here
+    for i, (name, rgb) in enumerate(images):
+        # Signed elsewhere (not in this registry).
+        options = SignOptions(AI.manifest, watermark_id=ELSEWHERE_IDS + i)
+        victim = sign(jpeg(rgb, 95), bench.credentials, options)
         wid = int(victim.watermark or "0", 16)
         stripped = jpeg(np.asarray(Image.open(io.BytesIO(victim.asset or b"")).convert("RGB")))
         squat = sign(stripped, bench.credentials, SignOptions(AI.manifest, watermark_id=wid))

@@ -9,6 +9,12 @@ full of. This bench adds two measures that see it, on the same images in the sam
 * **FLIP** (NVIDIA's ``flip-evaluator``, LDR, 67 pixels per degree): the mean difference a
   person sees when flipping between the original and the marked image; beside it the FLIP of
   a JPEG quality 95 re-save of the same original, the yardstick (`--q85`: also quality 85).
+* **zoom FLIP** (generated smooth images only): FLIP at half the pixels per degree, what a 2x
+  zoom does to the viewer, as the mean and as the 99th percentile over 8x8 blocks (the worst
+  blocks: isolated speckled cells on a flat field are what the eye catches, and a mean
+  averages them away). Yardsticks at the same zoom: a JPEG q95 re-save, and a 1-level dither
+  (each pixel's luminance +-1 or 0 at random, rint(U(-1, 1)): the faint noise a generator or
+  an 8-bit export leaves, invisible at 2x zoom on these images).
 
 Images: generated smooth ones made here (sky gradient, plain studio backdrop, flat
 illustration, skin-like tones; 8-bit, with and without the faint noise a generator leaves), real
@@ -17,7 +23,7 @@ Photoshop generative fill) and the sample photos. Also writes docs/watermark-zoo
 the original and the marked image side by side at 2x zoom. Table to stdout, JSON to
 bench/results/quality.json.
 
-    uv run python -m bench.quality [--size 1024] [--no-flip]
+    uv run python -m bench.quality [--size 1024] [--no-flip] [--sweep N]
 """
 
 from __future__ import annotations
@@ -199,10 +205,43 @@ def flip(a: np.ndarray, b: np.ndarray) -> float:
     return float(mean)
 
 
+#: FLIP's default pixels per degree (a 0.7 m viewing distance from a 24" 4K monitor); a 2x zoom
+#: halves it.
+PPD = 67.0
+ZOOM_BLOCK = 8
+
+
+def zoom_flip(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """FLIP at 2x zoom (PPD / 2): the mean, and the 99th percentile of its 8x8 block means."""
+    import flip_evaluator
+
+    error, mean, _ = flip_evaluator.evaluate(
+        a.astype(np.float32) / 255,
+        b.astype(np.float32) / 255,
+        "LDR",
+        applyMagma=False,
+        parameters={"ppd": PPD / 2},
+    )
+    error = np.squeeze(error)
+    h, w = (error.shape[0] // ZOOM_BLOCK) * ZOOM_BLOCK, (error.shape[1] // ZOOM_BLOCK) * ZOOM_BLOCK
+    blocks = error[:h, :w].reshape(h // ZOOM_BLOCK, ZOOM_BLOCK, w // ZOOM_BLOCK, ZOOM_BLOCK)
+    return float(mean), float(np.percentile(blocks.mean(axis=(1, 3)), 99))
+
+
+def dither(rgb: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The 1-level dither yardstick: rint(U(-1, 1)) added to R, G and B alike."""
+    step = np.rint(np.random.default_rng(seed).uniform(-1, 1, rgb.shape[:2]))[..., None]
+    return np.clip(rgb + step, 0, 255).astype(np.uint8)
+
+
 def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
     return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def _zoom_columns(label: str, flips: tuple[float, float]) -> dict[str, float]:
+    return {f"{label} mean": round(flips[0], 4), f"{label} p99": round(flips[1], 4)}
 
 
 # -- the zoomed side-by-side --------------------------------------------------------------------
@@ -234,6 +273,53 @@ def zoom_figure(
     figure.save(path, optimize=True)
 
 
+# -- the trade-off on smooth images -------------------------------------------------------------
+
+#: (SMOOTH_CAP, COARSE_BOX) pairs ``--sweep`` tries; a COARSE_BOX of 1 leaves the change as drawn
+#: (the codec before the 4x4 coarsening).
+SWEEP = ((0.8, 1), (1.0, 1), (1.2, 1), (0.8, 4), (1.0, 4), (1.1, 4), (1.2, 4), (1.35, 4))
+SWEEP_ATTACKS = ("webp 80", "jpeg 50", "crop 50% + jpeg 75")
+
+
+def sweep(count: int) -> list[dict[str, Any]]:
+    """What invisibility costs in robustness on a smooth image: for each (SMOOTH_CAP, COARSE_BOX)
+    of SWEEP, how many of ``count`` generated skies (bench/forgery.py's, 1 MP) still decode
+    after WebP 80, JPEG 50 and crop 50 % + JPEG 75 (median sync z), beside FLIP at 2x zoom on
+    the noiseless sky gradient and skin-like tones."""
+    from bench.forgery import synthetic
+    from bench.robustness import ATTACKS
+    from provenance.watermark import watermark_key
+
+    skies = [rgb for name, rgb in synthetic(4 * count) if "-sky-" in name][:count]
+    h, w = 768, 1024
+    smooth = (("sky", _quantise(sky(h, w), 0.0, 0)), ("skin", _quantise(skin(h, w), 0.0, 3)))
+    saved = codec.SMOOTH_CAP, codec.COARSE_BOX
+    rows = []
+    try:
+        for cap, box in SWEEP:
+            codec.SMOOTH_CAP, codec.COARSE_BOX = cap, box
+            row: dict[str, Any] = {"SMOOTH_CAP": cap, "COARSE_BOX": box}
+            found: dict[str, list[tuple[bool, float]]] = {a: [] for a in SWEEP_ATTACKS}
+            for i, rgb in enumerate(skies):
+                identifier = 0x5C70000000 + i
+                marked = Image.fromarray(embed_rgb(rgb, identifier))
+                for attack in SWEEP_ATTACKS:
+                    attacked = np.asarray(ATTACKS[attack](marked).convert("RGB"))
+                    result = codec.detect(attacked, key=watermark_key())
+                    found[attack].append((result.identifier == identifier, result.sync_z))
+            for attack, outcomes in found.items():
+                z = statistics.median(z for _, z in outcomes)
+                row[attack] = f"{sum(ok for ok, _ in outcomes)}/{len(outcomes)} (z {z:.1f})"
+            for name, rgb in smooth:
+                mean, p99 = zoom_flip(rgb, embed_rgb(rgb, 0x0123456789))
+                row[f"{name} zoom mean"], row[f"{name} zoom p99"] = round(mean, 4), round(p99, 4)
+            rows.append(row)
+            print(row, flush=True)
+    finally:
+        codec.SMOOTH_CAP, codec.COARSE_BOX = saved
+    return rows
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 
@@ -243,8 +329,23 @@ def main() -> None:
     parser.add_argument("--no-flip", action="store_true", help="skip FLIP (seconds per image)")
     parser.add_argument("--only", default="", help="only images whose name contains this")
     parser.add_argument("--q85", action="store_true", help="also FLIP a JPEG q85 re-save")
+    parser.add_argument(
+        "--sweep",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: the smooth-image cap and coarsening against WebP 80 / JPEG 50 / crop "
+        "50 %% + JPEG 75 survival on N generated skies and FLIP at 2x zoom (see SWEEP)",
+    )
     args = parser.parse_args()
+    if args.sweep:
+        trade = sweep(args.sweep)
+        print("\nSmooth images: robustness (decoded, median sync z) against FLIP at 2x zoom:\n")
+        print(table(trade, list(trade[0])))
+        print(f"wrote {write_json('quality-sweep', {'rows': trade})}")
+        return
     rows: list[dict[str, Any]] = []
+    zooms: list[dict[str, Any]] = []
     zoom: list[tuple[str, np.ndarray, np.ndarray]] = []
     for i, (name, kind, rgb) in enumerate(images(args.size)):
         if args.only not in name:
@@ -268,6 +369,15 @@ def main() -> None:
             if args.q85:
                 row["FLIP q85"] = round(flip(rgb, jpeg(rgb, 85)), 4)
             row["FLIP <= q95"] = "yes" if row["FLIP"] <= row["FLIP q95"] else "NO"
+            if kind == "generated, smooth":
+                zooms.append(
+                    {
+                        "image": name,
+                        **_zoom_columns("ours", zoom_flip(rgb, marked)),
+                        **_zoom_columns("q95", zoom_flip(rgb, jpeg(rgb, 95))),
+                        **_zoom_columns("dither", zoom_flip(rgb, dither(rgb, i))),
+                    }
+                )
         rows.append(row)
         print(row, flush=True)
         if name in ("sky gradient", "skin-like tones") or kind == "real AI output":
@@ -290,10 +400,18 @@ def main() -> None:
         f"median PSNR {statistics.median(r['PSNR dB'] for r in rows):.1f} dB; "
         f"lowest {min(r['PSNR dB'] for r in rows):.1f} dB"
     )
+    if zooms:
+        print(
+            f"\nAt 2x zoom (FLIP at {PPD / 2:g} pixels per degree): mean / 99th percentile of "
+            f"its {ZOOM_BLOCK}x{ZOOM_BLOCK} block means; yardsticks: a JPEG q95 re-save and a "
+            "1-level dither:\n"
+        )
+        print(table(zooms, list(zooms[0])))
     if zoom and not args.only:
         zoom_figure(zoom[:4], ZOOM_PATH)
         print(f"wrote {ZOOM_PATH.relative_to(ROOT)}")
-    print(f"wrote {write_json('quality', {'rows': rows, 'flat_std': FLAT_STD})}")
+    result = {"rows": rows, "zoom": zooms, "flat_std": FLAT_STD}
+    print(f"wrote {write_json('quality', result)}")
 
 
 if __name__ == "__main__":

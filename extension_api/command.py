@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from provenance import ProvenanceError, options, os_error_line
 
 from .errors import API_HINTS
-from .settings import MIB, Settings
+from .settings import Settings, megapixel_limit, mib_limit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,17 +42,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--queue", type=int, help="calls that may wait for a worker (beyond: 503 at once)"
     )
-    parser.add_argument("--max-megapixels", type=float, help="pixels one image may have (50)")
-    parser.add_argument("--max-text-mb", type=float, help="text one request may submit, MiB (1)")
+    parser.add_argument(
+        "--max-megapixels",
+        type=_flag(megapixel_limit),
+        metavar="MP",
+        help="pixels one image may have (50; 0: only the library's limit, 100)",
+    )
+    _add_size_flag(parser, "--max-text-mb", "text one request may submit", "1")
     parser.add_argument(
         "--max-connections", type=int, help="open connections; past it the oldest closes"
     )
     parser.add_argument(
         "--shutdown-timeout", type=float, help="seconds in-flight requests get on SIGTERM (30)"
     )
-    parser.add_argument(
-        "--max-inflight-mb", type=float, help="request bodies in memory at once, MiB (4x body)"
-    )
+    _add_size_flag(parser, "--max-inflight-mb", "request bodies in memory at once", "4x body")
     parser.add_argument("--rate-limit", type=float, help="requests/s per client (0: off)")
     parser.add_argument("--request-timeout", type=float, help="seconds per request")
     parser.add_argument("--cache-size", type=int, help="verdicts cached by SHA-256 (0: off)")
@@ -64,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="reverse proxy (address or network) whose X-Forwarded-For names the client",
     )
-    parser.add_argument("--max-body-mb", type=float, help="largest request body, MiB")
+    _add_size_flag(parser, "--max-body-mb", "largest request body", "50")
     parser.add_argument(
         "--cors-origin",
         action="append",
@@ -82,8 +85,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _mib(value: float | None) -> int | None:
-    return int(value * MIB) if value else None
+def _add_size_flag(parser: argparse.ArgumentParser, flag: str, what: str, default: str) -> None:
+    parser.add_argument(
+        flag, type=_flag(mib_limit), metavar="M", help=f"{what}, MiB, more than 0 ({default})"
+    )
+
+
+def _flag(convert: Callable[[str], int]) -> Callable[[str], int]:
+    """``convert`` as an argparse type: its ValueError becomes the flag's error line."""
+
+    def parse(text: str) -> int:
+        try:
+            return convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -105,13 +122,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         cache_size=args.cache_size,
         cors_origins=tuple(args.cors_origin),
         fetch_allow=tuple(args.fetch_allow),
-        max_body=_mib(args.max_body_mb),
+        max_body=args.max_body_mb,
         queue=args.queue,
-        max_pixels=int(args.max_megapixels * 1_000_000) if args.max_megapixels else None,
-        max_text_bytes=_mib(args.max_text_mb),
+        max_pixels=args.max_megapixels,
+        max_text_bytes=args.max_text_mb,
         max_connections=args.max_connections,
         shutdown_timeout=args.shutdown_timeout,
-        max_inflight_body=_mib(args.max_inflight_mb),
+        max_inflight_body=args.max_inflight_mb,
     )
 
 

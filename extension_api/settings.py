@@ -13,7 +13,8 @@ Trust and text-watermark keys are read by the library's own functions
 --no-default-trust / PROVENANCE_DEFAULT_TRUST=0   the bundled C2PA and interim lists are used
 --text-watermark K=T... / PROVENANCE_TEXT_WATERMARKS (a,b)  none
 --api-key... / PROVENANCE_API_KEYS (a,b)      none: POST /v1/manifests is off
---max-body-mb / PROVENANCE_MAX_BODY_MB        50
+--max-body-mb / PROVENANCE_MAX_BODY_MB        50 (MiB, more than 0: the sizes cannot be
+                                              turned off)
 --rate-limit / PROVENANCE_RATE_LIMIT          20 requests/s per client, burst 2x (0: off)
 --request-timeout / PROVENANCE_REQUEST_TIMEOUT  30 s
 --workers / PROVENANCE_WORKERS                1 server process (N: N processes, one port)
@@ -23,7 +24,8 @@ Trust and text-watermark keys are read by the library's own functions
 --queue / PROVENANCE_QUEUE                    8 per thread: calls that may wait for a worker
                                               (a few seconds of work, far below the request
                                               time limit); beyond threads + queue, 503 at once
---max-megapixels / PROVENANCE_MAX_MEGAPIXELS  50: pixels one image may declare (header)
+--max-megapixels / PROVENANCE_MAX_MEGAPIXELS  50: pixels one image may declare (header);
+                                              0: only the library's limit (100)
 --max-text-mb / PROVENANCE_MAX_TEXT_MB        1: text one request may submit
 --max-connections / PROVENANCE_MAX_CONNECTIONS  1000: open connections; past it, the
                                               oldest is closed to make room
@@ -45,9 +47,41 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provenance import TextDetector, TrustPolicy, default_registry_location, redacted
+from provenance import (
+    InputError,
+    TextDetector,
+    TrustPolicy,
+    default_registry_location,
+    redacted,
+)
 
 MIB = 1024 * 1024
+
+
+def mib_limit(text: str) -> int:
+    """A size limit given in MiB (``--max-body-mb``, ``--max-text-mb``, ``--max-inflight-mb``
+    and their variables), in bytes. More than 0: none of these limits can be turned off, and
+    0 would refuse every request body (it used to be taken as "not given")."""
+    value = _number(text)
+    if not value > 0:
+        raise ValueError(f"must be more than 0 MiB (got {text})")
+    return int(value * MIB)
+
+
+def megapixel_limit(text: str) -> int:
+    """``--max-megapixels`` (and its variable) in pixels; 0: no limit of the server's own,
+    only the library's (``provenance.media.MAX_PIXELS``)."""
+    value = _number(text)
+    if not value >= 0:
+        raise ValueError(f"must be 0 or more megapixels (got {text})")
+    return int(value * 1_000_000)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
 
 
 def _env_list(name: str, sep: str = ",") -> list[str]:
@@ -82,7 +116,7 @@ class Settings:
     text_detectors: tuple[TextDetector, ...] = ()
     #: Calls that may wait for a busy worker; more than threads + queue get 503 at once.
     queue: int | None = None
-    #: Pixels (width x height, from the header) one image may have; 0: the library's limit.
+    #: Pixels (width x height, from the header) one image may have; 0: only the library's limit.
     max_pixels: int = 50_000_000
     #: Bytes of text one request may submit (text costs CPU per byte: fingerprint, detectors).
     max_text_bytes: int = 1 * MIB
@@ -112,7 +146,7 @@ class Settings:
         if "PROVENANCE_PORT" in os.environ:
             env["port"] = int(os.environ["PROVENANCE_PORT"])
         for key, name, conv in (
-            ("max_body", "PROVENANCE_MAX_BODY_MB", lambda v: int(float(v) * MIB)),
+            ("max_body", "PROVENANCE_MAX_BODY_MB", mib_limit),
             ("rate_limit", "PROVENANCE_RATE_LIMIT", float),
             ("request_timeout", "PROVENANCE_REQUEST_TIMEOUT", float),
             ("workers", "PROVENANCE_WORKERS", int),
@@ -120,14 +154,19 @@ class Settings:
             ("cache_size", "PROVENANCE_CACHE_SIZE", int),
             ("cache_ttl", "PROVENANCE_CACHE_TTL", float),
             ("queue", "PROVENANCE_QUEUE", int),
-            ("max_pixels", "PROVENANCE_MAX_MEGAPIXELS", lambda v: int(float(v) * 1_000_000)),
-            ("max_text_bytes", "PROVENANCE_MAX_TEXT_MB", lambda v: int(float(v) * MIB)),
+            ("max_pixels", "PROVENANCE_MAX_MEGAPIXELS", megapixel_limit),
+            ("max_text_bytes", "PROVENANCE_MAX_TEXT_MB", mib_limit),
             ("max_connections", "PROVENANCE_MAX_CONNECTIONS", int),
             ("shutdown_timeout", "PROVENANCE_SHUTDOWN_TIMEOUT", float),
-            ("max_inflight_body", "PROVENANCE_MAX_INFLIGHT_MB", lambda v: int(float(v) * MIB)),
+            ("max_inflight_body", "PROVENANCE_MAX_INFLIGHT_MB", mib_limit),
         ):
             if name in os.environ:
-                env[key] = conv(os.environ[name])
+                try:
+                    env[key] = conv(os.environ[name])
+                except ValueError as exc:
+                    raise InputError(
+                        f"{name}={os.environ[name]}: {exc}", hint="unset it for the default"
+                    ) from None
         env["api_keys"] = tuple(_env_list("PROVENANCE_API_KEYS"))
         env["cors_origins"] = tuple(_env_list("PROVENANCE_CORS_ORIGINS"))
         env["fetch_allow"] = tuple(_env_list("PROVENANCE_FETCH_ALLOW"))

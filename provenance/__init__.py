@@ -9,10 +9,11 @@ The public API, used by the CLI, the server and anyone embedding the library::
     print(verdict.summary)
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # `options`: the flags the CLI and the server's own command line share (see its doc).
 from . import options
+from ._internal.lazy import lazy_names
 from ._version import __version__
 from .errors import (
     InputError,
@@ -81,13 +82,8 @@ if TYPE_CHECKING:
     from .registry import PostgresRegistry
 
 
-def __getattr__(name: str) -> Any:
-    # Loaded when first named, with psycopg (see provenance.registry).
-    if name == "PostgresRegistry":
-        from .registry import PostgresRegistry
-
-        return PostgresRegistry
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Loaded when first named, with psycopg (see provenance.registry).
+__getattr__ = lazy_names(__name__, {"PostgresRegistry": ".registry"})
 
 
 __all__ = [

@@ -16,13 +16,10 @@ Knows nothing of C2PA or the registry: pixels and bytes in, a frozen result out.
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from .watermark.codec import BASE, base_size
 
@@ -211,20 +208,12 @@ def _locate(field: np.ndarray, image: np.ndarray) -> tuple[int, int]:
     return x0 + fx, y0 + fy
 
 
-def clipped(data: bytes) -> np.ndarray | None:
-    """Where an upload's colours are clipped (any channel >= CLIPPED_LEVEL), as 0/1 at about
-    the detector's resolution (JPEGs decoded at a reduced DCT scale, as for detection), or
-    None when the bytes do not decode (the comparison then judges every block alike)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format == "JPEG":
-                    factor = max(1, min(image.size) // BASE)
-                    image.draft("RGB", (image.width // factor, image.height // factor))
-                rgb = np.asarray(image.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
+def clipped(rgb: np.ndarray) -> np.ndarray:
+    """Where an upload's colours are clipped (any channel >= CLIPPED_LEVEL), as 0/1: ``rgb``
+    is its (H, W, 3) colours on the luminance's grid (``watermark.Decoded.rgb``), or (H, W)
+    for a grey upload."""
+    if rgb.ndim == 2:
+        return (rgb >= CLIPPED_LEVEL).astype(np.uint8)
     # Channel by channel: numpy's max over a last axis of 3 is ~100x slower than this.
     brightest = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
     return (brightest >= CLIPPED_LEVEL).astype(np.uint8)
@@ -241,22 +230,24 @@ def compare(
 
     ``scale`` and ``angle`` are the watermark detector's geometry (a crop to 60 % of the frame
     shows scale 1/0.6). The offset is searched over the whole reference, so any crop is found.
-    ``clipped`` (:func:`clipped` of the same upload, any size) makes the comparison tolerate
-    colours clipped by a brightness or contrast edit.
+    ``clipped`` (:func:`clipped` of the same decode, so on the luminance's grid) makes the
+    comparison tolerate colours clipped by a brightness or contrast edit.
     """
+    if clipped is not None and clipped.shape != luminance.shape[:2]:
+        raise ValueError(
+            f"the clipped mask is {clipped.shape}, the luminance {luminance.shape[:2]}: "
+            "make both from one decode (watermark.decode_for_detection)"
+        )
     ref = _decode_reference(stored)
     if ref is None or not 0.2 < scale < 5:
         return NONE
     image = _into_reference(_base(luminance), scale, angle)
-    lost = None
-    if clipped is not None and clipped.ndim == 2 and min(clipped.shape) > 0:
-        # The mask on the luminance's grid, then through the same resampling as the image.
-        mask = cv2.resize(
-            clipped.astype(np.float32),
-            (luminance.shape[1], luminance.shape[0]),
-            interpolation=cv2.INTER_AREA,
-        )
-        lost = _into_reference(_base(mask), scale, angle)
+    # The mask through the same resampling as the image.
+    lost = (
+        None
+        if clipped is None
+        else _into_reference(_base(clipped.astype(np.float32)), scale, angle)
+    )
     if min(image.shape) < 2 * BLOCK:
         return NONE
     # Let the image overhang the reference a little: a full frame maps onto it within a pixel

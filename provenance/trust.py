@@ -186,7 +186,7 @@ class TrustPolicy:
             "verify": {"verify_trust": True, "remote_manifest_fetch": self.allow_remote},
         }
 
-    def context(self) -> Any:
+    def context(self) -> c2pa_adapter.Context:
         """This policy's c2pa Context, made once per process and reused by every read: making
         one parses the trust lists' certificates again (about 0.35 ms with the bundled lists)."""
         return _context(self, os.getpid())
@@ -212,7 +212,7 @@ class TrustPolicy:
 
 
 @functools.lru_cache(maxsize=8)
-def _context(policy: TrustPolicy, process: int) -> Any:
+def _context(policy: TrustPolicy, process: int) -> c2pa_adapter.Context:
     """``policy``'s Context in ``process``: keyed by the process because c2pa-python refuses a
     Context a forked worker inherited from its parent; a few policies at once at most (the
     server has one, a test a handful)."""

@@ -10,7 +10,7 @@ import pytest
 
 from extension_api import Settings, settings_from_args
 from extension_api.app import SETTINGS, create_app
-from provenance import TextWatermarkKey
+from provenance import InputError, TextWatermarkKey
 from provenance.cli import build_parser, main
 from provenance.text import ngram
 
@@ -131,6 +131,43 @@ def test_each_serve_flag_and_env_var_reaches_settings(
     monkeypatch.setenv(env, value)
     assert check(_serve())  # serve reads the variable
     assert check(Settings.from_env())  # and so does create_app()'s default
+
+
+SIZE_LIMITS = [
+    ("--max-body-mb", "PROVENANCE_MAX_BODY_MB"),
+    ("--max-text-mb", "PROVENANCE_MAX_TEXT_MB"),
+    ("--max-inflight-mb", "PROVENANCE_MAX_INFLIGHT_MB"),
+]
+
+
+@pytest.mark.parametrize(("flag", "env"), SIZE_LIMITS, ids=[f for f, _ in SIZE_LIMITS])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "abc"])
+def test_a_size_limit_of_zero_or_less_is_refused(
+    flag: str, env: str, value: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """0 MiB would refuse every body, and these limits cannot be turned off: the flag is
+    refused with its own error line (0 used to be taken as "not given": the default), and
+    so is the variable."""
+    with pytest.raises(SystemExit) as exited:
+        _serve(f"{flag}={value}")
+    assert exited.value.code == 2
+    reason = "is not a number" if value == "abc" else "must be more than 0 MiB"
+    assert f"argument {flag}: " in capsys.readouterr().err
+    monkeypatch.setenv(env, value)
+    with pytest.raises(InputError, match=f"{env}={value}: .*{reason}"):
+        Settings.from_env()
+    assert main(["serve"]) == 1
+    assert f"{env}={value}: " in capsys.readouterr().err
+
+
+def test_max_megapixels_0_leaves_only_the_librarys_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """0 megapixels means what the help says, no limit of the server's own (it used to be
+    taken as "not given": 50), as the variable's 0 always did; below 0 is refused."""
+    assert _serve("--max-megapixels", "0").max_pixels == 0
+    monkeypatch.setenv("PROVENANCE_MAX_MEGAPIXELS", "0")
+    assert Settings.from_env().max_pixels == 0
+    with pytest.raises(SystemExit):
+        _serve("--max-megapixels", "-1")
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ from provenance.fingerprint import image_hash, similarity
 from provenance.registry import ManifestRegistry
 from provenance.watermark import (
     KEY_ENV,
+    decode_for_detection,
     detect_bytes,
     embed_rgb,
     load_for_detection,
@@ -313,8 +314,35 @@ def test_a_brightened_upload_whose_colours_clip_recovers(flat_illustration, trus
     assert verdict.watermark is not None and verdict.watermark["payload"] == payload
     assert verdict.credentials.recovered is True and verdict.credentials.state == State.TRUSTED
     assert (verdict.credentials.similarity or 0) >= 0.8
-    mask = evidence.clipped(data)
-    assert mask is not None and mask.mean() > 0.3  # the edit did clip colours
+    mask = evidence.clipped(decode_for_detection(data).rgb())
+    assert mask.mean() > 0.3  # the edit did clip colours
+
+
+def test_a_recovery_decodes_the_upload_once(flat_illustration, trusted, registry, monkeypatch):
+    """The clipped colours the evidence allows for come from the decode detection made: a
+    recovery opens the upload with Pillow once (it used to decode it again for its colours)."""
+    signed, _ = flat_illustration
+    im = Image.open(io.BytesIO(signed)).convert("RGB")
+    data = jpeg(np.asarray(ImageEnhance.Brightness(im).enhance(1.2)), 92)
+    opened: list[str] = []
+    pillow_open = Image.open
+
+    def counting(fp: Any, *args: Any, **kwargs: Any) -> Image.Image:
+        image = pillow_open(fp, *args, **kwargs)
+        opened.append(image.format or "")
+        return image
+
+    monkeypatch.setattr(Image, "open", counting)
+    verdict = verify(data, policy=trusted, registry=registry)
+    assert verdict.credentials.recovered is True
+    assert opened == ["JPEG"]
+
+
+def test_the_clipped_mask_must_come_from_the_same_decode():
+    a = _rgb(PHOTOS[0].read_bytes()).astype(np.float32).mean(axis=2)
+    mask = np.zeros((a.shape[0] // 2, a.shape[1] // 2), np.uint8)
+    with pytest.raises(ValueError, match="one decode"):
+        evidence.compare(a, evidence.reference(a), clipped=mask)
 
 
 @pytest.mark.parametrize("kind", ["uniform", "steered"])
@@ -335,8 +363,8 @@ def test_a_clipped_forgery_is_not_recovered(flat_illustration, trusted, registry
         brightened = np.clip(steer_phash(b, fingerprint).astype(np.float32) * 1.25, 0, 255)
         forged_rgb = brightened.astype(np.uint8)
     data = jpeg(embed_rgb(forged_rgb, int(payload, 16)), 92)
-    mask = evidence.clipped(data)
-    assert mask is not None and mask.mean() > 0.3
+    mask = evidence.clipped(decode_for_detection(data).rgb())
+    assert mask.mean() > 0.3
     verdict = verify(data, policy=trusted, registry=registry)
     _refused(verdict, payload)
 

@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import os
+import random
 import sys
 import time
 from dataclasses import replace
@@ -27,6 +28,7 @@ from extension_api.routes import client_id
 from provenance import (
     ManifestRegistry,
     ManifestSpec,
+    PostgresRegistry,
     SignOptions,
     TrustPolicy,
     sign,
@@ -34,7 +36,7 @@ from provenance import (
 )
 from provenance.watermark import embed_rgb
 
-from .conftest import PHOTOS
+from .conftest import NOT_MEDIA_HINT, PHOTOS
 from .server import LiveServer, free_port
 from .test_sign_verify import _flip_scan_byte
 
@@ -120,6 +122,25 @@ async def test_verdict_is_the_librarys(server, files, settings):
         assert body == expected
 
 
+async def test_a_small_images_verdict_says_it_was_not_searched(server, settings):
+    """The CLI's line and the server's JSON are the library's one verdict: an image under the
+    detector's minimum says why it was not searched for a watermark."""
+    out = io.BytesIO()
+    Image.open(PHOTOS[0]).resize((150, 150)).save(out, format="JPEG")
+    status, body, _ = await _post(f"{server.url}/v1/verify", out.getvalue())
+    assert status == 200
+    assert body["watermark"] is None
+    assert body["watermark_skipped"] == (
+        "the image is too small to carry the watermark (its short side is under 176 px)"
+    )
+    expected = verify(
+        out.getvalue(),
+        policy=settings.trust,
+        registry=ManifestRegistry(settings.registry_location),
+    ).to_dict()
+    assert body == expected
+
+
 async def test_a_forged_watermark_does_not_recover_through_the_service(
     server, files, registry_location
 ):
@@ -195,7 +216,28 @@ async def test_errors_name_the_uploaded_file(server, disposition, label):
     headers = {"Content-Disposition": disposition} if disposition else {}
     data = b"plain text, not an image"
     status, body, _ = await _post(f"{server.url}/v1/verify", data, headers=headers)
-    assert status == 415 and body["error"]["message"].startswith(f"{label}: not a media type")
+    assert status == 415 and body["error"]["message"] == (
+        f"{label}: its bytes are text, not in any media format this tool reads "
+        "(to check it as text, give its type as text/plain)"
+    )
+
+
+@pytest.mark.parametrize("declared", ["image/jpeg", "image/png", "video/mp4", "image/x-other"])
+async def test_bytes_in_no_format_get_the_same_answer_whatever_their_type(server, declared):
+    """Random bytes sent as image/jpeg got "not a media type this tool supports" (JPEG is
+    supported): the answer says what the bytes are not, and what to do, for every type alike."""
+    data = random.Random(7).randbytes(4096)
+    status, body, _ = await _post(
+        f"{server.url}/v1/verify", data, headers={"Content-Type": declared}
+    )
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type"
+    named = {"image/jpeg": "JPEG", "image/png": "PNG", "video/mp4": "MP4"}.get(declared)
+    said = (
+        f"content: its bytes are not {named}, nor in any other format this tool reads"
+        if named
+        else "content: its bytes are in no format this tool reads"
+    )
+    assert body["error"]["message"] == said + f" ({NOT_MEDIA_HINT})"
 
 
 async def test_decompression_bomb_is_refused(server):
@@ -641,6 +683,38 @@ async def test_readiness_fails_when_postgresql_goes_away(settings):
     finally:
         cluster.stop()
     assert status == 503 and json.loads(body)["error"]["code"] == "unavailable"
+
+
+async def test_postgresql_pools_are_as_large_as_the_threads_that_use_them(
+    settings, files, postgres_url
+):
+    """On PostgreSQL (real, tests/postgres.py): the server process's pool holds as many
+    connections as it has registry threads (--threads), and each worker process's one, since a
+    worker runs one call at a time (it was 8 each, whatever --threads: up to 9 x --threads
+    connections per server process). Verifies (the workers' look-ups) and look-ups in the
+    server's threads, all at once, are each answered."""
+    import cv2
+
+    from extension_api import jobs
+    from extension_api.keys import SERVICE
+
+    on_postgres = Settings(**{**settings.__dict__, "registry_location": postgres_url, "threads": 3})
+    opencv_threads = cv2.getNumThreads()
+    worker = jobs.init(on_postgres)  # what each worker process opens
+    cv2.setNumThreads(opencv_threads)  # init sets the worker's: not this process's
+    try:
+        assert isinstance(worker.registry, PostgresRegistry)
+        assert worker.registry.pool.max_size == 1
+    finally:
+        worker.registry.close()
+    with LiveServer(on_postgres) as live:
+        registry = live.app[SERVICE].registry
+        assert isinstance(registry, PostgresRegistry) and registry.pool.max_size == 3
+        answers = await asyncio.gather(
+            *[_post(f"{live.url}/v1/verify", files.signed) for _ in range(6)],
+            *[_get(f"{live.url}/manifests/urn:c2pa:none-{n}") for n in range(9)],
+        )
+    assert [status for status, *_ in answers] == [200] * 6 + [404] * 9
 
 
 async def test_a_cached_verdict_is_not_reused_under_other_trust(settings, files):

@@ -124,6 +124,18 @@ def _judged(report: c2pa_adapter.ManifestReport | None) -> tuple[object, ...]:
     return report.state, report.report["active_manifest"], codes
 
 
+def test_a_policys_context_is_typed_as_c2pas_context() -> None:
+    """``TrustPolicy.context()`` says it returns c2pa-python's Context (not Any), so mypy,
+    which reads c2pa's annotations (pyproject.toml), checks every read it is passed to."""
+    import typing
+
+    from provenance import trust
+
+    hints = typing.get_type_hints(TrustPolicy.context, vars(trust))
+    assert hints["return"] is c2pa.Context
+    assert isinstance(TrustPolicy().context(), c2pa.Context)
+
+
 def test_one_context_per_policy_reads_as_fresh_ones_do(shared: Path) -> None:
     """A policy's Context is made once (per process) and reused: every read through it judges
     as a read with a Context of its own did, in turn and from several threads at once."""

@@ -17,9 +17,11 @@ from provenance.cli import main
 from provenance.watermark import (
     WatermarkSizeError,
     codec,
+    decode_for_detection,
     detect_bytes,
     detect_rgb,
     embed_rgb,
+    load_for_detection,
     payload,
     payload_hex,
 )
@@ -78,6 +80,23 @@ def test_list_viterbi_holds_the_message_the_best_path_misses():
         best = (paths[0] == bits).all()
         rescued += not best and any((p == bits).all() for p in paths)
     assert rescued >= 5  # at this SNR the right message is often second or later
+
+
+def test_list_viterbi_gives_the_likeliest_messages_best_first():
+    """Maximum likelihood, for a list of one (``viterbi``) and of several: no message fits the
+    soft bits better than the first path (not even the one sent), and each path fits them at
+    least as well as the next."""
+    rng = np.random.default_rng(5)
+    for sigma in (0.8, 1.2, 2.0):
+        sent = payload.pack(int(rng.integers(0, payload.MAX_ID + 1)), KEY)
+        soft = payload.encode(sent) * 2.0 - 1.0 + rng.normal(0, sigma, payload.CODED_BITS)
+
+        def fit(bits: np.ndarray, soft: np.ndarray = soft) -> float:
+            return float((payload.encode(bits) * 2.0 - 1.0) @ soft)
+
+        fits = [fit(p) for p in payload.list_viterbi(soft, 8)]
+        assert fits == sorted(fits, reverse=True)
+        assert fit(payload.viterbi(soft)) == fits[0] >= fit(sent)
 
 
 def test_a_synchronised_fold_whose_best_decode_fails_is_rescued_by_the_check_bits():
@@ -199,6 +218,33 @@ def test_detection_reads_a_large_jpeg_at_reduced_scale():
     big = _photo("hubble.jpg", megapixels=12)
     data = _save(Image.fromarray(embed_rgb(big, 0x42)), "JPEG", quality=92).getvalue()
     assert detect_bytes(data).payload == "0000000042"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode"),
+    [("JPEG", "RGB"), ("JPEG", "L"), ("JPEG", "CMYK"), ("PNG", "RGB"), ("WEBP", "RGB")],
+)
+def test_one_decode_gives_detections_luminance_and_the_colours_on_its_grid(fmt, mode):
+    """``decode_for_detection`` decodes once for detection and for the evidence: its luminance
+    is the luminance-only decode's (a colour JPEG's Y plane is what libjpeg's grey decode
+    gives), its colours are the image's on the same grid (a colour JPEG's within one level of
+    libjpeg's own RGB decode at that scale; any other exactly)."""
+    image = Image.fromarray(_photo("hubble.jpg", megapixels=1)).convert(mode)
+    data = _save(image, fmt, quality=90).getvalue()
+    decoded = decode_for_detection(data)
+    assert np.array_equal(decoded.luminance, load_for_detection(data))
+    with Image.open(io.BytesIO(data)) as direct:
+        factor = min(direct.size) // codec.MIN_SIDE  # 3: libjpeg decodes at 1/2
+        direct.draft("RGB", (direct.width // factor, direct.height // factor))
+        expected = np.asarray(direct.convert("RGB")).astype(int)
+    colours = decoded.rgb().astype(int)
+    assert colours.shape[:2] == decoded.luminance.shape == expected.shape[:2]
+    if mode == "L":
+        assert colours.ndim == 2 and np.array_equal(colours, expected[..., 0])
+    else:
+        differ = np.abs(colours - expected)
+        assert differ.max() == (1 if (fmt, mode) == ("JPEG", "RGB") else 0)
+        assert differ.mean() < 0.01
 
 
 def test_lattice_spectrum_uses_a_fast_dft_size():
@@ -387,6 +433,44 @@ def test_a_mostly_black_photo_carries_the_mark_in_its_black_and_survives_a_90_pe
     assert found.payload == f"{687299734001:010x}", found
 
 
+@pytest.mark.parametrize("identifier", [0x00EA27B1E0, 687299734001])
+def test_a_photo_whose_texture_drowns_the_pattern_survives_a_crop_to_60_percent(identifier):
+    # The middle of the Earth photo is all cloud: with an even amplitude the crop's sync peak
+    # stood 3.9 deviations up with 22 of 140 coded bits wrong, and neither identifier decoded;
+    # moved out of the heaviest texture and raised (codec._texture_gain): z 6, 8 wrong.
+    marked = _earth(identifier)
+    w, h = round(marked.width * 0.6), round(marked.height * 0.6)
+    left, top = (marked.width - w) // 2, (marked.height - h) // 2
+    found = detect_rgb(np.asarray(marked.crop((left, top, left + w, top + h))))
+    assert found.payload == f"{identifier:010x}", found
+
+
+@pytest.mark.parametrize("identifier", [0x39A72DABD5, 0x4CD7B2990E])
+def test_a_half_frame_crop_of_a_drowned_texture_is_found_upright_and_decodes(identifier):
+    # Crop 50 % + JPEG 75 of the Earth photo: period 64 was the 5th-8th best maximum of the
+    # marginal comb, outside the 4 the 2-D comb searched around (which found 51.6-51.8);
+    # ranked on the 2-D comb itself it comes first.
+    marked = _earth(identifier)
+    w, h = round(marked.width * 0.5), round(marked.height * 0.5)
+    left, top = (marked.width - w) // 2, (marked.height - h) // 2
+    attacked = _jpeg(np.asarray(marked.crop((left, top, left + w, top + h))), 75)
+    _, period = codec._upright(codec._power(codec._dft(codec.whitened(attacked))))
+    assert period == pytest.approx(64.0, rel=0.002)
+    assert detect_rgb(attacked).payload == f"{identifier:010x}"
+
+
+def test_only_a_drowned_texture_gets_the_texture_gain():
+    # The even amplitude stays on a photo whose texture the detector reads well and on a
+    # smooth image; the Earth photo's gain keeps moderate texture above its heavy texture.
+    for name in ("coffee.jpg", "hubble.jpg"):
+        rgb = _photo(name)
+        assert codec._texture_gain(rgb, codec.base_size(*rgb.shape[:2])) is None, name
+    earth = Image.open(EARTH).convert("RGB")
+    rgb = np.asarray(earth.resize((1000, 1000), Image.Resampling.LANCZOS))  # as _earth: 1 MP
+    gain = codec._texture_gain(rgb, codec.base_size(*rgb.shape[:2]))
+    assert gain is not None and gain.max() > 1.5 and gain.min() < 0.5
+
+
 def test_the_coherent_scan_ranks_the_true_lattice_first():
     # Rotated 2 degrees counter-clockwise: the grid's period stays 32, tilted by -2 degrees in
     # image coordinates (y down); the scan's steps are ~0.1 degree.
@@ -472,15 +556,32 @@ def test_flat_illustrations_survive_webp_80_and_jpeg_50():
 
 
 def test_a_generated_sky_survives_webp_80_with_fainter_grain():
-    # A sky has no edges: the flat areas carry the pattern, gathered where WebP keeps it, at
-    # a flat-block RMS of 0.8 levels at most (an even pattern needed 0.95 to survive as often).
+    # A sky has no edges: the flat areas carry the pattern, gathered where WebP keeps it and
+    # constant over its 4x4 transform blocks, at a flat-block RMS of 0.6 levels at most (an
+    # even pattern needed 0.95 to survive as often; gathered but not coarsened, 0.76).
     for i, rgb in enumerate(_generated("sky")):
         identifier = 0x005C700000 + i
         marked = embed_rgb(rgb, identifier)
         share, rms = _flat_rms(rgb, marked)
-        assert share > 0.95 and 0.5 < rms <= 0.8, (i, rms)
+        assert share > 0.95 and 0.3 < rms <= 0.6, (i, rms)
         found = detect_rgb(np.asarray(ATTACKS["webp80"](Image.fromarray(marked)).convert("RGB")))
         assert found.payload == payload_hex(identifier), (i, found)
+
+
+def test_a_smooth_images_flat_change_is_constant_over_4x4_blocks_and_a_photos_is_not():
+    # What WebP keeps of a flat macroblock is its 4x4 transforms' DC terms; the finer part of
+    # the pattern is speckle at 2x zoom. Only the smooth-image path is coarsened.
+    from bench.quality import sky
+
+    rgb = np.rint(sky(768, 1024)).astype(np.uint8)
+    change = codec.embed(rgb, 0x0123456789).astype(np.int16)[..., 1] - rgb[..., 1]
+    boxes = change.reshape(192, 4, 256, 4)
+    assert np.abs(change).max() > 0 and (boxes.max(axis=(1, 3)) == boxes.min(axis=(1, 3))).all()
+    photo = _photo("coffee.jpg")
+    h, w = (photo.shape[0] // 4) * 4, (photo.shape[1] // 4) * 4
+    change = codec.embed(photo, 0x0123456789).astype(np.int16)[:h, :w, 1] - photo[:h, :w, 1]
+    boxes = change.reshape(h // 4, 4, w // 4, 4)
+    assert (boxes.max(axis=(1, 3)) != boxes.min(axis=(1, 3))).mean() > 0.3
 
 
 def test_grain_on_a_sky_gradient_flips_at_most_half_a_jpeg_q95_resave():
@@ -496,6 +597,18 @@ def test_grain_on_a_sky_gradient_flips_at_most_half_a_jpeg_q95_resave():
     rgb = np.rint(sky(768, 1024)).astype(np.uint8)
     marked = embed_rgb(rgb, 0x0123456789)
     assert flip(rgb, marked) <= 0.5 * flip(rgb, _jpeg(rgb, 95))
+
+
+def test_a_sky_gradient_at_2x_zoom_flips_under_a_dither_and_its_worst_blocks_under_a_resave():
+    # FLIP at half the pixels per degree (bench/quality.py): the mean under that of a 1-level
+    # dither, the worst 8x8 blocks (99th percentile) under 0.85 of a JPEG q95 re-save's. Before
+    # the 4x4 coarsening the speckled cells were over it (0.0532 against 0.0523).
+    from bench.quality import dither, sky, zoom_flip
+
+    rgb = np.rint(sky(768, 1024)).astype(np.uint8)
+    mean, worst = zoom_flip(rgb, embed_rgb(rgb, 0x0123456789))
+    assert mean <= zoom_flip(rgb, dither(rgb))[0]
+    assert worst <= 0.85 * zoom_flip(rgb, _jpeg(rgb, 95))[1]
 
 
 def test_the_pattern_along_an_illustrations_edges_alone_is_found_strongly():

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import c2pa
-from c2pa import Signer
+from c2pa import Context, Signer
 
 from ..errors import (
     KeysError,
@@ -39,6 +39,7 @@ from ..errors import (
 )
 
 __all__ = [
+    "Context",
     "Ingredient",
     "ManifestReport",
     "Signer",
@@ -57,6 +58,11 @@ MANIFEST_STORE = "application/c2pa"
 #: c2pa-python releases whose bundled native library exports the data-hashed signing functions
 #: text signing calls (pyproject.toml pins the same range).
 DATA_HASH_VERSIONS = "c2pa-python >=0.38.1,<0.39"
+#: c2pa's typed errors: attached to C2paError when c2pa-python is imported, so its annotations
+#: (which mypy reads: pyproject.toml) do not show them.
+_MANIFEST_NOT_FOUND: type[c2pa.C2paError] = c2pa.C2paError.ManifestNotFound  # type: ignore[attr-defined]
+_NOT_SUPPORTED: type[c2pa.C2paError] = c2pa.C2paError.NotSupported  # type: ignore[attr-defined]
+_IO_ERROR: type[c2pa.C2paError] = c2pa.C2paError.Io  # type: ignore[attr-defined]
 
 #: c2pa reports a manifest it would have to download only in its message.
 _REMOTE = re.compile(r"remote manifests from url (\S+)", re.IGNORECASE)
@@ -83,7 +89,7 @@ def _mapped(exc: Exception, name: str, step: _Step) -> ProvenanceError:
             url=remote.group(1),
             hint="it is stored online, and this reader does not fetch remote manifests",
         )
-    if isinstance(exc, c2pa.C2paError.NotSupported) or "not supported" in text.lower():
+    if isinstance(exc, _NOT_SUPPORTED) or "not supported" in text.lower():
         # The type c2pa was given is one it supports, so the bytes do not look like that type:
         # named by its extension when no signature was recognised (random bytes named .jpg).
         return UnsupportedMediaError(
@@ -91,7 +97,7 @@ def _mapped(exc: Exception, name: str, step: _Step) -> ProvenanceError:
             hint="its content is not in the format its name or type says: the file may be "
             "damaged, or not a media file",
         )
-    if "could not be parsed" in text or isinstance(exc, c2pa.C2paError.Io):
+    if "could not be parsed" in text or isinstance(exc, _IO_ERROR):
         return MalformedAssetError(f"{name}: the file's structure is damaged ({text})")
     if step is _Step.SIGN:
         return SigningError(f"{name}: signing failed ({text})")
@@ -107,7 +113,7 @@ def reason(error: ProvenanceError) -> str:
     return str(error.__cause__ or error)
 
 
-def new_context(settings: dict[str, Any]) -> Any:
+def new_context(settings: dict[str, Any]) -> Context:
     """A c2pa Context for ``settings``. A Reader or Builder copies what it needs from it when
     made, so one Context may serve many of them, in several threads (c2pa-python's
     docs/context.md; the C API's ``c2pa_reader_from_context``), but only in the process that
@@ -149,7 +155,7 @@ def read(
     data: bytes,
     *,
     name: str,
-    context: Any = None,
+    context: Context | None = None,
     settings: dict[str, Any] | None = None,
     manifest_store: bytes | None = None,
     detailed: bool = False,
@@ -170,12 +176,18 @@ def read(
             raise TypeError("read() takes a context or settings, not both")
         context = new_context(settings)
     try:
-        with c2pa.Reader(media_type, io.BytesIO(data), manifest_store, context) as reader:
+        stream = io.BytesIO(data)
+        # c2pa's defaults when no context: its Reader takes a context only as a Context.
+        with (
+            c2pa.Reader(media_type, stream, manifest_store)
+            if context is None
+            else c2pa.Reader(media_type, stream, manifest_store, context)
+        ) as reader:
             report = json.loads(reader.json())
             more = json.loads(reader.detailed_json()) if detailed else None
             certificates = json.loads(reader.crjson()) if crjson else None
             return ManifestReport(report, reader.get_validation_state(), more, certificates)
-    except c2pa.C2paError.ManifestNotFound:
+    except _MANIFEST_NOT_FOUND:
         return None
     except c2pa.C2paError as exc:
         raise _mapped(exc, name, _Step.READ) from exc

@@ -4,8 +4,9 @@ Knows nothing of C2PA beyond holding its bytes: records in, records out. ``Manif
 opens SQLite for a path (the embedded default) and PostgreSQL for a ``postgresql://`` URL.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._internal.lazy import lazy_names
 from .base import (
     AsyncManifestRegistry,
     ManifestRegistry,
@@ -22,14 +23,9 @@ if TYPE_CHECKING:
     from .postgres import PostgresRegistry
 
 
-def __getattr__(name: str) -> Any:
-    # psycopg takes about 0.15 s to import, a seventh of every `provenance` command's start:
-    # loaded only when the PostgreSQL registry is named (ManifestRegistry(url) loads it then too).
-    if name == "PostgresRegistry":
-        from .postgres import PostgresRegistry
-
-        return PostgresRegistry
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# psycopg takes about 0.15 s to import, a seventh of every `provenance` command's start:
+# loaded only when the PostgreSQL registry is named (ManifestRegistry(url) loads it then too).
+__getattr__ = lazy_names(__name__, {"PostgresRegistry": ".postgres"})
 
 
 __all__ = [

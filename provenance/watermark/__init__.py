@@ -19,6 +19,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -216,13 +217,55 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
     return WatermarkResult(False, payload_hex(value), 0.0, f"imwatermark.{method}")
 
 
-def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
-    """Decode just enough of an image for detection: luminance, JPEGs at reduced scale.
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
+class Decoded:
+    """An image decoded once for detection and for the evidence against a registered one
+    (``evidence.compare`` and ``evidence.clipped``): its luminance, and its colours on the same
+    grid, converted to RGB only when asked for (:meth:`rgb`)."""
+
+    #: (H, W) uint8: what the detector reads.
+    luminance: np.ndarray
+    #: What the decode gave beside it: a colour JPEG's (H, W, 3) YCbCr planes (``luminance`` is
+    #: their Y, libjpeg's own, so detection reads exactly what a grey decode gives), another
+    #: image as Pillow decoded it, or None for a grey image.
+    colours: np.ndarray | Image.Image | None = None
+
+    def rgb(self) -> np.ndarray:
+        """The colours as (H, W, 3) uint8 RGB on the luminance's grid; a grey image's
+        luminance (H, W) as it is."""
+        if self.colours is None:
+            return self.luminance
+        if isinstance(self.colours, Image.Image):
+            image = self.colours
+            return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        # OpenCV orders the planes Y, Cr, Cb; its conversion matches libjpeg's RGB decode
+        # within one level (measured: 0.1 % of pixels differ, none by more).
+        y, cb, cr = cv2.split(self.colours)
+        return cv2.cvtColor(cv2.merge((y, cr, cb)), cv2.COLOR_YCrCb2RGB)
+
+
+def decode_for_detection(data: bytes, name: str = "image") -> Decoded:
+    """Decode just enough of an image for detection, and its colours with it (for the evidence,
+    which must know which colours an edit clipped): JPEGs at reduced scale.
 
     The detector works on a 256 px grid, so a JPEG is decoded at the smallest of libjpeg's DCT
     scales (1/2, 1/4, 1/8) that keeps that much: a 1 MP one at 1/2, a 12 MP one at 1/8, in a
-    fraction of the time of a full decode.
+    fraction of the time of a full decode. Its colour planes are kept as decoded, YCbCr (a
+    third more than a luminance-only decode at 1 MP; a second decode for the colours cost as
+    much as the first).
     """
+    return _decode(data, name, "YCbCr")
+
+
+def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
+    """The luminance :func:`decode_for_detection` gives, for a caller that needs no colours:
+    a JPEG's luminance alone is decoded (its colour planes are not)."""
+    return _decode(data, name, "L").luminance
+
+
+def _decode(data: bytes, name: str, jpeg_mode: str) -> Decoded:
+    """The decode of :func:`decode_for_detection`, a colour JPEG decoded in ``jpeg_mode``
+    (YCbCr, or L: then the result has no colours, and only its luminance is to be used)."""
     try:
         with warnings.catch_warnings():
             # The pixel limit below replaces Pillow's bomb warning.
@@ -236,18 +279,29 @@ def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
                     )
                 if probe.format == "JPEG":
                     # libjpeg scales by 1/2, 1/4 or 1/8 while decoding; the short side stays
-                    # at least MIN_SIDE (the detector's grid is 256 px).
+                    # at least MIN_SIDE (the detector's grid is 256 px). A colour JPEG comes
+                    # out in ``jpeg_mode`` with no colour conversion; grey and CMYK ones in
+                    # their own mode.
                     factor = max(1, min(width, height) // MIN_SIDE)
-                    probe.draft("L", (width // factor, height // factor))
+                    probe.draft(jpeg_mode, (width // factor, height // factor))
                     probe.load()
-                    return np.asarray(probe.convert("L"))
+                    if probe.mode == "YCbCr":
+                        planes = np.asarray(probe)
+                        return Decoded(np.ascontiguousarray(planes[..., 0]), planes)
+                    return _decoded(probe.copy())  # the probe's pixels go when it closes
     except (WatermarkSizeError, TooManyPixelsError):
         raise
     except (OSError, ValueError, Image.DecompressionBombError):
         pass  # open_image below gives the clear error
     image = open_image(data, name)
     _check_size(image.width, image.height, name, DETECT_MIN_SIDE)
-    return np.asarray(image.convert("L"))
+    return _decoded(image)
+
+
+def _decoded(image: Image.Image) -> Decoded:
+    if image.mode == "L":
+        return Decoded(np.asarray(image))
+    return Decoded(np.asarray(image.convert("L")), image)
 
 
 def detect_bytes(data: bytes, name: str = "image", method: str = "ssw") -> WatermarkResult:
@@ -288,9 +342,11 @@ __all__ = [
     "KEY_ENV",
     "METHODS",
     "MIN_SIDE",
+    "Decoded",
     "WatermarkResult",
     "WatermarkSizeError",
     "binding_value",
+    "decode_for_detection",
     "detect_bytes",
     "detect_file",
     "detect_rgb",

@@ -17,6 +17,7 @@ detector to try (each try is another 2^-20 chance of a wrong message passing).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -120,52 +121,56 @@ def _branch(soft: np.ndarray) -> np.ndarray:
 
 
 def viterbi(soft: np.ndarray) -> np.ndarray:
-    """Soft-decision decode: ``soft[i] > 0`` means coded bit i is more likely 1."""
-    steps = len(soft) // 2
-    branch = _branch(soft)
-    metric = np.full(_STATES, -np.inf)
-    metric[0] = 0.0
-    choice = np.zeros((steps, _STATES), dtype=np.int8)
-    for t in range(steps):
-        cand = metric[_PRED] + branch[t]  # (next, 2)
-        # The second predecessor only when strictly better: argmax's choice on ties.
-        second = cand[:, 1] > cand[:, 0]
-        choice[t] = second
-        metric = np.where(second, cand[:, 1], cand[:, 0])
-    state = 0  # the encoder ends in state 0 (zero tail)
-    decoded = np.zeros(steps, dtype=np.uint8)
-    for t in range(steps - 1, -1, -1):
-        decoded[t] = _PRED_BIT[state]
-        state = _PRED[state, choice[t, state]]
-    return decoded[: steps - (_K - 1)]
+    """Soft-decision decode, the most likely message: ``soft[i] > 0`` means coded bit i is
+    more likely 1. :func:`list_viterbi` with a list of one."""
+    return list_viterbi(soft, 1)[0]
+
+
+@functools.cache
+def _slots(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The list decoder's bookkeeping for ``size`` paths a state: a path is a *slot*,
+    ``state * size + rank``. For each next state, the slots of its 2 * size candidates (its two
+    predecessors' paths, predecessor-major); each state's first candidate in the flattened
+    candidates; and the input bit that leads into each slot's state."""
+    came_from = (_PRED[:, :, None] * size + np.arange(size)).reshape(_STATES, 2 * size)
+    first = np.arange(_STATES)[:, None] * (2 * size)
+    return came_from, first, np.repeat(_PRED_BIT, size)
 
 
 def list_viterbi(soft: np.ndarray, size: int) -> list[np.ndarray]:
-    """The ``size`` most likely messages, best first (a parallel list Viterbi decoder).
+    """The ``size`` most likely messages, best first (a parallel list Viterbi decoder; ``size``
+    1 is the plain Viterbi decoder).
 
-    Each state keeps its ``size`` best paths instead of one. The first is ``viterbi``'s; the
-    others are what the check bits choose among when the best path fails them: at a per-bit SNR
-    near 1 (a crop to half the frame after JPEG 75) the right message is often second or
-    fifth. Each extra path the check bits are asked about is another 2^-CHECK_BITS chance of a
-    wrong message passing them, so the caller accepts at most ``size`` times that.
+    Each state keeps its ``size`` best paths instead of one. The others are what the check bits
+    choose among when the best path fails them: at a per-bit SNR near 1 (a crop to half the
+    frame after JPEG 75) the right message is often second or fifth. Each extra path the check
+    bits are asked about is another 2^-CHECK_BITS chance of a wrong message passing them, so
+    the caller accepts at most ``size`` times that.
     """
     steps = len(soft) // 2
     branch = _branch(soft)
-    metric = np.full((_STATES, size), -np.inf)
-    metric[0, 0] = 0.0
-    # back[t, next, rank]: which of the 2 * size candidates (predecessor-major) it came from.
-    back = np.zeros((steps, _STATES, size), dtype=np.int16)
+    if size > 1:
+        branch = np.repeat(branch, size, axis=2)  # (steps, next state, 2 * size)
+    came_from, first, bit = _slots(size)
+    metric = np.full(_STATES * size, -np.inf)  # by slot
+    metric[0] = 0.0
+    back = np.zeros((steps, _STATES * size), dtype=np.int16)  # each slot's previous slot
     for t in range(steps):
-        cand = (metric[_PRED] + branch[t][:, :, None]).reshape(_STATES, 2 * size)
-        # Stable, with predecessor 0 first: the best path is the one ``viterbi`` picks on ties.
-        order = np.argsort(-cand, axis=1, kind="stable")[:, :size]
-        back[t] = order
-        metric = np.take_along_axis(cand, order, axis=1)
-    ranks = np.flatnonzero(np.isfinite(metric[0]))  # the encoder ends in state 0 (zero tail)
-    state, rank = np.zeros(len(ranks), dtype=np.int64), ranks
-    decoded = np.zeros((len(ranks), steps), dtype=np.uint8)
+        cand = metric[came_from] + branch[t]
+        # Best first; on ties the first candidate (predecessor 0, then the better rank). One
+        # path: argmax, the same choice for a fraction of a stable sort's cost (every decode
+        # of a fold starts with the best path).
+        if size == 1:
+            order = cand.argmax(axis=1)[:, None]
+        else:
+            order = np.argsort(-cand, axis=1, kind="stable")[:, :size]
+        picked = (order + first).ravel()
+        back[t] = came_from.ravel()[picked]
+        metric = cand.ravel()[picked]
+    # Back from state 0 (the encoder's zero tail ends there), one slot a step for every path.
+    slot = np.flatnonzero(np.isfinite(metric[:size]))
+    decoded = np.zeros((len(slot), steps), dtype=np.uint8)
     for t in range(steps - 1, -1, -1):
-        came = back[t, state, rank]
-        decoded[:, t] = _PRED_BIT[state]
-        state, rank = _PRED[state, came // size], came % size
+        decoded[:, t] = bit[slot]
+        slot = back[t, slot]
     return list(decoded[:, : steps - (_K - 1)])
