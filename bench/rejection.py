@@ -16,12 +16,6 @@ unmarked percentiles, and the share of unmarked images a threshold at the marked
 miss in this set) or at its 1st percentile (1 % missed) would reject. A stage is worth having
 only if the first share is large. Table to stdout, JSON to bench/results/rejection.json.
 
-Then the gate detection has (``codec.SPECTRAL_FOLD_Z``): a lattice of the spectral search is
-folded only if the coherent scan's measure at its points reaches the threshold. For the marked
-images above: whether detection with the gate and without it (the threshold lowered away)
-agrees, and the highest coherent z of their spectral lattices; for the unmarked ones: the share
-of spectral lattices the gate skips.
-
     uv run python -m bench.rejection [--unmarked 300] [--big 5]
 """
 
@@ -102,27 +96,6 @@ STATISTICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 SCAN = "coherent scan: best sync z"
 
 
-def _spectral_coherent_z(rgb: np.ndarray) -> list[float]:
-    """The coherent sync z at each lattice the spectral search hands on (what the gate reads)."""
-    dft = codec._dft(codec.whitened(rgb))
-    lattices = codec._lattices(codec._power(dft))
-    if not lattices:
-        return []
-    periods, angles = (np.array(v) for v in zip(*lattices, strict=True))
-    z = codec._coherent(dft, codec.DEFAULT_KEY, *codec._points(periods, angles, *dft.shape))
-    return [float(v) for v in z]
-
-
-def _ungated(rgb: np.ndarray) -> codec.Detection:
-    """``codec.detect`` folding every spectral lattice (the gate's threshold lowered away)."""
-    threshold = codec.SPECTRAL_FOLD_Z
-    codec.SPECTRAL_FOLD_Z = -np.inf
-    try:
-        return codec.detect(rgb)
-    finally:
-        codec.SPECTRAL_FOLD_Z = threshold
-
-
 def _measure(rgb: np.ndarray) -> tuple[bool, dict[str, float]]:
     """(whether the aligned fold alone detects the mark, each statistic)."""
     white = codec.whitened(rgb)
@@ -148,8 +121,6 @@ def main() -> None:
         for n, rgb in pics[: args.big]
     ]
     marked: list[dict[str, float]] = []
-    gate_marked: list[float] = []
-    disagree = 0
     for _, rgb in sets:
         identifier = int(RNG.integers(0, 1 << 40))
         image = Image.fromarray(embed_rgb(rgb, identifier))
@@ -158,18 +129,9 @@ def main() -> None:
             if min(attacked.shape[:2]) < codec.MIN_SIDE:
                 continue
             aligned, values = _measure(attacked)
-            if aligned:
-                continue
-            gated, full = codec.detect(attacked), _ungated(attacked)
-            disagree += (gated.identifier, gated.sync_z) != (full.identifier, full.sync_z)
-            if full.identifier == identifier:
+            if not aligned and codec.detect(attacked).identifier == identifier:
                 marked.append(values)
-                gate_marked.append(max(_spectral_coherent_z(attacked), default=0.0))
-    unmarked: list[dict[str, float]] = []
-    gate_unmarked: list[float] = []
-    for rgb in unmarked_images(pics, args.unmarked):
-        unmarked.append(_measure(rgb)[1])
-        gate_unmarked.extend(_spectral_coherent_z(rgb))
+    unmarked = [_measure(rgb)[1] for rgb in unmarked_images(pics, args.unmarked)]
 
     rows: list[dict[str, Any]] = []
     for name in [*STATISTICS, SCAN]:
@@ -190,25 +152,7 @@ def main() -> None:
         f"{len(ATTACKS)} attacks), {len(unmarked)} unmarked images:\n"
     )
     print(table(rows, list(rows[0])))
-    skipped = float(np.mean(np.array(gate_unmarked) < codec.SPECTRAL_FOLD_Z))
-    lowest = sorted(gate_marked)[:5]
-    gate = {
-        "threshold": codec.SPECTRAL_FOLD_Z,
-        "marked_disagreements": disagree,
-        "marked_lowest_spectral_z": lowest,
-        "unmarked_lattices": len(gate_unmarked),
-        "unmarked_skipped": skipped,
-    }
-    print(
-        f"\nSpectral fold gate (coherent z >= {codec.SPECTRAL_FOLD_Z}): detection with and "
-        f"without it disagrees on {disagree} of the marked images that need the search; "
-        "the highest coherent z of their spectral lattices, lowest five: "
-        + ", ".join(f"{z:.2f}" for z in lowest)
-        + f" (a mark found by the scan can read low there); it skips {skipped * 100:.0f} % of "
-        f"the {len(gate_unmarked)} spectral lattices of the unmarked images."
-    )
-    path = write_json("rejection", {"rows": rows, "marked": len(marked), "gate": gate})
-    print(f"\nwrote {path}")
+    print(f"\nwrote {write_json('rejection', {'rows': rows, 'marked': len(marked)})}")
 
 
 if __name__ == "__main__":
