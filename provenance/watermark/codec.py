@@ -954,15 +954,6 @@ SCAN_KEEP = 2
 #: crops to 90 / 80 % and rotate 2), and the best of ~260 lattices on an unmarked image has
 #: median 4.3: half of the unmarked images skip the fold.
 SCAN_FOLD_Z = 4.3
-#: A lattice of the spectral search (``_lattices``) is folded only if the coherent scan's
-#: measure read at its own points (``_coherent``) reaches SPECTRAL_FOLD_Z: it takes an unmarked
-#: image's folds where nothing shows, which cost more than the whole search that found them.
-#: On bench/robustness.py's 23 photos at 1 MP and 3 at 12 MP, every attack, the 248 detections
-#: made by a spectral lattice (most after crops: the scan is read on the lattice the fold then
-#: refines) read 4.23 or more there (crop 50 % + JPEG 75); the 998 spectral lattices of 500
-#: unmarked images read 3.14 (median), and 83 % of them under 3.5. ``detect(bits=True)``, which
-#: measures bit accuracy on the best fold, still folds them all.
-SPECTRAL_FOLD_Z = 3.5
 #: The sync z from which a scanned lattice's fold is refined (``_refine_coherent``, then
 #: ``_polish``): being the best of ~260, it reaches REFINE_Z on most unmarked images, where
 #: refining cost 2-3 ms; a marked image's scanned fold stands at 5.5-8.
@@ -1069,19 +1060,6 @@ def _scanned(dft: np.ndarray, key: bytes) -> list[tuple[float, float]]:
             if len(picks) == SCAN_KEEP:
                 break
     return picks
-
-
-def _worth_folding(
-    dft: np.ndarray, key: bytes, lattices: list[tuple[float, float]]
-) -> list[tuple[float, float]]:
-    """The lattices whose sync matched filter, read from the spectrum at their points, reaches
-    SPECTRAL_FOLD_Z (see there): a remap of a few hundred points and one 32x32 inverse FFT
-    each, against a fold, a refinement and often a second fold."""
-    if not lattices:
-        return lattices
-    periods, angles = (np.array(values) for values in zip(*lattices, strict=True))
-    z = _coherent(dft, key, *_points(periods, angles, *dft.shape))
-    return [lattice for lattice, zi in zip(lattices, z, strict=True) if zi >= SPECTRAL_FOLD_Z]
 
 
 def _refine_coherent(
@@ -1235,9 +1213,7 @@ def detect(
     ``resync=False`` skips the search for a rotated or rescaled grid: the quick check signing
     makes (only a watermark on the grid a new one would use can interfere with it).
     ``bits``: decode the message bits even where the sync test fails (for bit-accuracy
-    measurements), and fold every lattice the spectral search finds; by default an
-    unsynchronised fold is rejected before the Viterbi decoder, and a spectral lattice that
-    does not show the sync pattern is not folded (SPECTRAL_FOLD_Z).
+    measurements); by default an unsynchronised fold is rejected before the Viterbi decoder.
     """
     white = whitened(rgb_or_y)
     best = _decode(_fold(white), key, "aligned", bits)
@@ -1247,8 +1223,6 @@ def detect(
     dft = _dft(white)
     spectrum = _power(dft)
     lattices = _lattices(spectrum)
-    if not bits:
-        lattices = _worth_folding(dft, key, lattices)
     # The coherent scan's finds after the spectral search's: (period, angle, scanned). One the
     # spectral search also found is folded again, whole (``_unwarp``): the Apollo photo cropped
     # to 80 % decodes only so (its spectral fold, 0.1 % off and not whole: every message bit
