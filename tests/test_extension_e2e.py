@@ -203,6 +203,9 @@ def test_badges_summaries_selection_and_popup(browser, site):
     assert popup.locator("#service").inner_text() == "3"
     assert popup.locator("#ai").inner_text() == "3"
     assert popup.locator("#invalid").inner_text() == "1"
+    # The count is of the "Credentials" badges (intact, no AI declared); labelled "With
+    # credentials", it read 0 beside AI-generated images that carry credentials.
+    assert popup.locator("dt").nth(2).inner_text() == "Credentials, no AI declared"
     assert "checked in this browser" in popup.locator("#state").inner_text()
     shipped = json.loads((ROOT / "provenance" / "data" / "trust" / "SOURCES.json").read_text())
     lists = popup.locator("#lists").inner_text()
