@@ -436,6 +436,20 @@ def test_a_half_frame_crop_of_a_drowned_texture_is_found_upright_and_decodes(ide
     assert detect_rgb(attacked).payload == f"{identifier:010x}"
 
 
+@pytest.mark.parametrize("identifier", [0x94E22ABCEC, 0xE5AFCDBCAF])
+def test_a_half_frame_crop_is_folded_off_its_whole_scale_and_decodes(identifier):
+    # Found at period 64.0, the crop's fold kept one base pixel in two (sync z 4.3, 3.9) and
+    # ``_polish`` went on to 64.2-64.3 (z 5.2, too weak for the list decoder); folded 0.16 %
+    # off the whole scale both decode. The first is the bench's identifier for this photo.
+    marked = _earth(identifier)
+    w, h = round(marked.width * 0.5), round(marked.height * 0.5)
+    left, top = (marked.width - w) // 2, (marked.height - h) // 2
+    attacked = _jpeg(np.asarray(marked.crop((left, top, left + w, top + h))), 75)
+    found = detect_rgb(attacked)
+    assert found.payload == f"{identifier:010x}", found
+    assert found.scale == pytest.approx(2.0, rel=0.006)
+
+
 @pytest.mark.parametrize("identifier", [0x4746E6A257, 0xFED91B4882])
 def test_a_crop_to_60_percent_is_folded_upright_not_at_a_tilted_twin(identifier):
     # The peak vote's shortlist held the crop's lattice tilted 0.3 degrees (53.28, 53.39), which
