@@ -349,7 +349,7 @@ export function verdictOf({ report, state, sha256, mediaType, remoteUrl = null, 
   settle(credentials, ai);
   return {
     path: null, media_type: mediaType, sha256, credentials, ai,
-    summary: summarize(credentials, ai, trustConfigured), watermark: null, matches: [], text_watermark: null,
+    summary: summarize(credentials, ai, trustConfigured), watermark: null, watermark_skipped: null, matches: [], text_watermark: null,
   };
 }
 
@@ -404,5 +404,5 @@ export function textVerdictOf({ found, sha256, trustConfigured = true }) {
         + "form verifies): the characters are the same, the bytes are not.";
     }
   }
-  return { path: null, media_type: "text/plain", sha256, credentials, ai, summary, watermark: null, matches: [], text_watermark: null };
+  return { path: null, media_type: "text/plain", sha256, credentials, ai, summary, watermark: null, watermark_skipped: null, matches: [], text_watermark: null };
 }

@@ -81,13 +81,15 @@ def verify_content(
     media_type: str | None,
     digest: str | None,
     name: str | None = None,
+    declared: str | None = None,
 ) -> dict[str, Any]:
-    """The verdict as a dict; ``digest``: the content's SHA-256 if the caller has it."""
+    """The verdict as a dict; ``digest``: the content's SHA-256 if the caller has it;
+    ``declared``: the Content-Type the client gave."""
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
-        # From the bytes alone: the client's file name labels messages but is no evidence (and
-        # verdicts are cached by content, whatever name it came with).
-        media_type = media_type_of(data, name or "content", by_name=False)
+        # From the bytes alone: the client's file name and Content-Type word messages but are
+        # no evidence (and verdicts are cached by content, whatever name it came with).
+        media_type = media_type_of(data, name or "content", by_name=False, declared=declared)
     verdict = verify(
         data,
         name=name,

@@ -160,7 +160,10 @@ async def _verify_and_answer(request: web.Request, data: bytes, declared: str) -
     if text:
         _check_text_size(request, len(data))
     digest, verdict = await request.app[SERVICE].verify(
-        data, "text/plain" if text else None, name=_upload_name(request)
+        data,
+        "text/plain" if text else None,
+        name=_upload_name(request),
+        declared=declared.split(";")[0].strip().lower(),
     )
     request.app[METRICS].verdict(verdict)
     log.info(

@@ -100,21 +100,27 @@ class Service:
         }
 
     async def verify(
-        self, data: bytes, media_type: str | None = None, *, name: str | None = None
+        self,
+        data: bytes,
+        media_type: str | None = None,
+        *,
+        name: str | None = None,
+        declared: str | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """(sha256, verdict dict) for content, cached by hash and media type. ``media_type``
         only for text (bytes cannot tell text apart); everything else is sniffed. ``name``: the
-        file name the client gave, for messages only (a verdict never holds it)."""
+        file name the client gave, and ``declared`` the Content-Type, for messages only (a
+        verdict never holds them)."""
         if self.cache.size <= 0:
             # No cache to look in: the worker hashes the content as it verifies it, which
             # saves this process two thread round trips per request.
-            result = await self.work(jobs.verify_content, data, media_type, None, name)
+            result = await self.work(jobs.verify_content, data, media_type, None, name, declared)
             return str(result["sha256"]), result
         kind = f"{media_type or SNIFFED} {self.judged_by}"
         digest, cached = await self.run(self._cached, data, kind)
         if cached is not None:
             return digest, cached
-        result = await self.work(jobs.verify_content, data, media_type, digest, name)
+        result = await self.work(jobs.verify_content, data, media_type, digest, name, declared)
         await self.run(self.cache.put, digest, kind, result)
         return digest, result
 

@@ -11,11 +11,16 @@ from PIL import Image, ImageDraw, ImageFont
 from .errors import UnsupportedMediaError
 from .media import (
     ChromaSubsampling,
+    PlainJpeg,
     chroma_subsampling,
+    icc_fits,
+    is_progressive,
     jpeg_kept_segments,
     pixel_array,
     png_chunk_kinds,
     png_kept_chunks,
+    rgb_of_cmyk,
+    tiff_kept_tags,
     with_jpeg_segments,
     with_png_chunks,
 )
@@ -40,7 +45,7 @@ def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
     The text height is about 1/22 of the short side (at least 12 px), so the label stays legible
     on small images and unobtrusive on large ones.
     """
-    base = image.convert("RGBA")
+    base = (rgb_of_cmyk(image) if image.mode == "CMYK" else image).convert("RGBA")
     size = max(12, min(base.size) // 22)
     font = ImageFont.load_default(size=size)
     overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
@@ -61,6 +66,11 @@ def draw_label(image: Image.Image, text: str = DEFAULT_LABEL) -> Image.Image:
     return labelled if transparent else labelled.convert("RGB")
 
 
+#: The TIFF compressions a re-encode keeps: the lossless ones that any pixels can take (not
+#: JPEG's, a second lossy pass; nor fax coding, for 1-bit pixels only).
+_TIFF_LOSSLESS = frozenset({"tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"})
+
+
 def encode_like(
     image: Image.Image,
     media_type: str,
@@ -70,13 +80,15 @@ def encode_like(
     source: bytes | None = None,
 ) -> bytes:
     """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF (and
-    XMP in WebP and AVIF, a JPEG's chroma subsampling, ``media.chroma_subsampling``).
+    XMP in WebP and AVIF; a JPEG's chroma subsampling, ``media.chroma_subsampling``, and
+    progressive coding).
 
-    ``source``: the bytes ``original`` was decoded from. A PNG written from a PNG gets its
-    text, colour space, DPI and EXIF chunks (``media.png_kept_chunks``: a generator's prompt and
-    settings, XMP, gamma, ICC profile...) as they were; Pillow decodes them but writes few back,
-    OpenCV none. A JPEG written from a JPEG gets its pixel density, XMP and comment segments
-    (``media.jpeg_kept_segments``).
+    A JPEG written from a JPEG gets its pixel density, XMP, Photoshop (IPTC-IIM) and comment
+    segments (``media.jpeg_kept_segments``); a TIFF its resolution, IPTC-IIM, Photoshop and XMP
+    tags (``media.tiff_kept_tags``) and lossless compression. ``source``: the bytes
+    ``original`` was decoded from. A PNG written from a PNG gets its text, colour space, DPI and
+    EXIF chunks (``media.png_kept_chunks``: a generator's prompt and settings, XMP, gamma, ICC
+    profile...) as they were; Pillow decodes them but writes few back, OpenCV none.
 
     ``release=True`` lets the encoder close ``image`` once it has copied its pixels (the PNG
     encoder copies them for OpenCV): at 12 MP its 48 MB go before the encoder's own memory.
@@ -87,10 +99,18 @@ def encode_like(
     params: dict[str, object] = {}
     # WebP and AVIF hold XMP beside the pixels, and Pillow writes it only when given (JPEG's
     # and PNG's are kept whole from the source below).
+    if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
+        image = image.convert("RGB")
     keys = ("icc_profile", "exif", "xmp") if fmt in ("WEBP", "AVIF") else ("icc_profile", "exif")
     for key in keys:
         if original.info.get(key):
             params[key] = original.info[key]
+    profile = original.info.get("icc_profile")
+    if profile and image.mode != original.mode and not icc_fits(profile, image.mode):
+        # Not the original's profile on pixels now in a mode it does not describe: a labelled
+        # CMYK image is RGB, converted to sRGB (``media.rgb_of_cmyk``), which a file without a
+        # profile means. (None: nor Pillow's default, the image's own.)
+        params["icc_profile"] = None
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = 95
     text = png_kept_chunks(source) if fmt == "PNG" and source else b""
@@ -108,15 +128,18 @@ def encode_like(
     if fmt == "PNG":
         # zlib level 1: at 12 MP seconds faster than Pillow's default 6, for ~10 % more bytes.
         params["compress_level"] = 1
-    if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
-        image = image.convert("RGB")
     if fmt == "JPEG" and image.mode == "RGB" and (kept := chroma_subsampling(original)):
         params["subsampling"] = kept.value  # else Pillow's default, 4:2:0 at quality 95
-    segments = b""
-    if fmt == "JPEG" and source and source.startswith(b"\xff\xd8"):
-        segments = jpeg_kept_segments(source)
+    segments = jpeg_kept_segments(original) if fmt == "JPEG" else b""
+    if segments:
         # The comments are among them: not a second copy from ``image.info``.
         params["comment"] = b""
+    if fmt == "JPEG" and is_progressive(original):
+        params["progressive"] = True
+    if fmt == "TIFF":
+        params["tiffinfo"] = tiff_kept_tags(original)
+        if original.info.get("compression") in _TIFF_LOSSLESS:
+            params["compression"] = original.info["compression"]
     out = io.BytesIO()
     image.save(out, format=fmt, **params)
     if segments:
@@ -170,34 +193,31 @@ _JPEG_SAMPLING = {
 }
 
 
-def encode_rgb_jpeg(
-    rgb: np.ndarray,
-    icc_profile: bytes | None,
-    exif: bytes | None,
-    subsampling: ChromaSubsampling | None = None,
-    segments: bytes = b"",
-) -> bytes:
-    """An RGB array as a quality-95 JPEG, with the ICC profile and EXIF (each within one
-    segment, see ``media.decode_plain_jpeg``), the chroma ``subsampling`` (by default 4:2:0)
-    and the whole ``segments`` (``media.jpeg_kept_segments``) after them: the same
-    libjpeg-turbo encode as :func:`encode_like` (same tables and subsampling; the pixels decode
-    identically), from the array in hand. The array is consumed: its channels are swapped to
-    OpenCV's order in place, a band of rows at a time (a whole-image swap allocates a full-size
-    temporary)."""
+def encode_rgb_jpeg(jpeg: PlainJpeg) -> bytes:
+    """A plain JPEG's RGB array as a quality-95 JPEG, with what ``jpeg`` says a re-encode keeps:
+    the ICC profile and EXIF (each within one segment, see ``media.decode_plain_jpeg``), the
+    chroma subsampling (by default 4:2:0), progressive coding, and the whole segments
+    (``media.jpeg_kept_segments``) after them: the same libjpeg-turbo encode as
+    :func:`encode_like` (same tables and subsampling; the pixels decode identically), from the
+    array in hand. The array is consumed: its channels are swapped to OpenCV's order in place,
+    a band of rows at a time (a whole-image swap allocates a full-size temporary)."""
+    rgb = jpeg.rgb
     for top in range(0, rgb.shape[0], 64):
         band = rgb[top : top + 64]
         cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
     kinds, chunks = [], []
-    if icc_profile:
+    if jpeg.icc_profile:
         kinds.append(cv2.IMAGE_METADATA_ICCP)
-        chunks.append(np.frombuffer(icc_profile, np.uint8))
-    if exif:
+        chunks.append(np.frombuffer(jpeg.icc_profile, np.uint8))
+    if jpeg.exif:
         # OpenCV writes the APP1 header itself.
         kinds.append(cv2.IMAGE_METADATA_EXIF)
-        chunks.append(np.frombuffer(exif.removeprefix(_EXIF_HEADER), np.uint8))
-    sampling = _JPEG_SAMPLING[subsampling or ChromaSubsampling.S420]
+        chunks.append(np.frombuffer(jpeg.exif.removeprefix(_EXIF_HEADER), np.uint8))
+    sampling = _JPEG_SAMPLING[jpeg.subsampling or ChromaSubsampling.S420]
     params = [*_JPEG_PARAMS, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling]
+    if jpeg.progressive:
+        params += [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]
     ok, encoded = cv2.imencodeWithMetadata(".jpg", rgb, kinds, chunks, params)
     if not ok:  # pragma: no cover - libjpeg writes any 8-bit RGB array
         raise UnsupportedMediaError("cannot encode the image as JPEG")
-    return with_jpeg_segments(encoded.reshape(-1).data, segments)
+    return with_jpeg_segments(encoded.reshape(-1).data, jpeg.segments)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageCms, TiffImagePlugin, TiffTags
 from PIL.JpegImagePlugin import JpegImageFile
 
 from .errors import (
@@ -141,24 +141,63 @@ def is_text(data: bytes) -> bool:
     return True
 
 
-def media_type_of(data: bytes, name: str | None = None, *, by_name: bool = True) -> str:
-    """The media type of ``data``: sniffed, else guessed from ``name``; raises if unsupported.
+#: Formats whose every file the bytes show (``sniff``) but these: SVG is XML text, which may
+#: open with a comment or a doctype; a name that says SVG is taken for text that is one.
+_NAMED_TEXT = frozenset({"image/svg+xml"})
 
-    Text is recognised by name (``.txt``, ``.md``) and UTF-8 content. ``by_name=False``: from
-    the bytes only, ``name`` just labels the error (a name someone else chose is no evidence).
+
+def named_media_type(name: str) -> str | None:
+    """The media type a file name's extension says (a fixed table, the same on every machine),
+    or None."""
+    return _BY_SUFFIX.get(Path(name).suffix.lower())
+
+
+def _format_name(media_type: str) -> str | None:
+    """What people call the format of ``media_type`` ("JPEG", "PNG", "MP4"); None if it is not
+    one this tool reads."""
+    if media_type not in EMBEDDABLE:
+        return None
+    short = EMBEDDABLE[media_type].lstrip(".")
+    return {"jpg": "JPEG", "tif": "TIFF", "webp": "WebP"}.get(short, short.upper())
+
+
+def media_type_of(
+    data: bytes, name: str | None = None, *, by_name: bool = True, declared: str | None = None
+) -> str:
+    """The media type of ``data``, from its bytes; raises if they are in no format this tool
+    reads, saying which format the name (or the ``declared`` type, e.g. a Content-Type) claimed.
+
+    A name decides only what bytes cannot show: text (``.txt``, ``.md``, with UTF-8 content),
+    SVG (text too), and the type of no bytes at all (an output still to be written).
+    ``by_name=False``: the bytes alone decide; ``name`` labels the error and its extension only
+    words it (a name someone else chose is no evidence).
     """
     found = sniff(data[:512])
-    if found is None and name and by_name:
-        if name.lower().endswith(TEXT_SUFFIXES) and is_text(data):
-            return TEXT
-        found = _BY_SUFFIX.get(Path(name).suffix.lower())
-    if found is None:
-        what = f"{name}: " if name else ""
+    if found is not None:
+        return found
+    label = name or "content"
+    named = named_media_type(label)
+    text = label.lower().endswith(TEXT_SUFFIXES)
+    if by_name and name:
+        if (text or named in _NAMED_TEXT) and is_text(data):
+            return TEXT if text else str(named)
+        if named and not data:
+            return named
+    if not by_name and is_text(data):
         raise UnsupportedMediaError(
-            f"{what}not a media type this tool supports",
-            hint="supported: " + ", ".join(sorted(e.lstrip(".") for e in EMBEDDABLE.values())),
+            f"{label}: its bytes are text, not in any media format this tool reads",
+            hint="to check it as text, give its type as text/plain",
         )
-    return found
+    claimed = "UTF-8 text" if text else _format_name(named or declared or "")
+    raise UnsupportedMediaError(
+        f"{label}: its bytes are not {claimed}, nor in any other format this tool reads"
+        if claimed
+        else f"{label}: its bytes are in no format this tool reads",
+        hint="it may be damaged, cut short or not a media file: use a complete copy of the "
+        "original; this tool reads "
+        + ", ".join(sorted(e.lstrip(".") for e in EMBEDDABLE.values()))
+        + " and UTF-8 text",
+    )
 
 
 def output_suffixes(media_type: str) -> frozenset[str]:
@@ -212,7 +251,10 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
         except Image.DecompressionBombError:
             raise TooManyPixelsError(f"{name}: refused as a decompression bomb") from None
         except Image.UnidentifiedImageError:
-            # Pillow's own message names its in-memory buffer ("<_io.BytesIO object at 0x…>").
+            # Bytes in no format at all get the one error every command gives them (which
+            # format they are not, what to do); Pillow's own message names its in-memory
+            # buffer ("<_io.BytesIO object at 0x…>").
+            media_type_of(data, name)
             raise MalformedAssetError(
                 f"{name}: cannot decode the image (its content is in no image format known here)"
             ) from None
@@ -263,11 +305,85 @@ def unmarkable(image: Image.Image, data: bytes | memoryview = b"") -> str | None
 def _deep_samples(image: Image.Image, data: bytes | memoryview) -> bool:
     """Whether the file has more than 8 bits per sample although Pillow decoded it into an
     8-bit mode: it opens 16-bit RGB, RGBA and grey-with-alpha PNGs and TIFFs as RGB, RGBA and
-    LA, keeping only each sample's high byte, and the mode no longer says so once loaded."""
+    LA, keeping only each sample's high byte, and 10- and 12-bit AVIFs (HDR, wide gamut) at 8
+    bits; the mode no longer says so once loaded. (Neither Pillow's AVIF plugin nor
+    pillow-avif-plugin writes more than 8 bits.)"""
     if bytes(data[:8]) == _PNG_SIGNATURE and bytes(data[12:16]) == b"IHDR" and len(data) > 24:
         return data[24] > 8  # IHDR's bit depth (IHDR is the first chunk, by the PNG spec)
+    if image.format == "AVIF":
+        return _avif_bits(data) > 8
     bits = getattr(image, "tag_v2", {}).get(258)  # a TIFF's BitsPerSample, kept after load
     return bits is not None and max(bits if isinstance(bits, tuple) else (bits,)) > 8
+
+
+def _boxes(data: bytes | memoryview, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, content start, end) of each ISO BMFF box in ``data[start:end]``, up to the first
+    that does not fit."""
+    while start + 8 <= end:
+        size, header = int.from_bytes(data[start : start + 4], "big"), 8
+        kind = data[start + 4 : start + 8]
+        if size == 1 and start + 16 <= end:  # a 64-bit size follows the type
+            size, header = int.from_bytes(data[start + 8 : start + 16], "big"), 16
+        elif size == 0:  # to the end
+            size = end - start
+        if size < header or start + size > end:
+            return
+        yield bytes(kind), start + header, start + size
+        start += size
+
+
+def _avif_bits(data: bytes | memoryview) -> int:
+    """The most bits per channel that the images of an AVIF declare (its ``pixi`` properties,
+    in meta/iprp/ipco, which AVIF requires of every image); 8 when none is found."""
+    start, end = 0, len(data)
+    for container, header in ((b"meta", 4), (b"iprp", 0), (b"ipco", 0)):  # meta: a full box
+        found = next((b for b in _boxes(data, start, end) if b[0] == container), None)
+        if found is None:
+            return 8
+        start, end = found[1] + header, found[2]
+    most = 8
+    for kind, content, box_end in _boxes(data, start, end):
+        if kind == b"pixi" and content + 5 <= box_end:
+            # Version and flags (4 bytes), the number of channels, then each one's bits.
+            channels = data[content + 4]
+            most = max([most, *data[content + 5 : min(box_end, content + 5 + channels)]])
+    return most
+
+
+#: The colour space an ICC profile describes (its header's bytes 16-20), by the image modes
+#: whose pixels it can describe.
+_ICC_SPACES = {
+    b"RGB ": ("RGB", "RGBA", "P", "PA"),
+    b"GRAY": ("L", "LA", "1", "I", "I;16"),
+    b"CMYK": ("CMYK",),
+}
+
+
+def icc_fits(profile: bytes, mode: str) -> bool:
+    """Whether the ICC ``profile`` describes pixels of ``mode`` (a CMYK profile on RGB pixels
+    makes colour-managed viewers show wrong colours); a colour space not in ``_ICC_SPACES`` is
+    given the benefit of the doubt."""
+    modes = _ICC_SPACES.get(bytes(profile[16:20]))
+    return modes is None or mode in modes
+
+
+_SRGB = ImageCms.createProfile("sRGB")
+
+
+def rgb_of_cmyk(image: Image.Image) -> Image.Image:
+    """The CMYK ``image`` as sRGB pixels: through its own ICC profile when it has a usable CMYK
+    one (the colours a colour-managed viewer shows), else by Pillow's plain conversion (inks as
+    pure complements of RGB: all a CMYK image without a profile says)."""
+    profile = image.info.get("icc_profile")
+    if profile and icc_fits(profile, "CMYK"):
+        try:
+            cmyk = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            converted = ImageCms.profileToProfile(image, cmyk, _SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            converted = None  # a damaged profile: as if there were none
+        if converted is not None:
+            return converted
+    return image.convert("RGB")
 
 
 def paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
@@ -357,21 +473,25 @@ def with_png_chunks(png: bytes | memoryview, chunks: bytes) -> bytes:
 
 
 _SOI, _SOS = b"\xff\xd8", 0xDA
-#: The JPEG segments a re-encode of the pixels keeps as they were, by marker and the identifier
-#: their data opens with: XMP (IPTC's digital source type, e.g. ``trainedAlgorithmicMedia``, how
-#: many generators label their output; creator and rights), the Extended XMP that continues a
-#: packet over 64 KB, and comments. The EXIF and ICC profile are written by the encoders
-#: themselves; c2pa writes its own APP11 (JUMBF) segments when it signs.
-_KEPT_SEGMENTS: tuple[tuple[int, bytes], ...] = (
-    (0xE1, b"http://ns.adobe.com/xap/1.0/\x00"),
-    (0xE1, b"http://ns.adobe.com/xmp/extension/\x00"),
-    (0xFE, b""),  # COM
+#: The JPEG segments a re-encode of the pixels keeps as they were, by Pillow's name for their
+#: marker (``JpegImageFile.applist``) and the identifier their data opens with: XMP (IPTC's
+#: digital source type, e.g. ``trainedAlgorithmicMedia``, how many generators label their
+#: output; creator and rights), the Extended XMP that continues a packet over 64 KB, Photoshop's
+#: image resources (APP13), where IPTC-IIM keeps captions, credit and copyright, and comments.
+#: The EXIF and ICC profile are written by the encoders themselves; c2pa writes its own APP11
+#: (JUMBF) segments when it signs.
+_KEPT_SEGMENTS: tuple[tuple[str, bytes], ...] = (
+    ("APP1", b"http://ns.adobe.com/xap/1.0/\x00"),
+    ("APP1", b"http://ns.adobe.com/xmp/extension/\x00"),
+    ("APP13", b"Photoshop 3.0\x00"),
+    ("COM", b""),
 )
 
 
 def _jpeg_segments(jpeg: bytes | memoryview) -> Iterator[tuple[int, int, int]]:
     """(marker, start, end) of each marker segment of a JPEG (marker, length, data) before its
-    first scan (SOS), up to the first that does not fit in the bytes."""
+    first scan (SOS), up to the first that does not fit in the bytes: where an encoder's own
+    output puts its segments (a source's are read by Pillow, ``jpeg_kept_segments``)."""
     pos = len(_SOI)
     while pos + 4 <= len(jpeg) and jpeg[pos] == 0xFF:
         marker = jpeg[pos + 1]
@@ -390,32 +510,29 @@ def _jpeg_segments(jpeg: bytes | memoryview) -> Iterator[tuple[int, int, int]]:
 _JFIF = b"JFIF\x00"
 
 
-def _jfif(view: memoryview, start: int, end: int) -> bytes:
-    """A JFIF segment with the pixel density of the one at ``view[start:end]`` (version, units,
-    across, down), and no thumbnail (one would show the pixels before signing)."""
-    density = view[start + 4 + len(_JFIF) : start + 4 + len(_JFIF) + 7]
-    return b"\xff\xe0\x00\x10" + _JFIF + density + b"\x00\x00"
+def _segment(name: str, data: bytes) -> bytes:
+    """The whole segment (marker, length, data) that Pillow lists as ``(name, data)``."""
+    marker = 0xFE if name == "COM" else 0xE0 + int(name.removeprefix("APP"))
+    return bytes((0xFF, marker)) + (len(data) + 2).to_bytes(2, "big") + data
 
 
-def jpeg_kept_segments(data: bytes) -> bytes:
-    """The segments of the JPEG ``data`` that a re-encode of its pixels keeps: its JFIF pixel
-    density (DPI, which the encoders write as their own default), then its XMP (standard and
-    extended) and comment segments (``_KEPT_SEGMENTS``) whole and in order, as they are (Pillow
-    writes a comment back only from an unchanged image, OpenCV none; neither Extended XMP). To
-    be put back with :func:`with_jpeg_segments`. Empty for other data."""
-    if not data.startswith(_SOI):
+def jpeg_kept_segments(image: Image.Image) -> bytes:
+    """The segments of the JPEG ``image`` (as Pillow opened it: its header's ``applist``) that a
+    re-encode of its pixels keeps: its JFIF pixel density (DPI, which the encoders write as
+    their own default), without the JFIF thumbnail (the pixels before signing), then its XMP
+    (standard and extended), Photoshop (IPTC-IIM) and comment segments (``_KEPT_SEGMENTS``)
+    whole and in order, as they are (Pillow writes a comment back only from an unchanged image,
+    OpenCV none; neither writes Extended XMP or APP13). To be put back with
+    :func:`with_jpeg_segments`. Empty for other images."""
+    if not isinstance(image, JpegImageFile):
         return b""
-    view = memoryview(data)
-    kept: list[bytes | memoryview] = []
-    for marker, start, end in _jpeg_segments(view):
-        if marker == 0xE0 and start == len(_SOI) and end - start >= 18:
-            if view[start + 4 : start + 4 + len(_JFIF)] == _JFIF:
-                kept.append(_jfif(view, start, end))
-        elif any(
-            marker == wanted and view[start + 4 : start + 4 + len(opening)] == opening
-            for wanted, opening in _KEPT_SEGMENTS
-        ):
-            kept.append(view[start:end])
+    kept = []
+    for index, (name, data) in enumerate(image.applist):
+        if index == 0 and name == "APP0" and data.startswith(_JFIF) and len(data) >= 14:
+            # Version, units, across, down; no thumbnail.
+            kept.append(_segment(name, data[: len(_JFIF) + 7] + b"\x00\x00"))
+        elif any(name == wanted and data.startswith(opening) for wanted, opening in _KEPT_SEGMENTS):
+            kept.append(_segment(name, data))
     return b"".join(kept)
 
 
@@ -435,6 +552,43 @@ def with_jpeg_segments(jpeg: bytes | memoryview, segments: bytes) -> bytes:
             cut = end  # the encoder's own JFIF gives way
         at = end
     return b"".join((jpeg[: len(_SOI)], jfif, jpeg[cut:at], segments[len(jfif) :], jpeg[at:]))
+
+
+#: The TIFF tags a re-encode of the pixels keeps, those Pillow keeps when it saves the very image
+#: it opened (and no others): the resolution (DPI), IPTC-IIM (captions, credit, copyright),
+#: Photoshop's image resources, and XMP. A labelled or converted image is a new one, which had
+#: lost them.
+_TIFF_KEPT_TAGS = (
+    TiffImagePlugin.RESOLUTION_UNIT,
+    TiffImagePlugin.X_RESOLUTION,
+    TiffImagePlugin.Y_RESOLUTION,
+    TiffImagePlugin.IPTC_NAA_CHUNK,
+    TiffImagePlugin.PHOTOSHOP_CHUNK,
+    TiffImagePlugin.XMP,
+)
+
+
+def tiff_kept_tags(image: Image.Image) -> TiffImagePlugin.ImageFileDirectory_v2:
+    """The tags of the TIFF ``image`` that a re-encode keeps (``_TIFF_KEPT_TAGS``), with their
+    types, for Pillow's ``tiffinfo``; empty for other images. IPTC-IIM is kept as the bytes it
+    holds, typed UNDEFINED: Photoshop types it LONG, which Pillow reads as one number (its
+    first four bytes) and then drops when it saves."""
+    kept = TiffImagePlugin.ImageFileDirectory_v2()
+    if not isinstance(image, TiffImagePlugin.TiffImageFile):
+        return kept
+    tags = image.tag_v2
+    for tag in _TIFF_KEPT_TAGS:
+        if tag not in tags:
+            continue
+        if tag == TiffImagePlugin.IPTC_NAA_CHUNK:
+            # The tag's bytes as stored (as Pillow's own IPTC reader takes them).
+            if stored := image.tag.tagdata.get(tag):
+                kept[tag] = stored
+                kept.tagtype[tag] = TiffTags.UNDEFINED
+        else:
+            kept[tag] = tags[tag]
+            kept.tagtype[tag] = tags.tagtype[tag]
+    return kept
 
 
 #: The largest ICC profile and EXIF block OpenCV writes: one APP2 / APP1 segment each (Pillow
@@ -479,17 +633,24 @@ def chroma_subsampling(image: Image.Image) -> ChromaSubsampling | None:
     return ChromaSubsampling.S444  # colour sampled finer than brightness: keep all of it
 
 
+def is_progressive(image: Image.Image) -> bool:
+    """Whether the JPEG ``image`` is progressive (it shows coarse to fine while it loads, as
+    web publishers choose it to): a re-encode keeps that."""
+    return isinstance(image, JpegImageFile) and bool(image.info.get("progressive"))
+
+
 @dataclass(frozen=True)
 class PlainJpeg:
     """A JPEG decoded straight into an RGB array (``decode_plain_jpeg``), with what its
-    re-encoding keeps: the ICC profile, EXIF, chroma subsampling, and the pixel density, XMP
-    and comment segments (``jpeg_kept_segments``)."""
+    re-encoding keeps: the ICC profile, EXIF, chroma subsampling, progressive coding, and the
+    pixel density, XMP, Photoshop and comment segments (``jpeg_kept_segments``)."""
 
     rgb: np.ndarray
     icc_profile: bytes | None
     exif: bytes | None
     subsampling: ChromaSubsampling | None = None
     segments: bytes = b""
+    progressive: bool = False
 
 
 def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
@@ -517,6 +678,7 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
                 icc, exif = header.info.get("icc_profile"), header.info.get("exif")
                 width, height = header.size
                 subsampling = chroma_subsampling(header)
+                segments, progressive = jpeg_kept_segments(header), is_progressive(header)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             return None
     # A truncated file has no end marker: Pillow refuses it, OpenCV would fill it in grey.
@@ -530,4 +692,4 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
     )
     if rgb is None or rgb.shape[:2] != (height, width):
         return None
-    return PlainJpeg(rgb, icc or None, exif or None, subsampling, jpeg_kept_segments(data))
+    return PlainJpeg(rgb, icc or None, exif or None, subsampling, segments, progressive)

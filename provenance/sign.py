@@ -479,10 +479,7 @@ class _ArrayPixels:
         embed_rgb(self.jpeg.rgb, identifier, out=self.jpeg.rgb)
 
     def encode(self) -> bytes:
-        jpeg = self.jpeg
-        return encode_rgb_jpeg(
-            jpeg.rgb, jpeg.icc_profile, jpeg.exif, jpeg.subsampling, jpeg.segments
-        )
+        return encode_rgb_jpeg(self.jpeg)
 
 
 @renamed_keyword("store", "registry")

@@ -250,6 +250,13 @@ class Verdict:
     watermark: Annotated[
         dict[str, Any] | None, Doc("what the watermark detector found (null when it did not run)")
     ] = None
+    watermark_skipped: Annotated[
+        str | None,
+        Doc(
+            "why an image without credentials was not searched for a watermark, e.g. too small "
+            "to carry one; null when it was searched, or needed no search"
+        ),
+    ] = None
     matches: Annotated[
         list[Match], Doc("possible matches in the registry; never counted as credentials")
     ] = field(default_factory=list)

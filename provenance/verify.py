@@ -54,7 +54,7 @@ from .verdict import (
     summarize,
     summarize_unreadable_text,
 )
-from .watermark import decode_for_detection, detect_rgb, load_for_detection
+from .watermark import DETECT_MIN_SIDE, decode_for_detection, detect_rgb, load_for_detection
 
 #: Environment variable: text watermark keys, ``KEYFILE=TOKENIZER.json`` separated by commas.
 TEXT_WATERMARKS_ENV = "PROVENANCE_TEXT_WATERMARKS"
@@ -67,6 +67,11 @@ TEXT_SIMILARITY = 0.75
 #: The registry pre-selects this many text candidates by the sketch's first 64 bits (at least
 #: TEXT_PREFILTER alike) before the full sketches are compared.
 TEXT_CANDIDATES, TEXT_PREFILTER = 50, 0.55
+#: Why an image was not searched for a watermark (``Verdict.watermark_skipped``): the detector
+#: needs a short side of DETECT_MIN_SIDE, so a smaller image cannot carry one.
+TOO_SMALL = (
+    f"the image is too small to carry the watermark (its short side is under {DETECT_MIN_SIDE} px)"
+)
 #: Hard-binding codes that are expected when a manifest is applied to a re-encoded copy.
 _HARD_BINDING = {
     "assertion.dataHash.mismatch",
@@ -221,20 +226,18 @@ def find_matches(
 def _look_in_registry(
     data: bytes, label: str, policy: TrustPolicy, registry: ManifestRegistry | None
 ) -> tuple[dict | None, list[Match], tuple[Credentials, AIOrigin] | None]:
-    """(watermark result, possible matches, recovered credentials) for content without any.
+    """(watermark result, possible matches, recovered credentials) for content without any;
+    raises :class:`WatermarkSizeError` for an image too small to carry a watermark.
 
     A watermark that names a stored manifest recovers it only if the image is the one
     registered, or a crop of it, by the stored evidence (see ``evidence``); otherwise it is a
     possible match. Without a watermark, look-alikes are
     possible matches. A watermark naming nothing stored yields no matches at all.
     """
-    try:
-        # Look-alikes only matter when the watermark names nothing stored.
-        found, hits, same = _candidates(
-            data, registry, label, 5, FINGERPRINT_SIMILARITY, alike_too=False
-        )
-    except WatermarkSizeError:
-        return None, [], None
+    # Look-alikes only matter when the watermark names nothing stored.
+    found, hits, same = _candidates(
+        data, registry, label, 5, FINGERPRINT_SIMILARITY, alike_too=False
+    )
     by_watermark = [(m, r) for m, r in hits if m.kind == MatchKind.WATERMARK]
     if by_watermark:
         match, record = by_watermark[0]
@@ -428,6 +431,7 @@ def verify(
         )
     embedded = _read_manifest(data, media_type, policy, label)
     found: dict | None = None
+    skipped: str | None = None
     matches = []
     if embedded.manifest is not None:
         report = embedded.manifest.report
@@ -442,7 +446,10 @@ def verify(
         )
         ai = AIOrigin()
         if watermark and media_type in PIXEL_TYPES:
-            found, matches, recovered = _look_in_registry(data, label, policy, registry)
+            try:
+                found, matches, recovered = _look_in_registry(data, label, policy, registry)
+            except WatermarkSizeError:
+                skipped, recovered = TOO_SMALL, None
             if recovered is not None:
                 credentials, ai = recovered
     credentials, ai = _settle(credentials, ai)
@@ -454,6 +461,7 @@ def verify(
         ai=ai,
         summary=summarize(credentials, ai, found, matches, trust_configured=policy.configured),
         watermark=found,
+        watermark_skipped=skipped,
         matches=matches,
     )
 

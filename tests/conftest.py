@@ -18,6 +18,14 @@ SHARED_FIXTURES = ROOT / "tests" / "data" / "peers"
 PHOTOS = sorted(p for p in SAMPLES.glob("*.jpg"))
 
 
+#: What to do about bytes in no format the tool reads, as every front end says it.
+NOT_MEDIA_HINT = (
+    "it may be damaged, cut short or not a media file: use a complete copy of the original; "
+    "this tool reads avi, avif, dng, flac, gif, heic, heif, jpg, jxl, m4a, mov, mp3, mp4, pdf, "
+    "png, svg, tif, wav, webp and UTF-8 text"
+)
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     """A whole PNG chunk: length, type, data and CRC (for building test PNGs)."""
     return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 import sys
 
 import pytest
+from PIL import Image
 
 from provenance import Remedy
 from provenance.cli import main
 from provenance.cli.errors import CLI_HINTS
+from provenance.media import EMBEDDABLE, named_media_type, output_suffixes, sniff
 
-from .conftest import PHOTOS, SAMPLES, png_chunk
+from .conftest import NOT_MEDIA_HINT, PHOTOS, SAMPLES, png_chunk
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -87,20 +90,17 @@ def test_undecodable_images_say_what_to_do(tmp_path, capsys, make, says, next_st
 @pytest.mark.parametrize("command", ["verify", "sign", "watermark detect"])
 def test_random_bytes_named_jpg_say_what_to_do(tmp_path, keys, capsys, command):
     """Bytes in no known format, named .jpg: one line saying the content is not what the name
-    says, without Pillow's in-memory buffer name (it printed "<_io.BytesIO object at 0x…>")."""
+    says, the same for every command, without Pillow's in-memory buffer name (it printed
+    "<_io.BytesIO object at 0x…>")."""
     path = tmp_path / "x.jpg"
     path.write_bytes(bytes(range(256)) * 20)
     keys_arg = ["--keys", str(keys.dir)] if command == "sign" else []
     code, out, err = run(capsys, *command.split(), str(path), *keys_arg)
     line = err.splitlines()[0]
-    assert code == 1 and not out and line.startswith(f"provenance: error: {path}: ")
-    assert "BytesIO" not in err and "Traceback" not in err
-    assert line.endswith(
-        "(its content is in no image format known here) "
-        "(the file may be damaged or cut short: use a complete copy)"
-        if command == "watermark detect"
-        else "(its content is not in the format its name or type says: the file may be "
-        "damaged, or not a media file)"
+    assert code == 1 and not out and "BytesIO" not in err and "Traceback" not in err
+    assert line == (
+        f"provenance: error: {path}: its bytes are not JPEG, nor in any other format this tool "
+        f"reads ({NOT_MEDIA_HINT})"
     )
 
 
@@ -230,6 +230,64 @@ def test_verify_text_output_leads_with_the_summary(tmp_path, keys, capsys):
     assert code == 0
     assert lines[1].strip().startswith("Generated with an AI tool (Acme Diffusion).")
     assert any(line.strip().startswith("credentials  Trusted") for line in lines)
+
+
+@pytest.mark.parametrize(("size", "fmt"), [((175, 400), "JPEG"), ((120, 90), "PNG")])
+def test_verify_says_an_image_is_too_small_for_the_watermark(tmp_path, capsys, size, fmt):
+    """An image under the detector's 176 px short side printed no watermark line at all: was
+    it looked for? The line says it was not, and why; --json says the same."""
+    small = tmp_path / f"small.{fmt.lower()}"
+    Image.open(PHOTOS[0]).resize(size).save(small, format=fmt)
+    code, out, _ = run(capsys, "verify", str(small))
+    assert code == 0
+    lines = [line.strip() for line in out.splitlines()]
+    watermark = [line for line in lines if line.startswith("watermark")]
+    assert watermark == [
+        "watermark    not looked for: the image is too small to carry the watermark "
+        "(its short side is under 176 px)"
+    ]
+    code, out, _ = run(capsys, "verify", str(small), "--json")
+    verdict = json.loads(out)
+    assert verdict["watermark"] is None
+    assert watermark[0].endswith(verdict["watermark_skipped"])
+    # At the detector's minimum, it is looked for.
+    Image.open(PHOTOS[0]).resize((176, 400)).save(small, format=fmt)
+    code, out, _ = run(capsys, "verify", str(small), "--json")
+    assert json.loads(out)["watermark"]["detected"] is False
+    assert json.loads(out)["watermark_skipped"] is None
+
+
+@pytest.mark.parametrize(
+    "suffix", sorted({*(s for t in EMBEDDABLE for s in output_suffixes(t)), ".txt", ".bin"})
+)
+def test_bytes_in_no_format_get_the_same_error_whatever_their_name(tmp_path, keys, capsys, suffix):
+    """Random bytes named .png were "damaged (invalid header: expected [89, 50, ...])", named
+    .jpg "c2pa cannot read this file (NotSupported)", named .txt "not a media type": the error
+    says what the bytes are not, and what to do, for every name alike, signing or verifying."""
+    data = random.Random(7).randbytes(4096)
+    assert sniff(data[:512]) is None
+    source = tmp_path / f"upload{suffix}"
+    source.write_bytes(data)
+    named = named_media_type(source.name)
+    said = (
+        "its bytes are in no format this tool reads"
+        if suffix == ".bin"
+        else "its bytes are not UTF-8 text, nor in any other format this tool reads"
+        if suffix == ".txt"
+        else f"its bytes are not {_NAMES.get(suffix, suffix[1:].upper())}, nor in any other "
+        "format this tool reads"
+    )
+    assert named is not None or suffix in (".txt", ".bin")
+    line = f"provenance: error: {source}: {said} ({NOT_MEDIA_HINT})"
+    code, _, err = run(capsys, "verify", str(source))
+    assert code == 1 and err.strip() == line
+    output = tmp_path / f"out{suffix}"
+    code, _, err = run(capsys, "sign", str(source), "-o", str(output), "--keys", str(keys.dir))
+    assert code == 1 and line in err.splitlines() and not output.exists()
+
+
+_NAMES = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".tif": "TIFF"}
+_NAMES |= {".tiff": "TIFF", ".webp": "WebP", ".hif": "HEIF", ".m4v": "MP4", ".qt": "MOV"}
 
 
 def test_trust_from_environment(tmp_path, keys, capsys, monkeypatch):

@@ -64,7 +64,15 @@ def _check(page, live, path: Path) -> dict[str, str]:
     page.click("button[type=submit]")
     page.locator("#summary").wait_for(timeout=20000)
     found = {}
-    for key in ("summary", "state", "ai", "source", "trust-list", "failing-ingredient"):
+    for key in (
+        "summary",
+        "state",
+        "ai",
+        "source",
+        "trust-list",
+        "failing-ingredient",
+        "watermark",
+    ):
         node = page.locator(f"#{key}")
         found[key] = node.inner_text() if node.count() else ""
     return found
@@ -109,4 +117,20 @@ def test_an_error_names_the_file(page, server) -> None:
     page.click("button[type=submit]")
     error = page.locator("#error")
     error.wait_for(timeout=20000)
-    assert error.inner_text().startswith("holiday notes.bin: not a media type")
+    assert error.inner_text().startswith(
+        "holiday notes.bin: its bytes are text, not in any media format"
+    )
+
+
+def test_a_small_image_says_it_was_not_searched_for_a_watermark(page, server) -> None:
+    """As `provenance verify` prints it: the image is too small to carry the watermark."""
+    live, _ = server
+    buf = io.BytesIO()
+    Image.open(PHOTOS[0]).resize((160, 120)).save(buf, "PNG")
+    shown = _check(page, live, _file("icon.png", buf.getvalue()))
+    assert shown["watermark"] == (
+        "not looked for: the image is too small to carry the watermark "
+        "(its short side is under 176 px)"
+    )
+    stripped = _check(page, live, _file("stripped.jpg", server[1]["stripped.jpg"]))
+    assert stripped["watermark"] == ""  # searched (and found): no such line

@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import os
+import random
 import sys
 import time
 from dataclasses import replace
@@ -35,7 +36,7 @@ from provenance import (
 )
 from provenance.watermark import embed_rgb
 
-from .conftest import PHOTOS
+from .conftest import NOT_MEDIA_HINT, PHOTOS
 from .server import LiveServer, free_port
 from .test_sign_verify import _flip_scan_byte
 
@@ -121,6 +122,25 @@ async def test_verdict_is_the_librarys(server, files, settings):
         assert body == expected
 
 
+async def test_a_small_images_verdict_says_it_was_not_searched(server, settings):
+    """The CLI's line and the server's JSON are the library's one verdict: an image under the
+    detector's minimum says why it was not searched for a watermark."""
+    out = io.BytesIO()
+    Image.open(PHOTOS[0]).resize((150, 150)).save(out, format="JPEG")
+    status, body, _ = await _post(f"{server.url}/v1/verify", out.getvalue())
+    assert status == 200
+    assert body["watermark"] is None
+    assert body["watermark_skipped"] == (
+        "the image is too small to carry the watermark (its short side is under 176 px)"
+    )
+    expected = verify(
+        out.getvalue(),
+        policy=settings.trust,
+        registry=ManifestRegistry(settings.registry_location),
+    ).to_dict()
+    assert body == expected
+
+
 async def test_a_forged_watermark_does_not_recover_through_the_service(
     server, files, registry_location
 ):
@@ -196,7 +216,28 @@ async def test_errors_name_the_uploaded_file(server, disposition, label):
     headers = {"Content-Disposition": disposition} if disposition else {}
     data = b"plain text, not an image"
     status, body, _ = await _post(f"{server.url}/v1/verify", data, headers=headers)
-    assert status == 415 and body["error"]["message"].startswith(f"{label}: not a media type")
+    assert status == 415 and body["error"]["message"] == (
+        f"{label}: its bytes are text, not in any media format this tool reads "
+        "(to check it as text, give its type as text/plain)"
+    )
+
+
+@pytest.mark.parametrize("declared", ["image/jpeg", "image/png", "video/mp4", "image/x-other"])
+async def test_bytes_in_no_format_get_the_same_answer_whatever_their_type(server, declared):
+    """Random bytes sent as image/jpeg got "not a media type this tool supports" (JPEG is
+    supported): the answer says what the bytes are not, and what to do, for every type alike."""
+    data = random.Random(7).randbytes(4096)
+    status, body, _ = await _post(
+        f"{server.url}/v1/verify", data, headers={"Content-Type": declared}
+    )
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type"
+    named = {"image/jpeg": "JPEG", "image/png": "PNG", "video/mp4": "MP4"}.get(declared)
+    said = (
+        f"content: its bytes are not {named}, nor in any other format this tool reads"
+        if named
+        else "content: its bytes are in no format this tool reads"
+    )
+    assert body["error"]["message"] == said + f" ({NOT_MEDIA_HINT})"
 
 
 async def test_decompression_bomb_is_refused(server):

@@ -199,7 +199,7 @@ def test_sign_path_unchanged_by_timing(tmp_path: Path, credentials, photo):
 
 def _jpeg(image: Image.Image, **params: object) -> bytes:
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=90, **params)
+    image.save(out, format="JPEG", **{"quality": 90, **params})
     return out.getvalue()
 
 
@@ -278,6 +278,28 @@ def test_a_signed_jpeg_keeps_its_chroma_subsampling(
     signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
     assert signed is not None
     assert _sampling(signed) == _FACTORS[subsampling]
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["array path", "labelled, Pillow path"])
+@pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:0"])
+def test_a_progressive_jpeg_stays_progressive(credentials, trusted, photo, subsampling, label):
+    """A progressive JPEG (what web publishers serve: it shows coarse to fine while loading)
+    came out baseline. It stays progressive, with its chroma subsampling, at quality 95."""
+    data = _jpeg(Image.open(photo), progressive=True, subsampling=subsampling)
+    assert (decode_plain_jpeg(data) or pytest.fail("not plain")).progressive
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    with Image.open(io.BytesIO(signed)) as out:
+        assert out.info.get("progressive")
+    assert _sampling(signed) == _FACTORS[subsampling]
+    # Quality 95, as for any re-encode: a baseline encode of the same pixels at 95 uses the
+    # same quantisation tables.
+    with Image.open(io.BytesIO(signed)) as out, Image.open(io.BytesIO(_jpeg(out, quality=95))) as q:
+        assert isinstance(out, JpegImagePlugin.JpegImageFile)
+        assert isinstance(q, JpegImagePlugin.JpegImageFile)
+        assert out.quantization == q.quantization
     assert verify(signed, policy=trusted).credentials.state == "Trusted"
     assert detect_bytes(signed).identifier == WID
 

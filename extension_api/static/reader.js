@@ -56,6 +56,7 @@ function render(verdict, submittedUrl) {
   row(facts, "Signed by", c.signer ? `${c.signer.issuer || ""} (${c.signer.common_name || ""})` : null);
   row(facts, "Signed at", c.signed_at || (c.created_at ? `declared ${c.created_at}` : null));
   row(facts, "Failures", (c.failures || []).join(", "));
+  row(facts, "Watermark", verdict.watermark_skipped && `not looked for: ${verdict.watermark_skipped}`, "watermark");
   const failing = (c.ingredients || []).filter((i) => (i.failures || []).length);
   row(facts, "Failing ingredient", failing.map((i) => `${i.title || "untitled"}: ${i.failures.join(", ")}`).join("; "),
       "failing-ingredient");

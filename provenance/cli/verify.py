@@ -80,6 +80,8 @@ def render_verdict(verdict: Verdict) -> str:
         lines.append(
             f"  watermark    {'found, payload ' + str(w['payload']) if w['detected'] else 'none'}"
         )
+    elif verdict.watermark_skipped:
+        lines.append(f"  watermark    not looked for: {verdict.watermark_skipped}")
     for m in verdict.matches:
         lines.append(f"  possible     {m.manifest_id} ({m.kind}, similarity {m.similarity:.0%})")
     generated = {True: "yes", False: "not declared", None: "unknown"}[ai.generated]
