@@ -301,7 +301,11 @@ def _render(
         notes = [f"no watermark: {media_type} pixels cannot carry one"] if options.watermark else []
         return _Rendered(data, notes=notes)
     if media_type not in WRITABLE:
-        raise UnsupportedMediaError(f"{name}: cannot draw a label on {media_type} content")
+        raise UnsupportedMediaError(
+            f"{name}: cannot draw a label on {media_type} content",
+            hint="sign it without a label",
+            remedy=Remedy.NO_LABEL,
+        )
     pixels: _Pixels
     with stage("decode"):
         plain = decode_plain_jpeg(data) if options.label is None else None

@@ -120,12 +120,15 @@ def payload_hex(identifier: int) -> str:
 
 def parse_payload(text: str) -> int:
     """A 40-bit identifier from hex (``0x`` prefix optional)."""
+    # Both errors say what an identifier looks like: "is not hexadecimal" alone left the user
+    # to guess how many digits it takes.
+    hint = f"an identifier is 1 to {payload.ID_BITS // 4} hexadecimal digits, e.g. 0123456789"
     try:
         value = int(text.lower().removeprefix("0x"), 16)
     except ValueError:
-        raise InputError(f"payload {text!r} is not hexadecimal") from None
+        raise InputError(f"payload {text!r} is not hexadecimal", hint=hint) from None
     if not 0 <= value <= payload.MAX_ID:
-        raise InputError(f"payload {text!r} does not fit in {payload.ID_BITS} bits")
+        raise InputError(f"payload {text!r} does not fit in {payload.ID_BITS} bits", hint=hint)
     return value
 
 
