@@ -66,12 +66,15 @@ from .verdict import NOT_DAMAGE, ai_origin
 from .watermark import (
     ALG,
     MIN_SIDE,
+    WatermarkResult,
     binding_value,
     detect_rgb,
     embed_image,
     embed_rgb,
+    load_for_detection,
     payload_hex,
 )
+from .watermark.codec import SYNC_Z
 
 
 class Thumbnail(StrEnum):
@@ -370,8 +373,6 @@ def _render(
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
         return rendered
     frames = getattr(original, "n_frames", 1)
-    if frames > 1:
-        rendered.notes.append(f"the MPO's {frames - 1} extra frame(s) (previews) were not kept")
 
     def encode() -> bytes:
         with stage("encode"):
@@ -382,15 +383,63 @@ def _render(
     with stage("describe"):
         small = pixels.reduced() if described else None
     encoding = Beside(encode)
+    check: WatermarkResult | None = None
     try:
         if small is not None:
             _describe(rendered, small, thumbnail=not rendered.watermark_kept)
+            if rendered.watermark_id is not None and not rendered.watermark_kept:
+                with stage("watermark check"):
+                    check = _check_embedded(small)
     except BaseException:
         with contextlib.suppress(BaseException):
             encoding.result()
         raise
     rendered.data = encoding.result()
+    if check is not None and (check.identifier != rendered.watermark_id or check.sync_z < WEAK_Z):
+        # The reduced copy reads the mark weaker than a verifier will (Pillow's reduction by 3
+        # blurs the pattern: sync z up to 4.5 lower than the signed file's, bench/
+        # watermark_check.py), so a doubtful check is settled on what was written.
+        with stage("watermark check"):
+            check = detect_rgb(load_for_detection(rendered.data, name), resync=False)
+    if check is not None and check.identifier != rendered.watermark_id:
+        # A soft binding nothing can resolve would be a false claim, and the pixels, carrying
+        # no readable mark, only damage: the image is signed as if it had no watermark.
+        rendered.notes.append(
+            "no watermark: this image is too uniform or too small to carry one (embedded, it "
+            "was not found again); its credentials travel only in its metadata"
+        )
+        rendered.watermark_id = rendered.fingerprint = rendered.reference = None
+        if options.label is None:
+            rendered.data = data
+        else:
+            assert original is not None  # a label is drawn on a Pillow image
+            with stage("encode"):
+                rendered.data = _PillowPixels(
+                    draw_label(original, options.label), original, media_type, data
+                ).encode()
+    elif check is not None and check.sync_z < WEAK_Z:
+        rendered.notes.append(
+            f"weak watermark: it reads back, but its sync peak stands {check.sync_z:.1f} "
+            f"deviations up, {check.sync_z - SYNC_Z:+.1f} from the {SYNC_Z:g} that finds it "
+            "for sure: an upload's re-encode or resize may lose it (the metadata still carries "
+            "the credentials)"
+        )
+    if frames > 1 and rendered.data is not data:
+        rendered.notes.append(f"the MPO's {frames - 1} extra frame(s) (previews) were not kept")
     return rendered
+
+
+#: A fresh watermark whose sync peak stands under this many deviations is reported as weak:
+#: it reads back as signed, but is near the detector's threshold (``codec.SYNC_Z``; a cleanly
+#: decoded fold is accepted down to ``codec.LOW_Z``), which an upload's processing takes away.
+WEAK_Z = 7.0
+
+
+def _check_embedded(small: Image.Image) -> WatermarkResult:
+    """Detect the watermark just embedded, in the reduced copy of the marked pixels (what the
+    detector reads of them, on the grid it was embedded on): an image too uniform for the codec
+    to put a pattern in (e.g. a page of text, white at >= 250 levels) carries none."""
+    return detect_rgb(np.asarray(small.convert("L")), resync=False)
 
 
 class _Pixels(Protocol):
