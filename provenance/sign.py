@@ -439,9 +439,11 @@ def _render(
 LOSSLESS = frozenset({"image/png", "image/tiff"})
 
 #: A fresh watermark whose sync peak stands under this many deviations is reported as weak:
-#: it reads back as signed, but is near the detector's threshold (``codec.SYNC_Z``; a cleanly
+#: it reads back as signed, but near the detector's threshold (``codec.SYNC_Z``; a cleanly
 #: decoded fold is accepted down to ``codec.LOW_Z``), which an upload's processing takes away.
-WEAK_Z = 7.0
+#: Fresh marks on the quality and robustness benches' 80 images (JPEG q90 and PNG) read back at
+#: 7.0-12.9; a white page with a 160 px photo on it at 5.4-6.0 (after JPEG 75: 5.0-5.6).
+WEAK_Z = 6.5
 
 
 def _check_embedded(small: Image.Image) -> WatermarkResult:
