@@ -88,7 +88,7 @@ def corpus(creds: SigningKeys) -> list[dict[str, Any]]:
 
 
 def real_files(creds: SigningKeys) -> list[dict[str, Any]]:
-    roots = [ROOT.parent / "tests" / "data", ROOT.parent.parent / "shared" / "fixtures"]
+    roots = [ROOT / "tests" / "data", ROOT.parent / "shared" / "fixtures"]
     rows = []
     for root in roots:
         for path in sorted(root.rglob("*")):
