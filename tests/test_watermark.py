@@ -255,6 +255,31 @@ def test_lattice_spectrum_uses_a_fast_dft_size():
     assert codec.base_size(818, 1224) == (256, 383)  # bench/load.py's unsigned upload
 
 
+def test_the_detection_dft_is_the_centred_zero_padded_images_spectrum():
+    # _dft writes the image's quadrants straight to their rolled places in a complex array
+    # (OpenCV's complex DFT is four times faster than its real one with complex output): the
+    # result must be the spectrum of the mean-removed image, padded, with its centre at [0, 0].
+    for shape in ((256, 383), (257, 256), (256, 256)):
+        y = np.random.default_rng(3).normal(10, 5, size=shape).astype(np.float32)
+        h, w = shape
+        big_h, big_w = cv2.getOptimalDFTSize(h), cv2.getOptimalDFTSize(w)
+        padded = np.zeros((big_h, big_w))
+        padded[:h, :w] = y - y.mean()
+        expected = np.fft.fft2(np.roll(padded, (-(h // 2), -(w // 2)), axis=(0, 1)))
+        got = codec._dft(y)
+        assert got.shape == (big_h, big_w) and got.dtype == np.complex64
+        assert np.allclose(got, expected, rtol=0, atol=1e-3 * np.abs(expected).max())
+
+
+def test_the_scans_bin_wrap_is_numpys_remainder_bit_for_bit():
+    # The scan's bin coordinates go to cv2.remap as float32: _wrap must give exactly x % n, or
+    # a point could move by a fixed-point step; far points (fmod) and signed zeros included.
+    x = np.random.default_rng(4).uniform(-2000, 2000, 50_000)
+    for values in (x, x / 8, np.array([-0.0, 0.0, -1e-300, -1e-20, 383.99999, -384.0, 768.0])):
+        for n in (256, 384):
+            assert np.array_equal(codec._wrap(values, n), values % n)
+
+
 def test_the_power_spectrum_windowed_in_the_frequency_domain_is_the_hann_windowed_one():
     # One unwindowed DFT serves the coherent scan and, through three taps per axis, the power
     # spectrum: the same as multiplying the image by a Hann window centred on it.
