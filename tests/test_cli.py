@@ -7,6 +7,7 @@ import random
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -286,6 +287,23 @@ def test_sign_in_place(tmp_path, keys, trusted, capsys):
     assert run(capsys, "sign", str(src), "--keys", str(keys.dir), "--in-place")[0] == 0
     _, out, _ = run(capsys, "verify", str(src), "--json", "--trust", str(keys.root))
     assert json.loads(out)["credentials"]["state"] == "Trusted"
+
+
+def test_sign_says_when_an_image_cannot_carry_the_watermark(tmp_path, keys, capsys):
+    """A page ~97 % white: signed, and the output line says it carries no watermark and why."""
+    page = Path(__file__).parent / "data/peers/c2pa-rs/sdk/tests/fixtures/no_manifest.jpg"
+    out_path = tmp_path / "page.jpg"
+    code, out, _ = run(capsys, "sign", str(page), "-o", str(out_path), "--keys", str(keys.dir))
+    assert code == 0
+    assert (
+        "note: no watermark: this image is too uniform or too small to carry one (embedded, it "
+        "was not found again); its credentials travel only in its metadata"
+    ) in out
+    again = str(tmp_path / "again.jpg")
+    code, out, _ = run(capsys, "sign", str(page), "-o", again, "--keys", str(keys.dir), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["watermark"] is None and result["notes"][0].startswith("no watermark: this")
 
 
 def test_verify_json_one_object_or_array_and_exit_codes(tmp_path, keys, capsys):

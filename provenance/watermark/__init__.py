@@ -103,10 +103,13 @@ class WatermarkResult:
     #: pixels with the registered image; not part of the verdict (nor of its schema).
     scale: float = field(default=1.0, metadata={"internal": True})
     angle: float = field(default=0.0, metadata={"internal": True})
+    #: How many standard deviations the sync peak stands up (``codec.Detection.sync_z``): how
+    #: far a detection is from being lost (signing's check, ``check_embedded``).
+    sync_z: float = field(default=0.0, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
-        del d["scale"], d["angle"]
+        del d["scale"], d["angle"], d["sync_z"]
         return d
 
     @property
@@ -211,6 +214,7 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
             ALG,
             found.scale,
             found.angle,
+            round(found.sync_z, 2),
         )
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
