@@ -170,7 +170,7 @@ function problemPanel(problem, message, where) {
   const p = document.createElement("p"); p.className = "summary"; p.textContent = message;
   const whereLine = document.createElement("p"); whereLine.className = "where";
   whereLine.textContent = problem === "unreadable" ? whereWords(where)
-    : "Not checked: this image needed the service (it has no embedded credentials this browser could read; the service looks for a watermark or fingerprint).";
+    : "Not checked: this image needed the service (it has no embedded credentials this browser could read; the service looks for a watermark or fingerprint). Start the service or choose another in the popup, then reload the page.";
   body.append(p, whereLine);
   return panel;
 }

@@ -376,6 +376,7 @@ def test_images_the_unreachable_service_was_needed_for_are_counted(browser, back
         panel = page.locator("provenance-overlay .panel").first
         panel.wait_for()
         assert f"The provenance service at {closed} does not answer" in panel.inner_text()
+        assert "then reload the page" in panel.inner_text()
         page.screenshot(path=str(ARTIFACTS / "unreachable.png"))
 
         popup = context.new_page()
