@@ -156,7 +156,8 @@ async function readLocally(bytes, declaredType) {
     const remote = /RemoteManifestUrl\("([^"]+)"\)/.exec(message);
     if (remote) return { verdict: verdictOf({ report: null, sha256, mediaType, remoteUrl: remote[1] }), where: "browser", ms: performance.now() - started };
     if (/UnsupportedType/.test(message)) return { absent: true, mediaType, sha256, unsupported: true };
-    return { error: `The C2PA manifest cannot be read (${message}).`, where: "browser" };
+    // The CLI's words and hint for the same case (provenance/_internal/c2pa_adapter.py).
+    return { error: `The C2PA manifest cannot be read (${message}) (it may be from a pre-release or unsupported C2PA version).`, where: "browser" };
   }
   try {
     const report = JSON.parse(reader.json());

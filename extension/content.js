@@ -7,7 +7,9 @@
 
 const MIN_SIDE = 64;          // icons and spacers are not worth a request
 const MAX_BYTES = 50 * 1024 * 1024;  // larger images go to the service by URL (its own limit)
-const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, browser: 0, service: 0, skipped: 0 };
+// unreadable: checked, but the manifest cannot be read; unreachable: not checked at all, as the
+// service they needed did not answer.
+const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, browser: 0, service: 0, skipped: 0, unreachable: 0 };
 const seen = new WeakSet();
 const badges = [];            // [{img, node}]
 const results = [];           // [{src, where, verdict | error}]: what each checked image got
@@ -45,19 +47,21 @@ function overlay() {
              box-shadow:0 1px 3px rgba(0,0,0,.45); pointer-events:auto; border:1.5px solid rgba(255,255,255,.85); }
     .badge svg { flex:none; }
     .ai { background:#6d28d9; } .cr { background:#1e293b; } .invalid { background:#b91c1c; }
-    .possible { background:#b45309; }
+    .possible { background:#b45309; } .unreadable { background:#9f1239; } .unreachable { background:#475569; }
     .panel { position:absolute; width:320px; background:#fff; color:#111; border:1px solid #cbd5e1;
              border-radius:10px; padding:0; font:13px/1.45 system-ui,sans-serif; overflow:hidden;
              box-shadow:0 6px 20px rgba(0,0,0,.25); pointer-events:auto; }
     .panel header { display:flex; align-items:center; gap:6px; padding:8px 12px; background:#1e293b; color:#fff; font-weight:600; }
     .panel header .state { margin-left:auto; font-size:11px; padding:2px 6px; border-radius:8px; background:#334155; }
     .panel header .state.Trusted { background:#15803d; } .panel header .state.Invalid { background:#b91c1c; }
+    .panel header .state.Unreadable { background:#9f1239; }
     .panel .body { padding:10px 12px; }
     .panel .top { display:flex; gap:10px; align-items:flex-start; margin:0 0 8px; }
     .panel .top img { width:64px; height:64px; object-fit:cover; border-radius:6px; border:1px solid #e2e8f0; flex:none; }
     .panel p { margin:0; } .panel dl { margin:0 0 8px; display:grid; grid-template-columns:max-content 1fr; gap:2px 10px; }
     .panel dt { color:#555; } .panel dd { margin:0; overflow-wrap:anywhere; } .panel a { color:#1d4ed8; }
     .panel .where { color:#555; font-size:12px; margin:0 0 6px; }
+    .panel .body > .summary { margin:0 0 8px; }
     #provenance-selection { padding:10px 12px; }
   </style>`;
   document.documentElement.append(host);
@@ -109,18 +113,27 @@ function aiWords(verdict) {
   return ai.claimed || verdict.credentials.state === "Invalid" ? `claimed (${words}); the credentials are invalid` : words;
 }
 
-function panelFor(verdict, reportUrl, where) {
-  const c = verdict.credentials;
+// A card's frame: the header (with the credentials' state, if any) and an empty body.
+function card(stateWord) {
   const panel = document.createElement("div");
   panel.className = "panel";
   const header = document.createElement("header");
   header.append(seal(), document.createTextNode("Content Credentials"));
-  if (c.state) {
+  if (stateWord) {
     const state = document.createElement("span");
-    state.className = `state ${c.state}`; state.textContent = c.state;
+    state.className = `state ${stateWord}`; state.textContent = stateWord;
     header.append(state);
   }
   const body = document.createElement("div"); body.className = "body";
+  panel.append(header, body);
+  return { panel, body };
+}
+
+const whereWords = (where) => where === "browser" ? "Checked in this browser." : "Checked by the provenance service.";
+
+function panelFor(verdict, reportUrl, where) {
+  const c = verdict.credentials;
+  const { panel, body } = card(c.state);
   const top = document.createElement("div"); top.className = "top";
   if (c.thumbnail) {
     const img = document.createElement("img"); img.src = c.thumbnail; img.alt = "the signed image";
@@ -141,15 +154,28 @@ function panelFor(verdict, reportUrl, where) {
   field(dl, "Created (declared)", c.signed_at ? null : c.created_at);
   field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)]);
   const whereLine = document.createElement("p"); whereLine.className = "where";
-  whereLine.textContent = where === "browser" ? "Checked in this browser." : "Checked by the provenance service.";
+  whereLine.textContent = whereWords(where);
   const a = document.createElement("a");
   a.href = reportUrl; a.target = "_blank"; a.textContent = "Full report";
   // A web page may not open the extension's own pages; the background opens it instead.
   if (where === "browser") a.addEventListener("click", (e) => { e.preventDefault(); chrome.runtime.sendMessage({ kind: "open-report", url: reportUrl }); });
   body.append(top, dl, whereLine, a);
-  panel.append(header, body);
   return panel;
 }
+
+// The card of an image without a verdict: its manifest cannot be read (the message is the
+// checker's own, as the CLI prints it), or the service it needed did not answer.
+function problemPanel(problem, message, where) {
+  const { panel, body } = card(problem === "unreadable" ? "Unreadable" : null);
+  const p = document.createElement("p"); p.className = "summary"; p.textContent = message;
+  const whereLine = document.createElement("p"); whereLine.className = "where";
+  whereLine.textContent = problem === "unreadable" ? whereWords(where)
+    : "Not checked: this image needed the service (it has no embedded credentials this browser could read; the service looks for a watermark or fingerprint). Start the service or choose another in the popup, then reload the page.";
+  body.append(p, whereLine);
+  return panel;
+}
+
+const PROBLEM_LABELS = { unreadable: "Credentials unreadable", unreachable: "Not checked: service unreachable" };
 
 function place() {
   for (const { img, node, panel } of badges) {
@@ -169,6 +195,10 @@ async function showBadge(img, verdict, where, ms) {
   const reportUrl = where === "browser"
     ? chrome.runtime.getURL(`report.html?sha256=${verdict.sha256}`)
     : `${backend.replace(/\/$/, "")}/report/${verdict.sha256}`;
+  drawBadge(img, kind, where, ms, () => panelFor(verdict, reportUrl, where));
+}
+
+function drawBadge(img, kind, where, ms, makePanel) {
   const root = overlay();
   const node = document.createElement("div");
   node.className = `badge ${kind[0]}`;
@@ -185,7 +215,7 @@ async function showBadge(img, verdict, where, ms) {
   const open = () => {
     if (entry.panel) return;
     openedAt = Date.now();
-    entry.panel = panelFor(verdict, reportUrl, where);
+    entry.panel = makePanel();
     entry.panel.addEventListener("mouseleave", close);
     root.append(entry.panel); place();
   };
@@ -245,7 +275,15 @@ async function check(img) {
   results.push({ src, where: answer.where, verdict: answer.verdict || null, error: answer.error || null });
   if (answer.skipped) { counts.skipped += 1; return; }
   if (answer.where === "service") backendState = answer.unreachable ? "unreachable" : "ok";
-  if (!answer.verdict) return;
+  if (!answer.verdict) {
+    if (!answer.error) return;
+    const problem = answer.unreachable ? "unreachable" : "unreadable";
+    if (problem === "unreadable") { counts.checked += 1; counts[answer.where] = (counts[answer.where] || 0) + 1; }
+    counts[problem] += 1;
+    drawBadge(img, [problem, PROBLEM_LABELS[problem]], answer.where, performance.now() - started,
+              () => problemPanel(problem, answer.error, answer.where));
+    return;
+  }
   count(answer.verdict, answer.where);
   if (answer.serviceSkipped) counts.skipped += 1;  // no watermark or fingerprint look-up
   await showBadge(img, answer.verdict, answer.where, performance.now() - started);

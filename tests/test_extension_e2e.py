@@ -22,7 +22,7 @@ from extension_api import Settings
 from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign
 from provenance.text_manifest import sign_text
 
-from .conftest import PHOTOS, ROOT
+from .conftest import PHOTOS, ROOT, SHARED_FIXTURES
 from .extension_browser import CHROMIUM, TO_TAB, extension_browser, extension_id
 from .server import LiveServer
 from .test_sign_verify import _flip_scan_byte
@@ -31,6 +31,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install chromium)"
 )
+NO_ALG = SHARED_FIXTURES / "c2pa-rs" / "sdk" / "tests" / "fixtures" / "no_alg.jpg"
 AI = SignOptions(ManifestSpec(generator="Acme Diffusion", model="2"))
 PARAGRAPH = (
     "The harbour festival drew record crowds on Sunday; this report was drafted by a "
@@ -81,6 +82,13 @@ def site(backend):
         f"<h1>Test page</h1>{images}{foreign}<p id='story'>{paragraph}</p></body></html>"
     )
     opted_out = page.replace("<head>", '<head><meta name="CR-allow-UI-injection" content="false">')
+    # A manifest c2pa cannot read (unknown algorithm): read here from this origin, and sent by
+    # URL to the service from the other one (where the service answers with an error).
+    unreadable = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Unreadable</title></head><body>"
+        '<img src="/no_alg.jpg" alt="here" width="320">'
+        '<img src="http://localhost:PORT/no_alg.jpg" alt="foreign" width="320"></body></html>'
+    )
 
     def handler(body: bytes, content_type: str):
         async def serve(_: web.Request) -> web.Response:
@@ -93,7 +101,14 @@ def site(backend):
             text=page.replace("PORT", str(request.url.port)), content_type="text/html"
         )
 
+    async def unreadable_page(request: web.Request) -> web.Response:
+        return web.Response(
+            text=unreadable.replace("PORT", str(request.url.port)), content_type="text/html"
+        )
+
     app.router.add_get("/", index)
+    app.router.add_get("/unreadable", unreadable_page)
+    app.router.add_get("/no_alg.jpg", handler(NO_ALG.read_bytes(), "image/jpeg"))
     app.router.add_get("/optout", handler(opted_out.encode(), "text/html"))
     for name, data in files.items():
         app.router.add_get(f"/{name}", handler(data, "image/jpeg"))
@@ -278,6 +293,104 @@ def test_unreachable_backend_is_shown(browser, backend):
         state.wait_for(timeout=10000)
         assert "unreachable" in state.inner_text()
         popup.close()
+    finally:
+        worker.evaluate(f"chrome.storage.sync.set({{backend: '{live.url}'}})")
+
+
+def _counts_when(worker, page, url: str, done) -> dict:
+    """The content script's counts once ``done(counts)`` holds (or after 20 s)."""
+    for _ in range(100):
+        counts = worker.evaluate(TO_TAB, [url, {"kind": "counts"}])
+        if done(counts):
+            break
+        page.wait_for_timeout(200)
+    return counts
+
+
+def test_unreadable_manifests_get_a_badge_and_a_count(browser, site):
+    """An image whose manifest c2pa cannot read got no badge and no count: the content script
+    dropped any answer without a verdict. Now both routes (this browser, the service by URL)
+    show the checker's own words, as the CLI prints them."""
+    context, worker = browser
+    page = context.new_page()
+    page.goto(site.url + "/unreadable")
+    counts = _counts_when(
+        worker, page, site.url + "/unreadable", lambda c: c.get("unreadable", 0) >= 2
+    )
+    assert (counts["checked"], counts.get("unreadable")) == (2, 2), counts
+    assert (counts["browser"], counts["service"]) == (1, 1), counts
+    here = _badge(page, "no_alg.jpg")
+    foreign = page.locator('provenance-overlay .badge[data-src^="http://localhost"]')
+    for badge, where in ((here, "browser"), (foreign, "service")):
+        assert badge.inner_text() == "Credentials unreadable"
+        assert badge.get_attribute("data-where") == where
+    here.hover()
+    panel = page.locator("provenance-overlay .panel").first
+    panel.wait_for()
+    # c2pa's own reason, as the CLI gives it: "the C2PA manifest cannot be read (...)".
+    assert "the c2pa manifest cannot be read (" in panel.inner_text().lower()
+    assert "Checked in this browser" in panel.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "unreadable.png"))
+    page.mouse.move(0, 0)
+    panel.dispatch_event("mouseleave")
+    foreign.click()
+    panel = page.locator("provenance-overlay .panel").last
+    panel.wait_for()
+    assert "the C2PA manifest cannot be read" in panel.inner_text(), panel.inner_text()
+    assert "Checked by the provenance service" in panel.inner_text()
+
+    popup = context.new_page()
+    popup.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
+    page.bring_to_front()
+    popup.evaluate("refresh()")
+    expect = pytest.importorskip("playwright.sync_api").expect
+    expect(popup.locator("#unreadable")).to_have_text("2", timeout=10000)
+    assert popup.locator("#checked").inner_text() == "2"
+    popup.close()
+    page.close()
+
+
+def test_images_the_unreachable_service_was_needed_for_are_counted(browser, backend, site):
+    """With the service down, the images that needed it were in none of the popup's counts
+    and got no badge; now they are counted as not checked and their badge says why."""
+    context, worker = browser
+    live, _, _ = backend
+    closed = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
+    worker.evaluate(f"chrome.storage.sync.set({{backend: '{closed}'}})")
+    try:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        page.locator('img[alt="foreign"]').scroll_into_view_if_needed()
+        counts = _counts_when(
+            worker, page, site.url + "/", lambda c: c["checked"] + c.get("unreachable", 0) >= 5
+        )
+        # signed, tampered: judged here; stripped, plain and the cross-origin one needed the
+        # service.
+        assert (counts["checked"], counts["browser"], counts["service"]) == (2, 2, 0), counts
+        assert counts.get("unreachable") == 3, counts
+        stripped = _badge(page, "stripped.jpg")
+        assert stripped.inner_text() == "Not checked: service unreachable"
+        assert _badge(page, "plain.jpg").inner_text() == "Not checked: service unreachable"
+        stripped.scroll_into_view_if_needed()
+        stripped.hover()
+        panel = page.locator("provenance-overlay .panel").first
+        panel.wait_for()
+        assert f"The provenance service at {closed} does not answer" in panel.inner_text()
+        assert "then reload the page" in panel.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "unreachable.png"))
+
+        popup = context.new_page()
+        popup.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
+        page.bring_to_front()
+        popup.evaluate("refresh()")
+        expect = pytest.importorskip("playwright.sync_api").expect
+        expect(popup.locator("#unreachable")).to_have_text("3", timeout=10000)
+        assert popup.locator("#checked").inner_text() == "2"
+        assert "unreachable" in popup.locator("#state").inner_text()
+        popup.set_viewport_size({"width": 320, "height": 700})
+        popup.screenshot(path=str(ARTIFACTS / "popup-unreachable.png"), full_page=True)
+        popup.close()
+        page.close()
     finally:
         worker.evaluate(f"chrome.storage.sync.set({{backend: '{live.url}'}})")
 
