@@ -16,13 +16,13 @@ from typing import NoReturn
 from provenance import ProvenanceError, options, os_error_line
 
 from .errors import API_HINTS
-from .settings import Settings, megapixel_limit, mib_limit
+from .settings import Settings, megapixel_limit, mib_limit, port_number
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Every flag of the server (see settings.py for their environment variables)."""
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port (default 8787)")
+    parser.add_argument("--port", type=_flag(port_number), help="port (default 8787)")
     options.add_registry_option(
         parser,
         help="registry of signed manifests: a SQLite file or a postgresql:// URL (default: "

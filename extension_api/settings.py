@@ -77,6 +77,18 @@ def megapixel_limit(text: str) -> int:
     return int(value * 1_000_000)
 
 
+def port_number(text: str) -> int:
+    """``--port`` (and its variable): 1 to 65535. A port out of range reached the socket's bind
+    and came out as a Python traceback (OverflowError), after the workers had started."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise ValueError(f"a port is 1 to 65535 (got {text})")
+    return value
+
+
 def _number(text: str) -> float:
     try:
         return float(text)
@@ -143,9 +155,8 @@ class Settings:
         env: dict[str, object] = {}
         if "PROVENANCE_HOST" in os.environ:
             env["host"] = os.environ["PROVENANCE_HOST"]
-        if "PROVENANCE_PORT" in os.environ:
-            env["port"] = int(os.environ["PROVENANCE_PORT"])
         for key, name, conv in (
+            ("port", "PROVENANCE_PORT", port_number),
             ("max_body", "PROVENANCE_MAX_BODY_MB", mib_limit),
             ("rate_limit", "PROVENANCE_RATE_LIMIT", float),
             ("request_timeout", "PROVENANCE_REQUEST_TIMEOUT", float),

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ._internal import c2pa_adapter
-from .errors import InputError, MalformedAssetError, ManifestError, OutputError, Remedy
+from .errors import InputError, ManifestError, OutputError, Remedy
 from .files import write_output
-from .media import TEXT, is_text, media_type_of, read_input
+from .media import TEXT, decode_text, media_type_of, read_input
 from .registry import ManifestRegistry, default_registry_location, redacted
 from .text_manifest import find_wrappers, read_text_manifest
 from .trust import TrustPolicy
@@ -103,11 +103,7 @@ def _certificates(crjson: dict[str, Any]) -> list[dict[str, Any]]:
 def _text_manifest_store(data: bytes, label: str, policy: TrustPolicy) -> tuple[bytes, str]:
     """The manifest store bytes embedded in a text, and the text binding as `verify` checks it
     (c2pa cannot hash a text, so its own report reads assertion.dataHash.mismatch)."""
-    if not is_text(data):
-        raise MalformedAssetError(
-            f"{label}: not UTF-8 text", hint="text is read as UTF-8: convert it to UTF-8 first"
-        )
-    text = unicodedata.normalize("NFC", data.decode("utf-8"))
+    text = unicodedata.normalize("NFC", decode_text(data, label))
     found = read_text_manifest(text, policy)
     if found is None:
         raise ManifestError(f"{label}: no Content Credentials (C2PA manifest) found")

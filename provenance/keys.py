@@ -199,6 +199,12 @@ def init_keys(
             atomic_write(paths.key, key_pem, mode=0o600)
             atomic_write(paths.chain, _pem(signer) + _pem(intermediate))
             atomic_write(paths.root, _pem(root))
+    except FileExistsError as exc:
+        # mkdir's "File exists" for a file in the way read as if keys were there.
+        raise KeysError(
+            f"cannot write keys to {paths.dir}: it is a file, not a directory",
+            hint="name a directory to hold the keys (it is made if missing)",
+        ) from exc
     except OSError as exc:
         raise KeysError(f"cannot write keys to {paths.dir}: {exc.strerror or exc}") from exc
     return paths

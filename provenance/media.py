@@ -141,6 +141,17 @@ def is_text(data: bytes) -> bool:
     return True
 
 
+def decode_text(data: bytes, label: str) -> str:
+    """The content as text, as stored (not normalised: a manifest's offsets index it), or the
+    one error every command gives bytes that are not UTF-8 text (``sign-text`` said only "not
+    UTF-8 text", without what to do)."""
+    if not is_text(data):
+        raise MalformedAssetError(
+            f"{label}: not UTF-8 text", hint="text is read as UTF-8: convert it to UTF-8 first"
+        )
+    return data.decode("utf-8")
+
+
 #: Formats whose every file the bytes show (``sniff``) but these: SVG is XML text, which may
 #: open with a comment or a doctype; a name that says SVG is taken for text that is one.
 _NAMED_TEXT = frozenset({"image/svg+xml"})
@@ -231,7 +242,10 @@ def read_input(path: Path) -> bytes:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     if not data:
-        raise InputError(f"{path}: the file is empty")
+        raise InputError(
+            f"{path}: the file is empty",
+            hint="a copy or download may have failed: use a complete copy of the file",
+        )
     return data
 
 
@@ -254,7 +268,14 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
             # Bytes in no format at all get the one error every command gives them (which
             # format they are not, what to do); Pillow's own message names its in-memory
             # buffer ("<_io.BytesIO object at 0x…>").
-            media_type_of(data, name)
+            media_type = media_type_of(data, name)
+            if media_type not in PIXEL_TYPES:
+                # A whole video, sound or document is not a damaged image: "the file may be
+                # damaged or cut short" sent the user after a fault their file does not have.
+                raise UnsupportedMediaError(
+                    f"{name}: {media_type} content, whose pixels this tool does not decode",
+                    hint="give a JPEG, PNG, WebP, TIFF, GIF or AVIF image",
+                ) from None
             raise MalformedAssetError(
                 f"{name}: cannot decode the image (its content is in no image format known here)"
             ) from None

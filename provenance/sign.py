@@ -66,12 +66,15 @@ from .verdict import NOT_DAMAGE, ai_origin
 from .watermark import (
     ALG,
     MIN_SIDE,
+    WatermarkResult,
     binding_value,
     detect_rgb,
     embed_image,
     embed_rgb,
+    load_for_detection,
     payload_hex,
 )
+from .watermark.codec import SYNC_Z
 
 
 class Thumbnail(StrEnum):
@@ -301,7 +304,11 @@ def _render(
         notes = [f"no watermark: {media_type} pixels cannot carry one"] if options.watermark else []
         return _Rendered(data, notes=notes)
     if media_type not in WRITABLE:
-        raise UnsupportedMediaError(f"{name}: cannot draw a label on {media_type} content")
+        raise UnsupportedMediaError(
+            f"{name}: cannot draw a label on {media_type} content",
+            hint="sign it without a label",
+            remedy=Remedy.NO_LABEL,
+        )
     pixels: _Pixels
     with stage("decode"):
         plain = decode_plain_jpeg(data) if options.label is None else None
@@ -370,8 +377,6 @@ def _render(
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
         return rendered
     frames = getattr(original, "n_frames", 1)
-    if frames > 1:
-        rendered.notes.append(f"the MPO's {frames - 1} extra frame(s) (previews) were not kept")
 
     def encode() -> bytes:
         with stage("encode"):
@@ -382,15 +387,77 @@ def _render(
     with stage("describe"):
         small = pixels.reduced() if described else None
     encoding = Beside(encode)
+    embedded = rendered.watermark_id is not None and not rendered.watermark_kept
+    check: WatermarkResult | None = None
     try:
         if small is not None:
             _describe(rendered, small, thumbnail=not rendered.watermark_kept)
+            if embedded and media_type in LOSSLESS:
+                with stage("watermark check"):
+                    check = _check_embedded(small)
     except BaseException:
         with contextlib.suppress(BaseException):
             encoding.result()
         raise
     rendered.data = encoding.result()
+    if embedded and (
+        check is None or check.identifier != rendered.watermark_id or check.sync_z < WEAK_Z
+    ):
+        # A lossy encode changes the marked pixels (JPEG q95: the signed file's sync z was
+        # 3.1 lower to 3.5 higher than the copy's, bench/watermark_check.py), and the reduced
+        # copy of a lossless one can read the mark weaker than a verifier will (Pillow's box
+        # reduction: up to 5.6 lower, never higher): what was written settles it.
+        with stage("watermark check"):
+            check = detect_rgb(load_for_detection(rendered.data, name), resync=False)
+    if check is not None and check.identifier != rendered.watermark_id:
+        # A soft binding nothing can resolve would be a false claim, and the pixels, carrying
+        # no readable mark, only damage: the image is signed as if it had no watermark.
+        rendered.notes.append(
+            "no watermark: this image is too uniform or too small to carry one (embedded, it "
+            "was not found again); its credentials travel only in its metadata"
+        )
+        rendered.watermark_id = rendered.fingerprint = rendered.reference = None
+        if options.label is None:
+            rendered.data = data
+        else:
+            assert original is not None  # a label is drawn on a Pillow image
+            with stage("encode"):
+                rendered.data = _PillowPixels(
+                    draw_label(original, options.label), original, media_type, data
+                ).encode()
+    elif check is not None and check.sync_z < WEAK_Z:
+        rendered.notes.append(
+            f"weak watermark: it reads back, but its sync peak stands {check.sync_z:.1f} "
+            f"deviations up, {check.sync_z - SYNC_Z:+.1f} from the {SYNC_Z:g} that finds it "
+            "for sure: heavy recompression or downscaling may lose it (the metadata still carries "
+            "the credentials)"
+        )
+    if frames > 1 and rendered.data is not data:
+        rendered.notes.append(f"the MPO's {frames - 1} extra frame(s) (previews) were not kept")
     return rendered
+
+
+#: The formats whose encode keeps the marked pixels exactly (PNG; TIFF's kept compressions are
+#: lossless): the check can read their reduced copy beside the encode. JPEG, WebP and AVIF are
+#: written at quality 95 and read back.
+LOSSLESS = frozenset({"image/png", "image/tiff"})
+
+#: A fresh watermark whose sync peak stands under this many deviations is reported as weak:
+#: it reads back as signed, but near the detector's threshold (``codec.SYNC_Z``; a cleanly
+#: decoded fold is accepted down to ``codec.LOW_Z``), which an upload's processing takes away.
+#: Fresh marks on the quality and robustness benches' 80 images (JPEG q90 and PNG) read back at
+#: 7.0-12.9; a white page with a 160 px photo on it at 5.4-6.0 (after JPEG 75: 5.0-5.6), and
+#: adobe-20220124-CAI.jpg (1024x683) at 5.9-6.0: still found after JPEG 75 (4 of 4 identifiers)
+#: and a half-size JPEG 85 (4 of 4), lost after JPEG 50 once in 4. Sign-time z is a rough guide:
+#: the full detector (resync, list decoding) finds more than it suggests.
+WEAK_Z = 6.5
+
+
+def _check_embedded(small: Image.Image) -> WatermarkResult:
+    """Detect the watermark just embedded, in the reduced copy of the marked pixels (what the
+    detector reads of them, on the grid it was embedded on): an image too uniform for the codec
+    to put a pattern in (e.g. a page of text, white at >= 250 levels) carries none."""
+    return detect_rgb(np.asarray(small.convert("L")), resync=False)
 
 
 class _Pixels(Protocol):

@@ -39,12 +39,12 @@ from typing import Any
 
 from ._internal import c2pa_adapter
 from ._internal.renamed import renamed_keyword
-from .errors import InputError, OutputError, ProvenanceError, Remedy, SigningError
+from .errors import OutputError, ProvenanceError, Remedy, SigningError
 from .files import write_output
 from .fingerprint import TEXT_FINGERPRINT_ALG, TEXT_SKETCH_BITS, text_sketch
 from .keys import SigningKeys
 from .manifest import ManifestSpec, manifest_definition
-from .media import is_text, read_input
+from .media import decode_text, read_input
 from .register import registered_manifest
 from .registry import ManifestRegistry
 from .registry.pending import PendingRegistry
@@ -363,15 +363,14 @@ def sign_text_file(
     row (if any) only with the file (see ``PendingRegistry``), and an existing ``output`` only
     replaced if ``overwrite`` (refused before signing: a refusal costs nothing)."""
     data = read_input(source)
-    if not is_text(data):
-        raise InputError(f"{source}: not UTF-8 text")
+    text = decode_text(data, str(source))
     if output.exists() and not overwrite:
         raise OutputError(
             f"{output}: already exists", hint="allow replacing it", remedy=Remedy.REPLACE_OUTPUT
         )
     pending = PendingRegistry(registry) if registry is not None else None
     signed = sign_text(
-        data.decode("utf-8"),
+        text,
         credentials,
         spec,
         title=source.name,

@@ -20,7 +20,6 @@ from ._internal.c2pa_adapter import MANIFEST_STORE, ManifestReport
 from ._internal.renamed import renamed_keyword
 from .errors import (
     InputError,
-    MalformedAssetError,
     ManifestError,
     RemoteManifestError,
     WatermarkSizeError,
@@ -32,7 +31,7 @@ from .fingerprint import (
     sketch_similarity,
     text_sketch,
 )
-from .media import PIXEL_TYPES, TEXT, is_text, media_type_of, read_input
+from .media import PIXEL_TYPES, TEXT, decode_text, media_type_of, read_input
 from .registry import ManifestRegistry, RegisteredManifest
 from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
 from .text_manifest import HASH_MATCH as TEXT_HASH_MATCH
@@ -187,16 +186,6 @@ def _candidates(
     return found.to_dict(), hits[:limit], alike.same
 
 
-def _decode_text(data: bytes, label: str) -> str:
-    """The content as text, as stored (not normalised: a manifest's offsets index this), or
-    a clear error."""
-    if not is_text(data):
-        raise MalformedAssetError(
-            f"{label}: not UTF-8 text", hint="text is read as UTF-8: convert it to UTF-8 first"
-        )
-    return data.decode("utf-8")
-
-
 def _visible_text(text: str) -> str:
     """What a reader sees: no wrapper, no byte-order mark, NFC (for fingerprints and the
     language-model watermark)."""
@@ -217,7 +206,7 @@ def find_matches(
     Soft Binding Resolution API's ``byContent``). Returns (watermark result, matches).
     Text (``media_type`` text/plain) is matched by its text fingerprint only."""
     if media_type == TEXT:
-        visible = _visible_text(_decode_text(data, name))
+        visible = _visible_text(decode_text(data, name))
         return None, _text_matches(visible, registry, limit)
     found, hits, _ = _candidates(data, registry, name, limit, min_similarity)
     return found, [m for m, _ in hits]
@@ -316,7 +305,7 @@ def _verify_text(
     detectors: Sequence[TextDetector],
     registry: ManifestRegistry | None,
 ) -> tuple[Credentials, AIOrigin, dict[str, Any] | None, str, list[Match]]:
-    text = _decode_text(data, label)
+    text = decode_text(data, label)
     found = read_text_manifest(text, policy)
     if found is None:
         credentials, ai = Credentials(), AIOrigin()

@@ -7,6 +7,7 @@ import random
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -164,6 +165,111 @@ def test_a_directory_gives_every_name_a_supported_media_type_goes_by(tmp_path):
     assert found == ["a.jpg", "b.jfif", "c.jpe", "d.JPEG", "e.tiff", "f.m4v", "g.png"]
 
 
+@pytest.mark.parametrize(
+    "command", [("verify",), ("verify", "--json"), ("watermark", "detect"), ("sign",)]
+)
+def test_a_directory_without_media_files_is_an_error_not_silence(tmp_path, capsys, command):
+    """verify (and watermark detect) of an empty directory, or of one holding only text and
+    hidden files, printed nothing (or ``[]``) and exited 0, as if every file had been checked."""
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / ".hidden.jpg").write_bytes(b"x")
+    code, out, err = run(capsys, *command, str(tmp_path))
+    assert code == 1
+    assert out == ""
+    assert f"{tmp_path}: no media file in this directory" in err
+    assert "name a file directly" in err
+
+
+@pytest.mark.parametrize(
+    ("given", "what"),
+    [("xyz", "is not hexadecimal"), ("0123456789ab", "does not fit in 40 bits"), ("", "is not")],
+)
+def test_a_bad_payload_says_what_an_identifier_looks_like(tmp_path, capsys, given, what):
+    code, _, err = run(
+        capsys, "watermark", "embed", str(PHOTOS[0]), str(tmp_path / "o.png"), "--payload", given
+    )
+    assert code == 1
+    assert what in err
+    assert "an identifier is 1 to 10 hexadecimal digits, e.g. 0123456789" in err
+
+
+@pytest.mark.parametrize("command", [("verify",), ("sign",), ("watermark", "detect")])
+def test_an_empty_file_says_what_to_do(tmp_path, keys, capsys, command):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    extra = ("--keys", str(keys.dir)) if command == ("sign",) else ()
+    code, _, err = run(capsys, *command, *extra, str(tmp_path / "empty.jpg"))
+    assert code == 1
+    assert "empty.jpg: the file is empty (a copy or download may have failed: use a complete" in err
+
+
+def test_verify_of_a_remote_manifest_names_its_url_and_the_flag_that_fetches_it(shared, capsys):
+    """The summary says the credentials online were not fetched; the terminal said neither
+    where they are nor how to fetch them."""
+    code, out, _ = run(capsys, "verify", str(shared / "c2pa-rs/sdk/tests/fixtures/cloud.jpg"))
+    assert code == 0
+    assert "  remote       https://cai-manifests.adobe.com/manifests/adobe-urn-uuid-" in out
+    assert "(not fetched; --allow-remote fetches it)" in out
+
+
+def test_keys_init_into_a_file_says_it_is_not_a_directory(tmp_path, capsys):
+    """mkdir's "File exists" read as if keys were already there."""
+    (tmp_path / "k").write_text("not a directory")
+    code, _, err = run(capsys, "keys", "init", "--dir", str(tmp_path / "k"))
+    assert code == 1
+    assert f"cannot write keys to {tmp_path / 'k'}: it is a file, not a directory" in err
+    assert "(name a directory to hold the keys (it is made if missing))" in err
+
+
+def test_a_label_on_a_video_says_to_sign_it_without_one(tmp_path, keys, shared, capsys):
+    """The animated-image and deep-image refusals said what to do; this one did not."""
+    video = shared / "c2pa-rs/sdk/tests/fixtures/video1.mp4"
+    code, _, err = run(
+        capsys,
+        "sign",
+        str(video),
+        "--keys",
+        str(keys.dir),
+        "--label",
+        "-o",
+        str(tmp_path / "v.mp4"),
+    )
+    assert code == 1
+    assert "video1.mp4: cannot draw a label on video/mp4 content (sign it without --label)" in err
+
+
+@pytest.mark.parametrize("name", ["video1.mp4", "sample3.invalid.wav"])
+def test_watermark_detect_of_a_video_does_not_call_it_a_damaged_image(shared, capsys, name):
+    """It said "cannot decode the image (…) (the file may be damaged or cut short: use a
+    complete copy)" of a whole, valid MP4."""
+    code, _, err = run(
+        capsys, "watermark", "detect", str(shared / "c2pa-rs/sdk/tests/fixtures" / name)
+    )
+    assert code == 1
+    assert "damaged" not in err and "cut short" not in err
+    assert "content, whose pixels this tool does not decode" in err
+    assert "(give a JPEG, PNG, WebP, TIFF, GIF or AVIF image)" in err
+
+
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
+
+
+def test_an_unreachable_postgresql_registry_is_one_line():
+    """psycopg's pool logged each failed retry to stderr (eight lines) before the error. In a
+    process of its own: under pytest, logging has handlers and the lines never showed."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "provenance", "verify", str(PHOTOS[0]), "--registry", UNREACHABLE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    code, out, err = proc.returncode, proc.stdout, proc.stderr
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert err.startswith("provenance: error: cannot open the registry postgresql://")
+    assert "check that PostgreSQL runs" in err
+
+
 def test_sign_default_output_name_and_json(tmp_path, keys, capsys):
     src = tmp_path / PHOTOS[0].name
     shutil.copy(PHOTOS[0], src)
@@ -181,6 +287,23 @@ def test_sign_in_place(tmp_path, keys, trusted, capsys):
     assert run(capsys, "sign", str(src), "--keys", str(keys.dir), "--in-place")[0] == 0
     _, out, _ = run(capsys, "verify", str(src), "--json", "--trust", str(keys.root))
     assert json.loads(out)["credentials"]["state"] == "Trusted"
+
+
+def test_sign_says_when_an_image_cannot_carry_the_watermark(tmp_path, keys, capsys):
+    """A page ~97 % white: signed, and the output line says it carries no watermark and why."""
+    page = Path(__file__).parent / "data/peers/c2pa-rs/sdk/tests/fixtures/no_manifest.jpg"
+    out_path = tmp_path / "page.jpg"
+    code, out, _ = run(capsys, "sign", str(page), "-o", str(out_path), "--keys", str(keys.dir))
+    assert code == 0
+    assert (
+        "note: no watermark: this image is too uniform or too small to carry one (embedded, it "
+        "was not found again); its credentials travel only in its metadata"
+    ) in out
+    again = str(tmp_path / "again.jpg")
+    code, out, _ = run(capsys, "sign", str(page), "-o", again, "--keys", str(keys.dir), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["watermark"] is None and result["notes"][0].startswith("no watermark: this")
 
 
 def test_verify_json_one_object_or_array_and_exit_codes(tmp_path, keys, capsys):

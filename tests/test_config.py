@@ -160,6 +160,23 @@ def test_a_size_limit_of_zero_or_less_is_refused(
     assert f"{env}={value}: " in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("value", ["99999", "0", "-1", "http"])
+def test_a_port_out_of_range_is_refused_in_one_line(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """--port 99999 reached the socket's bind and came out as a traceback (OverflowError)."""
+    with pytest.raises(SystemExit) as exited:
+        _serve("--port", value)
+    assert exited.value.code == 2
+    reason = "is not a port number" if value == "http" else "a port is 1 to 65535"
+    assert "argument --port: " in capsys.readouterr().err
+    monkeypatch.setenv("PROVENANCE_PORT", value)
+    with pytest.raises(InputError, match=f"PROVENANCE_PORT={value}: .*{reason}"):
+        Settings.from_env()
+    assert main(["serve"]) == 1
+    assert f"PROVENANCE_PORT={value}: " in capsys.readouterr().err
+
+
 def test_max_megapixels_0_leaves_only_the_librarys_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """0 megapixels means what the help says, no limit of the server's own (it used to be
     taken as "not given": 50), as the variable's 0 always did; below 0 is refused."""

@@ -203,6 +203,9 @@ def test_badges_summaries_selection_and_popup(browser, site):
     assert popup.locator("#service").inner_text() == "3"
     assert popup.locator("#ai").inner_text() == "3"
     assert popup.locator("#invalid").inner_text() == "1"
+    # The count is of the "Credentials" badges (intact, no AI declared); labelled "With
+    # credentials", it read 0 beside AI-generated images that carry credentials.
+    assert popup.locator("dt").nth(2).inner_text() == "Credentials, no AI declared"
     assert "checked in this browser" in popup.locator("#state").inner_text()
     shipped = json.loads((ROOT / "provenance" / "data" / "trust" / "SOURCES.json").read_text())
     lists = popup.locator("#lists").inner_text()
@@ -277,6 +280,26 @@ def test_unreachable_backend_is_shown(browser, backend):
         popup.close()
     finally:
         worker.evaluate(f"chrome.storage.sync.set({{backend: '{live.url}'}})")
+
+
+def test_reader_page_says_what_to_do_with_an_empty_file_or_form(browser, backend):
+    """Both reached the API, and the page showed its words for a client ("the request body is
+    empty; send the file as the body"), or nothing at all for an empty form."""
+    context, _ = browser
+    live, _, _ = backend
+    page = context.new_page()
+    page.goto(live.url + "/")
+    page.click("button[type=submit]")
+    assert page.locator("#error").inner_text().startswith("Nothing to check: choose a file")
+    empty = Path(tempfile.mkdtemp()) / "empty.jpg"
+    empty.write_bytes(b"")
+    page.set_input_files("#file", str(empty))
+    page.click("button[type=submit]")
+    assert page.locator("#error").inner_text() == (
+        "empty.jpg: the file is empty (a copy or download may have failed: choose a complete "
+        "copy of the file)"
+    )
+    page.close()
 
 
 def test_reader_page(browser, backend):

@@ -1,7 +1,7 @@
 """Same verdicts both ways: every peer file, checked by the extension in the browser (c2pa's
 WASM build) and by the service (c2pa-python), with the same trust lists and anchors.
 
-The files come from other implementations (../shared/fixtures/c2pa, see its EXPECTED.md), served
+The files come from other implementations (tests/data/peers, see its EXPECTED.md), served
 by a local page. Images go through the real path (the content script finds them on the page,
 the background reads them); every file, images included, also goes to the background as the
 content script would send it. Each answer must equal the service's in state, failures, AI

@@ -188,8 +188,8 @@ def test_a_worker_that_cannot_start_stops_the_server(tmp_path, keys):
     [
         (
             ["--port", "x"],
-            "extension_api: error: argument --port: invalid int value",
-            "provenance serve: error: argument --port: invalid int value",
+            "extension_api: error: argument --port: 'x' is not a port number",
+            "provenance serve: error: argument --port: 'x' is not a port number",
         ),
         (
             ["--trust", "missing.pem"],

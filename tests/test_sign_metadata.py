@@ -211,7 +211,9 @@ def test_a_photoshop_jpeg_keeps_its_resources_and_stays_progressive(
         assert [d for name, d in after.applist if name == "APP13"] == resources
         assert [(h, v) for _, h, v, _ in after.layer] == [(1, 1)] * 3
     assert verify(signed, policy=trusted).credentials.state == "Trusted"
-    # (Not detect_bytes: this page is almost all white, where the watermark is not found.)
+    # This page is almost all white, where the watermark is not found: it is signed without
+    # one, unlabelled with its bytes as they were, labelled re-encoded (with the label only).
+    # The re-encode of a progressive JPEG with a watermark: test_sign_pipeline.py.
 
 
 def _with_jfif(data: bytes, units: int, across: int, down: int, thumbnail: int = 0) -> bytes:

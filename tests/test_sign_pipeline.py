@@ -4,9 +4,11 @@ encode beside the reduced copy's work, and the stage timings the bench prints.""
 from __future__ import annotations
 
 import io
+import json
 import threading
 from pathlib import Path
 
+import c2pa
 import cv2
 import numpy as np
 import pytest
@@ -19,7 +21,7 @@ from provenance.label import encode_like
 from provenance.media import decode_plain_jpeg, paste_rgb, pixel_array, png_kept_chunks
 from provenance.registry import SQLiteRegistry
 from provenance.stages import measured, stage
-from provenance.watermark import detect_bytes, embed_file, embed_image, embed_rgb
+from provenance.watermark import detect_bytes, embed_file, embed_image, embed_rgb, payload_hex
 
 from .conftest import png_chunk
 
@@ -459,3 +461,96 @@ def test_watermark_embed_refuses_a_palette_image(tmp_path, photo):
     with pytest.raises(UnsupportedMediaError, match="palette images cannot carry a watermark"):
         embed_file(source, tmp_path / "out.png", WID)
     assert not (tmp_path / "out.png").exists()
+
+
+# -- the watermark check: no soft binding that the pixels do not back ---------------------------
+
+#: A page about 97 % white (>= 250 levels, where the codec puts no pattern): its mark, embedded,
+#: is not found again.
+WHITE_PAGE = Path(__file__).parent / "data/peers/c2pa-rs/sdk/tests/fixtures/no_manifest.jpg"
+TOO_UNIFORM = (
+    "no watermark: this image is too uniform or too small to carry one (embedded, it was not "
+    "found again); its credentials travel only in its metadata"
+)
+
+
+def _watermark_claims(asset: bytes, media_type: str = "image/jpeg") -> list[str]:
+    """The active manifest's soft-binding assertions and c2pa.watermarked actions."""
+    with c2pa.Reader(media_type, io.BytesIO(asset)) as reader:
+        report = json.loads(reader.json())
+    active = report["manifests"][report["active_manifest"]]
+    claims = [a["label"] for a in active["assertions"] if a["label"].startswith("c2pa.soft")]
+    for assertion in active["assertions"]:
+        if assertion["label"].startswith("c2pa.actions"):
+            actions = assertion["data"]["actions"]
+            claims += [a["action"] for a in actions if a["action"] == "c2pa.watermarked"]
+    return claims
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def test_a_white_page_is_signed_without_a_watermark_claim(tmp_path, credentials, trusted):
+    """Its watermark is not detected once embedded: no soft binding (nothing could resolve it),
+    no registry row, its pixels as they were, and a note saying why."""
+    data = WHITE_PAGE.read_bytes()
+    registry = SQLiteRegistry(tmp_path / "registry.db")
+    with measured() as times:
+        result = sign(data, credentials, SignOptions(AI, watermark_id=WID), registry=registry)
+    assert "watermark check" in times
+    assert result.watermark is None
+    assert result.notes == [TOO_UNIFORM]
+    assert result.asset is not None
+    assert _watermark_claims(result.asset) == []
+    assert registry.by_manifest_id(result.manifest_id) is None
+    registry.close()
+    assert np.array_equal(_pixels(result.asset), _pixels(data))  # not re-encoded
+    assert not detect_bytes(result.asset).detected
+    assert verify(result.asset, policy=trusted).credentials.state == "Trusted"
+
+
+def test_a_labelled_white_page_gets_its_label_and_no_watermark(credentials):
+    """The label is drawn; the unreadable mark is not left in the pixels (only damage there)."""
+    data = WHITE_PAGE.read_bytes()
+    result = sign(data, credentials, SignOptions(AI, label="AI", watermark_id=WID))
+    unmarked = sign(data, credentials, SignOptions(AI, label="AI", watermark=False))
+    assert result.watermark is None and result.notes == [TOO_UNIFORM]
+    assert result.asset is not None and unmarked.asset is not None
+    assert _watermark_claims(result.asset) == []
+    assert np.array_equal(_pixels(result.asset), _pixels(unmarked.asset))
+
+
+def _page_with_a_patch(photo: Path, side: int) -> bytes:
+    """A white 1024x768 page with a ``side`` px square of ``photo`` on it, as PNG."""
+    page = Image.new("RGB", (1024, 768), (255, 255, 255))
+    with Image.open(photo) as image:
+        page.paste(image.convert("RGB").resize((side, side)), (100, 100))
+    out = io.BytesIO()
+    page.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_photo_keeps_its_soft_binding_and_passes_the_check(credentials, photo):
+    data = photo.read_bytes()
+    with measured() as times:
+        result = sign(data, credentials, SignOptions(AI, watermark_id=WID))
+    assert "watermark check" in times
+    assert result.watermark == payload_hex(WID) and result.notes == []
+    assert result.asset is not None
+    assert _watermark_claims(result.asset) == ["c2pa.soft-binding", "c2pa.watermarked"]
+    assert detect_bytes(result.asset).payload == payload_hex(WID)
+
+
+def test_a_mark_that_barely_reads_back_is_a_warning(credentials, photo):
+    """A white page with a 160 px photo on it: the mark reads back (sync z 5.4-6.0 measured), so
+    the soft binding stays, with a warning giving the margin; a 96 px one carries none."""
+    result = sign(_page_with_a_patch(photo, 160), credentials, SignOptions(AI, watermark_id=WID))
+    assert result.watermark == payload_hex(WID) and result.asset is not None
+    assert _watermark_claims(result.asset, "image/png") == ["c2pa.soft-binding", "c2pa.watermarked"]
+    [note] = result.notes
+    assert note.startswith("weak watermark: it reads back, but its sync peak stands ")
+    assert "from the 5 that finds it for sure" in note
+    small = sign(_page_with_a_patch(photo, 96), credentials, SignOptions(AI, watermark_id=WID))
+    assert small.watermark is None and small.notes == [TOO_UNIFORM]

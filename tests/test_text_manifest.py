@@ -281,6 +281,21 @@ def test_cli_sign_text(tmp_path, keys, capsys):
     assert verdict["media_type"] == "text/plain" and verdict["credentials"]["state"] == "Trusted"
 
 
+@pytest.mark.parametrize("command", ["sign-text", "verify"])
+def test_bytes_that_are_not_utf8_text_say_what_to_do_on_every_command(
+    tmp_path, keys, capsys, command
+):
+    """sign-text said only "not UTF-8 text"; verify --text already said to convert it."""
+    from provenance.cli import main
+
+    src = tmp_path / "latin1.txt"
+    src.write_bytes("Café au lait, écrit en Latin-1.".encode("latin-1"))
+    extra = ["--keys", str(keys.dir)] if command == "sign-text" else ["--text"]
+    assert main([command, *extra, str(src)]) == 1
+    err = capsys.readouterr().err
+    assert f"{src}: not UTF-8 text (text is read as UTF-8: convert it to UTF-8 first)" in err
+
+
 def test_stripped_or_lightly_edited_text_is_a_possible_match(credentials, tmp_path):
     from provenance import ManifestRegistry, find_matches
 

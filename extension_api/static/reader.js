@@ -124,7 +124,11 @@ document.getElementById("check").addEventListener("submit", (event) => {
   event.preventDefault();
   const file = document.getElementById("file").files[0];
   const text = document.getElementById("text").value;
-  if (file) {
+  // An empty file or an empty form would reach the API and get its words ("the request body is
+  // empty; send the file as the body"), which tell a reader on this page nothing they can do.
+  if (file && file.size === 0) {
+    showError(`${file.name}: the file is empty (a copy or download may have failed: choose a complete copy of the file)`);
+  } else if (file) {
     const isText = file.type.startsWith("text/") || /\.(txt|md)$/i.test(file.name);
     check(file, isText ? "text/plain; charset=utf-8" : (file.type || "application/octet-stream"),
           isText ? null : URL.createObjectURL(file), file.name);
@@ -132,6 +136,8 @@ document.getElementById("check").addEventListener("submit", (event) => {
     check(pastedImage, pastedImage.type, URL.createObjectURL(pastedImage));
   } else if (text) {
     check(new Blob([text]), "text/plain; charset=utf-8", null);
+  } else {
+    showError("Nothing to check: choose a file, paste an image anywhere on this page, or paste a text.");
   }
 });
 

@@ -9,6 +9,7 @@ they parse, call the library and render, nothing else. Errors are said in one pl
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,13 @@ from .. import __version__
 from ..errors import ProvenanceError, os_error_line
 from . import demo, inspect, keys, serve, sign, sign_text, text_key, trust, verify, watermark
 from .errors import fail
+
+# psycopg's pool retries an unreachable PostgreSQL registry in the background and logs each
+# failure; with no logging configured, Python printed each one to stderr ("error connecting in
+# 'provenance-registry' ... Is the server running ...?", eight lines) before the command's own
+# one-line error said the same. A handler here stops that fallback printing only: a server that
+# configures logging still gets the records through its own handlers.
+logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
 
 #: In the order `--help` lists them.
 COMMANDS = (keys, sign, sign_text, verify, text_key, watermark, inspect, trust, serve, demo)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from ..errors import InputError
 from ..media import EMBEDDABLE, output_suffixes
 
 #: File extensions picked up when a directory is given: every name that says a media type the
@@ -15,14 +16,26 @@ _MEDIA_SUFFIXES = frozenset().union(*(output_suffixes(media_type) for media_type
 
 
 def expand_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
-    """(file, path relative to what was given) for each file; directories recursively."""
+    """(file, path relative to what was given) for each file; directories recursively.
+
+    A directory holding no media file is an error, not an empty list: ``verify`` of it printed
+    nothing and exited 0, as if every file in it had been checked.
+    """
     found: list[tuple[Path, Path]] = []
     for given in inputs:
         if given.is_dir():
+            before = len(found)
             for path in sorted(given.rglob("*")):
                 hidden = any(part.startswith(".") for part in path.relative_to(given).parts)
                 if path.is_file() and not hidden and path.suffix.lower() in _MEDIA_SUFFIXES:
                     found.append((path, path.relative_to(given)))
+            if len(found) == before:
+                raise InputError(
+                    f"{given}: no media file in this directory or below it",
+                    hint="files are picked up by the extension of their name (.jpg, .png, .mp4, "
+                    "…), hidden ones and text left out: name a file directly to read it "
+                    "whatever its name",
+                )
         else:
             found.append((given, Path(given.name)))
     return found

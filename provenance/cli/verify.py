@@ -73,6 +73,10 @@ def render_verdict(verdict: Verdict) -> str:
                 lines.append(f"  ingredient   {title}: {', '.join(ing.failures)}")
         if c.ingredient_failures and not any(i.failures for i in c.ingredients):
             lines.append(f"  ingredients  {', '.join(c.ingredient_failures)}")
+    if c.remote_url and not c.present:
+        # The summary, shared by every face, cannot name a flag; the terminal says which one
+        # fetches the manifest, and where from, so the user can decide whether to.
+        lines.append(f"  remote       {c.remote_url} (not fetched; --allow-remote fetches it)")
     if c.source in (Source.WATERMARK, Source.FINGERPRINT):
         lines.append(f"  recovered    from the registry, through the {c.source} (not embedded)")
     if verdict.watermark:

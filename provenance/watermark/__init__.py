@@ -103,10 +103,13 @@ class WatermarkResult:
     #: pixels with the registered image; not part of the verdict (nor of its schema).
     scale: float = field(default=1.0, metadata={"internal": True})
     angle: float = field(default=0.0, metadata={"internal": True})
+    #: How many standard deviations the sync peak stands up (``codec.Detection.sync_z``): how
+    #: far a detection is from being lost (signing's check, ``check_embedded``).
+    sync_z: float = field(default=0.0, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
-        del d["scale"], d["angle"]
+        del d["scale"], d["angle"], d["sync_z"]
         return d
 
     @property
@@ -120,12 +123,15 @@ def payload_hex(identifier: int) -> str:
 
 def parse_payload(text: str) -> int:
     """A 40-bit identifier from hex (``0x`` prefix optional)."""
+    # Both errors say what an identifier looks like: "is not hexadecimal" alone left the user
+    # to guess how many digits it takes.
+    hint = f"an identifier is 1 to {payload.ID_BITS // 4} hexadecimal digits, e.g. 0123456789"
     try:
         value = int(text.lower().removeprefix("0x"), 16)
     except ValueError:
-        raise InputError(f"payload {text!r} is not hexadecimal") from None
+        raise InputError(f"payload {text!r} is not hexadecimal", hint=hint) from None
     if not 0 <= value <= payload.MAX_ID:
-        raise InputError(f"payload {text!r} does not fit in {payload.ID_BITS} bits")
+        raise InputError(f"payload {text!r} does not fit in {payload.ID_BITS} bits", hint=hint)
     return value
 
 
@@ -208,6 +214,7 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
             ALG,
             found.scale,
             found.angle,
+            round(found.sync_z, 2),
         )
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
