@@ -461,6 +461,22 @@ def test_a_half_frame_crop_of_a_drowned_texture_is_found_upright_and_decodes(ide
     assert detect_rgb(attacked).payload == f"{identifier:010x}"
 
 
+@pytest.mark.parametrize("size", [(256, 256), (256, 384), (480, 256)])
+def test_the_upright_comb_reads_what_the_comb_reads_at_angle_zero_bit_for_bit(size):
+    # ``_upright`` reads its 2-D combs through ``_comb_upright``; its decisions are the comb's
+    # only if every value is the same float. Periods from the plain grid's down to where the
+    # highest harmonics fall outside the spectrum (fewer points counted), and a scalar.
+    h, w = size
+    photo = cv2.resize(_photo(), (w, h), interpolation=cv2.INTER_AREA)
+    spectrum = codec._power(codec._dft(codec.whitened(photo)))
+    periods = np.concatenate([codec._UPRIGHT_PERIODS, np.linspace(20.0, 150.0, 77)])
+    fast = codec._comb_upright(spectrum, periods)
+    assert fast.shape == periods.shape
+    assert fast.tobytes() == codec._comb(spectrum, periods, 0.0).tobytes()
+    assert codec._comb_upright(spectrum, 64.0).shape == ()
+    assert float(codec._comb_upright(spectrum, 64.0)) == float(codec._comb(spectrum, 64.0, 0.0))
+
+
 @pytest.mark.parametrize("identifier", [0x94E22ABCEC, 0xE5AFCDBCAF])
 def test_a_half_frame_crop_is_folded_off_its_whole_scale_and_decodes(identifier):
     # Found at period 64.0, the crop's fold kept one base pixel in two (sync z 4.3, 3.9) and
