@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import random
 import sqlite3
 import threading
@@ -221,6 +222,35 @@ def test_sqlite_wal(tmp_path):
     ManifestRegistry(path)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_processes_opening_a_new_file_together_all_open_it(tmp_path):
+    """Server workers start together on a new registry file: switching it to WAL needs the
+    file to itself, and SQLite refuses at once ("database is locked") rather than waiting, so
+    a worker used to die at start-up now and then. Six processes, twenty new files."""
+    context = multiprocessing.get_context("fork")
+    for round_ in range(20):
+        path = tmp_path / f"m{round_}.db"
+        barrier = context.Barrier(6)
+        results = context.Queue()
+        processes = [
+            context.Process(target=_open_after, args=(path, barrier, results)) for _ in range(6)
+        ]
+        for p in processes:
+            p.start()
+        outcomes = [results.get(timeout=60) for _ in processes]
+        for p in processes:
+            p.join()
+        assert outcomes == ["opened"] * 6, outcomes
+
+
+def _open_after(path, barrier, results) -> None:
+    barrier.wait()
+    try:
+        ManifestRegistry(path).close()
+        results.put("opened")
+    except Exception as exc:  # the test reports it
+        results.put(repr(exc))
 
 
 def test_unwritable_location_is_a_clear_error(tmp_path):

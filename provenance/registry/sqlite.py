@@ -11,6 +11,7 @@ import contextlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,6 +126,27 @@ def _unusable(path: Path, exc: sqlite3.Error) -> RegistryUnavailableError:
     return RegistryUnavailableError(f"cannot use the registry {path} ({text})")
 
 
+#: How long opening waits for other processes opening the same new file (the connection's
+#: busy timeout, which SQLite does not apply to a journal-mode change).
+OPEN_WAIT = 30.0
+
+
+def _write_ahead_log(db: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (it stays so). Switching needs the file to itself, and SQLite
+    answers "database is locked" at once, without its busy wait, while another process opens
+    or migrates it (server workers starting together on a new file): so wait here, briefly
+    and boundedly, as the busy timeout would."""
+    deadline = time.monotonic() + OPEN_WAIT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SQLiteRegistry(ManifestRegistry):
     """The registry in one SQLite file."""
 
@@ -158,7 +180,7 @@ class SQLiteRegistry(ManifestRegistry):
 
     def _migrate(self) -> None:
         db = self._connection()
-        db.execute("PRAGMA journal_mode = WAL")
+        _write_ahead_log(db)
         db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
         try:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
