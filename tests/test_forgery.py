@@ -318,24 +318,28 @@ def test_a_brightened_upload_whose_colours_clip_recovers(flat_illustration, trus
     assert mask.mean() > 0.3  # the edit did clip colours
 
 
-def test_a_recovery_decodes_the_upload_once(flat_illustration, trusted, registry, monkeypatch):
-    """The clipped colours the evidence allows for come from the decode detection made: a
-    recovery opens the upload with Pillow once (it used to decode it again for its colours)."""
+def test_colours_are_decoded_only_for_a_recovery(flat_illustration, trusted, registry, monkeypatch):
+    """An upload whose watermark names no registered image (most of a platform's) is decoded
+    for its luminance only; a recovery decodes the colours the evidence allows for once, and
+    takes the luminance it compares from that same decode."""
+    verify_module = sys.modules["provenance.verify"]  # the package's `verify` is the function
     signed, _ = flat_illustration
     im = Image.open(io.BytesIO(signed)).convert("RGB")
-    data = jpeg(np.asarray(ImageEnhance.Brightness(im).enhance(1.2)), 92)
-    opened: list[str] = []
-    pillow_open = Image.open
+    recovery = jpeg(np.asarray(ImageEnhance.Brightness(im).enhance(1.2)), 92)
+    unmarked = PHOTOS[0].read_bytes()
+    colour_decodes: list[int] = []
+    decode = verify_module.decode_for_detection
 
-    def counting(fp: Any, *args: Any, **kwargs: Any) -> Image.Image:
-        image = pillow_open(fp, *args, **kwargs)
-        opened.append(image.format or "")
-        return image
+    def counting(data: bytes, name: str = "image") -> Any:
+        colour_decodes.append(len(data))
+        return decode(data, name)
 
-    monkeypatch.setattr(Image, "open", counting)
-    verdict = verify(data, policy=trusted, registry=registry)
+    monkeypatch.setattr(verify_module, "decode_for_detection", counting)
+    verify(unmarked, policy=trusted, registry=registry)
+    assert colour_decodes == []
+    verdict = verify(recovery, policy=trusted, registry=registry)
     assert verdict.credentials.recovered is True
-    assert opened == ["JPEG"]
+    assert colour_decodes == [len(recovery)]
 
 
 def test_the_clipped_mask_must_come_from_the_same_decode():
