@@ -209,10 +209,7 @@ def test_badges_summaries_selection_and_popup(browser, site):
     toast.wait_for(timeout=20000)
     assert toast.inner_text().startswith("Generated with an AI tool (Acme Diffusion 2)")
 
-    popup = context.new_page()
-    popup.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
-    page.bring_to_front()
-    popup.evaluate("refresh()")
+    popup = _popup_over(context, worker, page)
     expect(popup.locator("#checked")).to_have_text("5", timeout=10000)
     assert popup.locator("#browser").inner_text() == "2"
     assert popup.locator("#service").inner_text() == "3"
@@ -307,6 +304,16 @@ def _counts_when(worker, page, url: str, done) -> dict:
     return counts
 
 
+def _popup_over(context, worker, page):
+    """The extension's popup, opened in its own tab and refreshed for ``page`` (brought to the
+    front first: the popup counts the active tab's images)."""
+    popup = context.new_page()
+    popup.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
+    page.bring_to_front()
+    popup.evaluate("refresh()")
+    return popup
+
+
 def test_unreadable_manifests_get_a_badge_and_a_count(browser, site):
     """An image whose manifest c2pa cannot read got no badge and no count: the content script
     dropped any answer without a verdict. Now both routes (this browser, the service by URL)
@@ -339,10 +346,7 @@ def test_unreadable_manifests_get_a_badge_and_a_count(browser, site):
     assert "the C2PA manifest cannot be read" in panel.inner_text(), panel.inner_text()
     assert "Checked by the provenance service" in panel.inner_text()
 
-    popup = context.new_page()
-    popup.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
-    page.bring_to_front()
-    popup.evaluate("refresh()")
+    popup = _popup_over(context, worker, page)
     expect = pytest.importorskip("playwright.sync_api").expect
     expect(popup.locator("#unreadable")).to_have_text("2", timeout=10000)
     assert popup.locator("#checked").inner_text() == "2"
@@ -379,10 +383,7 @@ def test_images_the_unreachable_service_was_needed_for_are_counted(browser, back
         assert "then reload the page" in panel.inner_text()
         page.screenshot(path=str(ARTIFACTS / "unreachable.png"))
 
-        popup = context.new_page()
-        popup.goto(f"chrome-extension://{extension_id(worker)}/popup.html")
-        page.bring_to_front()
-        popup.evaluate("refresh()")
+        popup = _popup_over(context, worker, page)
         expect = pytest.importorskip("playwright.sync_api").expect
         expect(popup.locator("#unreachable")).to_have_text("3", timeout=10000)
         assert popup.locator("#checked").inner_text() == "2"
