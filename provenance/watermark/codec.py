@@ -760,10 +760,19 @@ def _comb(
     # minimum/maximum: what np.clip does, without its wrapper's checks (~6 calls per image).
     x0 = np.minimum(np.maximum(fx.astype(int), 0), w - 2)
     y0 = np.minimum(np.maximum(fy.astype(int), 0), h - 2)
-    ax, ay = fx - x0, fy - y0
+    value = _bilinear(spectrum, y0 * w + x0, fx - x0, fy - y0)
+    value *= inside
+    return value.sum(axis=-1) / np.maximum(np.count_nonzero(inside, axis=-1), 1)
+
+
+def _bilinear(spectrum: np.ndarray, at: np.ndarray, ax: np.ndarray, ay: np.ndarray) -> np.ndarray:
+    """Bilinear reads of ``spectrum`` at flat indices ``at`` (each point's top-left bin) with
+    fractions ``ax``, ``ay`` (broadcast together): the four neighbours gathered from the flat
+    spectrum, in one fixed order (``_comb_upright`` relies on it to match ``_comb`` bit for
+    bit). ``at`` is consumed."""
+    w = spectrum.shape[1]
+    flat = spectrum.ravel()
     bx, by = 1 - ax, 1 - ay
-    # Bilinear interpolation, gathering the four neighbours from the flat spectrum.
-    flat, at = spectrum.ravel(), y0 * w + x0
     value = flat.take(at) * bx * by
     at += 1
     value += flat.take(at) * ax * by
@@ -771,8 +780,7 @@ def _comb(
     value += flat.take(at) * bx * ay
     at += 1
     value += flat.take(at) * ax * ay
-    value *= inside
-    return value.sum(axis=-1) / np.maximum(np.count_nonzero(inside, axis=-1), 1)
+    return value
 
 
 #: The comb's harmonic indices along x (k) and y (m), as floats: an upright lattice's points
@@ -802,17 +810,9 @@ def _comb_upright(spectrum: np.ndarray, periods: np.ndarray | float) -> np.ndarr
     fy = _COMB_M * inv * h + h // 2
     x0 = np.minimum(np.maximum(fx.astype(int), 0), w - 2)
     y0 = np.minimum(np.maximum(fy.astype(int), 0), h - 2)
-    ax, ay = (fx - x0)[:, None, :], (fy - y0)[:, :, None]
-    bx, by = 1 - ax, 1 - ay
     inside = ((fx >= 0) & (fx < w - 1))[:, None, :] & ((fy >= 0) & (fy < h - 1))[:, :, None]
-    flat, at = spectrum.ravel(), (y0 * w)[:, :, None] + x0[:, None, :]
-    value = flat.take(at) * bx * by
-    at += 1
-    value += flat.take(at) * ax * by
-    at += w - 1
-    value += flat.take(at) * bx * ay
-    at += 1
-    value += flat.take(at) * ax * ay
+    at = (y0 * w)[:, :, None] + x0[:, None, :]
+    value = _bilinear(spectrum, at, (fx - x0)[:, None, :], (fy - y0)[:, :, None])
     value *= inside
     half = np.s_[:, HARMONICS + 1 :]
     total = value.reshape(count, -1)[half].sum(axis=-1)
