@@ -311,8 +311,7 @@ def sweep(count: int) -> list[dict[str, Any]]:
                 z = statistics.median(z for _, z in outcomes)
                 row[attack] = f"{sum(ok for ok, _ in outcomes)}/{len(outcomes)} (z {z:.1f})"
             for name, rgb in smooth:
-                mean, p99 = zoom_flip(rgb, embed_rgb(rgb, 0x0123456789))
-                row[f"{name} zoom mean"], row[f"{name} zoom p99"] = round(mean, 4), round(p99, 4)
+                row |= _zoom_columns(f"{name} zoom", zoom_flip(rgb, embed_rgb(rgb, 0x0123456789)))
             rows.append(row)
             print(row, flush=True)
     finally:

@@ -21,17 +21,12 @@ from PIL import Image
 
 from bench import quality, robustness
 from bench._common import ROOT, table, write_json
+from bench.forgery import jpeg
 from provenance import SigningKeys, init_keys, sign_bytes
 from provenance.errors import ProvenanceError
 from provenance.media import decode_plain_jpeg, media_type_of, open_image
 from provenance.sign import WEAK_Z, _ArrayPixels, _check_embedded, _PillowPixels
 from provenance.watermark import detect_rgb, load_for_detection
-
-
-def _jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(rgb).save(out, format="JPEG", quality=quality)
-    return out.getvalue()
 
 
 def _png(rgb: np.ndarray) -> bytes:
@@ -66,7 +61,7 @@ def corpus(creds: SigningKeys) -> list[dict[str, Any]]:
     images += [(name, "robustness photo", rgb) for name, rgb in robustness.photos()]
     rows = []
     for name, kind, rgb in images:
-        for fmt, data in (("JPEG q90", _jpeg(rgb)), ("PNG", _png(rgb))):
+        for fmt, data in (("JPEG q90", jpeg(rgb)), ("PNG", _png(rgb))):
             result = sign_bytes(data, creds, name=f"{name}.{fmt[:3].lower()}")
             assert result.asset is not None
             back = detect_rgb(load_for_detection(result.asset), resync=False)

@@ -232,9 +232,13 @@ function drawBadge(img, kind, where, ms, makePanel) {
   place();
 }
 
-function count(verdict, where) {
+function countChecked(where) {
   counts.checked += 1;
   counts[where] = (counts[where] || 0) + 1;
+}
+
+function count(verdict, where) {
+  countChecked(where);
   const kind = kindOf(verdict);
   if (kind) counts[{ ai: "ai", cr: "credentials", invalid: "invalid", possible: "possible" }[kind[0]]] += 1;
 }
@@ -278,7 +282,7 @@ async function check(img) {
   if (!answer.verdict) {
     if (!answer.error) return;
     const problem = answer.unreachable ? "unreachable" : "unreadable";
-    if (problem === "unreadable") { counts.checked += 1; counts[answer.where] = (counts[answer.where] || 0) + 1; }
+    if (problem === "unreadable") countChecked(answer.where);
     counts[problem] += 1;
     drawBadge(img, [problem, PROBLEM_LABELS[problem]], answer.where, performance.now() - started,
               () => problemPanel(problem, answer.error, answer.where));

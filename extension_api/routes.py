@@ -149,21 +149,28 @@ def _check_text_size(request: web.Request, size: int) -> None:
         )
 
 
+def _essence(content_type: str) -> str:
+    """A Content-Type without its parameters, in lower case ("text/plain; charset=utf-8" ->
+    "text/plain")."""
+    return content_type.split(";")[0].strip().lower()
+
+
 def _is_text_type(content_type: str) -> bool:
-    return content_type.split(";")[0].strip().lower() == "text/plain"
+    return _essence(content_type) == "text/plain"
 
 
 async def _verify_and_answer(request: web.Request, data: bytes, declared: str) -> web.Response:
     # The media type comes from the bytes (a declared Content-Type can be wrong or hostile),
     # except for text, which bytes cannot tell apart.
-    text = _is_text_type(declared)
+    essence = _essence(declared)
+    text = essence == "text/plain"
     if text:
         _check_text_size(request, len(data))
     digest, verdict = await request.app[SERVICE].verify(
         data,
         "text/plain" if text else None,
         name=_upload_name(request),
-        declared=declared.split(";")[0].strip().lower(),
+        declared=essence,
     )
     request.app[METRICS].verdict(verdict)
     log.info(
