@@ -43,6 +43,7 @@ Trust and text-watermark keys are read by the library's own functions
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,9 +92,12 @@ def port_number(text: str) -> int:
 
 def _number(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a number") from None
+    if math.isinf(value):  # int() of it raised OverflowError, which argparse does not catch
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
 
 
 def _env_list(name: str, sep: str = ",") -> list[str]:

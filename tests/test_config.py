@@ -160,6 +160,20 @@ def test_a_size_limit_of_zero_or_less_is_refused(
     assert f"{env}={value}: " in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("flag", "env"), SIZE_LIMITS, ids=[f for f, _ in SIZE_LIMITS])
+def test_an_infinite_size_limit_is_refused_in_one_line(
+    flag: str, env: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """ "inf" parsed as a number and came out of int() as a traceback (OverflowError)."""
+    with pytest.raises(SystemExit) as exited:
+        _serve(f"{flag}=inf")
+    assert exited.value.code == 2
+    assert f"argument {flag}: 'inf' is not a finite number" in capsys.readouterr().err
+    monkeypatch.setenv(env, "inf")
+    with pytest.raises(InputError, match=f"{env}=inf: .*not a finite number"):
+        Settings.from_env()
+
+
 @pytest.mark.parametrize("value", ["99999", "0", "-1", "http"])
 def test_a_port_out_of_range_is_refused_in_one_line(
     value: str, monkeypatch: pytest.MonkeyPatch, capsys
