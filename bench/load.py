@@ -12,8 +12,7 @@ measured in the same run and the ratio to the first is printed. Each row also gi
 time per request of the server's processes (server, workers) and of the load driver, which
 share this machine's cores: cores / (their sum) is what the cores could serve with nothing else
 running. ``--baseline CHECKOUT`` first measures another checkout's server (e.g. main's) in the
-same run. Table to
-stdout, JSON to bench/results/load.json.
+same run. Table to stdout, JSON to bench/results/load.json.
 
     uv run python -m bench.load [--seconds 8] [--cache] [--workers 1 2] [--clients 16]
                                 [--cases credentials mix] [--baseline /tmp/base]
