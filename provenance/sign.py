@@ -253,11 +253,13 @@ def _reduced(image: Image.Image) -> Image.Image:
     return image.reduce(max(1, min(image.size) // MIN_SIDE))
 
 
-def _existing_watermark(small: Image.Image) -> int | None:
-    """The identifier of a watermark already in the pixels (ours, seen in their reduced copy
-    ``small``), if one decodes on the grid a new one would use (one on a rotated or rescaled
-    grid would not interfere)."""
-    return detect_rgb(np.asarray(small.convert("L")), resync=False).identifier
+def _mark_on_grid(small: Image.Image) -> WatermarkResult:
+    """The watermark in the pixels' reduced copy ``small`` (what the detector reads of them),
+    decoded only on the grid a new one is embedded on (no resync): a watermark already there
+    (one on a rotated or rescaled grid would not interfere), or the one just embedded (an image
+    too uniform for the codec to put a pattern in, e.g. a page of text, white at >= 250
+    levels, carries none)."""
+    return detect_rgb(np.asarray(small.convert("L")), resync=False)
 
 
 def _describe(rendered: _Rendered, small: Image.Image, *, thumbnail: bool) -> None:
@@ -347,7 +349,7 @@ def _render(
     elif wants_watermark:
         with stage("existing watermark"):
             before = pixels.original_reduced()
-            existing = _existing_watermark(before)
+            existing = _mark_on_grid(before).identifier
         if existing is None:
             rendered.watermark_id = (
                 options.watermark_id
@@ -394,7 +396,7 @@ def _render(
             _describe(rendered, small, thumbnail=not rendered.watermark_kept)
             if embedded and media_type in LOSSLESS:
                 with stage("watermark check"):
-                    check = _check_embedded(small)
+                    check = _mark_on_grid(small)
     except BaseException:
         with contextlib.suppress(BaseException):
             encoding.result()
@@ -451,13 +453,6 @@ LOSSLESS = frozenset({"image/png", "image/tiff"})
 #: and a half-size JPEG 85 (4 of 4), lost after JPEG 50 once in 4. Sign-time z is a rough guide:
 #: the full detector (resync, list decoding) finds more than it suggests.
 WEAK_Z = 6.5
-
-
-def _check_embedded(small: Image.Image) -> WatermarkResult:
-    """Detect the watermark just embedded, in the reduced copy of the marked pixels (what the
-    detector reads of them, on the grid it was embedded on): an image too uniform for the codec
-    to put a pattern in (e.g. a page of text, white at >= 250 levels) carries none."""
-    return detect_rgb(np.asarray(small.convert("L")), resync=False)
 
 
 class _Pixels(Protocol):
