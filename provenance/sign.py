@@ -288,6 +288,11 @@ def _thumbnail(small: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def _cannot_label(message: str) -> UnsupportedMediaError:
+    """The refusal of a label these pixels cannot take; the next step is to sign without one."""
+    return UnsupportedMediaError(message, hint="sign it without a label", remedy=Remedy.NO_LABEL)
+
+
 def _render(
     data: bytes,
     media_type: str,
@@ -306,11 +311,7 @@ def _render(
         notes = [f"no watermark: {media_type} pixels cannot carry one"] if options.watermark else []
         return _Rendered(data, notes=notes)
     if media_type not in WRITABLE:
-        raise UnsupportedMediaError(
-            f"{name}: cannot draw a label on {media_type} content",
-            hint="sign it without a label",
-            remedy=Remedy.NO_LABEL,
-        )
+        raise _cannot_label(f"{name}: cannot draw a label on {media_type} content")
     pixels: _Pixels
     with stage("decode"):
         plain = decode_plain_jpeg(data) if options.label is None else None
@@ -321,18 +322,12 @@ def _render(
         assert original is not None
         if _is_animated(original):
             if options.label is not None:
-                raise UnsupportedMediaError(
-                    f"{name}: cannot draw a label on an animated image",
-                    hint="sign it without a label",
-                    remedy=Remedy.NO_LABEL,
-                )
+                raise _cannot_label(f"{name}: cannot draw a label on an animated image")
             return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
         kind = unmarkable(original, data)
         if kind is not None and options.label is not None and not original.mode.startswith("P"):
-            raise UnsupportedMediaError(
-                f"{name}: cannot draw a label on {kind}: they would be written back at 8 bits",
-                hint="sign it without a label",
-                remedy=Remedy.NO_LABEL,
+            raise _cannot_label(
+                f"{name}: cannot draw a label on {kind}: they would be written back at 8 bits"
             )
         if kind is not None and options.label is None:
             return _Rendered(data, notes=[f"no watermark: {kind} cannot carry one"])
