@@ -93,11 +93,14 @@ _FTYP_BRANDS = {
 }
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
 def sniff(head: bytes) -> str | None:
     """The media type the leading bytes show, or None when they show none we know."""
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+    if head.startswith(_PNG_SIGNATURE):
         return "image/png"
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
@@ -421,7 +424,6 @@ def paste_rgb(image: Image.Image, rgb: np.ndarray, rows: int = 64) -> None:
         image.paste(band, box)
 
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: The PNG chunks that hold text (Latin-1, compressed, international): where generators write
 #: their prompt and settings (Stable Diffusion UIs' ``parameters``, ComfyUI's ``prompt`` and
 #: ``workflow``), and where XMP goes (``XML:com.adobe.xmp``, e.g. IPTC's digital source type).
@@ -683,7 +685,7 @@ def decode_plain_jpeg(data: bytes) -> PlainJpeg | None:
     3-byte-per-pixel array: no 4-byte-per-pixel Pillow image and no copy out of it, which at
     12 MP is 48 MB and ~10 ms. The EXIF orientation is not applied, as Pillow does not.
     """
-    if not data.startswith(b"\xff\xd8\xff"):
+    if sniff(data[:3]) != "image/jpeg":
         # Not a JPEG (Pillow's own test): no header parse here, which for a PNG would read and
         # inflate its text chunks once more before ``open_image`` does it again.
         return None

@@ -253,11 +253,13 @@ def _reduced(image: Image.Image) -> Image.Image:
     return image.reduce(max(1, min(image.size) // MIN_SIDE))
 
 
-def _existing_watermark(small: Image.Image) -> int | None:
-    """The identifier of a watermark already in the pixels (ours, seen in their reduced copy
-    ``small``), if one decodes on the grid a new one would use (one on a rotated or rescaled
-    grid would not interfere)."""
-    return detect_rgb(np.asarray(small.convert("L")), resync=False).identifier
+def _mark_on_grid(small: Image.Image) -> WatermarkResult:
+    """The watermark in the pixels' reduced copy ``small`` (what the detector reads of them),
+    decoded only on the grid a new one is embedded on (no resync): a watermark already there
+    (one on a rotated or rescaled grid would not interfere), or the one just embedded (an image
+    too uniform for the codec to put a pattern in, e.g. a page of text, white at >= 250
+    levels, carries none)."""
+    return detect_rgb(np.asarray(small.convert("L")), resync=False)
 
 
 def _describe(rendered: _Rendered, small: Image.Image, *, thumbnail: bool) -> None:
@@ -286,6 +288,11 @@ def _thumbnail(small: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def _cannot_label(message: str) -> UnsupportedMediaError:
+    """The refusal of a label these pixels cannot take; the next step is to sign without one."""
+    return UnsupportedMediaError(message, hint="sign it without a label", remedy=Remedy.NO_LABEL)
+
+
 def _render(
     data: bytes,
     media_type: str,
@@ -304,11 +311,7 @@ def _render(
         notes = [f"no watermark: {media_type} pixels cannot carry one"] if options.watermark else []
         return _Rendered(data, notes=notes)
     if media_type not in WRITABLE:
-        raise UnsupportedMediaError(
-            f"{name}: cannot draw a label on {media_type} content",
-            hint="sign it without a label",
-            remedy=Remedy.NO_LABEL,
-        )
+        raise _cannot_label(f"{name}: cannot draw a label on {media_type} content")
     pixels: _Pixels
     with stage("decode"):
         plain = decode_plain_jpeg(data) if options.label is None else None
@@ -319,18 +322,12 @@ def _render(
         assert original is not None
         if _is_animated(original):
             if options.label is not None:
-                raise UnsupportedMediaError(
-                    f"{name}: cannot draw a label on an animated image",
-                    hint="sign it without a label",
-                    remedy=Remedy.NO_LABEL,
-                )
+                raise _cannot_label(f"{name}: cannot draw a label on an animated image")
             return _Rendered(data, notes=["no watermark: animated images are not watermarked"])
         kind = unmarkable(original, data)
         if kind is not None and options.label is not None and not original.mode.startswith("P"):
-            raise UnsupportedMediaError(
-                f"{name}: cannot draw a label on {kind}: they would be written back at 8 bits",
-                hint="sign it without a label",
-                remedy=Remedy.NO_LABEL,
+            raise _cannot_label(
+                f"{name}: cannot draw a label on {kind}: they would be written back at 8 bits"
             )
         if kind is not None and options.label is None:
             return _Rendered(data, notes=[f"no watermark: {kind} cannot carry one"])
@@ -347,7 +344,7 @@ def _render(
     elif wants_watermark:
         with stage("existing watermark"):
             before = pixels.original_reduced()
-            existing = _existing_watermark(before)
+            existing = _mark_on_grid(before).identifier
         if existing is None:
             rendered.watermark_id = (
                 options.watermark_id
@@ -394,7 +391,7 @@ def _render(
             _describe(rendered, small, thumbnail=not rendered.watermark_kept)
             if embedded and media_type in LOSSLESS:
                 with stage("watermark check"):
-                    check = _check_embedded(small)
+                    check = _mark_on_grid(small)
     except BaseException:
         with contextlib.suppress(BaseException):
             encoding.result()
@@ -451,13 +448,6 @@ LOSSLESS = frozenset({"image/png", "image/tiff"})
 #: and a half-size JPEG 85 (4 of 4), lost after JPEG 50 once in 4. Sign-time z is a rough guide:
 #: the full detector (resync, list decoding) finds more than it suggests.
 WEAK_Z = 6.5
-
-
-def _check_embedded(small: Image.Image) -> WatermarkResult:
-    """Detect the watermark just embedded, in the reduced copy of the marked pixels (what the
-    detector reads of them, on the grid it was embedded on): an image too uniform for the codec
-    to put a pattern in (e.g. a page of text, white at >= 250 levels) carries none."""
-    return detect_rgb(np.asarray(small.convert("L")), resync=False)
 
 
 class _Pixels(Protocol):

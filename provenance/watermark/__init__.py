@@ -104,7 +104,7 @@ class WatermarkResult:
     scale: float = field(default=1.0, metadata={"internal": True})
     angle: float = field(default=0.0, metadata={"internal": True})
     #: How many standard deviations the sync peak stands up (``codec.Detection.sync_z``): how
-    #: far a detection is from being lost (signing's check, ``check_embedded``).
+    #: far a detection is from being lost (signing's check of the watermark it embeds).
     sync_z: float = field(default=0.0, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, object]:
