@@ -169,6 +169,30 @@ class Patterns:
     bits: np.ndarray  # (CODED_BITS, PERIOD * PERIOD)
     #: conj(FFT(sync)): what every fold's spectrum is multiplied by to correlate with it.
     sync_conj: np.ndarray  # (PERIOD, PERIOD), complex
+    #: conj(FFT(orient(sync, o))) for each of the ORIENTATIONS (``[0]`` is ``sync_conj``).
+    oriented_conj: np.ndarray  # (ORIENTATIONS, PERIOD, PERIOD), complex
+
+
+#: The eight ways an image can be turned by right angles and mirrored on its pixel grid
+#: (``orient``). They keep an upright tile lattice upright and its period unchanged (the base
+#: grid's short side is the image's short side either way), so a mirrored or turned image's
+#: fold is the tile turned the same way: the detector correlates every fold with the sync
+#: pattern in all eight orientations (8 small FFTs) and reads the bits from the best one.
+ORIENTATIONS = 8
+
+
+def orient(a: np.ndarray, orientation: int) -> np.ndarray:
+    """``a`` (an image or a tile, rows first) mirrored left-right if ``orientation`` >= 4, then
+    turned counter-clockwise by ``orientation`` % 4 right angles: orientation 4 is a mirror
+    flip, 1 PIL's ``ROTATE_90``, 2 a half turn, 6 a flip upside down."""
+    flipped = a[:, ::-1] if orientation >= 4 else a
+    return np.rot90(flipped, orientation % 4)
+
+
+def unorient(a: np.ndarray, orientation: int) -> np.ndarray:
+    """The inverse of ``orient``: ``unorient(orient(a, o), o)`` is ``a``."""
+    turned = np.rot90(a, -(orientation % 4))
+    return turned[:, ::-1] if orientation >= 4 else turned
 
 
 def _hadamard(n: int) -> np.ndarray:
@@ -191,7 +215,8 @@ def patterns(key: bytes = DEFAULT_KEY) -> Patterns:
         rows = rng.choice(np.arange(1, n), payload.CODED_BITS + 1, replace=False)  # no DC row
         chosen = h[rows][:, rng.permutation(n)] * rng.choice([-1.0, 1.0], n).astype(np.float32)
         sync = chosen[0].reshape(PERIOD, PERIOD)
-        _PATTERNS[key] = Patterns(sync, chosen[1:], np.conj(np.fft.fft2(sync)))
+        oriented = np.conj(np.fft.fft2([orient(sync, o) for o in range(ORIENTATIONS)]))
+        _PATTERNS[key] = Patterns(sync, chosen[1:], oriented[0], oriented)
     return _PATTERNS[key]
 
 
@@ -539,6 +564,9 @@ class Detection:
     #: verifier undo a crop or rotation before comparing pixels with the registered image.
     scale: float = 1.0
     angle: float = 0.0
+    #: How the image was turned or mirrored (``orient``) before the scale and tilt above: undo
+    #: the tilt and scale, then ``unorient`` the result, to have the marked image's grid again.
+    orientation: int = 0
 
 
 #: Where the Gaussian residual's local standard deviation is over EDGE_STD levels (an edge, a
@@ -596,17 +624,27 @@ def _subpixel(a: float, b: float, c: float) -> float:
     return 0.0 if abs(d) < 1e-12 else max(-0.5, min(0.5, float(0.5 * (a - c) / d)))
 
 
-def _correlate(acc: np.ndarray, pats: Patterns) -> tuple[np.ndarray, float, float, float]:
+def _correlate(
+    acc: np.ndarray, pats: Patterns, orientation: int | None = 0
+) -> tuple[np.ndarray, float, float, float, int]:
     """The folded tile's correlation with the sync pattern: (the tile's spectrum, z-score of
-    the peak, its shift dy and dx to a fraction of a pixel)."""
+    the peak, its shift dy and dx to a fraction of a pixel, the orientation). With
+    ``orientation=None`` the sync pattern is tried in every orientation (one batched inverse
+    FFT) and the one whose peak stands highest is taken."""
     spectrum = np.fft.fft2(acc)
-    corr = np.fft.ifft2(spectrum * pats.sync_conj).real
+    if orientation is None:
+        corrs = np.fft.ifft2(spectrum[None] * pats.oriented_conj).real.reshape(ORIENTATIONS, -1)
+        zs = (corrs.max(axis=1) - corrs.mean(axis=1)) / (corrs.std(axis=1) + 1e-9)
+        orientation = int(np.argmax(zs))
+        corr = corrs[orientation].reshape(PERIOD, PERIOD)
+    else:
+        corr = np.fft.ifft2(spectrum * pats.oriented_conj[orientation]).real
     py, px = np.unravel_index(int(np.argmax(corr)), corr.shape)
     z = float((corr[py, px] - corr.mean()) / (corr.std() + 1e-9))
     n = PERIOD
     dy = py + _subpixel(corr[(py - 1) % n, px], corr[py, px], corr[(py + 1) % n, px])
     dx = px + _subpixel(corr[py, (px - 1) % n], corr[py, px], corr[py, (px + 1) % n])
-    return spectrum, z, dy, dx
+    return spectrum, z, dy, dx, orientation
 
 
 def _align(spectrum: np.ndarray, dy: float, dx: float) -> np.ndarray:
@@ -624,24 +662,31 @@ def _decode(
     geometry: str,
     want_bits: bool = False,
     phased: Callable[[float, float], np.ndarray] | None = None,
+    orientation: int | None = None,
 ) -> Detection:
     """Decode a folded tile. ``phased(dx, dy)``, when given, folds the same lattice again with
     its samples moved by (dx, dy) pixels: the bits are read from that fold, put in phase with
     the pattern by the sync peak's fraction of a pixel. The sync test still reads ``acc``: the
     phased fold's peak is measured at its full height for noise too (of 2927 unmarked folds,
-    z >= 4.5 in 12 instead of 3), while its bits' errors are noise's either way."""
+    z >= 4.5 in 12 instead of 3), while its bits' errors are noise's either way.
+
+    ``orientation``: the tile's (``orient``), or None to take the one whose sync peak stands
+    highest; the bits are read from the aligned fold turned back (``unorient``)."""
     pats = patterns(key)
-    spectrum, z, dy, dx = _correlate(acc, pats)
+    spectrum, z, dy, dx, orientation = _correlate(acc, pats, orientation)
     if z < LOW_Z and not want_bits:
-        return Detection(False, None, 0.0, z, geometry)  # not synchronised: nothing to decode
-    flat = _align(spectrum, dy, dx).ravel()
+        # Not synchronised: nothing to decode.
+        return Detection(False, None, 0.0, z, geometry, orientation=orientation)
+    flat = _oriented_tile(spectrum, dy, dx, orientation)
     soft = pats.bits @ flat
     if z < HALF_Z and not want_bits and soft @ soft < SPAN_SHARE * (flat @ flat):
         # Too little of the fold lies in the watermark's span for a clean decode: skip Viterbi.
-        return Detection(False, None, 0.0, z, geometry)
+        return Detection(False, None, 0.0, z, geometry, orientation=orientation)
     if phased is not None:
-        spectrum, _, dy, dx = _correlate(phased(dx - round(dx), dy - round(dy)), pats)
-        soft = pats.bits @ _align(spectrum, dy, dx).ravel()
+        spectrum, _, dy, dx, _ = _correlate(
+            phased(dx - round(dx), dy - round(dy)), pats, orientation
+        )
+        soft = pats.bits @ _oriented_tile(spectrum, dy, dx, orientation)
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
     found = _accepted(bits, soft, z, key)
@@ -650,10 +695,19 @@ def _decode(
         paths = payload.list_viterbi(soft, LIST)[1:]
         found = next((f for f in (_accepted(b, soft, z, key) for b in paths) if f), None)
     if found is None:
-        return Detection(False, None, 0.0, z, geometry, bits)
+        return Detection(False, None, 0.0, z, geometry, bits, orientation=orientation)
     bits, message, recoded = found
     confidence = float(np.clip((soft * recoded).sum() / np.abs(soft).sum(), 0.0, 1.0))
-    return Detection(True, message.identifier, confidence, z, geometry, bits)
+    return Detection(
+        True, message.identifier, confidence, z, geometry, bits, orientation=orientation
+    )
+
+
+def _oriented_tile(spectrum: np.ndarray, dy: float, dx: float, orientation: int) -> np.ndarray:
+    """The fold (given by its spectrum) aligned with the sync pattern in ``orientation``, then
+    turned back to the tile's own orientation, flattened: what the bit patterns read."""
+    aligned = _align(spectrum, dy, dx)
+    return (aligned if orientation == 0 else unorient(aligned, orientation)).ravel()
 
 
 def _disagreements(bits: np.ndarray, soft: np.ndarray) -> tuple[int, np.ndarray]:
@@ -1026,10 +1080,12 @@ SCAN_REFINE_Z = 4.5
 
 
 @cache
-def _scan_sync(key: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """conj(sync spectrum) on a real tile's half spectrum (32 x 17), single precision, without
-    its DC; and the Parseval weight of each coefficient (the inner columns stand for two)."""
-    half = patterns(key).sync_conj[:, : PERIOD // 2 + 1].astype(np.complex64)
+def _scan_sync(key: bytes, orientation: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """conj(sync spectrum) (turned to ``orientation``) on a real tile's half spectrum (32 x 17),
+    single precision, without its DC; and the Parseval weight of each coefficient (the inner
+    columns stand for two)."""
+    conj = patterns(key).oriented_conj[orientation]
+    half = conj[:, : PERIOD // 2 + 1].astype(np.complex64)
     half[0, 0] = 0
     parseval = np.full(half.shape, 2.0, np.float32)
     parseval[:, [0, PERIOD // 2]] = 1.0
@@ -1086,7 +1142,9 @@ def _scan_table(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return periods, angles, xs, ys
 
 
-def _coherent(dft: np.ndarray, key: bytes, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def _coherent(
+    dft: np.ndarray, key: bytes, xs: np.ndarray, ys: np.ndarray, orientation: int = 0
+) -> np.ndarray:
     """The sync z of the lattices whose harmonics ``_points`` placed, without folding.
 
     Folding at a lattice and transforming the fold samples the image's spectrum at the
@@ -1095,7 +1153,7 @@ def _coherent(dft: np.ndarray, key: bytes, xs: np.ndarray, ys: np.ndarray) -> np
     and a 32x32 inverse FFT. The correlation's mean is 0 (no DC) and its variance is the
     spectrum's energy (Parseval), so only its maximum is searched.
     """
-    sync, parseval = _scan_sync(key)
+    sync, parseval = _scan_sync(key, orientation)
     h, w = dft.shape
     pairs = cv2.remap(
         dft.view(np.float32).reshape(h, w, 2),
@@ -1134,7 +1192,7 @@ def _scanned(dft: np.ndarray, key: bytes) -> list[tuple[float, float]]:
 
 
 def _refine_coherent(
-    dft: np.ndarray, key: bytes, period: float, angle: float
+    dft: np.ndarray, key: bytes, period: float, angle: float, orientation: int = 0
 ) -> tuple[float, float]:
     """A scanned lattice refined on the coherent scan's own measure, a quarter step apart over
     one step either way (the comb, ``_refine``, cannot see a lattice the scan alone found)."""
@@ -1144,7 +1202,7 @@ def _refine_coherent(
     inverse = 1 / period + quarter * SCAN_STEP / (HARMONICS * n)
     tilts = angle + quarter * SCAN_STEP * PERIOD / (HARMONICS * np.sqrt(2) * n)
     periods, angles = (grid.ravel() for grid in np.meshgrid(1 / inverse, tilts))
-    z = _coherent(dft, key, *_points(periods, angles, h, w))
+    z = _coherent(dft, key, *_points(periods, angles, h, w), orientation)
     best = int(np.argmax(z))
     return float(periods[best]), float(angles[best])
 
@@ -1160,7 +1218,12 @@ def _refine(spectrum: np.ndarray, period: float, angle: float) -> tuple[float, f
 
 
 def _polish(
-    white: np.ndarray, pats: Patterns, period: float, angle: float, whole: bool = False
+    white: np.ndarray,
+    pats: Patterns,
+    period: float,
+    angle: float,
+    whole: bool = False,
+    orientation: int = 0,
 ) -> tuple[float, float]:
     """Period and angle refined on the fold itself: the comb's maximum can sit 0.1-0.5 % off
     the true period (a crop to half the frame: 64.0 found as 63.85; Firefly's cat cropped to
@@ -1175,8 +1238,9 @@ def _polish(
     def share(p: float, a: float) -> float:
         # Each search step's centre is the previous step's winner: remembered, 11 folds, not 13.
         if (p, a) not in shares:
-            spectrum, _, dy, dx = _correlate(_fold(_unwarp(white, *_basis(p, a), whole)), pats)
-            aligned = _align(spectrum, dy, dx).ravel()
+            fold = _fold(_unwarp(white, *_basis(p, a), whole))
+            spectrum, _, dy, dx, _ = _correlate(fold, pats, orientation)
+            aligned = _oriented_tile(spectrum, dy, dx, orientation)
             proj = pats.bits @ aligned
             shares[p, a] = float(proj @ proj) / (float(aligned @ aligned) + 1e-9)
         return shares[p, a]
@@ -1262,8 +1326,10 @@ def _decode_lattice(
     key: bytes,
     want_bits: bool,
     whole: bool = False,
+    orientation: int | None = None,
 ) -> Detection:
-    """``_decode`` of the tile folded over the lattice ``basis``, its bits read from the same
+    """``_decode`` of the tile folded over the lattice ``basis`` (in ``orientation``, or the
+    best), its bits read from the same
     lattice folded again in phase with the pattern (``_decode`` asks for that fold only when
     the first passes its sync gates).
 
@@ -1277,7 +1343,8 @@ def _decode_lattice(
     def phased(dx: float, dy: float) -> np.ndarray:
         return _fold(_unwarp(white, *basis, whole, shift=(dx, dy)))
 
-    return _decode(_fold(_unwarp(white, *basis, whole)), key, "resynchronised", want_bits, phased)
+    fold = _fold(_unwarp(white, *basis, whole))
+    return _decode(fold, key, "resynchronised", want_bits, phased, orientation)
 
 
 def whitened(rgb_or_y: np.ndarray) -> np.ndarray:
@@ -1299,7 +1366,8 @@ def detect(
     measurements); by default an unsynchronised fold is rejected before the Viterbi decoder.
     """
     white = whitened(rgb_or_y)
-    best = _decode(_fold(white), key, "aligned", bits)
+    # Signing's quick check looks for a mark on the grid a new one would use: upright only.
+    best = _decode(_fold(white), key, "aligned", bits, orientation=None if resync else 0)
     if best.detected or not resync:
         return best
     pats = patterns(key)
@@ -1319,20 +1387,22 @@ def detect(
         basis = _basis(period, angle)
         found = _decode_lattice(white, basis, key, bits, scanned)
         if not found.detected and found.sync_z >= (SCAN_REFINE_Z if scanned else REFINE_Z):
+            # Refined in the orientation the fold showed.
+            turn = found.orientation
             if scanned:
-                refined = _refine_coherent(dft, key, period, angle)
+                refined = _refine_coherent(dft, key, period, angle, turn)
             else:
                 refined = _refine(spectrum, period, angle)
             # A lattice that did not move folds as it did: decoded again only if it moved.
             if refined != (period, angle):
                 period, angle = refined
                 basis = _basis(period, angle)
-                found = _decode_lattice(white, basis, key, bits, scanned)
+                found = _decode_lattice(white, basis, key, bits, scanned, turn)
             if not found.detected and found.sync_z >= POLISH_Z:
-                polished = _polish(white, pats, period, angle, scanned)
+                polished = _polish(white, pats, period, angle, scanned, turn)
                 if polished != (period, angle):
                     basis = _basis(*polished)
-                    found = _decode_lattice(white, basis, key, bits, scanned)
+                    found = _decode_lattice(white, basis, key, bits, scanned, turn)
         if found.detected:
             v1 = basis[0]
             tilt = float(np.degrees(np.arctan2(v1[1], v1[0])))
