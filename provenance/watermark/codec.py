@@ -567,6 +567,10 @@ class Detection:
     #: How the image was turned or mirrored (``orient``) before the scale and tilt above: undo
     #: the tilt and scale, then ``unorient`` the result, to have the marked image's grid again.
     orientation: int = 0
+    #: Where the marked picture was found inside a larger canvas (a border, a screenshot of a
+    #: page): (x, y, width, height) in the input's pixels; None when the mark spans the input.
+    #: The geometry above is then the region's.
+    region: tuple[int, int, int, int] | None = None
 
 
 #: Where the Gaussian residual's local standard deviation is over EDGE_STD levels (an edge, a
@@ -1347,6 +1351,74 @@ def _decode_lattice(
     return _decode(fold, key, "resynchronised", want_bits, phased, orientation)
 
 
+#: A canvas is searched for a picture inside it only when at least CANVAS_FRAME of the pixels
+#: along its edges (a band of 1 % of its short side) are flat: a border, letterboxing, a page's
+#: margins and a browser's bars are, where a photo's edges seldom are along most of its frame.
+CANVAS_FRAME = 0.5
+#: The picture is taken to be the largest solid block of busy pixels (not constant over their
+#: 3x3 neighbourhood) on a grid of short side about CANVAS_GRID, solid meaning it survives an
+#: opening by a CANVAS_OPEN square: lines of text and the bars' edges do not, a marked photo
+#: does (its pattern leaves no flat area but where it clips). Its box is then taken in by
+#: CANVAS_INSET of its sides, and searched only if it is at most CANVAS_MAX of the canvas.
+CANVAS_GRID = 512
+CANVAS_OPEN = 9
+CANVAS_INSET = 0.01
+CANVAS_MAX = 0.9
+
+
+def _grey(rgb_or_y: np.ndarray) -> np.ndarray:
+    """uint8 luminance of an RGB or luminance array."""
+    if rgb_or_y.ndim == 3:
+        if rgb_or_y.dtype == np.uint8:
+            return cv2.cvtColor(np.ascontiguousarray(rgb_or_y), cv2.COLOR_RGB2GRAY)
+        rgb_or_y = luminance(rgb_or_y)
+    if rgb_or_y.dtype == np.uint8:
+        return rgb_or_y
+    return np.clip(np.rint(rgb_or_y), 0, 255).astype(np.uint8)
+
+
+def _flat_share(strip: np.ndarray) -> float:
+    """Share of a strip's pixels within one level of their right and lower neighbours."""
+    s = strip.astype(np.int16)
+    flat = np.ones(s.shape, bool)
+    flat[:, :-1] &= np.abs(s[:, 1:] - s[:, :-1]) <= 1
+    flat[:-1, :] &= np.abs(s[1:, :] - s[:-1, :]) <= 1
+    return float(flat.mean())
+
+
+def _content_box(rgb_or_y: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x, y, width, height) of the picture inside a canvas, or None when the input does not
+    look like one (its frame is not flat, or no solid block stands out from the rest)."""
+    h, w = rgb_or_y.shape[:2]
+    band = max(2, min(h, w) // 100)
+    strips = [rgb_or_y[:band], rgb_or_y[-band:], rgb_or_y[:, :band], rgb_or_y[:, -band:]]
+    shares = [_flat_share(_grey(s).reshape(s.shape[:2])) for s in strips]
+    sizes = [band * w, band * w, band * h, band * h]
+    if np.dot(shares, sizes) < CANVAS_FRAME * sum(sizes):
+        return None
+    # A whole-factor area resize keeps a constant region exactly constant.
+    k = max(1, min(h, w) // CANVAS_GRID)
+    grey = _grey(rgb_or_y)
+    small = grey if k == 1 else cv2.resize(grey, (w // k, h // k), interpolation=cv2.INTER_AREA)
+    cross = np.ones((3, 3), np.uint8)
+    busy = (cv2.dilate(small, cross) != cv2.erode(small, cross)).astype(np.uint8)
+    solid = cv2.morphologyEx(busy, cv2.MORPH_OPEN, np.ones((CANVAS_OPEN, CANVAS_OPEN), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=4)
+    if count < 2:
+        return None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    bx, by, bw, bh = (int(v) for v in stats[largest, :4])
+    if bw * bh > CANVAS_MAX * small.size:
+        return None
+    # Taken in: the busy map reaches a pixel past the picture, JPEG's ringing further.
+    dx, dy = round(bw * CANVAS_INSET) + 1, round(bh * CANVAS_INSET) + 1
+    x0, y0 = (bx + dx) * k, (by + dy) * k
+    x1, y1 = min(w, (bx + bw - dx) * k), min(h, (by + bh - dy) * k)
+    if min(x1 - x0, y1 - y0) < DETECT_MIN_SIDE:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
+
+
 def whitened(rgb_or_y: np.ndarray) -> np.ndarray:
     """What the detector searches: the image's luminance on the base grid, whitened."""
     h, w = rgb_or_y.shape[:2]
@@ -1364,7 +1436,27 @@ def detect(
     makes (only a watermark on the grid a new one would use can interfere with it).
     ``bits``: decode the message bits even where the sync test fails (for bit-accuracy
     measurements); by default an unsynchronised fold is rejected before the Viterbi decoder.
+
+    An image shown inside a larger canvas (a border, letterboxing, a screenshot of a page) has
+    its tiles shrunk on the canvas's base grid below any period searched: when the search fails
+    and the canvas's frame is flat (``_content_box``), the picture's box is searched again as
+    an image of its own, and a detection there says where (``Detection.region``).
     """
+    found = _detect_grid(rgb_or_y, key, resync, bits)
+    if found.detected or not resync:
+        return found
+    box = _content_box(rgb_or_y)
+    if box is None:
+        return found
+    x, y, w, h = box
+    inner = _detect_grid(rgb_or_y[y : y + h, x : x + w], key, resync, bits)
+    if inner.detected:
+        return replace(inner, geometry="in a canvas", region=box)
+    return found
+
+
+def _detect_grid(rgb_or_y: np.ndarray, key: bytes, resync: bool, bits: bool) -> Detection:
+    """``detect`` on the image's own base grid."""
     white = whitened(rgb_or_y)
     # Signing's quick check looks for a mark on the grid a new one would use: upright only.
     best = _decode(_fold(white), key, "aligned", bits, orientation=None if resync else 0)
