@@ -1388,7 +1388,11 @@ def _flat_share(strip: np.ndarray) -> float:
 
 def _content_box(rgb_or_y: np.ndarray) -> tuple[int, int, int, int] | None:
     """(x, y, width, height) of the picture inside a canvas, or None when the input does not
-    look like one (its frame is not flat, or no solid block stands out from the rest)."""
+    look like one (its frame is not flat, or nothing inside stands out from the rest).
+
+    A border of one colour (letterboxing, padding to a square) is trimmed away; failing that,
+    the picture is the largest solid block of busy pixels (a screenshot's page around it).
+    """
     h, w = rgb_or_y.shape[:2]
     band = max(2, min(h, w) // 100)
     strips = [rgb_or_y[:band], rgb_or_y[-band:], rgb_or_y[:, :band], rgb_or_y[:, -band:]]
@@ -1400,6 +1404,56 @@ def _content_box(rgb_or_y: np.ndarray) -> tuple[int, int, int, int] | None:
     k = max(1, min(h, w) // CANVAS_GRID)
     grey = _grey(rgb_or_y)
     small = grey if k == 1 else cv2.resize(grey, (w // k, h // k), interpolation=cv2.INTER_AREA)
+    boxes = (box for box in (_trimmed(small), _solid(small)) if box is not None)
+    found = next((b for b in boxes if b[2] * b[3] <= CANVAS_MAX * small.size), None)
+    if found is None:
+        return None
+    bx, by, bw, bh = found
+    # Taken in: the busy map reaches a pixel past the picture, JPEG's ringing further.
+    dx, dy = round(bw * CANVAS_INSET) + 1, round(bh * CANVAS_INSET) + 1
+    x0, y0 = (bx + dx) * k, (by + dy) * k
+    x1, y1 = min(w, (bx + bw - dx) * k), min(h, (by + bh - dy) * k)
+    if min(x1 - x0, y1 - y0) < DETECT_MIN_SIDE:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
+
+
+#: A border row or column: at least BORDER_SHARE of its pixels within BORDER_LEVELS of the
+#: frame's median level (JPEG rings next to the picture's edge).
+BORDER_SHARE = 0.97
+BORDER_LEVELS = 6
+#: ... and a trimmed box is a picture only if at most BORDER_GAPS of its rows and of its
+#: columns are such a row or column.
+BORDER_GAPS = 0.03
+
+
+def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box left when the rows and columns of the frame's colour are trimmed off each side,
+    or None when nothing is trimmed."""
+    frame = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
+    level = float(np.median(frame))
+    near = np.abs(small.astype(np.int16) - np.int16(round(level))) <= BORDER_LEVELS
+    rows = np.flatnonzero(near.mean(axis=1) < BORDER_SHARE)
+    cols = np.flatnonzero(near.mean(axis=0) < BORDER_SHARE)
+    if len(rows) == 0 or len(cols) == 0:
+        return None
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if (y0, x0, y1, x1) == (0, 0, *small.shape) or min(y1 - y0, x1 - x0) < 4:
+        return None
+    # Inside a picture hardly a row or column is the border's colour; inside a page's box of
+    # text and pictures, the gaps between lines of text are.
+    inside = near[y0:y1, x0:x1]
+    gaps = max(
+        float(np.mean(inside.mean(axis=1) >= BORDER_SHARE)),
+        float(np.mean(inside.mean(axis=0) >= BORDER_SHARE)),
+    )
+    if gaps > BORDER_GAPS:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _solid(small: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box of the largest solid block of busy pixels, or None."""
     cross = np.ones((3, 3), np.uint8)
     busy = (cv2.dilate(small, cross) != cv2.erode(small, cross)).astype(np.uint8)
     solid = cv2.morphologyEx(busy, cv2.MORPH_OPEN, np.ones((CANVAS_OPEN, CANVAS_OPEN), np.uint8))
@@ -1408,15 +1462,7 @@ def _content_box(rgb_or_y: np.ndarray) -> tuple[int, int, int, int] | None:
         return None
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     bx, by, bw, bh = (int(v) for v in stats[largest, :4])
-    if bw * bh > CANVAS_MAX * small.size:
-        return None
-    # Taken in: the busy map reaches a pixel past the picture, JPEG's ringing further.
-    dx, dy = round(bw * CANVAS_INSET) + 1, round(bh * CANVAS_INSET) + 1
-    x0, y0 = (bx + dx) * k, (by + dy) * k
-    x1, y1 = min(w, (bx + bw - dx) * k), min(h, (by + bh - dy) * k)
-    if min(x1 - x0, y1 - y0) < DETECT_MIN_SIDE:
-        return None
-    return x0, y0, x1 - x0, y1 - y0
+    return bx, by, bw, bh
 
 
 def whitened(rgb_or_y: np.ndarray) -> np.ndarray:
