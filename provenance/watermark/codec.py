@@ -1371,7 +1371,7 @@ CANVAS_FRAME = 0.5
 #: does (its pattern leaves no flat area but where it clips). Its box is then taken in by
 #: CANVAS_INSET of its sides, and searched only if it is at most CANVAS_MAX of the canvas.
 CANVAS_GRID = 512
-CANVAS_OPEN = 9
+CANVAS_OPEN = 15
 CANVAS_INSET = 0.01
 SOLID_STEP = 4
 CANVAS_MAX = 0.9
