@@ -16,7 +16,7 @@ import hashlib
 import io
 import os
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -106,10 +106,23 @@ class WatermarkResult:
     #: How many standard deviations the sync peak stands up (``codec.Detection.sync_z``): how
     #: far a detection is from being lost (signing's check of the watermark it embeds).
     sync_z: float = field(default=0.0, metadata={"internal": True})
+    #: How the image was mirrored or turned by right angles (``codec.orient``; 0: as marked).
+    orientation: int = field(default=0, metadata={"internal": True})
+    #: Where the marked picture lies inside a larger canvas (a border, a screenshot of a page):
+    #: (x, y, width, height) in the pixels the detector read (a JPEG's reduced decode, see
+    #: ``decode_for_detection``), for ``evidence.compare`` on the same decode.
+    grid_region: tuple[int, int, int, int] | None = field(default=None, metadata={"internal": True})
+    #: ... and in the image's own pixels (:func:`in_image_pixels`): in the verdict's watermark
+    #: only when set (the mark spans the image otherwise).
+    region: tuple[int, int, int, int] | None = None
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
-        del d["scale"], d["angle"], d["sync_z"]
+        del d["scale"], d["angle"], d["sync_z"], d["orientation"], d["grid_region"]
+        if self.region is None:
+            del d["region"]
+        else:
+            d["region"] = list(self.region)
         return d
 
     @property
@@ -215,6 +228,9 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
             found.scale,
             found.angle,
             round(found.sync_z, 2),
+            found.orientation,
+            found.region,
+            found.region,
         )
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
@@ -311,9 +327,21 @@ def _decoded(image: Image.Image) -> Decoded:
     return Decoded(np.asarray(image.convert("L")), image)
 
 
+def in_image_pixels(found: WatermarkResult, decoded: np.ndarray, data: bytes) -> WatermarkResult:
+    """``found`` (detected on ``decoded``, the decode of ``data`` for detection, which may be
+    reduced) with its ``region`` in the image's own pixels."""
+    if found.region is None or found.grid_region is None:
+        return found
+    with Image.open(io.BytesIO(data)) as probe:
+        factor = probe.width / decoded.shape[1]
+    x, y, w, h = (round(v * factor) for v in found.grid_region)
+    return replace(found, region=(x, y, w, h))
+
+
 def detect_bytes(data: bytes, name: str = "image", method: str = "ssw") -> WatermarkResult:
     if method == "ssw":
-        return detect_rgb(load_for_detection(data, name), method)
+        luminance = load_for_detection(data, name)
+        return in_image_pixels(detect_rgb(luminance, method), luminance, data)
     return detect_rgb(np.asarray(open_image(data, name).convert("RGB")), method)
 
 
@@ -361,6 +389,7 @@ __all__ = [
     "embed_image",
     "embed_rgb",
     "identifier_from_binding",
+    "in_image_pixels",
     "load_for_detection",
     "parse_payload",
     "payload_hex",

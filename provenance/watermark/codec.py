@@ -184,7 +184,7 @@ ORIENTATIONS = 8
 #: percentile 3.69 -> 4.13, its 99th 4.28 -> 4.63. A turned orientation's z is counted this
 #: much lower, so that every gate (refining, polishing, the acceptance tiers, the list
 #: decoder) sees noise as it did with one; an upright mark is read as before.
-TURNED_PENALTY = 0.5
+TURNED_PENALTY = 0.8
 
 
 def orient(a: np.ndarray, orientation: int) -> np.ndarray:
