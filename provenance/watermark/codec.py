@@ -1372,7 +1372,7 @@ CANVAS_FRAME = 0.5
 #: CANVAS_INSET of its sides, and searched only if it is at most CANVAS_MAX of the canvas.
 CANVAS_GRID = 512
 CANVAS_OPEN = 15
-CANVAS_INSET = 0.01
+CANVAS_INSET = 0.02
 SOLID_STEP = 4
 CANVAS_MAX = 0.9
 
