@@ -635,22 +635,31 @@ def _subpixel(a: float, b: float, c: float) -> float:
 
 
 def _correlate(
-    acc: np.ndarray, pats: Patterns, orientation: int | None = 0
-) -> tuple[np.ndarray, float, float, float, int]:
-    """The folded tile's correlation with the sync pattern: (the tile's spectrum, z-score of
-    the peak, its shift dy and dx to a fraction of a pixel, the orientation). With
-    ``orientation=None`` the sync pattern is tried in every orientation (one batched inverse
-    FFT) and the one whose peak stands highest, after TURNED_PENALTY, is taken. A turned
-    orientation's z is given less TURNED_PENALTY."""
+    acc: np.ndarray, pats: Patterns, orientation: int = 0
+) -> tuple[np.ndarray, float, float, float]:
+    """The folded tile's correlation with the sync pattern (turned to ``orientation``): (the
+    tile's spectrum, z-score of the peak, its shift dy and dx to a fraction of a pixel)."""
     spectrum = np.fft.fft2(acc)
-    if orientation is None:
-        corrs = np.fft.ifft2(spectrum[None] * pats.oriented_conj).real.reshape(ORIENTATIONS, -1)
-        zs = (corrs.max(axis=1) - corrs.mean(axis=1)) / (corrs.std(axis=1) + 1e-9)
-        zs[1:] -= TURNED_PENALTY
-        orientation = int(np.argmax(zs))
-        corr = corrs[orientation].reshape(PERIOD, PERIOD)
-    else:
-        corr = np.fft.ifft2(spectrum * pats.oriented_conj[orientation]).real
+    corr = np.fft.ifft2(spectrum * pats.oriented_conj[orientation]).real
+    return (spectrum, *_peak(corr, orientation))
+
+
+def _correlate_turned(
+    acc: np.ndarray, pats: Patterns
+) -> tuple[np.ndarray, float, float, float, int]:
+    """``_correlate`` in the orientation whose peak stands highest (after TURNED_PENALTY), all
+    eight tried with one batched inverse FFT; the orientation comes last."""
+    spectrum = np.fft.fft2(acc)
+    corrs = np.fft.ifft2(spectrum[None] * pats.oriented_conj).real.reshape(ORIENTATIONS, -1)
+    zs = (corrs.max(axis=1) - corrs.mean(axis=1)) / (corrs.std(axis=1) + 1e-9)
+    zs[1:] -= TURNED_PENALTY
+    orientation = int(np.argmax(zs))
+    return (spectrum, *_peak(corrs[orientation].reshape(PERIOD, PERIOD), orientation), orientation)
+
+
+def _peak(corr: np.ndarray, orientation: int) -> tuple[float, float, float]:
+    """(z-score, dy, dx) of a sync correlation's peak; a turned orientation's z is counted
+    TURNED_PENALTY lower."""
     py, px = np.unravel_index(int(np.argmax(corr)), corr.shape)
     z = float((corr[py, px] - corr.mean()) / (corr.std() + 1e-9))
     if orientation:
@@ -658,7 +667,7 @@ def _correlate(
     n = PERIOD
     dy = py + _subpixel(corr[(py - 1) % n, px], corr[py, px], corr[(py + 1) % n, px])
     dx = px + _subpixel(corr[py, (px - 1) % n], corr[py, px], corr[py, (px + 1) % n])
-    return spectrum, z, dy, dx, orientation
+    return z, dy, dx
 
 
 def _align(spectrum: np.ndarray, dy: float, dx: float) -> np.ndarray:
@@ -687,7 +696,10 @@ def _decode(
     ``orientation``: the tile's (``orient``), or None to take the one whose sync peak stands
     highest; the bits are read from the aligned fold turned back (``unorient``)."""
     pats = patterns(key)
-    spectrum, z, dy, dx, orientation = _correlate(acc, pats, orientation)
+    if orientation is None:
+        spectrum, z, dy, dx, orientation = _correlate_turned(acc, pats)
+    else:
+        spectrum, z, dy, dx = _correlate(acc, pats, orientation)
     if z < LOW_Z and not want_bits:
         # Not synchronised: nothing to decode.
         return Detection(False, None, 0.0, z, geometry, orientation=orientation)
@@ -697,9 +709,7 @@ def _decode(
         # Too little of the fold lies in the watermark's span for a clean decode: skip Viterbi.
         return Detection(False, None, 0.0, z, geometry, orientation=orientation)
     if phased is not None:
-        spectrum, _, dy, dx, _ = _correlate(
-            phased(dx - round(dx), dy - round(dy)), pats, orientation
-        )
+        spectrum, _, dy, dx = _correlate(phased(dx - round(dx), dy - round(dy)), pats, orientation)
         soft = pats.bits @ _oriented_tile(spectrum, dy, dx, orientation)
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
@@ -1253,7 +1263,7 @@ def _polish(
         # Each search step's centre is the previous step's winner: remembered, 11 folds, not 13.
         if (p, a) not in shares:
             fold = _fold(_unwarp(white, *_basis(p, a), whole))
-            spectrum, _, dy, dx, _ = _correlate(fold, pats, orientation)
+            spectrum, _, dy, dx = _correlate(fold, pats, orientation)
             aligned = _oriented_tile(spectrum, dy, dx, orientation)
             proj = pats.bits @ aligned
             shares[p, a] = float(proj @ proj) / (float(aligned @ aligned) + 1e-9)
