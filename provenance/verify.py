@@ -56,8 +56,7 @@ from .verdict import (
 from .watermark import (
     DETECT_MIN_SIDE,
     decode_for_detection,
-    detect_rgb,
-    in_image_pixels,
+    detect_decoded,
     load_for_detection,
 )
 
@@ -155,7 +154,7 @@ def _candidates(
     image or a crop of it; see ``evidence``), and whether that is enough to call it the same.
     """
     luminance = load_for_detection(data, name)
-    found = in_image_pixels(detect_rgb(luminance), luminance, data)
+    found = detect_decoded(luminance, data, name)
     if registry is None:  # no evidence to weigh
         return found.to_dict(), [], False
     fingerprint = image_hash(luminance)

@@ -112,14 +112,14 @@ class WatermarkResult:
     #: (x, y, width, height) in the pixels the detector read (a JPEG's reduced decode, see
     #: ``decode_for_detection``), for ``evidence.compare`` on the same decode.
     grid_region: tuple[int, int, int, int] | None = field(default=None, metadata={"internal": True})
-    #: ... and in the image's own pixels (:func:`in_image_pixels`): in the verdict's watermark
+    #: ... and in the image's own pixels (:func:`detect_decoded`): in the verdict's watermark
     #: only when set (the mark spans the image otherwise).
     region: tuple[int, int, int, int] | None = None
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         del d["scale"], d["angle"], d["sync_z"], d["orientation"], d["grid_region"]
-        if self.region is None:
+        if self.region is None or not self.detected:
             del d["region"]
         else:
             d["region"] = list(self.region)
@@ -286,9 +286,10 @@ def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
     return _decode(data, name, "L").luminance
 
 
-def _decode(data: bytes, name: str, jpeg_mode: str) -> Decoded:
+def _decode(data: bytes, name: str, jpeg_mode: str, min_side: int = MIN_SIDE) -> Decoded:
     """The decode of :func:`decode_for_detection`, a colour JPEG decoded in ``jpeg_mode``
-    (YCbCr, or L: then the result has no colours, and only its luminance is to be used)."""
+    (YCbCr, or L: then the result has no colours, and only its luminance is to be used), its
+    short side reduced to no less than ``min_side``."""
     try:
         with warnings.catch_warnings():
             # The pixel limit below replaces Pillow's bomb warning.
@@ -305,7 +306,7 @@ def _decode(data: bytes, name: str, jpeg_mode: str) -> Decoded:
                     # at least MIN_SIDE (the detector's grid is 256 px). A colour JPEG comes
                     # out in ``jpeg_mode`` with no colour conversion; grey and CMYK ones in
                     # their own mode.
-                    factor = max(1, min(width, height) // MIN_SIDE)
+                    factor = max(1, min(width, height) // min_side)
                     probe.draft(jpeg_mode, (width // factor, height // factor))
                     probe.load()
                     if probe.mode == "YCbCr":
@@ -327,21 +328,59 @@ def _decoded(image: Image.Image) -> Decoded:
     return Decoded(np.asarray(image.convert("L")), image)
 
 
-def in_image_pixels(found: WatermarkResult, decoded: np.ndarray, data: bytes) -> WatermarkResult:
-    """``found`` (detected on ``decoded``, the decode of ``data`` for detection, which may be
-    reduced) with its ``region`` in the image's own pixels."""
-    if found.region is None or found.grid_region is None:
-        return found
+#: A canvas (``codec.content_box``) whose reduced decode shows nothing is decoded again with a
+#: short side of at least CANVAS_SIDE px: a JPEG screenshot of a 1920x1080 page is decoded
+#: at 480x270 for detection, where a picture filling half its height is 135 px and its
+#: watermark's pixels under half a pixel (and its box hard to tell from the text around it).
+CANVAS_SIDE = 1024
+#: ... if the reduced decode shows a block that may be a picture: at most CANVAS_BLOCK of it.
+CANVAS_BLOCK = 0.97
+
+
+def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> WatermarkResult:
+    """The watermark in ``luminance``, ``data`` decoded for detection (``load_for_detection``),
+    with its ``region`` in the image's own pixels and ``grid_region`` in ``luminance``'s.
+
+    The reduced decode is enough for an image the watermark spans; a picture inside a larger
+    canvas (a screenshot) may be too small in it, and is then read from a finer decode.
+    """
+    found = detect_rgb(luminance)
     with Image.open(io.BytesIO(data)) as probe:
-        factor = probe.width / decoded.shape[1]
-    x, y, w, h = (round(v * factor) for v in found.grid_region)
-    return replace(found, region=(x, y, w, h))
+        width = probe.width
+    factor = width / luminance.shape[1]
+    if not found.detected and factor > 1 and min(luminance.shape) < CANVAS_SIDE:
+        box = found.grid_region or codec.content_box(luminance, CANVAS_BLOCK, least=1)
+        if box is not None:
+            finer = _decode(data, name, "L", min_side=CANVAS_SIDE).luminance
+            if finer.shape[1] > luminance.shape[1]:
+                again = detect_rgb(finer)
+                if again.detected:
+                    scale = width / finer.shape[1]
+                    return _in_pixels(again, scale, luminance.shape[1] / finer.shape[1])
+    return _in_pixels(found, factor, 1.0)
+
+
+def _in_pixels(found: WatermarkResult, to_image: float, to_grid: float) -> WatermarkResult:
+    """``found``'s region (in the pixels it was detected on) scaled by ``to_image`` into the
+    image's own pixels, and by ``to_grid`` into the grid the evidence is compared on."""
+    if found.region is None:
+        return found
+    x, y, w, h = found.region
+    return replace(
+        found,
+        region=(round(x * to_image), round(y * to_image), round(w * to_image), round(h * to_image)),
+        grid_region=(
+            round(x * to_grid),
+            round(y * to_grid),
+            round(w * to_grid),
+            round(h * to_grid),
+        ),
+    )
 
 
 def detect_bytes(data: bytes, name: str = "image", method: str = "ssw") -> WatermarkResult:
     if method == "ssw":
-        luminance = load_for_detection(data, name)
-        return in_image_pixels(detect_rgb(luminance, method), luminance, data)
+        return detect_decoded(load_for_detection(data, name), data, name)
     return detect_rgb(np.asarray(open_image(data, name).convert("RGB")), method)
 
 
@@ -383,13 +422,13 @@ __all__ = [
     "binding_value",
     "decode_for_detection",
     "detect_bytes",
+    "detect_decoded",
     "detect_file",
     "detect_rgb",
     "embed_file",
     "embed_image",
     "embed_rgb",
     "identifier_from_binding",
-    "in_image_pixels",
     "load_for_detection",
     "parse_payload",
     "payload_hex",

@@ -575,7 +575,8 @@ class Detection:
     orientation: int = 0
     #: Where the marked picture was found inside a larger canvas (a border, a screenshot of a
     #: page): (x, y, width, height) in the input's pixels; None when the mark spans the input.
-    #: The geometry above is then the region's.
+    #: The geometry above is then the region's. Without a detection: the box searched in vain
+    #: (a reader with a finer decode of the same image may search it again).
     region: tuple[int, int, int, int] | None = None
 
 
@@ -1407,12 +1408,16 @@ def _flat_share(strip: np.ndarray) -> float:
     return float(flat.mean())
 
 
-def _content_box(rgb_or_y: np.ndarray) -> tuple[int, int, int, int] | None:
+def content_box(
+    rgb_or_y: np.ndarray, most: float = CANVAS_MAX, least: int = DETECT_MIN_SIDE
+) -> tuple[int, int, int, int] | None:
     """(x, y, width, height) of the picture inside a canvas, or None when the input does not
-    look like one (its frame is not flat, or nothing inside stands out from the rest).
+    look like one (its frame is not flat, or nothing inside stands out from the rest, or it
+    is more than ``most`` of the canvas, or its short side is under ``least`` px).
 
     A border of one colour (letterboxing, padding to a square) is trimmed away; failing that,
-    the picture is the largest solid block of busy pixels (a screenshot's page around it).
+    the picture is the largest hole in the page's background (``_hole``: a screenshot's page
+    around it), or else the largest solid block of busy pixels (``_solid``).
     """
     h, w = rgb_or_y.shape[:2]
     band = max(2, min(h, w) // 100)
@@ -1428,9 +1433,9 @@ def _content_box(rgb_or_y: np.ndarray) -> tuple[int, int, int, int] | None:
         small = cv2.resize(small, (round(w / k), round(h / k)), interpolation=cv2.INTER_AREA)
     k = w / small.shape[1]
     found = None
-    for box in (_trimmed, _solid):
+    for box in (_trimmed, _hole, _solid):
         found = box(small)
-        if found is not None and found[2] * found[3] <= CANVAS_MAX * small.size:
+        if found is not None and found[2] * found[3] <= most * small.size:
             break
         found = None
     if found is None:
@@ -1441,7 +1446,7 @@ def _content_box(rgb_or_y: np.ndarray) -> tuple[int, int, int, int] | None:
     dx, dy = round(bw * CANVAS_INSET) + SOLID_STEP, round(bh * CANVAS_INSET) + SOLID_STEP
     x0, y0 = round((bx + dx) * k), round((by + dy) * k)
     x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
-    if min(x1 - x0, y1 - y0) < DETECT_MIN_SIDE:
+    if min(x1 - x0, y1 - y0) < least:
         return None
     return x0, y0, x1 - x0, y1 - y0
 
@@ -1487,12 +1492,33 @@ def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
     return x0, y0, x1 - x0, y1 - y0
 
 
+#: Holes in a page's background narrower than PAGE_CLOSE grid pixels (its text, 5-8 px tall
+#: on the grid for a screenshot's body text) are closed; a picture is not.
+PAGE_CLOSE = 21
+
+
+def _hole(small: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box of the largest hole in the page's background (its commonest level) once its text
+    is closed over, or None: a screenshot's picture, found by what surrounds it (the picture
+    itself may be flat in places, its watermark erased there by JPEG)."""
+    # The page's colour: its commonest level (a browser's bars along the frame are not it).
+    level = int(np.argmax(cv2.calcHist([small], [0], None, [256], [0, 256])))
+    page = cv2.inRange(small, max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS))
+    page = cv2.morphologyEx(page, cv2.MORPH_CLOSE, np.ones((PAGE_CLOSE, PAGE_CLOSE), np.uint8))
+    return _largest(cv2.bitwise_not(page) // 255)
+
+
 def _solid(small: np.ndarray) -> tuple[int, int, int, int] | None:
     """The box of the largest solid block of busy pixels, or None."""
     # Busy: not constant over the 3x3 neighbourhood (its morphological gradient is not 0).
     busy = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     np.minimum(busy, 1, out=busy)
     solid = cv2.morphologyEx(busy, cv2.MORPH_OPEN, np.ones((CANVAS_OPEN, CANVAS_OPEN), np.uint8))
+    return _largest(solid)
+
+
+def _largest(solid: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box of the largest 4-connected block of a 0/1 map, or None."""
     # Labelled on a grid SOLID_STEP times coarser (a pixel solid if most of its cell is): noise
     # leaves thousands of specks, which cost labelling ~4 ms at 612x408, a tenth so.
     h, w = solid.shape
@@ -1526,20 +1552,20 @@ def detect(
 
     An image shown inside a larger canvas (a border, letterboxing, a screenshot of a page) has
     its tiles shrunk on the canvas's base grid below any period searched: when the search fails
-    and the canvas's frame is flat (``_content_box``), the picture's box is searched again as
+    and the canvas's frame is flat (``content_box``), the picture's box is searched again as
     an image of its own, and a detection there says where (``Detection.region``).
     """
     found = _detect_grid(rgb_or_y, key, resync, bits)
     if found.detected or not resync:
         return found
-    box = _content_box(rgb_or_y)
+    box = content_box(rgb_or_y)
     if box is None:
         return found
     x, y, w, h = box
     inner = _detect_grid(rgb_or_y[y : y + h, x : x + w], key, resync, bits)
     if inner.detected:
         return replace(inner, geometry="in a canvas", region=box)
-    return found
+    return replace(found, region=box)
 
 
 def _detect_grid(rgb_or_y: np.ndarray, key: bytes, resync: bool, bits: bool) -> Detection:
