@@ -5,8 +5,9 @@ and text around it, saved as PNG or JPEG), alone and with JPEG 75.
 
 Same photos as bench/robustness.py (``photos()``: the samples and ../shared's fixtures at
 1 MP), each marked with ``--ids`` identifiers. Detection reads the attacked pixels
-(``codec.detect``). False detections: the same attacks on the unmarked photos. Table to
-stdout, JSON to bench/results/attacks.json.
+(``codec.detect``), and where the attack ends in an encoding, its bytes as the library reads
+them too (``detect_bytes``: a JPEG decoded at reduced scale). False detections: the same
+attacks on the unmarked photos. Table to stdout, JSON to bench/results/attacks.json.
 
     uv run python -m bench.attacks [--ids 2] [--only SUBSTRING]
 """
@@ -14,6 +15,7 @@ stdout, JSON to bench/results/attacks.json.
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import time
 from collections.abc import Callable
@@ -23,16 +25,32 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from bench._common import table, write_json
-from bench.robustness import _encode, photos
-from provenance.watermark import codec, embed_rgb
+from bench.robustness import photos
+from provenance.watermark import codec, detect_bytes, embed_rgb
 
 RNG = np.random.default_rng(1212)
 
 Attack = Callable[[Image.Image], Image.Image]
 
 
+class _Encoded:
+    """An attack's last step that encodes: the decoded image, and the bytes kept on it
+    (``encoded``) for the library's own path (``detect_bytes``: a JPEG is read at reduced
+    scale)."""
+
+    def __init__(self, fmt: str, **kw: Any) -> None:
+        self.fmt, self.kw = fmt, kw
+
+    def __call__(self, im: Image.Image) -> Image.Image:
+        buf = io.BytesIO()
+        im.save(buf, format=self.fmt, **self.kw)
+        out = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+        out.info["encoded"] = buf.getvalue()
+        return out
+
+
 def _jpeg(quality: int) -> Attack:
-    return lambda im: _encode(im, "JPEG", quality=quality)
+    return _Encoded("JPEG", quality=quality)
 
 
 def _then(first: Attack, second: Attack) -> Attack:
@@ -103,8 +121,12 @@ def _screenshot(display: float, share: float) -> Attack:
     return attack
 
 
-def _png(im: Image.Image) -> Image.Image:
-    return _encode(im, "PNG")
+def _full_hd(im: Image.Image) -> Image.Image:
+    """The page as a 1920 px wide screen shows it (bilinear)."""
+    return im.resize((1920, round(im.height * 1920 / im.width)), Image.Resampling.BILINEAR)
+
+
+_png = _Encoded("PNG")
 
 
 BLACK, WHITE = (0, 0, 0), (255, 255, 255)
@@ -131,6 +153,12 @@ ATTACKS: dict[str, Attack] = {
     "screenshot 100%, 70% of side, jpeg 85": _then(_screenshot(1.0, 0.7), _jpeg(85)),
     "screenshot 75%, 50% of side, jpeg 85": _then(_screenshot(0.75, 0.5), _jpeg(85)),
     "screenshot 75%, 60% of side, jpeg 75": _then(_screenshot(0.75, 0.6), J75),
+    "screenshot 1920 wide, 75%, 50% of side, jpeg 85": _then(
+        _then(_screenshot(0.75, 0.5), _full_hd), _jpeg(85)
+    ),
+    "screenshot 1920 wide, 100%, 45% of side, jpeg 75": _then(
+        _then(_screenshot(1.0, 0.45), _full_hd), J75
+    ),
     "flip H + border 10% black + jpeg 75": _then(
         _then(_transpose(Image.Transpose.FLIP_LEFT_RIGHT), _border(0.1, BLACK)), J75
     ),
@@ -147,6 +175,8 @@ def main() -> None:
     pics = photos()
     print(f"{len(pics)} photos at 1 MP, {args.ids} identifiers each\n")
     hits: dict[str, list[bool]] = {n: [] for n in attacks}
+    # Through the library's path from the encoded bytes, where the attack ends in an encoding.
+    hits_bytes: dict[str, list[bool]] = {n: [] for n in attacks}
     zs: dict[str, list[float]] = {n: [] for n in attacks}
     seconds: dict[str, list[float]] = {n: [] for n in attacks}
     misses: list[str] = []
@@ -155,10 +185,14 @@ def main() -> None:
             identifier = int(RNG.integers(0, 1 << 40))
             marked = Image.fromarray(embed_rgb(rgb, identifier))
             for attack, fn in attacks.items():
-                attacked = np.asarray(fn(marked).convert("RGB"))
+                out = fn(marked)
+                attacked = np.asarray(out.convert("RGB"))
                 start = time.perf_counter()
                 found = codec.detect(attacked)
                 seconds[attack].append(time.perf_counter() - start)
+                if "encoded" in out.info:
+                    read = detect_bytes(out.info["encoded"])
+                    hits_bytes[attack].append(read.identifier == identifier)
                 hits[attack].append(found.identifier == identifier)
                 zs[attack].append(found.sync_z)
                 if found.identifier != identifier:
@@ -169,11 +203,14 @@ def main() -> None:
             {
                 "attack": attack,
                 "decoded": f"{100 * np.mean(hits[attack]):5.1f}%",
+                "from bytes": (
+                    f"{100 * np.mean(hits_bytes[attack]):5.1f}%" if hits_bytes[attack] else ""
+                ),
                 "median sync z": f"{statistics.median(zs[attack]):.1f}",
                 "median detect ms": f"{1000 * statistics.median(seconds[attack]):.0f}",
             }
         )
-    print(table(rows, ["attack", "decoded", "median sync z", "median detect ms"]))
+    print(table(rows, ["attack", "decoded", "from bytes", "median sync z", "median detect ms"]))
     print(f"\nmisses ({len(misses)}): " + "; ".join(misses[:60]))
     false_hits, z_max, unmarked = 0, 0.0, 0
     if args.unmarked:
