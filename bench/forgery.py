@@ -393,8 +393,8 @@ def main() -> None:
     for rgb, wid in zip(marked, ids, strict=True):
         for attack, fn in CANVASES.items():
             out = np.asarray(fn(Image.fromarray(rgb)).convert("RGB"))
-            named, now, _ = bench.outcome(jpeg(out, 85), wid)
-            canvases[attack].append((named, now, bench.similarity))
+            read, applied, _ = bench.outcome(jpeg(out, 85), wid)
+            canvases[attack].append((read, applied, bench.similarity))
     bench.likeness = []
     if args.extra:
         for rgb, wid in zip(marked, ids, strict=True):
