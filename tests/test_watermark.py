@@ -319,6 +319,7 @@ def test_cli_embed_and_detect(tmp_path, capsys):
         "payload": "feedface01",
         "confidence": result["confidence"],
         "method": "org.provenance.ssw.1",
+        "region": None,
     }
     assert 0.5 < result["confidence"] <= 1.0
 

@@ -108,21 +108,19 @@ class WatermarkResult:
     sync_z: float = field(default=0.0, metadata={"internal": True})
     #: How the image was mirrored or turned by right angles (``codec.orient``; 0: as marked).
     orientation: int = field(default=0, metadata={"internal": True})
-    #: Where the marked picture lies inside a larger canvas (a border, a screenshot of a page):
+    #: Where the marked picture lies inside a larger canvas (a border, a screenshot of a page),
+    #: or without a detection the picture searched in vain (``codec.Detection.region``):
     #: (x, y, width, height) in the pixels the detector read (a JPEG's reduced decode, see
     #: ``decode_for_detection``), for ``evidence.compare`` on the same decode.
     grid_region: tuple[int, int, int, int] | None = field(default=None, metadata={"internal": True})
-    #: ... and in the image's own pixels (:func:`detect_decoded`): in the verdict's watermark
-    #: only when set (the mark spans the image otherwise).
-    region: tuple[int, int, int, int] | None = None
+    #: Where the watermark was found when it lies in a picture inside a larger canvas (a
+    #: border, a screenshot of a page): [x, y, width, height] in the image's own pixels
+    #: (:func:`detect_decoded`); null when it spans the image, or was not found.
+    region: list[int] | None = None
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         del d["scale"], d["angle"], d["sync_z"], d["orientation"], d["grid_region"]
-        if self.region is None or not self.detected:
-            del d["region"]
-        else:
-            d["region"] = list(self.region)
         return d
 
     @property
@@ -230,7 +228,7 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
             round(found.sync_z, 2),
             found.orientation,
             found.region,
-            found.region,
+            list(found.region) if found.detected and found.region else None,
         )
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
@@ -363,12 +361,12 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
 def _in_pixels(found: WatermarkResult, to_image: float, to_grid: float) -> WatermarkResult:
     """``found``'s region (in the pixels it was detected on) scaled by ``to_image`` into the
     image's own pixels, and by ``to_grid`` into the grid the evidence is compared on."""
-    if found.region is None:
+    if found.grid_region is None:
         return found
-    x, y, w, h = found.region
+    x, y, w, h = found.grid_region
     return replace(
         found,
-        region=(round(x * to_image), round(y * to_image), round(w * to_image), round(h * to_image)),
+        region=[round(v * to_image) for v in (x, y, w, h)] if found.region else None,
         grid_region=(
             round(x * to_grid),
             round(y * to_grid),
