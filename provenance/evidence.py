@@ -208,7 +208,7 @@ def _locate(field: np.ndarray, image: np.ndarray) -> tuple[int, int]:
     return x0 + fx, y0 + fy
 
 
-def clipped(rgb: np.ndarray) -> np.ndarray:
+def clipped_mask(rgb: np.ndarray) -> np.ndarray:
     """Where an upload's colours are clipped (any channel >= CLIPPED_LEVEL), as 0/1: ``rgb``
     is its (H, W, 3) colours on the luminance's grid (``watermark.Decoded.rgb``), or (H, W)
     for a grey upload."""
@@ -230,7 +230,7 @@ def compare(
 
     ``scale`` and ``angle`` are the watermark detector's geometry (a crop to 60 % of the frame
     shows scale 1/0.6). The offset is searched over the whole reference, so any crop is found.
-    ``clipped`` (:func:`clipped` of the same decode, so on the luminance's grid) makes the
+    ``clipped`` (:func:`clipped_mask` of the same decode, so on the luminance's grid) makes the
     comparison tolerate colours clipped by a brightness or contrast edit.
     """
     if clipped is not None and clipped.shape != luminance.shape[:2]:
