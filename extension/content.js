@@ -131,6 +131,12 @@ function card(stateWord) {
 
 const whereWords = (where) => where === "browser" ? "Checked in this browser." : "Checked by the provenance service.";
 
+// A card's paragraph: its summary, or the line on where the check ran (or why it did not).
+function paragraph(className, text) {
+  const p = document.createElement("p"); p.className = className; p.textContent = text;
+  return p;
+}
+
 function panelFor(verdict, reportUrl, where) {
   const c = verdict.credentials;
   const { panel, body } = card(c.state);
@@ -139,8 +145,7 @@ function panelFor(verdict, reportUrl, where) {
     const img = document.createElement("img"); img.src = c.thumbnail; img.alt = "the signed image";
     top.append(img);
   }
-  const p = document.createElement("p"); p.className = "summary"; p.textContent = verdict.summary;
-  top.append(p);
+  top.append(paragraph("summary", verdict.summary));
   const dl = document.createElement("dl");
   field(dl, "Signed by", c.signer && (c.signer.issuer || c.signer.common_name));
   const listed = c.trust_list === "user" ? USER_ANCHOR_WORDS[where === "browser" ? "browser" : "service"] : TRUST_LIST_WORDS[c.trust_list];
@@ -153,13 +158,11 @@ function panelFor(verdict, reportUrl, where) {
   field(dl, "Time-stamped", c.signed_at);
   field(dl, "Created (declared)", c.signed_at ? null : c.created_at);
   field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)]);
-  const whereLine = document.createElement("p"); whereLine.className = "where";
-  whereLine.textContent = whereWords(where);
   const a = document.createElement("a");
   a.href = reportUrl; a.target = "_blank"; a.textContent = "Full report";
   // A web page may not open the extension's own pages; the background opens it instead.
   if (where === "browser") a.addEventListener("click", (e) => { e.preventDefault(); chrome.runtime.sendMessage({ kind: "open-report", url: reportUrl }); });
-  body.append(top, dl, whereLine, a);
+  body.append(top, dl, paragraph("where", whereWords(where)), a);
   return panel;
 }
 
@@ -167,11 +170,9 @@ function panelFor(verdict, reportUrl, where) {
 // checker's own, as the CLI prints it), or the service it needed did not answer.
 function problemPanel(problem, message, where) {
   const { panel, body } = card(problem === "unreadable" ? "Unreadable" : null);
-  const p = document.createElement("p"); p.className = "summary"; p.textContent = message;
-  const whereLine = document.createElement("p"); whereLine.className = "where";
-  whereLine.textContent = problem === "unreadable" ? whereWords(where)
+  const whereText = problem === "unreadable" ? whereWords(where)
     : "Not checked: this image needed the service (it has no embedded credentials this browser could read; the service looks for a watermark or fingerprint). Start the service or choose another in the popup, then reload the page.";
-  body.append(p, whereLine);
+  body.append(paragraph("summary", message), paragraph("where", whereText));
   return panel;
 }
 
