@@ -380,7 +380,7 @@ def test_images_the_unreachable_service_was_needed_for_are_counted(browser, back
         panel = page.locator("provenance-overlay .panel").first
         panel.wait_for()
         assert f"The provenance service at {closed} does not answer" in panel.inner_text()
-        assert "then reload the page" in panel.inner_text()
+        assert "then press “Check this page now” there" in panel.inner_text()
         page.screenshot(path=str(ARTIFACTS / "unreachable.png"))
 
         popup = _popup_over(context, worker, page)
@@ -394,6 +394,40 @@ def test_images_the_unreachable_service_was_needed_for_are_counted(browser, back
         page.close()
     finally:
         worker.evaluate(f"chrome.storage.sync.set({{backend: '{live.url}'}})")
+
+
+def test_check_this_page_now_checks_every_image_again(browser, backend, site):
+    """The popup's "Check this page now" looked only for images not checked yet, so once the
+    service was back the images it had been needed for stayed "Not checked" until a reload.
+    Now it checks the page again from nothing: the badges and counts are the new round's."""
+    context, worker = browser
+    live, _, _ = backend
+    worker.evaluate("chrome.storage.sync.set({backend: 'http://127.0.0.1:9'})")
+    try:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        page.locator('img[alt="foreign"]').scroll_into_view_if_needed()
+        counts = _counts_when(worker, page, site.url + "/", lambda c: c["unreachable"] >= 3)
+        assert (counts["checked"], counts["unreachable"]) == (2, 3), counts
+    finally:
+        worker.evaluate(f"chrome.storage.sync.set({{backend: '{live.url}'}})")
+    popup = _popup_over(context, worker, page)
+    popup.click("#scan")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator('img[alt="foreign"]').scroll_into_view_if_needed()
+    counts = _counts_when(worker, page, site.url + "/", lambda c: c["checked"] >= 5)
+    # As on a first visit with the service up (test_badges_summaries_selection_and_popup).
+    got = tuple(counts[k] for k in ("checked", "unreachable", "ai", "invalid"))
+    assert got == (5, 0, 3, 1), counts
+    assert (counts["browser"], counts["service"]) == (2, 3), counts
+    stripped = _badge(page, "stripped.jpg")
+    assert stripped.count() == 1 and stripped.inner_text() == "AI-generated"
+    assert _badge(page, "plain.jpg").count() == 0  # its "Not checked" badge is gone
+    assert page.locator("provenance-overlay .badge").count() == 4
+    results = worker.evaluate(TO_TAB, [site.url + "/", {"kind": "results"}])
+    assert len(results) == 5 and not any(r["error"] for r in results), results
+    popup.close()
+    page.close()
 
 
 def test_reader_page_says_what_to_do_with_an_empty_file_or_form(browser, backend):
