@@ -15,6 +15,7 @@ import cv2
 from PIL import Image
 
 from provenance import (
+    WATERMARK_TOO_SMALL,
     ManifestRegistry,
     Match,
     RegisteredManifest,
@@ -25,7 +26,6 @@ from provenance import (
     register_manifest,
     verify,
 )
-from provenance.verify import TOO_SMALL
 
 from .settings import Settings
 
@@ -115,7 +115,7 @@ def match_content(
     try:
         _, matches = find_matches(data, state.registry, limit=limit, media_type=media_type)
     except WatermarkSizeError:
-        return [], TOO_SMALL
+        return [], WATERMARK_TOO_SMALL
     return matches, None
 
 

@@ -26,6 +26,7 @@ from bench.forgery import jpeg, steer_phash
 from extension_api import Settings, create_app
 from extension_api.routes import client_id
 from provenance import (
+    WATERMARK_TOO_SMALL,
     ManifestRegistry,
     ManifestSpec,
     PostgresRegistry,
@@ -34,7 +35,6 @@ from provenance import (
     sign,
     verify,
 )
-from provenance.verify import TOO_SMALL
 from provenance.watermark import embed_rgb
 
 from .conftest import NOT_MEDIA_HINT, PHOTOS
@@ -500,7 +500,7 @@ async def test_by_content_of_an_image_too_small_for_the_watermark(server, files)
     Image.open(io.BytesIO(files.stripped)).resize((150, 300)).save(small, format="JPEG")
     status, body, _ = await _post(f"{server.url}/matches/byContent", small.getvalue())
     assert status == 200, body
-    assert body == {"matches": [], "watermarkSkipped": TOO_SMALL}
+    assert body == {"matches": [], "watermarkSkipped": WATERMARK_TOO_SMALL}
     status, verdict, _ = await _post(f"{server.url}/v1/verify", small.getvalue())
     assert status == 200 and verdict["watermark_skipped"] == body["watermarkSkipped"]
     # A searched image's answer has no such field.
