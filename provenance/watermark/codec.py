@@ -453,40 +453,6 @@ def _texture_gain(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
     return np.where(textured, gain, 1.0).astype(np.float32)
 
 
-DITHER = "box"
-DITHER_MODE = ""
-DITHER_SEED = 20261127
-DITHER_TILE = 64
-
-
-@lru_cache(maxsize=8)
-def _threshold_tile(kind: str) -> np.ndarray:
-    n = DITHER_TILE
-    rng = np.random.default_rng(DITHER_SEED)
-    if kind == "bayer":
-        b = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]])
-        t = np.tile(b, (n // 4, n // 4))
-    elif kind == "box":
-        perms = np.argsort(rng.random(((n // 4) ** 2, 16)), axis=1)
-        t = perms.reshape(n // 4, n // 4, 4, 4).transpose(0, 2, 1, 3).reshape(n, n)
-    elif kind == "random":
-        return rng.random((n, n)).astype(np.float32)
-    elif kind == "blue":
-        noise = rng.random((n, n)).astype(np.float32)
-        wrapped = np.tile(noise, (3, 3))
-        hp = noise - cv2.GaussianBlur(wrapped, (0, 0), 1.0)[n : 2 * n, n : 2 * n]
-        t = np.argsort(np.argsort(hp.ravel())).reshape(n, n)
-        return ((t + 0.5) / (n * n)).astype(np.float32)
-    else:
-        raise ValueError(kind)
-    return ((t + 0.5) / 16).astype(np.float32)
-
-
-def _thresholds(width: int) -> np.ndarray:
-    t = _threshold_tile(DITHER)
-    return np.tile(t, (BAND // DITHER_TILE, -(-width // DITHER_TILE)))[:, :width]
-
-
 def _per_pixel(blocks: np.ndarray, rows: int, width: int) -> np.ndarray:
     """Per-block values spread over their 8x8 pixels (edge remainders take the last block's)."""
     n, gw = blocks.shape
@@ -521,7 +487,6 @@ def embed(
     gh = factor.shape[0]
     out = np.empty_like(rgb) if out is None else out
     sx, sy = bw / w, bh / h
-    thresholds = _thresholds(w) if coarse.any() and DITHER != "none" else None
     for top in range(0, h, BAND):
         rows = min(BAND, h - top)
         # The same sampling as cv2.resize(INTER_LINEAR), for rows top..top+rows only.
@@ -541,71 +506,16 @@ def embed(
         blocks = factor[index]
         if (blocks != 1.0).any():
             band *= _per_pixel(blocks, rows, w)
+        if coarse[index].any():
+            _coarsen(band, _per_pixel(coarse[index], rows, w))
         # rint(x + r) == x + rint(r) for whole x: round once, then add with saturation (the
-        # clip at 0 and 255) to the three channels at once.
-        if coarse[index].any() and DITHER != "none":
-            weight = _per_pixel(coarse[index], rows, w)
-            _coarsen(band, weight)
-            # floor(band + 0.5 + weight (t - 0.5)): rint where the change is as drawn, the
-            # threshold map t where it is coarsened (``_thresholds``), in between where partly.
-            if DITHER_MODE == "channels":
-                chans = []
-                for k in range(3):
-                    tk = np.roll(thresholds[:rows], (17 * k, 29 * k), axis=(0, 1))
-                    chans.append(np.floor(band + 0.5 + weight * (tk - 0.5)).astype(np.int16))
-                cv2.add(
-                    rgb[top : top + rows],
-                    cv2.merge(chans),
-                    dst=out[top : top + rows],
-                    dtype=cv2.CV_8U,
-                )
-                continue
-            if DITHER_MODE.startswith("eq"):
-                alpha = float(DITHER_MODE[2:])
-                r8, c8 = rows - rows % 8, w - w % 8
-                sq = cv2.resize(
-                    band[:r8, :c8] ** 2, (c8 // 8, r8 // 8), interpolation=cv2.INTER_AREA
-                )
-                wb = cv2.resize(weight[:r8, :c8], (c8 // 8, r8 // 8), interpolation=cv2.INTER_AREA)
-                rms = np.sqrt(sq)
-                on = (wb > 0.5) & (rms > 1e-3)
-                if on.any():
-                    target = float(np.sqrt(np.mean(sq[on])))
-                    g = np.where(
-                        on, np.clip((target / np.maximum(rms, 1e-3)) ** alpha, 0.4, 2.5), 1.0
-                    )
-                    band[:r8, :c8] *= cv2.resize(
-                        g.astype(np.float32), (c8, r8), interpolation=cv2.INTER_NEAREST
-                    )
-                change = np.rint(band).astype(np.int16)
-                cv2.add(
-                    rgb[top : top + rows],
-                    cv2.merge([change] * 3),
-                    dst=out[top : top + rows],
-                    dtype=cv2.CV_8U,
-                )
-                continue
-            if DITHER_MODE.startswith("dead"):
-                theta = float(DITHER_MODE[4:])
-                mag = np.floor(np.abs(band) + 1 - theta)
-                change = (np.sign(band) * mag).astype(np.int16)
-                cv2.add(
-                    rgb[top : top + rows],
-                    cv2.merge([change] * 3),
-                    dst=out[top : top + rows],
-                    dtype=cv2.CV_8U,
-                )
-                continue
-            if DITHER_MODE == "small":
-                weight *= np.abs(band) < 1
-            weight *= thresholds[:rows] - np.float32(0.5)
-            weight += np.float32(0.5)
-            band += weight
-            change = np.floor(band).astype(np.int16)
-        else:
-            if coarse[index].any():
-                _coarsen(band, _per_pixel(coarse[index], rows, w))
-            change = np.rint(band).astype(np.int16)
+        # clip at 0 and 255) to the three channels at once. Rounded, not dithered: on a
+        # noiseless sky the coarsened change rounds to 4x4 squares of 0 or +-1 level, but
+        # floor(change + t) with t a threshold map (each 4x4 box a random permutation of the 16
+        # levels, Bayer, random, blue noise) keeps the boxes' means, and those are what FLIP at
+        # 2x zoom sees (its 8x8 blocks' error follows their mean |change|, correlation 0.99):
+        # worst blocks 0.0426 -> 0.0430, and WebP 80's median sync z 7.09 -> 6.93 on 40 skies.
+        change = np.rint(band).astype(np.int16)
         cv2.add(
             rgb[top : top + rows],
             cv2.merge([change] * rgb.shape[2]),
