@@ -1285,11 +1285,16 @@ def _decode_lattice(
     return _decode(_fold(_unwarp(white, *basis, whole)), key, "resynchronised", want_bits, phased)
 
 
+def on_base_grid(image: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """``image`` area-resized onto the base grid of an image of ``shape`` (its own by default;
+    a caller that shrank the image first gives the original's, whose grid it wants)."""
+    bh, bw = base_size(*(shape or image.shape)[:2])
+    return cv2.resize(image, (bw, bh), interpolation=cv2.INTER_AREA)
+
+
 def whitened(rgb_or_y: np.ndarray) -> np.ndarray:
     """What the detector searches: the image's luminance on the base grid, whitened."""
-    h, w = rgb_or_y.shape[:2]
-    bh, bw = base_size(h, w)
-    small = cv2.resize(rgb_or_y, (bw, bh), interpolation=cv2.INTER_AREA)
+    small = on_base_grid(rgb_or_y)
     return _whiten(luminance(small) if small.ndim == 3 else small.astype(np.float32))
 
 
