@@ -344,7 +344,7 @@ class Bench:
                     record.reference or b"",
                     found.scale,
                     found.angle,
-                    clipped=evidence.clipped(decoded.rgb()),
+                    clipped=evidence.clipped_mask(decoded.rgb()),
                     orientation=found.orientation,
                     region=found.grid_region,
                 )

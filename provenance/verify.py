@@ -174,7 +174,7 @@ def _candidates(
                 record.reference,
                 found.scale,
                 found.angle,
-                clipped=evidence.clipped(decoded.rgb()),
+                clipped=evidence.clipped_mask(decoded.rgb()),
                 orientation=found.orientation,
                 region=found.grid_region,
             )
