@@ -30,6 +30,14 @@ Design (``org.provenance.ssw.1``; not registered with the C2PA):
   A mostly textured image whose texture drowns the pattern for the detector (cloud cover) has
   it moved from heavy to moderate texture and raised there (``_texture_gain``).
   bench/quality.py measures it (flat-block RMS, NVIDIA FLIP against a JPEG q95 re-save).
+* **Mirrors and right-angle turns** keep an upright lattice upright at the same period, and
+  turn the folded tile the same way: every fold is correlated with the sync pattern in the
+  eight orientations (``orient``), a turned one's z counted TURNED_PENALTY lower.
+* **Canvases.** A picture inside a larger canvas (a border, padding to a square, a screenshot
+  of a page) has its tiles shrunk on the canvas's base grid below the periods searched. When
+  the canvas's frame is flat, the picture's box (``content_box``: a one-coloured border
+  trimmed, or the largest hole in a drawn page, or the largest solid busy block) is searched
+  as an image of its own, and a detection there says where (``Detection.region``).
 * **Decoding.** A lattice fold is resampled with anti-aliasing and, once it passes the sync
   gates, folded again in phase with the pattern for its bits; a list Viterbi decoder offers the
   check bits the LIST likeliest messages when the likeliest fails them.
@@ -1381,16 +1389,19 @@ def _decode_lattice(
 #: along its edges (a band of 1 % of its short side) are flat: a border, letterboxing, a page's
 #: margins and a browser's bars are, where a photo's edges seldom are along most of its frame.
 CANVAS_FRAME = 0.5
-#: The picture is taken to be the largest solid block of busy pixels (not constant over their
-#: 3x3 neighbourhood) on a grid of short side about CANVAS_GRID, solid meaning it survives an
-#: opening by a CANVAS_OPEN square: lines of text and the bars' edges do not, a marked photo
-#: does (its pattern leaves no flat area but where it clips). Its box is then taken in by
-#: CANVAS_INSET of its sides, and searched only if it is at most CANVAS_MAX of the canvas.
+#: The picture's box is looked for on a grid of short side about CANVAS_GRID (``content_box``),
+#: taken in by CANVAS_INSET of its sides (and SOLID_STEP grid pixels), and searched only if
+#: it is at most CANVAS_MAX of the canvas (else the first search saw it all).
 CANVAS_GRID = 512
-CANVAS_OPEN = 15
 CANVAS_INSET = 0.02
-SOLID_STEP = 4
 CANVAS_MAX = 0.9
+#: ``_solid``: busy pixels (not constant over their 3x3 neighbourhood) form a solid block when
+#: they survive an opening by a CANVAS_OPEN square: lines of text and a bar's edges do not, a
+#: marked photo does (its pattern leaves no flat area but where it clips); 9 kept lines of
+#: text after JPEG solid, joined to the picture. Blocks are labelled on a grid SOLID_STEP
+#: times coarser.
+CANVAS_OPEN = 15
+SOLID_STEP = 4
 
 
 def _grey(rgb_or_y: np.ndarray) -> np.ndarray:
