@@ -788,3 +788,23 @@ def test_an_unmarked_picture_inside_a_canvas_is_not_detected(canvas):
         page, _ = CANVASES[canvas](Image.fromarray(_photo(name, megapixels=1.0)))
         found = codec.detect(_jpeg(page, 85))
         assert not found.detected and found.identifier is None
+
+
+def test_a_full_hd_jpeg_screenshot_is_read_from_a_finer_decode():
+    """detect_bytes decodes a 1920x1080 JPEG at 480x270, where a picture filling half the
+    screen's height is 135 px and its watermark's pixels under half a pixel: the page's
+    picture is found there, and read from a finer decode; its region is in the JPEG's pixels."""
+    marked = Image.fromarray(embed_rgb(_photo("coffee.jpg", megapixels=1.0), 0x00C0FFEE42))
+    shown = marked.resize((810, 540), Image.Resampling.BILINEAR)
+    page, (left, top, width, height) = _page(shown, 0.5)
+    screen = Image.fromarray(page).resize((1920, 1080), Image.Resampling.BILINEAR)
+    k = 1920 / page.shape[1]
+    data = _save(screen, "JPEG", quality=85).getvalue()
+    assert load_for_detection(data).shape == (270, 480)
+    found = detect_bytes(data)
+    assert found.detected and found.payload == "00c0ffee42", found
+    assert found.region is not None
+    x, y, w, h = found.region
+    assert left * k - 2 <= x and top * k - 2 <= y
+    assert x + w <= (left + width) * k + 2 and y + h <= (top + height) * k + 2
+    assert w * h >= 0.8 * width * height * k * k
