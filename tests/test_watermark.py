@@ -808,3 +808,13 @@ def test_a_full_hd_jpeg_screenshot_is_read_from_a_finer_decode():
     assert left * k - 2 <= x and top * k - 2 <= y
     assert x + w <= (left + width) * k + 2 and y + h <= (top + height) * k + 2
     assert w * h >= 0.8 * width * height * k * k
+
+
+@pytest.mark.parametrize("height", [1025, 1090, 1027])
+def test_a_smooth_image_whose_last_band_is_under_a_box_tall_embeds(height):
+    """The embedding's last band of rows is height % 64 rows: 1 to 3 rows hold no 4x4 box to
+    coarsen, which crashed OpenCV's resize on a smooth image (a sky 1025 px tall)."""
+    ramp = np.linspace(80, 200, height)[:, None] * np.ones((1, 770))
+    sky = np.repeat(ramp[..., None], 3, axis=2).astype(np.uint8)
+    marked = embed_rgb(sky, 0x00C0FFEE42)
+    assert codec.detect(marked).identifier == 0x00C0FFEE42

@@ -413,6 +413,8 @@ def _coarsen(band: np.ndarray, weight: np.ndarray) -> None:
     cells, in flat blocks); a remainder narrower than a box at the right or bottom is left."""
     rows, width = band.shape
     r, c = rows - rows % COARSE_BOX, width - width % COARSE_BOX
+    if r == 0:
+        return  # the image's last band is under a box tall (a height of 64k + 1 to 3 rows)
     means = cv2.resize(
         band[:r, :c], (c // COARSE_BOX, r // COARSE_BOX), interpolation=cv2.INTER_AREA
     )
