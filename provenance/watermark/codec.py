@@ -36,7 +36,7 @@ Design (``org.provenance.ssw.1``; not registered with the C2PA):
 * **Canvases.** A picture inside a larger canvas (a border, padding to a square, a screenshot
   of a page) has its tiles shrunk on the canvas's base grid below the periods searched. When
   the canvas's frame is flat, the picture's box (``content_box``: a one-coloured border
-  trimmed, or the largest hole in a drawn page, or the largest solid busy block) is searched
+  trimmed, or the largest hole in a drawn page) is searched
   as an image of its own, and a detection there says where (``Detection.region``).
 * **Decoding.** A lattice fold is resampled with anti-aliasing and, once it passes the sync
   gates, folded again in phase with the pattern for its bits; a list Viterbi decoder offers the
@@ -1392,18 +1392,13 @@ def _decode_lattice(
 #: margins and a browser's bars are, where a photo's edges seldom are along most of its frame.
 CANVAS_FRAME = 0.5
 #: The picture's box is looked for on a grid of short side about CANVAS_GRID (``content_box``),
-#: taken in by CANVAS_INSET of its sides (and SOLID_STEP grid pixels), and searched only if
+#: taken in by CANVAS_INSET of its sides (and LABEL_STEP grid pixels), and searched only if
 #: it is at most CANVAS_MAX of the canvas (else the first search saw it all).
 CANVAS_GRID = 512
 CANVAS_INSET = 0.02
 CANVAS_MAX = 0.9
-#: ``_solid``: busy pixels (not constant over their 3x3 neighbourhood) form a solid block when
-#: they survive an opening by a CANVAS_OPEN square: lines of text and a bar's edges do not, a
-#: marked photo does (its pattern leaves no flat area but where it clips); 9 kept lines of
-#: text after JPEG solid, joined to the picture. Blocks are labelled on a grid SOLID_STEP
-#: times coarser.
-CANVAS_OPEN = 15
-SOLID_STEP = 4
+#: ``_largest`` labels blocks on a grid LABEL_STEP times coarser than CANVAS_GRID's.
+LABEL_STEP = 4
 
 
 def _grey(rgb_or_y: np.ndarray) -> np.ndarray:
@@ -1435,7 +1430,7 @@ def content_box(
 
     A border of one colour (letterboxing, padding to a square) is trimmed away; failing that,
     the picture is the largest hole in the page's background (``_hole``: a screenshot's page
-    around it), or else the largest solid block of busy pixels (``_solid``).
+    around it).
     """
     h, w = rgb_or_y.shape[:2]
     band = max(2, min(h, w) // 100)
@@ -1451,7 +1446,7 @@ def content_box(
         small = cv2.resize(small, (round(w / k), round(h / k)), interpolation=cv2.INTER_AREA)
     k = w / small.shape[1]
     found = None
-    for box in (_trimmed, _hole, _solid):
+    for box in (_trimmed, _hole):
         found = box(small)
         if found is not None and found[2] * found[3] <= most * small.size:
             break
@@ -1460,8 +1455,8 @@ def content_box(
         return None
     bx, by, bw, bh = found
     # Taken in: the busy map reaches a pixel past the picture, JPEG's ringing further, and a
-    # solid block is found to SOLID_STEP pixels.
-    dx, dy = round(bw * CANVAS_INSET) + SOLID_STEP, round(bh * CANVAS_INSET) + SOLID_STEP
+    # hole is found to LABEL_STEP pixels.
+    dx, dy = round(bw * CANVAS_INSET) + LABEL_STEP, round(bh * CANVAS_INSET) + LABEL_STEP
     x0, y0 = round((bx + dx) * k), round((by + dy) * k)
     x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
     if min(x1 - x0, y1 - y0) < least:
@@ -1541,27 +1536,18 @@ def _hole(small: np.ndarray) -> tuple[int, int, int, int] | None:
     return _largest(cv2.bitwise_not(page) // 255)
 
 
-def _solid(small: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The box of the largest solid block of busy pixels, or None."""
-    # Busy: not constant over the 3x3 neighbourhood (its morphological gradient is not 0).
-    busy = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    np.minimum(busy, 1, out=busy)
-    solid = cv2.morphologyEx(busy, cv2.MORPH_OPEN, np.ones((CANVAS_OPEN, CANVAS_OPEN), np.uint8))
-    return _largest(solid)
-
-
-def _largest(solid: np.ndarray) -> tuple[int, int, int, int] | None:
+def _largest(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """The box of the largest 4-connected block of a 0/1 map, or None."""
-    # Labelled on a grid SOLID_STEP times coarser (a pixel solid if most of its cell is): noise
+    # Labelled on a grid LABEL_STEP times coarser (a cell set if most of it is): a noisy map
     # leaves thousands of specks, which cost labelling ~4 ms at 612x408, a tenth so.
-    h, w = solid.shape
-    cells = (w // SOLID_STEP, h // SOLID_STEP)
-    coarse = cv2.resize(solid * np.uint8(255), cells, interpolation=cv2.INTER_AREA) >= 128
+    h, w = mask.shape
+    cells = (w // LABEL_STEP, h // LABEL_STEP)
+    coarse = cv2.resize(mask * np.uint8(255), cells, interpolation=cv2.INTER_AREA) >= 128
     count, _, stats, _ = cv2.connectedComponentsWithStats(coarse.view(np.uint8), connectivity=4)
     if count < 2:
         return None
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    bx, by, bw, bh = (int(v) * SOLID_STEP for v in stats[largest, :4])
+    bx, by, bw, bh = (int(v) * LABEL_STEP for v in stats[largest, :4])
     return bx, by, bw, bh
 
 
