@@ -217,25 +217,28 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
     h, w = rgb.shape[:2]
     _check_size(w, h, "image", DETECT_MIN_SIDE if method == "ssw" else MIN_SIDE)
     if method == "ssw":
-        found = codec.detect(rgb, key=watermark_key(), resync=resync)
-        return WatermarkResult(
-            found.detected,
-            payload_hex(found.identifier) if found.identifier is not None else None,
-            round(found.confidence, 3),
-            ALG,
-            found.scale,
-            found.angle,
-            round(found.sync_z, 2),
-            found.orientation,
-            found.region,
-            list(found.region) if found.detected and found.region else None,
-        )
+        return _result(codec.detect(rgb, key=watermark_key(), resync=resync))
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
     bits = imwm.decode(np.ascontiguousarray(rgb[..., ::-1]), 32, method)
     # These methods carry no check bits: any 32 bits come out, so none counts as detected.
     value = int("".join(str(int(b)) for b in bits), 2)
     return WatermarkResult(False, payload_hex(value), 0.0, f"imwatermark.{method}")
+
+
+def _result(found: codec.Detection) -> WatermarkResult:
+    return WatermarkResult(
+        found.detected,
+        payload_hex(found.identifier) if found.identifier is not None else None,
+        round(found.confidence, 3),
+        ALG,
+        found.scale,
+        found.angle,
+        round(found.sync_z, 2),
+        found.orientation,
+        found.region,
+        list(found.region) if found.detected and found.region else None,
+    )
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
@@ -355,7 +358,8 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
         if box is not None and min(box[2:]) < CANVAS_FINER:
             finer = _decode(data, name, "L", min_side=CANVAS_SIDE).luminance
             if finer.shape[1] > luminance.shape[1]:
-                again = detect_rgb(finer)
+                # The whole canvas was searched: its picture alone is, finer.
+                again = _result(codec.detect_picture(finer, key=watermark_key()))
                 if again.detected:
                     scale = width / finer.shape[1]
                     return _in_pixels(again, scale, luminance.shape[1] / finer.shape[1])

@@ -179,6 +179,9 @@ class Patterns:
     sync_conj: np.ndarray  # (PERIOD, PERIOD), complex
     #: conj(FFT(orient(sync, o))) for each of the ORIENTATIONS (``[0]`` is ``sync_conj``).
     oriented_conj: np.ndarray  # (ORIENTATIONS, PERIOD, PERIOD), complex
+    #: ... their half spectra (a real tile's), and their power spectra, flattened.
+    oriented_half: np.ndarray  # (ORIENTATIONS, PERIOD, PERIOD // 2 + 1), complex
+    oriented_power: np.ndarray  # (ORIENTATIONS, PERIOD * PERIOD)
 
 
 #: The eight ways an image can be turned by right angles and mirrored on its pixel grid
@@ -230,7 +233,9 @@ def patterns(key: bytes = DEFAULT_KEY) -> Patterns:
         chosen = h[rows][:, rng.permutation(n)] * rng.choice([-1.0, 1.0], n).astype(np.float32)
         sync = chosen[0].reshape(PERIOD, PERIOD)
         oriented = np.conj(np.fft.fft2([orient(sync, o) for o in range(ORIENTATIONS)]))
-        _PATTERNS[key] = Patterns(sync, chosen[1:], oriented[0], oriented)
+        half = np.ascontiguousarray(oriented[:, :, : PERIOD // 2 + 1])
+        power = np.square(np.abs(oriented)).reshape(ORIENTATIONS, -1)
+        _PATTERNS[key] = Patterns(sync, chosen[1:], oriented[0], oriented, half, power)
     return _PATTERNS[key]
 
 
@@ -666,11 +671,17 @@ def _correlate_turned(
     """``_correlate`` in the orientation whose peak stands highest (after TURNED_PENALTY), all
     eight tried with one batched inverse FFT; the orientation comes last."""
     spectrum = np.fft.fft2(acc)
-    corrs = np.fft.ifft2(spectrum[None] * pats.oriented_conj).real.reshape(ORIENTATIONS, -1)
-    zs = (corrs.max(axis=1) - corrs.mean(axis=1)) / (corrs.std(axis=1) + 1e-9)
+    half, power = pats.oriented_half, pats.oriented_power
+    # The correlations are real: their half spectra suffice. Their mean is 0 (the sync pattern
+    # has no DC), so their variance is their spectrum's energy over PERIOD^4 (Parseval): the
+    # z of every orientation for one batched inverse FFT and a matrix product; the chosen
+    # one's z is then measured as ``_correlate`` measures it.
+    corrs = np.fft.irfft2(spectrum[None, :, : PERIOD // 2 + 1] * half, s=(PERIOD, PERIOD))
+    energy = power @ np.square(np.abs(spectrum)).ravel()
+    zs = corrs.reshape(ORIENTATIONS, -1).max(axis=1) / (np.sqrt(energy) / PERIOD**2 + 1e-9)
     zs[1:] -= TURNED_PENALTY
     orientation = int(np.argmax(zs))
-    return (spectrum, *_peak(corrs[orientation].reshape(PERIOD, PERIOD), orientation), orientation)
+    return (spectrum, *_peak(corrs[orientation], orientation), orientation)
 
 
 def _peak(corr: np.ndarray, orientation: int) -> tuple[float, float, float]:
@@ -1582,11 +1593,23 @@ def detect(
     found = _detect_grid(rgb_or_y, key, resync, bits)
     if found.detected or not resync:
         return found
+    return _in_canvas(rgb_or_y, key, bits, found)
+
+
+def detect_picture(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY) -> Detection:
+    """``detect``'s search of the picture inside a canvas alone, the canvas not searched as a
+    whole (for a finer decode of a canvas whose whole was searched already)."""
+    return _in_canvas(rgb_or_y, key, False, Detection(False, None, 0.0, 0.0, "in a canvas"))
+
+
+def _in_canvas(rgb_or_y: np.ndarray, key: bytes, bits: bool, found: Detection) -> Detection:
+    """The picture inside a canvas (``content_box``) searched as an image of its own, or
+    ``found`` (what the whole gave) with the box searched in vain."""
     box = content_box(rgb_or_y)
     if box is None:
         return found
     x, y, w, h = box
-    inner = _detect_grid(rgb_or_y[y : y + h, x : x + w], key, resync, bits)
+    inner = _detect_grid(rgb_or_y[y : y + h, x : x + w], key, True, bits)
     if inner.detected:
         return replace(inner, geometry="in a canvas", region=box)
     return replace(found, region=box)
