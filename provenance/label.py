@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import UnsupportedMediaError
+from .exif_thumbnail import EXIF_HEADER, with_new_thumbnail
 from .media import (
     ChromaSubsampling,
     PlainJpeg,
@@ -22,6 +23,7 @@ from .media import (
     rgb_of_cmyk,
     tiff_kept_tags,
     with_jpeg_segments,
+    with_png_chunk_data,
     with_png_chunks,
 )
 
@@ -105,6 +107,9 @@ def encode_like(
     for key in keys:
         if original.info.get(key):
             params[key] = original.info[key]
+    if isinstance(params.get("exif"), bytes):
+        # Its thumbnail shows the pixels written, not the original's (``exif_thumbnail``).
+        params["exif"] = with_new_thumbnail(params["exif"], image)
     profile = original.info.get("icc_profile")
     if profile and image.mode != original.mode and not icc_fits(profile, image.mode):
         # Not the original's profile on pixels now in a mode it does not describe: a labelled
@@ -115,6 +120,7 @@ def encode_like(
         params["quality"] = 95
     text = png_kept_chunks(source) if fmt == "PNG" and source else b""
     if text:
+        text = with_png_chunk_data(text, b"eXIf", lambda exif: with_new_thumbnail(exif, image))
         # The ICC profile and EXIF chunks kept are the source's own: not a second copy from the
         # encoder (Pillow writes ``image.info``'s profile unless told not to).
         kinds = png_chunk_kinds(text)
@@ -160,7 +166,6 @@ _PNG_PARAMS = [
     cv2.IMWRITE_PNG_ZLIBBUFFER_SIZE,
     1 << 16,
 ]
-_EXIF_HEADER = b"Exif\x00\x00"
 
 
 def _png(image: Image.Image, params: dict[str, object], text: bytes, *, release: bool) -> bytes:
@@ -178,7 +183,7 @@ def _png(image: Image.Image, params: dict[str, object], text: bytes, *, release:
     if isinstance(exif, bytes):
         # A PNG's eXIf chunk holds the TIFF structure alone, without JPEG's APP1 header.
         kinds.append(cv2.IMAGE_METADATA_EXIF)
-        chunks.append(np.frombuffer(exif.removeprefix(_EXIF_HEADER), np.uint8))
+        chunks.append(np.frombuffer(exif.removeprefix(EXIF_HEADER), np.uint8))
     ok, encoded = cv2.imencodeWithMetadata(".png", pixels, kinds, chunks, _PNG_PARAMS)
     if not ok:  # pragma: no cover - libpng writes any 8-bit RGB(A) array
         raise UnsupportedMediaError("cannot encode the image as PNG")
@@ -202,6 +207,8 @@ def encode_rgb_jpeg(jpeg: PlainJpeg) -> bytes:
     array in hand. The array is consumed: its channels are swapped to OpenCV's order in place,
     a band of rows at a time (a whole-image swap allocates a full-size temporary)."""
     rgb = jpeg.rgb
+    # Its thumbnail shows the pixels written, not the original's (``exif_thumbnail``).
+    exif = with_new_thumbnail(jpeg.exif, rgb) if jpeg.exif else None
     for top in range(0, rgb.shape[0], 64):
         band = rgb[top : top + 64]
         cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
@@ -209,10 +216,10 @@ def encode_rgb_jpeg(jpeg: PlainJpeg) -> bytes:
     if jpeg.icc_profile:
         kinds.append(cv2.IMAGE_METADATA_ICCP)
         chunks.append(np.frombuffer(jpeg.icc_profile, np.uint8))
-    if jpeg.exif:
+    if exif:
         # OpenCV writes the APP1 header itself.
         kinds.append(cv2.IMAGE_METADATA_EXIF)
-        chunks.append(np.frombuffer(jpeg.exif.removeprefix(_EXIF_HEADER), np.uint8))
+        chunks.append(np.frombuffer(exif.removeprefix(EXIF_HEADER), np.uint8))
     sampling = _JPEG_SAMPLING[jpeg.subsampling or ChromaSubsampling.S420]
     params = [*_JPEG_PARAMS, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling]
     if jpeg.progressive:
