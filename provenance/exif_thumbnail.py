@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -62,7 +63,7 @@ def find_thumbnail(exif: bytes) -> ExifThumbnail | None:
     if bytes(body[:4]) not in (b"II*\x00", b"MM\x00*"):
         return None
     little = body[0] == ord("I")
-    order = "little" if little else "big"
+    order: Literal["little", "big"] = "little" if little else "big"
 
     def number(at: int, size: int) -> int | None:
         return int.from_bytes(body[at : at + size], order) if at + size <= len(body) else None
@@ -152,7 +153,7 @@ def with_new_thumbnail(exif: bytes, pixels: Image.Image | np.ndarray) -> bytes:
     if found is None:
         return exif
     block = bytearray(exif)
-    order = "little" if found.little_endian else "big"
+    order: Literal["little", "big"] = "little" if found.little_endian else "big"
     start, end = found.tiff + found.offset, found.tiff + found.offset + found.length
     inside = end <= len(block)
     if found.size is not None:

@@ -107,9 +107,9 @@ def encode_like(
     for key in keys:
         if original.info.get(key):
             params[key] = original.info[key]
-    if isinstance(params.get("exif"), bytes):
+    if isinstance(exif := params.get("exif"), bytes):
         # Its thumbnail shows the pixels written, not the original's (``exif_thumbnail``).
-        params["exif"] = with_new_thumbnail(params["exif"], image)
+        params["exif"] = with_new_thumbnail(exif, image)
     profile = original.info.get("icc_profile")
     if profile and image.mode != original.mode and not icc_fits(profile, image.mode):
         # Not the original's profile on pixels now in a mode it does not describe: a labelled

@@ -13,15 +13,31 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, IptcImagePlugin, JpegImagePlugin, TiffImagePlugin, TiffTags
+from PIL import (
+    ExifTags,
+    Image,
+    ImageCms,
+    IptcImagePlugin,
+    JpegImagePlugin,
+    TiffImagePlugin,
+    TiffTags,
+)
 
 from provenance import ManifestSpec, SignOptions, TrustPolicy, sign, verify
 from provenance._internal import c2pa_adapter
 from provenance.cli.inputs import expand_inputs
 from provenance.errors import MalformedAssetError, UnsupportedMediaError
+from provenance.exif_thumbnail import (
+    EXIF_HEADER,
+    find_thumbnail,
+    fitted_size,
+    thumbnail_picture,
+    with_new_thumbnail,
+)
 from provenance.label import draw_label
 from provenance.media import (
     EMBEDDABLE,
+    SEGMENT_EXIF,
     _png_chunks,
     decode_plain_jpeg,
     jpeg_kept_segments,
@@ -776,3 +792,204 @@ def test_a_pdf_with_bytes_before_its_header_is_read_as_pdf_readers_read_it(crede
     # Further on, "%PDF-" is no header: the bytes are still in no format.
     with pytest.raises(UnsupportedMediaError, match="are not PDF"):
         media_type_of(b"\x00" * 1024 + out.getvalue(), "report.pdf")
+
+
+# -- EXIF: IFD1's thumbnail shows the signed pixels ----------------------------------------------
+
+
+def _exif_thumbnail(data: bytes) -> tuple[bytes, int, int, bytes] | None:
+    """A file's EXIF block (as Pillow gives it), its IFD1 thumbnail's offset and length (from
+    the TIFF header) and that thumbnail's bytes, as viewers find it; None without one."""
+    with Image.open(io.BytesIO(data)) as image:
+        exif = image.info.get("exif") or b""
+        ifd1 = image.getexif().get_ifd(ExifTags.IFD.IFD1)
+    if 0x0201 not in ifd1:
+        return None
+    tiff = 6 if exif.startswith(EXIF_HEADER) else 0
+    offset, length = ifd1[0x0201], ifd1[0x0202]
+    return exif, offset, length, exif[tiff + offset : tiff + offset + length]
+
+
+def _label_pixels(a: Image.Image, b: Image.Image) -> int:
+    """How many pixels of two pictures of one size stand far apart where the label goes
+    (bottom left): its white letters, which resampling and JPEG do not make."""
+    box = (0, a.height * 4 // 5, a.width // 2, a.height)
+    near, far = (np.asarray(p.crop(box).convert("L"), np.int16) for p in (a, b))
+    return int((np.abs(near - far) > 64).sum())
+
+
+def _assert_shows(thumbnail: bytes, signed: bytes, size: tuple[int, int]) -> Image.Image:
+    """The thumbnail is a JPEG of ``size`` showing the signed file's pixels (stored orientation)."""
+    with Image.open(io.BytesIO(thumbnail)) as picture, Image.open(io.BytesIO(signed)) as image:
+        assert picture.format == "JPEG" and picture.size == size
+        picture.load()
+        expected = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        assert _mean_difference(picture.convert("RGB"), expected) < 8  # resampling, JPEG
+        return picture.convert("RGB")
+
+
+def _assert_only_thumbnail_changed(before: bytes, after: bytes, offset: int, length: int) -> None:
+    """Every byte of ``after``'s EXIF block up to where ``before``'s thumbnail ended is as it
+    was, but IFD1's two entries that locate the thumbnail (and its old bytes, zeroed if it
+    moved): maker notes and sub-IFDs keep their offsets."""
+    found = find_thumbnail(before)
+    assert found is not None
+    moved = after[found.tiff + offset : found.tiff + offset + 2] != b"\xff\xd8"
+    expected = bytearray(before)
+    for entry in (found.offset_entry, found.length_entry):
+        expected[entry + 2 : entry + 12] = after[entry + 2 : entry + 12]
+    if moved:
+        expected[found.tiff + offset : found.tiff + offset + length] = bytes(length)
+    end = found.tiff + offset + (length if moved else 0)
+    assert after[:end] == bytes(expected[:end])
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize(
+    "fixture",
+    # At the end of the EXIF block; with other bytes after it; a rotated photo (orientation 6).
+    ["earth_apollo17.jpg", "cloud.jpg", "no_alg.jpg"],
+)
+def test_a_signed_jpegs_exif_thumbnail_shows_the_signed_pixels(
+    credentials, trusted, shared, fixture, label
+):
+    """File browsers and galleries show IFD1's thumbnail: it was the original's, without the
+    label (and the watermark). It is made again from the signed pixels, at its own size and in
+    the stored orientation, and nothing else in the EXIF block moves."""
+    data = (shared / "c2pa-rs" / "sdk" / "tests" / "fixtures" / fixture).read_bytes()
+    found = _exif_thumbnail(data)
+    assert found is not None
+    exif, offset, length, old = found
+    with Image.open(io.BytesIO(old)) as picture, Image.open(io.BytesIO(data)) as image:
+        size = picture.size
+        unsigned = thumbnail_picture(image, size)  # the original's pixels, made alike
+    options = SignOptions(AI, label=label, watermark_id=WID, drop_credentials=True)
+    signed = sign(data, credentials, options).asset
+    assert signed is not None
+    now = _exif_thumbnail(signed)
+    assert now is not None
+    new_exif, _, _, thumbnail = now
+    assert thumbnail != old
+    shown = _assert_shows(thumbnail, signed, size)
+    # The label shows in the preview (a dark box with white text), as it does in the image.
+    assert (_label_pixels(shown, unsigned) > 10) is (label is not None)
+    _assert_only_thumbnail_changed(exif, new_exif, offset, length)
+    with Image.open(io.BytesIO(data)) as before, Image.open(io.BytesIO(signed)) as after:
+        for ifd in (ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo):
+            # (repr: a NaN rational, as no_alg.jpg has, is unequal to itself)
+            assert repr(after.getexif().get_ifd(ifd)) == repr(before.getexif().get_ifd(ifd))
+        assert repr(dict(after.getexif())) == repr(dict(before.getexif()))  # IFD0
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+def _camera_exif(thumbnail: bytes, *, after: bytes = b"") -> bytes:
+    """An EXIF block (little-endian TIFF, without the APP1 header) laid out as cameras write
+    it: IFD0 (Make, a link to the Exif IFD), the Exif IFD with a maker note that holds an
+    offset into the block (as Nikon's and Canon's notes do), then IFD1 and its
+    JPEG thumbnail, then ``after``."""
+
+    def entry(tag: int, kind: int, count: int, value: int) -> bytes:
+        return (
+            tag.to_bytes(2, "little")
+            + kind.to_bytes(2, "little")
+            + count.to_bytes(4, "little")
+            + value.to_bytes(4, "little")
+        )
+
+    make = b"Acme\x00\x00"  # at 38 (ASCII, 5 bytes and a pad)
+    ifd0 = (2).to_bytes(2, "little") + entry(0x010F, 2, 5, 38) + entry(0x8769, 4, 1, 44)
+    ifd0 += (120).to_bytes(4, "little")  # IFD1
+    exif_ifd = (1).to_bytes(2, "little") + entry(0x927C, 7, 16, 62) + bytes(4)  # at 44
+    note = b"ACMENOTE" + (38).to_bytes(4, "little") + b"\x01\x02\x03\x04"  # at 62, 16 bytes
+    ifd1 = (
+        (3).to_bytes(2, "little")
+        + entry(0x0103, 3, 1, 6)
+        + entry(0x0201, 4, 1, 162)
+        + entry(0x0202, 4, 1, len(thumbnail))
+        + bytes(4)
+    )
+    free = bytes(42)  # 78..120: unused (as between a camera's blocks)
+    block = b"II*\x00" + (8).to_bytes(4, "little") + ifd0 + make + exif_ifd + note + free
+    assert len(block) == 120
+    block += ifd1
+    assert len(block) == 162
+    return block + thumbnail + after
+
+
+def _jpeg_thumbnail(colour: tuple[int, int, int], size: tuple[int, int] = (160, 106)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_exif_thumbnail_is_made_again_in_every_format_keeping_maker_notes(
+    credentials, trusted, photo, fmt, label
+):
+    """A JPEG (OpenCV's encode unlabelled, Pillow's labelled), a PNG (its eXIf chunk kept byte
+    for byte) and a WebP carry an EXIF thumbnail that is nothing like the image (magenta):
+    each signed file's shows the signed pixels, and the maker note's bytes and offset hold."""
+    old = _jpeg_thumbnail((255, 0, 255))
+    block = _camera_exif(old)
+    image = Image.open(photo).convert("RGB").resize((480, 320))
+    out = io.BytesIO()
+    if fmt == "PNG":
+        image.save(out, format="PNG")
+        data = _png_with(image, png_chunk(b"eXIf", block))
+    else:
+        image.save(out, format=fmt, quality=90, exif=EXIF_HEADER + block)
+        data = out.getvalue()
+    assert _exif_thumbnail(data) is not None
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    now = _exif_thumbnail(signed)
+    assert now is not None
+    new_block, _, _, thumbnail = now
+    _assert_shows(thumbnail, signed, (160, 106))
+    _assert_only_thumbnail_changed(block, new_block.removeprefix(EXIF_HEADER), 162, len(old))
+    with Image.open(io.BytesIO(signed)) as after:
+        exif = after.getexif()
+        assert exif[0x010F] == "Acme"
+        assert exif.get_ifd(ExifTags.IFD.Exif)[0x927C] == block[62:78]
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+def test_exif_thumbnail_unlinked_where_a_new_one_cannot_be_made(photo):
+    """IFD1 pointing to no JPEG, or a block a new thumbnail would push past one APP1 segment:
+    IFD1 is unlinked and the old thumbnail's bytes zeroed (no preview rather than a false
+    one), the rest as it was. A block without IFD1 stays as it is."""
+    pixels = Image.open(photo).convert("RGB")
+    not_jpeg = b"\x00\x01not a jpeg" * 10
+    for block in (
+        _camera_exif(not_jpeg),
+        _camera_exif(_jpeg_thumbnail((0, 0, 0)), after=bytes(SEGMENT_EXIF - 2_000)),
+    ):
+        found = find_thumbnail(block)
+        assert found is not None
+        new = with_new_thumbnail(block, pixels)
+        assert len(new) == len(block)
+        assert new[found.link : found.link + 4] == bytes(4)  # IFD0 links to no IFD1
+        assert new[162 : 162 + found.length] == bytes(found.length)
+        assert new[: found.link] == block[: found.link]
+        assert new[162 + found.length :] == block[162 + found.length :]
+        exif = Image.Exif()
+        exif.load(new)
+        assert exif.get_ifd(ExifTags.IFD.IFD1) == {} and exif[0x010F] == "Acme"
+    without = _camera_exif(b"")[:116] + bytes(4)  # IFD0's link to IFD1 is 0
+    assert find_thumbnail(without) is None and with_new_thumbnail(without, pixels) == without
+
+
+def test_exif_thumbnail_keeps_its_size_letterboxed_as_cameras_do():
+    """A 3:2 photo in a 160x120 thumbnail (DCF): scaled to fit and centred on black; a
+    thumbnail of the image's own shape is filled."""
+    red = Image.new("RGB", (600, 400), (255, 0, 0))
+    boxed = thumbnail_picture(red, (160, 120))
+    assert boxed.size == (160, 120)
+    assert boxed.getpixel((80, 2)) == (0, 0, 0) and boxed.getpixel((80, 60)) == (255, 0, 0)
+    assert fitted_size((600, 400), (160, 107)) == (160, 107)
+    assert fitted_size((1071, 1428), (89, 119)) == (89, 119)  # cards_trusted.jpg's
+    array = np.zeros((400, 600, 3), np.uint8)
+    assert thumbnail_picture(array, (160, 120)).size == (160, 120)
