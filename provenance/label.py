@@ -6,10 +6,9 @@ import io
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, TiffImagePlugin
 
 from .errors import UnsupportedMediaError
-from .exif_thumbnail import EXIF_HEADER, with_new_thumbnail
 from .media import (
     ChromaSubsampling,
     PlainJpeg,
@@ -25,6 +24,12 @@ from .media import (
     with_jpeg_segments,
     with_png_chunk_data,
     with_png_chunks,
+)
+from .previews import (
+    EXIF_HEADER,
+    with_new_photoshop_segments,
+    with_new_photoshop_thumbnail,
+    with_new_thumbnail,
 )
 
 DEFAULT_LABEL = "AI-generated"
@@ -108,7 +113,7 @@ def encode_like(
         if original.info.get(key):
             params[key] = original.info[key]
     if isinstance(exif := params.get("exif"), bytes):
-        # Its thumbnail shows the pixels written, not the original's (``exif_thumbnail``).
+        # Its thumbnail shows the pixels written, not the original's (``previews``).
         params["exif"] = with_new_thumbnail(exif, image)
     profile = original.info.get("icc_profile")
     if profile and image.mode != original.mode and not icc_fits(profile, image.mode):
@@ -136,14 +141,22 @@ def encode_like(
         params["compress_level"] = 1
     if fmt == "JPEG" and image.mode == "RGB" and (kept := chroma_subsampling(original)):
         params["subsampling"] = kept.value  # else Pillow's default, 4:2:0 at quality 95
-    segments = jpeg_kept_segments(original) if fmt == "JPEG" else b""
+    # Photoshop's thumbnail too shows the pixels written (``previews``).
+    kept_segments = jpeg_kept_segments(original) if fmt == "JPEG" else b""
+    segments = with_new_photoshop_segments(kept_segments, image)
     if segments:
         # The comments are among them: not a second copy from ``image.info``.
         params["comment"] = b""
     if fmt == "JPEG" and is_progressive(original):
         params["progressive"] = True
     if fmt == "TIFF":
-        params["tiffinfo"] = tiff_kept_tags(original)
+        params["tiffinfo"] = tags = tiff_kept_tags(original)
+        chunk = TiffImagePlugin.PHOTOSHOP_CHUNK
+        if isinstance(resources := tags.get(chunk), bytes):
+            tags[chunk] = with_new_photoshop_thumbnail(resources, image)
+            if isinstance(image, TiffImagePlugin.TiffImageFile) and chunk in image.tag_v2:
+                # Pillow writes the tags of the TIFF it opened over ``tiffinfo``'s.
+                image.tag_v2[chunk] = tags[chunk]
         if original.info.get("compression") in _TIFF_LOSSLESS:
             params["compression"] = original.info["compression"]
     out = io.BytesIO()
@@ -207,8 +220,9 @@ def encode_rgb_jpeg(jpeg: PlainJpeg) -> bytes:
     array in hand. The array is consumed: its channels are swapped to OpenCV's order in place,
     a band of rows at a time (a whole-image swap allocates a full-size temporary)."""
     rgb = jpeg.rgb
-    # Its thumbnail shows the pixels written, not the original's (``exif_thumbnail``).
+    # Its thumbnail shows the pixels written, not the original's (``previews``).
     exif = with_new_thumbnail(jpeg.exif, rgb) if jpeg.exif else None
+    segments = with_new_photoshop_segments(jpeg.segments, rgb)
     for top in range(0, rgb.shape[0], 64):
         band = rgb[top : top + 64]
         cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
@@ -227,4 +241,4 @@ def encode_rgb_jpeg(jpeg: PlainJpeg) -> bytes:
     ok, encoded = cv2.imencodeWithMetadata(".jpg", rgb, kinds, chunks, params)
     if not ok:  # pragma: no cover - libjpeg writes any 8-bit RGB array
         raise UnsupportedMediaError("cannot encode the image as JPEG")
-    return with_jpeg_segments(encoded.reshape(-1).data, jpeg.segments)
+    return with_jpeg_segments(encoded.reshape(-1).data, segments)

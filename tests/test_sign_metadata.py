@@ -27,13 +27,6 @@ from provenance import ManifestSpec, SignOptions, TrustPolicy, sign, verify
 from provenance._internal import c2pa_adapter
 from provenance.cli.inputs import expand_inputs
 from provenance.errors import MalformedAssetError, UnsupportedMediaError
-from provenance.exif_thumbnail import (
-    EXIF_HEADER,
-    find_thumbnail,
-    fitted_size,
-    thumbnail_picture,
-    with_new_thumbnail,
-)
 from provenance.label import draw_label
 from provenance.media import (
     EMBEDDABLE,
@@ -45,6 +38,16 @@ from provenance.media import (
     named_media_type,
     output_suffixes,
     png_kept_chunks,
+)
+from provenance.previews import (
+    EXIF_HEADER,
+    PHOTOSHOP,
+    _resources,
+    find_thumbnail,
+    fitted_size,
+    thumbnail_picture,
+    with_new_photoshop_thumbnail,
+    with_new_thumbnail,
 )
 from provenance.sign import prior_credentials
 from provenance.watermark import detect_bytes, detect_file, embed_file
@@ -213,7 +216,8 @@ def test_a_photoshop_jpeg_keeps_its_resources_and_stays_progressive(
     credentials, trusted, shared, label
 ):
     """A real file from Photoshop (c2pa-rs's fixtures): progressive, 4:4:4, with an APP13 of
-    image resources. All three stay as they were."""
+    image resources. All three stay as they were, but for the thumbnail resource of a
+    re-encoded file, made from its pixels."""
     data = (shared / "c2pa-rs" / "sdk" / "tests" / "fixtures" / "no_manifest.jpg").read_bytes()
     with Image.open(io.BytesIO(data)) as before:
         assert isinstance(before, JpegImagePlugin.JpegImageFile)
@@ -224,12 +228,49 @@ def test_a_photoshop_jpeg_keeps_its_resources_and_stays_progressive(
     with Image.open(io.BytesIO(signed)) as after:
         assert isinstance(after, JpegImagePlugin.JpegImageFile)
         assert after.info.get("progressive")
-        assert [d for name, d in after.applist if name == "APP13"] == resources
+        now = [d for name, d in after.applist if name == "APP13"]
+        assert [_but_thumbnail(d) for d in now] == [_but_thumbnail(d) for d in resources]
+        assert (now == resources) is (label is None)  # unlabelled: its bytes as they were
         assert [(h, v) for _, h, v, _ in after.layer] == [(1, 1)] * 3
     assert verify(signed, policy=trusted).credentials.state == "Trusted"
     # This page is almost all white, where the watermark is not found: it is signed without
     # one, unlabelled with its bytes as they were, labelled re-encoded (with the label only).
     # The re-encode of a progressive JPEG with a watermark: test_sign_pipeline.py.
+
+
+def _photoshop_resources(app13: bytes) -> list[tuple[int, bytes, bytes]]:
+    """(id, name, data) of each image resource in a Photoshop APP13's data."""
+    assert app13.startswith(PHOTOSHOP)
+    resources = _resources(app13[len(PHOTOSHOP) :])
+    assert resources is not None
+    return resources
+
+
+def _but_thumbnail(app13: bytes) -> list[tuple[int, bytes, bytes]]:
+    return [each for each in _photoshop_resources(app13) if each[0] != 0x040C]
+
+
+def _photoshop_thumbnail(data: bytes) -> bytes | None:
+    """The JPEG of the thumbnail resource (1036) of a JPEG's APP13 (its 28-byte header checked
+    against it), or None."""
+    with Image.open(io.BytesIO(data)) as image:
+        found = [
+            resource
+            for name, app13 in getattr(image, "applist", [])
+            if name == "APP13" and app13.startswith(PHOTOSHOP)
+            for rid, _, resource in _photoshop_resources(app13)
+            if rid == 0x040C
+        ]
+    if not found:
+        return None
+    header, jpeg = found[0][:28], found[0][28:]
+    numbers = [int.from_bytes(header[at : at + 4], "big") for at in range(0, 24, 4)]
+    with Image.open(io.BytesIO(jpeg)) as picture:
+        width, height = picture.size
+    row = (width * 24 + 31) // 32 * 4
+    assert numbers == [1, width, height, row, row * height, len(jpeg)]
+    assert header[24:] == b"\x00\x18\x00\x01"  # 24 bits, one plane
+    return jpeg
 
 
 def _with_jfif(data: bytes, units: int, across: int, down: int, thumbnail: int = 0) -> bytes:
@@ -874,6 +915,16 @@ def test_a_signed_jpegs_exif_thumbnail_shows_the_signed_pixels(
     # The label shows in the preview (a dark box with white text), as it does in the image.
     assert (_label_pixels(shown, unsigned) > 10) is (label is not None)
     _assert_only_thumbnail_changed(exif, new_exif, offset, length)
+    # Photoshop's own thumbnail (earth_apollo17.jpg and cloud.jpg have one) likewise.
+    if (photoshop := _photoshop_thumbnail(data)) is not None:
+        with Image.open(io.BytesIO(photoshop)) as picture:
+            photoshop_size = picture.size
+        remade = _photoshop_thumbnail(signed)
+        assert remade is not None and remade != photoshop
+        shown = _assert_shows(remade, signed, photoshop_size)
+        with Image.open(io.BytesIO(data)) as image:
+            unsigned = thumbnail_picture(image, photoshop_size)
+        assert (_label_pixels(shown, unsigned) > 10) is (label is not None)
     with Image.open(io.BytesIO(data)) as before, Image.open(io.BytesIO(signed)) as after:
         for ifd in (ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo):
             # (repr: a NaN rational, as no_alg.jpg has, is unequal to itself)
@@ -993,3 +1044,62 @@ def test_exif_thumbnail_keeps_its_size_letterboxed_as_cameras_do():
     assert fitted_size((1071, 1428), (89, 119)) == (89, 119)  # cards_trusted.jpg's
     array = np.zeros((400, 600, 3), np.uint8)
     assert thumbnail_picture(array, (160, 120)).size == (160, 120)
+
+
+def _thumbnail_resource(jpeg: bytes, size: tuple[int, int], rid: int = 0x040C) -> bytes:
+    """A Photoshop thumbnail resource block (1036, or 1033) holding ``jpeg`` of ``size``."""
+    width, height = size
+    row = (width * 24 + 31) // 32 * 4
+    numbers = (1, width, height, row, row * height, len(jpeg))
+    data = b"".join(n.to_bytes(4, "big") for n in numbers) + b"\x00\x18\x00\x01" + jpeg
+    return (
+        b"8BIM" + rid.to_bytes(2, "big") + b"\x00\x00" + len(data).to_bytes(4, "big") + data
+    ) + bytes(len(data) % 2)
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+def test_a_signed_tiffs_photoshop_thumbnail_shows_the_signed_pixels(
+    credentials, trusted, photo, label
+):
+    """A TIFF's Photoshop resources (tag 34377) hold a thumbnail (magenta, nothing like the
+    image): it is made again from the signed pixels; the IPTC resource beside it stays."""
+    magenta = _jpeg_thumbnail((255, 0, 255), (160, 107))
+    resources = _iptc_resource() + _thumbnail_resource(magenta, (160, 107))
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[34377], tags.tagtype[34377] = resources, TiffTags.BYTE
+    out = io.BytesIO()
+    Image.open(photo).convert("RGB").resize((480, 320)).save(out, format="TIFF", tiffinfo=tags)
+    signed = sign(out.getvalue(), credentials, SignOptions(AI, label=label, watermark_id=WID))
+    assert signed.asset is not None
+    with Image.open(io.BytesIO(signed.asset)) as image:
+        assert isinstance(image, TiffImagePlugin.TiffImageFile)
+        now = _resources(image.tag_v2[34377])
+    assert now is not None
+    before = _resources(resources) or []
+    assert [r for r in now if r[0] != 0x040C] == [r for r in before if r[0] != 0x040C]
+    (thumbnail,) = [data for rid, _, data in now if rid == 0x040C]
+    _assert_shows(thumbnail[28:], signed.asset, (160, 107))
+    assert verify(signed.asset, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed.asset).identifier == WID
+
+
+def test_photoshop_thumbnail_left_out_where_it_cannot_be_made(photo):
+    """Resources that do not parse stay as they are; a thumbnail that would not fit in the
+    APP13 (or whose header gives no size) is left out, the other resources kept; the old
+    BGR thumbnail (1033) is made again in BGR."""
+    pixels = Image.open(photo).convert("RGB")
+    iptc = _iptc_resource()
+    thumbnail = _thumbnail_resource(_jpeg_thumbnail((0, 0, 0)), (160, 106))
+    junk = iptc + thumbnail + b"junk"
+    assert with_new_photoshop_thumbnail(junk, pixels) == junk
+    assert with_new_photoshop_thumbnail(iptc, pixels) == iptc
+    assert with_new_photoshop_thumbnail(iptc + thumbnail, pixels, limit=len(iptc) + 100) == iptc
+    no_size = _thumbnail_resource(_jpeg_thumbnail((0, 0, 0)), (0, 0))
+    assert with_new_photoshop_thumbnail(iptc + no_size, pixels) == iptc
+    red = Image.new("RGB", (300, 200), (255, 0, 0))
+    old = _thumbnail_resource(_jpeg_thumbnail((0, 0, 0), (150, 100)), (150, 100), rid=0x0409)
+    remade = _resources(with_new_photoshop_thumbnail(iptc + old, red))
+    assert remade is not None and remade[0][0] == 0x0404 and remade[1][0] == 0x0409
+    with Image.open(io.BytesIO(remade[1][2][28:])) as picture:
+        stored = np.asarray(picture.convert("RGB"))[50, 75]
+        assert stored[2] > 240 and stored[0] < 15  # red, stored blue-green-red

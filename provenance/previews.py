@@ -1,15 +1,21 @@
-"""The EXIF thumbnail (IFD1's JPEG) of a re-encoded image, made again from the pixels written.
+"""The previews a re-encoded image carries, made again from the pixels written: EXIF's
+thumbnail (IFD1's JPEG) and Photoshop's thumbnail resource.
 
 File browsers, phone galleries and many viewers show a JPEG's EXIF thumbnail rather than decode
 the image: carried over as it was, it showed the pixels from before signing, without the label.
-It is made again from the signed pixels, at its own size, as GIMP, darktable and Photoshop do
-when they save an edited image (``jhead -rgt``, ``exiv2 -it`` by hand). Only the thumbnail's own
+It is made again from the signed pixels, at its own size, as Photoshop does when it saves (the
+files it saved among the peer fixtures carry one thumbnail in both places) and GIMP's JPEG
+export does with "Save thumbnail" (``jhead -rgt`` does it by hand). Only the thumbnail's own
 bytes and IFD1's two entries that point to them change: nothing before the thumbnail moves, so
 the offsets inside the other IFDs and the maker notes (which many cameras write as offsets from
-the start of the TIFF header, or from the note itself) still hold. Where that cannot be done
-(the thumbnail is not a JPEG within the block, or a new one would not fit in a JPEG's 64 KB
-APP1), IFD1 is unlinked and the old thumbnail's bytes are zeroed: no preview rather than a
-false one (``exiftool -IFD1:all=`` removes it the same way, but moves the rest).
+the start of the TIFF header) still hold. Where that cannot be done (the thumbnail is not a
+JPEG within the block, or a new one would not fit in a JPEG's 64 KB APP1), IFD1 is unlinked and
+the old thumbnail's bytes are zeroed: no preview rather than a false one (as
+``exiftool -IFD1:all=`` removes it).
+
+Photoshop's image resources (a JPEG's APP13, a TIFF's tag 34377) hold their own thumbnail
+(resource 1036, and 1033 in Photoshop 4's BGR form), which Adobe's browsers show: it is made
+again too, at its own size, or left out where it cannot be.
 """
 
 from __future__ import annotations
@@ -181,3 +187,110 @@ def with_new_thumbnail(exif: bytes, pixels: Image.Image | np.ndarray) -> bytes:
     if inside:
         block[start:end] = bytes(found.length)
     return bytes(block)
+
+
+#: Photoshop's image resources: a JPEG's APP13 opens with this, then the resource blocks.
+PHOTOSHOP = b"Photoshop 3.0\x00"
+#: The thumbnail resources: RGB (Photoshop 5 on), BGR (Photoshop 4).
+_THUMBNAIL_RGB, _THUMBNAIL_BGR = 0x040C, 0x0409
+#: A thumbnail resource's header (format, width, height, row bytes, total and compressed size,
+#: bits per pixel, planes) before its JPEG: 28 bytes.
+_HEADER = 28
+
+
+def _resources(blocks: bytes) -> list[tuple[int, bytes, bytes]] | None:
+    """(id, name field, data) of each of the image resource blocks ``blocks`` ("8BIM", id,
+    even-padded Pascal name, size, even-padded data); None unless they fill ``blocks`` exactly
+    (a resource split over two APP13 segments, or damage)."""
+    found, pos = [], 0
+    while pos < len(blocks):
+        if blocks[pos : pos + 4] != b"8BIM" or pos + 7 > len(blocks):
+            return None
+        name_end = pos + 6 + (blocks[pos + 6] + 2) // 2 * 2
+        if name_end + 4 > len(blocks):
+            return None
+        size = int.from_bytes(blocks[name_end : name_end + 4], "big")
+        end = name_end + 4 + size
+        if end > len(blocks):
+            return None
+        found.append(
+            (
+                int.from_bytes(blocks[pos + 4 : pos + 6], "big"),
+                blocks[pos + 6 : name_end],
+                blocks[name_end + 4 : end],
+            )
+        )
+        pos = end + size % 2
+    return found
+
+
+def _photoshop_thumbnail(
+    data: bytes, pixels: Image.Image | np.ndarray, bgr: bool, room: int
+) -> bytes | None:
+    """A thumbnail resource's data made again from ``pixels`` at the size its header gives, in
+    at most ``room`` bytes; None if its header gives no size or none fits."""
+    if len(data) < _HEADER:
+        return None
+    width, height = (int.from_bytes(data[at : at + 4], "big") for at in (4, 8))
+    if not (0 < width <= 1024 and 0 < height <= 1024):
+        return None
+    picture = thumbnail_picture(pixels, (width, height))
+    if bgr:
+        picture = Image.merge("RGB", picture.split()[::-1])
+    row = (width * 24 + 31) // 32 * 4
+    for quality in _QUALITIES:
+        jpeg = _jpeg(picture, quality)
+        if _HEADER + len(jpeg) <= room:
+            numbers = (1, width, height, row, row * height, len(jpeg))
+            header = b"".join(n.to_bytes(4, "big") for n in numbers) + bytes((0, 24, 0, 1))
+            return header + jpeg
+    return None
+
+
+def _block(rid: int, name: bytes, data: bytes) -> bytes:
+    """One whole image resource block (``name``: its even-padded Pascal string)."""
+    size = len(data).to_bytes(4, "big")
+    return b"8BIM" + rid.to_bytes(2, "big") + name + size + data + bytes(len(data) % 2)
+
+
+def with_new_photoshop_thumbnail(
+    blocks: bytes, pixels: Image.Image | np.ndarray, *, limit: int | None = None
+) -> bytes:
+    """Photoshop's image resource blocks ``blocks`` with their thumbnail resources made again
+    from ``pixels`` (left out where that cannot be), all the other resources as they were, in
+    at most ``limit`` bytes (an APP13's room); as they are if they hold no thumbnail, or do not
+    parse."""
+    resources = _resources(blocks)
+    thumbnails = (_THUMBNAIL_RGB, _THUMBNAIL_BGR)
+    if resources is None or not any(rid in thumbnails for rid, _, _ in resources):
+        return blocks
+    others = b"".join(_block(*each) for each in resources if each[0] not in thumbnails)
+    out = []
+    for rid, name, data in resources:
+        if rid in thumbnails:
+            room = 1 << 20 if limit is None else limit - len(others) - len(name) - 11
+            new = _photoshop_thumbnail(data, pixels, rid == _THUMBNAIL_BGR, room)
+            if new is None:
+                continue
+            data = new
+        out.append(_block(rid, name, data))
+    made = b"".join(out)
+    # Two thumbnails may not fit beside each other: then neither.
+    return others if limit is not None and len(made) > limit else made
+
+
+def with_new_photoshop_segments(segments: bytes, pixels: Image.Image | np.ndarray) -> bytes:
+    """The whole JPEG segments ``segments`` (``media.jpeg_kept_segments``) with the thumbnail
+    in each Photoshop APP13 made again from ``pixels`` (``with_new_photoshop_thumbnail``)."""
+    out, pos = [], 0
+    while pos + 4 <= len(segments):
+        end = pos + 2 + int.from_bytes(segments[pos + 2 : pos + 4], "big")
+        segment = segments[pos:end]
+        if segment[1] == 0xED and segment[4:].startswith(PHOTOSHOP):
+            room = 0xFFFF - 2 - len(PHOTOSHOP)
+            blocks = with_new_photoshop_thumbnail(segment[4 + len(PHOTOSHOP) :], pixels, limit=room)
+            data = PHOTOSHOP + blocks
+            segment = b"\xff\xed" + (len(data) + 2).to_bytes(2, "big") + data
+        out.append(segment)
+        pos = end
+    return b"".join(out) + segments[pos:]
