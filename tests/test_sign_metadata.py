@@ -975,12 +975,12 @@ def _jpeg_thumbnail(colour: tuple[int, int, int], size: tuple[int, int] = (160, 
 
 
 @pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "AVIF"])
 def test_exif_thumbnail_is_made_again_in_every_format_keeping_maker_notes(
     credentials, trusted, photo, fmt, label
 ):
     """A JPEG (OpenCV's encode unlabelled, Pillow's labelled), a PNG (its eXIf chunk kept byte
-    for byte) and a WebP carry an EXIF thumbnail that is nothing like the image (magenta):
+    for byte), a WebP and an AVIF carry an EXIF thumbnail that is nothing like the image (magenta):
     each signed file's shows the signed pixels, and the maker note's bytes and offset hold."""
     old = _jpeg_thumbnail((255, 0, 255))
     block = _camera_exif(old)
@@ -1006,6 +1006,19 @@ def test_exif_thumbnail_is_made_again_in_every_format_keeping_maker_notes(
         assert exif.get_ifd(ExifTags.IFD.Exif)[0x927C] == block[62:78]
     assert verify(signed, policy=trusted).credentials.state == "Trusted"
     assert detect_bytes(signed).identifier == WID
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_watermark_embed_makes_the_exif_thumbnail_again(tmp_path, shared, suffix):
+    """``provenance watermark embed`` re-encodes the pixels as signing does: the thumbnail of
+    its output (a JPEG, or a PNG written from one) shows them too."""
+    source = shared / "c2pa-rs" / "sdk" / "tests" / "fixtures" / "earth_apollo17.jpg"
+    output = tmp_path / f"marked{suffix}"
+    embed_file(source, output, WID)
+    now = _exif_thumbnail(output.read_bytes())
+    assert now is not None
+    _assert_shows(now[3], output.read_bytes(), (160, 160))
+    assert detect_file(output).identifier == WID
 
 
 def test_exif_thumbnail_unlinked_where_a_new_one_cannot_be_made(photo):
