@@ -88,7 +88,8 @@ def encode_like(
 ) -> bytes:
     """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF (and
     XMP in WebP and AVIF; a JPEG's chroma subsampling, ``media.chroma_subsampling``, and
-    progressive coding).
+    progressive coding). The thumbnails among them (EXIF's, Photoshop's) are made again from
+    ``image`` (``previews``): they show the pixels written.
 
     A JPEG written from a JPEG gets its pixel density, XMP, Photoshop (IPTC-IIM) and comment
     segments (``media.jpeg_kept_segments``); a TIFF its resolution, IPTC-IIM, Photoshop and XMP
@@ -215,7 +216,8 @@ def encode_rgb_jpeg(jpeg: PlainJpeg) -> bytes:
     """A plain JPEG's RGB array as a quality-95 JPEG, with what ``jpeg`` says a re-encode keeps:
     the ICC profile and EXIF (each within one segment, see ``media.decode_plain_jpeg``), the
     chroma subsampling (by default 4:2:0), progressive coding, and the whole segments
-    (``media.jpeg_kept_segments``) after them: the same libjpeg-turbo encode as
+    (``media.jpeg_kept_segments``) after them, their thumbnails made again from the array
+    (``previews``): the same libjpeg-turbo encode as
     :func:`encode_like` (same tables and subsampling; the pixels decode identically), from the
     array in hand. The array is consumed: its channels are swapped to OpenCV's order in place,
     a band of rows at a time (a whole-image swap allocates a full-size temporary)."""
