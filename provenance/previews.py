@@ -37,6 +37,10 @@ EXIF_HEADER = b"Exif\x00\x00"
 
 _THUMBNAIL_OFFSET, _THUMBNAIL_LENGTH = 0x0201, 0x0202  # JPEGInterchangeFormat(Length)
 _LONG, _SHORT = 4, 3
+#: The longest side a thumbnail is made again at (EXIF's are 160 px, some cameras' 320 or 640,
+#: Photoshop's 160 or 256): a header that gives more is not a thumbnail's, and a hostile one
+#: would have a picture of any size made.
+MAX_SIDE = 1024
 #: The qualities tried for a new thumbnail, best first, until the block fits in one JPEG APP1
 #: segment (``SEGMENT_EXIF``, its header included).
 _QUALITIES = (85, 70, 50)
@@ -101,6 +105,8 @@ def find_thumbnail(exif: bytes) -> ExifThumbnail | None:
         try:
             with Image.open(io.BytesIO(body[offset : offset + length])) as thumbnail:
                 size = thumbnail.size if thumbnail.format == "JPEG" else None
+            if size is not None and max(size) > MAX_SIDE:
+                size = None  # no thumbnail's: a new one of that size is not made
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             size = None
     return ExifThumbnail(
@@ -232,7 +238,7 @@ def _photoshop_thumbnail(
     if len(data) < _HEADER:
         return None
     width, height = (int.from_bytes(data[at : at + 4], "big") for at in (4, 8))
-    if not (0 < width <= 1024 and 0 < height <= 1024):
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
         return None
     picture = thumbnail_picture(pixels, (width, height))
     if bgr:

@@ -1022,13 +1022,20 @@ def test_watermark_embed_makes_the_exif_thumbnail_again(tmp_path, shared, suffix
 
 
 def test_exif_thumbnail_unlinked_where_a_new_one_cannot_be_made(photo):
-    """IFD1 pointing to no JPEG, or a block a new thumbnail would push past one APP1 segment:
+    """IFD1 pointing to no JPEG (or one no thumbnail's size), or a block a new thumbnail would
+    push past one APP1 segment:
     IFD1 is unlinked and the old thumbnail's bytes zeroed (no preview rather than a false
     one), the rest as it was. A block without IFD1 stays as it is."""
     pixels = Image.open(photo).convert("RGB")
     not_jpeg = b"\x00\x01not a jpeg" * 10
+    huge = _jpeg_thumbnail((0, 0, 0), (16, 16))
+    huge = huge.replace(
+        b"\xff\xc0\x00\x11\x08\x00\x10\x00\x10", b"\xff\xc0\x00\x11\x08\xff\xff\x00\x10"
+    )
+    assert Image.open(io.BytesIO(huge)).size == (16, 65535)
     for block in (
         _camera_exif(not_jpeg),
+        _camera_exif(huge),  # its header says 16x65535: no thumbnail's size
         _camera_exif(_jpeg_thumbnail((0, 0, 0)), after=bytes(SEGMENT_EXIF - 2_000)),
     ):
         found = find_thumbnail(block)
