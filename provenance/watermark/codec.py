@@ -98,17 +98,8 @@ FINALISTS = 24
 COARSE = 12
 #: A fold this well synchronised, though not enough, is worth refining its lattice for.
 REFINE_Z = 3.5
-#: A refined fold this well synchronised that still does not decode is polished (``_polish``)...
+#: A refined fold this well synchronised that still does not decode is polished (``_polish``).
 POLISH_Z = 4.0
-#: ... if at least POLISH_SHARE / 1024 of its energy lies in the bit patterns' span (the measure
-#: of SPAN_SHARE and of ``_polish`` itself; noise: 140, deviation ~16). Polishing moves the
-#: lattice 0.5 % at most, which gathers a fold the comb left smeared, not a watermark out of
-#: noise: on 1000 unmarked images 41 folds (4 %) reached POLISH_Z undecoded, at shares 104-165,
-#: and were polished for ~3 ms each (ten folds, a fifth of such an image's detection), never to
-#: decode; of 4000 marked detections (crops to 50-70 %, alone or with a resize, WebP or JPEG,
-#: rotations, on the bench's 23 photos) the 8 that polishing made decode had shares 194-262,
-#: while the 5 it did not help had 118-154.
-POLISH_SHARE = 170.0
 HARMONICS = 16
 #: How many lattices the spectral search hands on (the best upright one always among them);
 #: the coherent scan adds its own (SCAN_KEEP). Three and one folded a fold more per unmarked
@@ -1177,8 +1168,7 @@ def _polish(
     fold's energy that lies in the 141 patterns' span (sync and bits: the whole watermark, not
     the sync peak alone, which can peak at a period whose bits do not decode) finds it among
     folds either side (ten folds, within 0.5 %, tried only when the refined lattice's fold
-    reaches POLISH_Z but does not decode). A fold with too small a share (POLISH_SHARE) is
-    left where it is, after the one fold that measures it."""
+    reaches POLISH_Z but does not decode)."""
 
     shares: dict[tuple[float, float], float] = {}
 
@@ -1191,8 +1181,6 @@ def _polish(
             shares[p, a] = float(proj @ proj) / (float(aligned @ aligned) + 1e-9)
         return shares[p, a]
 
-    if share(period, angle) < POLISH_SHARE:
-        return period, angle
     for step, reach in ((0.0016, 3), (0.0005, 1)):
         periods = [period * float(np.exp(i * step)) for i in range(-reach, reach + 1) if i]
         period = max([period, *periods], key=lambda p: share(p, angle))
