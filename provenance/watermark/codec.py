@@ -756,6 +756,12 @@ def _comb(
     inv = 1.0 / np.asarray(periods)[..., None]
     fx = (k * cos - m * sin) * inv * w + w // 2
     fy = (k * sin + m * cos) * inv * h + h // 2
+    if fx.min() >= 0 and fx.max() < w - 1 and fy.min() >= 0 and fy.max() < h - 1:
+        # Every point inside (all but the shortest periods): no mask, no clip, no count, the
+        # same values (a fifth of the time; ``_refine`` reads six combs per refined lattice).
+        x0, y0 = fx.astype(int), fy.astype(int)
+        value = _bilinear(spectrum, y0 * w + x0, fx - x0, fy - y0)
+        return value.sum(axis=-1) / value.shape[-1]
     inside = (fx >= 0) & (fx < w - 1) & (fy >= 0) & (fy < h - 1)
     # minimum/maximum: what np.clip does, without its wrapper's checks (~6 calls per image).
     x0 = np.minimum(np.maximum(fx.astype(int), 0), w - 2)
