@@ -324,7 +324,7 @@ class Bench:
                     record.reference or b"",
                     found.scale,
                     found.angle,
-                    clipped=evidence.clipped(decoded.rgb()),
+                    clipped=evidence.clipped_mask(decoded.rgb()),
                 )
             )
         return named, bool(verdict.credentials.recovered), old

@@ -20,7 +20,7 @@ from pathlib import Path
 from bench._common import median_seconds, natural_jpeg, table, write_json
 from provenance import ManifestSpec, SigningKeys, SignOptions, init_keys, sign_bytes
 from provenance.media import open_image
-from provenance.sign import _mark_on_grid, _reduced, prior_credentials
+from provenance.sign import _grey, _mark_on_grid, _reduced, prior_credentials
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
             ),
             (
                 "  of which: look for a watermark",
-                median_seconds(lambda i=image: _mark_on_grid(_reduced(i)).identifier, runs),
+                median_seconds(lambda i=image: _mark_on_grid(_grey(_reduced(i))).identifier, runs),
             ),
             (
                 "re-sign: chain + watermark kept",

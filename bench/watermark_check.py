@@ -25,7 +25,7 @@ from bench.forgery import jpeg
 from provenance import SigningKeys, init_keys, sign_bytes
 from provenance.errors import ProvenanceError
 from provenance.media import decode_plain_jpeg, media_type_of, open_image
-from provenance.sign import WEAK_Z, _ArrayPixels, _mark_on_grid, _PillowPixels
+from provenance.sign import WEAK_Z, _ArrayPixels, _grey, _mark_on_grid, _PillowPixels
 from provenance.watermark import detect_rgb, load_for_detection
 
 
@@ -53,7 +53,7 @@ def _checked(data: bytes, watermark: str | None) -> float | None:
         else _PillowPixels(image := open_image(data), image, media_type_of(data), data)
     )
     pixels.embed(int(watermark, 16))
-    return _mark_on_grid(pixels.reduced()).sync_z
+    return _mark_on_grid(_grey(pixels.reduced())).sync_z
 
 
 def corpus(creds: SigningKeys) -> list[dict[str, Any]]:

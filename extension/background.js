@@ -156,8 +156,10 @@ async function readLocally(bytes, declaredType) {
     const remote = /RemoteManifestUrl\("([^"]+)"\)/.exec(message);
     if (remote) return { verdict: verdictOf({ report: null, sha256, mediaType, remoteUrl: remote[1] }), where: "browser", ms: performance.now() - started };
     if (/UnsupportedType/.test(message)) return { absent: true, mediaType, sha256, unsupported: true };
-    // The CLI's words and hint for the same case (provenance/_internal/c2pa_adapter.py).
-    return { error: `The C2PA manifest cannot be read (${message}) (it may be from a pre-release or unsupported C2PA version).`, where: "browser" };
+    // The library's words and hint for the same case, as the service and the CLI give them
+    // (provenance/_internal/c2pa_adapter.py; "content" is the name the service gives an upload);
+    // only c2pa's own reason is this build's.
+    return { error: `content: the C2PA manifest cannot be read (${message}) (it may be from a pre-release or unsupported C2PA version)`, where: "browser" };
   }
   try {
     const report = JSON.parse(reader.json());

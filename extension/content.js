@@ -10,10 +10,12 @@ const MAX_BYTES = 50 * 1024 * 1024;  // larger images go to the service by URL (
 // unreadable: checked, but the manifest cannot be read; unreachable: not checked at all, as the
 // service they needed did not answer.
 const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, browser: 0, service: 0, skipped: 0, unreachable: 0 };
-const seen = new WeakSet();
+let seen = new WeakSet();
 const badges = [];            // [{img, node}]
 const results = [];           // [{src, where, verdict | error}]: what each checked image got
 let host = null, shadow = null, backendState = "unknown";
+// Bumped by a re-check of the page: an answer to an earlier round is dropped.
+let round = 0;
 
 const optedOut = () => {
   const meta = document.querySelector('meta[name="CR-allow-UI-injection" i]');
@@ -131,6 +133,12 @@ function card(stateWord) {
 
 const whereWords = (where) => where === "browser" ? "Checked in this browser." : "Checked by the provenance service.";
 
+// A card's paragraph: its summary, or the line on where the check ran (or why it did not).
+function paragraph(className, text) {
+  const p = document.createElement("p"); p.className = className; p.textContent = text;
+  return p;
+}
+
 function panelFor(verdict, reportUrl, where) {
   const c = verdict.credentials;
   const { panel, body } = card(c.state);
@@ -139,8 +147,7 @@ function panelFor(verdict, reportUrl, where) {
     const img = document.createElement("img"); img.src = c.thumbnail; img.alt = "the signed image";
     top.append(img);
   }
-  const p = document.createElement("p"); p.className = "summary"; p.textContent = verdict.summary;
-  top.append(p);
+  top.append(paragraph("summary", verdict.summary));
   const dl = document.createElement("dl");
   field(dl, "Signed by", c.signer && (c.signer.issuer || c.signer.common_name));
   const listed = c.trust_list === "user" ? USER_ANCHOR_WORDS[where === "browser" ? "browser" : "service"] : TRUST_LIST_WORDS[c.trust_list];
@@ -153,13 +160,11 @@ function panelFor(verdict, reportUrl, where) {
   field(dl, "Time-stamped", c.signed_at);
   field(dl, "Created (declared)", c.signed_at ? null : c.created_at);
   field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)]);
-  const whereLine = document.createElement("p"); whereLine.className = "where";
-  whereLine.textContent = whereWords(where);
   const a = document.createElement("a");
   a.href = reportUrl; a.target = "_blank"; a.textContent = "Full report";
   // A web page may not open the extension's own pages; the background opens it instead.
   if (where === "browser") a.addEventListener("click", (e) => { e.preventDefault(); chrome.runtime.sendMessage({ kind: "open-report", url: reportUrl }); });
-  body.append(top, dl, whereLine, a);
+  body.append(top, dl, paragraph("where", whereWords(where)), a);
   return panel;
 }
 
@@ -167,11 +172,9 @@ function panelFor(verdict, reportUrl, where) {
 // checker's own, as the CLI prints it), or the service it needed did not answer.
 function problemPanel(problem, message, where) {
   const { panel, body } = card(problem === "unreadable" ? "Unreadable" : null);
-  const p = document.createElement("p"); p.className = "summary"; p.textContent = message;
-  const whereLine = document.createElement("p"); whereLine.className = "where";
-  whereLine.textContent = problem === "unreadable" ? whereWords(where)
-    : "Not checked: this image needed the service (it has no embedded credentials this browser could read; the service looks for a watermark or fingerprint). Start the service or choose another in the popup, then reload the page.";
-  body.append(p, whereLine);
+  const whereText = problem === "unreadable" ? whereWords(where)
+    : "Not checked: this image needed the service (it has no embedded credentials this browser could read; the service looks for a watermark or fingerprint). Start the service or choose another in the popup, then press “Check this page now” there.";
+  body.append(paragraph("summary", message), paragraph("where", whereText));
   return panel;
 }
 
@@ -188,10 +191,11 @@ function place() {
   }
 }
 
-async function showBadge(img, verdict, where, ms) {
+async function showBadge(img, verdict, where, ms, asked) {
   const kind = kindOf(verdict);
   if (!kind) return;
   const { backend } = await chrome.runtime.sendMessage({ kind: "settings" });
+  if (asked !== round) return;
   const reportUrl = where === "browser"
     ? chrome.runtime.getURL(`report.html?sha256=${verdict.sha256}`)
     : `${backend.replace(/\/$/, "")}/report/${verdict.sha256}`;
@@ -265,6 +269,7 @@ async function check(img) {
   const src = img.currentSrc || img.src;
   if (!src || img.naturalWidth < MIN_SIDE || img.naturalHeight < MIN_SIDE) return;
   seen.add(img);
+  const asked = round;
   const started = performance.now();
   let answer;
   try {
@@ -275,7 +280,7 @@ async function check(img) {
     answer = src.startsWith("http") ? await chrome.runtime.sendMessage({ kind: "verify-url", url: src })
       : src.startsWith("file:") ? await chrome.runtime.sendMessage({ kind: "verify-file", url: src }) : null;
   }
-  if (!answer) return;
+  if (!answer || asked !== round) return;
   results.push({ src, where: answer.where, verdict: answer.verdict || null, error: answer.error || null });
   if (answer.skipped) { counts.skipped += 1; return; }
   if (answer.where === "service") backendState = answer.unreachable ? "unreachable" : "ok";
@@ -290,7 +295,19 @@ async function check(img) {
   }
   count(answer.verdict, answer.where);
   if (answer.serviceSkipped) counts.skipped += 1;  // no watermark or fingerprint look-up
-  await showBadge(img, answer.verdict, answer.where, performance.now() - started);
+  await showBadge(img, answer.verdict, answer.where, performance.now() - started, asked);
+}
+
+// "Check this page now" (the popup): every image again, from nothing (the service may be back,
+// or the trust settings changed), so the badges and counts are this round's alone.
+function recheck() {
+  round += 1;
+  seen = new WeakSet();
+  for (const { node, panel } of badges.splice(0)) { node.remove(); if (panel) panel.remove(); }
+  for (const key of Object.keys(counts)) counts[key] = 0;
+  results.length = 0;
+  backendState = "unknown";
+  scan();
 }
 
 const visible = new IntersectionObserver((entries) => {
@@ -401,7 +418,7 @@ async function checkSelection(fallback) {
 chrome.runtime.onMessage.addListener((message, _sender, reply) => {
   if (message.kind === "counts") { reply({ ...counts, optedOut: optedOut(), backendState }); return false; }
   if (message.kind === "results") { reply(results); return false; }
-  if (message.kind === "scan") { if (!optedOut()) scan(); reply({ ok: true }); return false; }
+  if (message.kind === "scan") { if (!optedOut()) recheck(); reply({ ok: true }); return false; }
   if (message.kind === "check-selection") {
     if (optedOut()) { reply(null); return false; }
     checkSelection(message.fallback).then(reply);

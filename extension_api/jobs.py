@@ -15,10 +15,12 @@ import cv2
 from PIL import Image
 
 from provenance import (
+    WATERMARK_TOO_SMALL,
     ManifestRegistry,
     Match,
     RegisteredManifest,
     TooManyPixelsError,
+    WatermarkSizeError,
     find_matches,
     media_type_of,
     register_manifest,
@@ -104,11 +106,17 @@ def verify_content(
 
 def match_content(
     state: WorkerState, data: bytes, limit: int, media_type: str | None
-) -> list[Match]:
+) -> tuple[list[Match], str | None]:
+    """(matches, why none were looked for): an image too small to carry the watermark is not
+    bad input but one that nothing can be found for, as ``verify`` says of it
+    (``watermark_skipped``)."""
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
-    _, matches = find_matches(data, state.registry, limit=limit, media_type=media_type)
-    return matches
+    try:
+        _, matches = find_matches(data, state.registry, limit=limit, media_type=media_type)
+    except WatermarkSizeError:
+        return [], WATERMARK_TOO_SMALL
+    return matches, None
 
 
 def register_content(

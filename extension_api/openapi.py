@@ -465,7 +465,13 @@ def openapi_document() -> dict[str, Any]:
                                     },
                                 },
                             },
-                        }
+                        },
+                        "watermarkSkipped": {
+                            "type": "string",
+                            "description": "byContent: why nothing was looked for, as the "
+                            "verdict's watermark_skipped says it (an image too small to carry "
+                            "the watermark); absent when the content was searched",
+                        },
                     },
                 },
                 "Error": {

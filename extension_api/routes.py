@@ -309,18 +309,19 @@ async def by_content(request: web.Request) -> web.Response:
     text = "text/plain" if _is_text_type(request.content_type) else None
     if text:
         _check_text_size(request, len(data))
-    matches = await service.work(jobs.match_content, data, limit, text)
+    matches, skipped = await service.work(jobs.match_content, data, limit, text)
     if alg is not None:
         kind = "watermark" if alg == WATERMARK_ALG else "fingerprint"
         matches = [m for m in matches if m.kind == kind]
-    return web.json_response(
-        {
-            "matches": [
-                {"manifestId": m.manifest_id, "similarityScore": round(100 * m.similarity)}
-                for m in matches
-            ]
-        }
-    )
+    body: dict[str, Any] = {
+        "matches": [
+            {"manifestId": m.manifest_id, "similarityScore": round(100 * m.similarity)}
+            for m in matches
+        ]
+    }
+    if skipped is not None:
+        body["watermarkSkipped"] = skipped
+    return web.json_response(body)
 
 
 @routes.get("/manifests/{manifestId}")

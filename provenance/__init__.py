@@ -75,6 +75,7 @@ from .verdict import (
     Verdict,
 )
 from .verify import FINGERPRINT_ALG, TextDetector, find_matches, manifest_thumbnail, verify
+from .verify import TOO_SMALL as WATERMARK_TOO_SMALL
 from .watermark import ALG as WATERMARK_ALG
 from .watermark import WatermarkResult, binding_value, identifier_from_binding, payload_hex
 
@@ -91,6 +92,7 @@ __all__ = [
     "FINGERPRINT_ALG",
     "SOURCE_TYPES",
     "WATERMARK_ALG",
+    "WATERMARK_TOO_SMALL",
     "AIOrigin",
     "AsyncManifestRegistry",
     "Credentials",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .watermark.codec import BASE, base_size
+from .watermark.codec import BASE, base_size, on_base_grid
 
 #: Side of the square blocks compared, in reference (base-grid) pixels.
 BLOCK = 16
@@ -103,13 +103,14 @@ def _base(luminance: np.ndarray) -> np.ndarray:
     h, w = luminance.shape[:2]
     bh, bw = base_size(h, w)
     # Shrink the 8-bit image by a whole factor first (OpenCV's fast path; a non-integer area
-    # resize of a megapixel costs ~4x more), then to the grid; convert to float only then.
+    # resize of a megapixel costs ~4x more), then to the full image's grid (the shrunk one's
+    # can be a pixel wider); convert to float only then.
     k = min(h // bh, w // bw)
+    small = luminance
     if k >= 2:
         whole = luminance[: h // k * k, : w // k * k]
-        luminance = cv2.resize(whole, (w // k, h // k), interpolation=cv2.INTER_AREA)
-    small = cv2.resize(luminance, (bw, bh), interpolation=cv2.INTER_AREA)
-    return small.astype(np.float32)
+        small = cv2.resize(whole, (w // k, h // k), interpolation=cv2.INTER_AREA)
+    return on_base_grid(small, luminance.shape).astype(np.float32)
 
 
 def reference(luminance: np.ndarray) -> bytes:
@@ -208,7 +209,7 @@ def _locate(field: np.ndarray, image: np.ndarray) -> tuple[int, int]:
     return x0 + fx, y0 + fy
 
 
-def clipped(rgb: np.ndarray) -> np.ndarray:
+def clipped_mask(rgb: np.ndarray) -> np.ndarray:
     """Where an upload's colours are clipped (any channel >= CLIPPED_LEVEL), as 0/1: ``rgb``
     is its (H, W, 3) colours on the luminance's grid (``watermark.Decoded.rgb``), or (H, W)
     for a grey upload."""
@@ -230,7 +231,7 @@ def compare(
 
     ``scale`` and ``angle`` are the watermark detector's geometry (a crop to 60 % of the frame
     shows scale 1/0.6). The offset is searched over the whole reference, so any crop is found.
-    ``clipped`` (:func:`clipped` of the same decode, so on the luminance's grid) makes the
+    ``clipped`` (:func:`clipped_mask` of the same decode, so on the luminance's grid) makes the
     comparison tolerate colours clipped by a brightness or contrast edit.
     """
     if clipped is not None and clipped.shape != luminance.shape[:2]:

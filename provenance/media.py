@@ -94,6 +94,11 @@ _FTYP_BRANDS = {
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: A PDF's header may stand after other bytes (a mail gateway's or a print spooler's): Acrobat
+#: looks for it in the first 1024 bytes (PDF Reference 1.7, appendix H, note 13), and c2pa
+#: reads and signs such a file (writing it back from its header on). Pillow's PDF parser
+#: refuses one, but Pillow does not read PDFs here.
+PDF_HEADER_WITHIN = 1024
 
 
 def sniff(head: bytes) -> str | None:
@@ -125,6 +130,8 @@ def sniff(head: bytes) -> str | None:
     text = head.lstrip()[:256].lower()
     if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
         return "image/svg+xml"
+    if b"%PDF-" in head[:PDF_HEADER_WITHIN]:  # last: never in place of a signature at the start
+        return "application/pdf"
     return None
 
 
@@ -186,7 +193,7 @@ def media_type_of(
     ``by_name=False``: the bytes alone decide; ``name`` labels the error and its extension only
     words it (a name someone else chose is no evidence).
     """
-    found = sniff(data[:512])
+    found = sniff(data[:PDF_HEADER_WITHIN])
     if found is not None:
         return found
     label = name or "content"

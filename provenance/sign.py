@@ -253,26 +253,33 @@ def _reduced(image: Image.Image) -> Image.Image:
     return image.reduce(max(1, min(image.size) // MIN_SIDE))
 
 
-def _mark_on_grid(small: Image.Image) -> WatermarkResult:
-    """The watermark in the pixels' reduced copy ``small`` (what the detector reads of them),
-    decoded only on the grid a new one is embedded on (no resync): a watermark already there
-    (one on a rotated or rescaled grid would not interfere), or the one just embedded (an image
-    too uniform for the codec to put a pattern in, e.g. a page of text, white at >= 250
+def _grey(small: Image.Image) -> np.ndarray:
+    """The luminance of a reduced copy (``_reduced``), made once for the watermark check and
+    the description that both read it."""
+    return np.asarray(small.convert("L"))
+
+
+def _mark_on_grid(luminance: np.ndarray) -> WatermarkResult:
+    """The watermark in the luminance of the pixels' reduced copy (what the detector reads of
+    them), decoded only on the grid a new one is embedded on (no resync): a watermark already
+    there (one on a rotated or rescaled grid would not interfere), or the one just embedded (an
+    image too uniform for the codec to put a pattern in, e.g. a page of text, white at >= 250
     levels, carries none)."""
-    return detect_rgb(np.asarray(small.convert("L")), resync=False)
+    return detect_rgb(luminance, resync=False)
 
 
-def _describe(rendered: _Rendered, small: Image.Image, *, thumbnail: bool) -> None:
-    """The registered image's fingerprint and reference (``evidence``), and with ``thumbnail``
-    the claim thumbnail, all from its reduced copy (``_reduced``: no full-resolution
-    conversion)."""
+def _describe(
+    rendered: _Rendered, luminance: np.ndarray, thumbnail_from: Image.Image | None
+) -> None:
+    """The registered image's fingerprint and reference (``evidence``) from the luminance of
+    its reduced copy (``_reduced``: no full-resolution conversion), and the claim thumbnail
+    from that copy itself when one is wanted (``thumbnail_from``)."""
     with stage("describe"):
-        luminance = np.asarray(small.convert("L"))
         rendered.fingerprint = image_hash(luminance)
         rendered.reference = evidence.reference(luminance)
-    if thumbnail:
+    if thumbnail_from is not None:
         with stage("thumbnail"):
-            rendered.thumbnail = _thumbnail(small)
+            rendered.thumbnail = _thumbnail(thumbnail_from)
 
 
 THUMBNAIL_ID = "thumbnail.jpg"
@@ -337,13 +344,13 @@ def _render(
     changed = options.label is not None  # a label was drawn
     #: The pixels' fingerprint and reference are registered (from their reduced copy).
     described = False
-    #: The reduced copy of the pixels as decoded, once made for the watermark check.
-    before: Image.Image | None = None
+    #: The luminance of the pixels' reduced copy as decoded, once made for the watermark check.
+    before: np.ndarray | None = None
     if wants_watermark and min(pixels.size) < MIN_SIDE:
         rendered.notes.append(f"no watermark: the short side is under {MIN_SIDE} px")
     elif wants_watermark:
         with stage("existing watermark"):
-            before = pixels.original_reduced()
+            before = _grey(pixels.original_reduced())
             existing = _mark_on_grid(before).identifier
         if existing is None:
             rendered.watermark_id = (
@@ -370,7 +377,7 @@ def _render(
     if not changed:
         if described:  # a kept watermark on unchanged pixels: ``before`` is their copy
             assert before is not None
-            _describe(rendered, before, thumbnail=False)
+            _describe(rendered, before, None)
         rendered.data = data  # nothing drawn or embedded: the bytes stay as they were
         return rendered
     frames = getattr(original, "n_frames", 1)
@@ -383,15 +390,16 @@ def _render(
     # which is made first: the encoder may then let the full-size pixels go.
     with stage("describe"):
         small = pixels.reduced() if described else None
+        grey = None if small is None else _grey(small)
     encoding = Beside(encode)
     embedded = rendered.watermark_id is not None and not rendered.watermark_kept
     check: WatermarkResult | None = None
     try:
-        if small is not None:
-            _describe(rendered, small, thumbnail=not rendered.watermark_kept)
+        if small is not None and grey is not None:
+            _describe(rendered, grey, None if rendered.watermark_kept else small)
             if embedded and media_type in LOSSLESS:
                 with stage("watermark check"):
-                    check = _mark_on_grid(small)
+                    check = _mark_on_grid(grey)
     except BaseException:
         with contextlib.suppress(BaseException):
             encoding.result()

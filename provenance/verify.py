@@ -169,7 +169,7 @@ def _candidates(
                 record.reference,
                 found.scale,
                 found.angle,
-                clipped=evidence.clipped(decoded.rgb()),
+                clipped=evidence.clipped_mask(decoded.rgb()),
             )
         match = Match(
             record.manifest_id, round(alike.agreeing, 3), MatchKind.WATERMARK, record.signer

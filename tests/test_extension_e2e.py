@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,7 +20,8 @@ from aiohttp import web
 from PIL import Image
 
 from extension_api import Settings
-from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign
+from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign, verify
+from provenance.errors import ManifestError
 from provenance.text_manifest import sign_text
 
 from .conftest import PHOTOS, ROOT, SHARED_FIXTURES
@@ -314,6 +316,11 @@ def _popup_over(context, worker, page):
     return popup
 
 
+def _without_reason(message: str) -> str:
+    """A "cannot be read" message without c2pa's reason in it (the first parentheses)."""
+    return re.sub(r"cannot be read \(.*\) \(", "cannot be read (…) (", message, count=1)
+
+
 def test_unreadable_manifests_get_a_badge_and_a_count(browser, site):
     """An image whose manifest c2pa cannot read got no badge and no count: the content script
     dropped any answer without a verdict. Now both routes (this browser, the service by URL)
@@ -334,17 +341,24 @@ def test_unreadable_manifests_get_a_badge_and_a_count(browser, site):
     here.hover()
     panel = page.locator("provenance-overlay .panel").first
     panel.wait_for()
-    # c2pa's own reason, as the CLI gives it: "the C2PA manifest cannot be read (...)".
-    assert "the c2pa manifest cannot be read (" in panel.inner_text().lower()
     assert "Checked in this browser" in panel.inner_text()
+    said_here = panel.locator(".summary").inner_text()
     page.screenshot(path=str(ARTIFACTS / "unreadable.png"))
     page.mouse.move(0, 0)
     panel.dispatch_event("mouseleave")
     foreign.click()
     panel = page.locator("provenance-overlay .panel").last
     panel.wait_for()
-    assert "the C2PA manifest cannot be read" in panel.inner_text(), panel.inner_text()
     assert "Checked by the provenance service" in panel.inner_text()
+    # One wording, the library's (as the CLI prints it): the browser said "The C2PA manifest
+    # cannot be read (...) (...)." where the service and the CLI say "content: the C2PA
+    # manifest cannot be read (...) (...)". Only c2pa's own reason differs: its WASM build
+    # gives "C2pa(UnknownAlgorithm)" where c2pa-python gives "Other: unknown algorithm".
+    with pytest.raises(ManifestError) as library:
+        verify(NO_ALG.read_bytes())
+    said_there = panel.locator(".summary").inner_text()
+    assert said_there == str(library.value)
+    assert _without_reason(said_here) == _without_reason(str(library.value)), said_here
 
     popup = _popup_over(context, worker, page)
     expect = pytest.importorskip("playwright.sync_api").expect
@@ -380,7 +394,7 @@ def test_images_the_unreachable_service_was_needed_for_are_counted(browser, back
         panel = page.locator("provenance-overlay .panel").first
         panel.wait_for()
         assert f"The provenance service at {closed} does not answer" in panel.inner_text()
-        assert "then reload the page" in panel.inner_text()
+        assert "then press “Check this page now” there" in panel.inner_text()
         page.screenshot(path=str(ARTIFACTS / "unreachable.png"))
 
         popup = _popup_over(context, worker, page)
@@ -394,6 +408,40 @@ def test_images_the_unreachable_service_was_needed_for_are_counted(browser, back
         page.close()
     finally:
         worker.evaluate(f"chrome.storage.sync.set({{backend: '{live.url}'}})")
+
+
+def test_check_this_page_now_checks_every_image_again(browser, backend, site):
+    """The popup's "Check this page now" looked only for images not checked yet, so once the
+    service was back the images it had been needed for stayed "Not checked" until a reload.
+    Now it checks the page again from nothing: the badges and counts are the new round's."""
+    context, worker = browser
+    live, _, _ = backend
+    worker.evaluate("chrome.storage.sync.set({backend: 'http://127.0.0.1:9'})")
+    try:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        page.locator('img[alt="foreign"]').scroll_into_view_if_needed()
+        counts = _counts_when(worker, page, site.url + "/", lambda c: c["unreachable"] >= 3)
+        assert (counts["checked"], counts["unreachable"]) == (2, 3), counts
+    finally:
+        worker.evaluate(f"chrome.storage.sync.set({{backend: '{live.url}'}})")
+    popup = _popup_over(context, worker, page)
+    popup.click("#scan")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator('img[alt="foreign"]').scroll_into_view_if_needed()
+    counts = _counts_when(worker, page, site.url + "/", lambda c: c["checked"] >= 5)
+    # As on a first visit with the service up (test_badges_summaries_selection_and_popup).
+    got = tuple(counts[k] for k in ("checked", "unreachable", "ai", "invalid"))
+    assert got == (5, 0, 3, 1), counts
+    assert (counts["browser"], counts["service"]) == (2, 3), counts
+    stripped = _badge(page, "stripped.jpg")
+    assert stripped.count() == 1 and stripped.inner_text() == "AI-generated"
+    assert _badge(page, "plain.jpg").count() == 0  # its "Not checked" badge is gone
+    assert page.locator("provenance-overlay .badge").count() == 4
+    results = worker.evaluate(TO_TAB, [site.url + "/", {"kind": "results"}])
+    assert len(results) == 5 and not any(r["error"] for r in results), results
+    popup.close()
+    page.close()
 
 
 def test_reader_page_says_what_to_do_with_an_empty_file_or_form(browser, backend):

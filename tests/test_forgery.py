@@ -314,7 +314,7 @@ def test_a_brightened_upload_whose_colours_clip_recovers(flat_illustration, trus
     assert verdict.watermark is not None and verdict.watermark["payload"] == payload
     assert verdict.credentials.recovered is True and verdict.credentials.state == State.TRUSTED
     assert (verdict.credentials.similarity or 0) >= 0.8
-    mask = evidence.clipped(decode_for_detection(data).rgb())
+    mask = evidence.clipped_mask(decode_for_detection(data).rgb())
     assert mask.mean() > 0.3  # the edit did clip colours
 
 
@@ -367,7 +367,7 @@ def test_a_clipped_forgery_is_not_recovered(flat_illustration, trusted, registry
         brightened = np.clip(steer_phash(b, fingerprint).astype(np.float32) * 1.25, 0, 255)
         forged_rgb = brightened.astype(np.uint8)
     data = jpeg(embed_rgb(forged_rgb, int(payload, 16)), 92)
-    mask = evidence.clipped(decode_for_detection(data).rgb())
+    mask = evidence.clipped_mask(decode_for_detection(data).rgb())
     assert mask.mean() > 0.3
     verdict = verify(data, policy=trusted, registry=registry)
     _refused(verdict, payload)

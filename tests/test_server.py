@@ -26,6 +26,7 @@ from bench.forgery import jpeg, steer_phash
 from extension_api import Settings, create_app
 from extension_api.routes import client_id
 from provenance import (
+    WATERMARK_TOO_SMALL,
     ManifestRegistry,
     ManifestSpec,
     PostgresRegistry,
@@ -490,6 +491,21 @@ async def test_resolution_edge_cases(server):
     assert algs["fingerprints"] == [{"alg": "org.provenance.phash.1"}]
     status, _, _ = await _post(f"{server.url}/matches/byContent?alg=com.other", b"x")
     assert status == 400
+
+
+async def test_by_content_of_an_image_too_small_for_the_watermark(server, files):
+    """It answered 400 ("bad input"), though nothing is wrong with it: like /v1/verify (200,
+    ``watermark_skipped``) it is an image nothing can be looked for by, and says why."""
+    small = io.BytesIO()
+    Image.open(io.BytesIO(files.stripped)).resize((150, 300)).save(small, format="JPEG")
+    status, body, _ = await _post(f"{server.url}/matches/byContent", small.getvalue())
+    assert status == 200, body
+    assert body == {"matches": [], "watermarkSkipped": WATERMARK_TOO_SMALL}
+    status, verdict, _ = await _post(f"{server.url}/v1/verify", small.getvalue())
+    assert status == 200 and verdict["watermark_skipped"] == body["watermarkSkipped"]
+    # A searched image's answer has no such field.
+    status, body, _ = await _post(f"{server.url}/matches/byContent", files.stripped)
+    assert status == 200 and "watermarkSkipped" not in body and body["matches"]
 
 
 # -- operations, CORS, privacy ------------------------------------------------------------------

@@ -759,3 +759,20 @@ def test_a_labelled_cmyk_image_is_rgb_in_the_colours_its_profile_gives(
         assert _mean_difference(image.crop(top), as_viewed.crop(top)) < 6
     assert verify(signed.asset, policy=trusted).credentials.state == "Trusted"
     assert detect_bytes(signed.asset).identifier == WID
+
+
+def test_a_pdf_with_bytes_before_its_header_is_read_as_pdf_readers_read_it(credentials, trusted):
+    """A PDF whose ``%PDF-`` came after a few other bytes (a mail gateway's, a spooler's) was
+    refused as "bytes in no format this tool reads". Acrobat takes a header anywhere in the
+    first 1024 bytes, and c2pa reads and signs such a file: so does this tool now."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(out, format="PDF")
+    pdf = b"\x00junk from a mail gateway\r\n" + out.getvalue()
+    assert media_type_of(pdf, "report.pdf") == "application/pdf"
+    assert verify(pdf, policy=trusted).credentials.present is False
+    signed = sign(pdf, credentials, SignOptions(AI)).asset or b""
+    assert signed.startswith(b"%PDF-")  # c2pa writes it back from its header on
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    # Further on, "%PDF-" is no header: the bytes are still in no format.
+    with pytest.raises(UnsupportedMediaError, match="are not PDF"):
+        media_type_of(b"\x00" * 1024 + out.getvalue(), "report.pdf")

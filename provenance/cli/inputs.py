@@ -8,11 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import InputError
-from ..media import EMBEDDABLE, output_suffixes
-
-#: File extensions picked up when a directory is given: every name that says a media type the
-#: tool reads, the same names a signed file's own name is checked against.
-_MEDIA_SUFFIXES = frozenset().union(*(output_suffixes(media_type) for media_type in EMBEDDABLE))
+from ..media import named_media_type
 
 
 def expand_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
@@ -27,7 +23,9 @@ def expand_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
             before = len(found)
             for path in sorted(given.rglob("*")):
                 hidden = any(part.startswith(".") for part in path.relative_to(given).parts)
-                if path.is_file() and not hidden and path.suffix.lower() in _MEDIA_SUFFIXES:
+                # Picked by the extension of its name: every name that says a media type the tool
+                # reads, the same table a signed file's own name is checked against.
+                if path.is_file() and not hidden and named_media_type(path.name) is not None:
                     found.append((path, path.relative_to(given)))
             if len(found) == before:
                 raise InputError(

@@ -227,8 +227,8 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
 @dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
 class Decoded:
     """An image decoded once for detection and for the evidence against a registered one
-    (``evidence.compare`` and ``evidence.clipped``): its luminance, and its colours on the same
-    grid, converted to RGB only when asked for (:meth:`rgb`)."""
+    (``evidence.compare`` and ``evidence.clipped_mask``): its luminance, and its colours on the
+    same grid, converted to RGB only when asked for (:meth:`rgb`)."""
 
     #: (H, W) uint8: what the detector reads.
     luminance: np.ndarray

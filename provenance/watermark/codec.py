@@ -509,7 +509,12 @@ def embed(
         if coarse[index].any():
             _coarsen(band, _per_pixel(coarse[index], rows, w))
         # rint(x + r) == x + rint(r) for whole x: round once, then add with saturation (the
-        # clip at 0 and 255) to the three channels at once.
+        # clip at 0 and 255) to the three channels at once. Rounded, not dithered: on a
+        # noiseless sky the coarsened change rounds to 4x4 squares of 0 or +-1 level, but
+        # floor(change + t) with t a threshold map (each 4x4 box a random permutation of the 16
+        # levels, Bayer, random, blue noise) keeps the boxes' means, and those are what FLIP at
+        # 2x zoom sees (its 8x8 blocks' error follows their mean |change|, correlation 0.99):
+        # worst blocks 0.0426 -> 0.0430, and WebP 80's median sync z 7.09 -> 6.93 on 40 skies.
         change = np.rint(band).astype(np.int16)
         cv2.add(
             rgb[top : top + rows],
@@ -1286,11 +1291,16 @@ def _decode_lattice(
     return _decode(_fold(_unwarp(white, *basis, whole)), key, "resynchronised", want_bits, phased)
 
 
+def on_base_grid(image: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """``image`` area-resized onto the base grid of an image of ``shape`` (its own by default;
+    a caller that shrank the image first gives the original's, whose grid it wants)."""
+    bh, bw = base_size(*(shape or image.shape)[:2])
+    return cv2.resize(image, (bw, bh), interpolation=cv2.INTER_AREA)
+
+
 def whitened(rgb_or_y: np.ndarray) -> np.ndarray:
     """What the detector searches: the image's luminance on the base grid, whitened."""
-    h, w = rgb_or_y.shape[:2]
-    bh, bw = base_size(h, w)
-    small = cv2.resize(rgb_or_y, (bw, bh), interpolation=cv2.INTER_AREA)
+    small = on_base_grid(rgb_or_y)
     return _whiten(luminance(small) if small.ndim == 3 else small.astype(np.float32))
 
 
