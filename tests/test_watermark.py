@@ -701,12 +701,13 @@ def test_the_comb_reads_the_same_whether_or_not_every_point_is_inside():
     h, w = spectrum.shape
     k, m = codec._harmonics(codec.HARMONICS)
     rng = np.random.default_rng(7)
-    for periods, angles in [
+    cases: list[tuple[np.ndarray | float, np.ndarray | float]] = [
         (rng.uniform(31.0, 72.0, 11), 0.021),
         (48.3, rng.uniform(-0.09, 0.09, 11)),
         (rng.uniform(20.0, 72.0, (5, 7)), rng.uniform(-0.09, 0.09, (5, 7))),
         (64.0, -0.05),
-    ]:
+    ]
+    for periods, angles in cases:
         a = np.asarray(angles)[..., None]
         inv = 1.0 / np.asarray(periods)[..., None]
         fx = (k * np.cos(a) - m * np.sin(a)) * inv * w + w // 2
