@@ -6,7 +6,7 @@ import io
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, TiffImagePlugin
 
 from .errors import UnsupportedMediaError
 from .media import (
@@ -22,7 +22,14 @@ from .media import (
     rgb_of_cmyk,
     tiff_kept_tags,
     with_jpeg_segments,
+    with_png_chunk_data,
     with_png_chunks,
+)
+from .previews import (
+    EXIF_HEADER,
+    with_new_photoshop_segments,
+    with_new_photoshop_thumbnail,
+    with_new_thumbnail,
 )
 
 DEFAULT_LABEL = "AI-generated"
@@ -81,7 +88,8 @@ def encode_like(
 ) -> bytes:
     """Encode ``image`` in ``media_type``, keeping the original's ICC profile and EXIF (and
     XMP in WebP and AVIF; a JPEG's chroma subsampling, ``media.chroma_subsampling``, and
-    progressive coding).
+    progressive coding). The thumbnails among them (EXIF's, Photoshop's) are made again from
+    ``image`` (``previews``): they show the pixels written.
 
     A JPEG written from a JPEG gets its pixel density, XMP, Photoshop (IPTC-IIM) and comment
     segments (``media.jpeg_kept_segments``); a TIFF its resolution, IPTC-IIM, Photoshop and XMP
@@ -105,6 +113,9 @@ def encode_like(
     for key in keys:
         if original.info.get(key):
             params[key] = original.info[key]
+    if isinstance(exif := params.get("exif"), bytes):
+        # Its thumbnail shows the pixels written, not the original's (``previews``).
+        params["exif"] = with_new_thumbnail(exif, image)
     profile = original.info.get("icc_profile")
     if profile and image.mode != original.mode and not icc_fits(profile, image.mode):
         # Not the original's profile on pixels now in a mode it does not describe: a labelled
@@ -115,6 +126,7 @@ def encode_like(
         params["quality"] = 95
     text = png_kept_chunks(source) if fmt == "PNG" and source else b""
     if text:
+        text = with_png_chunk_data(text, b"eXIf", lambda exif: with_new_thumbnail(exif, image))
         # The ICC profile and EXIF chunks kept are the source's own: not a second copy from the
         # encoder (Pillow writes ``image.info``'s profile unless told not to).
         kinds = png_chunk_kinds(text)
@@ -130,14 +142,22 @@ def encode_like(
         params["compress_level"] = 1
     if fmt == "JPEG" and image.mode == "RGB" and (kept := chroma_subsampling(original)):
         params["subsampling"] = kept.value  # else Pillow's default, 4:2:0 at quality 95
-    segments = jpeg_kept_segments(original) if fmt == "JPEG" else b""
+    # Photoshop's thumbnail too shows the pixels written (``previews``).
+    kept_segments = jpeg_kept_segments(original) if fmt == "JPEG" else b""
+    segments = with_new_photoshop_segments(kept_segments, image)
     if segments:
         # The comments are among them: not a second copy from ``image.info``.
         params["comment"] = b""
     if fmt == "JPEG" and is_progressive(original):
         params["progressive"] = True
     if fmt == "TIFF":
-        params["tiffinfo"] = tiff_kept_tags(original)
+        params["tiffinfo"] = tags = tiff_kept_tags(original)
+        chunk = TiffImagePlugin.PHOTOSHOP_CHUNK
+        if isinstance(resources := tags.get(chunk), bytes):
+            tags[chunk] = with_new_photoshop_thumbnail(resources, image)
+            if isinstance(image, TiffImagePlugin.TiffImageFile) and chunk in image.tag_v2:
+                # Pillow writes the tags of the TIFF it opened over ``tiffinfo``'s.
+                image.tag_v2[chunk] = tags[chunk]
         if original.info.get("compression") in _TIFF_LOSSLESS:
             params["compression"] = original.info["compression"]
     out = io.BytesIO()
@@ -160,7 +180,6 @@ _PNG_PARAMS = [
     cv2.IMWRITE_PNG_ZLIBBUFFER_SIZE,
     1 << 16,
 ]
-_EXIF_HEADER = b"Exif\x00\x00"
 
 
 def _png(image: Image.Image, params: dict[str, object], text: bytes, *, release: bool) -> bytes:
@@ -178,7 +197,7 @@ def _png(image: Image.Image, params: dict[str, object], text: bytes, *, release:
     if isinstance(exif, bytes):
         # A PNG's eXIf chunk holds the TIFF structure alone, without JPEG's APP1 header.
         kinds.append(cv2.IMAGE_METADATA_EXIF)
-        chunks.append(np.frombuffer(exif.removeprefix(_EXIF_HEADER), np.uint8))
+        chunks.append(np.frombuffer(exif.removeprefix(EXIF_HEADER), np.uint8))
     ok, encoded = cv2.imencodeWithMetadata(".png", pixels, kinds, chunks, _PNG_PARAMS)
     if not ok:  # pragma: no cover - libpng writes any 8-bit RGB(A) array
         raise UnsupportedMediaError("cannot encode the image as PNG")
@@ -197,11 +216,15 @@ def encode_rgb_jpeg(jpeg: PlainJpeg) -> bytes:
     """A plain JPEG's RGB array as a quality-95 JPEG, with what ``jpeg`` says a re-encode keeps:
     the ICC profile and EXIF (each within one segment, see ``media.decode_plain_jpeg``), the
     chroma subsampling (by default 4:2:0), progressive coding, and the whole segments
-    (``media.jpeg_kept_segments``) after them: the same libjpeg-turbo encode as
+    (``media.jpeg_kept_segments``) after them, their thumbnails made again from the array
+    (``previews``): the same libjpeg-turbo encode as
     :func:`encode_like` (same tables and subsampling; the pixels decode identically), from the
     array in hand. The array is consumed: its channels are swapped to OpenCV's order in place,
     a band of rows at a time (a whole-image swap allocates a full-size temporary)."""
     rgb = jpeg.rgb
+    # Its thumbnail shows the pixels written, not the original's (``previews``).
+    exif = with_new_thumbnail(jpeg.exif, rgb) if jpeg.exif else None
+    segments = with_new_photoshop_segments(jpeg.segments, rgb)
     for top in range(0, rgb.shape[0], 64):
         band = rgb[top : top + 64]
         cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
@@ -209,10 +232,10 @@ def encode_rgb_jpeg(jpeg: PlainJpeg) -> bytes:
     if jpeg.icc_profile:
         kinds.append(cv2.IMAGE_METADATA_ICCP)
         chunks.append(np.frombuffer(jpeg.icc_profile, np.uint8))
-    if jpeg.exif:
+    if exif:
         # OpenCV writes the APP1 header itself.
         kinds.append(cv2.IMAGE_METADATA_EXIF)
-        chunks.append(np.frombuffer(jpeg.exif.removeprefix(_EXIF_HEADER), np.uint8))
+        chunks.append(np.frombuffer(exif.removeprefix(EXIF_HEADER), np.uint8))
     sampling = _JPEG_SAMPLING[jpeg.subsampling or ChromaSubsampling.S420]
     params = [*_JPEG_PARAMS, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, sampling]
     if jpeg.progressive:
@@ -220,4 +243,4 @@ def encode_rgb_jpeg(jpeg: PlainJpeg) -> bytes:
     ok, encoded = cv2.imencodeWithMetadata(".jpg", rgb, kinds, chunks, params)
     if not ok:  # pragma: no cover - libjpeg writes any 8-bit RGB array
         raise UnsupportedMediaError("cannot encode the image as JPEG")
-    return with_jpeg_segments(encoded.reshape(-1).data, jpeg.segments)
+    return with_jpeg_segments(encoded.reshape(-1).data, segments)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -488,6 +488,23 @@ def png_kept_chunks(data: bytes) -> bytes:
 def png_chunk_kinds(chunks: bytes) -> frozenset[bytes]:
     """The types of the whole ``chunks`` (as :func:`png_kept_chunks` gives them)."""
     return frozenset(kind for kind, _, _ in _png_chunks(_PNG_SIGNATURE + chunks))
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """A whole PNG chunk: length, type, data, CRC."""
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def with_png_chunk_data(chunks: bytes, kind: bytes, change: Callable[[bytes], bytes]) -> bytes:
+    """The whole ``chunks`` (as :func:`png_kept_chunks` gives them) with the data of each
+    ``kind`` chunk passed through ``change`` (its length and CRC made again)."""
+    view = memoryview(_PNG_SIGNATURE + chunks)
+    return b"".join(
+        png_chunk(kind, change(bytes(view[start + 8 : end - 4])))
+        if each == kind
+        else bytes(view[start:end])
+        for each, start, end in _png_chunks(view)
+    )
 
 
 def with_png_chunks(png: bytes | memoryview, chunks: bytes) -> bytes:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from provenance import KeyPaths, ManifestRegistry, SigningKeys, TrustPolicy, init_keys
+from provenance.media import png_chunk  # noqa: F401 (the test modules build PNGs with it)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -24,11 +24,6 @@ NOT_MEDIA_HINT = (
     "this tool reads avi, avif, dng, flac, gif, heic, heif, jpg, jxl, m4a, mov, mp3, mp4, pdf, "
     "png, svg, tif, wav, webp and UTF-8 text"
 )
-
-
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    """A whole PNG chunk: length, type, data and CRC (for building test PNGs)."""
-    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,15 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, IptcImagePlugin, JpegImagePlugin, TiffImagePlugin, TiffTags
+from PIL import (
+    ExifTags,
+    Image,
+    ImageCms,
+    IptcImagePlugin,
+    JpegImagePlugin,
+    TiffImagePlugin,
+    TiffTags,
+)
 
 from provenance import ManifestSpec, SignOptions, TrustPolicy, sign, verify
 from provenance._internal import c2pa_adapter
@@ -22,6 +30,7 @@ from provenance.errors import MalformedAssetError, UnsupportedMediaError
 from provenance.label import draw_label
 from provenance.media import (
     EMBEDDABLE,
+    SEGMENT_EXIF,
     _png_chunks,
     decode_plain_jpeg,
     jpeg_kept_segments,
@@ -29,6 +38,16 @@ from provenance.media import (
     named_media_type,
     output_suffixes,
     png_kept_chunks,
+)
+from provenance.previews import (
+    EXIF_HEADER,
+    PHOTOSHOP,
+    _resources,
+    find_thumbnail,
+    fitted_size,
+    thumbnail_picture,
+    with_new_photoshop_thumbnail,
+    with_new_thumbnail,
 )
 from provenance.sign import prior_credentials
 from provenance.watermark import detect_bytes, detect_file, embed_file
@@ -197,7 +216,8 @@ def test_a_photoshop_jpeg_keeps_its_resources_and_stays_progressive(
     credentials, trusted, shared, label
 ):
     """A real file from Photoshop (c2pa-rs's fixtures): progressive, 4:4:4, with an APP13 of
-    image resources. All three stay as they were."""
+    image resources. All three stay as they were, but for the thumbnail resource of a
+    re-encoded file, made from its pixels."""
     data = (shared / "c2pa-rs" / "sdk" / "tests" / "fixtures" / "no_manifest.jpg").read_bytes()
     with Image.open(io.BytesIO(data)) as before:
         assert isinstance(before, JpegImagePlugin.JpegImageFile)
@@ -208,12 +228,49 @@ def test_a_photoshop_jpeg_keeps_its_resources_and_stays_progressive(
     with Image.open(io.BytesIO(signed)) as after:
         assert isinstance(after, JpegImagePlugin.JpegImageFile)
         assert after.info.get("progressive")
-        assert [d for name, d in after.applist if name == "APP13"] == resources
+        now = [d for name, d in after.applist if name == "APP13"]
+        assert [_but_thumbnail(d) for d in now] == [_but_thumbnail(d) for d in resources]
+        assert (now == resources) is (label is None)  # unlabelled: its bytes as they were
         assert [(h, v) for _, h, v, _ in after.layer] == [(1, 1)] * 3
     assert verify(signed, policy=trusted).credentials.state == "Trusted"
     # This page is almost all white, where the watermark is not found: it is signed without
     # one, unlabelled with its bytes as they were, labelled re-encoded (with the label only).
     # The re-encode of a progressive JPEG with a watermark: test_sign_pipeline.py.
+
+
+def _photoshop_resources(app13: bytes) -> list[tuple[int, bytes, bytes]]:
+    """(id, name, data) of each image resource in a Photoshop APP13's data."""
+    assert app13.startswith(PHOTOSHOP)
+    resources = _resources(app13[len(PHOTOSHOP) :])
+    assert resources is not None
+    return resources
+
+
+def _but_thumbnail(app13: bytes) -> list[tuple[int, bytes, bytes]]:
+    return [each for each in _photoshop_resources(app13) if each[0] != 0x040C]
+
+
+def _photoshop_thumbnail(data: bytes) -> bytes | None:
+    """The JPEG of the thumbnail resource (1036) of a JPEG's APP13 (its 28-byte header checked
+    against it), or None."""
+    with Image.open(io.BytesIO(data)) as image:
+        found = [
+            resource
+            for name, app13 in getattr(image, "applist", [])
+            if name == "APP13" and app13.startswith(PHOTOSHOP)
+            for rid, _, resource in _photoshop_resources(app13)
+            if rid == 0x040C
+        ]
+    if not found:
+        return None
+    header, jpeg = found[0][:28], found[0][28:]
+    numbers = [int.from_bytes(header[at : at + 4], "big") for at in range(0, 24, 4)]
+    with Image.open(io.BytesIO(jpeg)) as picture:
+        width, height = picture.size
+    row = (width * 24 + 31) // 32 * 4
+    assert numbers == [1, width, height, row, row * height, len(jpeg)]
+    assert header[24:] == b"\x00\x18\x00\x01"  # 24 bits, one plane
+    return jpeg
 
 
 def _with_jfif(data: bytes, units: int, across: int, down: int, thumbnail: int = 0) -> bytes:
@@ -776,3 +833,293 @@ def test_a_pdf_with_bytes_before_its_header_is_read_as_pdf_readers_read_it(crede
     # Further on, "%PDF-" is no header: the bytes are still in no format.
     with pytest.raises(UnsupportedMediaError, match="are not PDF"):
         media_type_of(b"\x00" * 1024 + out.getvalue(), "report.pdf")
+
+
+# -- EXIF: IFD1's thumbnail shows the signed pixels ----------------------------------------------
+
+
+def _exif_thumbnail(data: bytes) -> tuple[bytes, int, int, bytes] | None:
+    """A file's EXIF block (as Pillow gives it), its IFD1 thumbnail's offset and length (from
+    the TIFF header) and that thumbnail's bytes, as viewers find it; None without one."""
+    with Image.open(io.BytesIO(data)) as image:
+        exif = image.info.get("exif") or b""
+        ifd1 = image.getexif().get_ifd(ExifTags.IFD.IFD1)
+    if 0x0201 not in ifd1:
+        return None
+    tiff = 6 if exif.startswith(EXIF_HEADER) else 0
+    offset, length = ifd1[0x0201], ifd1[0x0202]
+    return exif, offset, length, exif[tiff + offset : tiff + offset + length]
+
+
+def _label_pixels(a: Image.Image, b: Image.Image) -> int:
+    """How many pixels of two pictures of one size stand far apart where the label goes
+    (bottom left): its white letters, which resampling and JPEG do not make."""
+    box = (0, a.height * 4 // 5, a.width // 2, a.height)
+    near, far = (np.asarray(p.crop(box).convert("L"), np.int16) for p in (a, b))
+    return int((np.abs(near - far) > 64).sum())
+
+
+def _assert_shows(thumbnail: bytes, signed: bytes, size: tuple[int, int]) -> Image.Image:
+    """The thumbnail is a JPEG of ``size`` showing the signed file's pixels (stored orientation)."""
+    with Image.open(io.BytesIO(thumbnail)) as picture, Image.open(io.BytesIO(signed)) as image:
+        assert picture.format == "JPEG" and picture.size == size
+        picture.load()
+        expected = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        assert _mean_difference(picture.convert("RGB"), expected) < 8  # resampling, JPEG
+        return picture.convert("RGB")
+
+
+def _assert_only_thumbnail_changed(before: bytes, after: bytes, offset: int, length: int) -> None:
+    """Every byte of ``after``'s EXIF block up to where ``before``'s thumbnail ended is as it
+    was, but IFD1's two entries that locate the thumbnail (and its old bytes, zeroed if it
+    moved): maker notes and sub-IFDs keep their offsets."""
+    found = find_thumbnail(before)
+    assert found is not None
+    moved = after[found.tiff + offset : found.tiff + offset + 2] != b"\xff\xd8"
+    expected = bytearray(before)
+    for entry in (found.offset_entry, found.length_entry):
+        expected[entry + 2 : entry + 12] = after[entry + 2 : entry + 12]
+    if moved:
+        expected[found.tiff + offset : found.tiff + offset + length] = bytes(length)
+    end = found.tiff + offset + (length if moved else 0)
+    assert after[:end] == bytes(expected[:end])
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize(
+    "fixture",
+    # At the end of the EXIF block; with other bytes after it; a rotated photo (orientation 6).
+    ["earth_apollo17.jpg", "cloud.jpg", "no_alg.jpg"],
+)
+def test_a_signed_jpegs_exif_thumbnail_shows_the_signed_pixels(
+    credentials, trusted, shared, fixture, label
+):
+    """File browsers and galleries show IFD1's thumbnail: it was the original's, without the
+    label (and the watermark). It is made again from the signed pixels, at its own size and in
+    the stored orientation, and nothing else in the EXIF block moves."""
+    data = (shared / "c2pa-rs" / "sdk" / "tests" / "fixtures" / fixture).read_bytes()
+    found = _exif_thumbnail(data)
+    assert found is not None
+    exif, offset, length, old = found
+    with Image.open(io.BytesIO(old)) as picture, Image.open(io.BytesIO(data)) as image:
+        size = picture.size
+        unsigned = thumbnail_picture(image, size)  # the original's pixels, made alike
+    options = SignOptions(AI, label=label, watermark_id=WID, drop_credentials=True)
+    signed = sign(data, credentials, options).asset
+    assert signed is not None
+    now = _exif_thumbnail(signed)
+    assert now is not None
+    new_exif, _, _, thumbnail = now
+    assert thumbnail != old
+    shown = _assert_shows(thumbnail, signed, size)
+    # The label shows in the preview (a dark box with white text), as it does in the image.
+    assert (_label_pixels(shown, unsigned) > 10) is (label is not None)
+    _assert_only_thumbnail_changed(exif, new_exif, offset, length)
+    # Photoshop's own thumbnail (earth_apollo17.jpg and cloud.jpg have one) likewise.
+    if (photoshop := _photoshop_thumbnail(data)) is not None:
+        with Image.open(io.BytesIO(photoshop)) as picture:
+            photoshop_size = picture.size
+        remade = _photoshop_thumbnail(signed)
+        assert remade is not None and remade != photoshop
+        shown = _assert_shows(remade, signed, photoshop_size)
+        with Image.open(io.BytesIO(data)) as image:
+            unsigned = thumbnail_picture(image, photoshop_size)
+        assert (_label_pixels(shown, unsigned) > 10) is (label is not None)
+    with Image.open(io.BytesIO(data)) as before, Image.open(io.BytesIO(signed)) as after:
+        for ifd in (ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo):
+            # (repr: a NaN rational, as no_alg.jpg has, is unequal to itself)
+            assert repr(after.getexif().get_ifd(ifd)) == repr(before.getexif().get_ifd(ifd))
+        assert repr(dict(after.getexif())) == repr(dict(before.getexif()))  # IFD0
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+def _camera_exif(thumbnail: bytes, *, after: bytes = b"") -> bytes:
+    """An EXIF block (little-endian TIFF, without the APP1 header) laid out as cameras write
+    it: IFD0 (Make, a link to the Exif IFD), the Exif IFD with a maker note that holds an
+    offset into the block (as Nikon's and Canon's notes do), then IFD1 and its
+    JPEG thumbnail, then ``after``."""
+
+    def entry(tag: int, kind: int, count: int, value: int) -> bytes:
+        return (
+            tag.to_bytes(2, "little")
+            + kind.to_bytes(2, "little")
+            + count.to_bytes(4, "little")
+            + value.to_bytes(4, "little")
+        )
+
+    make = b"Acme\x00\x00"  # at 38 (ASCII, 5 bytes and a pad)
+    ifd0 = (2).to_bytes(2, "little") + entry(0x010F, 2, 5, 38) + entry(0x8769, 4, 1, 44)
+    ifd0 += (120).to_bytes(4, "little")  # IFD1
+    exif_ifd = (1).to_bytes(2, "little") + entry(0x927C, 7, 16, 62) + bytes(4)  # at 44
+    note = b"ACMENOTE" + (38).to_bytes(4, "little") + b"\x01\x02\x03\x04"  # at 62, 16 bytes
+    ifd1 = (
+        (3).to_bytes(2, "little")
+        + entry(0x0103, 3, 1, 6)
+        + entry(0x0201, 4, 1, 162)
+        + entry(0x0202, 4, 1, len(thumbnail))
+        + bytes(4)
+    )
+    free = bytes(42)  # 78..120: unused (as between a camera's blocks)
+    block = b"II*\x00" + (8).to_bytes(4, "little") + ifd0 + make + exif_ifd + note + free
+    assert len(block) == 120
+    block += ifd1
+    assert len(block) == 162
+    return block + thumbnail + after
+
+
+def _jpeg_thumbnail(colour: tuple[int, int, int], size: tuple[int, int] = (160, 106)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "AVIF"])
+def test_exif_thumbnail_is_made_again_in_every_format_keeping_maker_notes(
+    credentials, trusted, photo, fmt, label
+):
+    """A JPEG (OpenCV's encode unlabelled, Pillow's labelled), a PNG (its eXIf chunk kept byte
+    for byte), a WebP and an AVIF carry an EXIF thumbnail that is nothing like the image (magenta):
+    each signed file's shows the signed pixels, and the maker note's bytes and offset hold."""
+    old = _jpeg_thumbnail((255, 0, 255))
+    block = _camera_exif(old)
+    image = Image.open(photo).convert("RGB").resize((480, 320))
+    out = io.BytesIO()
+    if fmt == "PNG":
+        image.save(out, format="PNG")
+        data = _png_with(image, png_chunk(b"eXIf", block))
+    else:
+        image.save(out, format=fmt, quality=90, exif=EXIF_HEADER + block)
+        data = out.getvalue()
+    assert _exif_thumbnail(data) is not None
+    signed = sign(data, credentials, SignOptions(AI, label=label, watermark_id=WID)).asset
+    assert signed is not None
+    now = _exif_thumbnail(signed)
+    assert now is not None
+    new_block, _, _, thumbnail = now
+    _assert_shows(thumbnail, signed, (160, 106))
+    _assert_only_thumbnail_changed(block, new_block.removeprefix(EXIF_HEADER), 162, len(old))
+    with Image.open(io.BytesIO(signed)) as after:
+        exif = after.getexif()
+        assert exif[0x010F] == "Acme"
+        assert exif.get_ifd(ExifTags.IFD.Exif)[0x927C] == block[62:78]
+    assert verify(signed, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed).identifier == WID
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_watermark_embed_makes_the_exif_thumbnail_again(tmp_path, shared, suffix):
+    """``provenance watermark embed`` re-encodes the pixels as signing does: the thumbnail of
+    its output (a JPEG, or a PNG written from one) shows them too."""
+    source = shared / "c2pa-rs" / "sdk" / "tests" / "fixtures" / "earth_apollo17.jpg"
+    output = tmp_path / f"marked{suffix}"
+    embed_file(source, output, WID)
+    now = _exif_thumbnail(output.read_bytes())
+    assert now is not None
+    _assert_shows(now[3], output.read_bytes(), (160, 160))
+    assert detect_file(output).identifier == WID
+
+
+def test_exif_thumbnail_unlinked_where_a_new_one_cannot_be_made(photo):
+    """IFD1 pointing to no JPEG (or one no thumbnail's size), or a block a new thumbnail would
+    push past one APP1 segment:
+    IFD1 is unlinked and the old thumbnail's bytes zeroed (no preview rather than a false
+    one), the rest as it was. A block without IFD1 stays as it is."""
+    pixels = Image.open(photo).convert("RGB")
+    not_jpeg = b"\x00\x01not a jpeg" * 10
+    huge = _jpeg_thumbnail((0, 0, 0), (16, 16))
+    huge = huge.replace(
+        b"\xff\xc0\x00\x11\x08\x00\x10\x00\x10", b"\xff\xc0\x00\x11\x08\xff\xff\x00\x10"
+    )
+    assert Image.open(io.BytesIO(huge)).size == (16, 65535)
+    for block in (
+        _camera_exif(not_jpeg),
+        _camera_exif(huge),  # its header says 16x65535: no thumbnail's size
+        _camera_exif(_jpeg_thumbnail((0, 0, 0)), after=bytes(SEGMENT_EXIF - 2_000)),
+    ):
+        found = find_thumbnail(block)
+        assert found is not None
+        new = with_new_thumbnail(block, pixels)
+        assert len(new) == len(block)
+        assert new[found.link : found.link + 4] == bytes(4)  # IFD0 links to no IFD1
+        assert new[162 : 162 + found.length] == bytes(found.length)
+        assert new[: found.link] == block[: found.link]
+        assert new[162 + found.length :] == block[162 + found.length :]
+        exif = Image.Exif()
+        exif.load(new)
+        assert exif.get_ifd(ExifTags.IFD.IFD1) == {} and exif[0x010F] == "Acme"
+    without = _camera_exif(b"")[:116] + bytes(4)  # IFD0's link to IFD1 is 0
+    assert find_thumbnail(without) is None and with_new_thumbnail(without, pixels) == without
+
+
+def test_exif_thumbnail_keeps_its_size_letterboxed_as_cameras_do():
+    """A 3:2 photo in a 160x120 thumbnail (DCF): scaled to fit and centred on black; a
+    thumbnail of the image's own shape is filled."""
+    red = Image.new("RGB", (600, 400), (255, 0, 0))
+    boxed = thumbnail_picture(red, (160, 120))
+    assert boxed.size == (160, 120)
+    assert boxed.getpixel((80, 2)) == (0, 0, 0) and boxed.getpixel((80, 60)) == (255, 0, 0)
+    assert fitted_size((600, 400), (160, 107)) == (160, 107)
+    assert fitted_size((1071, 1428), (89, 119)) == (89, 119)  # cards_trusted.jpg's
+    array = np.zeros((400, 600, 3), np.uint8)
+    assert thumbnail_picture(array, (160, 120)).size == (160, 120)
+
+
+def _thumbnail_resource(jpeg: bytes, size: tuple[int, int], rid: int = 0x040C) -> bytes:
+    """A Photoshop thumbnail resource block (1036, or 1033) holding ``jpeg`` of ``size``."""
+    width, height = size
+    row = (width * 24 + 31) // 32 * 4
+    numbers = (1, width, height, row, row * height, len(jpeg))
+    data = b"".join(n.to_bytes(4, "big") for n in numbers) + b"\x00\x18\x00\x01" + jpeg
+    return (
+        b"8BIM" + rid.to_bytes(2, "big") + b"\x00\x00" + len(data).to_bytes(4, "big") + data
+    ) + bytes(len(data) % 2)
+
+
+@pytest.mark.parametrize("label", [None, "AI"], ids=["unlabelled", "labelled"])
+def test_a_signed_tiffs_photoshop_thumbnail_shows_the_signed_pixels(
+    credentials, trusted, photo, label
+):
+    """A TIFF's Photoshop resources (tag 34377) hold a thumbnail (magenta, nothing like the
+    image): it is made again from the signed pixels; the IPTC resource beside it stays."""
+    magenta = _jpeg_thumbnail((255, 0, 255), (160, 107))
+    resources = _iptc_resource() + _thumbnail_resource(magenta, (160, 107))
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[34377], tags.tagtype[34377] = resources, TiffTags.BYTE
+    out = io.BytesIO()
+    Image.open(photo).convert("RGB").resize((480, 320)).save(out, format="TIFF", tiffinfo=tags)
+    signed = sign(out.getvalue(), credentials, SignOptions(AI, label=label, watermark_id=WID))
+    assert signed.asset is not None
+    with Image.open(io.BytesIO(signed.asset)) as image:
+        assert isinstance(image, TiffImagePlugin.TiffImageFile)
+        now = _resources(image.tag_v2[34377])
+    assert now is not None
+    before = _resources(resources) or []
+    assert [r for r in now if r[0] != 0x040C] == [r for r in before if r[0] != 0x040C]
+    (thumbnail,) = [data for rid, _, data in now if rid == 0x040C]
+    _assert_shows(thumbnail[28:], signed.asset, (160, 107))
+    assert verify(signed.asset, policy=trusted).credentials.state == "Trusted"
+    assert detect_bytes(signed.asset).identifier == WID
+
+
+def test_photoshop_thumbnail_left_out_where_it_cannot_be_made(photo):
+    """Resources that do not parse stay as they are; a thumbnail that would not fit in the
+    APP13 (or whose header gives no size) is left out, the other resources kept; the old
+    BGR thumbnail (1033) is made again in BGR."""
+    pixels = Image.open(photo).convert("RGB")
+    iptc = _iptc_resource()
+    thumbnail = _thumbnail_resource(_jpeg_thumbnail((0, 0, 0)), (160, 106))
+    junk = iptc + thumbnail + b"junk"
+    assert with_new_photoshop_thumbnail(junk, pixels) == junk
+    assert with_new_photoshop_thumbnail(iptc, pixels) == iptc
+    assert with_new_photoshop_thumbnail(iptc + thumbnail, pixels, limit=len(iptc) + 100) == iptc
+    no_size = _thumbnail_resource(_jpeg_thumbnail((0, 0, 0)), (0, 0))
+    assert with_new_photoshop_thumbnail(iptc + no_size, pixels) == iptc
+    red = Image.new("RGB", (300, 200), (255, 0, 0))
+    old = _thumbnail_resource(_jpeg_thumbnail((0, 0, 0), (150, 100)), (150, 100), rid=0x0409)
+    remade = _resources(with_new_photoshop_thumbnail(iptc + old, red))
+    assert remade is not None and remade[0][0] == 0x0404 and remade[1][0] == 0x0409
+    with Image.open(io.BytesIO(remade[1][2][28:])) as picture:
+        stored = np.asarray(picture.convert("RGB"))[50, 75]
+        assert stored[2] > 240 and stored[0] < 15  # red, stored blue-green-red
