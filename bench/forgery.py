@@ -15,7 +15,9 @@ For each, the table counts forged recoveries under the rule in use (evidence aga
 reference, ``provenance.evidence``) and, as the baseline measured in the same run, under the old
 rule (a pHash similarity >= 0.8 to the registered fingerprint). Benign uploads of every
 registered image (JPEG, resize, crops, 2 degree rotation, crop 50 % + JPEG 75, ...) must still
-recover. Images: the samples and peer photos (bench/robustness.py) plus generated images made
+recover, mirrored and turned ones too; inside a canvas (a border, a screenshot of a page) the
+watermark is found and the picture compared, but nothing is recovered. Images: the samples and
+peer photos (bench/robustness.py) plus generated images made
 here (sky gradients, plain backdrops, flat illustrations, textures), at 1 MP.
 
 The margins are printed too: how close the forged uploads whose watermark named A come to
@@ -41,6 +43,9 @@ import numpy as np
 from PIL import Image, ImageEnhance
 
 from bench._common import median_seconds, table, write_json
+from bench.attacks import _border as attack_border
+from bench.attacks import _screenshot as attack_screenshot
+from bench.attacks import _square as attack_square
 from bench.robustness import ATTACKS, _crop, _encode, photos
 from provenance import (
     ManifestSpec,
@@ -231,6 +236,19 @@ BENIGN: dict[str, Callable[[Image.Image], Image.Image]] = {
     )
 }
 BENIGN["crop 50% + jpeg 75"] = lambda im: _encode(_crop(0.5)(im), "JPEG", quality=75)
+# Mirrored and turned copies (bench/attacks.py): the detector says how, evidence undoes it.
+BENIGN["mirrored"] = lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+BENIGN["rotate 90 + jpeg 75"] = lambda im: _encode(
+    im.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=75
+)
+#: The registered picture inside a larger canvas: its watermark is found in a region, the
+#: region is compared, but the credentials are never applied (the canvas is not the
+#: registered image): a possible match whose similarity is the picture's.
+CANVASES: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "border 10% black": attack_border(0.1, (0, 0, 0)),
+    "padded to a white square": attack_square((255, 255, 255)),
+    "screenshot 75%, 60% of side": attack_screenshot(0.75, 0.6),
+}
 
 
 def _gamma(im: Image.Image) -> Image.Image:
@@ -304,6 +322,8 @@ class Bench:
         self.policy = TrustPolicy.from_files([keys.root])
         self.registry = ManifestRegistry(workdir / "manifests.sqlite3")
         self.likeness: list[evidence.Likeness] = []
+        #: The best match's similarity in the last ``outcome``.
+        self.similarity = 0.0
 
     def outcome(self, data: bytes, wid: int) -> tuple[bool, bool, bool]:
         """(watermark names wid, recovered now, recovered under the old pHash rule); the
@@ -325,8 +345,11 @@ class Bench:
                     found.scale,
                     found.angle,
                     clipped=evidence.clipped_mask(decoded.rgb()),
+                    orientation=found.orientation,
+                    region=found.grid_region,
                 )
             )
+        self.similarity = max((m.similarity for m in verdict.matches), default=0.0)
         return named, bool(verdict.credentials.recovered), old
 
 
@@ -365,6 +388,16 @@ def main() -> None:
             benign[attack].append(bench.outcome(jpeg(out, 92), wid))
 
     benign_likeness, bench.likeness = bench.likeness, []
+    # The registered pictures inside canvases: (named, recovered, similarity).
+    canvases: dict[str, list[tuple[bool, bool, float]]] = {k: [] for k in CANVASES}
+    for rgb, wid in zip(marked, ids, strict=True):
+        for attack, fn in CANVASES.items():
+            out = np.asarray(fn(Image.fromarray(rgb)).convert("RGB"))
+            if out.shape == rgb.shape:
+                continue  # a square image padded to a square: no canvas, the image itself
+            read, applied, _ = bench.outcome(jpeg(out, 85), wid)
+            canvases[attack].append((read, applied, bench.similarity))
+    bench.likeness = []
     if args.extra:
         for rgb, wid in zip(marked, ids, strict=True):
             for attack, fn in BENIGN_EXTRA.items():
@@ -534,6 +567,20 @@ def main() -> None:
         "recovered | decoded",
     ]
     print(table(brows, bcols))
+    crows = [
+        {
+            "upload (+ jpeg 85)": attack,
+            "images": len(got),
+            "watermark decoded": f"{100 * sum(g[0] for g in got) / len(got):.1f}%",
+            "picture agrees (similarity >= 0.9)": f"{sum(g[0] and g[2] >= 0.9 for g in got)}",
+            "recovered (never, by design)": f"{sum(g[1] for g in got)}",
+        }
+        for attack, got in canvases.items()
+    ]
+    print(
+        "\nThe registered images inside a canvas (a possible match, not recovered):\n\n"
+        + table(crows, list(crows[0]))
+    )
     weakest = max(benign_likeness, key=shortfall)
     print(
         "\nBenign uploads whose watermark decoded: lowest agreeing "
@@ -582,6 +629,7 @@ def main() -> None:
             "pairs": [[images[a][0], images[b][0]] for a, b in pairs],
             "attacks": rows,
             "benign": brows,
+            "canvases": crows,
             "steering_psnr_db_median": float(np.median(psnr_steer)),
             "forged_closest_shortfall": min(map(shortfall, forged_likeness), default=None),
             "benign_weakest_shortfall": shortfall(weakest),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .watermark.codec import BASE, base_size, on_base_grid
+from .watermark.codec import BASE, base_size, on_base_grid, unorient
 
 #: Side of the square blocks compared, in reference (base-grid) pixels.
 BLOCK = 16
@@ -146,6 +146,12 @@ def _into_reference(y: np.ndarray, scale: float, angle: float) -> np.ndarray:
     return y[inset : h - inset, inset : w - inset]
 
 
+def _upright(y: np.ndarray, orientation: int) -> np.ndarray:
+    """``y`` mirrored and turned back to the registered image's orientation (contiguous, as
+    OpenCV wants it)."""
+    return y if orientation == 0 else np.ascontiguousarray(unorient(y, orientation))
+
+
 def _blocks(v: np.ndarray) -> np.ndarray:
     bh, bw = v.shape[0] // BLOCK, v.shape[1] // BLOCK
     return v[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK)
@@ -226,13 +232,22 @@ def compare(
     scale: float = 1.0,
     angle: float = 0.0,
     clipped: np.ndarray | None = None,
+    orientation: int = 0,
+    region: tuple[int, int, int, int] | None = None,
 ) -> Likeness:
     """Compare an image (its luminance, any size) with a stored :func:`reference`.
 
     ``scale`` and ``angle`` are the watermark detector's geometry (a crop to 60 % of the frame
-    shows scale 1/0.6). The offset is searched over the whole reference, so any crop is found.
+    shows scale 1/0.6), ``orientation`` its mirroring or right-angle turn (``codec.orient``),
+    undone after them. The offset is searched over the whole reference, so any crop is found.
     ``clipped`` (:func:`clipped_mask` of the same decode, so on the luminance's grid) makes the
     comparison tolerate colours clipped by a brightness or contrast edit.
+
+    ``region`` (x, y, width, height): where the detector found the marked picture inside a
+    larger canvas (a screenshot, a border). Only that part is compared, and ``covered`` counts
+    the rest of the image as outside the registered one: the picture may be the registered
+    image, the canvas around it is not (a caption beside a signed photo is not signed), so
+    such an image is never the same as the registered one.
     """
     if clipped is not None and clipped.shape != luminance.shape[:2]:
         raise ValueError(
@@ -242,12 +257,21 @@ def compare(
     ref = _decode_reference(stored)
     if ref is None or not 0.2 < scale < 5:
         return NONE
-    image = _into_reference(_base(luminance), scale, angle)
+    share = 1.0
+    if region is not None:
+        x, y, w, h = region
+        whole = luminance.shape[0] * luminance.shape[1]
+        luminance = luminance[y : y + h, x : x + w]
+        clipped = None if clipped is None else clipped[y : y + h, x : x + w]
+        share = luminance.shape[0] * luminance.shape[1] / whole
+        if min(luminance.shape[:2]) < 2 * BLOCK:
+            return NONE
+    image = _upright(_into_reference(_base(luminance), scale, angle), orientation)
     # The mask through the same resampling as the image.
     lost = (
         None
         if clipped is None
-        else _into_reference(_base(clipped.astype(np.float32)), scale, angle)
+        else _upright(_into_reference(_base(clipped.astype(np.float32)), scale, angle), orientation)
     )
     if min(image.shape) < 2 * BLOCK:
         return NONE
@@ -279,7 +303,7 @@ def compare(
     # A clipped pixel lies below the fit by at most what the brightening (1 / gain) added.
     drop = float(np.clip(1 - gain, 0, CLIPPED_DROP))
     agree = _agreeing(ours, theirs, None if clipped_here is None else (clipped_here, drop))
-    covered = (x1 - x0) * (y1 - y0) / (image.shape[0] * image.shape[1])
+    covered = (x1 - x0) * (y1 - y0) / (image.shape[0] * image.shape[1]) * share
     return Likeness(
         float(agree.mean()),
         _correlation(ours, theirs),

@@ -589,6 +589,16 @@ def summarize(
     if not found and watermark and watermark.get("detected"):
         lead = "No Content Credentials are embedded, but an invisible watermark was found"
         by_watermark = [m for m in matches or [] if m.kind == MatchKind.WATERMARK]
+        if by_watermark and watermark.get("region"):
+            m = by_watermark[0]
+            x, y, w, h = watermark["region"]
+            return (
+                f"{lead} in a picture inside this image ({w}x{h} px at {x},{y}: a screenshot, "
+                f"a border or a collage) that names stored credentials ({m.manifest_id}); "
+                f"{m.similarity:.0%} of that picture agrees with the registered image, but the "
+                "credentials cover the registered image alone, not what surrounds it here, so "
+                "they were not applied: a possible match only."
+            )
         if by_watermark:
             m = by_watermark[0]
             return (

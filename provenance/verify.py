@@ -53,7 +53,12 @@ from .verdict import (
     summarize,
     summarize_unreadable_text,
 )
-from .watermark import DETECT_MIN_SIDE, decode_for_detection, detect_rgb, load_for_detection
+from .watermark import (
+    DETECT_MIN_SIDE,
+    decode_for_detection,
+    detect_decoded,
+    load_for_detection,
+)
 
 #: Environment variable: text watermark keys, ``KEYFILE=TOKENIZER.json`` separated by commas.
 TEXT_WATERMARKS_ENV = "PROVENANCE_TEXT_WATERMARKS"
@@ -149,7 +154,7 @@ def _candidates(
     image or a crop of it; see ``evidence``), and whether that is enough to call it the same.
     """
     luminance = load_for_detection(data, name)
-    found = detect_rgb(luminance)
+    found = detect_decoded(luminance, data, name)
     if registry is None:  # no evidence to weigh
         return found.to_dict(), [], False
     fingerprint = image_hash(luminance)
@@ -170,6 +175,8 @@ def _candidates(
                 found.scale,
                 found.angle,
                 clipped=evidence.clipped_mask(decoded.rgb()),
+                orientation=found.orientation,
+                region=found.grid_region,
             )
         match = Match(
             record.manifest_id, round(alike.agreeing, 3), MatchKind.WATERMARK, record.signer

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from bench.forgery import copy_watermark, jpeg, steer_phash, synthetic
 from provenance import (
@@ -110,6 +110,12 @@ def test_copied_watermark_is_not_recovered(registered, trusted, registry):
         pytest.param(lambda im: im.crop((40, 180, 757, 897)), id="crop 70% off-centre"),
         pytest.param(lambda im: im.rotate(2, resample=Image.Resampling.BICUBIC), id="rotate 2°"),
         pytest.param(lambda im: im.resize((640, 640)), id="resize 62%"),
+        pytest.param(lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), id="mirrored"),
+        pytest.param(lambda im: im.transpose(Image.Transpose.ROTATE_90), id="rotate 90°"),
+        pytest.param(
+            lambda im: im.transpose(Image.Transpose.TRANSPOSE).crop((100, 60, 700, 660)),
+            id="transposed + crop",
+        ),
     ],
 )
 def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, upload):
@@ -290,6 +296,56 @@ def test_a_larger_picture_that_contains_the_registered_one_is_not_it():
     assert found.agreeing > 0.9 and found.correlation > 0.9  # the registered part is there
     assert found.covered < 0.7 and not found.same
     assert evidence.compare(a, reference).same  # the registered picture alone is it
+
+
+def _in_a_page(image: Image.Image, size: tuple[int, int], at: tuple[int, int]) -> Image.Image:
+    """``image`` pasted at ``at`` on a white page of ``size`` with a bar and lines of text."""
+    page = Image.new("RGB", size, (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, size[0], 60), fill=(225, 228, 232))
+    draw.text((20, 24), "https://news.example.org/2026/11/26/story", fill=(40, 40, 40))
+    for y in range(80, size[1] - 20, 20):
+        draw.text((at[0] + image.width + 20, y), "lorem ipsum dolor sit amet " * 3, fill=(0,) * 3)
+    page.paste(image, at)
+    return page
+
+
+@pytest.mark.parametrize(
+    ("canvas", "picture"),
+    [
+        pytest.param(
+            lambda im: _in_a_page(im.resize((768, 768)), (1600, 1000), (40, 120)),
+            (40, 120, 768, 768),
+            id="screenshot of a page",
+        ),
+        pytest.param(
+            lambda im: ImageOps.expand(im, border=160, fill=(0, 0, 0)),
+            (160, 160, 1024, 1024),
+            id="black border",
+        ),
+    ],
+)
+def test_a_registered_picture_inside_a_canvas_is_a_possible_match_only(
+    registered, trusted, registry, canvas, picture
+):
+    """A screenshot of a page showing the registered image, or the image in a border: the
+    watermark is found in the picture (``region``, in the upload's pixels), and the picture is
+    compared with the registered one, but the credentials are not applied to the canvas around
+    it (a caption beside a signed photo is not signed): the verdict says so."""
+    signed, payload, _ = registered
+    data = jpeg(np.asarray(canvas(Image.open(io.BytesIO(signed)).convert("RGB"))), 85)
+    verdict = verify(data, policy=trusted, registry=registry)
+    assert verdict.watermark is not None and verdict.watermark["payload"] == payload
+    x, y, w, h = verdict.watermark["region"]
+    left, top, width, height = picture
+    # Within the picture, and most of it.
+    assert left <= x and top <= y and x + w <= left + width and y + h <= top + height
+    assert w * h >= 0.8 * width * height
+    assert verdict.credentials.recovered is False
+    assert [m.kind for m in verdict.matches] == ["watermark"]
+    assert verdict.matches[0].similarity >= 0.9  # the picture itself is the registered one
+    assert "in a picture inside this image" in verdict.summary
+    assert "a possible match only" in verdict.summary
 
 
 @pytest.fixture

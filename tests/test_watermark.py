@@ -11,7 +11,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from provenance.cli import main
 from provenance.watermark import (
@@ -319,6 +319,7 @@ def test_cli_embed_and_detect(tmp_path, capsys):
         "payload": "feedface01",
         "confidence": result["confidence"],
         "method": "org.provenance.ssw.1",
+        "region": None,
     }
     assert 0.5 < result["confidence"] <= 1.0
 
@@ -692,6 +693,131 @@ def test_a_product_on_white_and_a_night_scene_flip_under_a_jpeg_q95_resave():
         assert flip(rgb, marked) <= flip(rgb, _jpeg(rgb, 95)), name
         webp = np.asarray(ATTACKS["webp80"](Image.fromarray(marked)).convert("RGB"))
         assert detect_rgb(webp).payload == "0bac4d0000", name
+
+
+# -- mirrored, turned, framed and screenshotted copies (bench/attacks.py) ----------------------
+
+TURNS = {
+    "mirrored": Image.Transpose.FLIP_LEFT_RIGHT,
+    "upside down": Image.Transpose.FLIP_TOP_BOTTOM,
+    "rotate 90": Image.Transpose.ROTATE_90,
+    "rotate 180": Image.Transpose.ROTATE_180,
+    "rotate 270": Image.Transpose.ROTATE_270,
+    "transposed": Image.Transpose.TRANSPOSE,
+    "transversed": Image.Transpose.TRANSVERSE,
+}
+
+
+def test_orient_and_unorient_are_the_eight_turns_and_mirrors_and_undo_each_other():
+    a = np.arange(12).reshape(3, 4)
+    turned = [codec.orient(a, o) for o in range(codec.ORIENTATIONS)]
+    assert len({t.tobytes() + bytes(t.shape) for t in turned}) == 8
+    for o, t in enumerate(turned):
+        assert np.array_equal(codec.unorient(t, o), a)
+
+
+@pytest.mark.parametrize("turn", list(TURNS))
+def test_a_mirrored_or_turned_copy_decodes_and_says_how_it_was_turned(turn):
+    marked = embed_rgb(_photo("coffee.jpg", megapixels=1.0), 0x00C0FFEE42)
+    turned = np.asarray(Image.fromarray(marked).transpose(TURNS[turn]))
+    found = codec.detect(_jpeg(turned, 75))
+    assert found.identifier == 0x00C0FFEE42, found
+    # The orientation reported is the turn: applied to the marked image, it gives the copy.
+    assert np.array_equal(codec.orient(marked, found.orientation), turned)
+
+
+def test_an_upright_copy_is_read_upright_and_signings_check_looks_upright_only():
+    marked = embed_rgb(_photo("coffee.jpg", megapixels=1.0), 0x00C0FFEE42)
+    assert codec.detect(marked).orientation == 0
+    mirrored = np.ascontiguousarray(marked[:, ::-1])
+    assert codec.detect(mirrored).detected
+    assert not codec.detect(mirrored, resync=False).detected
+
+
+def _page(picture: Image.Image, share: float, left: int = 60) -> tuple[np.ndarray, tuple]:
+    """``picture`` on a white page with a browser's bar and lines of text, its short side
+    ``share`` of the page's: (the page, where the picture is: x, y, width, height)."""
+    height = round(min(picture.size) / share)
+    page = Image.new("RGB", (max(round(height * 16 / 9), picture.width + 400), height), "white")
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, page.width, 70), fill=(225, 228, 232))
+    draw.text((100, 30), "https://gallery.example.org/photos/view", fill=(40, 40, 40))
+    top = 70 + (height - 70 - picture.height) // 2
+    for y in range(90, height - 20, 22):
+        draw.text((left + picture.width + 24, y), "lorem ipsum dolor sit amet " * 4, fill="black")
+    page.paste(picture, (left, top))
+    return np.asarray(page), (left, top, picture.width, picture.height)
+
+
+CANVASES = {
+    "black border 15%": lambda im: (
+        np.asarray(ImageOps.expand(im, border=(im.width * 3 // 20, im.height * 3 // 20))),
+        (im.width * 3 // 20, im.height * 3 // 20, im.width, im.height),
+    ),
+    "padded to a white square": lambda im: (
+        np.asarray(ImageOps.pad(im, (im.width, im.width), color="white")),
+        (0, (im.width - im.height) // 2, im.width, im.height),
+    ),
+    "screenshot at 75 %, 60 % of the page": lambda im: _page(
+        im.resize((im.width * 3 // 4, im.height * 3 // 4), Image.Resampling.BILINEAR), 0.6
+    ),
+    "screenshot at 50 %, 45 % of the page": lambda im: _page(
+        im.resize((im.width // 2, im.height // 2), Image.Resampling.BILINEAR), 0.45
+    ),
+}
+
+
+@pytest.mark.parametrize("canvas", list(CANVASES))
+@pytest.mark.parametrize("quality", [None, 85])
+def test_a_picture_inside_a_canvas_decodes_and_says_where(canvas, quality):
+    """A border, letterboxing or a page around the picture shrinks its tiles on the canvas's
+    base grid below the periods searched: the picture's box is found and searched alone."""
+    marked = Image.fromarray(embed_rgb(_photo("coffee.jpg", megapixels=1.0), 0x00C0FFEE42))
+    page, (left, top, width, height) = CANVASES[canvas](marked)
+    found = codec.detect(page if quality is None else _jpeg(page, quality))
+    assert found.identifier == 0x00C0FFEE42, found
+    assert found.region is not None
+    x, y, w, h = found.region
+    assert left <= x and top <= y and x + w <= left + width and y + h <= top + height
+    assert w * h >= 0.8 * width * height
+
+
+@pytest.mark.parametrize("canvas", list(CANVASES))
+def test_an_unmarked_picture_inside_a_canvas_is_not_detected(canvas):
+    for name in ("coffee.jpg", "rocket.jpg", "hubble.jpg"):
+        page, _ = CANVASES[canvas](Image.fromarray(_photo(name, megapixels=1.0)))
+        found = codec.detect(_jpeg(page, 85))
+        assert not found.detected and found.identifier is None
+
+
+def test_a_full_hd_jpeg_screenshot_is_read_from_a_finer_decode():
+    """detect_bytes decodes a 1920x1080 JPEG at 480x270, where a picture filling half the
+    screen's height is 135 px and its watermark's pixels under half a pixel: the page's
+    picture is found there, and read from a finer decode; its region is in the JPEG's pixels."""
+    marked = Image.fromarray(embed_rgb(_photo("coffee.jpg", megapixels=1.0), 0x00C0FFEE42))
+    shown = marked.resize((810, 540), Image.Resampling.BILINEAR)
+    page, (left, top, width, height) = _page(shown, 0.5)
+    screen = Image.fromarray(page).resize((1920, 1080), Image.Resampling.BILINEAR)
+    k = 1920 / page.shape[1]
+    data = _save(screen, "JPEG", quality=85).getvalue()
+    assert load_for_detection(data).shape == (270, 480)
+    found = detect_bytes(data)
+    assert found.detected and found.payload == "00c0ffee42", found
+    assert found.region is not None
+    x, y, w, h = found.region
+    assert left * k - 2 <= x and top * k - 2 <= y
+    assert x + w <= (left + width) * k + 2 and y + h <= (top + height) * k + 2
+    assert w * h >= 0.8 * width * height * k * k
+
+
+@pytest.mark.parametrize("height", [1025, 1090, 1027])
+def test_a_smooth_image_whose_last_band_is_under_a_box_tall_embeds(height):
+    """The embedding's last band of rows is height % 64 rows: 1 to 3 rows hold no 4x4 box to
+    coarsen, which crashed OpenCV's resize on a smooth image (a sky 1025 px tall)."""
+    ramp = np.linspace(80, 200, height)[:, None] * np.ones((1, 770))
+    sky = np.repeat(ramp[..., None], 3, axis=2).astype(np.uint8)
+    marked = embed_rgb(sky, 0x00C0FFEE42)
+    assert codec.detect(marked).identifier == 0x00C0FFEE42
 
 
 def test_the_comb_reads_the_same_whether_or_not_every_point_is_inside():

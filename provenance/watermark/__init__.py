@@ -16,7 +16,7 @@ import hashlib
 import io
 import os
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -106,10 +106,21 @@ class WatermarkResult:
     #: How many standard deviations the sync peak stands up (``codec.Detection.sync_z``): how
     #: far a detection is from being lost (signing's check of the watermark it embeds).
     sync_z: float = field(default=0.0, metadata={"internal": True})
+    #: How the image was mirrored or turned by right angles (``codec.orient``; 0: as marked).
+    orientation: int = field(default=0, metadata={"internal": True})
+    #: Where the marked picture lies inside a larger canvas (a border, a screenshot of a page),
+    #: or without a detection the picture searched in vain (``codec.Detection.region``):
+    #: (x, y, width, height) in the pixels the detector read (a JPEG's reduced decode, see
+    #: ``decode_for_detection``), for ``evidence.compare`` on the same decode.
+    grid_region: tuple[int, int, int, int] | None = field(default=None, metadata={"internal": True})
+    #: Where the watermark was found when it lies in a picture inside a larger canvas (a
+    #: border, a screenshot of a page): [x, y, width, height] in the image's own pixels
+    #: (:func:`detect_decoded`); null when it spans the image, or was not found.
+    region: list[int] | None = None
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
-        del d["scale"], d["angle"], d["sync_z"]
+        del d["scale"], d["angle"], d["sync_z"], d["orientation"], d["grid_region"]
         return d
 
     @property
@@ -206,22 +217,28 @@ def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> 
     h, w = rgb.shape[:2]
     _check_size(w, h, "image", DETECT_MIN_SIDE if method == "ssw" else MIN_SIDE)
     if method == "ssw":
-        found = codec.detect(rgb, key=watermark_key(), resync=resync)
-        return WatermarkResult(
-            found.detected,
-            payload_hex(found.identifier) if found.identifier is not None else None,
-            round(found.confidence, 3),
-            ALG,
-            found.scale,
-            found.angle,
-            round(found.sync_z, 2),
-        )
+        return _result(codec.detect(rgb, key=watermark_key(), resync=resync))
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
     bits = imwm.decode(np.ascontiguousarray(rgb[..., ::-1]), 32, method)
     # These methods carry no check bits: any 32 bits come out, so none counts as detected.
     value = int("".join(str(int(b)) for b in bits), 2)
     return WatermarkResult(False, payload_hex(value), 0.0, f"imwatermark.{method}")
+
+
+def _result(found: codec.Detection) -> WatermarkResult:
+    return WatermarkResult(
+        found.detected,
+        payload_hex(found.identifier) if found.identifier is not None else None,
+        round(found.confidence, 3),
+        ALG,
+        found.scale,
+        found.angle,
+        round(found.sync_z, 2),
+        found.orientation,
+        found.region,
+        list(found.region) if found.detected and found.region else None,
+    )
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
@@ -270,9 +287,10 @@ def load_for_detection(data: bytes, name: str = "image") -> np.ndarray:
     return _decode(data, name, "L").luminance
 
 
-def _decode(data: bytes, name: str, jpeg_mode: str) -> Decoded:
+def _decode(data: bytes, name: str, jpeg_mode: str, min_side: int = MIN_SIDE) -> Decoded:
     """The decode of :func:`decode_for_detection`, a colour JPEG decoded in ``jpeg_mode``
-    (YCbCr, or L: then the result has no colours, and only its luminance is to be used)."""
+    (YCbCr, or L: then the result has no colours, and only its luminance is to be used), its
+    short side reduced to no less than ``min_side``."""
     try:
         with warnings.catch_warnings():
             # The pixel limit below replaces Pillow's bomb warning.
@@ -289,7 +307,7 @@ def _decode(data: bytes, name: str, jpeg_mode: str) -> Decoded:
                     # at least MIN_SIDE (the detector's grid is 256 px). A colour JPEG comes
                     # out in ``jpeg_mode`` with no colour conversion; grey and CMYK ones in
                     # their own mode.
-                    factor = max(1, min(width, height) // MIN_SIDE)
+                    factor = max(1, min(width, height) // min_side)
                     probe.draft(jpeg_mode, (width // factor, height // factor))
                     probe.load()
                     if probe.mode == "YCbCr":
@@ -311,9 +329,64 @@ def _decoded(image: Image.Image) -> Decoded:
     return Decoded(np.asarray(image.convert("L")), image)
 
 
+#: A canvas (``codec.content_box``) whose reduced decode shows nothing is decoded again with a
+#: short side of at least CANVAS_SIDE px: a JPEG screenshot of a 1920x1080 page is decoded
+#: at 480x270 for detection, where a picture filling half its height is 135 px and its
+#: watermark's pixels under half a pixel (and its box hard to tell from the text around it).
+CANVAS_SIDE = 1024
+#: ... if the reduced decode shows a block that may be a picture (at most CANVAS_BLOCK of it)
+#: whose short side is under CANVAS_FINER px there: a larger one has its watermark's pixels
+#: a pixel or more wide, and was searched already. (A photo of a thing against a black sky
+#: looks like a picture on a black page; its decode again costs it ~15 ms at 1 MP.)
+CANVAS_BLOCK = 0.97
+CANVAS_FINER = 320
+
+
+def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> WatermarkResult:
+    """The watermark in ``luminance``, ``data`` decoded for detection (``load_for_detection``),
+    with its ``region`` in the image's own pixels and ``grid_region`` in ``luminance``'s.
+
+    The reduced decode is enough for an image the watermark spans; a picture inside a larger
+    canvas (a screenshot) may be too small in it, and is then read from a finer decode.
+    """
+    found = detect_rgb(luminance)
+    with Image.open(io.BytesIO(data)) as probe:
+        width = probe.width
+    factor = width / luminance.shape[1]
+    if not found.detected and factor > 1 and min(luminance.shape) < CANVAS_SIDE:
+        box = found.grid_region or codec.content_box(luminance, CANVAS_BLOCK, least=1)
+        if box is not None and min(box[2:]) < CANVAS_FINER:
+            finer = _decode(data, name, "L", min_side=CANVAS_SIDE).luminance
+            if finer.shape[1] > luminance.shape[1]:
+                # The whole canvas was searched: its picture alone is, finer.
+                again = _result(codec.detect_picture(finer, key=watermark_key()))
+                if again.detected:
+                    scale = width / finer.shape[1]
+                    return _in_pixels(again, scale, luminance.shape[1] / finer.shape[1])
+    return _in_pixels(found, factor, 1.0)
+
+
+def _in_pixels(found: WatermarkResult, to_image: float, to_grid: float) -> WatermarkResult:
+    """``found``'s region (in the pixels it was detected on) scaled by ``to_image`` into the
+    image's own pixels, and by ``to_grid`` into the grid the evidence is compared on."""
+    if found.grid_region is None:
+        return found
+    x, y, w, h = found.grid_region
+    return replace(
+        found,
+        region=[round(v * to_image) for v in (x, y, w, h)] if found.region else None,
+        grid_region=(
+            round(x * to_grid),
+            round(y * to_grid),
+            round(w * to_grid),
+            round(h * to_grid),
+        ),
+    )
+
+
 def detect_bytes(data: bytes, name: str = "image", method: str = "ssw") -> WatermarkResult:
     if method == "ssw":
-        return detect_rgb(load_for_detection(data, name), method)
+        return detect_decoded(load_for_detection(data, name), data, name)
     return detect_rgb(np.asarray(open_image(data, name).convert("RGB")), method)
 
 
@@ -355,6 +428,7 @@ __all__ = [
     "binding_value",
     "decode_for_detection",
     "detect_bytes",
+    "detect_decoded",
     "detect_file",
     "detect_rgb",
     "embed_file",
