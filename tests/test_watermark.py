@@ -828,6 +828,21 @@ def test_a_canvas_measured_once_gives_every_box_content_box_gives(canvas):
             assert [got[str(b)] for b in bounds] == expected
 
 
+def test_the_page_colour_count_from_the_histogram_is_the_mask_count():
+    """``_hole`` counts the page's colour from its histogram before mapping it: the same count
+    as the map's, on photos, pages and grey ramps (so the same boxes)."""
+    rng = np.random.default_rng(9)
+    photo = Image.fromarray(_photo("rocket.jpg", megapixels=1.0))
+    images = [cv2.cvtColor(_jpeg(f(photo)[0], 85), cv2.COLOR_RGB2GRAY) for f in CANVASES.values()]
+    images += [(rng.integers(0, 9, (300, 400)) + level).astype(np.uint8) for level in (0, 120, 247)]
+    for small in images:
+        hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
+        level = int(np.argmax(hist))
+        low, high = max(0, level - codec.BORDER_LEVELS), min(255, level + codec.BORDER_LEVELS)
+        assert int(hist[low : high + 1].sum()) == cv2.countNonZero(cv2.inRange(small, low, high))
+    assert codec._hole(images[2]) is not None  # a page's picture is still found
+
+
 def test_a_full_hd_jpeg_screenshot_is_read_from_a_finer_decode():
     """detect_bytes decodes a 1920x1080 JPEG at 480x270, where a picture filling half the
     screen's height is 135 px and its watermark's pixels under half a pixel: the page's
