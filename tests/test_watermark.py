@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import warnings
 
 import cv2
 import numpy as np
@@ -808,6 +809,20 @@ def test_a_full_hd_jpeg_screenshot_is_read_from_a_finer_decode():
     assert left * k - 2 <= x and top * k - 2 <= y
     assert x + w <= (left + width) * k + 2 and y + h <= (top + height) * k + 2
     assert w * h >= 0.8 * width * height * k * k
+
+
+def test_a_large_canvas_gives_no_bomb_warning(monkeypatch):
+    """Our own pixel limit replaces Pillow's DecompressionBombWarning, which a user of the CLI
+    saw as a stray library traceback line on a 99 MP screenshot: the canvas search's probe of
+    the image's width opened it without the filter the decoder uses. Pillow's threshold is
+    lowered so that a small canvas crosses it."""
+    page = Image.new("RGB", (1600, 1200), "white")
+    page.paste(Image.fromarray(_photo("coffee.jpg", megapixels=0.1)), (600, 400))
+    data = _save(page, "PNG").getvalue()
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        assert not detect_bytes(data).detected
 
 
 @pytest.mark.parametrize("height", [1025, 1090, 1027])

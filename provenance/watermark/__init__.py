@@ -350,8 +350,12 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
     canvas (a screenshot) may be too small in it, and is then read from a finer decode.
     """
     found = detect_rgb(luminance)
-    with Image.open(io.BytesIO(data)) as probe:
-        width = probe.width
+    with warnings.catch_warnings():
+        # ``_decode`` enforced the pixel limit already; Pillow's bomb warning would reach
+        # the CLI's user as a stray library line.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data)) as probe:
+            width = probe.width
     factor = width / luminance.shape[1]
     if not found.detected and factor > 1 and min(luminance.shape) < CANVAS_SIDE:
         box = found.grid_region or codec.content_box(luminance, CANVAS_BLOCK, least=1)
