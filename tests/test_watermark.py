@@ -825,6 +825,21 @@ def test_a_large_canvas_gives_no_bomb_warning(monkeypatch):
         assert not detect_bytes(data).detected
 
 
+def test_an_image_over_the_pixel_limit_is_refused_saying_the_limit(tmp_path, capsys, monkeypatch):
+    """The detector's decode refused an image over the limit without saying what the limit is
+    (``open_image``'s refusal did): both now give the same error. The limit is lowered so that
+    a small image crosses it."""
+    import provenance.watermark as watermark
+
+    monkeypatch.setattr(watermark, "MAX_PIXELS", 100_000)
+    path = tmp_path / "page.png"
+    Image.new("RGB", (400, 300), "white").save(path)
+    assert main(["watermark", "detect", str(path)]) != 0
+    err = capsys.readouterr().err
+    assert "400x300 pixels is more than this tool decodes" in err
+    assert "the limit is 100 megapixels" in err, err
+
+
 @pytest.mark.parametrize("height", [1025, 1090, 1027])
 def test_a_smooth_image_whose_last_band_is_under_a_box_tall_embeds(height):
     """The embedding's last band of rows is height % 64 rows: 1 to 3 rows hold no 4x4 box to

@@ -33,6 +33,7 @@ from ..media import (
     paste_rgb,
     pixel_array,
     read_input,
+    too_many_pixels,
     unmarkable,
 )
 from . import codec, imwm, payload
@@ -299,9 +300,7 @@ def _decode(data: bytes, name: str, jpeg_mode: str, min_side: int = MIN_SIDE) ->
                 width, height = probe.size
                 _check_size(width, height, name, DETECT_MIN_SIDE)
                 if width * height > MAX_PIXELS:
-                    raise TooManyPixelsError(
-                        f"{name}: {width}x{height} pixels is more than this tool decodes"
-                    )
+                    raise too_many_pixels(name, width, height)
                 if probe.format == "JPEG":
                     # libjpeg scales by 1/2, 1/4 or 1/8 while decoding; the short side stays
                     # at least MIN_SIDE (the detector's grid is 256 px). A colour JPEG comes
