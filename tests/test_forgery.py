@@ -34,6 +34,7 @@ from provenance import (
     verify,
 )
 from provenance.cli import main
+from provenance.cli.verify import render_verdict
 from provenance.fingerprint import image_hash, similarity
 from provenance.registry import ManifestRegistry
 from provenance.watermark import (
@@ -346,6 +347,9 @@ def test_a_registered_picture_inside_a_canvas_is_a_possible_match_only(
     assert verdict.matches[0].similarity >= 0.9  # the picture itself is the registered one
     assert "in a picture inside this image" in verdict.summary
     assert "a possible match only" in verdict.summary
+    # The terminal names who registered it, as --json does (``matches[].signer``).
+    signer = verdict.matches[0].signer
+    assert signer and f"registered by {signer}, not checked here" in render_verdict(verdict)
 
 
 @pytest.fixture

@@ -87,7 +87,12 @@ def render_verdict(verdict: Verdict) -> str:
     elif verdict.watermark_skipped:
         lines.append(f"  watermark    not looked for: {verdict.watermark_skipped}")
     for m in verdict.matches:
-        lines.append(f"  possible     {m.manifest_id} ({m.kind}, similarity {m.similarity:.0%})")
+        # Who signed the registered credentials, as --json gives it: without it the terminal
+        # named only an opaque manifest id. Its trust is not judged here (nothing was applied).
+        by = f"; registered by {m.signer}, not checked here" if m.signer else ""
+        lines.append(
+            f"  possible     {m.manifest_id} ({m.kind}, similarity {m.similarity:.0%}{by})"
+        )
     generated = {True: "yes", False: "not declared", None: "unknown"}[ai.generated]
     if ai.claimed:
         generated = "claimed (the credentials are invalid)"
