@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
-from PIL import Image
+from PIL import Image, ImageOps
 
 from extension_api import Settings
 from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign, verify
@@ -442,6 +442,60 @@ def test_check_this_page_now_checks_every_image_again(browser, backend, site):
     assert len(results) == 5 and not any(r["error"] for r in results), results
     popup.close()
     page.close()
+
+
+def test_a_registered_picture_inside_a_canvas_is_outlined_as_a_possible_match(browser, backend):
+    """A bordered copy of the registered image (as a screenshot or a square pad makes it): the
+    card named only an opaque manifest id and gave the picture's place in the file's pixels,
+    which a reader cannot find on a scaled image. It now says whose registered credentials
+    possibly match, that they are not applied, and outlines the picture while it is open."""
+    context, _ = browser
+    _, files, _ = backend
+    border = 96
+    signed = Image.open(io.BytesIO(files["signed.jpg"])).convert("RGB")
+    canvas = ImageOps.expand(signed, border=border, fill="white")
+    buf = io.BytesIO()
+    canvas.save(buf, format="JPEG", quality=90)
+    shown = 400  # the page shows it scaled
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        html = f"<!doctype html><body><img src='/bordered.jpg' alt='b' width='{shown}'></body>"
+        return web.Response(text=html, content_type="text/html")
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/bordered.jpg", image)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        badge = _badge(page, "bordered.jpg")
+        badge.wait_for(timeout=20000)
+        assert badge.inner_text() == "Possible match"
+        assert page.locator("provenance-overlay .region").count() == 0  # only with the card
+        badge.click()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        text = panel.inner_text()
+        assert "credentials registered by Acme Ltd" in text and "not applied to this image" in text
+        assert "the outlined picture only, not the whole image" in text
+        outline = page.locator("provenance-overlay .region")
+        assert outline.count() == 1
+        box, img = outline.bounding_box(), page.locator("img").bounding_box()
+        assert box is not None and img is not None
+        k = shown / canvas.width
+        # Inside the picture's place on the page, and most of it.
+        left, top = img["x"] + border * k, img["y"] + border * k
+        right, bottom = left + signed.width * k, top + signed.height * k
+        assert left - 3 <= box["x"] and top - 3 <= box["y"]
+        assert box["x"] + box["width"] <= right + 3 and box["y"] + box["height"] <= bottom + 3
+        assert box["width"] * box["height"] >= 0.8 * (signed.width * k) * (signed.height * k)
+        page.screenshot(path=str(ARTIFACTS / "canvas_card.png"))
+        panel.dispatch_event("mouseleave")
+        assert outline.count() == 0
+        page.close()
 
 
 def test_reader_page_says_what_to_do_with_an_empty_file_or_form(browser, backend):
