@@ -171,7 +171,7 @@ function panelFor(verdict, reportUrl, where) {
   const match = sourceOf(c) ? null : (verdict.matches || [])[0];
   if (match) {
     const who = match.signer ? `credentials registered by ${match.signer}` : "registered credentials";
-    field(dl, "Possible match", `${who} (${Math.round(match.similarity * 100)} % alike); not applied to this image`);
+    field(dl, "Possible match", `${who} (${Math.round(match.similarity * 100)}% alike); not applied to this image`);
   }
   if (!sourceOf(c) && regionOf(verdict)) field(dl, "Watermark in", "the outlined picture only, not the whole image");
   const a = document.createElement("a");

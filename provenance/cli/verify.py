@@ -17,7 +17,7 @@ from ..options import (
     text_detectors,
 )
 from ..registry import existing_registry
-from ..verdict import Evidence, Scope, Source, Verdict
+from ..verdict import Evidence, Scope, Source, Verdict, percent
 from ..verify import verify
 from .errors import fail, worded
 from .inputs import expand_inputs
@@ -91,7 +91,7 @@ def render_verdict(verdict: Verdict) -> str:
         # named only an opaque manifest id. Its trust is not judged here (nothing was applied).
         by = f"; registered by {m.signer}, not checked here" if m.signer else ""
         lines.append(
-            f"  possible     {m.manifest_id} ({m.kind}, similarity {m.similarity:.0%}{by})"
+            f"  possible     {m.manifest_id} ({m.kind}, similarity {percent(m.similarity)}{by})"
         )
     generated = {True: "yes", False: "not declared", None: "unknown"}[ai.generated]
     if ai.claimed:
