@@ -444,6 +444,28 @@ def test_check_this_page_now_checks_every_image_again(browser, backend, site):
     page.close()
 
 
+def _bordered(files: dict[str, bytes]) -> tuple[io.BytesIO, Image.Image, Image.Image, int]:
+    """The registered image in a white border (as a square pad or a page puts it), as a JPEG:
+    (its bytes, the canvas, the registered picture, the border's width)."""
+    border = 96
+    signed = Image.open(io.BytesIO(files["signed.jpg"])).convert("RGB")
+    canvas = ImageOps.expand(signed, border=border, fill="white")
+    buf = io.BytesIO()
+    canvas.save(buf, format="JPEG", quality=90)
+    return buf, canvas, signed, border
+
+
+def _within(box: dict, img: dict, canvas: Image.Image, picture: Image.Image, border: int) -> None:
+    """``box`` (an outline on the page) lies inside the picture's place on the shown ``img``,
+    and covers most of it."""
+    k = img["width"] / canvas.width
+    left, top = img["x"] + border * k, img["y"] + border * k
+    right, bottom = left + picture.width * k, top + picture.height * k
+    assert left - 3 <= box["x"] and top - 3 <= box["y"], (box, img)
+    assert box["x"] + box["width"] <= right + 3 and box["y"] + box["height"] <= bottom + 3
+    assert box["width"] * box["height"] >= 0.8 * (picture.width * k) * (picture.height * k)
+
+
 def test_a_registered_picture_inside_a_canvas_is_outlined_as_a_possible_match(browser, backend):
     """A bordered copy of the registered image (as a screenshot or a square pad makes it): the
     card named only an opaque manifest id and gave the picture's place in the file's pixels,
@@ -451,11 +473,7 @@ def test_a_registered_picture_inside_a_canvas_is_outlined_as_a_possible_match(br
     possibly match, that they are not applied, and outlines the picture while it is open."""
     context, _ = browser
     _, files, _ = backend
-    border = 96
-    signed = Image.open(io.BytesIO(files["signed.jpg"])).convert("RGB")
-    canvas = ImageOps.expand(signed, border=border, fill="white")
-    buf = io.BytesIO()
-    canvas.save(buf, format="JPEG", quality=90)
+    buf, canvas, signed, border = _bordered(files)
     shown = 400  # the page shows it scaled
     app = web.Application()
 
@@ -485,13 +503,7 @@ def test_a_registered_picture_inside_a_canvas_is_outlined_as_a_possible_match(br
         assert outline.count() == 1
         box, img = outline.bounding_box(), page.locator("img").bounding_box()
         assert box is not None and img is not None
-        k = shown / canvas.width
-        # Inside the picture's place on the page, and most of it.
-        left, top = img["x"] + border * k, img["y"] + border * k
-        right, bottom = left + signed.width * k, top + signed.height * k
-        assert left - 3 <= box["x"] and top - 3 <= box["y"]
-        assert box["x"] + box["width"] <= right + 3 and box["y"] + box["height"] <= bottom + 3
-        assert box["width"] * box["height"] >= 0.8 * (signed.width * k) * (signed.height * k)
+        _within(box, img, canvas, signed, border)
         page.screenshot(path=str(ARTIFACTS / "canvas_card.png"))
         panel.dispatch_event("mouseleave")
         assert outline.count() == 0
@@ -544,6 +556,35 @@ def test_reader_page(browser, backend):
     page.reload()  # the report page, as the extension links to it
     page.locator("#summary").wait_for(timeout=10000)
     assert "recovered from the watermark" in page.locator("#summary").inner_text()
+    page.close()
+
+
+def test_reader_page_outlines_a_picture_inside_a_canvas(browser, backend):
+    """The reader's page showed a bordered copy of the registered image beside the registered
+    original, without saying where the watermark was found or who registered the credentials
+    it possibly matches: it outlines the picture, and names the registrant."""
+    context, _ = browser
+    live, files, _ = backend
+    buf, canvas, signed, border = _bordered(files)
+    page = context.new_page()
+    page.goto(live.url + "/")
+    tmp = Path(tempfile.mkdtemp()) / "bordered.jpg"
+    tmp.write_bytes(buf.getvalue())
+    page.set_input_files("#file", str(tmp))
+    page.click("button[type=submit]")
+    page.locator("#summary").wait_for(timeout=20000)
+    assert "a possible match only" in page.locator("#summary").inner_text()
+    page.wait_for_function(
+        "[...document.querySelectorAll('#compare img')].every(i => i.naturalWidth > 0)"
+    )
+    captions = page.locator("#compare figcaption").all_inner_texts()
+    assert captions[0] == "Submitted — the watermark is in the outlined picture only"
+    assert captions[1].startswith("Registered original, registered by Acme Ltd — similarity")
+    box = page.locator("#region").bounding_box()
+    img = page.locator('#compare img[alt="submitted"]').bounding_box()
+    assert box is not None and img is not None
+    _within(box, img, canvas, signed, border)
+    page.screenshot(path=str(ARTIFACTS / "reader_canvas.png"), full_page=True)
     page.close()
 
 
