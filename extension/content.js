@@ -164,7 +164,10 @@ function panelFor(verdict, reportUrl, where) {
   // the signer declared.
   field(dl, "Time-stamped", c.signed_at);
   field(dl, "Created (declared)", c.signed_at ? null : c.created_at);
-  field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)]);
+  // How far a recovered copy agrees with the registered image (an edit confined to the blocks
+  // the test tolerates recovers too), as the reader's page and the CLI give it.
+  const alike = sourceOf(c) !== "embedded" && typeof c.similarity === "number" ? ` (${Math.round(c.similarity * 100)}% alike)` : "";
+  field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)] && SOURCE_WORDS[sourceOf(c)] + alike);
   // A possible match: whose registered credentials, and where in this image the watermark was
   // found (the summary gives the region in the file's pixels, which a reader cannot place on a
   // scaled image: the card outlines it instead). Nothing of the match is applied.

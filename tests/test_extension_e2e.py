@@ -198,6 +198,9 @@ def test_badges_summaries_selection_and_popup(browser, site):
     recovered = page.locator("provenance-overlay .panel").last
     recovered.wait_for()
     assert "recovered from the watermark" in recovered.inner_text().lower()
+    # How far the copy agrees, as the reader's page and the CLI say it.
+    alike = r"recovered through the invisible watermark \(\d+% alike\)"
+    assert re.search(alike, recovered.inner_text())
     assert "Checked by the provenance service" in recovered.inner_text()
     assert "/report/" in recovered.locator("a").get_attribute("href")
 

@@ -37,6 +37,7 @@ from provenance.cli import main
 from provenance.cli.verify import render_verdict
 from provenance.fingerprint import image_hash, similarity
 from provenance.registry import ManifestRegistry
+from provenance.verdict import percent
 from provenance.watermark import (
     KEY_ENV,
     decode_for_detection,
@@ -128,6 +129,10 @@ def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, 
     assert verdict.watermark is not None and verdict.watermark["payload"] == payload
     assert verdict.credentials.recovered is True and verdict.credentials.state == State.TRUSTED
     assert (verdict.credentials.similarity or 0) >= 0.9
+    # The terminal says how far the copy agrees, as --json and the reader's page do: an edit
+    # within the tolerated share of blocks recovers too.
+    agrees = f"{percent(verdict.credentials.similarity or 0)} of it agrees with the registered"
+    assert agrees in render_verdict(verdict)
 
 
 def test_a_registration_under_an_identifier_not_issued_is_refused(credentials, trusted, registry):

@@ -78,7 +78,16 @@ def render_verdict(verdict: Verdict) -> str:
         # fetches the manifest, and where from, so the user can decide whether to.
         lines.append(f"  remote       {c.remote_url} (not fetched; --allow-remote fetches it)")
     if c.source in (Source.WATERMARK, Source.FINGERPRINT):
-        lines.append(f"  recovered    from the registry, through the {c.source} (not embedded)")
+        # How far the copy agrees, as --json and the reader's page give it: an edit confined to
+        # the blocks the test tolerates recovers too, and only this number shows it.
+        agrees = (
+            f"; {percent(c.similarity)} of it agrees with the registered image"
+            if c.similarity is not None
+            else ""
+        )
+        lines.append(
+            f"  recovered    from the registry, through the {c.source} (not embedded{agrees})"
+        )
     if verdict.watermark:
         w = verdict.watermark
         lines.append(
