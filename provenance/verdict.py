@@ -601,8 +601,11 @@ def summarize(
             m = by_watermark[0]
             x, y, w, h = watermark["region"]
             return (
-                f"{lead} in a picture inside this image ({w}x{h} px at {x},{y}: a screenshot, "
-                f"a border or a collage) that names stored credentials ({m.manifest_id}); "
+                # "about": the region is the picture's box taken in a little at each side
+                # (codec.content_box), not its exact edges.
+                f"{lead} in a picture inside this image (about {w}x{h} px at {x},{y}: a "
+                f"screenshot, a border or a collage) that names stored credentials "
+                f"({m.manifest_id}); "
                 f"{percent(m.similarity)} of that picture agrees with the registered image, but "
                 "the credentials cover the registered image alone, not what surrounds it here, "
                 "so they were not applied: a possible match only."

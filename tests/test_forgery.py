@@ -350,7 +350,8 @@ def test_a_registered_picture_inside_a_canvas_is_a_possible_match_only(
     assert verdict.credentials.recovered is False
     assert [m.kind for m in verdict.matches] == ["watermark"]
     assert verdict.matches[0].similarity >= 0.9  # the picture itself is the registered one
-    assert "in a picture inside this image" in verdict.summary
+    # The region is the picture's box taken in a little (within it, most of it): "about".
+    assert f"in a picture inside this image (about {w}x{h} px at {x},{y}:" in verdict.summary
     assert "a possible match only" in verdict.summary
     # The terminal names who registered it, as --json does (``matches[].signer``).
     signer = verdict.matches[0].signer
