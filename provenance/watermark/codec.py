@@ -1609,11 +1609,14 @@ PAGE_CLOSE = 21
 PAGE_SHARE = 0.2
 PAGE_FLAT = 0.6
 #: A page's colours: its commonest level (within BORDER_LEVELS), and every level (within
-#: PANEL_LEVELS) constant over 3x3 on at least PANEL_SHARE of the grid: a sidebar, a header
-#: or footer, a browser's bars, each its own colour (on a 1920x1080 screen a 40 px bar is
-#: 2 % of it). Were only the commonest level page, a sidebar would join the bars into one
-#: block larger than the picture.
+#: PANEL_LEVELS) constant over 3x3 on at least PANEL_SHARE of the grid and on at least
+#: PANEL_FRAME of the grid's outermost pixels: a sidebar, a header or footer, a browser's bars,
+#: each its own colour and each reaching the screenshot's edge (on a 1920x1080 screen a 40 px
+#: bar is 2 % of it). Were only the commonest level page, a sidebar would join the bars into
+#: one block larger than the picture; were any flat level, a photo's smooth backdrop (the
+#: astronaut's) would be page, and the photo cut.
 PANEL_SHARE = 0.005
+PANEL_FRAME = 0.005
 PANEL_LEVELS = 2
 #: Holes searched: at most CANVAS_CANDIDATES, the largest first, each after the first only if
 #: at least CANDIDATE_SHARE of its area (two photos side by side; an unmarked page pays for
@@ -1632,15 +1635,25 @@ def _holes(small: np.ndarray, still: np.ndarray) -> list[tuple[int, int, int, in
     # A page is drawn: flat where it is its colour. A photo's commonest level (a night sky, a
     # dark backdrop) is noisy.
     flat = cv2.calcHist([small], [0], still, [256], [0, 256]).ravel()
-    panels = (flat >= PANEL_SHARE * small.size).astype(np.float32)
-    colours = np.convolve(panels, np.ones(2 * PANEL_LEVELS + 1), "same") > 0
-    colours[max(0, level - BORDER_LEVELS) : level + BORDER_LEVELS + 1] = True
+    frame = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
+    edge = np.concatenate([still[0], still[-1], still[:, 0], still[:, -1]]) > 0
+    reach = np.bincount(frame[edge], minlength=256)
+    panels = ((flat >= PANEL_SHARE * small.size) & (reach >= PANEL_FRAME * frame.size)).astype(
+        np.float32
+    )
+    common = np.zeros(256, bool)
+    common[max(0, level - BORDER_LEVELS) : level + BORDER_LEVELS + 1] = True
+    colours = common | (np.convolve(panels, np.ones(2 * PANEL_LEVELS + 1), "same") > 0)
     # Counted from the histograms (exact in float32 up to 2^24 pixels; the grid is ~512 px on
     # its short side): most photos stop here, unmapped.
     count = float(hist[colours].sum())
     if count < PAGE_SHARE * small.size or float(flat[colours].sum()) < PAGE_FLAT * count:
         return []
-    page = cv2.LUT(small, colours.astype(np.uint8) * np.uint8(255))
+    page = cv2.LUT(small, common.astype(np.uint8) * np.uint8(255))
+    # The other panels' colours only where flat: a photo's smooth backdrop of the colour of a
+    # bar (the astronaut's, a footer's grey) is seldom flat over 3x3 throughout.
+    panel = cv2.LUT(small, (colours & ~common).astype(np.uint8) * np.uint8(255))
+    page |= cv2.bitwise_and(panel, still * np.uint8(255))
     page = cv2.morphologyEx(page, cv2.MORPH_CLOSE, np.ones((PAGE_CLOSE, PAGE_CLOSE), np.uint8))
     return _largest(cv2.bitwise_not(page) // 255)
 
