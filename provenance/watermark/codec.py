@@ -1498,17 +1498,12 @@ class Canvas:
     @cached_property
     def _trimmed(self) -> tuple[int, int, int, int] | None:
         """``_trimmed``'s box on the grid of ``_small``."""
-        return _trimmed(self._small, self._still)
-
-    @cached_property
-    def _still(self) -> np.ndarray:
-        """``_still(_small)``."""
-        return _still(self._small)
+        return _trimmed(self._small)
 
     @cached_property
     def _holes(self) -> list[tuple[int, int, int, int]]:
         """``_holes``' boxes on the grid of ``_small``."""
-        return _holes(self._small, self._still)
+        return _holes(self._small)
 
     def boxes(
         self, most: float = CANVAS_MAX, least: int = DETECT_MIN_SIDE
@@ -1565,9 +1560,9 @@ def _still(small: np.ndarray) -> np.ndarray:
     return (gradient == 0).view(np.uint8)
 
 
-def _trimmed(small: np.ndarray, still: np.ndarray) -> tuple[int, int, int, int] | None:
+def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
     """The box left when the rows and columns of the frame's colour are trimmed off each side,
-    or None when nothing is trimmed or what is left is a page (``still``: ``_still(small)``)."""
+    or None when nothing is trimmed or what is left is a page."""
     frame = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
     level = int(np.median(frame))
     near = cv2.inRange(small, max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS))
@@ -1584,7 +1579,8 @@ def _trimmed(small: np.ndarray, still: np.ndarray) -> tuple[int, int, int, int] 
     # Inside a picture hardly a row or column is the border's colour or flat; inside a page's
     # box of text and pictures, the gaps between lines of text are (a sidebar in the frame's
     # colour trims off a page of another colour).
-    inside = cv2.bitwise_or(near[y0:y1, x0:x1], still[y0:y1, x0:x1] * np.uint8(255))
+    still = _still(small[y0:y1, x0:x1])
+    inside = cv2.bitwise_or(near[y0:y1, x0:x1], still * np.uint8(255))
     gaps = max(
         float(
             np.mean(
@@ -1604,8 +1600,9 @@ PAGE_CLOSE = 21
 #: ... of a page: its colours cover at least PAGE_SHARE of it, and at least PAGE_FLAT of those
 #: pixels are constant over their 3x3 neighbourhood. Measured on the reduced decodes of JPEG
 #: screenshots (1920 wide, q75/85) and bordered or padded copies: 0.65-0.97 flat, 0.33-0.62
-#: of the page; of the samples at 1 MP (JPEG 90/60) at most 0.64 flat (the astronaut, 0.14 of
-#: it), the rocket in its black sky 0.09/0.47 (0.24 of it).
+#: of the page (a page showing two photos at 80 % of its height beside each other: ~0.23); of
+#: the samples at 1 MP (JPEG 90/60) at most 0.64 flat (the astronaut, 0.14 of it), the rocket
+#: in its black sky 0.09/0.47 (0.24 of it).
 PAGE_SHARE = 0.2
 PAGE_FLAT = 0.6
 #: A page's colours: its commonest level (within BORDER_LEVELS), and every level (within
@@ -1625,12 +1622,13 @@ CANVAS_CANDIDATES = 2
 CANDIDATE_SHARE = 0.25
 
 
-def _holes(small: np.ndarray, still: np.ndarray) -> list[tuple[int, int, int, int]]:
+def _holes(small: np.ndarray) -> list[tuple[int, int, int, int]]:
     """The boxes of the largest holes in the page's background (all its flat colours) once its
     text is closed over, largest first, or none: a screenshot's pictures, found by what
     surrounds them (a picture itself may be flat in places, its watermark erased there by
-    JPEG). ``still``: ``_still(small)``."""
+    JPEG)."""
     hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
+    still = _still(small)
     level = int(np.argmax(hist))
     # A page is drawn: flat where it is its colour. A photo's commonest level (a night sky, a
     # dark backdrop) is noisy.
@@ -1653,7 +1651,7 @@ def _holes(small: np.ndarray, still: np.ndarray) -> list[tuple[int, int, int, in
     # The other panels' colours only where flat: a photo's smooth backdrop of the colour of a
     # bar (the astronaut's, a footer's grey) is seldom flat over 3x3 throughout.
     panel = cv2.LUT(small, (colours & ~common).astype(np.uint8) * np.uint8(255))
-    page |= cv2.bitwise_and(panel, still * np.uint8(255))
+    page = cv2.bitwise_or(page, cv2.bitwise_and(panel, still * np.uint8(255)))
     page = cv2.morphologyEx(page, cv2.MORPH_CLOSE, np.ones((PAGE_CLOSE, PAGE_CLOSE), np.uint8))
     return _largest(cv2.bitwise_not(page) // 255)
 
@@ -1672,12 +1670,12 @@ def _largest(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     areas = stats[1:, cv2.CC_STAT_AREA]
     order = 1 + np.argsort(-areas, kind="stable")[:CANVAS_CANDIDATES]
     first = int(stats[order[0], cv2.CC_STAT_AREA])
-    return [
-        (bx, by, bw, bh)
-        for i in order
-        if stats[i, cv2.CC_STAT_AREA] >= CANDIDATE_SHARE * first
-        for bx, by, bw, bh in [(int(v) * LABEL_STEP for v in stats[i, :4])]
-    ]
+    boxes = []
+    for i in order:
+        if stats[i, cv2.CC_STAT_AREA] >= CANDIDATE_SHARE * first:
+            bx, by, bw, bh = (int(v) * LABEL_STEP for v in stats[i, :4])
+            boxes.append((bx, by, bw, bh))
+    return boxes
 
 
 def on_base_grid(image: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
