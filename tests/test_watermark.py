@@ -865,6 +865,19 @@ def test_a_canvas_measured_once_gives_every_box_content_box_gives(canvas):
             assert [got[str(b)] for b in bounds] == expected
 
 
+def test_the_flat_map_of_a_frame_strip_is_the_whole_maps_there():
+    """``_holes`` finds the page's panel colours from flat maps of its frame's strips alone
+    (before mapping a photo whole): the same pixels as the whole map's."""
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        image = (rng.integers(0, 3, (40, 57)) + 100).astype(np.uint8)
+        whole = codec._still(image)
+        assert np.array_equal(codec._still(image[:2])[0], whole[0])
+        assert np.array_equal(codec._still(image[-2:])[-1], whole[-1])
+        assert np.array_equal(codec._still(image[:, :2])[:, 0], whole[:, 0])
+        assert np.array_equal(codec._still(image[:, -2:])[:, -1], whole[:, -1])
+
+
 def test_the_page_colour_count_from_the_histogram_is_the_mask_count():
     """``_holes`` counts the page's colour from its histogram before mapping it: the same count
     as the map's, on photos, pages and grey ramps (so the same boxes)."""

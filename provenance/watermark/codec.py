@@ -1628,22 +1628,30 @@ def _holes(small: np.ndarray) -> list[tuple[int, int, int, int]]:
     surrounds them (a picture itself may be flat in places, its watermark erased there by
     JPEG)."""
     hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
-    still = _still(small)
     level = int(np.argmax(hist))
-    # A page is drawn: flat where it is its colour. A photo's commonest level (a night sky, a
-    # dark backdrop) is noisy.
-    flat = cv2.calcHist([small], [0], still, [256], [0, 256]).ravel()
-    frame = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
-    edge = np.concatenate([still[0], still[-1], still[:, 0], still[:, -1]]) > 0
-    reach = np.bincount(frame[edge], minlength=256)
-    panels = ((flat >= PANEL_SHARE * small.size) & (reach >= PANEL_FRAME * frame.size)).astype(
-        np.float32
-    )
     common = np.zeros(256, bool)
     common[max(0, level - BORDER_LEVELS) : level + BORDER_LEVELS + 1] = True
-    colours = common | (np.convolve(panels, np.ones(2 * PANEL_LEVELS + 1), "same") > 0)
+    # The levels flat along the frame (each strip's flat map is the whole map's there).
+    frame = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
+    edge = np.concatenate(
+        [
+            _still(small[:2])[0],
+            _still(small[-2:])[-1],
+            _still(small[:, :2])[:, 0],
+            _still(small[:, -2:])[:, -1],
+        ]
+    )
+    reach = np.bincount(frame[edge > 0], minlength=256) >= PANEL_FRAME * frame.size
     # Counted from the histograms (exact in float32 up to 2^24 pixels; the grid is ~512 px on
-    # its short side): most photos stop here, unmapped.
+    # its short side): most photos stop here, unmapped, before their flat map is made.
+    wide = common | _widened(reach & (hist >= PANEL_SHARE * small.size))
+    if float(hist[wide].sum()) < PAGE_SHARE * small.size:
+        return []
+    # A page is drawn: flat where it is its colour. A photo's commonest level (a night sky, a
+    # dark backdrop) is noisy.
+    still = _still(small)
+    flat = cv2.calcHist([small], [0], still, [256], [0, 256]).ravel()
+    colours = common | _widened(reach & (flat >= PANEL_SHARE * small.size))
     count = float(hist[colours].sum())
     if count < PAGE_SHARE * small.size or float(flat[colours].sum()) < PAGE_FLAT * count:
         return []
@@ -1654,6 +1662,11 @@ def _holes(small: np.ndarray) -> list[tuple[int, int, int, int]]:
     page = cv2.bitwise_or(page, cv2.bitwise_and(panel, still * np.uint8(255)))
     page = cv2.morphologyEx(page, cv2.MORPH_CLOSE, np.ones((PAGE_CLOSE, PAGE_CLOSE), np.uint8))
     return _largest(cv2.bitwise_not(page) // 255)
+
+
+def _widened(levels: np.ndarray) -> np.ndarray:
+    """The levels within PANEL_LEVELS of a set one (a 256 bool map)."""
+    return np.convolve(levels.astype(np.float32), np.ones(2 * PANEL_LEVELS + 1), "same") > 0
 
 
 def _largest(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
