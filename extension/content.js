@@ -11,7 +11,7 @@ const MAX_BYTES = 50 * 1024 * 1024;  // larger images go to the service by URL (
 // service they needed did not answer.
 const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, browser: 0, service: 0, skipped: 0, unreachable: 0 };
 let seen = new WeakSet();
-const badges = [];            // [{img, node}]
+const badges = [];            // [{img, node, panel, outline, region}]
 const results = [];           // [{src, where, verdict | error}]: what each checked image got
 let host = null, shadow = null, backendState = "unknown";
 // Bumped by a re-check of the page: an answer to an earlier round is dropped.
@@ -65,6 +65,7 @@ function overlay() {
     .panel .where { color:#555; font-size:12px; margin:0 0 6px; }
     .panel .body > .summary { margin:0 0 8px; }
     #provenance-selection { padding:10px 12px; }
+    .region { position:absolute; border:2px dashed #b45309; box-shadow:0 0 0 1px rgba(255,255,255,.9); pointer-events:none; }
   </style>`;
   document.documentElement.append(host);
   return shadow;
@@ -139,6 +140,10 @@ function paragraph(className, text) {
   return p;
 }
 
+// The watermark's region ([x, y, width, height] in the file's pixels) when it was found in a
+// picture inside a larger canvas (a screenshot, a border), else null.
+const regionOf = (verdict) => (verdict.watermark && verdict.watermark.detected && verdict.watermark.region) || null;
+
 function panelFor(verdict, reportUrl, where) {
   const c = verdict.credentials;
   const { panel, body } = card(c.state);
@@ -159,7 +164,19 @@ function panelFor(verdict, reportUrl, where) {
   // the signer declared.
   field(dl, "Time-stamped", c.signed_at);
   field(dl, "Created (declared)", c.signed_at ? null : c.created_at);
-  field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)]);
+  // How far a recovered copy agrees with the registered image (an edit confined to the blocks
+  // the test tolerates recovers too), as the reader's page and the CLI give it.
+  const alike = sourceOf(c) !== "embedded" && typeof c.similarity === "number" ? ` (${Math.round(c.similarity * 100)}% alike)` : "";
+  field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)] && SOURCE_WORDS[sourceOf(c)] + alike);
+  // A possible match: whose registered credentials, and where in this image the watermark was
+  // found (the summary gives the region in the file's pixels, which a reader cannot place on a
+  // scaled image: the card outlines it instead). Nothing of the match is applied.
+  const match = sourceOf(c) ? null : (verdict.matches || [])[0];
+  if (match) {
+    const who = match.signer ? `credentials registered by ${match.signer}` : "registered credentials";
+    field(dl, "Possible match", `${who} (${Math.round(match.similarity * 100)}% alike); not applied to this image`);
+  }
+  if (!sourceOf(c) && regionOf(verdict)) field(dl, "Watermark in", "the outlined picture only, not the whole image");
   const a = document.createElement("a");
   a.href = reportUrl; a.target = "_blank"; a.textContent = "Full report";
   // A web page may not open the extension's own pages; the background opens it instead.
@@ -181,13 +198,19 @@ function problemPanel(problem, message, where) {
 const PROBLEM_LABELS = { unreadable: "Credentials unreadable", unreachable: "Not checked: service unreachable" };
 
 function place() {
-  for (const { img, node, panel } of badges) {
+  for (const { img, node, panel, outline, region } of badges) {
     const r = img.getBoundingClientRect();
     const x = r.left + window.scrollX, y = r.top + window.scrollY;
     const hidden = r.width === 0 || !img.isConnected;
     node.style.display = hidden ? "none" : "";
     node.style.left = `${x + 6}px`; node.style.top = `${y + 6}px`;
     if (panel) { panel.style.left = `${x + 6}px`; panel.style.top = `${y + 32}px`; }
+    if (outline && region && img.naturalWidth && img.naturalHeight) {
+      // The region is in the file's pixels; the image is shown at its box's size.
+      const sx = r.width / img.naturalWidth, sy = r.height / img.naturalHeight;
+      outline.style.left = `${x + region[0] * sx}px`; outline.style.top = `${y + region[1] * sy}px`;
+      outline.style.width = `${region[2] * sx}px`; outline.style.height = `${region[3] * sy}px`;
+    }
   }
 }
 
@@ -199,10 +222,11 @@ async function showBadge(img, verdict, where, ms, asked) {
   const reportUrl = where === "browser"
     ? chrome.runtime.getURL(`report.html?sha256=${verdict.sha256}`)
     : `${backend.replace(/\/$/, "")}/report/${verdict.sha256}`;
-  drawBadge(img, kind, where, ms, () => panelFor(verdict, reportUrl, where));
+  drawBadge(img, kind, where, ms, () => panelFor(verdict, reportUrl, where), regionOf(verdict));
 }
 
-function drawBadge(img, kind, where, ms, makePanel) {
+// ``region``: a part of the image to outline while the card is open (see regionOf).
+function drawBadge(img, kind, where, ms, makePanel, region = null) {
   const root = overlay();
   const node = document.createElement("div");
   node.className = `badge ${kind[0]}`;
@@ -214,16 +238,23 @@ function drawBadge(img, kind, where, ms, makePanel) {
   node.dataset.where = where;
   if (ms !== undefined) node.dataset.ms = String(Math.round(ms));
   node.dataset.src = img.currentSrc || img.src;
-  const entry = { img, node, panel: null };
+  const entry = { img, node, panel: null, outline: null, region };
   let openedAt = 0;
   const open = () => {
     if (entry.panel) return;
     openedAt = Date.now();
     entry.panel = makePanel();
     entry.panel.addEventListener("mouseleave", close);
+    if (region) {
+      entry.outline = document.createElement("div"); entry.outline.className = "region";
+      root.append(entry.outline);
+    }
     root.append(entry.panel); place();
   };
-  const close = () => { if (entry.panel) { entry.panel.remove(); entry.panel = null; } };
+  const close = () => {
+    if (entry.panel) { entry.panel.remove(); entry.panel = null; }
+    if (entry.outline) { entry.outline.remove(); entry.outline = null; }
+  };
   node.addEventListener("mouseenter", open);
   // Hovering opens; a click opens too (touch screens), or closes a panel opened a while ago
   // (not the one the hover that came with this click just opened).
@@ -303,7 +334,7 @@ async function check(img) {
 function recheck() {
   round += 1;
   seen = new WeakSet();
-  for (const { node, panel } of badges.splice(0)) { node.remove(); if (panel) panel.remove(); }
+  for (const { node, panel, outline } of badges.splice(0)) { node.remove(); if (panel) panel.remove(); if (outline) outline.remove(); }
   for (const key of Object.keys(counts)) counts[key] = 0;
   results.length = 0;
   backendState = "unknown";

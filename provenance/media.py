@@ -259,6 +259,15 @@ def read_input(path: Path) -> bytes:
     return data
 
 
+def too_many_pixels(name: str, width: int, height: int) -> TooManyPixelsError:
+    """The error for an image over MAX_PIXELS, the same from every decoder: what the limit is,
+    and what to do."""
+    return TooManyPixelsError(
+        f"{name}: {width}x{height} pixels is more than this tool decodes",
+        hint=f"the limit is {MAX_PIXELS // 1_000_000} megapixels: use a smaller rendition of it",
+    )
+
+
 def open_image(data: bytes, name: str = "image") -> Image.Image:
     """Decode an image fully, refusing decompression bombs and truncated files."""
     with warnings.catch_warnings():
@@ -267,10 +276,7 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
         try:
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_PIXELS:
-                raise TooManyPixelsError(
-                    f"{name}: {image.width}x{image.height} pixels is more than this tool decodes",
-                    hint=f"the limit is {MAX_PIXELS // 1_000_000} megapixels",
-                )
+                raise too_many_pixels(name, image.width, image.height)
             image.load()
         except Image.DecompressionBombError:
             raise TooManyPixelsError(f"{name}: refused as a decompression bomb") from None

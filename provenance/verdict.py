@@ -7,6 +7,7 @@ writes the one-sentence summary.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -563,6 +564,13 @@ def _failure_reason(credentials: Credentials) -> str:
     return f"{FAILURE_WORDS[code]} ({code})" if code in FAILURE_WORDS else code
 
 
+def percent(share: float) -> str:
+    """A share (0-1) as a whole percentage, halves rounded up: the reader's page and the
+    extension round with JavaScript's Math.round, and Python's ``:.0%`` rounds a half to even
+    (0.685 read "68%" in the sentence beside "69%" on the same page)."""
+    return f"{math.floor(share * 100 + 0.5)}%"
+
+
 def summarize(
     credentials: Credentials,
     ai: AIOrigin,
@@ -593,17 +601,20 @@ def summarize(
             m = by_watermark[0]
             x, y, w, h = watermark["region"]
             return (
-                f"{lead} in a picture inside this image ({w}x{h} px at {x},{y}: a screenshot, "
-                f"a border or a collage) that names stored credentials ({m.manifest_id}); "
-                f"{m.similarity:.0%} of that picture agrees with the registered image, but the "
-                "credentials cover the registered image alone, not what surrounds it here, so "
-                "they were not applied: a possible match only."
+                # "about": the region is the picture's box taken in a little at each side
+                # (codec.content_box), not its exact edges.
+                f"{lead} in a picture inside this image (about {w}x{h} px at {x},{y}: a "
+                f"screenshot, a border or a collage) that names stored credentials "
+                f"({m.manifest_id}); "
+                f"{percent(m.similarity)} of that picture agrees with the registered image, but "
+                "the credentials cover the registered image alone, not what surrounds it here, "
+                "so they were not applied: a possible match only."
             )
         if by_watermark:
             m = by_watermark[0]
             return (
                 f"{lead} that names stored credentials ({m.manifest_id}); this image differs "
-                f"from the registered one (similarity {m.similarity:.0%}), so they were not "
+                f"from the registered one (similarity {percent(m.similarity)}), so they were not "
                 "applied: a possible match only."
             )
         return f"{lead} (payload {watermark['payload']}); no stored credentials match it."
@@ -611,7 +622,7 @@ def summarize(
         m = matches[0]
         return (
             "No Content Credentials found. It resembles content registered with credentials "
-            f"({m.manifest_id}, similarity {m.similarity:.0%}): a possible match, not proof."
+            f"({m.manifest_id}, similarity {percent(m.similarity)}): a possible match, not proof."
         )
     if not found:
         if credentials.remote_url:
@@ -737,6 +748,6 @@ def summarize_unreadable_text(
         m = matches[0]
         summary += (
             f" It resembles content registered with credentials ({m.manifest_id}, similarity "
-            f"{m.similarity:.0%}): a possible match, not proof."
+            f"{percent(m.similarity)}): a possible match, not proof."
         )
     return summary

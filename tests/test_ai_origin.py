@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 
 from provenance.verdict import (
+    AIOrigin,
     Credentials,
+    Match,
+    MatchKind,
     Source,
     State,
     ai_origin,
@@ -160,3 +163,17 @@ def test_an_ingredient_that_was_invalid_when_used_is_named(tmp_path, photo, cred
     assert c.failures == [] and "assertion.dataHash.mismatch" in c.ingredient_failures
     assert c.ingredients[0].failures == ["assertion.dataHash.mismatch"]
     assert 'But the ingredient "parent.jpg" failed validation' in verdict.summary
+
+
+@pytest.mark.parametrize(
+    ("region", "kind"),
+    [([1, 2, 300, 300], MatchKind.WATERMARK), (None, MatchKind.WATERMARK), (None, None)],
+)
+def test_a_similarity_reads_the_same_percentage_as_on_the_page(region, kind):
+    """The reader's page and the extension's card round a similarity with Math.round; the
+    sentence beside them used Python's half-to-even ``:.0%``, so 0.685 read "68%" in the
+    summary and "69%" under the compared images."""
+    watermark = {"detected": True, "payload": "ab", "region": region} if kind else None
+    match = Match("urn:x", 0.685, kind or MatchKind.FINGERPRINT, "Acme")
+    text = summarize(Credentials(present=False), AIOrigin(), watermark, [match])
+    assert "69%" in text and "68%" not in text, text

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
-from PIL import Image
+from PIL import Image, ImageOps
 
 from extension_api import Settings
 from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign, verify
@@ -198,6 +198,9 @@ def test_badges_summaries_selection_and_popup(browser, site):
     recovered = page.locator("provenance-overlay .panel").last
     recovered.wait_for()
     assert "recovered from the watermark" in recovered.inner_text().lower()
+    # How far the copy agrees, as the reader's page and the CLI say it.
+    alike = r"recovered through the invisible watermark \(\d+% alike\)"
+    assert re.search(alike, recovered.inner_text())
     assert "Checked by the provenance service" in recovered.inner_text()
     assert "/report/" in recovered.locator("a").get_attribute("href")
 
@@ -444,6 +447,72 @@ def test_check_this_page_now_checks_every_image_again(browser, backend, site):
     page.close()
 
 
+def _bordered(files: dict[str, bytes]) -> tuple[io.BytesIO, Image.Image, Image.Image, int]:
+    """The registered image in a white border (as a square pad or a page puts it), as a JPEG:
+    (its bytes, the canvas, the registered picture, the border's width)."""
+    border = 96
+    signed = Image.open(io.BytesIO(files["signed.jpg"])).convert("RGB")
+    canvas = ImageOps.expand(signed, border=border, fill="white")
+    buf = io.BytesIO()
+    canvas.save(buf, format="JPEG", quality=90)
+    return buf, canvas, signed, border
+
+
+def _within(box: dict, img: dict, canvas: Image.Image, picture: Image.Image, border: int) -> None:
+    """``box`` (an outline on the page) lies inside the picture's place on the shown ``img``,
+    and covers most of it."""
+    k = img["width"] / canvas.width
+    left, top = img["x"] + border * k, img["y"] + border * k
+    right, bottom = left + picture.width * k, top + picture.height * k
+    assert left - 3 <= box["x"] and top - 3 <= box["y"], (box, img)
+    assert box["x"] + box["width"] <= right + 3 and box["y"] + box["height"] <= bottom + 3
+    assert box["width"] * box["height"] >= 0.8 * (picture.width * k) * (picture.height * k)
+
+
+def test_a_registered_picture_inside_a_canvas_is_outlined_as_a_possible_match(browser, backend):
+    """A bordered copy of the registered image (as a screenshot or a square pad makes it): the
+    card named only an opaque manifest id and gave the picture's place in the file's pixels,
+    which a reader cannot find on a scaled image. It now says whose registered credentials
+    possibly match, that they are not applied, and outlines the picture while it is open."""
+    context, _ = browser
+    _, files, _ = backend
+    buf, canvas, signed, border = _bordered(files)
+    shown = 400  # the page shows it scaled
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        html = f"<!doctype html><body><img src='/bordered.jpg' alt='b' width='{shown}'></body>"
+        return web.Response(text=html, content_type="text/html")
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/bordered.jpg", image)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        badge = _badge(page, "bordered.jpg")
+        badge.wait_for(timeout=20000)
+        assert badge.inner_text() == "Possible match"
+        assert page.locator("provenance-overlay .region").count() == 0  # only with the card
+        badge.click()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        text = panel.inner_text()
+        assert "credentials registered by Acme Ltd" in text and "not applied to this image" in text
+        assert "the outlined picture only, not the whole image" in text
+        outline = page.locator("provenance-overlay .region")
+        assert outline.count() == 1
+        box, img = outline.bounding_box(), page.locator("img").bounding_box()
+        assert box is not None and img is not None
+        _within(box, img, canvas, signed, border)
+        page.screenshot(path=str(ARTIFACTS / "canvas_card.png"))
+        panel.dispatch_event("mouseleave")
+        assert outline.count() == 0
+        page.close()
+
+
 def test_reader_page_says_what_to_do_with_an_empty_file_or_form(browser, backend):
     """Both reached the API, and the page showed its words for a client ("the request body is
     empty; send the file as the body"), or nothing at all for an empty form."""
@@ -490,6 +559,35 @@ def test_reader_page(browser, backend):
     page.reload()  # the report page, as the extension links to it
     page.locator("#summary").wait_for(timeout=10000)
     assert "recovered from the watermark" in page.locator("#summary").inner_text()
+    page.close()
+
+
+def test_reader_page_outlines_a_picture_inside_a_canvas(browser, backend):
+    """The reader's page showed a bordered copy of the registered image beside the registered
+    original, without saying where the watermark was found or who registered the credentials
+    it possibly matches: it outlines the picture, and names the registrant."""
+    context, _ = browser
+    live, files, _ = backend
+    buf, canvas, signed, border = _bordered(files)
+    page = context.new_page()
+    page.goto(live.url + "/")
+    tmp = Path(tempfile.mkdtemp()) / "bordered.jpg"
+    tmp.write_bytes(buf.getvalue())
+    page.set_input_files("#file", str(tmp))
+    page.click("button[type=submit]")
+    page.locator("#summary").wait_for(timeout=20000)
+    assert "a possible match only" in page.locator("#summary").inner_text()
+    page.wait_for_function(
+        "[...document.querySelectorAll('#compare img')].every(i => i.naturalWidth > 0)"
+    )
+    captions = page.locator("#compare figcaption").all_inner_texts()
+    assert captions[0] == "Submitted — the watermark is in the outlined picture only"
+    assert captions[1].startswith("Registered original, registered by Acme Ltd — similarity")
+    box = page.locator("#region").bounding_box()
+    img = page.locator('#compare img[alt="submitted"]').bounding_box()
+    assert box is not None and img is not None
+    _within(box, img, canvas, signed, border)
+    page.screenshot(path=str(ARTIFACTS / "reader_canvas.png"), full_page=True)
     page.close()
 
 

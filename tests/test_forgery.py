@@ -34,8 +34,10 @@ from provenance import (
     verify,
 )
 from provenance.cli import main
+from provenance.cli.verify import render_verdict
 from provenance.fingerprint import image_hash, similarity
 from provenance.registry import ManifestRegistry
+from provenance.verdict import percent
 from provenance.watermark import (
     KEY_ENV,
     decode_for_detection,
@@ -127,6 +129,10 @@ def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, 
     assert verdict.watermark is not None and verdict.watermark["payload"] == payload
     assert verdict.credentials.recovered is True and verdict.credentials.state == State.TRUSTED
     assert (verdict.credentials.similarity or 0) >= 0.9
+    # The terminal says how far the copy agrees, as --json and the reader's page do: an edit
+    # within the tolerated share of blocks recovers too.
+    agrees = f"{percent(verdict.credentials.similarity or 0)} of it agrees with the registered"
+    assert agrees in render_verdict(verdict)
 
 
 def test_a_registration_under_an_identifier_not_issued_is_refused(credentials, trusted, registry):
@@ -344,8 +350,12 @@ def test_a_registered_picture_inside_a_canvas_is_a_possible_match_only(
     assert verdict.credentials.recovered is False
     assert [m.kind for m in verdict.matches] == ["watermark"]
     assert verdict.matches[0].similarity >= 0.9  # the picture itself is the registered one
-    assert "in a picture inside this image" in verdict.summary
+    # The region is the picture's box taken in a little (within it, most of it): "about".
+    assert f"in a picture inside this image (about {w}x{h} px at {x},{y}:" in verdict.summary
     assert "a possible match only" in verdict.summary
+    # The terminal names who registered it, as --json does (``matches[].signer``).
+    signer = verdict.matches[0].signer
+    assert signer and f"registered by {signer}, not checked here" in render_verdict(verdict)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import warnings
 
 import cv2
 import numpy as np
@@ -861,6 +862,35 @@ def test_a_full_hd_jpeg_screenshot_is_read_from_a_finer_decode():
     assert left * k - 2 <= x and top * k - 2 <= y
     assert x + w <= (left + width) * k + 2 and y + h <= (top + height) * k + 2
     assert w * h >= 0.8 * width * height * k * k
+
+
+def test_a_large_canvas_gives_no_bomb_warning(monkeypatch):
+    """Our own pixel limit replaces Pillow's DecompressionBombWarning, which a user of the CLI
+    saw as a stray library traceback line on a 99 MP screenshot: the canvas search's probe of
+    the image's width opened it without the filter the decoder uses. Pillow's threshold is
+    lowered so that a small canvas crosses it."""
+    page = Image.new("RGB", (1600, 1200), "white")
+    page.paste(Image.fromarray(_photo("coffee.jpg", megapixels=0.1)), (600, 400))
+    data = _save(page, "PNG").getvalue()
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        assert not detect_bytes(data).detected
+
+
+def test_an_image_over_the_pixel_limit_is_refused_saying_the_limit(tmp_path, capsys, monkeypatch):
+    """The detector's decode refused an image over the limit without saying what the limit is
+    (``open_image``'s refusal did): both now give the same error. The limit is lowered so that
+    a small image crosses it."""
+    import provenance.watermark as watermark
+
+    monkeypatch.setattr(watermark, "MAX_PIXELS", 100_000)
+    path = tmp_path / "page.png"
+    Image.new("RGB", (400, 300), "white").save(path)
+    assert main(["watermark", "detect", str(path)]) != 0
+    err = capsys.readouterr().err
+    assert "400x300 pixels is more than this tool decodes" in err
+    assert "the limit is 100 megapixels" in err, err
 
 
 @pytest.mark.parametrize("height", [1025, 1090, 1027])

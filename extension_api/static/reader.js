@@ -86,10 +86,28 @@ function render(verdict, submittedUrl) {
       el("h2", { textContent: recovered ? "Submitted copy and the signed original" : "Possible match" }),
     ]);
     const grid = el("div", { className: "compare" });
-    if (submittedUrl) grid.append(el("figure", {}, [el("img", { src: submittedUrl, alt: "submitted" }),
-                                     el("figcaption", { textContent: "Submitted" })]));
+    // A picture found inside a canvas (a screenshot, a border): the summary gives its place in
+    // the file's pixels, which a reader cannot find on the scaled copy shown here; outlined.
+    const region = !recovered && verdict.watermark && verdict.watermark.detected ? verdict.watermark.region : null;
+    if (submittedUrl) {
+      const img = el("img", { src: submittedUrl, alt: "submitted" });
+      const shown = el("span", { className: "shown" }, [img]);
+      if (region) {
+        const outline = el("div", { className: "region", id: "region" });
+        const put = () => {
+          const [x, y, w, h] = region, W = img.naturalWidth, H = img.naturalHeight;
+          Object.assign(outline.style, { left: `${100 * x / W}%`, top: `${100 * y / H}%`, width: `${100 * w / W}%`, height: `${100 * h / H}%` });
+        };
+        if (img.complete && img.naturalWidth) put(); else img.addEventListener("load", put);
+        shown.append(outline);
+      }
+      grid.append(el("figure", {}, [shown, el("figcaption", {
+        textContent: region ? "Submitted — the watermark is in the outlined picture only" : "Submitted" })]));
+    }
+    // Who registered a possible match's credentials (not applied, so not judged here).
+    const by = !recovered && possible[0].signer ? `, registered by ${possible[0].signer}` : "";
     grid.append(el("figure", {}, [el("img", { src: `/v1/thumbnails/${encodeURIComponent(id)}`, alt: "registered original" }),
-                                  el("figcaption", { textContent: `Registered original — similarity ${Math.round(100 * (similarity || 0))}%` })]));
+                                  el("figcaption", { textContent: `Registered original${by} — similarity ${Math.round(100 * (similarity || 0))}%` })]));
     compare.append(grid);
     result.append(compare);
   }

@@ -17,7 +17,7 @@ from ..options import (
     text_detectors,
 )
 from ..registry import existing_registry
-from ..verdict import Evidence, Scope, Source, Verdict
+from ..verdict import Evidence, Scope, Source, Verdict, percent
 from ..verify import verify
 from .errors import fail, worded
 from .inputs import expand_inputs
@@ -78,7 +78,16 @@ def render_verdict(verdict: Verdict) -> str:
         # fetches the manifest, and where from, so the user can decide whether to.
         lines.append(f"  remote       {c.remote_url} (not fetched; --allow-remote fetches it)")
     if c.source in (Source.WATERMARK, Source.FINGERPRINT):
-        lines.append(f"  recovered    from the registry, through the {c.source} (not embedded)")
+        # How far the copy agrees, as --json and the reader's page give it: an edit confined to
+        # the blocks the test tolerates recovers too, and only this number shows it.
+        agrees = (
+            f"; {percent(c.similarity)} of it agrees with the registered image"
+            if c.similarity is not None
+            else ""
+        )
+        lines.append(
+            f"  recovered    from the registry, through the {c.source} (not embedded{agrees})"
+        )
     if verdict.watermark:
         w = verdict.watermark
         lines.append(
@@ -87,7 +96,12 @@ def render_verdict(verdict: Verdict) -> str:
     elif verdict.watermark_skipped:
         lines.append(f"  watermark    not looked for: {verdict.watermark_skipped}")
     for m in verdict.matches:
-        lines.append(f"  possible     {m.manifest_id} ({m.kind}, similarity {m.similarity:.0%})")
+        # Who signed the registered credentials, as --json gives it: without it the terminal
+        # named only an opaque manifest id. Its trust is not judged here (nothing was applied).
+        by = f"; registered by {m.signer}, not checked here" if m.signer else ""
+        lines.append(
+            f"  possible     {m.manifest_id} ({m.kind}, similarity {percent(m.similarity)}{by})"
+        )
     generated = {True: "yes", False: "not declared", None: "unknown"}[ai.generated]
     if ai.claimed:
         generated = "claimed (the credentials are invalid)"

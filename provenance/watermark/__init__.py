@@ -33,6 +33,7 @@ from ..media import (
     paste_rgb,
     pixel_array,
     read_input,
+    too_many_pixels,
     unmarkable,
 )
 from . import codec, imwm, payload
@@ -305,9 +306,7 @@ def _decode(data: bytes, name: str, jpeg_mode: str, min_side: int = MIN_SIDE) ->
                 width, height = probe.size
                 _check_size(width, height, name, DETECT_MIN_SIDE)
                 if width * height > MAX_PIXELS:
-                    raise TooManyPixelsError(
-                        f"{name}: {width}x{height} pixels is more than this tool decodes"
-                    )
+                    raise too_many_pixels(name, width, height)
                 if probe.format == "JPEG":
                     # libjpeg scales by 1/2, 1/4 or 1/8 while decoding; the short side stays
                     # at least MIN_SIDE (the detector's grid is 256 px). A colour JPEG comes
@@ -358,8 +357,12 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
     # The canvas's frame and box, measured once for the search and for the test below.
     canvas = codec.Canvas(luminance)
     found = detect_rgb(luminance, canvas=canvas)
-    with Image.open(io.BytesIO(data)) as probe:
-        width = probe.width
+    with warnings.catch_warnings():
+        # ``_decode`` enforced the pixel limit already; Pillow's bomb warning would reach
+        # the CLI's user as a stray library line.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data)) as probe:
+            width = probe.width
     factor = width / luminance.shape[1]
     if not found.detected and factor > 1 and min(luminance.shape) < CANVAS_SIDE:
         box = found.grid_region or canvas.box(CANVAS_BLOCK, least=1)
