@@ -791,6 +791,59 @@ def test_an_unmarked_picture_inside_a_canvas_is_not_detected(canvas):
         assert not found.detected and found.identifier is None
 
 
+def _flat_share_by_definition(strip: np.ndarray) -> float:
+    s = strip.astype(np.int16)
+    flat = np.ones(s.shape, bool)
+    flat[:, :-1] &= np.abs(s[:, 1:] - s[:, :-1]) <= 1
+    flat[:-1, :] &= np.abs(s[1:, :] - s[:-1, :]) <= 1
+    return float(flat.mean())
+
+
+def test_the_frame_flatness_share_is_its_definition():
+    """``_flat_share`` (cv2's absdiff and a count) is the share of pixels within one level of
+    their right and lower neighbours, to the bit, on row strips and on column slices."""
+    rng = np.random.default_rng(5)
+    for i in range(300):
+        h, w = (int(v) for v in rng.integers(2, 30, 2))
+        image = rng.integers(0, 256, (h + 4, w + 4)).astype(np.uint8)
+        if i % 2:  # mostly flat, steps of 0-2 levels
+            image = (rng.integers(0, 3, image.shape) + 100).astype(np.uint8)
+        for strip in (image[:2], image[-3:], image[:, :2], image[:, -3:], image):
+            assert codec._flat_share(strip) == _flat_share_by_definition(strip)
+
+
+@pytest.mark.parametrize("canvas", list(CANVASES))
+def test_a_canvas_measured_once_gives_every_box_content_box_gives(canvas):
+    """``Canvas`` does ``content_box``'s work once for several bounds (detect's search, then
+    detect_decoded's finer-decode test): the same boxes, in either order."""
+    photo = Image.fromarray(_photo("rocket.jpg", megapixels=1.0))
+    bounds: list[dict] = [{}, {"most": 0.97, "least": 1}, {"most": 0.5}, {"least": 10_000}]
+    for image in (CANVASES[canvas](photo)[0], np.asarray(photo)):
+        grey = cv2.cvtColor(_jpeg(image, 85), cv2.COLOR_RGB2GRAY)
+        expected = [codec.content_box(grey, **b) for b in bounds]
+        if image.shape != np.asarray(photo).shape:
+            assert expected[0] is not None  # the canvas's picture is found
+        for order in (bounds, bounds[::-1]):
+            shared = codec.Canvas(grey)
+            got = {str(b): shared.box(**b) for b in order}
+            assert [got[str(b)] for b in bounds] == expected
+
+
+def test_the_page_colour_count_from_the_histogram_is_the_mask_count():
+    """``_hole`` counts the page's colour from its histogram before mapping it: the same count
+    as the map's, on photos, pages and grey ramps (so the same boxes)."""
+    rng = np.random.default_rng(9)
+    photo = Image.fromarray(_photo("rocket.jpg", megapixels=1.0))
+    images = [cv2.cvtColor(_jpeg(f(photo)[0], 85), cv2.COLOR_RGB2GRAY) for f in CANVASES.values()]
+    images += [(rng.integers(0, 9, (300, 400)) + level).astype(np.uint8) for level in (0, 120, 247)]
+    for small in images:
+        hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
+        level = int(np.argmax(hist))
+        low, high = max(0, level - codec.BORDER_LEVELS), min(255, level + codec.BORDER_LEVELS)
+        assert int(hist[low : high + 1].sum()) == cv2.countNonZero(cv2.inRange(small, low, high))
+    assert codec._hole(images[2]) is not None  # a page's picture is still found
+
+
 def test_a_full_hd_jpeg_screenshot_is_read_from_a_finer_decode():
     """detect_bytes decodes a 1920x1080 JPEG at 480x270, where a picture filling half the
     screen's height is 135 px and its watermark's pixels under half a pixel: the page's

@@ -212,13 +212,19 @@ def embed_image(
     return marked
 
 
-def detect_rgb(rgb: np.ndarray, method: str = "ssw", *, resync: bool = True) -> WatermarkResult:
+def detect_rgb(
+    rgb: np.ndarray,
+    method: str = "ssw",
+    *,
+    resync: bool = True,
+    canvas: codec.Canvas | None = None,
+) -> WatermarkResult:
     """Look for a watermark in an RGB (H, W, 3) or luminance (H, W) uint8 array
-    (``resync``: see :func:`codec.detect`)."""
+    (``resync``, ``canvas``: see :func:`codec.detect`)."""
     h, w = rgb.shape[:2]
     _check_size(w, h, "image", DETECT_MIN_SIDE if method == "ssw" else MIN_SIDE)
     if method == "ssw":
-        return _result(codec.detect(rgb, key=watermark_key(), resync=resync))
+        return _result(codec.detect(rgb, key=watermark_key(), resync=resync, canvas=canvas))
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=2)
     bits = imwm.decode(np.ascontiguousarray(rgb[..., ::-1]), 32, method)
@@ -348,7 +354,9 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
     The reduced decode is enough for an image the watermark spans; a picture inside a larger
     canvas (a screenshot) may be too small in it, and is then read from a finer decode.
     """
-    found = detect_rgb(luminance)
+    # The canvas's frame and box, measured once for the search and for the test below.
+    canvas = codec.Canvas(luminance)
+    found = detect_rgb(luminance, canvas=canvas)
     with warnings.catch_warnings():
         # ``_decode`` enforced the pixel limit already; Pillow's bomb warning would reach
         # the CLI's user as a stray library line.
@@ -357,7 +365,7 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
             width = probe.width
     factor = width / luminance.shape[1]
     if not found.detected and factor > 1 and min(luminance.shape) < CANVAS_SIDE:
-        box = found.grid_region or codec.content_box(luminance, CANVAS_BLOCK, least=1)
+        box = found.grid_region or canvas.box(CANVAS_BLOCK, least=1)
         if box is not None and min(box[2:]) < CANVAS_FINER:
             finer = _decode(data, name, "L", min_side=CANVAS_SIDE).luminance
             if finer.shape[1] > luminance.shape[1]:

@@ -52,7 +52,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 
 import cv2
 import numpy as np
@@ -1441,12 +1441,13 @@ def _grey(rgb_or_y: np.ndarray) -> np.ndarray:
 
 
 def _flat_share(strip: np.ndarray) -> float:
-    """Share of a strip's pixels within one level of their right and lower neighbours."""
-    s = strip.astype(np.int16)
-    flat = np.ones(s.shape, bool)
-    flat[:, :-1] &= np.abs(s[:, 1:] - s[:, :-1]) <= 1
-    flat[:-1, :] &= np.abs(s[1:, :] - s[:-1, :]) <= 1
-    return float(flat.mean())
+    """Share of a uint8 strip's pixels within one level of their right and lower neighbours."""
+    # cv2's absdiff of uint8 is exact, and cheaper than numpy's int16 differences.
+    rough = np.empty(strip.shape, np.uint8)
+    rough[:, :-1] = cv2.absdiff(strip[:, 1:], strip[:, :-1]) > 1
+    rough[:, -1] = 0
+    rough[:-1] |= cv2.absdiff(strip[1:], strip[:-1]) > 1
+    return (strip.size - cv2.countNonZero(rough)) / strip.size
 
 
 def content_box(
@@ -1460,36 +1461,76 @@ def content_box(
     the picture is the largest hole in the page's background (``_hole``: a screenshot's page
     around it).
     """
-    h, w = rgb_or_y.shape[:2]
-    band = max(2, min(h, w) // 100)
-    strips = [rgb_or_y[:band], rgb_or_y[-band:], rgb_or_y[:, :band], rgb_or_y[:, -band:]]
-    shares = [_flat_share(_grey(s).reshape(s.shape[:2])) for s in strips]
-    sizes = [band * w, band * w, band * h, band * h]
-    if np.dot(shares, sizes) < CANVAS_FRAME * sum(sizes):
-        return None
-    # An area resize keeps a constant region constant.
-    k = min(h, w) / CANVAS_GRID
-    small = _grey(rgb_or_y)
-    if k > 1:
-        small = cv2.resize(small, (round(w / k), round(h / k)), interpolation=cv2.INTER_AREA)
-    k = w / small.shape[1]
-    found = None
-    for box in (_trimmed, _hole):
-        found = box(small)
-        if found is not None and found[2] * found[3] <= most * small.size:
-            break
+    return Canvas(rgb_or_y).box(most, least)
+
+
+class Canvas:
+    """``content_box``'s work on one image, each step done once on first use: a caller that
+    asks for the box with other bounds (``detect``'s search, then a finer decode's test) does
+    not measure the frame and look for the box again."""
+
+    def __init__(self, rgb_or_y: np.ndarray) -> None:
+        self.image = rgb_or_y
+
+    @cached_property
+    def framed(self) -> bool:
+        """Whether the frame is flat enough for a canvas (CANVAS_FRAME)."""
+        h, w = self.image.shape[:2]
+        band = max(2, min(h, w) // 100)
+        image = self.image
+        strips = [image[:band], image[-band:], image[:, :band], image[:, -band:]]
+        shares = [_flat_share(_grey(s).reshape(s.shape[:2])) for s in strips]
+        sizes = [band * w, band * w, band * h, band * h]
+        return bool(np.dot(shares, sizes) >= CANVAS_FRAME * sum(sizes))
+
+    @cached_property
+    def _small(self) -> np.ndarray:
+        """The image's luminance on a grid of short side about CANVAS_GRID."""
+        # An area resize keeps a constant region constant.
+        h, w = self.image.shape[:2]
+        k = min(h, w) / CANVAS_GRID
+        small = _grey(self.image)
+        if k > 1:
+            small = cv2.resize(small, (round(w / k), round(h / k)), interpolation=cv2.INTER_AREA)
+        return small
+
+    @cached_property
+    def _trimmed(self) -> tuple[int, int, int, int] | None:
+        """``_trimmed``'s box on the grid of ``_small``."""
+        return _trimmed(self._small)
+
+    @cached_property
+    def _hole(self) -> tuple[int, int, int, int] | None:
+        """``_hole``'s box on the grid of ``_small``."""
+        return _hole(self._small)
+
+    def box(
+        self, most: float = CANVAS_MAX, least: int = DETECT_MIN_SIDE
+    ) -> tuple[int, int, int, int] | None:
+        """``content_box(image, most, least)``."""
+        if not self.framed:
+            return None
+        small = self._small
         found = None
-    if found is None:
-        return None
-    bx, by, bw, bh = found
-    # Taken in: the busy map reaches a pixel past the picture, JPEG's ringing further, and a
-    # hole is found to LABEL_STEP pixels.
-    dx, dy = round(bw * CANVAS_INSET) + LABEL_STEP, round(bh * CANVAS_INSET) + LABEL_STEP
-    x0, y0 = round((bx + dx) * k), round((by + dy) * k)
-    x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
-    if min(x1 - x0, y1 - y0) < least:
-        return None
-    return x0, y0, x1 - x0, y1 - y0
+        # The hole is looked for only when the trimmed box is not the picture.
+        for box in ("_trimmed", "_hole"):
+            found = getattr(self, box)
+            if found is not None and found[2] * found[3] <= most * small.size:
+                break
+            found = None
+        if found is None:
+            return None
+        h, w = self.image.shape[:2]
+        k = w / small.shape[1]
+        bx, by, bw, bh = found
+        # Taken in: the busy map reaches a pixel past the picture, JPEG's ringing further, and
+        # a hole is found to LABEL_STEP pixels.
+        dx, dy = round(bw * CANVAS_INSET) + LABEL_STEP, round(bh * CANVAS_INSET) + LABEL_STEP
+        x0, y0 = round((bx + dx) * k), round((by + dy) * k)
+        x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
+        if min(x1 - x0, y1 - y0) < least:
+            return None
+        return x0, y0, x1 - x0, y1 - y0
 
 
 #: A border row or column: at least BORDER_SHARE of its pixels within BORDER_LEVELS of the
@@ -1550,13 +1591,17 @@ def _hole(small: np.ndarray) -> tuple[int, int, int, int] | None:
     is closed over, or None: a screenshot's picture, found by what surrounds it (the picture
     itself may be flat in places, its watermark erased there by JPEG)."""
     # The page's colour: its commonest level (a browser's bars along the frame are not it).
-    level = int(np.argmax(cv2.calcHist([small], [0], None, [256], [0, 256])))
-    page = cv2.inRange(small, max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS))
-    # A page is drawn: flat where it is its colour (JPEG keeps a flat block flat). A photo's
-    # commonest level (a night sky, a dark backdrop) is noisy.
-    count = cv2.countNonZero(page)
+    hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
+    level = int(np.argmax(hist))
+    low, high = max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS)
+    # The pixels of the page's colour, counted from the histogram (exact in float32 up to 2^24
+    # pixels; the grid is ~512 px on its short side): most photos stop here, unmapped.
+    count = int(hist[low : high + 1].sum())
     if count < PAGE_SHARE * small.size:
         return None
+    page = cv2.inRange(small, low, high)
+    # A page is drawn: flat where it is its colour (JPEG keeps a flat block flat). A photo's
+    # commonest level (a night sky, a dark backdrop) is noisy.
     still = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) == 0
     if np.count_nonzero(still & (page > 0)) < PAGE_FLAT * count:
         return None
@@ -1593,7 +1638,12 @@ def whitened(rgb_or_y: np.ndarray) -> np.ndarray:
 
 
 def detect(
-    rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY, resync: bool = True, bits: bool = False
+    rgb_or_y: np.ndarray,
+    *,
+    key: bytes = DEFAULT_KEY,
+    resync: bool = True,
+    bits: bool = False,
+    canvas: Canvas | None = None,
 ) -> Detection:
     """Look for the watermark in an RGB (H, W, 3) or luminance (H, W) image of any size.
 
@@ -1606,11 +1656,12 @@ def detect(
     its tiles shrunk on the canvas's base grid below any period searched: when the search fails
     and the canvas's frame is flat (``content_box``), the picture's box is searched again as
     an image of its own, and a detection there says where (``Detection.region``).
+    ``canvas``: ``Canvas(rgb_or_y)``, for a caller that asks it for another box afterwards.
     """
     found = _detect_grid(rgb_or_y, key, resync, bits)
     if found.detected or not resync:
         return found
-    return _in_canvas(rgb_or_y, key, bits, found)
+    return _in_canvas(rgb_or_y, key, bits, found, canvas)
 
 
 def detect_picture(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY) -> Detection:
@@ -1619,10 +1670,12 @@ def detect_picture(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY) -> Detecti
     return _in_canvas(rgb_or_y, key, False, Detection(False, None, 0.0, 0.0, "in a canvas"))
 
 
-def _in_canvas(rgb_or_y: np.ndarray, key: bytes, bits: bool, found: Detection) -> Detection:
+def _in_canvas(
+    rgb_or_y: np.ndarray, key: bytes, bits: bool, found: Detection, canvas: Canvas | None = None
+) -> Detection:
     """The picture inside a canvas (``content_box``) searched as an image of its own, or
     ``found`` (what the whole gave) with the box searched in vain."""
-    box = content_box(rgb_or_y)
+    box = (canvas or Canvas(rgb_or_y)).box()
     if box is None:
         return found
     x, y, w, h = box
