@@ -1578,10 +1578,20 @@ def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
         return None
     # Inside a picture hardly a row or column is the border's colour or flat; inside a page's
     # box of text and pictures, the gaps between lines of text are (a sidebar in the frame's
-    # colour trims off a page of another colour).
+    # colour trims off a page of another colour). The flat map is made only for a box the
+    # border's colour passes.
+    inside = near[y0:y1, x0:x1]
+    if _gaps(inside) > BORDER_GAPS:
+        return None
     still = _still(small[y0:y1, x0:x1])
-    inside = cv2.bitwise_or(near[y0:y1, x0:x1], still * np.uint8(255))
-    gaps = max(
+    if _gaps(cv2.bitwise_or(inside, still * np.uint8(255))) > BORDER_GAPS:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _gaps(inside: np.ndarray) -> float:
+    """The larger share of the rows or of the columns of a 0/255 map at least BORDER_SHARE set."""
+    return max(
         float(
             np.mean(
                 cv2.reduce(inside, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F) >= 255 * BORDER_SHARE
@@ -1589,9 +1599,6 @@ def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
         )
         for axis in (0, 1)
     )
-    if gaps > BORDER_GAPS:
-        return None
-    return x0, y0, x1 - x0, y1 - y0
 
 
 #: Holes in a page's background narrower than PAGE_CLOSE grid pixels (its text, 5-8 px tall
