@@ -1663,10 +1663,16 @@ def _holes(small: np.ndarray) -> list[tuple[int, int, int, int]]:
     if count < PAGE_SHARE * small.size or float(flat[colours].sum()) < PAGE_FLAT * count:
         return []
     page = cv2.LUT(small, common.astype(np.uint8) * np.uint8(255))
-    # The other panels' colours only where flat: a photo's smooth backdrop of the colour of a
-    # bar (the astronaut's, a footer's grey) is seldom flat over 3x3 throughout.
-    panel = cv2.LUT(small, (colours & ~common).astype(np.uint8) * np.uint8(255))
-    page = cv2.bitwise_or(page, cv2.bitwise_and(panel, still * np.uint8(255)))
+    # The other panels' colours only where flat and reaching the frame: a photo's smooth
+    # backdrop of a bar's colour (the astronaut's, a footer's grey; an icon's flat yellow of
+    # the tab strip's level) is neither.
+    panel = cv2.LUT(small, (colours & ~common).astype(np.uint8))
+    _, labels = cv2.connectedComponents(cv2.bitwise_and(panel, still), connectivity=4)
+    edges = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    reaching = np.zeros(int(labels.max()) + 1, np.uint8)
+    reaching[edges] = 255
+    reaching[0] = 0
+    page = cv2.bitwise_or(page, reaching[labels])
     page = cv2.morphologyEx(page, cv2.MORPH_CLOSE, np.ones((PAGE_CLOSE, PAGE_CLOSE), np.uint8))
     return _largest(cv2.bitwise_not(page) // 255)
 
