@@ -1576,15 +1576,17 @@ def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
     y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     if (y0, x0, y1, x1) == (0, 0, *small.shape) or min(y1 - y0, x1 - x0) < 4:
         return None
-    # Inside a picture hardly a row or column is the border's colour or flat; inside a page's
-    # box of text and pictures, the gaps between lines of text are (a sidebar in the frame's
-    # colour trims off a page of another colour). The flat map is made only for a box the
-    # border's colour passes.
+    # Inside a picture hardly a row or column is the border's colour or the box's commonest
+    # one; inside a page's box of text and pictures, the gaps between lines of text are (a
+    # sidebar in the frame's colour trims off a page of another colour). The box's colour is
+    # looked at only for a box the border's colour passes.
     inside = near[y0:y1, x0:x1]
     if _gaps(inside) > BORDER_GAPS:
         return None
-    still = _still(small[y0:y1, x0:x1])
-    if _gaps(cv2.bitwise_or(inside, still * np.uint8(255))) > BORDER_GAPS:
+    box = small[y0:y1, x0:x1]
+    level = int(np.argmax(cv2.calcHist([box], [0], None, [256], [0, 256])))
+    page = cv2.inRange(box, max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS))
+    if _gaps(cv2.bitwise_or(inside, page)) > BORDER_GAPS:
         return None
     return x0, y0, x1 - x0, y1 - y0
 
