@@ -1577,17 +1577,21 @@ def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
     if (y0, x0, y1, x1) == (0, 0, *small.shape) or min(y1 - y0, x1 - x0) < 4:
         return None
     # Inside a picture hardly a row or column is the border's colour or the box's commonest
-    # one; inside a page's box of text and pictures, the gaps between lines of text are (a
-    # sidebar in the frame's colour trims off a page of another colour). The box's colour is
-    # looked at only for a box the border's colour passes.
+    # one (a page's); inside a page's box of text and pictures, the gaps between lines of text
+    # are (a sidebar in the frame's colour trims off a page of another colour). The box's
+    # colour is looked at only for a box the border's colour passes.
     inside = near[y0:y1, x0:x1]
     if _gaps(inside) > BORDER_GAPS:
         return None
+    # ... a page's colour reaches the frame too; a flat backdrop inside a picture (an icon's
+    # yellow) does not.
     box = small[y0:y1, x0:x1]
     level = int(np.argmax(cv2.calcHist([box], [0], None, [256], [0, 256])))
-    page = cv2.inRange(box, max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS))
-    if _gaps(cv2.bitwise_or(inside, page)) > BORDER_GAPS:
-        return None
+    low, high = max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS)
+    if np.count_nonzero((frame >= low) & (frame <= high)) >= PANEL_FRAME * frame.size:
+        page = cv2.inRange(box, low, high)
+        if _gaps(cv2.bitwise_or(inside, page)) > BORDER_GAPS:
+            return None
     return x0, y0, x1 - x0, y1 - y0
 
 
