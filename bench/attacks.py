@@ -121,6 +121,99 @@ def _screenshot(display: float, share: float) -> Attack:
     return attack
 
 
+#: Page layouts (``_layout``): flat panels of other colours than the page's around the picture.
+LAYOUTS = (
+    "sidebar left",
+    "sidebar right",
+    "header and footer",
+    "two columns",
+    "dark",
+    "two photos",
+)
+_COMPANION: list[Image.Image] = []
+
+
+def _companion() -> Image.Image:
+    """An unmarked photo shown beside the marked one (the first of ``photos()``, turned so it
+    is not the marked one's own pixels when that photo is the one marked)."""
+    if not _COMPANION:
+        _COMPANION.append(Image.fromarray(photos()[0][1]).transpose(Image.Transpose.ROTATE_180))
+    return _COMPANION[0]
+
+
+def _layout(kind: str, share: float) -> Attack:
+    """A page of layout ``kind`` (LAYOUTS) with the image shown at its own size, its short side
+    ``share`` of the page's short side: a browser's bars above, then, by kind, a grey sidebar
+    of links on the left or a blue-grey one on the right, a dark header bar and a footer, a
+    column of text beside the picture, a dark-mode page, or a second (unmarked) photo beside
+    it of about the marked one's size."""
+
+    def attack(im: Image.Image) -> Image.Image:
+        dark = kind == "dark"
+        bg, ink = ((24, 24, 27), (220, 220, 225)) if dark else ((255, 255, 255), (30, 30, 30))
+        chrome = 88
+        height = max(round(min(im.size) / share), im.height + chrome + 40)
+        width = round(height * 16 / 9)
+        other = None
+        if kind == "two photos":
+            c = _companion()
+            k = min(im.height / c.height, 1.0) * float(RNG.uniform(0.8, 1.05))
+            other = c.resize((round(c.width * k), round(c.height * k)), Image.Resampling.BILINEAR)
+        side = round(width * 0.2) if kind.startswith("sidebar") else 0
+        beside = round(width * 0.3) if kind == "two columns" else 0
+        need = im.width + side + beside + 80 + (other.width + 40 if other else 0)
+        width = max(width, need)
+        page = Image.new("RGB", (width, height), bg)
+        draw = ImageDraw.Draw(page)
+        draw.rectangle((0, 0, width, 40), fill=(53, 54, 58) if dark else (222, 225, 230))
+        draw.rectangle((0, 40, width, chrome), fill=(41, 42, 45) if dark else (247, 248, 250))
+        draw.rounded_rectangle(
+            (90, 48, width - 90, 80), radius=16, fill=(32, 33, 36) if dark else (233, 236, 240)
+        )
+        draw.text((110, 58), "https://news.example.org/2026/11/26/story", fill=ink)
+        x0, x1, top, bottom = 0, width, chrome, height
+        if kind == "sidebar left":
+            draw.rectangle((0, chrome, side, height), fill=(236, 238, 241))
+            for y in range(chrome + 20, height - 20, 30):
+                draw.text((16, y), "Section link", fill=(50, 60, 80))
+            x0 = side
+        elif kind == "sidebar right":
+            draw.rectangle((width - side, chrome, width, height), fill=(214, 222, 235))
+            for y in range(chrome + 20, height - 20, 30):
+                draw.text((width - side + 16, y), "Related story", fill=(20, 40, 90))
+            x1 = width - side
+        elif kind == "header and footer":
+            draw.rectangle((0, chrome, width, chrome + 56), fill=(33, 37, 41))
+            draw.text((24, chrome + 20), "EXAMPLE NEWS   World  Sport  Culture", fill=(250,) * 3)
+            draw.rectangle((0, height - 48, width, height), fill=(60, 64, 72))
+            draw.text((24, height - 30), "(c) 2026 Example News - About - Contact", fill=(200,) * 3)
+            top, bottom = chrome + 56, height - 48
+        room = x1 - x0 - im.width - beside - (other.width + 40 if other else 0)
+        left = x0 + int(RNG.integers(20, max(21, room - 20)))
+        place = int(RNG.integers(top + 10, max(top + 11, bottom - im.height - 10)))
+        # Lines of text wherever no picture is: beside it, and in the column of a two-column page.
+        taken = [(left, left + im.width)]
+        if other is not None:
+            taken.append((left + im.width + 40, left + im.width + 40 + other.width))
+        free, at = [], x0 + 20
+        for a, b in sorted(taken):
+            free.append((at, a - 16))
+            at = b + 16
+        free.append((at, x1 - 20))
+        for y in range(top + 16, bottom - 12, 22):
+            for f0, f1 in free:
+                if f1 - f0 > 40:
+                    length = int(RNG.integers((f1 - f0) // 2, f1 - f0 + 1))
+                    words = " ".join(["lorem ipsum dolor sit amet"] * (length // 150 + 1))
+                    draw.text((f0, y), words[: length // 6], fill=ink)
+        page.paste(im, (left, place))
+        if other is not None:
+            page.paste(other, (left + im.width + 40, place))
+        return page
+
+    return attack
+
+
 def _full_hd(im: Image.Image) -> Image.Image:
     """The page as a 1920 px wide screen shows it (bilinear)."""
     return im.resize((1920, round(im.height * 1920 / im.width)), Image.Resampling.BILINEAR)
@@ -159,6 +252,12 @@ ATTACKS: dict[str, Attack] = {
     "screenshot 1920 wide, 100%, 45% of side, jpeg 75": _then(
         _then(_screenshot(1.0, 0.45), _full_hd), J75
     ),
+    **{
+        f"page {kind}, {round(100 * share)}% of side, {fmt}": _then(_layout(kind, share), enc)
+        for kind in LAYOUTS
+        for share in (0.45, 0.8)
+        for fmt, enc in (("png", _png), ("jpeg 85", _jpeg(85)))
+    },
     "flip H + border 10% black + jpeg 75": _then(
         _then(_transpose(Image.Transpose.FLIP_LEFT_RIGHT), _border(0.1, BLACK)), J75
     ),

@@ -739,7 +739,8 @@ def _page(picture: Image.Image, share: float, left: int = 60) -> tuple[np.ndarra
     """``picture`` on a white page with a browser's bar and lines of text, its short side
     ``share`` of the page's: (the page, where the picture is: x, y, width, height)."""
     height = round(min(picture.size) / share)
-    page = Image.new("RGB", (max(round(height * 16 / 9), picture.width + 400), height), "white")
+    width = max(round(height * 16 / 9), left + picture.width + 340)
+    page = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(page)
     draw.rectangle((0, 0, page.width, 70), fill=(225, 228, 232))
     draw.text((100, 30), "https://gallery.example.org/photos/view", fill=(40, 40, 40))
@@ -748,6 +749,38 @@ def _page(picture: Image.Image, share: float, left: int = 60) -> tuple[np.ndarra
         draw.text((left + picture.width + 24, y), "lorem ipsum dolor sit amet " * 4, fill="black")
     page.paste(picture, (left, top))
     return np.asarray(page), (left, top, picture.width, picture.height)
+
+
+def _sidebar_page(picture: Image.Image, share: float) -> tuple[np.ndarray, tuple]:
+    """``_page`` with a grey sidebar of links down its left and a dark header bar: panels of
+    other colours than the page's, which joined the browser's bar into one block larger than
+    the picture (a new user's screenshot went undetected at any scale)."""
+    page, (left, top, width, height) = _page(picture, share, left=picture.width // 2 + 60)
+    out = Image.fromarray(page)
+    draw = ImageDraw.Draw(out)
+    side = picture.width // 2
+    draw.rectangle((0, 70, side, out.height), fill=(236, 238, 241))
+    for y in range(100, out.height - 20, 30):
+        draw.text((16, y), "Section link", fill=(50, 60, 80))
+    draw.rectangle((side, 70, out.width, 110), fill=(33, 37, 41))
+    draw.text((side + 20, 84), "EXAMPLE NEWS   World  Sport  Culture", fill="white")
+    return np.asarray(out), (left, top, width, height)
+
+
+def _two_photos_page(picture: Image.Image, share: float) -> tuple[np.ndarray, tuple]:
+    """``_page`` with a second, unmarked photo beside the picture, larger than it: the picture
+    is the second largest block on the page."""
+    other = Image.fromarray(_photo("rocket.jpg", megapixels=1.0))
+    k = picture.height * 1.1 / other.height
+    other = other.resize((round(other.width * k), round(other.height * k)))
+    page, (left, top, width, height) = _page(picture, share * 0.9)
+    out = Image.fromarray(page)
+    if out.width < left + width + 40 + other.width + 20:
+        wider = Image.new("RGB", (left + width + 60 + other.width, out.height), "white")
+        wider.paste(out, (0, 0))
+        out = wider
+    out.paste(other, (left + width + 40, top - (other.height - height) // 2))
+    return np.asarray(out), (left, top, width, height)
 
 
 CANVASES = {
@@ -765,6 +798,9 @@ CANVASES = {
     "screenshot at 50 %, 45 % of the page": lambda im: _page(
         im.resize((im.width // 2, im.height // 2), Image.Resampling.BILINEAR), 0.45
     ),
+    "page with a sidebar, 45 % of it": lambda im: _sidebar_page(im, 0.45),
+    "page with a sidebar, 80 % of it": lambda im: _sidebar_page(im, 0.8),
+    "page with a larger unmarked photo beside": lambda im: _two_photos_page(im, 0.6),
 }
 
 
@@ -829,8 +865,21 @@ def test_a_canvas_measured_once_gives_every_box_content_box_gives(canvas):
             assert [got[str(b)] for b in bounds] == expected
 
 
+def test_the_flat_map_of_a_frame_strip_is_the_whole_maps_there():
+    """``_holes`` finds the page's panel colours from flat maps of its frame's strips alone
+    (before mapping a photo whole): the same pixels as the whole map's."""
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        image = (rng.integers(0, 3, (40, 57)) + 100).astype(np.uint8)
+        whole = codec._still(image)
+        assert np.array_equal(codec._still(image[:2])[0], whole[0])
+        assert np.array_equal(codec._still(image[-2:])[-1], whole[-1])
+        assert np.array_equal(codec._still(image[:, :2])[:, 0], whole[:, 0])
+        assert np.array_equal(codec._still(image[:, -2:])[:, -1], whole[:, -1])
+
+
 def test_the_page_colour_count_from_the_histogram_is_the_mask_count():
-    """``_hole`` counts the page's colour from its histogram before mapping it: the same count
+    """``_holes`` counts the page's colour from its histogram before mapping it: the same count
     as the map's, on photos, pages and grey ramps (so the same boxes)."""
     rng = np.random.default_rng(9)
     photo = Image.fromarray(_photo("rocket.jpg", megapixels=1.0))
@@ -841,7 +890,7 @@ def test_the_page_colour_count_from_the_histogram_is_the_mask_count():
         level = int(np.argmax(hist))
         low, high = max(0, level - codec.BORDER_LEVELS), min(255, level + codec.BORDER_LEVELS)
         assert int(hist[low : high + 1].sum()) == cv2.countNonZero(cv2.inRange(small, low, high))
-    assert codec._hole(images[2]) is not None  # a page's picture is still found
+    assert codec._holes(images[2])  # a page's picture is still found
 
 
 def test_a_full_hd_jpeg_screenshot_is_read_from_a_finer_decode():

@@ -365,8 +365,9 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
             width = probe.width
     factor = width / luminance.shape[1]
     if not found.detected and factor > 1 and min(luminance.shape) < CANVAS_SIDE:
-        box = found.grid_region or canvas.box(CANVAS_BLOCK, least=1)
-        if box is not None and min(box[2:]) < CANVAS_FINER:
+        # Any of the boxes searched (a page may show two photos) or, failing them, a block.
+        boxes = canvas.boxes() or canvas.boxes(CANVAS_BLOCK, least=1)
+        if any(min(box[2:]) < CANVAS_FINER for box in boxes):
             finer = _decode(data, name, "L", min_side=CANVAS_SIDE).luminance
             if finer.shape[1] > luminance.shape[1]:
                 # The whole canvas was searched: its picture alone is, finer.

@@ -1458,8 +1458,9 @@ def content_box(
     is more than ``most`` of the canvas, or its short side is under ``least`` px).
 
     A border of one colour (letterboxing, padding to a square) is trimmed away; failing that,
-    the picture is the largest hole in the page's background (``_hole``: a screenshot's page
-    around it).
+    the picture is the largest hole in the page's flat background of any colours (``_holes``:
+    a screenshot's page, its sidebars and bars around it); ``Canvas.boxes`` gives the next
+    largest too.
     """
     return Canvas(rgb_or_y).box(most, least)
 
@@ -1500,37 +1501,47 @@ class Canvas:
         return _trimmed(self._small)
 
     @cached_property
-    def _hole(self) -> tuple[int, int, int, int] | None:
-        """``_hole``'s box on the grid of ``_small``."""
-        return _hole(self._small)
+    def _holes(self) -> list[tuple[int, int, int, int]]:
+        """``_holes``' boxes on the grid of ``_small``."""
+        return _holes(self._small)
+
+    def boxes(
+        self, most: float = CANVAS_MAX, least: int = DETECT_MIN_SIDE
+    ) -> list[tuple[int, int, int, int]]:
+        """The boxes that may be the picture, likeliest first: the trimmed box, or failing
+        that up to CANVAS_CANDIDATES holes in the page (a page may show more than one photo)."""
+        if not self.framed:
+            return []
+        small = self._small
+        trimmed = self._trimmed
+        # The holes are looked for only when the trimmed box is not the picture.
+        if trimmed is not None and trimmed[2] * trimmed[3] <= most * small.size:
+            found = [trimmed]
+        else:
+            found = self._holes
+            # A largest hole over ``most`` is the whole image, searched already: what else
+            # is busy in it is a part of it.
+            if found and found[0][2] * found[0][3] > most * small.size:
+                found = []
+        h, w = self.image.shape[:2]
+        k = w / small.shape[1]
+        out = []
+        for bx, by, bw, bh in found:
+            # Taken in: the busy map reaches a pixel past the picture, JPEG's ringing further,
+            # and a hole is found to LABEL_STEP pixels.
+            dx, dy = round(bw * CANVAS_INSET) + LABEL_STEP, round(bh * CANVAS_INSET) + LABEL_STEP
+            x0, y0 = round((bx + dx) * k), round((by + dy) * k)
+            x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
+            if min(x1 - x0, y1 - y0) >= least:
+                out.append((x0, y0, x1 - x0, y1 - y0))
+        return out
 
     def box(
         self, most: float = CANVAS_MAX, least: int = DETECT_MIN_SIDE
     ) -> tuple[int, int, int, int] | None:
-        """``content_box(image, most, least)``."""
-        if not self.framed:
-            return None
-        small = self._small
-        found = None
-        # The hole is looked for only when the trimmed box is not the picture.
-        for box in ("_trimmed", "_hole"):
-            found = getattr(self, box)
-            if found is not None and found[2] * found[3] <= most * small.size:
-                break
-            found = None
-        if found is None:
-            return None
-        h, w = self.image.shape[:2]
-        k = w / small.shape[1]
-        bx, by, bw, bh = found
-        # Taken in: the busy map reaches a pixel past the picture, JPEG's ringing further, and
-        # a hole is found to LABEL_STEP pixels.
-        dx, dy = round(bw * CANVAS_INSET) + LABEL_STEP, round(bh * CANVAS_INSET) + LABEL_STEP
-        x0, y0 = round((bx + dx) * k), round((by + dy) * k)
-        x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
-        if min(x1 - x0, y1 - y0) < least:
-            return None
-        return x0, y0, x1 - x0, y1 - y0
+        """``content_box(image, most, least)``: the likeliest of ``boxes``."""
+        found = self.boxes(most, least)
+        return found[0] if found else None
 
 
 #: A border row or column: at least BORDER_SHARE of its pixels within BORDER_LEVELS of the
@@ -1542,9 +1553,16 @@ BORDER_LEVELS = 6
 BORDER_GAPS = 0.03
 
 
+def _still(small: np.ndarray) -> np.ndarray:
+    """0/1 map of the pixels constant over their 3x3 neighbourhood (a page's flat colours:
+    JPEG keeps a flat block flat)."""
+    gradient = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    return (gradient == 0).view(np.uint8)
+
+
 def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
     """The box left when the rows and columns of the frame's colour are trimmed off each side,
-    or None when nothing is trimmed."""
+    or None when nothing is trimmed or what is left is a page."""
     frame = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
     level = int(np.median(frame))
     near = cv2.inRange(small, max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS))
@@ -1558,10 +1576,28 @@ def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
     y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     if (y0, x0, y1, x1) == (0, 0, *small.shape) or min(y1 - y0, x1 - x0) < 4:
         return None
-    # Inside a picture hardly a row or column is the border's colour; inside a page's box of
-    # text and pictures, the gaps between lines of text are.
+    # Inside a picture hardly a row or column is the border's colour or the box's commonest
+    # one (a page's); inside a page's box of text and pictures, the gaps between lines of text
+    # are (a sidebar in the frame's colour trims off a page of another colour). The box's
+    # colour is looked at only for a box the border's colour passes.
     inside = near[y0:y1, x0:x1]
-    gaps = max(
+    if _gaps(inside) > BORDER_GAPS:
+        return None
+    # ... a page's colour reaches the frame too; a flat backdrop inside a picture (an icon's
+    # yellow) does not.
+    box = small[y0:y1, x0:x1]
+    level = int(np.argmax(cv2.calcHist([box], [0], None, [256], [0, 256])))
+    low, high = max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS)
+    if np.count_nonzero((frame >= low) & (frame <= high)) >= PANEL_FRAME * frame.size:
+        page = cv2.inRange(box, low, high)
+        if _gaps(cv2.bitwise_or(inside, page)) > BORDER_GAPS:
+            return None
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _gaps(inside: np.ndarray) -> float:
+    """The larger share of the rows or of the columns of a 0/255 map at least BORDER_SHARE set."""
+    return max(
         float(
             np.mean(
                 cv2.reduce(inside, axis, cv2.REDUCE_AVG, dtype=cv2.CV_32F) >= 255 * BORDER_SHARE
@@ -1569,48 +1605,92 @@ def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
         )
         for axis in (0, 1)
     )
-    if gaps > BORDER_GAPS:
-        return None
-    return x0, y0, x1 - x0, y1 - y0
 
 
 #: Holes in a page's background narrower than PAGE_CLOSE grid pixels (its text, 5-8 px tall
 #: on the grid for a screenshot's body text) are closed; a picture is not.
 PAGE_CLOSE = 21
-#: ... of a page: its colour covers at least PAGE_SHARE of it, and at least PAGE_FLAT of those
+#: ... of a page: its colours cover at least PAGE_SHARE of it, and at least PAGE_FLAT of those
 #: pixels are constant over their 3x3 neighbourhood. Measured on the reduced decodes of JPEG
 #: screenshots (1920 wide, q75/85) and bordered or padded copies: 0.65-0.97 flat, 0.33-0.62
-#: of the page; of the samples at 1 MP (JPEG 90/60) at most 0.64 flat (the astronaut, 0.14 of
-#: it), the rocket in its black sky 0.09/0.47 (0.24 of it).
-PAGE_SHARE = 0.3
+#: of the page (a page showing two photos at 80 % of its height beside each other: ~0.23); of
+#: the samples at 1 MP (JPEG 90/60) at most 0.64 flat (the astronaut, 0.14 of it), the rocket
+#: in its black sky 0.09/0.47 (0.24 of it).
+PAGE_SHARE = 0.2
 PAGE_FLAT = 0.6
+#: A page's colours: its commonest level (within BORDER_LEVELS), and every level (within
+#: PANEL_LEVELS) constant over 3x3 on at least PANEL_SHARE of the grid and on at least
+#: PANEL_FRAME of the grid's outermost pixels: a sidebar, a header or footer, a browser's bars,
+#: each its own colour and each reaching the screenshot's edge (on a 1920x1080 screen a 40 px
+#: bar is 2 % of it). Were only the commonest level page, a sidebar would join the bars into
+#: one block larger than the picture; were any flat level, a photo's smooth backdrop (the
+#: astronaut's) would be page, and the photo cut.
+PANEL_SHARE = 0.005
+PANEL_FRAME = 0.005
+PANEL_LEVELS = 2
+#: Holes searched: at most CANVAS_CANDIDATES, the largest first, each after the first only if
+#: at least CANDIDATE_SHARE of its area (two photos side by side; an unmarked page pays for
+#: every one searched).
+CANVAS_CANDIDATES = 2
+CANDIDATE_SHARE = 0.25
 
 
-def _hole(small: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The box of the largest hole in the page's background (its commonest level) once its text
-    is closed over, or None: a screenshot's picture, found by what surrounds it (the picture
-    itself may be flat in places, its watermark erased there by JPEG)."""
-    # The page's colour: its commonest level (a browser's bars along the frame are not it).
+def _holes(small: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The boxes of the largest holes in the page's background (all its flat colours) once its
+    text is closed over, largest first, or none: a screenshot's pictures, found by what
+    surrounds them (a picture itself may be flat in places, its watermark erased there by
+    JPEG)."""
     hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
     level = int(np.argmax(hist))
-    low, high = max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS)
-    # The pixels of the page's colour, counted from the histogram (exact in float32 up to 2^24
-    # pixels; the grid is ~512 px on its short side): most photos stop here, unmapped.
-    count = int(hist[low : high + 1].sum())
-    if count < PAGE_SHARE * small.size:
-        return None
-    page = cv2.inRange(small, low, high)
-    # A page is drawn: flat where it is its colour (JPEG keeps a flat block flat). A photo's
-    # commonest level (a night sky, a dark backdrop) is noisy.
-    still = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) == 0
-    if np.count_nonzero(still & (page > 0)) < PAGE_FLAT * count:
-        return None
+    common = np.zeros(256, bool)
+    common[max(0, level - BORDER_LEVELS) : level + BORDER_LEVELS + 1] = True
+    # The levels flat along the frame (each strip's flat map is the whole map's there).
+    frame = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
+    edge = np.concatenate(
+        [
+            _still(small[:2])[0],
+            _still(small[-2:])[-1],
+            _still(small[:, :2])[:, 0],
+            _still(small[:, -2:])[:, -1],
+        ]
+    )
+    reach = np.bincount(frame[edge > 0], minlength=256) >= PANEL_FRAME * frame.size
+    # Counted from the histograms (exact in float32 up to 2^24 pixels; the grid is ~512 px on
+    # its short side): most photos stop here, unmapped, before their flat map is made.
+    wide = common | _widened(reach & (hist >= PANEL_SHARE * small.size))
+    if float(hist[wide].sum()) < PAGE_SHARE * small.size:
+        return []
+    # A page is drawn: flat where it is its colour. A photo's commonest level (a night sky, a
+    # dark backdrop) is noisy.
+    still = _still(small)
+    flat = cv2.calcHist([small], [0], still, [256], [0, 256]).ravel()
+    colours = common | _widened(reach & (flat >= PANEL_SHARE * small.size))
+    count = float(hist[colours].sum())
+    if count < PAGE_SHARE * small.size or float(flat[colours].sum()) < PAGE_FLAT * count:
+        return []
+    page = cv2.LUT(small, common.astype(np.uint8) * np.uint8(255))
+    # The other panels' colours only where flat and reaching the frame: a photo's smooth
+    # backdrop of a bar's colour (the astronaut's, a footer's grey; an icon's flat yellow of
+    # the tab strip's level) is neither.
+    panel = cv2.LUT(small, (colours & ~common).astype(np.uint8))
+    _, labels = cv2.connectedComponents(cv2.bitwise_and(panel, still), connectivity=4)
+    edges = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    reaching = np.zeros(int(labels.max()) + 1, np.uint8)
+    reaching[edges] = 255
+    reaching[0] = 0
+    page = cv2.bitwise_or(page, reaching[labels])
     page = cv2.morphologyEx(page, cv2.MORPH_CLOSE, np.ones((PAGE_CLOSE, PAGE_CLOSE), np.uint8))
     return _largest(cv2.bitwise_not(page) // 255)
 
 
-def _largest(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The box of the largest 4-connected block of a 0/1 map, or None."""
+def _widened(levels: np.ndarray) -> np.ndarray:
+    """The levels within PANEL_LEVELS of a set one (a 256 bool map)."""
+    return np.convolve(levels.astype(np.float32), np.ones(2 * PANEL_LEVELS + 1), "same") > 0
+
+
+def _largest(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The boxes of the largest 4-connected blocks of a 0/1 map (CANVAS_CANDIDATES,
+    CANDIDATE_SHARE), largest first."""
     # Labelled on a grid LABEL_STEP times coarser (a cell set if most of it is): a noisy map
     # leaves thousands of specks, which cost labelling ~4 ms at 612x408, a tenth so.
     h, w = mask.shape
@@ -1618,10 +1698,16 @@ def _largest(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     coarse = cv2.resize(mask * np.uint8(255), cells, interpolation=cv2.INTER_AREA) >= 128
     count, _, stats, _ = cv2.connectedComponentsWithStats(coarse.view(np.uint8), connectivity=4)
     if count < 2:
-        return None
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    bx, by, bw, bh = (int(v) * LABEL_STEP for v in stats[largest, :4])
-    return bx, by, bw, bh
+        return []
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    order = 1 + np.argsort(-areas, kind="stable")[:CANVAS_CANDIDATES]
+    first = int(stats[order[0], cv2.CC_STAT_AREA])
+    boxes = []
+    for i in order:
+        if stats[i, cv2.CC_STAT_AREA] >= CANDIDATE_SHARE * first:
+            bx, by, bw, bh = (int(v) * LABEL_STEP for v in stats[i, :4])
+            boxes.append((bx, by, bw, bh))
+    return boxes
 
 
 def on_base_grid(image: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -1673,16 +1759,14 @@ def detect_picture(rgb_or_y: np.ndarray, *, key: bytes = DEFAULT_KEY) -> Detecti
 def _in_canvas(
     rgb_or_y: np.ndarray, key: bytes, bits: bool, found: Detection, canvas: Canvas | None = None
 ) -> Detection:
-    """The picture inside a canvas (``content_box``) searched as an image of its own, or
-    ``found`` (what the whole gave) with the box searched in vain."""
-    box = (canvas or Canvas(rgb_or_y)).box()
-    if box is None:
-        return found
-    x, y, w, h = box
-    inner = _detect_grid(rgb_or_y[y : y + h, x : x + w], key, True, bits)
-    if inner.detected:
-        return replace(inner, geometry="in a canvas", region=box)
-    return replace(found, region=box)
+    """The pictures that may be inside a canvas (``Canvas.boxes``) searched each as an image of
+    its own, or ``found`` (what the whole gave) with the likeliest box searched in vain."""
+    boxes = (canvas or Canvas(rgb_or_y)).boxes()
+    for x, y, w, h in boxes:
+        inner = _detect_grid(rgb_or_y[y : y + h, x : x + w], key, True, bits)
+        if inner.detected:
+            return replace(inner, geometry="in a canvas", region=(x, y, w, h))
+    return replace(found, region=boxes[0]) if boxes else found
 
 
 def _detect_grid(rgb_or_y: np.ndarray, key: bytes, resync: bool, bits: bool) -> Detection:
