@@ -357,6 +357,10 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
     # The canvas's frame and box, measured once for the search and for the test below.
     canvas = codec.Canvas(luminance)
     found = detect_rgb(luminance, canvas=canvas)
+    if found.grid_region is None and (found.detected or min(luminance.shape) >= CANVAS_SIDE):
+        # Nothing to place in the image's pixels and no finer decode to try: the header need
+        # not be read again for the image's width (most uploads, marked or not).
+        return found
     with warnings.catch_warnings():
         # ``_decode`` enforced the pixel limit already; Pillow's bomb warning would reach
         # the CLI's user as a stray library line.
