@@ -879,6 +879,30 @@ def test_the_flat_map_of_a_frame_strip_is_the_whole_maps_there():
         assert np.array_equal(canvas_search._still(image[:, -2:])[:, -1], whole[:, -1])
 
 
+def test_the_trimmed_shortcut_changes_no_box(monkeypatch):
+    """``_trimmed`` answers "nothing to trim" from the frame's four lines when each is under
+    BORDER_SHARE of the border's colour by TRIM_MARGIN: the same answer as mapping the whole
+    image, on photos, canvases, and frames whose lines are the border's colour within a few
+    pixels of BORDER_SHARE."""
+    rng = np.random.default_rng(11)
+    photo = Image.fromarray(_photo("rocket.jpg", megapixels=1.0))
+    images = [cv2.cvtColor(_jpeg(f(photo)[0], 85), cv2.COLOR_RGB2GRAY) for f in CANVASES.values()]
+    images.append(cv2.cvtColor(np.asarray(photo), cv2.COLOR_RGB2GRAY))
+    for _ in range(200):
+        h, w = (int(v) for v in rng.integers(20, 120, 2))
+        image = rng.integers(0, 256, (h, w)).astype(np.uint8)
+        # Each side's line the border's colour but for a few pixels around 3 % of it.
+        for line in (image[0], image[-1], image[:, 0], image[:, -1]):
+            line[:] = 40
+            off = round(0.03 * line.size) + int(rng.integers(-2, 3))
+            line[rng.choice(line.size, max(0, off), replace=False)] = 200
+        images.append(image)
+    shortcut = [canvas_search._trimmed(small) for small in images]
+    monkeypatch.setattr(canvas_search, "TRIM_MARGIN", 1.0)  # the shortcut never taken
+    assert [canvas_search._trimmed(small) for small in images] == shortcut
+    assert any(box is not None for box in shortcut)
+
+
 def test_the_page_colour_count_from_the_histogram_is_the_mask_count():
     """``_holes`` counts the page's colour from its histogram before mapping it: the same count
     as the map's, on photos, pages and grey ramps (so the same boxes)."""
