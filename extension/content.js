@@ -168,6 +168,9 @@ function panelFor(verdict, reportUrl, where) {
   // the test tolerates recovers too), as the reader's page and the CLI give it.
   const alike = sourceOf(c) !== "embedded" && typeof c.similarity === "number" ? ` (${Math.round(c.similarity * 100)}% alike)` : "";
   field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)] && SOURCE_WORDS[sourceOf(c)] + alike);
+  // A mirrored or turned copy, in the service's words (verdict.py Orientation): beside the
+  // signed thumbnail it looks like another picture unless the card says why.
+  field(dl, "This copy", verdict.watermark && verdict.watermark.detected ? verdict.watermark.mirrored_or_turned : null);
   // A possible match: whose registered credentials, and where in this image the watermark was
   // found (the summary gives the region in the file's pixels, which a reader cannot place on a
   // scaled image: the card outlines it instead). Nothing of the match is applied.
@@ -197,6 +200,40 @@ function problemPanel(problem, message, where) {
 
 const PROBLEM_LABELS = { unreadable: "Credentials unreadable", unreachable: "Not checked: service unreachable" };
 
+const GAP = 8;  // between a card and the outline it keeps clear of, and the viewport's edge
+
+// Where a card goes: under the badge, over the image; but when the card shows an outline (the
+// picture the watermark was found in) it must not cover it, or the reader is told to look at an
+// outline the card hides. Then the first place beside the outline (right, left, below, above)
+// that fits the window; where none does (a picture as wide as the window), the place in the
+// window that covers least of the outline: a card out of sight is worse than one on its edge.
+// Page coordinates.
+function cardPlace(x, y, panel, box) {
+  const w = panel.offsetWidth, h = panel.offsetHeight;
+  const view = { left: window.scrollX, top: window.scrollY, right: window.scrollX + window.innerWidth, bottom: window.scrollY + window.innerHeight };
+  const under = { left: x + 6, top: y + 32 };
+  if (!box) return under;
+  const clamp = (v, lo, hi) => Math.max(lo, Math.min(v, hi));
+  const across = clamp(box.top, view.top + GAP, view.bottom - h - GAP);
+  const along = clamp(box.left, view.left + GAP, view.right - w - GAP);
+  const beside = [
+    { left: box.right + GAP, top: across },
+    { left: box.left - GAP - w, top: across },
+    { left: along, top: box.bottom + GAP },
+    { left: along, top: box.top - GAP - h },
+  ];
+  // The same places pushed back inside the window, and the window's corners.
+  const inside = [...beside, under].map((p) => ({ left: clamp(p.left, view.left + GAP, view.right - w - GAP), top: clamp(p.top, view.top + GAP, view.bottom - h - GAP) }));
+  const corners = [view.left + GAP, view.right - w - GAP].flatMap((left) => [view.top + GAP, view.bottom - h - GAP].map((top) => ({ left, top })));
+  const covered = (p) => Math.max(0, Math.min(p.left + w, box.right) - Math.max(p.left, box.left))
+    * Math.max(0, Math.min(p.top + h, box.bottom) - Math.max(p.top, box.top));
+  const fits = (p) => p.left >= view.left && p.left + w <= view.right && p.top >= view.top && p.top + h <= view.bottom;
+  const clear = [under, ...beside].find((p) => covered(p) === 0 && fits(p));
+  if (clear) return clear;
+  const shown = [...inside, ...corners].filter(fits);
+  return shown.length ? shown.reduce((a, b) => (covered(b) < covered(a) ? b : a)) : under;
+}
+
 function place() {
   for (const { img, node, panel, outline, region } of badges) {
     const r = img.getBoundingClientRect();
@@ -204,12 +241,18 @@ function place() {
     const hidden = r.width === 0 || !img.isConnected;
     node.style.display = hidden ? "none" : "";
     node.style.left = `${x + 6}px`; node.style.top = `${y + 6}px`;
-    if (panel) { panel.style.left = `${x + 6}px`; panel.style.top = `${y + 32}px`; }
+    let box = null;
     if (outline && region && img.naturalWidth && img.naturalHeight) {
       // The region is in the file's pixels; the image is shown at its box's size.
       const sx = r.width / img.naturalWidth, sy = r.height / img.naturalHeight;
-      outline.style.left = `${x + region[0] * sx}px`; outline.style.top = `${y + region[1] * sy}px`;
-      outline.style.width = `${region[2] * sx}px`; outline.style.height = `${region[3] * sy}px`;
+      box = { left: x + region[0] * sx, top: y + region[1] * sy, width: region[2] * sx, height: region[3] * sy };
+      box.right = box.left + box.width; box.bottom = box.top + box.height;
+      outline.style.left = `${box.left}px`; outline.style.top = `${box.top}px`;
+      outline.style.width = `${box.width}px`; outline.style.height = `${box.height}px`;
+    }
+    if (panel) {
+      const at = cardPlace(x, y, panel, box);
+      panel.style.left = `${at.left}px`; panel.style.top = `${at.top}px`;
     }
   }
 }

@@ -513,6 +513,73 @@ def test_a_registered_picture_inside_a_canvas_is_outlined_as_a_possible_match(br
         page.close()
 
 
+def _covered(a: dict, b: dict) -> float:
+    """The area two bounding boxes share."""
+    wide = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+    high = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
+    return max(0.0, wide) * max(0.0, high)
+
+
+@pytest.mark.parametrize(
+    ("style", "shown"),
+    [
+        pytest.param("", 400, id="small picture, left"),
+        pytest.param("float:right", 400, id="small picture, right"),
+        pytest.param("", 260, id="smaller picture, left"),
+        pytest.param("display:block;margin:0 auto", 1000, id="across the page"),
+    ],
+)
+def test_the_card_never_covers_the_outline_it_points_to(browser, backend, style, shown):
+    """The card said "the outlined picture only" and lay over that outline: on a picture shown
+    at 400 px, the 320 px card hid nearly all of it. It now goes beside the outline (right,
+    left, below or above, whichever fits the window), never over it."""
+    context, _ = browser
+    _, files, _ = backend
+    buf, canvas, signed, border = _bordered(files)
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        html = (
+            "<!doctype html><body style='margin:8px'><p>A story.</p>"
+            f"<img src='/bordered.jpg' alt='b' width='{shown}' style='{style}'></body>"
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/bordered.jpg", image)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.goto(site.url + "/")
+        badge = _badge(page, "bordered.jpg")
+        badge.wait_for(timeout=20000)
+        badge.click()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        outline = page.locator("provenance-overlay .region")
+        card, box, img = (
+            panel.bounding_box(),
+            outline.bounding_box(),
+            page.locator("img").bounding_box(),
+        )
+        assert card is not None and box is not None and img is not None
+        _within(box, img, canvas, signed, border)
+        # Inside the window (boxes are in the window's coordinates), beside the outline where
+        # there is room for it; on a picture as wide as the window, over its edge only.
+        assert card["x"] >= 0 and card["x"] + card["width"] <= 1280, card
+        assert card["y"] >= 0 and card["y"] + card["height"] <= 720, card
+        if shown < 1000:
+            assert _covered(card, box) == 0, (card, box)
+        else:
+            assert _covered(card, box) <= 0.15 * card["width"] * card["height"], (card, box)
+        name = re.sub(r"\W+", "_", f"{style or 'left'}_{shown}")
+        page.screenshot(path=str(ARTIFACTS / f"card_beside_outline_{name}.png"))
+        page.close()
+
+
 def test_reader_page_says_what_to_do_with_an_empty_file_or_form(browser, backend):
     """Both reached the API, and the page showed its words for a client ("the request body is
     empty; send the file as the body"), or nothing at all for an empty form."""
