@@ -580,6 +580,56 @@ def test_the_card_never_covers_the_outline_it_points_to(browser, backend, style,
         page.close()
 
 
+def test_a_mirrored_copy_says_so_on_the_card_and_the_readers_page(browser, backend):
+    """A stripped, mirrored copy of the signed image recovers its credentials; the card and the
+    reader's page (beside the signed original's thumbnail) say it is a mirrored copy, in the
+    verdict's words, where they said nothing about why it looks reversed."""
+    context, _ = browser
+    live, files, _ = backend
+    buf = io.BytesIO()
+    signed = Image.open(io.BytesIO(files["signed.jpg"])).convert("RGB")
+    ImageOps.mirror(signed).save(buf, format="JPEG", quality=85)
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        html = "<!doctype html><body><img src='/mirrored.jpg' alt='m' width='400'></body>"
+        return web.Response(text=html, content_type="text/html")
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/mirrored.jpg", image)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        badge = _badge(page, "mirrored.jpg")
+        badge.wait_for(timeout=20000)
+        assert badge.inner_text() == "AI-generated"
+        badge.click()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        text = panel.inner_text()
+        assert "recovered from the watermark of a copy mirrored left to right." in text
+        assert re.search(r"This copy\s+mirrored left to right", text), text
+        page.screenshot(path=str(ARTIFACTS / "mirrored_card.png"))
+        page.close()
+    page = context.new_page()
+    page.goto(live.url + "/")
+    tmp = Path(tempfile.mkdtemp()) / "mirrored.jpg"
+    tmp.write_bytes(buf.getvalue())
+    page.set_input_files("#file", str(tmp))
+    page.click("button[type=submit]")
+    page.locator("#compare").wait_for(timeout=20000)
+    captions = page.locator("#compare figcaption").all_inner_texts()
+    assert captions[0] == "Submitted — a copy mirrored left to right", captions
+    page.wait_for_function(
+        "[...document.querySelectorAll('#compare img')].every(i => i.naturalWidth > 0)"
+    )
+    page.screenshot(path=str(ARTIFACTS / "mirrored_reader.png"), full_page=True)
+    page.close()
+
+
 def test_reader_page_says_what_to_do_with_an_empty_file_or_form(browser, backend):
     """Both reached the API, and the page showed its words for a client ("the request body is
     empty; send the file as the body"), or nothing at all for an empty form."""
