@@ -678,6 +678,44 @@ async def test_text_verify_and_match_by_content(server, credentials, registry_lo
     status, body, _ = await _post(f"{server.url}/matches/byContent", stripped, headers=headers)
     assert status == 200
     assert body["matches"][0]["manifestId"] == signed.manifest_id
+    # A form's text file: its type and name are the part's own (what a browser's form and
+    # `curl -F file=@note.txt` send), not the request's multipart type. It was refused, 415
+    # "give its type as text/plain", though the part gave exactly that.
+    for url in (f"{server.url}/v1/verify", f"{server.url}/matches/byContent"):
+        form = aiohttp.FormData()
+        form.add_field("file", signed.text.encode(), filename="note.txt", content_type="text/plain")
+        status, body, _ = await _post(url, form)
+        assert status == 200, body
+        if url.endswith("verify"):
+            assert body["media_type"] == "text/plain" and body["credentials"]["state"] == "Trusted"
+        else:
+            assert body["matches"][0]["manifestId"] == signed.manifest_id
+
+
+async def test_a_form_names_its_file_in_errors(server):
+    form = aiohttp.FormData()
+    form.add_field("file", b"plain text, not an image", filename="notes.bin")
+    status, body, _ = await _post(f"{server.url}/v1/verify", form)
+    assert status == 415 and body["error"]["message"].startswith("notes.bin: its bytes are text")
+
+
+@pytest.mark.parametrize("form", [False, True], ids=["body", "multipart"])
+async def test_an_image_declared_as_text_is_read_as_the_image_its_bytes_are(server, files, form):
+    """A JPEG sent as text/plain (a misconfigured server behind /v1/verify-url, a client's
+    guess) was read as text and refused, 422 "not UTF-8 text": the bytes say what it is."""
+    if form:
+        data = aiohttp.FormData()
+        data.add_field("file", files.signed, filename="x.jpg", content_type="text/plain")
+        status, body, _ = await _post(f"{server.url}/v1/verify", data)
+    else:
+        headers = {"Content-Type": "text/plain"}
+        status, body, _ = await _post(f"{server.url}/v1/verify", files.signed, headers=headers)
+    assert status == 200, body
+    assert body["media_type"] == "image/jpeg" and body["credentials"]["state"] == "Trusted"
+    # Text that happens to hold a media signature's bytes is still text when declared so.
+    headers = {"Content-Type": "text/plain"}
+    status, body, _ = await _post(f"{server.url}/v1/verify", b"%PDF-1.7 in a note", headers=headers)
+    assert status == 200 and body["media_type"] == "text/plain"
 
 
 async def test_readiness_fails_when_postgresql_goes_away(settings):
