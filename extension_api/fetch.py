@@ -182,7 +182,7 @@ class Fetcher:
     async def _follow(self, given: str) -> Fetched:
         assert self._session is not None
         url = _parse(given)
-        for _ in range(self.max_redirects + 1):
+        for hop in range(self.max_redirects + 1):
             self._check(url)
             try:
                 # The checked URL object itself is what is requested: no second parse.
@@ -202,6 +202,20 @@ class Fetcher:
                     )
             except FetchError:
                 raise
+            except aiohttp.InvalidURL as exc:
+                # aiohttp refuses some hosts yarl parsed (an IPv4 address written short or in
+                # octal, "127.1"): nothing was fetched, and the fault is the URL's, not a
+                # server's (it was a 502 "fetch failed").
+                if hop:
+                    raise FetchError(
+                        502, "fetch_failed", f"redirected to a URL that cannot be fetched ({exc})"
+                    ) from None
+                raise FetchError(
+                    400,
+                    "url_invalid",
+                    f"the URL cannot be fetched ({exc}); write an IPv4 address as four "
+                    "decimal numbers (a.b.c.d), or use the host's name",
+                ) from None
             except aiohttp.ClientConnectorDNSError as exc:
                 if isinstance(exc.os_error, NotPublicAddress):
                     raise _refused(url.raw_host or str(url)) from None

@@ -358,6 +358,19 @@ async def test_ssrf_loopback_refused_without_allow_list(settings, origin):
             assert status == 403 and body["error"]["code"] == "url_not_allowed", url
 
 
+async def test_an_ip_address_aiohttp_will_not_connect_to_is_bad_input(server, origin):
+    """ "http://127.1/" (an IPv4 address written short; octal and one-number forms alike) was a
+    502 "fetch failed: 127.1 - is not a canonical IPv4 address", blaming a server that was
+    never asked: nothing is fetched, and the URL is what to fix."""
+    for url in ("http://127.1/", "http://0177.0.0.1/x.jpg", "http://2130706433/"):
+        status, body = await _verify_url(server, url)
+        assert status == 400 and body["error"]["code"] == "url_invalid", (url, body)
+        assert "four decimal numbers" in body["error"]["message"]
+    # As a redirect target, the fault is the redirecting server's.
+    status, body = await _verify_url(server, f"{origin.url}/redirect?u=http://127.1/")
+    assert status == 502 and "redirected to a URL that cannot be fetched" in str(body), body
+
+
 async def test_ssrf_checked_on_every_redirect(server, origin):
     for target in ("http://169.254.169.254/latest/", "http://192.168.1.1/", "file:///etc/passwd"):
         status, body = await _verify_url(server, f"{origin.url}/redirect?u={target}")
