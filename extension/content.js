@@ -397,7 +397,11 @@ function scan(root = document) {
   for (const img of root.querySelectorAll ? root.querySelectorAll("img") : []) visible.observe(img);
 }
 
-function toast(text) {
+// The answer about a selection, beside it: under it, or above it where the window has no room
+// below, in the window either way. It sat in the window's top left corner, over the selected
+// text itself when that was the page's first paragraph. ``around``: the selection's box (window
+// coordinates), or null (the top left corner, as before).
+function toast(text, around = null) {
   const root = overlay();
   const panel = document.createElement("div");
   panel.className = "panel"; panel.id = "provenance-selection";
@@ -405,6 +409,14 @@ function toast(text) {
   panel.textContent = text;
   root.querySelector("#provenance-selection")?.remove();
   root.append(panel);
+  if (around) {
+    const w = panel.offsetWidth, h = panel.offsetHeight;
+    const left = Math.max(GAP, Math.min(around.left, window.innerWidth - w - GAP));
+    const below = around.bottom + GAP, above = around.top - GAP - h;
+    // Below if it fits; else above if that fits; else wherever keeps more of it in the window.
+    const top = below + h <= window.innerHeight || (above < 0 && window.innerHeight - below >= around.top) ? below : above;
+    panel.style.left = `${window.scrollX + left}px`; panel.style.top = `${window.scrollY + Math.max(top, GAP - h)}px`;
+  }
   setTimeout(() => panel.remove(), 15000);
 }
 
@@ -468,9 +480,19 @@ function selectionCandidates(fallback) {
 
 const mismatched = (answer) => (answer.verdict.credentials.failures || []).includes(HASH_MISMATCH);
 
+// The selection's box in the window, taken before the checks (the reader may select something
+// else meanwhile), or null without one (a selection inside a text field has no range here).
+function selectionBox() {
+  const selection = window.getSelection();
+  if (!selection || !selection.rangeCount) return null;
+  const r = selection.getRangeAt(0).getBoundingClientRect();
+  return r.width || r.height ? { left: r.left, top: r.top, right: r.right, bottom: r.bottom } : null;
+}
+
 async function checkSelection(fallback) {
   const { rendered, candidates } = selectionCandidates(fallback);
   if (!candidates.length) return;
+  const around = selectionBox();
   // The first candidate whose hard binding holds; failing that, the DOM text's verdict.
   let first = null, found = null;
   for (const text of candidates) {
@@ -485,7 +507,7 @@ async function checkSelection(fallback) {
       && text !== rendered && collapsed(text) === collapsed(rendered)) {
     message += " The text as shown differs from the signed text only in whitespace/line breaks.";
   }
-  toast(message);
+  toast(message, around);
   return answer;
 }
 

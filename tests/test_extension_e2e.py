@@ -793,6 +793,13 @@ def test_selected_text_is_checked_as_written(browser, text_site):
         assert answer["where"] == "browser", (element_id, answer)
         toast = page.locator("provenance-overlay #provenance-selection")
         toast.wait_for(timeout=20000)
+        # The answer lies beside the selected text, in the window, not over it (it sat in the
+        # window's top left corner, over the page's first paragraph when that was selected).
+        box, selected = toast.bounding_box(), page.locator(f"#{element_id}").bounding_box()
+        assert box is not None and selected is not None
+        assert _covered(box, selected) == 0, (element_id, box, selected)
+        window = page.viewport_size or {"height": 0}
+        assert box["y"] >= 0 and box["y"] + box["height"] <= window["height"], (element_id, box)
         return rendered, toast.inner_text()
 
     note = "differs from the signed text only in whitespace/line breaks"
