@@ -337,13 +337,13 @@ async def by_content(request: web.Request) -> web.Response:
     alg = request.query.get("alg")
     if alg not in (None, WATERMARK_ALG, FINGERPRINT_ALG):
         raise InputError(f"unsupported alg {alg!r}; see /services/supportedAlgorithms")
-    body = await _body(request)
+    upload = await _body(request)
     service = request.app[SERVICE]
     limit = _max_results(request)
-    text = "text/plain" if _declared_text(body.content_type, body.data) else None
+    text = "text/plain" if _declared_text(upload.content_type, upload.data) else None
     if text:
-        _check_text_size(request, len(body.data))
-    matches, skipped = await service.work(jobs.match_content, body.data, limit, text)
+        _check_text_size(request, len(upload.data))
+    matches, skipped = await service.work(jobs.match_content, upload.data, limit, text)
     if alg is not None:
         kind = "watermark" if alg == WATERMARK_ALG else "fingerprint"
         matches = [m for m in matches if m.kind == kind]
