@@ -627,13 +627,15 @@ def summarize(
     if not found and watermark and watermark.get("detected"):
         lead = "No Content Credentials are embedded, but an invisible watermark was found"
         by_watermark = [m for m in matches or [] if m.kind == MatchKind.WATERMARK]
+        turned = mirrored_or_turned(watermark)
         if by_watermark and watermark.get("region"):
             m = by_watermark[0]
             x, y, w, h = watermark["region"]
+            how = f", {turned}" if turned else ""
             return (
                 # "about": the region is the picture's box taken in a little at each side
                 # (canvas.content_box), not its exact edges.
-                f"{lead} in a picture inside this image (about {w}x{h} px at {x},{y}: a "
+                f"{lead} in a picture inside this image (about {w}x{h} px at {x},{y}{how}: a "
                 f"screenshot, a border or a collage) that names stored credentials "
                 f"({m.manifest_id}); "
                 f"{percent(m.similarity)} of that picture agrees with the registered image, but "
@@ -642,7 +644,6 @@ def summarize(
             )
         if by_watermark:
             m = by_watermark[0]
-            turned = mirrored_or_turned(watermark)
             this = f"this image ({turned})" if turned else "this image"
             return (
                 f"{lead} that names stored credentials ({m.manifest_id}); {this} differs "

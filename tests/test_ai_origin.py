@@ -190,3 +190,7 @@ def test_a_mirrored_copy_that_is_only_a_possible_match_says_it_is_mirrored():
         Credentials(present=False), AIOrigin(), {**watermark, "mirrored_or_turned": None}, [match]
     )
     assert "; this image differs from the registered one" in upright, upright
+    # In a picture inside a larger image (a screenshot of a mirrored copy), likewise.
+    framed = {**watermark, "region": [1, 2, 300, 300]}
+    text = summarize(Credentials(present=False), AIOrigin(), framed, [match])
+    assert "(about 300x300 px at 1,2, mirrored left to right: a screenshot" in text, text
