@@ -142,8 +142,11 @@ class Fetcher:
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self.timeout),
-            headers={"User-Agent": "provenance-verifier/1"},
-            auto_decompress=False,  # a compressed body could hide a bomb; count raw bytes
+            # A compressed body could hide a bomb, so none is inflated; and so none is asked
+            # for: aiohttp's default Accept-Encoding (gzip, deflate) had servers compress text,
+            # which then reached the verifier as gzip bytes ("not UTF-8 text").
+            headers={"User-Agent": "provenance-verifier/1", "Accept-Encoding": "identity"},
+            auto_decompress=False,
         )
 
     async def close(self) -> None:
@@ -196,6 +199,15 @@ class Fetcher:
                     if response.status != 200:
                         raise FetchError(
                             502, "fetch_failed", f"the server answered HTTP {response.status}"
+                        )
+                    encoding = response.headers.get("Content-Encoding", "identity").lower()
+                    if encoding.strip() not in ("", "identity"):
+                        raise FetchError(
+                            502,
+                            "fetch_failed",
+                            f"the server sent the file compressed (Content-Encoding: "
+                            f"{encoding}) though asked not to; compressed transfers are not "
+                            "inflated here (a bomb could hide in one): upload the file instead",
                         )
                     return Fetched(
                         str(url), response.headers.get("Content-Type"), await self._read(response)

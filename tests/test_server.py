@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import itertools
 import json
@@ -325,12 +326,31 @@ def origin(files):
             body=b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024), content_type="image/jpeg"
         )
 
+    async def note(request: web.Request) -> web.Response:
+        # A text, compressed as web servers compress text for clients that accept gzip.
+        response = web.Response(text=NOTE, content_type="text/plain")
+        response.enable_compression()
+        return response
+
+    async def forced(_: web.Request) -> web.Response:
+        # Compressed whatever the client accepts.
+        return web.Response(
+            body=gzip.compress(NOTE.encode()),
+            content_type="text/plain",
+            headers={"Content-Encoding": "gzip"},
+        )
+
     app.router.add_get("/signed.jpg", image)
     app.router.add_get("/redirect", to)
     app.router.add_get("/loop", loop)
     app.router.add_get("/big.jpg", big)
+    app.router.add_get("/note.txt", note)
+    app.router.add_get("/forced.txt", forced)
     with LiveServer(factory=lambda: app) as live:
         yield live
+
+
+NOTE = "A short note for the fetcher, written by a person, with nothing signed in it at all."
 
 
 async def _verify_url(server: LiveServer, url: str) -> tuple[int, dict]:
@@ -356,6 +376,18 @@ async def test_ssrf_loopback_refused_without_allow_list(settings, origin):
         ):
             status, body = await _verify_url(live, url)
             assert status == 403 and body["error"]["code"] == "url_not_allowed", url
+
+
+async def test_a_text_a_server_would_compress_is_fetched_as_text(server, origin):
+    """The fetcher asked for gzip (aiohttp's default Accept-Encoding) but does not inflate
+    what it fetches (a bomb could hide in it): a text served compressed, as web servers serve
+    text, reached the verifier as gzip bytes, 422 "not UTF-8 text". It asks for the bytes as
+    they are, and says so when a server compresses them anyway."""
+    status, body = await _verify_url(server, f"{origin.url}/note.txt")
+    assert status == 200 and body["media_type"] == "text/plain", body
+    status, body = await _verify_url(server, f"{origin.url}/forced.txt")
+    assert status == 502 and body["error"]["code"] == "fetch_failed", body
+    assert "compressed (Content-Encoding: gzip)" in body["error"]["message"], body
 
 
 async def test_an_ip_address_aiohttp_will_not_connect_to_is_bad_input(server, origin):
