@@ -18,6 +18,7 @@ import os
 import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Annotated
 
 import cv2
 import numpy as np
@@ -36,7 +37,7 @@ from ..media import (
     too_many_pixels,
     unmarkable,
 )
-from ..verdict import Orientation, orientation_of
+from ..verdict import Doc, Orientation, orientation_of
 from . import codec, imwm, payload
 from .canvas import Canvas
 
@@ -122,7 +123,13 @@ class WatermarkResult:
     region: list[int] | None = None
     #: How this copy is mirrored or turned compared with the marked image, in the verdict's
     #: words (``verdict.Orientation``): null when it is as marked, or nothing was found.
-    mirrored_or_turned: Orientation | None = None
+    mirrored_or_turned: Annotated[
+        Orientation | None,
+        Doc(
+            "how this copy is mirrored or turned compared with the marked image, in words "
+            "(e.g. 'mirrored left to right'); null when it is as marked or nothing was found"
+        ),
+    ] = None
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
