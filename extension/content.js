@@ -8,8 +8,13 @@
 const MIN_SIDE = 64;          // icons and spacers are not worth a request
 const MAX_BYTES = 50 * 1024 * 1024;  // larger images go to the service by URL (its own limit)
 // unreadable: checked, but the manifest cannot be read; unreachable: not checked at all, as the
-// service they needed did not answer.
-const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, browser: 0, service: 0, skipped: 0, unreachable: 0 };
+// service they needed did not answer; refused: not checked, as the service answered that it
+// could not check them (it could not fetch the image, or refused it: the card says why).
+const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, browser: 0, service: 0, skipped: 0, unreachable: 0, refused: 0 };
+// The service's error codes that mean the image's manifest was read and could not be understood;
+// any other error (a fetch that failed, a URL it may not fetch, too many pixels, a busy service)
+// says nothing about the image's credentials.
+const UNREADABLE_CODES = new Set(["unreadable_manifest"]);
 let seen = new WeakSet();
 const badges = [];            // [{img, node, panel, outline, region}]
 const results = [];           // [{src, where, verdict | error}]: what each checked image got
@@ -49,7 +54,7 @@ function overlay() {
              box-shadow:0 1px 3px rgba(0,0,0,.45); pointer-events:auto; border:1.5px solid rgba(255,255,255,.85); }
     .badge svg { flex:none; }
     .ai { background:#6d28d9; } .cr { background:#1e293b; } .invalid { background:#b91c1c; }
-    .possible { background:#b45309; } .unreadable { background:#9f1239; } .unreachable { background:#475569; }
+    .possible { background:#b45309; } .unreadable { background:#9f1239; } .unreachable, .refused { background:#475569; }
     .panel { position:absolute; width:320px; background:#fff; color:#111; border:1px solid #cbd5e1;
              border-radius:10px; padding:0; font:13px/1.45 system-ui,sans-serif; overflow:hidden;
              box-shadow:0 6px 20px rgba(0,0,0,.25); pointer-events:auto; }
@@ -193,12 +198,13 @@ function panelFor(verdict, reportUrl, where) {
 function problemPanel(problem, message, where) {
   const { panel, body } = card(problem === "unreadable" ? "Unreadable" : null);
   const whereText = problem === "unreadable" ? whereWords(where)
+    : problem === "refused" ? "Not checked: the provenance service could not check this image, for the reason above; nothing is known about its credentials."
     : "Not checked: this image needed the service (it has no embedded credentials this browser could read; the service looks for a watermark or fingerprint). Start the service or choose another in the popup, then press “Check this page now” there.";
   body.append(paragraph("summary", message), paragraph("where", whereText));
   return panel;
 }
 
-const PROBLEM_LABELS = { unreadable: "Credentials unreadable", unreachable: "Not checked: service unreachable" };
+const PROBLEM_LABELS = { unreadable: "Credentials unreadable", unreachable: "Not checked: service unreachable", refused: "Not checked" };
 
 const GAP = 8;  // between a card and the outline it keeps clear of, and the viewport's edge
 
@@ -360,7 +366,11 @@ async function check(img) {
   if (answer.where === "service") backendState = answer.unreachable ? "unreachable" : "ok";
   if (!answer.verdict) {
     if (!answer.error) return;
-    const problem = answer.unreachable ? "unreachable" : "unreadable";
+    // An error from the browser's own check is always c2pa's reading of the manifest; from the
+    // service, only its unreadable-manifest code is (it was "Credentials unreadable" for an
+    // image the service could not even fetch).
+    const problem = answer.unreachable ? "unreachable"
+      : answer.where !== "service" || UNREADABLE_CODES.has(answer.code) ? "unreadable" : "refused";
     if (problem === "unreadable") countChecked(answer.where);
     counts[problem] += 1;
     drawBadge(img, [problem, PROBLEM_LABELS[problem]], answer.where, performance.now() - started,

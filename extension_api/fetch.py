@@ -198,7 +198,12 @@ class Fetcher:
                         continue
                     if response.status != 200:
                         raise FetchError(
-                            502, "fetch_failed", f"the server answered HTTP {response.status}"
+                            502,
+                            "fetch_failed",
+                            # Named: a reader of the extension's card sees this sentence alone,
+                            # and "the server" read as the provenance service.
+                            f"{url.host} answered HTTP {response.status} when the provenance "
+                            "service fetched it",
                         )
                     encoding = response.headers.get("Content-Encoding", "identity").lower()
                     if encoding.strip() not in ("", "identity"):

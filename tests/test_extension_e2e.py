@@ -371,6 +371,56 @@ def test_unreadable_manifests_get_a_badge_and_a_count(browser, site):
     page.close()
 
 
+def test_an_image_the_service_could_not_fetch_is_not_called_unreadable(browser, backend):
+    """A cross-origin image whose server refuses the service's fetch (hotlink protection): the
+    badge said "Credentials unreadable" and the popup counted it so, though nothing was read.
+    It is "Not checked", the card gives the service's reason, and the popup counts it apart."""
+    context, worker = browser
+    _, files, _ = backend
+    app = web.Application()
+
+    async def index(request: web.Request) -> web.Response:
+        # From the other loopback name: cross-origin, and no CORS answer, so the content
+        # script cannot read it and asks the service to fetch it by URL.
+        html = (
+            "<!doctype html><body>"
+            f"<img src='http://localhost:{request.url.port}/guarded.jpg' alt='g' width='320'>"
+            "</body>"
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def guarded(request: web.Request) -> web.Response:
+        if request.headers.get("User-Agent", "").startswith("provenance-verifier"):
+            raise web.HTTPForbidden()
+        return web.Response(body=files["stripped.jpg"], content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/guarded.jpg", guarded)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        counts = _counts_when(
+            worker, page, site.url + "/", lambda c: c.get("refused", 0) + c["unreadable"] >= 1
+        )
+        assert (counts["refused"], counts["unreadable"], counts["checked"]) == (1, 0, 0), counts
+        badge = page.locator("provenance-overlay .badge")
+        assert badge.inner_text() == "Not checked"
+        badge.click()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        text = panel.inner_text()
+        assert "localhost answered HTTP 403 when the provenance service fetched it" in text, text
+        assert "the provenance service could not check this image" in text, text
+        assert "Unreadable" not in text
+        page.screenshot(path=str(ARTIFACTS / "refused.png"))
+        popup = _popup_over(context, worker, page)
+        expect = pytest.importorskip("playwright.sync_api").expect
+        expect(popup.locator("#refused")).to_have_text("1", timeout=10000)
+        assert popup.locator("#unreadable").inner_text() == "0"
+        popup.close()
+        page.close()
+
+
 def test_images_the_unreachable_service_was_needed_for_are_counted(browser, backend, site):
     """With the service down, the images that needed it were in none of the popup's counts
     and got no badge; now they are counted as not checked and their badge says why."""
