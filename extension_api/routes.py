@@ -25,11 +25,11 @@ from provenance import (
     InputError,
     RegistryError,
     binding_value,
+    declared_text,
     identifier_from_binding,
     manifest_thumbnail,
     payload_hex,
 )
-from provenance.media import PDF_HEADER_WITHIN, is_text, sniff
 
 from . import jobs
 from .errors import ApiError
@@ -181,23 +181,12 @@ def _is_text_type(content_type: str) -> bool:
     return _essence(content_type) == "text/plain"
 
 
-def _declared_text(declared: str, data: bytes) -> bool:
-    """Whether to read ``data`` as text: it is declared text/plain, and its bytes are not those
-    of an image or other media file. A declared type can be wrong (a server that sends every
-    file as text/plain, a client's guess): a JPEG so declared was read as text and refused as
-    "not UTF-8 text", though its bytes say what it is."""
-    if _essence(declared) != "text/plain":
-        return False
-    # A text may hold "<svg" or "%PDF-" (which sniff finds) and still be text; binary media is not.
-    return sniff(data[:PDF_HEADER_WITHIN]) is None or is_text(data)
-
-
 async def _verify_and_answer(
     request: web.Request, data: bytes, declared: str, name: str | None = None
 ) -> web.Response:
     # The media type comes from the bytes (a declared Content-Type can be wrong or hostile),
     # except for text, which bytes cannot tell apart.
-    text = _declared_text(declared, data)
+    text = declared_text(declared, data)
     if text:
         _check_text_size(request, len(data))
     digest, verdict = await request.app[SERVICE].verify(
@@ -340,7 +329,7 @@ async def by_content(request: web.Request) -> web.Response:
     upload = await _body(request)
     service = request.app[SERVICE]
     limit = _max_results(request)
-    text = "text/plain" if _declared_text(upload.content_type, upload.data) else None
+    text = "text/plain" if declared_text(upload.content_type, upload.data) else None
     if text:
         _check_text_size(request, len(upload.data))
     matches, skipped = await service.work(jobs.match_content, upload.data, limit, text)

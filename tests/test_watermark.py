@@ -323,6 +323,7 @@ def test_cli_embed_and_detect(tmp_path, capsys):
         "confidence": result["confidence"],
         "method": "org.provenance.ssw.1",
         "region": None,
+        "mirrored_or_turned": None,
     }
     assert 0.5 < result["confidence"] <= 1.0
 
