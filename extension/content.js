@@ -84,7 +84,10 @@ function kindOf(verdict) {
   if (sourceOf(c) && c.state === "Invalid") return ["invalid", "Credentials invalid"];
   if (verdict.ai.generated) return ["ai", verdict.ai.scope === "part" ? "AI (part)" : "AI-generated"];
   if (sourceOf(c)) return ["cr", "Credentials"];
-  if ((verdict.matches || []).length || (verdict.watermark && verdict.watermark.detected)) return ["possible", "Possible match"];
+  if ((verdict.matches || []).length) return ["possible", "Possible match"];
+  // A watermark that names nothing stored here (another service's, or never registered): the
+  // card says "no stored credentials match it", so the badge does not offer a match.
+  if (verdict.watermark && verdict.watermark.detected) return ["possible", "Watermark found"];
   return null;
 }
 

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 from aiohttp import web
 from PIL import Image, ImageOps
@@ -23,6 +24,7 @@ from extension_api import Settings
 from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign, verify
 from provenance.errors import ManifestError
 from provenance.text_manifest import sign_text
+from provenance.watermark import embed_rgb
 
 from .conftest import PHOTOS, ROOT, SHARED_FIXTURES
 from .extension_browser import CHROMIUM, TO_TAB, extension_browser, extension_id
@@ -418,6 +420,39 @@ def test_an_image_the_service_could_not_fetch_is_not_called_unreadable(browser, 
         expect(popup.locator("#refused")).to_have_text("1", timeout=10000)
         assert popup.locator("#unreadable").inner_text() == "0"
         popup.close()
+        page.close()
+
+
+def test_a_watermark_naming_nothing_stored_is_not_called_a_possible_match(browser):
+    """A watermarked image whose identifier this service never registered (another service's,
+    or a watermark embedded alone): the badge said "Possible match" over a card saying "no
+    stored credentials match it". The badge says what was found."""
+    context, _ = browser
+    marked = embed_rgb(np.asarray(Image.open(PHOTOS[2]).convert("RGB")), 0x00C0FFEE42)
+    buf = io.BytesIO()
+    Image.fromarray(marked).save(buf, format="JPEG", quality=90)
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        html = "<!doctype html><body><img src='/marked.jpg' alt='w' width='400'></body>"
+        return web.Response(text=html, content_type="text/html")
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/marked.jpg", image)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        badge = _badge(page, "marked.jpg")
+        badge.wait_for(timeout=20000)
+        assert badge.inner_text() == "Watermark found"
+        badge.click()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        assert "(payload 00c0ffee42); no stored credentials match it." in panel.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "watermark_no_match.png"))
         page.close()
 
 
