@@ -270,6 +270,10 @@ async def register(request: web.Request) -> web.Response:
     parts = await _form(request, {"manifest", "asset"})
     if set(parts) != {"manifest", "asset"}:
         raise InputError("both 'manifest' and 'asset' parts are required")
+    # c2pa's words for an empty part were "InvalidBufferSize: 0 for 'manifest_data'".
+    empty = [name for name in ("manifest", "asset") if not parts[name].data]
+    if empty:
+        raise InputError(f"the '{empty[0]}' part is empty; send the file's bytes in it")
     record = await request.app[SERVICE].work(
         jobs.register_content, parts["manifest"].data, parts["asset"].data, client
     )
@@ -332,7 +336,14 @@ async def by_content(request: web.Request) -> web.Response:
     text = "text/plain" if declared_text(upload.content_type, upload.data) else None
     if text:
         _check_text_size(request, len(upload.data))
-    matches, skipped = await service.work(jobs.match_content, upload.data, limit, text)
+    matches, skipped = await service.work(
+        jobs.match_content,
+        upload.data,
+        limit,
+        text,
+        upload.filename,
+        _essence(upload.content_type),
+    )
     if alg is not None:
         kind = "watermark" if alg == WATERMARK_ALG else "fingerprint"
         matches = [m for m in matches if m.kind == kind]

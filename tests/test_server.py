@@ -737,6 +737,33 @@ async def test_text_verify_and_match_by_content(server, credentials, registry_lo
             assert body["matches"][0]["manifestId"] == signed.manifest_id
 
 
+async def test_match_by_content_refuses_text_sent_as_an_image_as_verify_does(server):
+    """Text sent to /matches/byContent without its type was "in no format this tool reads";
+    /v1/verify says what the bytes are and what to do."""
+    data = b"plain text, not an image"
+    for url in (f"{server.url}/v1/verify", f"{server.url}/matches/byContent"):
+        status, body, _ = await _post(url, data, headers={"Content-Type": "image/jpeg"})
+        assert status == 415, (url, body)
+        assert body["error"]["message"] == (
+            "content: its bytes are text, not in any media format this tool reads "
+            "(to check it as text, give its type as text/plain)"
+        ), url
+
+
+@pytest.mark.parametrize("empty", ["manifest", "asset"])
+async def test_an_empty_registration_part_says_so(server, files, empty):
+    """An empty part got c2pa's words: "InvalidBufferSize: 0 for 'manifest_data'"."""
+    parts = {"manifest": files.unregistered_manifest, "asset": files.unregistered_asset}
+    form = aiohttp.FormData()
+    for name, data in parts.items():
+        form.add_field(name, b"" if name == empty else data, filename=name)
+    status, body, _ = await _post(
+        f"{server.url}/v1/manifests", form, headers={"X-API-Key": API_KEY}
+    )
+    assert status == 400, body
+    assert body["error"]["message"] == f"the '{empty}' part is empty; send the file's bytes in it"
+
+
 async def test_a_form_names_its_file_in_errors(server):
     form = aiohttp.FormData()
     form.add_field("file", b"plain text, not an image", filename="notes.bin")
