@@ -190,6 +190,12 @@ def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
     inside = near[y0:y1, x0:x1]
     if _gaps(inside) > BORDER_GAPS:
         return None
+    # ... nor flat over 3x3 in any colour: a page inset by its margin (a sidebar, a header
+    # bar, a card of other colours than the margin's) has no row or column of the margin's
+    # colour across it, but rows and columns flat along panels and gaps (a panel's edge is
+    # a few pixels, under 1 - BORDER_SHARE of a line).
+    if _gaps(cv2.bitwise_or(inside, _still(small[y0:y1, x0:x1]) * np.uint8(255))) > BORDER_GAPS:
+        return None
     # ... a page's colour reaches the frame too; a flat backdrop inside a picture (an icon's
     # yellow) does not.
     box = small[y0:y1, x0:x1]
@@ -289,7 +295,35 @@ def _holes(small: np.ndarray) -> list[tuple[int, int, int, int]]:
     reaching[0] = 0
     page = cv2.bitwise_or(page, reaching[labels])
     page = cv2.morphologyEx(page, cv2.MORPH_CLOSE, np.ones((PAGE_CLOSE, PAGE_CLOSE), np.uint8))
-    return _largest(cv2.bitwise_not(page) // 255)
+    return [_tightened(still, box) for box in _largest(cv2.bitwise_not(page) // 255)]
+
+
+#: A hole's rows and columns at least EDGE_STILL constant over 3x3 are not the picture: a
+#: card's padding and its lines of text (a caption, a byline) closed into the picture's hole.
+EDGE_STILL = 0.7
+
+
+def _tightened(still: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """``box`` narrowed to its longest runs of rows and of columns under EDGE_STILL flat in
+    the 0/1 map ``still`` (a picture; the lines of text and padding beside it are flat, and a
+    card's soft shadow or rounded edge a few busy lines apart)."""
+    x, y, w, h = box
+    part = still[y : y + h, x : x + w]
+    rows = _run(cv2.reduce(part, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() < EDGE_STILL)
+    cols = _run(cv2.reduce(part, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() < EDGE_STILL)
+    if rows is None or cols is None:
+        return box
+    return x + cols[0], y + rows[0], cols[1] - cols[0], rows[1] - rows[0]
+
+
+def _run(busy: np.ndarray) -> tuple[int, int] | None:
+    """(start, end) of the longest run of True in a bool line, or None if there is none."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], busy.view(np.int8), [0]])))
+    if len(edges) == 0:
+        return None
+    starts, ends = edges[::2], edges[1::2]
+    longest = int(np.argmax(ends - starts))
+    return int(starts[longest]), int(ends[longest])
 
 
 def _widened(levels: np.ndarray) -> np.ndarray:
@@ -312,8 +346,11 @@ def _largest(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     order = 1 + np.argsort(-areas, kind="stable")[:CANVAS_CANDIDATES]
     first = int(stats[order[0], cv2.CC_STAT_AREA])
     boxes = []
+    fx, fy, fw, fh = (int(v) for v in stats[order[0], :4])
     for i in order:
-        if stats[i, cv2.CC_STAT_AREA] >= CANDIDATE_SHARE * first:
-            bx, by, bw, bh = (int(v) * LABEL_STEP for v in stats[i, :4])
-            boxes.append((bx, by, bw, bh))
+        bx, by, bw, bh = (int(v) for v in stats[i, :4])
+        # A block around the first (a page's panels, a card's frame) is no second picture.
+        around = bx <= fx and by <= fy and bx + bw >= fx + fw and by + bh >= fy + fh
+        if stats[i, cv2.CC_STAT_AREA] >= CANDIDATE_SHARE * first and (i == order[0] or not around):
+            boxes.append((bx * LABEL_STEP, by * LABEL_STEP, bw * LABEL_STEP, bh * LABEL_STEP))
     return boxes
