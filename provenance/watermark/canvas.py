@@ -97,6 +97,11 @@ class Canvas:
         return _trimmed(self._small)
 
     @cached_property
+    def _still(self) -> np.ndarray:
+        """``_still`` of ``_small`` (for narrowing its holes)."""
+        return _still(self._small)
+
+    @cached_property
     def _holes(self) -> list[tuple[int, int, int, int]]:
         """``_holes``' boxes on the grid of ``_small``."""
         return _holes(self._small)
@@ -119,6 +124,7 @@ class Canvas:
             # is busy in it is a part of it.
             if found and found[0][2] * found[0][3] > most * small.size:
                 found = []
+            found = [_tightened(self._still, box) for box in found]
         h, w = self.image.shape[:2]
         k = w / small.shape[1]
         out = []
@@ -295,7 +301,7 @@ def _holes(small: np.ndarray) -> list[tuple[int, int, int, int]]:
     reaching[0] = 0
     page = cv2.bitwise_or(page, reaching[labels])
     page = cv2.morphologyEx(page, cv2.MORPH_CLOSE, np.ones((PAGE_CLOSE, PAGE_CLOSE), np.uint8))
-    return [_tightened(still, box) for box in _largest(cv2.bitwise_not(page) // 255)]
+    return _largest(cv2.bitwise_not(page) // 255)
 
 
 #: A hole's rows and columns at least EDGE_STILL constant over 3x3 are not the picture: a
@@ -303,6 +309,9 @@ def _holes(small: np.ndarray) -> list[tuple[int, int, int, int]]:
 #: Measured on Chromium screenshots: a short line of text 0.76 flat as PNG, 0.63-0.67 as JPEG 85;
 #: a picture's rows 0-0.05, JPEG's ringing along its edge 0.3-0.44.
 EDGE_STILL = 0.5
+#: ... narrowed only to at least TIGHT_LEAST of its width and height (a card's byline and
+#: caption take a fifth of its height at most).
+TIGHT_LEAST = 0.6
 
 
 def _tightened(still: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -313,7 +322,11 @@ def _tightened(still: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, 
     part = still[y : y + h, x : x + w]
     rows = _run(cv2.reduce(part, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() < EDGE_STILL)
     cols = _run(cv2.reduce(part, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() < EDGE_STILL)
+    # Narrowed by more than TIGHT_LEAST, the hole is no picture with text beside it (a photo's
+    # flat bands, a page's blocks) and is kept whole, as before.
     if rows is None or cols is None:
+        return box
+    if cols[1] - cols[0] < TIGHT_LEAST * w or rows[1] - rows[0] < TIGHT_LEAST * h:
         return box
     return x + cols[0], y + rows[0], cols[1] - cols[0], rows[1] - rows[0]
 
