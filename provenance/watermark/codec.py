@@ -186,6 +186,11 @@ DETECT_MIN_SIDE = 176
 class Patterns:
     sync: np.ndarray  # (PERIOD, PERIOD)
     bits: np.ndarray  # (CODED_BITS, PERIOD * PERIOD)
+    #: ``bits`` in double precision, what the detector reads its (double) folds with: a float32
+    #: matrix times a float64 vector is numpy's unblocked mixed-type loop, which cast the
+    #: 140 x 1024 matrix on every call (0.1 ms, seven times the product itself; up to ten
+    #: reads per unmarked image). The same products but for the summation's order.
+    bits_double: np.ndarray  # (CODED_BITS, PERIOD * PERIOD), float64
     #: conj(FFT(sync)): what every fold's spectrum is multiplied by to correlate with it.
     sync_conj: np.ndarray  # (PERIOD, PERIOD), complex
     #: conj(FFT(orient(sync, o))) for each of the ORIENTATIONS (``[0]`` is ``sync_conj``).
@@ -246,7 +251,10 @@ def patterns(key: bytes = DEFAULT_KEY) -> Patterns:
         oriented = np.conj(np.fft.fft2([orient(sync, o) for o in range(ORIENTATIONS)]))
         half = np.ascontiguousarray(oriented[:, :, : PERIOD // 2 + 1])
         power = np.square(np.abs(oriented)).reshape(ORIENTATIONS, -1)
-        _PATTERNS[key] = Patterns(sync, chosen[1:], oriented[0], oriented, half, power)
+        bits = chosen[1:]
+        _PATTERNS[key] = Patterns(
+            sync, bits, bits.astype(np.float64), oriented[0], oriented, half, power
+        )
     return _PATTERNS[key]
 
 
@@ -742,13 +750,13 @@ def _decode(
         # Not synchronised: nothing to decode.
         return Detection(False, None, 0.0, z, geometry, orientation=orientation)
     flat = _oriented_tile(spectrum, dy, dx, orientation)
-    soft = pats.bits @ flat
+    soft = pats.bits_double @ flat
     if z < HALF_Z and not want_bits and soft @ soft < SPAN_SHARE * (flat @ flat):
         # Too little of the fold lies in the watermark's span for a clean decode: skip Viterbi.
         return Detection(False, None, 0.0, z, geometry, orientation=orientation)
     if phased is not None:
         spectrum, _, dy, dx = _correlate(phased(dx - round(dx), dy - round(dy)), pats, orientation)
-        soft = pats.bits @ _oriented_tile(spectrum, dy, dx, orientation)
+        soft = pats.bits_double @ _oriented_tile(spectrum, dy, dx, orientation)
     soft /= np.abs(soft).mean() + 1e-9
     bits = payload.viterbi(soft)
     found = _accepted(bits, soft, z, key)
@@ -1309,7 +1317,7 @@ def _polish(
             fold = _fold(_unwarp(white, *_basis(p, a), whole))
             spectrum, _, dy, dx = _correlate(fold, pats, orientation)
             aligned = _oriented_tile(spectrum, dy, dx, orientation)
-            proj = pats.bits @ aligned
+            proj = pats.bits_double @ aligned
             shares[p, a] = float(proj @ proj) / (float(aligned @ aligned) + 1e-9)
         return shares[p, a]
 
