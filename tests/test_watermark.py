@@ -283,6 +283,31 @@ def test_the_scans_bin_wrap_is_numpys_remainder_bit_for_bit():
             assert np.array_equal(codec._wrap(values, n), values % n)
 
 
+def test_the_sync_peaks_z_is_numpys_mean_and_std_bit_for_bit():
+    # _peak takes the mean and standard deviation from numpy's reductions directly: the same
+    # z and shift as corr.mean() and corr.std() give, so every gate sees the same value.
+    rng = np.random.default_rng(5)
+    for i in range(500):
+        corr = rng.normal(0, rng.uniform(0.01, 100), (codec.PERIOD, codec.PERIOD))
+        corr[rng.integers(32), rng.integers(32)] += 8 * corr.std()
+        py, px = np.unravel_index(int(np.argmax(corr)), corr.shape)
+        z = float((corr[py, px] - corr.mean()) / (corr.std() + 1e-9))
+        got, dy, dx = codec._peak(corr, i % codec.ORIENTATIONS)
+        assert got == z - (codec.TURNED_PENALTY if i % codec.ORIENTATIONS else 0.0)
+        assert abs(dy - py) <= 0.5 and abs(dx - px) <= 0.5
+
+
+def test_the_bits_are_read_in_double_precision_as_before():
+    # bits_double is bits, widened: the soft bits a fold gives are the float32 matrix's own
+    # products but for the order of the summation (numpy's mixed-type loop cast the matrix on
+    # every read).
+    pats = codec.patterns()
+    assert pats.bits_double.dtype == np.float64
+    assert np.array_equal(pats.bits_double, pats.bits.astype(np.float64))
+    flat = np.random.default_rng(6).normal(size=codec.PERIOD * codec.PERIOD)
+    np.testing.assert_allclose(pats.bits_double @ flat, pats.bits @ flat, rtol=0, atol=1e-11)
+
+
 def test_the_power_spectrum_windowed_in_the_frequency_domain_is_the_hann_windowed_one():
     # One unwindowed DFT serves the coherent scan and, through three taps per axis, the power
     # spectrum: the same as multiplying the image by a Hann window centred on it.
