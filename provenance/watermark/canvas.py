@@ -124,18 +124,20 @@ class Canvas:
             # is busy in it is a part of it.
             if found and found[0][2] * found[0][3] > most * small.size:
                 found = []
-            found = [_tightened(self._still, box) for box in found]
         h, w = self.image.shape[:2]
         k = w / small.shape[1]
         out = []
-        for bx, by, bw, bh in found:
-            # Taken in: the busy map reaches a pixel past the picture, JPEG's ringing further,
-            # and a hole is found to LABEL_STEP pixels.
-            dx, dy = round(bw * CANVAS_INSET) + LABEL_STEP, round(bh * CANVAS_INSET) + LABEL_STEP
-            x0, y0 = round((bx + dx) * k), round((by + dy) * k)
-            x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
-            if min(x1 - x0, y1 - y0) >= least:
-                out.append((x0, y0, x1 - x0, y1 - y0))
+        for hole in found:
+            # A hole narrowed (``_tightened``), or whole where the narrowed one is under least.
+            narrowed = [] if hole == trimmed else [_tightened(self._still, hole)]
+            for bx, by, bw, bh in [*narrowed, hole]:
+                dx = round(bw * CANVAS_INSET) + LABEL_STEP
+                dy = round(bh * CANVAS_INSET) + LABEL_STEP
+                x0, y0 = round((bx + dx) * k), round((by + dy) * k)
+                x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
+                if min(x1 - x0, y1 - y0) >= least:
+                    out.append((x0, y0, x1 - x0, y1 - y0))
+                    break
         return out
 
     def box(
