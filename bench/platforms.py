@@ -236,6 +236,41 @@ def _tilted(degrees: float) -> Attack:
     )
 
 
+def _stretch(kx: float, ky: float) -> Attack:
+    """Resized without keeping the aspect ratio (a picture fitted to a box by its width and
+    height both)."""
+    return lambda im: im.resize(
+        (round(im.width * kx), round(im.height * ky)), Image.Resampling.BILINEAR
+    )
+
+
+def _fill(aspect: float, width: int) -> Attack:
+    """Centre-cropped to ``aspect`` (width / height) and resized to ``width`` (a feed's 4:5 or
+    square crop)."""
+
+    def attack(im: Image.Image) -> Image.Image:
+        w, h = im.size
+        cw, ch = (round(h * aspect), h) if w / h > aspect else (w, round(w / aspect))
+        x, y = (w - cw) // 2, (h - ch) // 2
+        box = im.crop((x, y, x + cw, y + ch))
+        return box.resize((width, round(width / aspect)), Image.Resampling.LANCZOS)
+
+    return attack
+
+
+def _story(im: Image.Image) -> Image.Image:
+    """A 1080 x 1920 story frame: the picture fitted to the width over an enlarged, blurred copy
+    of itself."""
+    k = 1080 / im.width
+    shown = im.resize((1080, round(im.height * k)), Image.Resampling.LANCZOS)
+    g = 1920 / im.height
+    back = im.resize((round(im.width * g), 1920), Image.Resampling.BILINEAR)
+    x = (back.width - 1080) // 2
+    frame = back.crop((x, 0, x + 1080, 1920)).filter(ImageFilter.GaussianBlur(24))
+    frame.paste(shown, (0, (1920 - shown.height) // 2))
+    return frame
+
+
 def _dark(im: Image.Image) -> Image.Image:
     """A dark photo: levels x0.35, gamma 1.3 (a night scene)."""
     return _float(lambda x: 0.35 * x**1.3)(im)
@@ -252,6 +287,11 @@ ATTACKS: dict[str, Attack] = {
     "social: 1080 jpeg 75, re-shared at 720 jpeg 75": _chain(
         SOCIAL_1080, _long_side(720), _jpeg420(75)
     ),
+    "feed: centre crop to 4:5, 1080 x 1350, jpeg 75 4:2:0": _then(_fill(0.8, 1080), _jpeg420(75)),
+    "feed: centre crop to square, 1080, jpeg 75 4:2:0": _then(_fill(1.0, 1080), _jpeg420(75)),
+    "story: 1080 x 1920 over its blurred copy, jpeg 80 4:2:0": _then(_story, _jpeg420(80)),
+    "stretch 8% wide, jpeg 85": _then(_stretch(1.08, 1.0), _jpeg(85)),
+    "squeeze 5% high, jpeg 85": _then(_stretch(1.0, 0.95), _jpeg(85)),
     # A photo app's filters, saved as JPEG 85.
     "filter: vivid (saturation 1.4 + S curve), jpeg 85": _then(_float(_vivid), _jpeg(85)),
     "filter: warm tint, jpeg 85": _then(_tint((1.08, 1.0, 0.88)), _jpeg(85)),
@@ -319,10 +359,15 @@ ATTACKS: dict[str, Attack] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ids", type=int, default=2, help="identifiers per photo")
-    parser.add_argument("--only", default="", help="run only the attacks whose name has this")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="run only the attacks whose name has this (or one of these, separated by |)",
+    )
     parser.add_argument("--unmarked", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
-    attacks = {n: a for n, a in ATTACKS.items() if args.only in n}
+    wanted = args.only.split("|")
+    attacks = {n: a for n, a in ATTACKS.items() if any(w in n for w in wanted)}
     run(attacks, args.ids, args.unmarked, "platforms")
 
 
