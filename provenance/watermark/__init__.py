@@ -118,10 +118,12 @@ class WatermarkResult:
     #: border, a screenshot of a page): [x, y, width, height] in the image's own pixels
     #: (:func:`detect_decoded`); null when it spans the image, or was not found.
     region: list[int] | None = None
+    #: A resize without the aspect ratio (``codec.Detection.aspect``): y's scale over x's.
+    aspect: float = field(default=1.0, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
-        del d["scale"], d["angle"], d["sync_z"], d["orientation"], d["grid_region"]
+        del d["scale"], d["angle"], d["sync_z"], d["orientation"], d["grid_region"], d["aspect"]
         return d
 
     @property
@@ -245,6 +247,7 @@ def _result(found: codec.Detection) -> WatermarkResult:
         found.orientation,
         found.region,
         list(found.region) if found.detected and found.region else None,
+        found.aspect,
     )
 
 
