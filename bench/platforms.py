@@ -16,6 +16,7 @@ Table to stdout, JSON to bench/results/platforms.json.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -72,12 +73,12 @@ def _sharpen(im: Image.Image) -> Image.Image:
     return im.filter(ImageFilter.UnsharpMask(radius=1.2, percent=60, threshold=2))
 
 
-def _float(fn: object) -> Attack:
+def _float(fn: Callable[[np.ndarray], np.ndarray]) -> Attack:
     """A filter on the image as floats in 0-1 (RGB, H x W x 3), rounded back to 8 bits."""
 
     def attack(im: Image.Image) -> Image.Image:
         x = np.asarray(im.convert("RGB"), dtype=np.float32) / 255
-        y = fn(x)  # type: ignore[operator]
+        y = fn(x)
         return Image.fromarray(np.clip(np.rint(y * 255), 0, 255).astype(np.uint8))
 
     return attack
@@ -120,10 +121,13 @@ def _greyscale(im: Image.Image) -> Image.Image:
 
 
 def _noise(sigma: float) -> Attack:
+    """Gaussian noise of ``sigma`` levels, alike in R, G and B (a photo app's grain: all of it
+    luminance, which is where the watermark is)."""
+
     def attack(im: Image.Image) -> Image.Image:
         x = np.asarray(im, dtype=np.float32)
-        x = x + RNG.normal(0, sigma, x.shape[:2])[..., None] * np.ones(3, np.float32)
-        return Image.fromarray(np.clip(np.rint(x), 0, 255).astype(np.uint8))
+        noisy = x + RNG.normal(0, sigma, x.shape[:2])[..., None] * np.ones(3, np.float32)
+        return Image.fromarray(np.clip(np.rint(noisy), 0, 255).astype(np.uint8))
 
     return attack
 
@@ -200,8 +204,8 @@ def _keystone(share: float) -> Attack:
     def attack(im: Image.Image) -> Image.Image:
         w, h = im.size
         d = share * w
-        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-        dst = np.float32([[d, 0], [w - d, 0], [w, h], [0, h]])
+        src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+        dst = np.array([[d, 0], [w - d, 0], [w, h], [0, h]], dtype=np.float32)
         m = cv2.getPerspectiveTransform(src, dst)
         out = cv2.warpPerspective(np.asarray(im), m, (w, h), flags=cv2.INTER_LINEAR)
         c = round(d) + 2
