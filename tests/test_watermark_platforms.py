@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from provenance import ManifestSpec, SignOptions, evidence, sign, verify
 from provenance.watermark import codec, decode_for_detection, detect_bytes, embed_rgb
@@ -81,3 +81,44 @@ def test_the_upright_comb_with_equal_periods_along_y_reads_as_without(size):
     assert np.array_equal(
         codec._comb_upright(spectrum, periods), codec._comb_upright(spectrum, periods, periods)
     )
+
+
+def _tilted_page(picture: Image.Image, degrees: float) -> bytes:
+    """A PNG screenshot of a white page with lines of text and ``picture`` shown tilted."""
+    turned = picture.rotate(
+        degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255)
+    )
+    page = Image.new("RGB", (round(turned.width * 1.9), round(turned.height * 1.5)), "white")
+    draw = ImageDraw.Draw(page)
+    for y in range(20, page.height - 20, 22):
+        draw.text((turned.width + 100, y), "lorem ipsum dolor sit amet " * 3, fill=(30, 30, 30))
+    page.paste(turned, (40, (page.height - turned.height) // 2))
+    out = io.BytesIO()
+    page.save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("degrees", [5, -4])
+def test_a_screenshot_of_a_tilted_picture_decodes_from_its_box_taken_in(degrees):
+    marked = embed_rgb(_photo("coffee.jpg"), 0x7117ED0001)
+    data = _tilted_page(Image.fromarray(marked), degrees)
+    # The picture's whole box (page corners and all) has the tiles under the periods searched.
+    box = codec.Canvas(np.asarray(Image.open(io.BytesIO(data)).convert("L"))).box()
+    assert box is not None
+    x, y, w, h = box
+    page = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert codec._tilted(page[y : y + h, x : x + w])
+    found = detect_bytes(data)
+    assert found.identifier == 0x7117ED0001
+    assert found.angle == pytest.approx(-degrees, abs=0.3)  # PIL turns counter-clockwise
+
+
+@pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)
+def test_an_unmarked_tilted_picture_in_a_page_is_not_detected(photo):
+    data = _tilted_page(Image.open(photo).convert("RGB"), 5)
+    assert detect_bytes(data).identifier is None
+
+
+def test_a_photos_own_corners_are_not_a_tilted_pictures():
+    assert not codec._tilted(_photo("coffee.jpg"))
+    assert not codec._tilted(_photo("hubble.jpg"))
