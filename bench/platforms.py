@@ -357,6 +357,10 @@ ATTACKS: dict[str, Attack] = {
         _meme, _float(_vignette), _long_side(720), _jpeg420(75)
     ),
     "screenshot 75% 60% png, then 1080 jpeg 75": _chain(_screenshot(0.75, 0.6), _png, SOCIAL_1080),
+    # Last, so that the rows above keep their placements and identifiers.
+    "screenshot, tilted 5 deg, 100%, 70% of side, png": _chain(
+        _tilted(5), _screenshot(1.0, 0.7), _png
+    ),
 }
 
 
