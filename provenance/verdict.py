@@ -602,7 +602,7 @@ def summarize(
             x, y, w, h = watermark["region"]
             return (
                 # "about": the region is the picture's box taken in a little at each side
-                # (codec.content_box), not its exact edges.
+                # (canvas.content_box), not its exact edges.
                 f"{lead} in a picture inside this image (about {w}x{h} px at {x},{y}: a "
                 f"screenshot, a border or a collage) that names stored credentials "
                 f"({m.manifest_id}); "

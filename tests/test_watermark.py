@@ -26,6 +26,7 @@ from provenance.watermark import (
     payload,
     payload_hex,
 )
+from provenance.watermark import canvas as canvas_search
 
 from .conftest import PHOTOS, SAMPLES
 
@@ -867,7 +868,7 @@ def test_the_frame_flatness_share_is_its_definition():
         if i % 2:  # mostly flat, steps of 0-2 levels
             image = (rng.integers(0, 3, image.shape) + 100).astype(np.uint8)
         for strip in (image[:2], image[-3:], image[:, :2], image[:, -3:], image):
-            assert codec._flat_share(strip) == _flat_share_by_definition(strip)
+            assert canvas_search._flat_share(strip) == _flat_share_by_definition(strip)
 
 
 @pytest.mark.parametrize("canvas", list(CANVASES))
@@ -878,11 +879,11 @@ def test_a_canvas_measured_once_gives_every_box_content_box_gives(canvas):
     bounds: list[dict] = [{}, {"most": 0.97, "least": 1}, {"most": 0.5}, {"least": 10_000}]
     for image in (CANVASES[canvas](photo)[0], np.asarray(photo)):
         grey = cv2.cvtColor(_jpeg(image, 85), cv2.COLOR_RGB2GRAY)
-        expected = [codec.content_box(grey, **b) for b in bounds]
+        expected = [canvas_search.content_box(grey, **b) for b in bounds]
         if image.shape != np.asarray(photo).shape:
             assert expected[0] is not None  # the canvas's picture is found
         for order in (bounds, bounds[::-1]):
-            shared = codec.Canvas(grey)
+            shared = canvas_search.Canvas(grey)
             got = {str(b): shared.box(**b) for b in order}
             assert [got[str(b)] for b in bounds] == expected
 
@@ -893,11 +894,11 @@ def test_the_flat_map_of_a_frame_strip_is_the_whole_maps_there():
     rng = np.random.default_rng(3)
     for _ in range(50):
         image = (rng.integers(0, 3, (40, 57)) + 100).astype(np.uint8)
-        whole = codec._still(image)
-        assert np.array_equal(codec._still(image[:2])[0], whole[0])
-        assert np.array_equal(codec._still(image[-2:])[-1], whole[-1])
-        assert np.array_equal(codec._still(image[:, :2])[:, 0], whole[:, 0])
-        assert np.array_equal(codec._still(image[:, -2:])[:, -1], whole[:, -1])
+        whole = canvas_search._still(image)
+        assert np.array_equal(canvas_search._still(image[:2])[0], whole[0])
+        assert np.array_equal(canvas_search._still(image[-2:])[-1], whole[-1])
+        assert np.array_equal(canvas_search._still(image[:, :2])[:, 0], whole[:, 0])
+        assert np.array_equal(canvas_search._still(image[:, -2:])[:, -1], whole[:, -1])
 
 
 def test_the_page_colour_count_from_the_histogram_is_the_mask_count():
@@ -910,9 +911,12 @@ def test_the_page_colour_count_from_the_histogram_is_the_mask_count():
     for small in images:
         hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
         level = int(np.argmax(hist))
-        low, high = max(0, level - codec.BORDER_LEVELS), min(255, level + codec.BORDER_LEVELS)
+        low, high = (
+            max(0, level - canvas_search.BORDER_LEVELS),
+            min(255, level + canvas_search.BORDER_LEVELS),
+        )
         assert int(hist[low : high + 1].sum()) == cv2.countNonZero(cv2.inRange(small, low, high))
-    assert codec._holes(images[2])  # a page's picture is still found
+    assert canvas_search._holes(images[2])  # a page's picture is still found
 
 
 def test_a_full_hd_jpeg_screenshot_is_read_from_a_finer_decode():

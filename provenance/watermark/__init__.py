@@ -37,6 +37,7 @@ from ..media import (
     unmarkable,
 )
 from . import codec, imwm, payload
+from .canvas import Canvas
 
 ALG = codec.ALG
 METHODS = ("ssw", *imwm.METHODS)
@@ -217,7 +218,7 @@ def detect_rgb(
     method: str = "ssw",
     *,
     resync: bool = True,
-    canvas: codec.Canvas | None = None,
+    canvas: Canvas | None = None,
 ) -> WatermarkResult:
     """Look for a watermark in an RGB (H, W, 3) or luminance (H, W) uint8 array
     (``resync``, ``canvas``: see :func:`codec.detect`)."""
@@ -334,7 +335,7 @@ def _decoded(image: Image.Image) -> Decoded:
     return Decoded(np.asarray(image.convert("L")), image)
 
 
-#: A canvas (``codec.content_box``) whose reduced decode shows nothing is decoded again with a
+#: A canvas (``canvas.content_box``) whose reduced decode shows nothing is decoded again with a
 #: short side of at least CANVAS_SIDE px: a JPEG screenshot of a 1920x1080 page is decoded
 #: at 480x270 for detection, where a picture filling half its height is 135 px and its
 #: watermark's pixels under half a pixel (and its box hard to tell from the text around it).
@@ -355,7 +356,7 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
     canvas (a screenshot) may be too small in it, and is then read from a finer decode.
     """
     # The canvas's frame and box, measured once for the search and for the test below.
-    canvas = codec.Canvas(luminance)
+    canvas = Canvas(luminance)
     found = detect_rgb(luminance, canvas=canvas)
     if found.grid_region is None and (found.detected or min(luminance.shape) >= CANVAS_SIDE):
         # Nothing to place in the image's pixels and no finer decode to try: the header need
