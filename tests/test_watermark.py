@@ -670,9 +670,9 @@ def test_equalise_moves_each_blocks_rms_towards_the_target_by_its_weight():
     # 0.5 * 2 ** EQUALISE of a target of 1; the third (weight 0, not coarsened) is kept.
     rng = np.random.default_rng(5)
     band = rng.normal(0, 1, (8, 24)).astype(np.float32)
-    for k, rms in enumerate((2.0, 0.5, 2.0)):
+    for k, level in enumerate((2.0, 0.5, 2.0)):
         block = band[:, 8 * k : 8 * k + 8]
-        block *= rms / np.sqrt(np.mean(block * block))
+        block *= level / np.sqrt(np.mean(block * block))
     before = band.copy()
     codec._equalise(band, np.ones((1, 3), np.float32), np.array([[1, 1, 0]], np.float32))
     rms = [float(np.sqrt(np.mean(band[:, 8 * k : 8 * k + 8] ** 2))) for k in range(3)]
