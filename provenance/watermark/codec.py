@@ -440,7 +440,11 @@ def _coarsen(band: np.ndarray, weight: np.ndarray) -> None:
 #: towards the RMS such a block carries on average, by (target / rms) ** EQUALISE, the gain
 #: clipped to [1 / EQUALISE_MAX, EQUALISE_MAX] (``_equalise``). FLIP's error in an 8x8 block at
 #: 2x zoom follows the block's mean |change|, so its worst blocks are the blocks where the
-#: pattern peaks; the faint blocks, lifted, are what a quantiser's dead zone would erase.
+#: pattern peaks. On the noiseless sky gradient at 2x zoom the worst blocks go 0.0426 -> 0.0361
+#: (12 MP: 0.0711 -> 0.0591), the mean 0.0068 -> 0.0074, and 40 generated skies all still
+#: decode after WebP 80, JPEG 50 and crop 50 % + JPEG 75 (median sync z 7.09 -> 6.84, 6.53 ->
+#: 6.20, 6.74 -> 6.61). At 1 the worst blocks are no lower (0.0365) and JPEG 50 loses 2 of
+#: the 40; at 0.5, 0.0375.
 EQUALISE = 0.75
 EQUALISE_MAX = 2.5
 
