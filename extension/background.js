@@ -65,7 +65,10 @@ async function call(path, init) {
     const response = await fetch(backend.replace(/\/$/, "") + path, init);
     const body = await response.json();
     await chrome.storage.session.set({ backendState: "ok" });
-    return response.ok ? { verdict: body, where: "service" } : { error: body.error ? body.error.message : `HTTP ${response.status}`, where: "service" };
+    // The error's code travels with its message: the card tells a manifest the service could
+    // not read from an image it could not check at all (not fetched, refused, busy).
+    return response.ok ? { verdict: body, where: "service" }
+      : { error: body.error ? body.error.message : `HTTP ${response.status}`, code: body.error ? body.error.code : null, where: "service" };
   } catch (err) {
     await chrome.storage.session.set({ backendState: "unreachable" });
     return { unreachable: true, error: `The provenance service at ${backend} does not answer.`, where: "service" };

@@ -8,8 +8,13 @@
 const MIN_SIDE = 64;          // icons and spacers are not worth a request
 const MAX_BYTES = 50 * 1024 * 1024;  // larger images go to the service by URL (its own limit)
 // unreadable: checked, but the manifest cannot be read; unreachable: not checked at all, as the
-// service they needed did not answer.
-const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, browser: 0, service: 0, skipped: 0, unreachable: 0 };
+// service they needed did not answer; refused: not checked, as the service answered that it
+// could not check them (it could not fetch the image, or refused it: the card says why).
+const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, browser: 0, service: 0, skipped: 0, unreachable: 0, refused: 0 };
+// The service's error codes that mean the image's manifest was read and could not be understood;
+// any other error (a fetch that failed, a URL it may not fetch, too many pixels, a busy service)
+// says nothing about the image's credentials.
+const UNREADABLE_CODES = new Set(["unreadable_manifest"]);
 let seen = new WeakSet();
 const badges = [];            // [{img, node, panel, outline, region}]
 const results = [];           // [{src, where, verdict | error}]: what each checked image got
@@ -49,7 +54,7 @@ function overlay() {
              box-shadow:0 1px 3px rgba(0,0,0,.45); pointer-events:auto; border:1.5px solid rgba(255,255,255,.85); }
     .badge svg { flex:none; }
     .ai { background:#6d28d9; } .cr { background:#1e293b; } .invalid { background:#b91c1c; }
-    .possible { background:#b45309; } .unreadable { background:#9f1239; } .unreachable { background:#475569; }
+    .possible { background:#b45309; } .unreadable { background:#9f1239; } .unreachable, .refused { background:#475569; }
     .panel { position:absolute; width:320px; background:#fff; color:#111; border:1px solid #cbd5e1;
              border-radius:10px; padding:0; font:13px/1.45 system-ui,sans-serif; overflow:hidden;
              box-shadow:0 6px 20px rgba(0,0,0,.25); pointer-events:auto; }
@@ -79,7 +84,10 @@ function kindOf(verdict) {
   if (sourceOf(c) && c.state === "Invalid") return ["invalid", "Credentials invalid"];
   if (verdict.ai.generated) return ["ai", verdict.ai.scope === "part" ? "AI (part)" : "AI-generated"];
   if (sourceOf(c)) return ["cr", "Credentials"];
-  if ((verdict.matches || []).length || (verdict.watermark && verdict.watermark.detected)) return ["possible", "Possible match"];
+  if ((verdict.matches || []).length) return ["possible", "Possible match"];
+  // A watermark that names nothing stored here (another service's, or never registered): the
+  // card says "no stored credentials match it", so the badge does not offer a match.
+  if (verdict.watermark && verdict.watermark.detected) return ["possible", "Watermark found"];
   return null;
 }
 
@@ -168,6 +176,9 @@ function panelFor(verdict, reportUrl, where) {
   // the test tolerates recovers too), as the reader's page and the CLI give it.
   const alike = sourceOf(c) !== "embedded" && typeof c.similarity === "number" ? ` (${Math.round(c.similarity * 100)}% alike)` : "";
   field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)] && SOURCE_WORDS[sourceOf(c)] + alike);
+  // A mirrored or turned copy, in the service's words (verdict.py Orientation): beside the
+  // signed thumbnail it looks like another picture unless the card says why.
+  field(dl, "This copy", verdict.watermark && verdict.watermark.detected ? verdict.watermark.mirrored_or_turned : null);
   // A possible match: whose registered credentials, and where in this image the watermark was
   // found (the summary gives the region in the file's pixels, which a reader cannot place on a
   // scaled image: the card outlines it instead). Nothing of the match is applied.
@@ -190,12 +201,47 @@ function panelFor(verdict, reportUrl, where) {
 function problemPanel(problem, message, where) {
   const { panel, body } = card(problem === "unreadable" ? "Unreadable" : null);
   const whereText = problem === "unreadable" ? whereWords(where)
+    : problem === "refused" ? "Not checked: the provenance service could not check this image, for the reason above; nothing is known about its credentials."
     : "Not checked: this image needed the service (it has no embedded credentials this browser could read; the service looks for a watermark or fingerprint). Start the service or choose another in the popup, then press “Check this page now” there.";
   body.append(paragraph("summary", message), paragraph("where", whereText));
   return panel;
 }
 
-const PROBLEM_LABELS = { unreadable: "Credentials unreadable", unreachable: "Not checked: service unreachable" };
+const PROBLEM_LABELS = { unreadable: "Credentials unreadable", unreachable: "Not checked: service unreachable", refused: "Not checked" };
+
+const GAP = 8;  // between a card and the outline it keeps clear of, and the viewport's edge
+
+// Where a card goes: under the badge, over the image; but when the card shows an outline (the
+// picture the watermark was found in) it must not cover it, or the reader is told to look at an
+// outline the card hides. Then the first place beside the outline (right, left, below, above)
+// that fits the window; where none does (a picture as wide as the window), the place in the
+// window that covers least of the outline: a card out of sight is worse than one on its edge.
+// Page coordinates.
+function cardPlace(x, y, panel, box) {
+  const w = panel.offsetWidth, h = panel.offsetHeight;
+  const view = { left: window.scrollX, top: window.scrollY, right: window.scrollX + window.innerWidth, bottom: window.scrollY + window.innerHeight };
+  const under = { left: x + 6, top: y + 32 };
+  if (!box) return under;
+  const clamp = (v, lo, hi) => Math.max(lo, Math.min(v, hi));
+  const across = clamp(box.top, view.top + GAP, view.bottom - h - GAP);
+  const along = clamp(box.left, view.left + GAP, view.right - w - GAP);
+  const beside = [
+    { left: box.right + GAP, top: across },
+    { left: box.left - GAP - w, top: across },
+    { left: along, top: box.bottom + GAP },
+    { left: along, top: box.top - GAP - h },
+  ];
+  // The same places pushed back inside the window, and the window's corners.
+  const inside = [...beside, under].map((p) => ({ left: clamp(p.left, view.left + GAP, view.right - w - GAP), top: clamp(p.top, view.top + GAP, view.bottom - h - GAP) }));
+  const corners = [view.left + GAP, view.right - w - GAP].flatMap((left) => [view.top + GAP, view.bottom - h - GAP].map((top) => ({ left, top })));
+  const covered = (p) => Math.max(0, Math.min(p.left + w, box.right) - Math.max(p.left, box.left))
+    * Math.max(0, Math.min(p.top + h, box.bottom) - Math.max(p.top, box.top));
+  const fits = (p) => p.left >= view.left && p.left + w <= view.right && p.top >= view.top && p.top + h <= view.bottom;
+  const clear = [under, ...beside].find((p) => covered(p) === 0 && fits(p));
+  if (clear) return clear;
+  const shown = [...inside, ...corners].filter(fits);
+  return shown.length ? shown.reduce((a, b) => (covered(b) < covered(a) ? b : a)) : under;
+}
 
 function place() {
   for (const { img, node, panel, outline, region } of badges) {
@@ -204,12 +250,18 @@ function place() {
     const hidden = r.width === 0 || !img.isConnected;
     node.style.display = hidden ? "none" : "";
     node.style.left = `${x + 6}px`; node.style.top = `${y + 6}px`;
-    if (panel) { panel.style.left = `${x + 6}px`; panel.style.top = `${y + 32}px`; }
+    let box = null;
     if (outline && region && img.naturalWidth && img.naturalHeight) {
       // The region is in the file's pixels; the image is shown at its box's size.
       const sx = r.width / img.naturalWidth, sy = r.height / img.naturalHeight;
-      outline.style.left = `${x + region[0] * sx}px`; outline.style.top = `${y + region[1] * sy}px`;
-      outline.style.width = `${region[2] * sx}px`; outline.style.height = `${region[3] * sy}px`;
+      box = { left: x + region[0] * sx, top: y + region[1] * sy, width: region[2] * sx, height: region[3] * sy };
+      box.right = box.left + box.width; box.bottom = box.top + box.height;
+      outline.style.left = `${box.left}px`; outline.style.top = `${box.top}px`;
+      outline.style.width = `${box.width}px`; outline.style.height = `${box.height}px`;
+    }
+    if (panel) {
+      const at = cardPlace(x, y, panel, box);
+      panel.style.left = `${at.left}px`; panel.style.top = `${at.top}px`;
     }
   }
 }
@@ -317,7 +369,11 @@ async function check(img) {
   if (answer.where === "service") backendState = answer.unreachable ? "unreachable" : "ok";
   if (!answer.verdict) {
     if (!answer.error) return;
-    const problem = answer.unreachable ? "unreachable" : "unreadable";
+    // An error from the browser's own check is always c2pa's reading of the manifest; from the
+    // service, only its unreadable-manifest code is (it was "Credentials unreadable" for an
+    // image the service could not even fetch).
+    const problem = answer.unreachable ? "unreachable"
+      : answer.where !== "service" || UNREADABLE_CODES.has(answer.code) ? "unreadable" : "refused";
     if (problem === "unreadable") countChecked(answer.where);
     counts[problem] += 1;
     drawBadge(img, [problem, PROBLEM_LABELS[problem]], answer.where, performance.now() - started,
@@ -354,7 +410,11 @@ function scan(root = document) {
   for (const img of root.querySelectorAll ? root.querySelectorAll("img") : []) visible.observe(img);
 }
 
-function toast(text) {
+// The answer about a selection, beside it: under it, or above it where the window has no room
+// below, in the window either way. It sat in the window's top left corner, over the selected
+// text itself when that was the page's first paragraph. ``around``: the selection's box (window
+// coordinates), or null (the top left corner, as before).
+function toast(text, around = null) {
   const root = overlay();
   const panel = document.createElement("div");
   panel.className = "panel"; panel.id = "provenance-selection";
@@ -362,6 +422,14 @@ function toast(text) {
   panel.textContent = text;
   root.querySelector("#provenance-selection")?.remove();
   root.append(panel);
+  if (around) {
+    const w = panel.offsetWidth, h = panel.offsetHeight;
+    const left = Math.max(GAP, Math.min(around.left, window.innerWidth - w - GAP));
+    const below = around.bottom + GAP, above = around.top - GAP - h;
+    // Below if it fits; else above if that fits; else wherever keeps more of it in the window.
+    const top = below + h <= window.innerHeight || (above < 0 && window.innerHeight - below >= around.top) ? below : above;
+    panel.style.left = `${window.scrollX + left}px`; panel.style.top = `${window.scrollY + Math.max(top, GAP - h)}px`;
+  }
   setTimeout(() => panel.remove(), 15000);
 }
 
@@ -425,9 +493,19 @@ function selectionCandidates(fallback) {
 
 const mismatched = (answer) => (answer.verdict.credentials.failures || []).includes(HASH_MISMATCH);
 
+// The selection's box in the window, taken before the checks (the reader may select something
+// else meanwhile), or null without one (a selection inside a text field has no range here).
+function selectionBox() {
+  const selection = window.getSelection();
+  if (!selection || !selection.rangeCount) return null;
+  const r = selection.getRangeAt(0).getBoundingClientRect();
+  return r.width || r.height ? { left: r.left, top: r.top, right: r.right, bottom: r.bottom } : null;
+}
+
 async function checkSelection(fallback) {
   const { rendered, candidates } = selectionCandidates(fallback);
   if (!candidates.length) return;
+  const around = selectionBox();
   // The first candidate whose hard binding holds; failing that, the DOM text's verdict.
   let first = null, found = null;
   for (const text of candidates) {
@@ -442,7 +520,7 @@ async function checkSelection(fallback) {
       && text !== rendered && collapsed(text) === collapsed(rendered)) {
     message += " The text as shown differs from the signed text only in whitespace/line breaks.";
   }
-  toast(message);
+  toast(message, around);
   return answer;
 }
 

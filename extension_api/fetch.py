@@ -142,8 +142,11 @@ class Fetcher:
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self.timeout),
-            headers={"User-Agent": "provenance-verifier/1"},
-            auto_decompress=False,  # a compressed body could hide a bomb; count raw bytes
+            # A compressed body could hide a bomb, so none is inflated; and so none is asked
+            # for: aiohttp's default Accept-Encoding (gzip, deflate) had servers compress text,
+            # which then reached the verifier as gzip bytes ("not UTF-8 text").
+            headers={"User-Agent": "provenance-verifier/1", "Accept-Encoding": "identity"},
+            auto_decompress=False,
         )
 
     async def close(self) -> None:
@@ -182,7 +185,7 @@ class Fetcher:
     async def _follow(self, given: str) -> Fetched:
         assert self._session is not None
         url = _parse(given)
-        for _ in range(self.max_redirects + 1):
+        for hop in range(self.max_redirects + 1):
             self._check(url)
             try:
                 # The checked URL object itself is what is requested: no second parse.
@@ -195,13 +198,41 @@ class Fetcher:
                         continue
                     if response.status != 200:
                         raise FetchError(
-                            502, "fetch_failed", f"the server answered HTTP {response.status}"
+                            502,
+                            "fetch_failed",
+                            # Named: a reader of the extension's card sees this sentence alone,
+                            # and "the server" read as the provenance service.
+                            f"{url.host} answered HTTP {response.status} when the provenance "
+                            "service fetched it",
+                        )
+                    encoding = response.headers.get("Content-Encoding", "identity").lower()
+                    if encoding.strip() not in ("", "identity"):
+                        raise FetchError(
+                            502,
+                            "fetch_failed",
+                            f"the server sent the file compressed (Content-Encoding: "
+                            f"{encoding}) though asked not to; compressed transfers are not "
+                            "inflated here (a bomb could hide in one): upload the file instead",
                         )
                     return Fetched(
                         str(url), response.headers.get("Content-Type"), await self._read(response)
                     )
             except FetchError:
                 raise
+            except aiohttp.InvalidURL as exc:
+                # aiohttp refuses some hosts yarl parsed (an IPv4 address written short or in
+                # octal, "127.1"): nothing was fetched, and the fault is the URL's, not a
+                # server's (it was a 502 "fetch failed").
+                if hop:
+                    raise FetchError(
+                        502, "fetch_failed", f"redirected to a URL that cannot be fetched ({exc})"
+                    ) from None
+                raise FetchError(
+                    400,
+                    "url_invalid",
+                    f"the URL cannot be fetched ({exc}); write an IPv4 address as four "
+                    "decimal numbers (a.b.c.d), or use the host's name",
+                ) from None
             except aiohttp.ClientConnectorDNSError as exc:
                 if isinstance(exc.os_error, NotPublicAddress):
                     raise _refused(url.raw_host or str(url)) from None

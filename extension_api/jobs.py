@@ -105,13 +105,22 @@ def verify_content(
 
 
 def match_content(
-    state: WorkerState, data: bytes, limit: int, media_type: str | None
+    state: WorkerState,
+    data: bytes,
+    limit: int,
+    media_type: str | None,
+    name: str | None = None,
+    declared: str | None = None,
 ) -> tuple[list[Match], str | None]:
     """(matches, why none were looked for): an image too small to carry the watermark is not
     bad input but one that nothing can be found for, as ``verify`` says of it
-    (``watermark_skipped``)."""
+    (``watermark_skipped``). ``name``, ``declared``: as for :func:`verify_content`."""
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
+        # The bytes' type, refused as /v1/verify refuses it: text sent as an image was told "in
+        # no format this tool reads" here, and "its bytes are text ... give its type as
+        # text/plain" there.
+        media_type_of(data, name or "content", by_name=False, declared=declared)
     try:
         _, matches = find_matches(data, state.registry, limit=limit, media_type=media_type)
     except WatermarkSizeError:

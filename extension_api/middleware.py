@@ -9,7 +9,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from provenance import (
     InputError,
@@ -143,7 +143,8 @@ async def _refuse_unread(request: web.Request, response: web.Response) -> web.Re
 def body_limit_middleware(settings: Settings) -> Callable:
     """Refuse a body whose declared length is over the limit before reading any of it, and
     keep the bodies in memory at once under ``settings.body_budget`` (each request reserves
-    its Content-Length, or the body limit when it sends none); past it, 503 at once."""
+    its Content-Length, or the body limit when it sends none or sends it compressed); past
+    it, 503 at once."""
     held = 0
 
     @web.middleware
@@ -161,7 +162,12 @@ def body_limit_middleware(settings: Settings) -> Callable:
             )
         if not request.body_exists:
             return await handler(request)
-        reserved = declared if declared is not None else settings.max_body
+        # A compressed body's Content-Length is its size on the wire; aiohttp inflates it as it
+        # is read, up to the body limit (50 KB of gzip can be 50 MB): it reserves that limit,
+        # as a body of unknown size does.
+        encoded = request.headers.get(hdrs.CONTENT_ENCODING, "identity").strip().lower()
+        unknown = declared is None or encoded not in ("", "identity")
+        reserved = settings.max_body if unknown else declared or 0
         if held and held + reserved > settings.body_budget:
             error = overloaded(f"{held} bytes of request bodies in memory")
             return await _refuse_unread(

@@ -11,10 +11,11 @@ import hmac
 import json
 import logging
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
@@ -24,6 +25,7 @@ from provenance import (
     InputError,
     RegistryError,
     binding_value,
+    declared_text,
     identifier_from_binding,
     manifest_thumbnail,
     payload_hex,
@@ -46,14 +48,23 @@ MAX_PARTS = 8
 _CHUNK = 256 * 1024
 
 
-async def _form(request: web.Request, names: set[str]) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class _Part:
+    """A multipart part: its bytes, its declared Content-Type, and the file name it gives."""
+
+    data: bytes
+    content_type: str
+    filename: str | None
+
+
+async def _form(request: web.Request, names: set[str]) -> dict[str, _Part]:
     """The named parts of a multipart body, read into memory (never written out).
 
     The whole body, all parts together, stays under the body limit, and at most MAX_PARTS
     parts are read: the limits apply to the form, not to each part.
     """
     limit = request.app[SETTINGS].max_body
-    parts: dict[str, bytes] = {}
+    parts: dict[str, _Part] = {}
     total = count = 0
     try:
         async for part in await request.multipart():
@@ -70,7 +81,11 @@ async def _form(request: web.Request, names: set[str]) -> dict[str, bytes]:
                 if part.name in names:
                     chunks.append(chunk)
             if part.name in names:
-                parts[part.name] = b"".join(chunks)
+                parts[part.name] = _Part(
+                    b"".join(chunks),
+                    part.headers.get(hdrs.CONTENT_TYPE, ""),
+                    _label(part.filename or ""),
+                )
     except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
         raise InputError(f"malformed multipart body ({exc})") from None
     return parts
@@ -102,37 +117,44 @@ async def _json_object(request: web.Request, shape: str) -> dict[str, Any]:
     return payload
 
 
-async def _body(request: web.Request) -> bytes:
-    """The asset: the raw body, or the ``file`` part of a multipart form. Never written out."""
+async def _body(request: web.Request) -> _Part:
+    """The asset: the raw body, or the ``file`` part of a multipart form, with the type and
+    file name the request (or the part) declares. Never written out."""
     if request.content_type.startswith("multipart/"):
         parts = await _form(request, {"file"})
         if "file" not in parts:
             raise InputError("the multipart form has no 'file' field")
-        data = parts["file"]
+        # The part's own type and name: a form's text file is declared there (a browser's
+        # form sends `text/plain` and the file's name), not in the request's multipart type.
+        body = parts["file"]
     else:
         if _is_text_type(request.content_type):
             _check_text_size(request, request.content_length or 0)  # before reading it
-        data = await request.read()
-    if not data:
+        body = _Part(await request.read(), request.content_type, _upload_name(request))
+    if not body.data:
         raise InputError("the request body is empty; send the file as the body")
-    return data
+    return body
 
 
-#: The longest file name an upload may give (see _upload_name).
+#: The longest file name an upload may give (see _label).
 MAX_NAME = 200
 
 
 def _upload_name(request: web.Request) -> str | None:
     """The file name a raw upload gives (``Content-Disposition: attachment; filename=...``,
-    RFC 6266), so that messages about it name it ("cat.jpg: ...") instead of "content". A label
-    only: never a path, never stored; its last path segment, printable characters, bounded."""
+    RFC 6266), so that messages about it name it ("cat.jpg: ...") instead of "content"."""
     header = request.headers.get("Content-Disposition")
     if not header:
         return None
     with warnings.catch_warnings():  # aiohttp warns about malformed headers: they give no name
         warnings.simplefilter("ignore")
         _, params = parse_content_disposition(header)
-        given = content_disposition_filename(params, "filename") or ""
+        return _label(content_disposition_filename(params, "filename") or "")
+
+
+def _label(given: str) -> str | None:
+    """A file name an upload gives, as a label only: never a path, never stored; its last path
+    segment, printable characters, bounded."""
     name = "".join(ch for ch in given if ch.isprintable()).replace("\\", "/").rsplit("/", 1)[-1]
     return name.strip()[:MAX_NAME] or None
 
@@ -159,18 +181,19 @@ def _is_text_type(content_type: str) -> bool:
     return _essence(content_type) == "text/plain"
 
 
-async def _verify_and_answer(request: web.Request, data: bytes, declared: str) -> web.Response:
+async def _verify_and_answer(
+    request: web.Request, data: bytes, declared: str, name: str | None = None
+) -> web.Response:
     # The media type comes from the bytes (a declared Content-Type can be wrong or hostile),
     # except for text, which bytes cannot tell apart.
-    essence = _essence(declared)
-    text = essence == "text/plain"
+    text = declared_text(declared, data)
     if text:
         _check_text_size(request, len(data))
     digest, verdict = await request.app[SERVICE].verify(
         data,
         "text/plain" if text else None,
-        name=_upload_name(request),
-        declared=essence,
+        name=name,
+        declared=_essence(declared),
     )
     request.app[METRICS].verdict(verdict)
     log.info(
@@ -184,8 +207,8 @@ async def _verify_and_answer(request: web.Request, data: bytes, declared: str) -
 
 @routes.post("/v1/verify")
 async def verify_upload(request: web.Request) -> web.Response:
-    data = await _body(request)
-    return await _verify_and_answer(request, data, request.content_type)
+    body = await _body(request)
+    return await _verify_and_answer(request, body.data, body.content_type, body.filename)
 
 
 @routes.post("/v1/verify-url")
@@ -247,8 +270,12 @@ async def register(request: web.Request) -> web.Response:
     parts = await _form(request, {"manifest", "asset"})
     if set(parts) != {"manifest", "asset"}:
         raise InputError("both 'manifest' and 'asset' parts are required")
+    # c2pa's words for an empty part were "InvalidBufferSize: 0 for 'manifest_data'".
+    empty = [name for name in ("manifest", "asset") if not parts[name].data]
+    if empty:
+        raise InputError(f"the '{empty[0]}' part is empty; send the file's bytes in it")
     record = await request.app[SERVICE].work(
-        jobs.register_content, parts["manifest"], parts["asset"], client
+        jobs.register_content, parts["manifest"].data, parts["asset"].data, client
     )
     return web.json_response(
         {"manifestId": record.manifest_id, "alg": record.alg, "value": record.binding_value},
@@ -303,13 +330,20 @@ async def by_content(request: web.Request) -> web.Response:
     alg = request.query.get("alg")
     if alg not in (None, WATERMARK_ALG, FINGERPRINT_ALG):
         raise InputError(f"unsupported alg {alg!r}; see /services/supportedAlgorithms")
-    data = await _body(request)
+    upload = await _body(request)
     service = request.app[SERVICE]
     limit = _max_results(request)
-    text = "text/plain" if _is_text_type(request.content_type) else None
+    text = "text/plain" if declared_text(upload.content_type, upload.data) else None
     if text:
-        _check_text_size(request, len(data))
-    matches, skipped = await service.work(jobs.match_content, data, limit, text)
+        _check_text_size(request, len(upload.data))
+    matches, skipped = await service.work(
+        jobs.match_content,
+        upload.data,
+        limit,
+        text,
+        upload.filename,
+        _essence(upload.content_type),
+    )
     if alg is not None:
         kind = "watermark" if alg == WATERMARK_ALG else "fingerprint"
         matches = [m for m in matches if m.kind == kind]

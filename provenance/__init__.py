@@ -38,7 +38,7 @@ from .errors import (
 )
 from .keys import KeyAlg, KeyPaths, SigningKeys, default_keys_dir, init_keys
 from .manifest import AI_SOURCE_TYPES, SOURCE_TYPES, ManifestSpec, resolve_source_type
-from .media import media_type_of
+from .media import declared_text, media_type_of
 from .register import register_manifest
 from .registry import (
     AsyncManifestRegistry,
@@ -67,6 +67,7 @@ from .verdict import (
     Ingredient,
     Match,
     MatchKind,
+    Orientation,
     Scope,
     SignerInfo,
     Source,
@@ -111,6 +112,7 @@ __all__ = [
     "MatchKind",
     "MissingExtraError",
     "NotIssuedError",
+    "Orientation",
     "OutputError",
     "PostgresRegistry",
     "PriorCredentials",
@@ -143,6 +145,7 @@ __all__ = [
     "WatermarkSizeError",
     "__version__",
     "binding_value",
+    "declared_text",
     "default_keys_dir",
     "default_registry_location",
     "find_matches",

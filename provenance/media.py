@@ -221,6 +221,16 @@ def media_type_of(
     )
 
 
+def declared_text(declared: str | None, data: bytes) -> bool:
+    """Whether content declared ``text/plain`` (a Content-Type, parameters allowed) is read as
+    text: unless its bytes are those of an image or other media file. A declared type can be
+    wrong (a server that sends every file as text/plain, a client's guess); a text may hold
+    "<svg" or "%PDF-", which ``sniff`` finds, and still be text, but binary media is not."""
+    if (declared or "").split(";")[0].strip().lower() != TEXT:
+        return False
+    return sniff(data[:PDF_HEADER_WITHIN]) is None or is_text(data)
+
+
 def output_suffixes(media_type: str) -> frozenset[str]:
     """The file-name extensions that say ``media_type`` (the same on every machine)."""
     if media_type not in EMBEDDABLE:

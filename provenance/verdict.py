@@ -72,6 +72,36 @@ class MatchKind(StrEnum):
     FINGERPRINT = "fingerprint"
 
 
+class Orientation(StrEnum):
+    """How a watermarked copy is mirrored or turned by right angles compared with the image the
+    watermark was embedded in (``watermark.mirrored_or_turned``), in a reader's words: every
+    face (the summary, the CLI, the extension's card) shows these words as they are."""
+
+    TURNED_LEFT = "turned 90° counter-clockwise"
+    UPSIDE_DOWN = "turned 180°"
+    TURNED_RIGHT = "turned 90° clockwise"
+    MIRRORED = "mirrored left to right"
+    MIRRORED_TURNED_LEFT = "mirrored and turned 90° counter-clockwise"
+    FLIPPED = "mirrored top to bottom"
+    MIRRORED_TURNED_RIGHT = "mirrored and turned 90° clockwise"
+
+
+#: The detector's orientation (``codec.orient``: mirrored left to right if 4 or more, then
+#: turned counter-clockwise by that number modulo 4 right angles) in words; 0 is as marked.
+_ORIENTATIONS = dict(enumerate(Orientation, start=1))
+
+
+def orientation_of(orientation: int) -> Orientation | None:
+    """The words for the detector's ``orientation`` (``codec.orient``), None when as marked."""
+    return _ORIENTATIONS.get(orientation)
+
+
+def mirrored_or_turned(watermark: dict[str, Any] | None) -> str | None:
+    """How the copy a watermark was found in is mirrored or turned (an :class:`Orientation`'s
+    words), None when it is as marked or no watermark was found."""
+    return (watermark or {}).get("mirrored_or_turned") or None
+
+
 @dataclass(frozen=True)
 class Doc:
     """A field's description (``Annotated[T, Doc("...")]``), which the OpenAPI schema uses."""
@@ -597,13 +627,15 @@ def summarize(
     if not found and watermark and watermark.get("detected"):
         lead = "No Content Credentials are embedded, but an invisible watermark was found"
         by_watermark = [m for m in matches or [] if m.kind == MatchKind.WATERMARK]
+        turned = mirrored_or_turned(watermark)
         if by_watermark and watermark.get("region"):
             m = by_watermark[0]
             x, y, w, h = watermark["region"]
+            how = f", {turned}" if turned else ""
             return (
                 # "about": the region is the picture's box taken in a little at each side
                 # (canvas.content_box), not its exact edges.
-                f"{lead} in a picture inside this image (about {w}x{h} px at {x},{y}: a "
+                f"{lead} in a picture inside this image (about {w}x{h} px at {x},{y}{how}: a "
                 f"screenshot, a border or a collage) that names stored credentials "
                 f"({m.manifest_id}); "
                 f"{percent(m.similarity)} of that picture agrees with the registered image, but "
@@ -612,8 +644,9 @@ def summarize(
             )
         if by_watermark:
             m = by_watermark[0]
+            this = f"this image ({turned})" if turned else "this image"
             return (
-                f"{lead} that names stored credentials ({m.manifest_id}); this image differs "
+                f"{lead} that names stored credentials ({m.manifest_id}); {this} differs "
                 f"from the registered one (similarity {percent(m.similarity)}), so they were not "
                 "applied: a possible match only."
             )
@@ -699,7 +732,11 @@ def summarize(
         # Intact and signed, yet built on an ingredient that failed: name it.
         trust += f" But {failing}."
     if credentials.source == WATERMARK:
-        trust += " The credentials were recovered from the watermark."
+        turned = mirrored_or_turned(watermark)
+        # A mirrored or turned copy recovers like any other: say so, or a reader comparing it
+        # with the signed thumbnail sees a different picture and no word about why.
+        copy = f" of a copy {turned}" if turned else ""
+        trust += f" The credentials were recovered from the watermark{copy}."
     elif credentials.source == FINGERPRINT:
         trust += " The credentials were recovered through the image's fingerprint."
     if text_hit:

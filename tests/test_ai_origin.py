@@ -177,3 +177,20 @@ def test_a_similarity_reads_the_same_percentage_as_on_the_page(region, kind):
     match = Match("urn:x", 0.685, kind or MatchKind.FINGERPRINT, "Acme")
     text = summarize(Credentials(present=False), AIOrigin(), watermark, [match])
     assert "69%" in text and "68%" not in text, text
+
+
+def test_a_mirrored_copy_that_is_only_a_possible_match_says_it_is_mirrored():
+    """A watermark found in a mirrored copy too edited to recover: the possible match names
+    the mirroring (the reader compares it with the registered image), in the verdict's words."""
+    watermark = {"detected": True, "payload": "ab", "mirrored_or_turned": "mirrored left to right"}
+    match = Match("urn:x", 0.4, MatchKind.WATERMARK, "Acme")
+    text = summarize(Credentials(present=False), AIOrigin(), watermark, [match])
+    assert "; this image (mirrored left to right) differs from the registered one" in text, text
+    upright = summarize(
+        Credentials(present=False), AIOrigin(), {**watermark, "mirrored_or_turned": None}, [match]
+    )
+    assert "; this image differs from the registered one" in upright, upright
+    # In a picture inside a larger image (a screenshot of a mirrored copy), likewise.
+    framed = {**watermark, "region": [1, 2, 300, 300]}
+    text = summarize(Credentials(present=False), AIOrigin(), framed, [match])
+    assert "(about 300x300 px at 1,2, mirrored left to right: a screenshot" in text, text

@@ -250,6 +250,19 @@ def test_watermark_detect_of_a_video_does_not_call_it_a_damaged_image(shared, ca
     assert "(give a JPEG, PNG, WebP, TIFF, GIF or AVIF image)" in err
 
 
+def test_watermark_detect_says_a_copy_was_turned(tmp_path, capsys):
+    """`watermark detect` printed a turned copy's payload as if it were upright; it says how it
+    was turned, in the verdict's words, as `verify` does."""
+    marked = tmp_path / "marked.png"
+    assert main(["watermark", "embed", str(PHOTOS[0]), str(marked), "--payload", "00c0ffee42"]) == 0
+    turned = tmp_path / "turned.jpg"
+    Image.open(marked).transpose(Image.Transpose.ROTATE_270).save(turned, quality=90)
+    code, out, _ = run(capsys, "watermark", "detect", str(marked), str(turned))
+    assert code == 0
+    assert f"{marked}: payload 00c0ffee42 (confidence" in out
+    assert f"{turned}: payload 00c0ffee42, in a copy turned 90° clockwise (confidence" in out
+
+
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
 
 

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 from aiohttp import web
 from PIL import Image, ImageOps
@@ -23,6 +24,7 @@ from extension_api import Settings
 from provenance import ManifestRegistry, ManifestSpec, SignOptions, TrustPolicy, sign, verify
 from provenance.errors import ManifestError
 from provenance.text_manifest import sign_text
+from provenance.watermark import embed_rgb
 
 from .conftest import PHOTOS, ROOT, SHARED_FIXTURES
 from .extension_browser import CHROMIUM, TO_TAB, extension_browser, extension_id
@@ -371,6 +373,89 @@ def test_unreadable_manifests_get_a_badge_and_a_count(browser, site):
     page.close()
 
 
+def test_an_image_the_service_could_not_fetch_is_not_called_unreadable(browser, backend):
+    """A cross-origin image whose server refuses the service's fetch (hotlink protection): the
+    badge said "Credentials unreadable" and the popup counted it so, though nothing was read.
+    It is "Not checked", the card gives the service's reason, and the popup counts it apart."""
+    context, worker = browser
+    _, files, _ = backend
+    app = web.Application()
+
+    async def index(request: web.Request) -> web.Response:
+        # From the other loopback name: cross-origin, and no CORS answer, so the content
+        # script cannot read it and asks the service to fetch it by URL.
+        html = (
+            "<!doctype html><body>"
+            f"<img src='http://localhost:{request.url.port}/guarded.jpg' alt='g' width='320'>"
+            "</body>"
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def guarded(request: web.Request) -> web.Response:
+        if request.headers.get("User-Agent", "").startswith("provenance-verifier"):
+            raise web.HTTPForbidden()
+        return web.Response(body=files["stripped.jpg"], content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/guarded.jpg", guarded)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        counts = _counts_when(
+            worker, page, site.url + "/", lambda c: c.get("refused", 0) + c["unreadable"] >= 1
+        )
+        assert (counts["refused"], counts["unreadable"], counts["checked"]) == (1, 0, 0), counts
+        badge = page.locator("provenance-overlay .badge")
+        assert badge.inner_text() == "Not checked"
+        badge.click()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        text = panel.inner_text()
+        assert "localhost answered HTTP 403 when the provenance service fetched it" in text, text
+        assert "the provenance service could not check this image" in text, text
+        assert "Unreadable" not in text
+        page.screenshot(path=str(ARTIFACTS / "refused.png"))
+        popup = _popup_over(context, worker, page)
+        expect = pytest.importorskip("playwright.sync_api").expect
+        expect(popup.locator("#refused")).to_have_text("1", timeout=10000)
+        assert popup.locator("#unreadable").inner_text() == "0"
+        popup.close()
+        page.close()
+
+
+def test_a_watermark_naming_nothing_stored_is_not_called_a_possible_match(browser):
+    """A watermarked image whose identifier this service never registered (another service's,
+    or a watermark embedded alone): the badge said "Possible match" over a card saying "no
+    stored credentials match it". The badge says what was found."""
+    context, _ = browser
+    marked = embed_rgb(np.asarray(Image.open(PHOTOS[2]).convert("RGB")), 0x00C0FFEE42)
+    buf = io.BytesIO()
+    Image.fromarray(marked).save(buf, format="JPEG", quality=90)
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        html = "<!doctype html><body><img src='/marked.jpg' alt='w' width='400'></body>"
+        return web.Response(text=html, content_type="text/html")
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/marked.jpg", image)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        badge = _badge(page, "marked.jpg")
+        badge.wait_for(timeout=20000)
+        assert badge.inner_text() == "Watermark found"
+        badge.click()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        assert "(payload 00c0ffee42); no stored credentials match it." in panel.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "watermark_no_match.png"))
+        page.close()
+
+
 def test_images_the_unreachable_service_was_needed_for_are_counted(browser, backend, site):
     """With the service down, the images that needed it were in none of the popup's counts
     and got no badge; now they are counted as not checked and their badge says why."""
@@ -511,6 +596,123 @@ def test_a_registered_picture_inside_a_canvas_is_outlined_as_a_possible_match(br
         panel.dispatch_event("mouseleave")
         assert outline.count() == 0
         page.close()
+
+
+def _covered(a: dict, b: dict) -> float:
+    """The area two bounding boxes share."""
+    wide = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+    high = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
+    return max(0.0, wide) * max(0.0, high)
+
+
+@pytest.mark.parametrize(
+    ("style", "shown"),
+    [
+        pytest.param("", 400, id="small picture, left"),
+        pytest.param("float:right", 400, id="small picture, right"),
+        pytest.param("", 260, id="smaller picture, left"),
+        pytest.param("display:block;margin:0 auto", 1000, id="across the page"),
+    ],
+)
+def test_the_card_never_covers_the_outline_it_points_to(browser, backend, style, shown):
+    """The card said "the outlined picture only" and lay over that outline: on a picture shown
+    at 400 px, the 320 px card hid nearly all of it. It now goes beside the outline (right,
+    left, below or above, whichever fits the window), never over it."""
+    context, _ = browser
+    _, files, _ = backend
+    buf, canvas, signed, border = _bordered(files)
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        html = (
+            "<!doctype html><body style='margin:8px'><p>A story.</p>"
+            f"<img src='/bordered.jpg' alt='b' width='{shown}' style='{style}'></body>"
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/bordered.jpg", image)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.goto(site.url + "/")
+        badge = _badge(page, "bordered.jpg")
+        badge.wait_for(timeout=20000)
+        badge.click()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        outline = page.locator("provenance-overlay .region")
+        card, box, img = (
+            panel.bounding_box(),
+            outline.bounding_box(),
+            page.locator("img").bounding_box(),
+        )
+        assert card is not None and box is not None and img is not None
+        _within(box, img, canvas, signed, border)
+        # Inside the window (boxes are in the window's coordinates), beside the outline where
+        # there is room for it; on a picture as wide as the window, over its edge only.
+        assert card["x"] >= 0 and card["x"] + card["width"] <= 1280, card
+        assert card["y"] >= 0 and card["y"] + card["height"] <= 720, card
+        if shown < 1000:
+            assert _covered(card, box) == 0, (card, box)
+        else:
+            assert _covered(card, box) <= 0.15 * card["width"] * card["height"], (card, box)
+        name = re.sub(r"\W+", "_", f"{style or 'left'}_{shown}")
+        page.screenshot(path=str(ARTIFACTS / f"card_beside_outline_{name}.png"))
+        page.close()
+
+
+def test_a_mirrored_copy_says_so_on_the_card_and_the_readers_page(browser, backend):
+    """A stripped, mirrored copy of the signed image recovers its credentials; the card and the
+    reader's page (beside the signed original's thumbnail) say it is a mirrored copy, in the
+    verdict's words, where they said nothing about why it looks reversed."""
+    context, _ = browser
+    live, files, _ = backend
+    buf = io.BytesIO()
+    signed = Image.open(io.BytesIO(files["signed.jpg"])).convert("RGB")
+    ImageOps.mirror(signed).save(buf, format="JPEG", quality=85)
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        html = "<!doctype html><body><img src='/mirrored.jpg' alt='m' width='400'></body>"
+        return web.Response(text=html, content_type="text/html")
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/mirrored.jpg", image)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.goto(site.url + "/")
+        badge = _badge(page, "mirrored.jpg")
+        badge.wait_for(timeout=20000)
+        assert badge.inner_text() == "AI-generated"
+        badge.click()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        text = panel.inner_text()
+        assert "recovered from the watermark of a copy mirrored left to right." in text
+        assert re.search(r"This copy\s+mirrored left to right", text), text
+        page.screenshot(path=str(ARTIFACTS / "mirrored_card.png"))
+        page.close()
+    page = context.new_page()
+    page.goto(live.url + "/")
+    tmp = Path(tempfile.mkdtemp()) / "mirrored.jpg"
+    tmp.write_bytes(buf.getvalue())
+    page.set_input_files("#file", str(tmp))
+    page.click("button[type=submit]")
+    page.locator("#compare").wait_for(timeout=20000)
+    captions = page.locator("#compare figcaption").all_inner_texts()
+    assert captions[0] == "Submitted — a copy mirrored left to right", captions
+    page.wait_for_function(
+        "[...document.querySelectorAll('#compare img')].every(i => i.naturalWidth > 0)"
+    )
+    page.screenshot(path=str(ARTIFACTS / "mirrored_reader.png"), full_page=True)
+    page.close()
 
 
 def test_reader_page_says_what_to_do_with_an_empty_file_or_form(browser, backend):
@@ -676,6 +878,13 @@ def test_selected_text_is_checked_as_written(browser, text_site):
         assert answer["where"] == "browser", (element_id, answer)
         toast = page.locator("provenance-overlay #provenance-selection")
         toast.wait_for(timeout=20000)
+        # The answer lies beside the selected text, in the window, not over it (it sat in the
+        # window's top left corner, over the page's first paragraph when that was selected).
+        box, selected = toast.bounding_box(), page.locator(f"#{element_id}").bounding_box()
+        assert box is not None and selected is not None
+        assert _covered(box, selected) == 0, (element_id, box, selected)
+        window = page.viewport_size or {"height": 0}
+        assert box["y"] >= 0 and box["y"] + box["height"] <= window["height"], (element_id, box)
         return rendered, toast.inner_text()
 
     note = "differs from the signed text only in whitespace/line breaks"

@@ -8,6 +8,7 @@ pHash similarity >= 0.8), so these tests would fail if the defence were removed.
 from __future__ import annotations
 
 import io
+import json
 import os
 import secrets
 import sqlite3
@@ -105,24 +106,36 @@ def test_copied_watermark_is_not_recovered(registered, trusted, registry):
 
 
 @pytest.mark.parametrize(
-    "upload",
+    ("upload", "turned"),
     [
-        pytest.param(lambda im: im.crop((205, 205, 819, 819)), id="crop 60%"),
-        pytest.param(lambda im: im.crop((256, 256, 768, 768)), id="crop 50%"),
-        pytest.param(lambda im: im.crop((40, 180, 757, 897)), id="crop 70% off-centre"),
-        pytest.param(lambda im: im.rotate(2, resample=Image.Resampling.BICUBIC), id="rotate 2°"),
-        pytest.param(lambda im: im.resize((640, 640)), id="resize 62%"),
-        pytest.param(lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), id="mirrored"),
-        pytest.param(lambda im: im.transpose(Image.Transpose.ROTATE_90), id="rotate 90°"),
+        pytest.param(lambda im: im.crop((205, 205, 819, 819)), None, id="crop 60%"),
+        pytest.param(lambda im: im.crop((256, 256, 768, 768)), None, id="crop 50%"),
+        pytest.param(lambda im: im.crop((40, 180, 757, 897)), None, id="crop 70% off-centre"),
+        pytest.param(
+            lambda im: im.rotate(2, resample=Image.Resampling.BICUBIC), None, id="rotate 2°"
+        ),
+        pytest.param(lambda im: im.resize((640, 640)), None, id="resize 62%"),
+        pytest.param(
+            lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+            "mirrored left to right",
+            id="mirrored",
+        ),
+        pytest.param(
+            lambda im: im.transpose(Image.Transpose.ROTATE_90),
+            "turned 90° counter-clockwise",
+            id="rotate 90°",
+        ),
         pytest.param(
             lambda im: im.transpose(Image.Transpose.TRANSPOSE).crop((100, 60, 700, 660)),
+            "mirrored and turned 90° counter-clockwise",
             id="transposed + crop",
         ),
     ],
 )
-def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, upload):
+def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, upload, turned):
     """A crop whose watermark decodes recovers its credentials (the geometry the detector
-    found is undone, and the crop is found inside the stored reference)."""
+    found is undone, and the crop is found inside the stored reference); a mirrored or turned
+    copy says so, in the sentence, the JSON and the terminal."""
     signed, payload, _ = registered
     data = jpeg(np.asarray(upload(Image.open(io.BytesIO(signed)).convert("RGB"))), 80)
     verdict = verify(data, policy=trusted, registry=registry)
@@ -131,8 +144,15 @@ def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, 
     assert (verdict.credentials.similarity or 0) >= 0.9
     # The terminal says how far the copy agrees, as --json and the reader's page do: an edit
     # within the tolerated share of blocks recovers too.
+    rendered = render_verdict(verdict)
     agrees = f"{percent(verdict.credentials.similarity or 0)} of it agrees with the registered"
-    assert agrees in render_verdict(verdict)
+    assert agrees in rendered
+    # A reader comparing the copy with the signed thumbnail sees it mirrored or turned: every
+    # face says so, in the same words (verdict.Orientation).
+    assert json.loads(json.dumps(verdict.to_dict()))["watermark"]["mirrored_or_turned"] == turned
+    copy = f" of a copy {turned}" if turned else ""
+    assert verdict.summary.endswith(f"The credentials were recovered from the watermark{copy}.")
+    assert (f"payload {payload}, in a copy {turned}" in rendered) == bool(turned)
 
 
 def test_a_registration_under_an_identifier_not_issued_is_refused(credentials, trusted, registry):

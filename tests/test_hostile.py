@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import io
 import json
 import logging
@@ -517,6 +518,42 @@ def test_sigterm_ends_the_server_within_its_shutdown_timeout(tmp_path, keys):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_compressed_bodies_count_at_the_size_they_can_grow_to(server, settings):
+    """A gzip body's Content-Length is its compressed size; aiohttp inflates it as it is read,
+    up to the body limit (a 50 KB body of zeros becomes 50 MB). Each reserved its compressed
+    size, so a few dozen such uploads held gigabytes past --max-inflight-mb. Each now reserves
+    the body limit, as a body of unknown size does: past the budget, 503 at once, unread."""
+    squeezed = gzip.compress(b"\xff\xd8\xff" + b"\0" * (settings.max_body - 4096))
+    assert len(squeezed) < settings.max_body // 100
+    head = (
+        b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+        b"Content-Encoding: gzip\r\n" + f"Content-Length: {len(squeezed)}\r\n\r\n".encode()
+    )
+    held = []
+    try:
+        for _ in range(settings.body_budget // settings.max_body):
+            _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(head + squeezed[:1000])  # and never the rest
+            await writer.drain()
+            held.append(writer)
+        await asyncio.sleep(0.2)
+        async with healthy(server):
+            answer, took = await _raw(server.port, head + squeezed[:1000])
+        assert answer.startswith(b"HTTP/1.1 503") and b"overloaded" in answer, answer[:120]
+        assert took < 1
+    finally:
+        for writer in held:
+            writer.close()
+    await asyncio.sleep(0.3)
+    # One compressed upload on its own is still read, as before.
+    status, body, _ = await _post(
+        f"{server.url}/v1/verify",
+        gzip.compress(PHOTOS[1].read_bytes()),
+        headers={"Content-Encoding": "gzip", "Content-Type": "image/jpeg"},
+    )
+    assert status == 200 and body["media_type"] == "image/jpeg", body
 
 
 async def test_request_bodies_in_memory_are_bounded(server, settings):

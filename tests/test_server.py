@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import itertools
 import json
@@ -325,12 +326,31 @@ def origin(files):
             body=b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024), content_type="image/jpeg"
         )
 
+    async def note(request: web.Request) -> web.Response:
+        # A text, compressed as web servers compress text for clients that accept gzip.
+        response = web.Response(text=NOTE, content_type="text/plain")
+        response.enable_compression()
+        return response
+
+    async def forced(_: web.Request) -> web.Response:
+        # Compressed whatever the client accepts.
+        return web.Response(
+            body=gzip.compress(NOTE.encode()),
+            content_type="text/plain",
+            headers={"Content-Encoding": "gzip"},
+        )
+
     app.router.add_get("/signed.jpg", image)
     app.router.add_get("/redirect", to)
     app.router.add_get("/loop", loop)
     app.router.add_get("/big.jpg", big)
+    app.router.add_get("/note.txt", note)
+    app.router.add_get("/forced.txt", forced)
     with LiveServer(factory=lambda: app) as live:
         yield live
+
+
+NOTE = "A short note for the fetcher, written by a person, with nothing signed in it at all."
 
 
 async def _verify_url(server: LiveServer, url: str) -> tuple[int, dict]:
@@ -356,6 +376,31 @@ async def test_ssrf_loopback_refused_without_allow_list(settings, origin):
         ):
             status, body = await _verify_url(live, url)
             assert status == 403 and body["error"]["code"] == "url_not_allowed", url
+
+
+async def test_a_text_a_server_would_compress_is_fetched_as_text(server, origin):
+    """The fetcher asked for gzip (aiohttp's default Accept-Encoding) but does not inflate
+    what it fetches (a bomb could hide in it): a text served compressed, as web servers serve
+    text, reached the verifier as gzip bytes, 422 "not UTF-8 text". It asks for the bytes as
+    they are, and says so when a server compresses them anyway."""
+    status, body = await _verify_url(server, f"{origin.url}/note.txt")
+    assert status == 200 and body["media_type"] == "text/plain", body
+    status, body = await _verify_url(server, f"{origin.url}/forced.txt")
+    assert status == 502 and body["error"]["code"] == "fetch_failed", body
+    assert "compressed (Content-Encoding: gzip)" in body["error"]["message"], body
+
+
+async def test_an_ip_address_aiohttp_will_not_connect_to_is_bad_input(server, origin):
+    """ "http://127.1/" (an IPv4 address written short; octal and one-number forms alike) was a
+    502 "fetch failed: 127.1 - is not a canonical IPv4 address", blaming a server that was
+    never asked: nothing is fetched, and the URL is what to fix."""
+    for url in ("http://127.1/", "http://0177.0.0.1/x.jpg", "http://2130706433/"):
+        status, body = await _verify_url(server, url)
+        assert status == 400 and body["error"]["code"] == "url_invalid", (url, body)
+        assert "four decimal numbers" in body["error"]["message"]
+    # As a redirect target, the fault is the redirecting server's.
+    status, body = await _verify_url(server, f"{origin.url}/redirect?u=http://127.1/")
+    assert status == 502 and "redirected to a URL that cannot be fetched" in str(body), body
 
 
 async def test_ssrf_checked_on_every_redirect(server, origin):
@@ -678,6 +723,71 @@ async def test_text_verify_and_match_by_content(server, credentials, registry_lo
     status, body, _ = await _post(f"{server.url}/matches/byContent", stripped, headers=headers)
     assert status == 200
     assert body["matches"][0]["manifestId"] == signed.manifest_id
+    # A form's text file: its type and name are the part's own (what a browser's form and
+    # `curl -F file=@note.txt` send), not the request's multipart type. It was refused, 415
+    # "give its type as text/plain", though the part gave exactly that.
+    for url in (f"{server.url}/v1/verify", f"{server.url}/matches/byContent"):
+        form = aiohttp.FormData()
+        form.add_field("file", signed.text.encode(), filename="note.txt", content_type="text/plain")
+        status, body, _ = await _post(url, form)
+        assert status == 200, body
+        if url.endswith("verify"):
+            assert body["media_type"] == "text/plain" and body["credentials"]["state"] == "Trusted"
+        else:
+            assert body["matches"][0]["manifestId"] == signed.manifest_id
+
+
+async def test_match_by_content_refuses_text_sent_as_an_image_as_verify_does(server):
+    """Text sent to /matches/byContent without its type was "in no format this tool reads";
+    /v1/verify says what the bytes are and what to do."""
+    data = b"plain text, not an image"
+    for url in (f"{server.url}/v1/verify", f"{server.url}/matches/byContent"):
+        status, body, _ = await _post(url, data, headers={"Content-Type": "image/jpeg"})
+        assert status == 415, (url, body)
+        assert body["error"]["message"] == (
+            "content: its bytes are text, not in any media format this tool reads "
+            "(to check it as text, give its type as text/plain)"
+        ), url
+
+
+@pytest.mark.parametrize("empty", ["manifest", "asset"])
+async def test_an_empty_registration_part_says_so(server, files, empty):
+    """An empty part got c2pa's words: "InvalidBufferSize: 0 for 'manifest_data'"."""
+    parts = {"manifest": files.unregistered_manifest, "asset": files.unregistered_asset}
+    form = aiohttp.FormData()
+    for name, data in parts.items():
+        form.add_field(name, b"" if name == empty else data, filename=name)
+    status, body, _ = await _post(
+        f"{server.url}/v1/manifests", form, headers={"X-API-Key": API_KEY}
+    )
+    assert status == 400, body
+    assert body["error"]["message"] == f"the '{empty}' part is empty; send the file's bytes in it"
+
+
+async def test_a_form_names_its_file_in_errors(server):
+    form = aiohttp.FormData()
+    form.add_field("file", b"plain text, not an image", filename="notes.bin")
+    status, body, _ = await _post(f"{server.url}/v1/verify", form)
+    assert status == 415 and body["error"]["message"].startswith("notes.bin: its bytes are text")
+
+
+@pytest.mark.parametrize("form", [False, True], ids=["body", "multipart"])
+async def test_an_image_declared_as_text_is_read_as_the_image_its_bytes_are(server, files, form):
+    """A JPEG sent as text/plain (a misconfigured server behind /v1/verify-url, a client's
+    guess) was read as text and refused, 422 "not UTF-8 text": the bytes say what it is."""
+    if form:
+        data = aiohttp.FormData()
+        data.add_field("file", files.signed, filename="x.jpg", content_type="text/plain")
+        status, body, _ = await _post(f"{server.url}/v1/verify", data)
+    else:
+        headers = {"Content-Type": "text/plain"}
+        status, body, _ = await _post(f"{server.url}/v1/verify", files.signed, headers=headers)
+    assert status == 200, body
+    assert body["media_type"] == "image/jpeg" and body["credentials"]["state"] == "Trusted"
+    # Text that happens to hold a media signature's bytes is still text when declared so.
+    headers = {"Content-Type": "text/plain"}
+    status, body, _ = await _post(f"{server.url}/v1/verify", b"%PDF-1.7 in a note", headers=headers)
+    assert status == 200 and body["media_type"] == "text/plain"
 
 
 async def test_readiness_fails_when_postgresql_goes_away(settings):

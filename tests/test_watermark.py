@@ -15,6 +15,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from provenance.cli import main
+from provenance.verdict import Orientation, orientation_of
 from provenance.watermark import (
     WatermarkSizeError,
     codec,
@@ -282,6 +283,31 @@ def test_the_scans_bin_wrap_is_numpys_remainder_bit_for_bit():
             assert np.array_equal(codec._wrap(values, n), values % n)
 
 
+def test_the_sync_peaks_z_is_numpys_mean_and_std_bit_for_bit():
+    # _peak takes the mean and standard deviation from numpy's reductions directly: the same
+    # z and shift as corr.mean() and corr.std() give, so every gate sees the same value.
+    rng = np.random.default_rng(5)
+    for i in range(500):
+        corr = rng.normal(0, rng.uniform(0.01, 100), (codec.PERIOD, codec.PERIOD))
+        corr[rng.integers(32), rng.integers(32)] += 8 * corr.std()
+        py, px = np.unravel_index(int(np.argmax(corr)), corr.shape)
+        z = float((corr[py, px] - corr.mean()) / (corr.std() + 1e-9))
+        got, dy, dx = codec._peak(corr, i % codec.ORIENTATIONS)
+        assert got == z - (codec.TURNED_PENALTY if i % codec.ORIENTATIONS else 0.0)
+        assert abs(dy - py) <= 0.5 and abs(dx - px) <= 0.5
+
+
+def test_the_bits_are_read_in_double_precision_as_before():
+    # bits_double is bits, widened: the soft bits a fold gives are the float32 matrix's own
+    # products but for the order of the summation (numpy's mixed-type loop cast the matrix on
+    # every read).
+    pats = codec.patterns()
+    assert pats.bits_double.dtype == np.float64
+    assert np.array_equal(pats.bits_double, pats.bits.astype(np.float64))
+    flat = np.random.default_rng(6).normal(size=codec.PERIOD * codec.PERIOD)
+    np.testing.assert_allclose(pats.bits_double @ flat, pats.bits @ flat, rtol=0, atol=1e-11)
+
+
 def test_the_power_spectrum_windowed_in_the_frequency_domain_is_the_hann_windowed_one():
     # One unwindowed DFT serves the coherent scan and, through three taps per axis, the power
     # spectrum: the same as multiplying the image by a Hann window centred on it.
@@ -322,6 +348,7 @@ def test_cli_embed_and_detect(tmp_path, capsys):
         "confidence": result["confidence"],
         "method": "org.provenance.ssw.1",
         "region": None,
+        "mirrored_or_turned": None,
     }
     assert 0.5 < result["confidence"] <= 1.0
 
@@ -748,6 +775,41 @@ def test_a_mirrored_or_turned_copy_decodes_and_says_how_it_was_turned(turn):
     assert found.identifier == 0x00C0FFEE42, found
     # The orientation reported is the turn: applied to the marked image, it gives the copy.
     assert np.array_equal(codec.orient(marked, found.orientation), turned)
+
+
+#: Each of the verdict's words for a mirrored or turned copy, as the transpose a person makes.
+WORDED = {
+    "turned 90° counter-clockwise": Image.Transpose.ROTATE_90,
+    "turned 180°": Image.Transpose.ROTATE_180,
+    "turned 90° clockwise": Image.Transpose.ROTATE_270,
+    "mirrored left to right": Image.Transpose.FLIP_LEFT_RIGHT,
+    "mirrored top to bottom": Image.Transpose.FLIP_TOP_BOTTOM,
+    "mirrored and turned 90° counter-clockwise": Image.Transpose.TRANSPOSE,
+    "mirrored and turned 90° clockwise": Image.Transpose.TRANSVERSE,
+}
+
+
+def test_the_verdicts_words_for_each_orientation_say_the_turn_it_is():
+    """The words a reader gets (verdict.Orientation) name the turn the detector reports: the
+    transpose they describe, applied to an image, is ``codec.orient`` by that orientation."""
+    a = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert orientation_of(0) is None
+    worded = {orientation_of(o): o for o in range(1, codec.ORIENTATIONS)}
+    assert set(worded) == set(Orientation) and {str(w) for w in Orientation} == set(WORDED)
+    for words, o in worded.items():
+        as_said = np.asarray(Image.fromarray(a).transpose(WORDED[str(words)]))
+        assert np.array_equal(codec.orient(a, o), as_said), words
+
+
+def test_a_mirrored_copy_is_worded_and_a_missed_one_is_not():
+    marked = embed_rgb(_photo("coffee.jpg", megapixels=1.0), 0x00C0FFEE42)
+    mirrored = detect_rgb(_jpeg(np.ascontiguousarray(marked[:, ::-1]), 85))
+    assert mirrored.detected
+    assert mirrored.to_dict()["mirrored_or_turned"] == "mirrored left to right"
+    assert detect_rgb(_jpeg(marked, 85)).to_dict()["mirrored_or_turned"] is None
+    # Without a detection the orientation is noise's best: never worded.
+    plain = detect_rgb(_jpeg(_photo("coffee.jpg", megapixels=1.0)[:, ::-1], 85))
+    assert not plain.detected and plain.mirrored_or_turned is None
 
 
 def test_an_upright_copy_is_read_upright_and_signings_check_looks_upright_only():

@@ -101,8 +101,12 @@ function render(verdict, submittedUrl) {
         if (img.complete && img.naturalWidth) put(); else img.addEventListener("load", put);
         shown.append(outline);
       }
+      // A mirrored or turned copy beside the signed original looks like another picture: the
+      // caption says how it was turned, in the verdict's words (verdict.py Orientation).
+      const turned = verdict.watermark && verdict.watermark.detected ? verdict.watermark.mirrored_or_turned : null;
       grid.append(el("figure", {}, [shown, el("figcaption", {
-        textContent: region ? "Submitted — the watermark is in the outlined picture only" : "Submitted" })]));
+        textContent: region ? "Submitted — the watermark is in the outlined picture only"
+          : turned ? `Submitted — a copy ${turned}` : "Submitted" })]));
     }
     // Who registered a possible match's credentials (not applied, so not judged here).
     const by = !recovered && possible[0].signer ? `, registered by ${possible[0].signer}` : "";

@@ -17,7 +17,7 @@ from ..options import (
     text_detectors,
 )
 from ..registry import existing_registry
-from ..verdict import Evidence, Scope, Source, Verdict, percent
+from ..verdict import Evidence, Scope, Source, Verdict, mirrored_or_turned, percent
 from ..verify import verify
 from .errors import fail, worded
 from .inputs import expand_inputs
@@ -90,9 +90,9 @@ def render_verdict(verdict: Verdict) -> str:
         )
     if verdict.watermark:
         w = verdict.watermark
-        lines.append(
-            f"  watermark    {'found, payload ' + str(w['payload']) if w['detected'] else 'none'}"
-        )
+        turned = mirrored_or_turned(w)
+        found = f"found, payload {w['payload']}" + (f", in a copy {turned}" if turned else "")
+        lines.append(f"  watermark    {found if w['detected'] else 'none'}")
     elif verdict.watermark_skipped:
         lines.append(f"  watermark    not looked for: {verdict.watermark_skipped}")
     for m in verdict.matches:

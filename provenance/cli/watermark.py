@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProvenanceError
+from ..verdict import mirrored_or_turned
 from ..watermark import METHODS, detect_file, embed_file, parse_payload
 from .errors import fail
 from .inputs import expand_inputs
@@ -49,7 +50,9 @@ def run_detect(args: argparse.Namespace) -> int:
             continue
         results.append({"path": str(path), **found})
         if not args.json:
-            what = f"payload {found['payload']}" if found["detected"] else "no watermark"
+            turned = mirrored_or_turned(found)
+            copy = f", in a copy {turned}" if turned else ""
+            what = f"payload {found['payload']}{copy}" if found["detected"] else "no watermark"
             print(f"{path}: {what} (confidence {found['confidence']}, {found['method']})")
     if args.json:
         print(json.dumps(results[0] if len(results) == 1 else results, indent=2))

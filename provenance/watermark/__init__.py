@@ -18,6 +18,7 @@ import os
 import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Annotated
 
 import cv2
 import numpy as np
@@ -36,6 +37,7 @@ from ..media import (
     too_many_pixels,
     unmarkable,
 )
+from ..verdict import Doc, Orientation, orientation_of
 from . import codec, imwm, payload
 from .canvas import Canvas
 
@@ -119,10 +121,21 @@ class WatermarkResult:
     #: border, a screenshot of a page): [x, y, width, height] in the image's own pixels
     #: (:func:`detect_decoded`); null when it spans the image, or was not found.
     region: list[int] | None = None
+    #: How this copy is mirrored or turned compared with the marked image, in the verdict's
+    #: words (``verdict.Orientation``): null when it is as marked, or nothing was found.
+    mirrored_or_turned: Annotated[
+        Orientation | None,
+        Doc(
+            "how this copy is mirrored or turned compared with the marked image, in words "
+            "(e.g. 'mirrored left to right'); null when it is as marked or nothing was found"
+        ),
+    ] = None
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         del d["scale"], d["angle"], d["sync_z"], d["orientation"], d["grid_region"]
+        if self.mirrored_or_turned is not None:
+            d["mirrored_or_turned"] = self.mirrored_or_turned.value  # the plain string in JSON
         return d
 
     @property
@@ -246,6 +259,8 @@ def _result(found: codec.Detection) -> WatermarkResult:
         found.orientation,
         found.region,
         list(found.region) if found.detected and found.region else None,
+        # Without a detection, the orientation is only where noise peaked highest.
+        orientation_of(found.orientation) if found.detected else None,
     )
 
 
