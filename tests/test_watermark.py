@@ -950,17 +950,50 @@ def test_a_canvas_measured_once_gives_every_box_content_box_gives(canvas):
             assert [got[str(b)] for b in bounds] == expected
 
 
-def test_the_flat_map_of_a_frame_strip_is_the_whole_maps_there():
-    """``_holes`` finds the page's panel colours from flat maps of its frame's strips alone
-    (before mapping a photo whole): the same pixels as the whole map's."""
-    rng = np.random.default_rng(3)
-    for _ in range(50):
-        image = (rng.integers(0, 3, (40, 57)) + 100).astype(np.uint8)
-        whole = canvas_search._still(image)
-        assert np.array_equal(canvas_search._still(image[:2])[0], whole[0])
-        assert np.array_equal(canvas_search._still(image[-2:])[-1], whole[-1])
-        assert np.array_equal(canvas_search._still(image[:, :2])[:, 0], whole[:, 0])
-        assert np.array_equal(canvas_search._still(image[:, -2:])[:, -1], whole[:, -1])
+def test_the_flat_count_shortcuts_change_no_hole(monkeypatch):
+    """``_holes`` rejects an image with too few flat pixels for a page (all of them under
+    PAGE_FLAT of PAGE_SHARE of it, or of its commonest level's pixels) before its histograms:
+    the same boxes as the whole test, on photos (the rocket in its black sky among them), their
+    canvases and pages, and grey ramps."""
+    rng = np.random.default_rng(13)
+    images = []
+    for name in ("rocket.jpg", "astronaut.jpg", "chelsea.jpg"):
+        photo = Image.fromarray(_photo(name, megapixels=1.0))
+        images.append(cv2.cvtColor(_jpeg(np.asarray(photo), 90), cv2.COLOR_RGB2GRAY))
+        images += [
+            cv2.cvtColor(_jpeg(f(photo)[0], 85), cv2.COLOR_RGB2GRAY) for f in CANVASES.values()
+        ]
+    images += [(rng.integers(0, 3, (300, 400)) + level).astype(np.uint8) for level in (0, 120)]
+    smalls = [canvas_search.Canvas(image)._small for image in images]
+    shortcut = [canvas_search._holes(small) for small in smalls]
+    # Every flat count as large as can be: neither shortcut taken.
+    monkeypatch.setattr(cv2, "countNonZero", lambda a: a.size)
+    assert [canvas_search._holes(small) for small in smalls] == shortcut
+    assert any(shortcut) and not all(shortcut)
+
+
+def test_the_trimmed_shortcut_changes_no_box(monkeypatch):
+    """``_trimmed`` answers "nothing to trim" from the frame's four lines when each is under
+    BORDER_SHARE of the border's colour by TRIM_MARGIN: the same answer as mapping the whole
+    image, on photos, canvases, and frames whose lines are the border's colour within a few
+    pixels of BORDER_SHARE."""
+    rng = np.random.default_rng(11)
+    photo = Image.fromarray(_photo("rocket.jpg", megapixels=1.0))
+    images = [cv2.cvtColor(_jpeg(f(photo)[0], 85), cv2.COLOR_RGB2GRAY) for f in CANVASES.values()]
+    images.append(cv2.cvtColor(np.asarray(photo), cv2.COLOR_RGB2GRAY))
+    for _ in range(200):
+        h, w = (int(v) for v in rng.integers(20, 120, 2))
+        image = rng.integers(0, 256, (h, w)).astype(np.uint8)
+        # Each side's line the border's colour but for a few pixels around 3 % of it.
+        for line in (image[0], image[-1], image[:, 0], image[:, -1]):
+            line[:] = 40
+            off = round(0.03 * line.size) + int(rng.integers(-2, 3))
+            line[rng.choice(line.size, max(0, off), replace=False)] = 200
+        images.append(image)
+    shortcut = [canvas_search._trimmed(small) for small in images]
+    monkeypatch.setattr(canvas_search, "TRIM_MARGIN", 1.0)  # the shortcut never taken
+    assert [canvas_search._trimmed(small) for small in images] == shortcut
+    assert any(box is not None for box in shortcut)
 
 
 def test_the_page_colour_count_from_the_histogram_is_the_mask_count():

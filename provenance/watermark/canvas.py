@@ -147,6 +147,9 @@ BORDER_LEVELS = 6
 #: ... and a trimmed box is a picture only if at most BORDER_GAPS of its rows and of its
 #: columns are such a row or column.
 BORDER_GAPS = 0.03
+#: ``_trimmed``'s shortcut: a line's share of the border's colour counted exactly, against
+#: BORDER_SHARE less this (the shares cv2 averages in float32 are within 1e-6 of the exact).
+TRIM_MARGIN = 1e-3
 
 
 def _still(small: np.ndarray) -> np.ndarray:
@@ -161,7 +164,15 @@ def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
     or None when nothing is trimmed or what is left is a page."""
     frame = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
     level = int(np.median(frame))
-    near = cv2.inRange(small, max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS))
+    low, high = max(0, level - BORDER_LEVELS), min(255, level + BORDER_LEVELS)
+    # A picture reaching all four sides leaves nothing to trim, known from the frame's four
+    # lines before the whole image is mapped (a photo's usual case): each under BORDER_SHARE of
+    # the border's colour by a margin (TRIM_MARGIN) the float32 shares below cannot cross.
+    h, w = small.shape
+    lines = np.add.reduceat((frame >= low) & (frame <= high), [0, w, 2 * w, 2 * w + h])
+    if np.all(lines < (BORDER_SHARE - TRIM_MARGIN) * np.array([w, w, h, h])):
+        return None
+    near = cv2.inRange(small, low, high)
     # Shares of each row and column (inRange gives 255 for in range).
     row_share = cv2.reduce(near, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() / 255
     col_share = cv2.reduce(near, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() / 255
@@ -236,29 +247,31 @@ def _holes(small: np.ndarray) -> list[tuple[int, int, int, int]]:
     text is closed over, largest first, or none: a screenshot's pictures, found by what
     surrounds them (a picture itself may be flat in places, its watermark erased there by
     JPEG)."""
+    # A page is drawn: flat where it is its colours, which cover at least PAGE_SHARE of it, at
+    # least PAGE_FLAT of them flat. An image with fewer flat pixels in all is no page, known
+    # from its flat map alone (half a histogram's cost): a photo, even one whose commonest
+    # level is a night sky or a dark backdrop (noisy; the rocket's is 0.07 flat), stops here.
+    still = _still(small)
+    flat_count = cv2.countNonZero(still)
+    if flat_count < PAGE_FLAT * (PAGE_SHARE * small.size):
+        return []
     hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel()
     level = int(np.argmax(hist))
     common = np.zeros(256, bool)
     common[max(0, level - BORDER_LEVELS) : level + BORDER_LEVELS + 1] = True
-    # The levels flat along the frame (each strip's flat map is the whole map's there).
+    # The levels flat along the frame.
     frame = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
-    edge = np.concatenate(
-        [
-            _still(small[:2])[0],
-            _still(small[-2:])[-1],
-            _still(small[:, :2])[:, 0],
-            _still(small[:, -2:])[:, -1],
-        ]
-    )
+    edge = np.concatenate([still[0], still[-1], still[:, 0], still[:, -1]])
     reach = np.bincount(frame[edge > 0], minlength=256) >= PANEL_FRAME * frame.size
     # Counted from the histograms (exact in float32 up to 2^24 pixels; the grid is ~512 px on
-    # its short side): most photos stop here, unmapped, before their flat map is made.
+    # its short side), before the flat pixels' (a masked histogram, the dearest step here):
+    # the page's colours include its commonest level's, and no more of them are flat than
+    # all its flat pixels.
     wide = common | _widened(reach & (hist >= PANEL_SHARE * small.size))
     if float(hist[wide].sum()) < PAGE_SHARE * small.size:
         return []
-    # A page is drawn: flat where it is its colour. A photo's commonest level (a night sky, a
-    # dark backdrop) is noisy.
-    still = _still(small)
+    if flat_count < PAGE_FLAT * float(hist[common].sum()):
+        return []
     flat = cv2.calcHist([small], [0], still, [256], [0, 256]).ravel()
     colours = common | _widened(reach & (flat >= PANEL_SHARE * small.size))
     count = float(hist[colours].sum())
