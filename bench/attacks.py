@@ -268,6 +268,8 @@ def run(attacks: dict[str, Attack], ids: int, unmarked: bool, name: str) -> None
     """Each attack on each photo marked with ``ids`` identifiers, read from its pixels and (when
     it ends in an encoding) its bytes; then, with ``unmarked``, the same attacks on the unmarked
     photos. Table to stdout, JSON to bench/results/``name``.json."""
+    if not attacks:
+        raise SystemExit("no attack's name has what --only asked for: see the names in ATTACKS")
     pics = photos()
     print(f"{len(pics)} photos at 1 MP, {ids} identifiers each\n")
     hits: dict[str, list[bool]] = {n: [] for n in attacks}
