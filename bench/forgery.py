@@ -347,6 +347,7 @@ class Bench:
                     clipped=evidence.clipped_mask(decoded.rgb()),
                     orientation=found.orientation,
                     region=found.grid_region,
+                    aspect=found.aspect,
                 )
             )
         self.similarity = max((m.similarity for m in verdict.matches), default=0.0)

@@ -130,11 +130,13 @@ def _decode_reference(data: bytes) -> np.ndarray | None:
     return ref.astype(np.float32)
 
 
-def _into_reference(y: np.ndarray, scale: float, angle: float) -> np.ndarray:
-    """The image resampled onto the reference's grid (scale and tilt undone), trimmed to the
-    part that holds only image pixels (the corners a tilt brings in are cut off)."""
+def _into_reference(y: np.ndarray, scale: float, angle: float, aspect: float = 1.0) -> np.ndarray:
+    """The image resampled onto the reference's grid (scale, ``aspect`` and tilt undone),
+    trimmed to the part that holds only image pixels (the corners a tilt brings in are cut
+    off)."""
     h, w = y.shape
-    size = (max(1, round(w / scale)), max(1, round(h / scale)))
+    root = float(np.sqrt(aspect))
+    size = (max(1, round(w * root / scale)), max(1, round(h / (scale * root))))
     if size != (w, h):
         y = cv2.resize(y, size, interpolation=cv2.INTER_AREA if scale > 1 else cv2.INTER_LINEAR)
     if abs(angle) < 0.05:
@@ -234,6 +236,7 @@ def compare(
     clipped: np.ndarray | None = None,
     orientation: int = 0,
     region: tuple[int, int, int, int] | None = None,
+    aspect: float = 1.0,
 ) -> Likeness:
     """Compare an image (its luminance, any size) with a stored :func:`reference`.
 
@@ -248,6 +251,9 @@ def compare(
     the rest of the image as outside the registered one: the picture may be the registered
     image, the canvas around it is not (a caption beside a signed photo is not signed), so
     such an image is never the same as the registered one.
+
+    ``aspect``: the detector's ratio of y's scale to x's (``codec.Detection.aspect``: an image
+    resized without its aspect ratio), undone with the scale.
     """
     if clipped is not None and clipped.shape != luminance.shape[:2]:
         raise ValueError(
@@ -266,12 +272,14 @@ def compare(
         share = luminance.shape[0] * luminance.shape[1] / whole
         if min(luminance.shape[:2]) < 2 * BLOCK:
             return NONE
-    image = _upright(_into_reference(_base(luminance), scale, angle), orientation)
+    image = _upright(_into_reference(_base(luminance), scale, angle, aspect), orientation)
     # The mask through the same resampling as the image.
     lost = (
         None
         if clipped is None
-        else _upright(_into_reference(_base(clipped.astype(np.float32)), scale, angle), orientation)
+        else _upright(
+            _into_reference(_base(clipped.astype(np.float32)), scale, angle, aspect), orientation
+        )
     )
     if min(image.shape) < 2 * BLOCK:
         return NONE

@@ -177,6 +177,7 @@ def _candidates(
                 clipped=evidence.clipped_mask(decoded.rgb()),
                 orientation=found.orientation,
                 region=found.grid_region,
+                aspect=found.aspect,
             )
         match = Match(
             record.manifest_id, round(alike.agreeing, 3), MatchKind.WATERMARK, record.signer

@@ -130,10 +130,12 @@ class WatermarkResult:
             "(e.g. 'mirrored left to right'); null when it is as marked or nothing was found"
         ),
     ] = None
+    #: A resize without the aspect ratio (``codec.Detection.aspect``): y's scale over x's.
+    aspect: float = field(default=1.0, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
-        del d["scale"], d["angle"], d["sync_z"], d["orientation"], d["grid_region"]
+        del d["scale"], d["angle"], d["sync_z"], d["orientation"], d["grid_region"], d["aspect"]
         if self.mirrored_or_turned is not None:
             d["mirrored_or_turned"] = self.mirrored_or_turned.value  # the plain string in JSON
         return d
@@ -261,6 +263,7 @@ def _result(found: codec.Detection) -> WatermarkResult:
         list(found.region) if found.detected and found.region else None,
         # Without a detection, the orientation is only where noise peaked highest.
         orientation_of(found.orientation) if found.detected else None,
+        aspect=found.aspect,
     )
 
 
