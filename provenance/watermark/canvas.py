@@ -97,6 +97,11 @@ class Canvas:
         return _trimmed(self._small)
 
     @cached_property
+    def _still(self) -> np.ndarray:
+        """``_still`` of ``_small`` (for narrowing its holes)."""
+        return _still(self._small)
+
+    @cached_property
     def _holes(self) -> list[tuple[int, int, int, int]]:
         """``_holes``' boxes on the grid of ``_small``."""
         return _holes(self._small)
@@ -122,14 +127,17 @@ class Canvas:
         h, w = self.image.shape[:2]
         k = w / small.shape[1]
         out = []
-        for bx, by, bw, bh in found:
-            # Taken in: the busy map reaches a pixel past the picture, JPEG's ringing further,
-            # and a hole is found to LABEL_STEP pixels.
-            dx, dy = round(bw * CANVAS_INSET) + LABEL_STEP, round(bh * CANVAS_INSET) + LABEL_STEP
-            x0, y0 = round((bx + dx) * k), round((by + dy) * k)
-            x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
-            if min(x1 - x0, y1 - y0) >= least:
-                out.append((x0, y0, x1 - x0, y1 - y0))
+        for hole in found:
+            # A hole narrowed (``_tightened``), or whole where the narrowed one is under least.
+            narrowed = [] if hole == trimmed else [_tightened(self._still, hole)]
+            for bx, by, bw, bh in [*narrowed, hole]:
+                dx = round(bw * CANVAS_INSET) + LABEL_STEP
+                dy = round(bh * CANVAS_INSET) + LABEL_STEP
+                x0, y0 = round((bx + dx) * k), round((by + dy) * k)
+                x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
+                if min(x1 - x0, y1 - y0) >= least:
+                    out.append((x0, y0, x1 - x0, y1 - y0))
+                    break
         return out
 
     def box(
@@ -189,6 +197,12 @@ def _trimmed(small: np.ndarray) -> tuple[int, int, int, int] | None:
     # colour is looked at only for a box the border's colour passes.
     inside = near[y0:y1, x0:x1]
     if _gaps(inside) > BORDER_GAPS:
+        return None
+    # ... nor flat over 3x3 in any colour: a page inset by its margin (a sidebar, a header
+    # bar, a card of other colours than the margin's) has no row or column of the margin's
+    # colour across it, but rows and columns flat along panels and gaps (a panel's edge is
+    # a few pixels, under 1 - BORDER_SHARE of a line).
+    if _gaps(cv2.bitwise_or(inside, _still(small[y0:y1, x0:x1]) * np.uint8(255))) > BORDER_GAPS:
         return None
     # ... a page's colour reaches the frame too; a flat backdrop inside a picture (an icon's
     # yellow) does not.
@@ -292,6 +306,44 @@ def _holes(small: np.ndarray) -> list[tuple[int, int, int, int]]:
     return _largest(cv2.bitwise_not(page) // 255)
 
 
+#: A hole's rows and columns at least EDGE_STILL constant over 3x3 are not the picture: a
+#: card's padding and its lines of text (a caption, a byline) closed into the picture's hole.
+#: Measured on Chromium screenshots: a short line of text 0.76 flat as PNG, 0.63-0.67 as JPEG 85;
+#: a picture's rows 0-0.05, JPEG's ringing along its edge 0.3-0.44.
+EDGE_STILL = 0.5
+#: ... narrowed only to at least TIGHT_LEAST of its width and height: a card's byline and
+#: caption left 0.76-0.96 of its side on Chromium screenshots, where a flat synthetic picture
+#: (``C.jpg``, its flat half about 0.5 flat in a JPEG 85 page) would be cut to 0.61.
+TIGHT_LEAST = 0.7
+
+
+def _tightened(still: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """``box`` narrowed to its longest runs of rows and of columns under EDGE_STILL flat in
+    the 0/1 map ``still`` (a picture; the lines of text and padding beside it are flat, and a
+    card's soft shadow or rounded edge a few busy lines apart)."""
+    x, y, w, h = box
+    part = still[y : y + h, x : x + w]
+    rows = _run(cv2.reduce(part, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() < EDGE_STILL)
+    cols = _run(cv2.reduce(part, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() < EDGE_STILL)
+    # Narrowed by more than TIGHT_LEAST, the hole is no picture with text beside it (a photo's
+    # flat bands, a page's blocks) and is kept whole, as before.
+    if rows is None or cols is None:
+        return box
+    if cols[1] - cols[0] < TIGHT_LEAST * w or rows[1] - rows[0] < TIGHT_LEAST * h:
+        return box
+    return x + cols[0], y + rows[0], cols[1] - cols[0], rows[1] - rows[0]
+
+
+def _run(busy: np.ndarray) -> tuple[int, int] | None:
+    """(start, end) of the longest run of True in a bool line, or None if there is none."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], busy.view(np.int8), [0]])))
+    if len(edges) == 0:
+        return None
+    starts, ends = edges[::2], edges[1::2]
+    longest = int(np.argmax(ends - starts))
+    return int(starts[longest]), int(ends[longest])
+
+
 def _widened(levels: np.ndarray) -> np.ndarray:
     """The levels within PANEL_LEVELS of a set one (a 256 bool map)."""
     return np.convolve(levels.astype(np.float32), np.ones(2 * PANEL_LEVELS + 1), "same") > 0
@@ -312,8 +364,11 @@ def _largest(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     order = 1 + np.argsort(-areas, kind="stable")[:CANVAS_CANDIDATES]
     first = int(stats[order[0], cv2.CC_STAT_AREA])
     boxes = []
+    fx, fy, fw, fh = (int(v) for v in stats[order[0], :4])
     for i in order:
-        if stats[i, cv2.CC_STAT_AREA] >= CANDIDATE_SHARE * first:
-            bx, by, bw, bh = (int(v) * LABEL_STEP for v in stats[i, :4])
-            boxes.append((bx, by, bw, bh))
+        bx, by, bw, bh = (int(v) for v in stats[i, :4])
+        # A block around the first (a page's panels, a card's frame) is no second picture.
+        around = bx <= fx and by <= fy and bx + bw >= fx + fw and by + bh >= fy + fh
+        if stats[i, cv2.CC_STAT_AREA] >= CANDIDATE_SHARE * first and (i == order[0] or not around):
+            boxes.append((bx * LABEL_STEP, by * LABEL_STEP, bw * LABEL_STEP, bh * LABEL_STEP))
     return boxes
