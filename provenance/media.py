@@ -570,6 +570,32 @@ def _jpeg_segments(jpeg: bytes | memoryview) -> Iterator[tuple[int, int, int]]:
         pos = end
 
 
+def cut_short(data: bytes | memoryview, media_type: str) -> bool:
+    """Whether the bytes end before the format's own end: a JPEG with no EOI after its first
+    scan (or ending inside a header segment), a PNG without IEND, a WebP shorter than its RIFF
+    header declares. The sign of an incomplete copy (an interrupted download or transfer), read
+    from the structure alone in one pass (no decode). False for other formats and for bytes
+    that are not the format at all (those are another error's to word)."""
+    if media_type == "image/png" and bytes(data[:8]) == _PNG_SIGNATURE:
+        kinds = [kind for kind, _, _ in _png_chunks(data)]
+        return not kinds or kinds[-1] != b"IEND"
+    if media_type == "image/webp" and bytes(data[:4]) == b"RIFF":
+        return int.from_bytes(data[4:8], "little") + 8 > len(data)
+    if media_type != "image/jpeg" or bytes(data[:2]) != _SOI:
+        return False
+    pos = max((end for _, _, end in _jpeg_segments(data)), default=len(_SOI))
+    while pos + 1 < len(data) and data[pos] == 0xFF and data[pos + 1] == 0xFF:
+        pos += 1  # fill bytes before a marker
+    if pos + 4 > len(data):
+        return True  # ends within the segments before the scan
+    if data[pos] != 0xFF:
+        return False  # not a marker where one belongs: damaged, not ours to name
+    if data[pos + 1] != _SOS:
+        return True  # the segment there runs past the end of the bytes
+    # Entropy-coded data escapes every 0xFF (0xFF00), so the scan holds no EOI of its own.
+    return bytes(data).find(b"\xff\xd9", pos) < 0
+
+
 _JFIF = b"JFIF\x00"
 
 
