@@ -19,6 +19,7 @@ from .errors import (
     InputError,
     MalformedAssetError,
     OutputError,
+    Remedy,
     TooManyPixelsError,
     UnsupportedMediaError,
 )
@@ -204,10 +205,13 @@ def media_type_of(
             return TEXT if text else str(named)
         if named and not data:
             return named
-    if not by_name and is_text(data):
+    if data and is_text(data):
+        # Whatever the name says ("t.jpg"): "not JPEG, nor in any other format this tool
+        # reads (... and UTF-8 text)" contradicted itself for a text.
         raise UnsupportedMediaError(
             f"{label}: its bytes are text, not in any media format this tool reads",
             hint="to check it as text, give its type as text/plain",
+            remedy=Remedy.READ_AS_TEXT,
         )
     claimed = "UTF-8 text" if text else _format_name(named or declared or "")
     raise UnsupportedMediaError(
