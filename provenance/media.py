@@ -277,9 +277,33 @@ def too_many_pixels(name: str, width: int, height: int) -> TooManyPixelsError:
     """The error for an image over MAX_PIXELS, the same from every decoder: what the limit is,
     and what to do."""
     return TooManyPixelsError(
-        f"{name}: {width}x{height} pixels is more than this tool decodes",
+        f"{name}: it declares {megapixels(width, height)}, more than this tool decodes",
         hint=f"the limit is {MAX_PIXELS // 1_000_000} megapixels: use a smaller rendition of it",
     )
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """The width and height an image's header declares, None if no Pillow format reads it.
+
+    For an image Pillow refuses to open as a decompression bomb (``Image.open`` checks the size
+    after reading the header, and says only "more than N pixels"): each format's reader, the
+    way ``Image.open`` picks it, reads the header without that check; nothing is decoded."""
+    Image.init()
+    for kind in Image.ID:
+        factory, accept = Image.OPEN[kind]
+        if accept is not None and accept(data[:16]) is not True:
+            continue
+        try:
+            with factory(io.BytesIO(data), "") as image:
+                return image.size
+        except Exception:  # not this format (each reader raises its own error): the next one
+            continue
+    return None
+
+
+def megapixels(width: int, height: int) -> str:
+    """A declared size in words: "2147483648x2147483648 pixels (4,611,686,018,427 megapixels)"."""
+    return f"{width}x{height} pixels ({width * height / 1e6:,.0f} megapixels)"
 
 
 def open_image(data: bytes, name: str = "image") -> Image.Image:
@@ -293,7 +317,14 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
                 raise too_many_pixels(name, image.width, image.height)
             image.load()
         except Image.DecompressionBombError:
-            raise TooManyPixelsError(f"{name}: refused as a decompression bomb") from None
+            size = declared_size(data)
+            if size is not None:
+                raise too_many_pixels(name, *size) from None
+            raise TooManyPixelsError(
+                f"{name}: refused as a decompression bomb",
+                hint=f"the limit is {MAX_PIXELS // 1_000_000} megapixels: if it is a real image, "
+                "use a smaller rendition of it",
+            ) from None
         except Image.UnidentifiedImageError:
             # Bytes in no format at all get the one error every command gives them (which
             # format they are not, what to do); Pillow's own message names its in-memory

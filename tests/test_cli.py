@@ -68,9 +68,11 @@ def _png_header(width: int, height: int) -> bytes:
     [
         (lambda: PHOTOS[0].read_bytes()[:20_000], "truncated", "use a complete copy"),
         (
+            # Pillow refuses it outright: the size it declares is read from its header anyway,
+            # and the limit named (it was "refused as a decompression bomb", no figure at all).
             lambda: _png_header(100_000, 100_000),
-            "decompression bomb",
-            "use a smaller rendition of it",
+            "it declares 100000x100000 pixels (10,000 megapixels)",
+            "the limit is 100 megapixels: use a smaller rendition of it",
         ),
         (
             lambda: _png_header(12_000, 10_000),

@@ -250,6 +250,33 @@ async def test_decompression_bomb_is_refused(server):
     assert status == 413 and body["error"]["code"] == "too_many_pixels"
 
 
+def test_a_bomb_refusal_states_the_size_it_declares():
+    """Pillow refuses a 2^31 x 2^31 PNG before giving its size: the refusal said "more than 179
+    megapixels"; it names what the header declares, and the limit."""
+    import struct
+    import zlib
+
+    from extension_api.jobs import check_pixels
+    from provenance import TooManyPixelsError
+    from provenance.media import png_chunk
+
+    side = 2**31
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + png_chunk(b"IEND", b"")
+    )
+    with pytest.raises(TooManyPixelsError) as caught:
+        check_pixels(png, 50_000_000)
+    assert str(caught.value) == (
+        "the image is refused as a decompression bomb: it declares 2147483648x2147483648 "
+        "pixels (4,611,686,018,427 megapixels) (the limit is 50 megapixels; send a "
+        "smaller rendition)"
+    )
+
+
 async def test_body_size_limit(settings, files):
     small = Settings(**{**settings.__dict__, "max_body": 10_000})
     with LiveServer(small) as live:
