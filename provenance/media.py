@@ -303,7 +303,10 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
 
 def megapixels(width: int, height: int) -> str:
     """A declared size in words: "2147483648x2147483648 pixels (4,611,686,018,427 megapixels)"."""
-    return f"{width}x{height} pixels ({width * height / 1e6:,.0f} megapixels)"
+    count = width * height / 1e6
+    # Whole megapixels, but two figures below ten (a lowered limit: not "0 megapixels").
+    words = f"{count:,.0f}" if count >= 10 else f"{count:.2g}"
+    return f"{width}x{height} pixels ({words} megapixels)"
 
 
 def open_image(data: bytes, name: str = "image") -> Image.Image:
