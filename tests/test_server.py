@@ -124,6 +124,16 @@ async def test_verdict_is_the_librarys(server, files, settings):
         assert body == expected
 
 
+async def test_a_signed_jpeg_cut_short_is_an_incomplete_copy_in_the_json(server, files):
+    """The server's JSON is the library's verdict: a truncated copy of a signed JPEG says it is
+    cut short rather than changed after signing, and stays Invalid."""
+    cut = files.signed[: len(files.signed) * 9 // 10]
+    status, body, _ = await _post(f"{server.url}/v1/verify", cut)
+    assert status == 200 and body["credentials"]["state"] == "Invalid"
+    assert "the file is cut short (an incomplete copy: get a complete one)" in body["summary"]
+    assert "changed after it was signed" not in body["summary"]
+
+
 async def test_a_small_images_verdict_says_it_was_not_searched(server, settings):
     """The CLI's line and the server's JSON are the library's one verdict: an image under the
     detector's minimum says why it was not searched for a watermark."""
