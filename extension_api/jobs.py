@@ -26,6 +26,7 @@ from provenance import (
     register_manifest,
     verify,
 )
+from provenance.media import declared_size, megapixels
 
 from .settings import Settings
 
@@ -61,18 +62,23 @@ def check_pixels(data: bytes, budget: int) -> None:
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
     except Image.DecompressionBombError:
-        # Pillow refuses to open it, so its size is not known here (the message used to give
-        # the budget as both sides, "50000000x50000000"), only that it is far over the budget.
+        # Pillow refuses to open it and says only "more than N pixels": read the size its
+        # header declares without that check (None only if no reader can).
+        size = declared_size(data)
+        declared = (
+            megapixels(*size)
+            if size
+            else f"more than {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels"
+        )
         raise TooManyPixelsError(
-            "the image is refused as a decompression bomb: it declares more than "
-            f"{2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels",
+            f"the image is refused as a decompression bomb: it declares {declared}",
             hint=f"the limit is {budget / 1e6:g} megapixels; send a smaller rendition",
         ) from None
     except Exception:  # not an image, or a header Pillow cannot read: the library decides
         return
     if width * height > budget:
         raise TooManyPixelsError(
-            f"the image is {width}x{height} pixels, more than this server decodes per request",
+            f"the image is {megapixels(width, height)}, more than this server decodes per request",
             hint=f"the limit is {budget / 1e6:g} megapixels; send a smaller rendition",
         )
 

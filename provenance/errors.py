@@ -40,6 +40,8 @@ class Remedy(StrEnum):
     NAME_REGISTRY = "name-registry"
     #: A new lineage needs a watermark identifier issued to the client first.
     ISSUE_WATERMARK_ID = "issue-watermark-id"
+    #: The bytes are text, not the media their name or declared type says: read them as text.
+    READ_AS_TEXT = "read-as-text"
 
 
 class ProvenanceError(Exception):

@@ -19,6 +19,7 @@ from .errors import (
     InputError,
     MalformedAssetError,
     OutputError,
+    Remedy,
     TooManyPixelsError,
     UnsupportedMediaError,
 )
@@ -204,10 +205,13 @@ def media_type_of(
             return TEXT if text else str(named)
         if named and not data:
             return named
-    if not by_name and is_text(data):
+    if data and is_text(data):
+        # Whatever the name says ("t.jpg"): "not JPEG, nor in any other format this tool
+        # reads (... and UTF-8 text)" contradicted itself for a text.
         raise UnsupportedMediaError(
             f"{label}: its bytes are text, not in any media format this tool reads",
             hint="to check it as text, give its type as text/plain",
+            remedy=Remedy.READ_AS_TEXT,
         )
     claimed = "UTF-8 text" if text else _format_name(named or declared or "")
     raise UnsupportedMediaError(
@@ -273,9 +277,36 @@ def too_many_pixels(name: str, width: int, height: int) -> TooManyPixelsError:
     """The error for an image over MAX_PIXELS, the same from every decoder: what the limit is,
     and what to do."""
     return TooManyPixelsError(
-        f"{name}: {width}x{height} pixels is more than this tool decodes",
+        f"{name}: it declares {megapixels(width, height)}, more than this tool decodes",
         hint=f"the limit is {MAX_PIXELS // 1_000_000} megapixels: use a smaller rendition of it",
     )
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """The width and height an image's header declares, None if no Pillow format reads it.
+
+    For an image Pillow refuses to open as a decompression bomb (``Image.open`` checks the size
+    after reading the header, and says only "more than N pixels"): each format's reader, the
+    way ``Image.open`` picks it, reads the header without that check; nothing is decoded."""
+    Image.init()
+    for kind in Image.ID:
+        factory, accept = Image.OPEN[kind]
+        if accept is not None and accept(data[:16]) is not True:
+            continue
+        try:
+            with factory(io.BytesIO(data), "") as image:
+                return image.size
+        except Exception:  # not this format (each reader raises its own error): the next one
+            continue
+    return None
+
+
+def megapixels(width: int, height: int) -> str:
+    """A declared size in words: "2147483648x2147483648 pixels (4,611,686,018,427 megapixels)"."""
+    count = width * height / 1e6
+    # Whole megapixels, but two figures below ten (a lowered limit: not "0 megapixels").
+    words = f"{count:,.0f}" if count >= 10 else f"{count:.2g}"
+    return f"{width}x{height} pixels ({words} megapixels)"
 
 
 def open_image(data: bytes, name: str = "image") -> Image.Image:
@@ -289,7 +320,14 @@ def open_image(data: bytes, name: str = "image") -> Image.Image:
                 raise too_many_pixels(name, image.width, image.height)
             image.load()
         except Image.DecompressionBombError:
-            raise TooManyPixelsError(f"{name}: refused as a decompression bomb") from None
+            size = declared_size(data)
+            if size is not None:
+                raise too_many_pixels(name, *size) from None
+            raise TooManyPixelsError(
+                f"{name}: refused as a decompression bomb",
+                hint=f"the limit is {MAX_PIXELS // 1_000_000} megapixels: if it is a real image, "
+                "use a smaller rendition of it",
+            ) from None
         except Image.UnidentifiedImageError:
             # Bytes in no format at all get the one error every command gives them (which
             # format they are not, what to do); Pillow's own message names its in-memory
@@ -568,6 +606,32 @@ def _jpeg_segments(jpeg: bytes | memoryview) -> Iterator[tuple[int, int, int]]:
             return
         yield marker, pos, end
         pos = end
+
+
+def cut_short(data: bytes | memoryview, media_type: str) -> bool:
+    """Whether the bytes end before the format's own end: a JPEG with no EOI after its first
+    scan (or ending inside a header segment), a PNG without IEND, a WebP shorter than its RIFF
+    header declares. The sign of an incomplete copy (an interrupted download or transfer), read
+    from the structure alone in one pass (no decode). False for other formats and for bytes
+    that are not the format at all (those are another error's to word)."""
+    if media_type == "image/png" and bytes(data[:8]) == _PNG_SIGNATURE:
+        kinds = [kind for kind, _, _ in _png_chunks(data)]
+        return not kinds or kinds[-1] != b"IEND"
+    if media_type == "image/webp" and bytes(data[:4]) == b"RIFF":
+        return int.from_bytes(data[4:8], "little") + 8 > len(data)
+    if media_type != "image/jpeg" or bytes(data[:2]) != _SOI:
+        return False
+    pos = max((end for _, _, end in _jpeg_segments(data)), default=len(_SOI))
+    while pos + 1 < len(data) and data[pos] == 0xFF and data[pos + 1] == 0xFF:
+        pos += 1  # fill bytes before a marker
+    if pos + 4 > len(data):
+        return True  # ends within the segments before the scan
+    if data[pos] != 0xFF:
+        return False  # not a marker where one belongs: damaged, not ours to name
+    if data[pos + 1] != _SOS:
+        return True  # the segment there runs past the end of the bytes
+    # Entropy-coded data escapes every 0xFF (0xFF00), so the scan holds no EOI of its own.
+    return bytes(data).find(b"\xff\xd9", pos) < 0
 
 
 _JFIF = b"JFIF\x00"

@@ -139,6 +139,17 @@ FAILURE_WORDS = {
     "manifest.text.multipleWrappers": "the text holds more than one manifest",
 }
 
+#: Hard-binding codes: the signed content's bytes no longer hash as signed.
+HARD_BINDING = frozenset(
+    {"assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch"}
+)
+#: Why the content no longer matches its signature when the file ends before its format's end
+#: (``media.cut_short``): an incomplete copy, not an edit; getting a complete one is the remedy.
+CUT_SHORT_WORDS = (
+    "the file is cut short (an incomplete copy: get a complete one), which is why the content "
+    "no longer matches its signature"
+)
+
 #: Codes that describe trust or informational matters rather than damage; an Invalid summary
 #: names the first failure not in this set.
 UNTRUSTED = "signingCredential.untrusted"
@@ -579,7 +590,7 @@ def _untrusted_ingredient(credentials: Credentials) -> str | None:
     return "an ingredient" if UNTRUSTED in credentials.ingredient_failures else None
 
 
-def _failure_reason(credentials: Credentials) -> str:
+def _failure_reason(credentials: Credentials, cut_short: bool = False) -> str:
     failures = credentials.failures
     damage = [c for c in failures if c not in NOT_DAMAGE]
     if not damage:
@@ -591,6 +602,8 @@ def _failure_reason(credentials: Credentials) -> str:
     if not damage:
         return "the validator reported a failure"
     code = damage[0]
+    if cut_short and code in HARD_BINDING:
+        return f"{CUT_SHORT_WORDS} ({code})"
     return f"{FAILURE_WORDS[code]} ({code})" if code in FAILURE_WORDS else code
 
 
@@ -609,12 +622,15 @@ def summarize(
     text_watermark: dict[str, Any] | None = None,
     text_keys: int | None = None,
     trust_configured: bool = True,
+    cut_short: bool = False,
 ) -> str:
     """One plain sentence (or two) a reader understands.
 
     For text, ``text_watermark`` is the language-model watermark test and ``text_keys`` the
     number of keys it was run with (None for other media). ``trust_configured``: whether the
     verifier had any trust list or anchor (without one, no signer can be trusted).
+    ``cut_short``: the file ends before its format's end (``media.cut_short``), so a hash
+    mismatch is worded as an incomplete copy rather than an edit.
     """
     text_hit = text_watermark if text_watermark and text_watermark.get("detected") else None
     found = credentials.source is not None
@@ -700,7 +716,7 @@ def summarize(
     who = who or "an unidentified signer"
     if invalid:
         trust = (
-            f"The credentials are invalid: {_failure_reason(credentials)}; "
+            f"The credentials are invalid: {_failure_reason(credentials, cut_short)}; "
             "they cannot be relied on."
         )
     elif credentials.state == TRUSTED:

@@ -31,7 +31,7 @@ from .fingerprint import (
     sketch_similarity,
     text_sketch,
 )
-from .media import PIXEL_TYPES, TEXT, decode_text, media_type_of, read_input
+from .media import PIXEL_TYPES, TEXT, cut_short, decode_text, media_type_of, read_input
 from .registry import ManifestRegistry, RegisteredManifest
 from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
 from .text_manifest import HASH_MATCH as TEXT_HASH_MATCH
@@ -39,6 +39,7 @@ from .text_manifest import HASH_MISMATCH as TEXT_HASH_MISMATCH
 from .text_manifest import read_text_manifest, strip_wrappers, without_bom
 from .trust import TrustPolicy
 from .verdict import (
+    HARD_BINDING,
     AIOrigin,
     Credentials,
     Evidence,
@@ -76,12 +77,6 @@ TEXT_CANDIDATES, TEXT_PREFILTER = 50, 0.55
 TOO_SMALL = (
     f"the image is too small to carry the watermark (its short side is under {DETECT_MIN_SIDE} px)"
 )
-#: Hard-binding codes that are expected when a manifest is applied to a re-encoded copy.
-_HARD_BINDING = {
-    "assertion.dataHash.mismatch",
-    "assertion.bmffHash.mismatch",
-    "assertion.boxesHash.mismatch",
-}
 
 
 @dataclass(frozen=True)
@@ -115,8 +110,8 @@ def _recovered(
         raise ManifestError(f"{label}: the stored manifest {record.manifest_id} is unreadable")
     report = found.report
     embedded = credentials_from_report(report, None)
-    hard = [c for c in embedded.failures if c in _HARD_BINDING]
-    failures = [c for c in embedded.failures if c not in _HARD_BINDING]
+    hard = [c for c in embedded.failures if c in HARD_BINDING]
+    failures = [c for c in embedded.failures if c not in HARD_BINDING]
     credentials = replace(
         embedded,
         failures=failures,
@@ -458,7 +453,16 @@ def verify(
         sha256=digest,
         credentials=credentials,
         ai=ai,
-        summary=summarize(credentials, ai, found, matches, trust_configured=policy.configured),
+        summary=summarize(
+            credentials,
+            ai,
+            found,
+            matches,
+            trust_configured=policy.configured,
+            # Looked for only when the hash fails: one pass over the bytes, and only then.
+            cut_short=bool(HARD_BINDING.intersection(credentials.failures))
+            and cut_short(data, media_type),
+        ),
         watermark=found,
         watermark_skipped=skipped,
         matches=matches,

@@ -68,9 +68,11 @@ def _png_header(width: int, height: int) -> bytes:
     [
         (lambda: PHOTOS[0].read_bytes()[:20_000], "truncated", "use a complete copy"),
         (
+            # Pillow refuses it outright: the size it declares is read from its header anyway,
+            # and the limit named (it was "refused as a decompression bomb", no figure at all).
             lambda: _png_header(100_000, 100_000),
-            "decompression bomb",
-            "use a smaller rendition of it",
+            "it declares 100000x100000 pixels (10,000 megapixels)",
+            "the limit is 100 megapixels: use a smaller rendition of it",
         ),
         (
             lambda: _png_header(12_000, 10_000),
@@ -103,6 +105,21 @@ def test_random_bytes_named_jpg_say_what_to_do(tmp_path, keys, capsys, command):
         f"provenance: error: {path}: its bytes are not JPEG, nor in any other format this tool "
         f"reads ({NOT_MEDIA_HINT})"
     )
+
+
+def test_text_named_jpg_is_said_to_be_text(tmp_path, capsys):
+    """A UTF-8 text named t.jpg was "not JPEG, nor in any other format this tool reads (...
+    this tool reads ... and UTF-8 text)": the bytes are text, and --text reads them as such."""
+    path = tmp_path / "t.jpg"
+    path.write_text("hi\n")
+    code, out, err = run(capsys, "verify", str(path))
+    assert code == 1 and not out
+    assert err.strip() == (
+        f"provenance: error: {path}: its bytes are text, not in any media format this tool "
+        "reads (to check it as text, use `provenance verify --text`, or name it .txt)"
+    )
+    code, out, _ = run(capsys, "verify", "--text", str(path))
+    assert code == 0 and "No Content Credentials found" in out
 
 
 def test_sign_batch_keeps_going_after_a_bad_file(tmp_path, keys, capsys):

@@ -124,6 +124,16 @@ async def test_verdict_is_the_librarys(server, files, settings):
         assert body == expected
 
 
+async def test_a_signed_jpeg_cut_short_is_an_incomplete_copy_in_the_json(server, files):
+    """The server's JSON is the library's verdict: a truncated copy of a signed JPEG says it is
+    cut short rather than changed after signing, and stays Invalid."""
+    cut = files.signed[: len(files.signed) * 9 // 10]
+    status, body, _ = await _post(f"{server.url}/v1/verify", cut)
+    assert status == 200 and body["credentials"]["state"] == "Invalid"
+    assert "the file is cut short (an incomplete copy: get a complete one)" in body["summary"]
+    assert "changed after it was signed" not in body["summary"]
+
+
 async def test_a_small_images_verdict_says_it_was_not_searched(server, settings):
     """The CLI's line and the server's JSON are the library's one verdict: an image under the
     detector's minimum says why it was not searched for a watermark."""
@@ -248,6 +258,33 @@ async def test_decompression_bomb_is_refused(server):
     assert len(bomb.getvalue()) < 1_000_000
     status, body, _ = await _post(f"{server.url}/v1/verify", bomb.getvalue())
     assert status == 413 and body["error"]["code"] == "too_many_pixels"
+
+
+def test_a_bomb_refusal_states_the_size_it_declares():
+    """Pillow refuses a 2^31 x 2^31 PNG before giving its size: the refusal said "more than 179
+    megapixels"; it names what the header declares, and the limit."""
+    import struct
+    import zlib
+
+    from extension_api.jobs import check_pixels
+    from provenance import TooManyPixelsError
+    from provenance.media import png_chunk
+
+    side = 2**31
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + png_chunk(b"IEND", b"")
+    )
+    with pytest.raises(TooManyPixelsError) as caught:
+        check_pixels(png, 50_000_000)
+    assert str(caught.value) == (
+        "the image is refused as a decompression bomb: it declares 2147483648x2147483648 "
+        "pixels (4,611,686,018,427 megapixels) (the limit is 50 megapixels; send a "
+        "smaller rendition)"
+    )
 
 
 async def test_body_size_limit(settings, files):

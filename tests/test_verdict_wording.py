@@ -139,3 +139,56 @@ def test_unreadable_text_wrappers_are_worded_alike():
         timeout=60,
     )
     assert json.loads(done.stdout) == [summarize_unreadable_text(p) for p in problems]
+
+
+def _signed(tmp_path: Path, credentials, suffix: str) -> bytes:
+    from PIL import Image
+
+    source = tmp_path / f"in{suffix}"
+    Image.open(PHOTOS[0]).convert("RGB").save(source)
+    signed = tmp_path / f"signed{suffix}"
+    sign(source, credentials, SignOptions(AI), output=signed)
+    return signed.read_bytes()
+
+
+def test_a_signed_jpeg_cut_short_is_called_an_incomplete_copy(tmp_path, credentials, trusted):
+    """A truncated download fails its hash like an edit would; the verdict says it is an
+    incomplete copy (still Invalid: the signature does not cover these bytes)."""
+    from provenance.media import cut_short
+
+    data = _signed(tmp_path, credentials, ".jpg")
+    assert not cut_short(data, "image/jpeg")
+    assert "cut short" not in verify(data, policy=trusted).summary
+    cut = data[: len(data) * 9 // 10]
+    assert cut_short(cut, "image/jpeg")
+    verdict = verify(cut, policy=trusted)
+    assert verdict.credentials.state == "Invalid"
+    assert "the file is cut short (an incomplete copy: get a complete one)" in verdict.summary
+    assert "no longer matches its signature (assertion.dataHash.mismatch)" in verdict.summary
+    assert "changed after it was signed" not in verdict.summary
+
+
+def test_a_signed_png_cut_short_is_refused_as_one(tmp_path, credentials, trusted):
+    """c2pa cannot parse a PNG cut short (even one only without IEND): the error says so."""
+    from provenance.errors import MalformedAssetError
+    from provenance.media import cut_short
+
+    data = _signed(tmp_path, credentials, ".png")
+    assert not cut_short(data, "image/png")
+    for cut in (data[:-12], data[: len(data) * 9 // 10]):
+        assert cut_short(cut, "image/png")
+        with pytest.raises(MalformedAssetError) as caught:
+            verify(cut, policy=trusted)
+        assert "cut short" in str(caught.value)
+
+
+def test_cut_short_reads_the_structure_only():
+    from provenance.media import cut_short
+
+    jpeg = b"\xff\xd8\xff\xe0\x00\x04ab\xff\xda\x00\x02" + b"\x12\xff\x00\x34"
+    assert cut_short(jpeg, "image/jpeg")
+    assert not cut_short(jpeg + b"\xff\xd9", "image/jpeg")
+    assert not cut_short(jpeg + b"\xff\xd9trailing", "image/jpeg")
+    assert cut_short(b"\xff\xd8\xff\xe0\x01\x00ab", "image/jpeg")  # inside a header segment
+    assert not cut_short(b"hello", "image/jpeg")
+    assert cut_short(b"RIFF\xff\x00\x00\x00WEBPVP8 ", "image/webp")

@@ -1059,7 +1059,7 @@ def test_an_image_over_the_pixel_limit_is_refused_saying_the_limit(tmp_path, cap
     Image.new("RGB", (400, 300), "white").save(path)
     assert main(["watermark", "detect", str(path)]) != 0
     err = capsys.readouterr().err
-    assert "400x300 pixels is more than this tool decodes" in err
+    assert "it declares 400x300 pixels (0.12 megapixels), more than this tool decodes" in err
     assert "the limit is 100 megapixels" in err, err
 
 

@@ -24,6 +24,7 @@ CLI_HINTS: dict[Remedy, str] = {
     "--registry, or use the bytes your signing code got from c2pa's Builder.sign",
     Remedy.ISSUE_WATERMARK_ID: "ask the service for an identifier (POST /v1/watermark-ids) and "
     "sign with --watermark-id",
+    Remedy.READ_AS_TEXT: "to check it as text, use `provenance verify --text`, or name it .txt",
 }
 
 
