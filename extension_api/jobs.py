@@ -21,12 +21,13 @@ from provenance import (
     RegisteredManifest,
     TooManyPixelsError,
     WatermarkSizeError,
+    declared_size,
     find_matches,
     media_type_of,
+    megapixels,
     register_manifest,
     verify,
 )
-from provenance.media import declared_size, megapixels
 
 from .settings import Settings
 

@@ -38,7 +38,7 @@ from .errors import (
 )
 from .keys import KeyAlg, KeyPaths, SigningKeys, default_keys_dir, init_keys
 from .manifest import AI_SOURCE_TYPES, SOURCE_TYPES, ManifestSpec, resolve_source_type
-from .media import declared_text, media_type_of
+from .media import declared_size, declared_text, media_type_of, megapixels
 from .register import register_manifest
 from .registry import (
     AsyncManifestRegistry,
@@ -145,6 +145,7 @@ __all__ = [
     "WatermarkSizeError",
     "__version__",
     "binding_value",
+    "declared_size",
     "declared_text",
     "default_keys_dir",
     "default_registry_location",
@@ -154,6 +155,7 @@ __all__ = [
     "is_postgres_url",
     "manifest_thumbnail",
     "media_type_of",
+    "megapixels",
     "options",
     "os_error_line",
     "payload_hex",
