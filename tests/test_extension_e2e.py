@@ -129,6 +129,21 @@ def browser(backend, keys):
         yield context, worker
 
 
+def _one_image_page(html: str, name: str, jpeg: bytes) -> web.Application:
+    """A site whose page "/" is ``html`` and whose "/``name``" is the JPEG ``jpeg``."""
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=jpeg, content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get(f"/{name}", image)
+    return app
+
+
 def _badge(page, name: str):
     """The badge of the page's own image ``name`` (same origin as the page)."""
     url = urlsplit(page.url)
@@ -431,17 +446,8 @@ def test_a_watermark_naming_nothing_stored_is_not_called_a_possible_match(browse
     marked = embed_rgb(np.asarray(Image.open(PHOTOS[2]).convert("RGB")), 0x00C0FFEE42)
     buf = io.BytesIO()
     Image.fromarray(marked).save(buf, format="JPEG", quality=90)
-    app = web.Application()
-
-    async def index(_: web.Request) -> web.Response:
-        html = "<!doctype html><body><img src='/marked.jpg' alt='w' width='400'></body>"
-        return web.Response(text=html, content_type="text/html")
-
-    async def image(_: web.Request) -> web.Response:
-        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
-
-    app.router.add_get("/", index)
-    app.router.add_get("/marked.jpg", image)
+    html = "<!doctype html><body><img src='/marked.jpg' alt='w' width='400'></body>"
+    app = _one_image_page(html, "marked.jpg", buf.getvalue())
     with LiveServer(factory=lambda: app) as site:
         page = context.new_page()
         page.goto(site.url + "/")
@@ -563,17 +569,8 @@ def test_a_registered_picture_inside_a_canvas_is_outlined_as_a_possible_match(br
     _, files, _ = backend
     buf, canvas, signed, border = _bordered(files)
     shown = 400  # the page shows it scaled
-    app = web.Application()
-
-    async def index(_: web.Request) -> web.Response:
-        html = f"<!doctype html><body><img src='/bordered.jpg' alt='b' width='{shown}'></body>"
-        return web.Response(text=html, content_type="text/html")
-
-    async def image(_: web.Request) -> web.Response:
-        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
-
-    app.router.add_get("/", index)
-    app.router.add_get("/bordered.jpg", image)
+    html = f"<!doctype html><body><img src='/bordered.jpg' alt='b' width='{shown}'></body>"
+    app = _one_image_page(html, "bordered.jpg", buf.getvalue())
     with LiveServer(factory=lambda: app) as site:
         page = context.new_page()
         page.goto(site.url + "/")
@@ -621,20 +618,11 @@ def test_the_card_never_covers_the_outline_it_points_to(browser, backend, style,
     context, _ = browser
     _, files, _ = backend
     buf, canvas, signed, border = _bordered(files)
-    app = web.Application()
-
-    async def index(_: web.Request) -> web.Response:
-        html = (
-            "<!doctype html><body style='margin:8px'><p>A story.</p>"
-            f"<img src='/bordered.jpg' alt='b' width='{shown}' style='{style}'></body>"
-        )
-        return web.Response(text=html, content_type="text/html")
-
-    async def image(_: web.Request) -> web.Response:
-        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
-
-    app.router.add_get("/", index)
-    app.router.add_get("/bordered.jpg", image)
+    html = (
+        "<!doctype html><body style='margin:8px'><p>A story.</p>"
+        f"<img src='/bordered.jpg' alt='b' width='{shown}' style='{style}'></body>"
+    )
+    app = _one_image_page(html, "bordered.jpg", buf.getvalue())
     with LiveServer(factory=lambda: app) as site:
         page = context.new_page()
         page.set_viewport_size({"width": 1280, "height": 720})
@@ -674,17 +662,8 @@ def test_a_mirrored_copy_says_so_on_the_card_and_the_readers_page(browser, backe
     buf = io.BytesIO()
     signed = Image.open(io.BytesIO(files["signed.jpg"])).convert("RGB")
     ImageOps.mirror(signed).save(buf, format="JPEG", quality=85)
-    app = web.Application()
-
-    async def index(_: web.Request) -> web.Response:
-        html = "<!doctype html><body><img src='/mirrored.jpg' alt='m' width='400'></body>"
-        return web.Response(text=html, content_type="text/html")
-
-    async def image(_: web.Request) -> web.Response:
-        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
-
-    app.router.add_get("/", index)
-    app.router.add_get("/mirrored.jpg", image)
+    html = "<!doctype html><body><img src='/mirrored.jpg' alt='m' width='400'></body>"
+    app = _one_image_page(html, "mirrored.jpg", buf.getvalue())
     with LiveServer(factory=lambda: app) as site:
         page = context.new_page()
         page.goto(site.url + "/")
