@@ -460,19 +460,27 @@ EQUALISE = 0.0
 EQUALISE_MAX = 2.5
 
 
+def _upsampled(
+    base: np.ndarray, sx: float, sy: float, top: int, width: int, rows: int
+) -> np.ndarray:
+    """Rows top..top+rows (``width`` wide) of ``base`` up-sampled by 1/sx, 1/sy: the same
+    sampling as cv2.resize(INTER_LINEAR), a band at a time."""
+    matrix = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, (top + 0.5) * sy - 0.5]], dtype=np.float32)
+    return cv2.warpAffine(
+        base,
+        matrix,
+        (width, rows),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
 def _coarse_rms(base: np.ndarray, sx: float, sy: float, weight: float) -> float:
     """The RMS of the base pattern up-sampled (``embed``'s sampling) and coarsened by
     ``weight`` over one tile period at full resolution: what an 8x8 block carries on average
     per unit of its factor."""
     side = -(-int(np.ceil(PERIOD / min(sx, sy))) // BLOCK) * BLOCK
-    matrix = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5]], dtype=np.float32)
-    sample = cv2.warpAffine(
-        base,
-        matrix,
-        (side, side),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    sample = _upsampled(base, sx, sy, 0, side, side)
     _coarsen(sample, np.full_like(sample, weight))
     return float(np.sqrt(np.mean(sample * sample)))
 
@@ -602,17 +610,7 @@ def embed(
     unit = _coarse_rms(base, sx, sy, smooth) if smooth and EQUALISE else 0.0
     for top in range(0, h, BAND):
         rows = min(BAND, h - top)
-        # The same sampling as cv2.resize(INTER_LINEAR), for rows top..top+rows only.
-        matrix = np.array(
-            [[sx, 0, 0.5 * sx - 0.5], [0, sy, (top + 0.5) * sy - 0.5]], dtype=np.float32
-        )
-        band = cv2.warpAffine(
-            base,
-            matrix,
-            (w, rows),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+        band = _upsampled(base, sx, sy, top, w, rows)
         # The flat-block factor, one value per 8x8 block (remainders join the last block).
         first = top // BLOCK
         index = np.minimum(np.arange(first, first + (rows + BLOCK - 1) // BLOCK), gh - 1)
