@@ -327,8 +327,8 @@ def _narrowings(
     """``box`` narrowed to its longest runs of rows and of columns under EDGE_STILL flat in
     the 0/1 map ``still`` (a picture; the lines of text and padding beside it are flat, and a
     card's soft shadow or rounded edge a few busy lines apart): one box where each side keeps
-    at least TIGHT_LEAST, else the likeliest first (the rows narrowed past it, the columns
-    within it; then both past it), or none where nothing is busy; and whether it was narrowed
+    at least TIGHT_LEAST, else the likeliest first (both narrowed; then, both narrowed past
+    it, the rows alone), or none where nothing is busy; and whether it was narrowed
     past TIGHT_LEAST (then the box whole is to be searched as well)."""
     x, y, w, h = box
     part = still[y : y + h, x : x + w]
@@ -342,14 +342,12 @@ def _narrowings(
         return [(x + cols[0], y + rows[0], cols[1] - cols[0], rows[1] - rows[0])], False
     # Narrowed by more than TIGHT_LEAST a side, the hole may be a picture with paragraphs
     # above and below it in a card (a 450x300 picture in a 1280x800 screenshot: 0.45-0.55 of
-    # the hole's height) or a picture with flat parts (``C.jpg``'s flat half: 0.61 of its
-    # width), searched both ways; a card's text is above and below, its columns kept.
-    out = []
-    if deep_rows:
-        cx, cw = (0, w) if deep_cols else (cols[0], cols[1] - cols[0])
-        out.append((x + cx, y + rows[0], cw, rows[1] - rows[0]))
-    if deep_cols:
-        out.append((x + cols[0], y + rows[0], cols[1] - cols[0], rows[1] - rows[0]))
+    # the hole's height, and of its width in a wider card) or a picture with flat parts
+    # (``C.jpg``'s flat half: 0.61 of its width), searched both ways: narrowed, then its
+    # rows alone (a card's text is above and below; a flat picture's columns are kept).
+    out = [(x + cols[0], y + rows[0], cols[1] - cols[0], rows[1] - rows[0])]
+    if deep_rows and deep_cols:
+        out.append((x, y + rows[0], w, rows[1] - rows[0]))
     return out, True
 
 
