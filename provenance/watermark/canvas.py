@@ -339,7 +339,9 @@ def _narrowings(
     deep_cols = cols[1] - cols[0] < TIGHT_LEAST * w
     deep_rows = rows[1] - rows[0] < TIGHT_LEAST * h
     if not deep_cols and not deep_rows:
-        return [narrowed, box], False
+        # A picture's own flat parts (a night sky, black at a screenshot's scale) may be cut
+        # off with the text beside it: the hole whole is searched too, after.
+        return [narrowed, box], True
     # Narrowed by more than TIGHT_LEAST a side, the hole may be a picture with paragraphs
     # above and below it in a card (a 450x300 picture in a 1280x800 screenshot: 0.45-0.55 of
     # the hole's height, and of its width in a wider card) or a picture with flat parts
