@@ -6,7 +6,6 @@ state it returned. Everything here runs outside the event loop's process.
 
 from __future__ import annotations
 
-import ctypes
 import io
 import warnings
 from dataclasses import dataclass
@@ -44,35 +43,10 @@ def init(settings: Settings) -> WorkerState:
     # on top only contend with the other workers (measured: 1.2x the CPU per detection with
     # two threads on two busy cores, 1.7x the wall time).
     cv2.setNumThreads(1)
-    _keep_heap()
     # One call at a time, so one thread uses the registry: a PostgreSQL pool of one connection
     # (the library's default is 8, which put up to 8 x --threads connections behind the
     # server's own --threads). SQLite takes the bound and needs none.
     return WorkerState(settings, ManifestRegistry(settings.registry_location, max_connections=1))
-
-
-#: glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-#: Freed memory a worker keeps for the next call instead of giving it back to the system, and
-#: the allocation size from which malloc maps memory of its own (a 12 MP image's planes).
-KEEP_HEAP = 256 << 20
-MMAP_FROM = 64 << 20
-
-
-def _keep_heap() -> None:
-    """Keep the memory one call freed for the next (glibc only; elsewhere nothing).
-
-    A worker's call allocates and frees the same few megabytes of arrays each time; glibc's
-    default trims the heap top and unmaps large blocks when they are freed, so every call
-    faulted its arrays' pages in afresh (~150 page faults and their zeroing per unsigned 1 MP
-    upload, measured with perf in a worker; none in a plain in-process loop).
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_FROM)
-        libc.mallopt(_M_TRIM_THRESHOLD, KEEP_HEAP)
-    except (OSError, AttributeError):
-        pass
 
 
 def check_pixels(data: bytes, budget: int) -> None:
