@@ -14,7 +14,8 @@ const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unr
 // The service's error codes that mean the image's manifest was read and could not be understood;
 // any other error (a fetch that failed, a URL it may not fetch, too many pixels, a busy service)
 // says nothing about the image's credentials.
-const UNREADABLE_CODES = new Set(["unreadable_manifest"]);
+// (A structure it cannot parse, malformed_asset, is the same for a reader: the file was read.)
+const UNREADABLE_CODES = new Set(["unreadable_manifest", "malformed_asset"]);
 let seen = new WeakSet();
 const badges = [];            // [{img, node, panel, outline, region}]
 const results = [];           // [{src, where, verdict | error}]: what each checked image got
@@ -68,6 +69,7 @@ function overlay() {
     .panel p { margin:0; } .panel dl { margin:0 0 8px; display:grid; grid-template-columns:max-content 1fr; gap:2px 10px; }
     .panel dt { color:#555; } .panel dd { margin:0; overflow-wrap:anywhere; } .panel a { color:#1d4ed8; }
     .panel .where { color:#555; font-size:12px; margin:0 0 6px; }
+    .panel .detail { color:#64748b; font:11px/1.35 ui-monospace,monospace; overflow-wrap:anywhere; }
     .panel .body > .summary { margin:0 0 8px; }
     #provenance-selection { padding:10px 12px; }
     .region { position:absolute; border:2px dashed #b45309; box-shadow:0 0 0 1px rgba(255,255,255,.9); pointer-events:none; }
@@ -198,12 +200,14 @@ function panelFor(verdict, reportUrl, where) {
 
 // The card of an image without a verdict: its manifest cannot be read (the message is the
 // checker's own, as the CLI prints it), or the service it needed did not answer.
-function problemPanel(problem, message, where) {
+function problemPanel(problem, message, where, detail) {
   const { panel, body } = card(problem === "unreadable" ? "Unreadable" : null);
-  const whereText = problem === "unreadable" ? whereWords(where)
+  const whereText = problem === "unreadable" ? `${whereWords(where)} Its credentials say nothing either way about how it was made.`
     : problem === "refused" ? "Not checked: the provenance service could not check this image, for the reason above; nothing is known about its credentials."
     : "Not checked: this image needed the service (it has no embedded credentials this browser could read; the service looks for a watermark or fingerprint). Start the service or choose another in the popup, then press “Check this page now” there.";
   body.append(paragraph("summary", message), paragraph("where", whereText));
+  // The checker's own reason (c2pa's error), for whoever reports the problem: apart and small.
+  if (detail) body.append(paragraph("detail", `Details: ${detail}`));
   return panel;
 }
 
@@ -377,7 +381,7 @@ async function check(img) {
     if (problem === "unreadable") countChecked(answer.where);
     counts[problem] += 1;
     drawBadge(img, [problem, PROBLEM_LABELS[problem]], answer.where, performance.now() - started,
-              () => problemPanel(problem, answer.error, answer.where));
+              () => problemPanel(problem, answer.error, answer.where, answer.detail));
     return;
   }
   count(answer.verdict, answer.where);
