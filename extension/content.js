@@ -22,6 +22,7 @@ const results = [];           // [{src, where, verdict | error}]: what each chec
 let host = null, shadow = null, backendState = "unknown";
 // Bumped by a re-check of the page: an answer to an earlier round is dropped.
 let round = 0;
+let changes = null;           // the observer of added nodes (the page's, and its shadow roots')
 
 const optedOut = () => {
   const meta = document.querySelector('meta[name="CR-allow-UI-injection" i]');
@@ -54,8 +55,9 @@ function overlay() {
              padding:3px 8px 3px 4px; border-radius:12px; white-space:nowrap; color:#fff; cursor:pointer;
              box-shadow:0 1px 3px rgba(0,0,0,.45); pointer-events:auto; border:1.5px solid rgba(255,255,255,.85); }
     .badge svg { flex:none; }
+    .badge.compact { padding:3px; gap:0; } .badge.compact span { display:none; }
     .ai { background:#6d28d9; } .cr { background:#1e293b; } .invalid { background:#b91c1c; }
-    .possible { background:#b45309; } .unreadable { background:#9f1239; } .unreachable, .refused { background:#475569; }
+    .possible { background:#b45309; } .remote { background:#334155; } .unreadable { background:#9f1239; } .unreachable, .refused { background:#475569; }
     .panel { position:absolute; width:320px; background:#fff; color:#111; border:1px solid #cbd5e1;
              border-radius:10px; padding:0; font:13px/1.45 system-ui,sans-serif; overflow:hidden;
              box-shadow:0 6px 20px rgba(0,0,0,.25); pointer-events:auto; }
@@ -86,6 +88,9 @@ function kindOf(verdict) {
   if (sourceOf(c) && c.state === "Invalid") return ["invalid", "Credentials invalid"];
   if (verdict.ai.generated) return ["ai", verdict.ai.scope === "part" ? "AI (part)" : "AI-generated"];
   if (sourceOf(c)) return ["cr", "Credentials"];
+  // Credentials stored online that were not fetched: nothing is known yet, but the file says
+  // it has them (it had no badge at all, as if it carried nothing).
+  if (c.remote_url) return ["remote", "Credentials online"];
   if ((verdict.matches || []).length) return ["possible", "Possible match"];
   // A watermark that names nothing stored here (another service's, or never registered): the
   // card says "no stored credentials match it", so the badge does not offer a match.
@@ -115,6 +120,28 @@ const SOURCE_WORDS = {
   watermark: "recovered through the invisible watermark",
   fingerprint: "recovered by resemblance (fingerprint)",
 };
+
+// The card's trust line. The verdict names a trust list only for Trusted credentials; a signer
+// that chains to one (no signingCredential.untrusted among the failures: the summary's own
+// test) whose credentials are not Trusted read "none (signer not on a trust list)", beside a
+// sentence calling it "a trusted signer", or on a trusted signer's copy cut short.
+const UNTRUSTED = "signingCredential.untrusted";
+const SIGNATURE_FAILURE = /^(claimSignature|signingCredential)\.(?!untrusted$|ocsp\.skipped$)/;
+function trustWords(c, where) {
+  if (!c.state) return null;
+  if (c.state === "Trusted") {
+    const listed = c.trust_list === "user" ? USER_ANCHOR_WORDS[where === "browser" ? "browser" : "service"] : TRUST_LIST_WORDS[c.trust_list];
+    return listed || "a trusted list";
+  }
+  const failures = c.failures || [];
+  if (failures.includes(UNTRUSTED) || (c.state === "Valid" && !failures.length && !(c.ingredient_failures || []).length)) {
+    return "none (signer not on a trust list)";
+  }
+  if (c.state === "Valid") return "the signer is on one; not all of the credentials are trusted (see above)";
+  // Invalid: a signature that fails says nothing of who signed (a certificate is public).
+  return failures.some((f) => SIGNATURE_FAILURE.test(f)) ? "not judged: the signature itself fails"
+    : "the signer is on one, but these credentials are invalid";
+}
 
 function aiWords(verdict) {
   const ai = verdict.ai;
@@ -165,8 +192,7 @@ function panelFor(verdict, reportUrl, where) {
   top.append(paragraph("summary", verdict.summary));
   const dl = document.createElement("dl");
   field(dl, "Signed by", c.signer && (c.signer.issuer || c.signer.common_name));
-  const listed = c.trust_list === "user" ? USER_ANCHOR_WORDS[where === "browser" ? "browser" : "service"] : TRUST_LIST_WORDS[c.trust_list];
-  field(dl, "Trust list", c.state === "Trusted" ? (listed || "a trusted list") : c.state ? "none (signer not on a trust list)" : null);
+  field(dl, "Trust list", trustWords(c, where));
   field(dl, "AI origin", aiWords(verdict));
   field(dl, "AI tool", verdict.ai.generated ? c.generator : null);
   field(dl, "App", verdict.ai.generated ? null : c.generator);
@@ -178,6 +204,7 @@ function panelFor(verdict, reportUrl, where) {
   // the test tolerates recovers too), as the reader's page and the CLI give it.
   const alike = sourceOf(c) !== "embedded" && typeof c.similarity === "number" ? ` (${Math.round(c.similarity * 100)}% alike)` : "";
   field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)] && SOURCE_WORDS[sourceOf(c)] + alike);
+  field(dl, "Stored online at", sourceOf(c) ? null : c.remote_url);
   // A mirrored or turned copy, in the service's words (verdict.py Orientation): beside the
   // signed thumbnail it looks like another picture unless the card says why.
   field(dl, "This copy", verdict.watermark && verdict.watermark.detected ? verdict.watermark.mirrored_or_turned : null);
@@ -213,7 +240,8 @@ function problemPanel(problem, message, where, detail) {
 
 const PROBLEM_LABELS = { unreadable: "Credentials unreadable", unreachable: "Not checked: service unreachable", refused: "Not checked" };
 
-const GAP = 8;  // between a card and the outline it keeps clear of, and the viewport's edge
+const GAP = 8;
+const COMPACT_BELOW = { width: 150, height: 60 };  // CSS pixels of the shown image  // between a card and the outline it keeps clear of, and the viewport's edge
 
 // Where a card goes: under the badge, over the image; but when the card shows an outline (the
 // picture the watermark was found in) it must not cover it, or the reader is told to look at an
@@ -225,8 +253,15 @@ function cardPlace(x, y, panel, box) {
   const w = panel.offsetWidth, h = panel.offsetHeight;
   const view = { left: window.scrollX, top: window.scrollY, right: window.scrollX + window.innerWidth, bottom: window.scrollY + window.innerHeight };
   const under = { left: x + 6, top: y + 32 };
-  if (!box) return under;
   const clamp = (v, lo, hi) => Math.max(lo, Math.min(v, hi));
+  if (!box) {
+    // Under the badge; above it where the window has no room below (an image low in the
+    // window: the card ran off its bottom edge); in the window either way, across too.
+    const above = y + 2 - h;
+    const top = under.top + h <= view.bottom - GAP || above < view.top + GAP
+      ? clamp(under.top, view.top + GAP, Math.max(view.top + GAP, view.bottom - h - GAP)) : above;
+    return { left: clamp(under.left, view.left + GAP, Math.max(view.left + GAP, view.right - w - GAP)), top };
+  }
   const across = clamp(box.top, view.top + GAP, view.bottom - h - GAP);
   const along = clamp(box.left, view.left + GAP, view.right - w - GAP);
   const beside = [
@@ -253,6 +288,9 @@ function place() {
     const x = r.left + window.scrollX, y = r.top + window.scrollY;
     const hidden = r.width === 0 || !img.isConnected;
     node.style.display = hidden ? "none" : "";
+    // On an image shown small (a thumbnail, an avatar) the label would cover all of it and more:
+    // the seal alone, its label in the tooltip and the card.
+    node.classList.toggle("compact", r.width < COMPACT_BELOW.width || r.height < COMPACT_BELOW.height);
     node.style.left = `${x + 6}px`; node.style.top = `${y + 6}px`;
     let box = null;
     if (outline && region && img.naturalWidth && img.naturalHeight) {
@@ -289,7 +327,7 @@ function drawBadge(img, kind, where, ms, makePanel, region = null) {
   node.append(seal());
   const label = document.createElement("span"); label.textContent = kind[1];
   node.append(label);
-  node.title = "Content Credentials: hover or click for a summary";
+  node.title = `${kind[1]}: hover or click for the Content Credentials summary`;
   node.dataset.kind = kind[0];
   node.dataset.where = where;
   if (ms !== undefined) node.dataset.ms = String(Math.round(ms));
@@ -331,7 +369,9 @@ function countChecked(where) {
 function count(verdict, where) {
   countChecked(where);
   const kind = kindOf(verdict);
-  if (kind) counts[{ ai: "ai", cr: "credentials", invalid: "invalid", possible: "possible" }[kind[0]]] += 1;
+  // (Credentials online, not fetched, are counted as checked only: nothing is known of them.)
+  const counter = kind && { ai: "ai", cr: "credentials", invalid: "invalid", possible: "possible" }[kind[0]];
+  if (counter) counts[counter] += 1;
 }
 
 async function bytesOf(src) {
@@ -410,8 +450,20 @@ function watch(img) {
   else img.addEventListener("load", () => check(img), { once: true });
 }
 
+// Images in the page and in the open shadow roots of its components (a web component's images
+// are not in the document's own tree: querySelectorAll and the page's observer never saw them).
+const shadowRoots = new WeakSet();
 function scan(root = document) {
-  for (const img of root.querySelectorAll ? root.querySelectorAll("img") : []) visible.observe(img);
+  if (!root.querySelectorAll) return;
+  for (const img of root.querySelectorAll("img")) visible.observe(img);
+  for (const el of root.querySelectorAll("*")) {
+    if (el.shadowRoot && !shadowRoots.has(el.shadowRoot)) {
+      shadowRoots.add(el.shadowRoot);
+      if (changes) changes.observe(el.shadowRoot, { childList: true, subtree: true });
+      scan(el.shadowRoot);
+    }
+  }
+  if (root.shadowRoot) scan(root.shadowRoot);
 }
 
 // The answer about a selection, beside it: under it, or above it where the window has no room
@@ -544,12 +596,13 @@ chrome.runtime.onMessage.addListener((message, _sender, reply) => {
   if (optedOut()) return;
   const { autoScan } = await chrome.runtime.sendMessage({ kind: "settings" });
   if (!autoScan) return;
-  scan();
-  new MutationObserver((mutations) => {
+  changes = new MutationObserver((mutations) => {
     for (const m of mutations) for (const n of m.addedNodes) {
       if (n.nodeName === "IMG") visible.observe(n); else if (n.querySelectorAll) scan(n);
     }
-  }).observe(document.documentElement, { childList: true, subtree: true });
+  });
+  changes.observe(document.documentElement, { childList: true, subtree: true });
+  scan();
   let queued = false;
   const reposition = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; place(); }); } };
   window.addEventListener("scroll", reposition, { passive: true });

@@ -436,6 +436,12 @@ def test_signed_files_cut_short_read_as_incomplete_copies_in_the_browser(
         panel.wait_for()
         assert panel.locator(".summary").inner_text() == jpeg.summary
         assert "changed after it was signed" not in panel.inner_text()
+        # Acme's certificate chains to the reader's anchor: the card said "Trust list: none
+        # (signer not on a trust list)" for a trusted signer's incomplete copy.
+        assert re.search(
+            r"Trust list\s+the signer is on one, but these credentials are invalid",
+            panel.inner_text(),
+        )
         page.mouse.move(0, 690)
         panel.dispatch_event("mouseleave")
         for name in ("cut.png", "cut.webp"):
@@ -454,6 +460,68 @@ def test_signed_files_cut_short_read_as_incomplete_copies_in_the_browser(
                 page.screenshot(path=str(ARTIFACTS / "cut-short.png"))
             page.mouse.move(0, 690)
             panel.dispatch_event("mouseleave")
+        page.close()
+
+
+def test_awkward_images_get_badges_that_fit(browser, backend):
+    """What a reader met on real pages: a file whose credentials are stored online got no badge
+    at all (as if it carried nothing); a thumbnail shown 48 px wide lay under a label twice its
+    width; an image in a web component's (open) shadow root was never checked; and the card of
+    an image low in the window ran off the window's bottom edge."""
+    context, worker = browser
+    _, files, _ = backend
+    cloud = (SHARED_FIXTURES / "c2pa-rs/sdk/tests/fixtures/cloud.jpg").read_bytes()
+    app = web.Application()
+    html = (
+        "<!doctype html><body style='margin:8px;font:14px sans-serif'>"
+        "<img src='/cloud.jpg' width='200' alt='cloud'>"
+        "<img src='/tiny.jpg' width='48' alt='tiny'>"
+        "<div id='host'></div>"
+        "<div style='height:260px'></div><img src='/low.jpg' width='300' alt='low'>"
+        "<div style='height:800px'></div>"
+        "<script>document.getElementById('host').attachShadow({mode: 'open'}).innerHTML ="
+        " \"<img src='/shadow.jpg' width='200'>\";</script></body>"
+    )
+
+    async def index(_: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    def image(data: bytes):
+        async def serve(_: web.Request) -> web.Response:
+            return web.Response(body=data, content_type="image/jpeg")
+
+        return serve
+
+    app.router.add_get("/", index)
+    app.router.add_get("/cloud.jpg", image(cloud))
+    for name in ("tiny.jpg", "shadow.jpg", "low.jpg"):
+        app.router.add_get(f"/{name}", image(files["signed.jpg"]))
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.set_viewport_size({"width": 900, "height": 700})
+        page.goto(site.url + "/")
+        counts = _counts_when(worker, page, site.url + "/", lambda c: c["checked"] >= 4)
+        assert (counts["checked"], counts["ai"]) == (4, 3), counts
+        remote = _badge(page, "cloud.jpg")
+        assert remote.inner_text() == "Credentials online"
+        remote.hover()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        assert "Stored online at" in panel.inner_text()
+        assert "https://cai-manifests.adobe.com/" in panel.inner_text()
+        page.mouse.move(890, 690)
+        panel.dispatch_event("mouseleave")
+        tiny = _badge(page, "tiny.jpg")
+        assert "compact" in (tiny.get_attribute("class") or "")
+        assert tiny.bounding_box()["width"] <= 30
+        assert tiny.get_attribute("title").startswith("AI-generated")
+        assert _badge(page, "shadow.jpg").inner_text() == "AI-generated"
+        _badge(page, "low.jpg").hover()
+        panel = page.locator("provenance-overlay .panel").last
+        panel.wait_for()
+        box = panel.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 700, box
+        page.screenshot(path=str(ARTIFACTS / "awkward-images.png"))
         page.close()
 
 
