@@ -73,7 +73,6 @@ function overlay() {
     .panel .where { color:#555; font-size:12px; margin:0 0 6px; }
     .panel .detail { color:#64748b; font:11px/1.35 ui-monospace,monospace; overflow-wrap:anywhere; }
     .panel .body > .summary { margin:0 0 8px; }
-    #provenance-selection { padding:10px 12px; }
     .region { position:absolute; border:2px dashed #b45309; box-shadow:0 0 0 1px rgba(255,255,255,.9); pointer-events:none; }
   </style>`;
   document.documentElement.append(host);
@@ -470,12 +469,17 @@ function scan(root = document) {
 // below, in the window either way. It sat in the window's top left corner, over the selected
 // text itself when that was the page's first paragraph. ``around``: the selection's box (window
 // coordinates), or null (the top left corner, as before).
-function toast(text, around = null) {
+// The card has the image card's frame (header, the credentials' state, where the check ran): it
+// was bare text, with no state beside a sentence that may run to four lines. It stays while the
+// pointer is on it (15 s was too short to read it and follow its link-less details).
+const SELECTION_SHOWN_MS = 15000;
+function toast(text, around = null, state = null, where = null) {
   const root = overlay();
-  const panel = document.createElement("div");
-  panel.className = "panel"; panel.id = "provenance-selection";
+  const { panel, body } = card(state);
+  panel.id = "provenance-selection";
   panel.style.cssText = `left:${window.scrollX + 16}px; top:${window.scrollY + 16}px; position:absolute;`;
-  panel.textContent = text;
+  body.append(paragraph("summary", text));
+  if (where) body.append(paragraph("where", whereWords(where)));
   root.querySelector("#provenance-selection")?.remove();
   root.append(panel);
   if (around) {
@@ -486,7 +490,9 @@ function toast(text, around = null) {
     const top = below + h <= window.innerHeight || (above < 0 && window.innerHeight - below >= around.top) ? below : above;
     panel.style.left = `${window.scrollX + left}px`; panel.style.top = `${window.scrollY + Math.max(top, GAP - h)}px`;
   }
-  setTimeout(() => panel.remove(), 15000);
+  let timer = setTimeout(() => panel.remove(), SELECTION_SHOWN_MS);
+  panel.addEventListener("mouseenter", () => clearTimeout(timer));
+  panel.addEventListener("mouseleave", () => { timer = setTimeout(() => panel.remove(), SELECTION_SHOWN_MS); });
 }
 
 // --- Selected text, read as the signer wrote it ------------------------------------------
@@ -576,7 +582,8 @@ async function checkSelection(fallback) {
       && text !== rendered && collapsed(text) === collapsed(rendered)) {
     message += " The text as shown differs from the signed text only in whitespace/line breaks.";
   }
-  toast(message, around);
+  const verdict = answer && answer.verdict;
+  toast(message, around, verdict ? verdict.credentials.state : null, verdict ? answer.where : null);
   return answer;
 }
 

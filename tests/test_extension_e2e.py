@@ -230,7 +230,14 @@ def test_badges_summaries_selection_and_popup(browser, site):
     worker.evaluate(TO_TAB, [site.url + "/", {"kind": "check-selection"}])
     toast = page.locator("provenance-overlay #provenance-selection")
     toast.wait_for(timeout=20000)
-    assert toast.inner_text().startswith("Generated with an AI tool (Acme Diffusion 2)")
+    assert (
+        toast.locator(".summary")
+        .inner_text()
+        .startswith("Generated with an AI tool (Acme Diffusion 2)")
+    )
+    # The image card's frame: the state, and where the check ran.
+    assert toast.locator("header .state").inner_text() == "Trusted"
+    assert "Checked in this browser" in toast.locator(".where").inner_text()
 
     popup = _popup_over(context, worker, page)
     expect(popup.locator("#checked")).to_have_text("5", timeout=10000)
@@ -1001,7 +1008,7 @@ def test_selected_text_is_checked_as_written(browser, text_site):
         assert _covered(box, selected) == 0, (element_id, box, selected)
         window = page.viewport_size or {"height": 0}
         assert box["y"] >= 0 and box["y"] + box["height"] <= window["height"], (element_id, box)
-        return rendered, toast.inner_text()
+        return rendered, toast.locator(".summary").inner_text()
 
     note = "differs from the signed text only in whitespace/line breaks"
     for element_id in ("multi", "item"):
