@@ -165,7 +165,12 @@ async function readLocally(bytes, declaredType) {
     const message = String(err);
     if (/JumbfNotFound|ProvenanceMissing|ManifestNotFound/.test(message)) return { absent: true, mediaType, sha256 };
     const remote = /RemoteManifestUrl\("([^"]+)"\)/.exec(message);
-    if (remote) return { verdict: verdictOf({ report: null, sha256, mediaType, remoteUrl: remote[1] }), where: "browser", ms: performance.now() - started };
+    if (remote) {
+      const verdict = verdictOf({ report: null, sha256, mediaType, remoteUrl: remote[1] });
+      // The card links to the report page, which said "no longer kept" for it.
+      remember(verdict, null);
+      return { verdict, where: "browser", ms: performance.now() - started };
+    }
     if (/UnsupportedType/.test(message)) return { absent: true, mediaType, sha256, unsupported: true };
     // The library's words and hint for the same case (provenance/_internal/c2pa_adapter.py,
     // verify.py), as a sentence; c2pa's own reason, a code such as "C2pa(UnknownAlgorithm)",

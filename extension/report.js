@@ -32,6 +32,7 @@ function field(list, name, value) {
   field(f, "AI origin", verdict.ai.generated === null ? "unknown" : verdict.ai.generated ? verdict.ai.scope : "not declared");
   field(f, "Source types", verdict.ai.source_types);
   field(f, "Manifest", c.manifest_id);
+  field(f, "Stored online at", c.remote_url);
   field(f, "SHA-256", verdict.sha256);
   for (const i of c.ingredients) {
     const li = document.createElement("li");
@@ -42,5 +43,6 @@ function field(list, name, value) {
   field(v, "Failures", c.failures);
   field(v, "Ingredient failures", c.ingredient_failures);
   field(v, "Informational", c.informational);
-  $("c2pa-report").textContent = JSON.stringify(c2paReport, null, 2);
+  $("c2pa-report").textContent = c2paReport ? JSON.stringify(c2paReport, null, 2)
+    : "None: the file carries no manifest store, only the address of one stored online, which was not fetched.";
 })();
