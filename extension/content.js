@@ -10,7 +10,7 @@ const MAX_BYTES = 50 * 1024 * 1024;  // larger images go to the service by URL (
 // unreadable: checked, but the manifest cannot be read; unreachable: not checked at all, as the
 // service they needed did not answer; refused: not checked, as the service answered that it
 // could not check them (it could not fetch the image, or refused it: the card says why).
-const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, browser: 0, service: 0, skipped: 0, unreachable: 0, refused: 0 };
+const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, remote: 0, browser: 0, service: 0, skipped: 0, unreachable: 0, refused: 0 };
 // The service's error codes that mean the image's manifest was read and could not be understood;
 // any other error (a fetch that failed, a URL it may not fetch, too many pixels, a busy service)
 // says nothing about the image's credentials.
@@ -368,9 +368,7 @@ function countChecked(where) {
 function count(verdict, where) {
   countChecked(where);
   const kind = kindOf(verdict);
-  // (Credentials online, not fetched, are counted as checked only: nothing is known of them.)
-  const counter = kind && { ai: "ai", cr: "credentials", invalid: "invalid", possible: "possible" }[kind[0]];
-  if (counter) counts[counter] += 1;
+  if (kind) counts[{ ai: "ai", cr: "credentials", invalid: "invalid", possible: "possible", remote: "remote" }[kind[0]]] += 1;
 }
 
 async function bytesOf(src) {
