@@ -304,6 +304,11 @@ chrome.runtime.onMessage.addListener((message, sender, reply) => {
   else if (message.kind === "verify-file") verifyFile(message.url, sender).then(reply);
   else if (message.kind === "verify-url") verifyUrl(message.url, sender).then(reply);
   else if (message.kind === "verify-text") verifyText(message.text, sender).then(reply);
+  else if (message.kind === "frame-counts") {
+    // A frame's counts, to its tab's top frame (content.js adds them up for the popup).
+    if (sender.tab && sender.frameId) chrome.tabs.sendMessage(sender.tab.id, { kind: "frame-counts", frameId: sender.frameId, counts: message.counts }, { frameId: 0 }).catch(() => {});
+    return false;
+  }
   else if (message.kind === "settings") settings().then(reply);
   else if (message.kind === "service-allowed") serviceAllowed(sender).then(reply);
   else if (message.kind === "open-report" && message.url.startsWith(chrome.runtime.getURL("report.html"))) {
@@ -321,5 +326,5 @@ chrome.contextMenus.onClicked.addListener((info, tab) => {
   if (info.menuItemId !== "check-provenance" || !tab) return;
   // The content script reads the selection itself: the menu's selectionText drops the
   // invisible characters that carry a text's credentials.
-  chrome.tabs.sendMessage(tab.id, { kind: "check-selection", fallback: info.selectionText });
+  chrome.tabs.sendMessage(tab.id, { kind: "check-selection", fallback: info.selectionText }, { frameId: info.frameId || 0 });
 });

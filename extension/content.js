@@ -58,8 +58,9 @@ function overlay() {
     .badge.compact { padding:3px; gap:0; } .badge.compact span { display:none; }
     .ai { background:#6d28d9; } .cr { background:#1e293b; } .invalid { background:#b91c1c; }
     .possible { background:#b45309; } .remote { background:#334155; } .unreadable { background:#9f1239; } .unreachable, .refused { background:#475569; }
-    .panel { position:absolute; width:320px; background:#fff; color:#111; border:1px solid #cbd5e1;
-             border-radius:10px; padding:0; font:13px/1.45 system-ui,sans-serif; overflow:hidden;
+    .panel { position:absolute; width:min(320px, calc(100vw - 16px)); max-height:calc(100vh - 16px); box-sizing:border-box;
+             background:#fff; color:#111; border:1px solid #cbd5e1;
+             border-radius:10px; padding:0; font:13px/1.45 system-ui,sans-serif; overflow:auto;
              box-shadow:0 6px 20px rgba(0,0,0,.25); pointer-events:auto; }
     .panel header { display:flex; align-items:center; gap:6px; padding:8px 12px; background:#1e293b; color:#fff; font-weight:600; }
     .panel header .state { margin-left:auto; font-size:11px; padding:2px 6px; border-radius:8px; background:#334155; }
@@ -405,6 +406,11 @@ async function check(img) {
       : src.startsWith("file:") ? await chrome.runtime.sendMessage({ kind: "verify-file", url: src }) : null;
   }
   if (!answer || asked !== round) return;
+  try { await record(img, src, answer, started, asked); } finally { shareCounts(); }
+}
+
+// What an answer changes: the results, the counts, the badge.
+async function record(img, src, answer, started, asked) {
   results.push({ src, where: answer.where, verdict: answer.verdict || null, error: answer.error || null });
   if (answer.skipped) { counts.skipped += 1; return; }
   if (answer.where === "service") backendState = answer.unreachable ? "unreachable" : "ok";
@@ -426,6 +432,23 @@ async function check(img) {
   await showBadge(img, answer.verdict, answer.where, performance.now() - started, asked);
 }
 
+// -- frames ----------------------------------------------------------------------------------
+// The script runs in every frame (an embedded post, an article in an iframe); each frame draws
+// its own badges. The popup asks the tab and hears the first answer only: the top frame's, which
+// adds up what each frame below tells it (through the background, which knows the frame's id:
+// a page's own script cannot speak for a frame that way).
+const TOP = window === window.top;
+const frameCounts = new Map();  // frame id -> that frame's counts (in the top frame)
+function shareCounts() {
+  if (!TOP) chrome.runtime.sendMessage({ kind: "frame-counts", counts }).catch(() => {});
+}
+
+function pageCounts() {
+  const total = { ...counts };
+  for (const more of frameCounts.values()) for (const key of Object.keys(counts)) total[key] += more[key] || 0;
+  return total;
+}
+
 // "Check this page now" (the popup): every image again, from nothing (the service may be back,
 // or the trust settings changed), so the badges and counts are this round's alone.
 function recheck() {
@@ -435,6 +458,7 @@ function recheck() {
   for (const key of Object.keys(counts)) counts[key] = 0;
   results.length = 0;
   backendState = "unknown";
+  shareCounts();
   scan();
 }
 
@@ -586,10 +610,14 @@ async function checkSelection(fallback) {
 }
 
 chrome.runtime.onMessage.addListener((message, _sender, reply) => {
-  if (message.kind === "counts") { reply({ ...counts, optedOut: optedOut(), backendState }); return false; }
-  if (message.kind === "results") { reply(results); return false; }
+  if (message.kind === "frame-counts") { if (TOP) frameCounts.set(message.frameId, message.counts); return false; }
+  // Frames below the top stay silent: the first answer is the one the popup hears.
+  if (message.kind === "counts") { if (TOP) reply({ ...pageCounts(), optedOut: optedOut(), backendState }); return false; }
+  if (message.kind === "results") { if (TOP) reply(results); return false; }
   if (message.kind === "scan") { if (!optedOut()) recheck(); reply({ ok: true }); return false; }
   if (message.kind === "check-selection") {
+    // (Sent to one frame by the menu; to every frame by a caller that does not know which.)
+    if (!TOP && !String(window.getSelection() || "").trim()) return false;
     if (optedOut()) { reply(null); return false; }
     checkSelection(message.fallback).then(reply);
     return true;

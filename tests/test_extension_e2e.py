@@ -542,6 +542,61 @@ def test_awkward_images_get_badges_that_fit(browser, backend):
         page.close()
 
 
+def test_images_in_iframes_get_badges_and_count_in_the_popup(browser, backend):
+    """An article or an embedded post in an iframe: its images got no badge (the content script
+    ran in the top frame only). Each frame now draws its own, and the top frame's counts, which
+    the popup shows, add up every frame's, from this origin and from another."""
+    context, worker = browser
+    _, files, _ = backend
+    app = web.Application()
+
+    async def index(request: web.Request) -> web.Response:
+        other = f"http://localhost:{request.url.port}/frame"
+        html = (
+            "<!doctype html><body><img src='/top.jpg' width='240'>"
+            "<iframe src='/frame' width='300' height='260'></iframe>"
+            f"<iframe src='{other}' width='300' height='260'></iframe></body>"
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def frame(_: web.Request) -> web.Response:
+        html = "<!doctype html><body style='margin:0'><img src='/inner.jpg' width='280'></body>"
+        return web.Response(text=html, content_type="text/html")
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=files["signed.jpg"], content_type="image/jpeg")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/frame", frame)
+    app.router.add_get("/top.jpg", image)
+    app.router.add_get("/inner.jpg", image)
+    with LiveServer(factory=lambda: app) as site:
+        page = context.new_page()
+        page.set_viewport_size({"width": 1000, "height": 600})
+        page.goto(site.url + "/")
+        counts = _counts_when(worker, page, site.url + "/", lambda c: c["checked"] >= 3)
+        assert (counts["checked"], counts["ai"], counts["browser"]) == (3, 3, 3), counts
+        for frame in page.frames[1:]:
+            badge = frame.locator("provenance-overlay .badge")
+            badge.wait_for(timeout=20000)
+            assert badge.inner_text() == "AI-generated", frame.url
+        assert len(page.frames) == 3
+        # (A card taller than the frame is kept in it, over the badge: hover by the event.)
+        page.frames[2].locator("provenance-overlay .badge").dispatch_event("mouseenter")
+        panel = page.frames[2].locator("provenance-overlay .panel")
+        panel.wait_for()
+        # The card fits the frame (300x260): it is scrolled within rather than cut off.
+        size = panel.evaluate("p => [p.offsetWidth, p.offsetHeight]")
+        assert size[0] <= 300 and size[1] <= 260, size
+        page.screenshot(path=str(ARTIFACTS / "iframes.png"))
+        popup = _popup_over(context, worker, page)
+        expect = pytest.importorskip("playwright.sync_api").expect
+        expect(popup.locator("#checked")).to_have_text("3", timeout=10000)
+        assert popup.locator("#ai").inner_text() == "3"
+        popup.close()
+        page.close()
+
+
 def test_an_image_the_service_could_not_fetch_is_not_called_unreadable(browser, backend):
     """A cross-origin image whose server refuses the service's fetch (hotlink protection): the
     badge said "Credentials unreadable" and the popup counted it so, though nothing was read.
