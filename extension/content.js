@@ -463,8 +463,42 @@ function recheck() {
 }
 
 const visible = new IntersectionObserver((entries) => {
-  for (const e of entries) if (e.isIntersecting) { visible.unobserve(e.target); watch(e.target); }
+  for (const e of entries) {
+    if (!e.isIntersecting) continue;
+    visible.unobserve(e.target);
+    if (e.target.nodeName === "IMG") watch(e.target); else watchBackground(e.target);
+  }
 }, { rootMargin: "200px" });
+
+// CSS background images: a hero picture or a card's cover is often an element's background,
+// not an <img>, and got no badge. Each such element is checked through a stand-in with what
+// check(), the badge and place() read of an image (its source, natural size, box), loaded
+// from the same URL (the browser's cache has it).
+const BACKGROUND_URL = /url\(\s*(['"]?)(.*?)\1\s*\)/;
+const backgrounds = new WeakMap();  // element -> { src, standIn }
+function backgroundOf(el) {
+  const found = BACKGROUND_URL.exec(getComputedStyle(el).backgroundImage || "");
+  if (!found || !found[2]) return null;
+  try { return new URL(found[2], document.baseURI).href; } catch { return null; }
+}
+
+function watchBackground(el) {
+  const entry = backgrounds.get(el);
+  // Shown at least MIN_SIDE a side: a small box is an icon, or a sprite sheet's one cell.
+  const box = el.getBoundingClientRect();
+  if (!entry || box.width < MIN_SIDE || box.height < MIN_SIDE) return;
+  if (entry.standIn) { check(entry.standIn); return; }
+  const probe = new Image();
+  probe.addEventListener("load", () => {
+    entry.standIn = {
+      src: entry.src, currentSrc: entry.src, naturalWidth: probe.naturalWidth, naturalHeight: probe.naturalHeight,
+      getBoundingClientRect: () => el.getBoundingClientRect(),
+      get isConnected() { return el.isConnected; },
+    };
+    check(entry.standIn);
+  }, { once: true });
+  probe.src = entry.src;
+}
 
 function watch(img) {
   if (img.complete && img.naturalWidth) check(img);
@@ -475,16 +509,23 @@ function watch(img) {
 // are not in the document's own tree: querySelectorAll and the page's observer never saw them).
 const shadowRoots = new WeakSet();
 function scan(root = document) {
-  if (!root.querySelectorAll) return;
+  // Never our own overlay (its shadow root is open, and a card holds a thumbnail).
+  if (!root.querySelectorAll || (host && (root === host || root === shadow))) return;
   for (const img of root.querySelectorAll("img")) visible.observe(img);
-  for (const el of root.querySelectorAll("*")) {
-    if (el.shadowRoot && !shadowRoots.has(el.shadowRoot)) {
+  const elements = root.nodeType === Node.ELEMENT_NODE ? [root, ...root.querySelectorAll("*")] : root.querySelectorAll("*");
+  for (const el of elements) {
+    if (el === host) continue;
+    if (el.nodeName !== "IMG" && !backgrounds.has(el)) {
+      const src = backgroundOf(el);
+      if (src) backgrounds.set(el, { src, standIn: null });
+    }
+    if (backgrounds.has(el)) visible.observe(el);
+    if (el.shadowRoot && el !== host && !shadowRoots.has(el.shadowRoot)) {
       shadowRoots.add(el.shadowRoot);
       if (changes) changes.observe(el.shadowRoot, { childList: true, subtree: true });
       scan(el.shadowRoot);
     }
   }
-  if (root.shadowRoot) scan(root.shadowRoot);
 }
 
 // The answer about a selection, beside it: under it, or above it where the window has no room

@@ -473,8 +473,10 @@ def test_signed_files_cut_short_read_as_incomplete_copies_in_the_browser(
 def test_awkward_images_get_badges_that_fit(browser, backend):
     """What a reader met on real pages: a file whose credentials are stored online got no badge
     at all (as if it carried nothing); a thumbnail shown 48 px wide lay under a label twice its
-    width; an image in a web component's (open) shadow root was never checked; and the card of
-    an image low in the window ran off the window's bottom edge."""
+    width; an image in a web component's (open) shadow root, or a CSS background (a hero
+    picture), was never checked; and the card of an image low in the window ran off the
+    window's bottom edge. Our own overlay (an open shadow root whose cards hold thumbnails) is
+    never checked."""
     context, worker = browser
     _, files, _ = backend
     cloud = (SHARED_FIXTURES / "c2pa-rs/sdk/tests/fixtures/cloud.jpg").read_bytes()
@@ -484,6 +486,9 @@ def test_awkward_images_get_badges_that_fit(browser, backend):
         "<img src='/cloud.jpg' width='200' alt='cloud'>"
         "<img src='/tiny.jpg' width='48' alt='tiny'>"
         "<div id='host'></div>"
+        "<div style='width:300px;height:180px;background:url(/hero.jpg) center/cover'></div>"
+        "<span style='display:inline-block;width:16px;height:16px;background:url(/hero.jpg)'>"
+        "</span>"
         "<div style='height:260px'></div><img src='/low.jpg' width='300' alt='low'>"
         "<div style='height:800px'></div>"
         "<script>document.getElementById('host').attachShadow({mode: 'open'}).innerHTML ="
@@ -501,15 +506,17 @@ def test_awkward_images_get_badges_that_fit(browser, backend):
 
     app.router.add_get("/", index)
     app.router.add_get("/cloud.jpg", image(cloud))
-    for name in ("tiny.jpg", "shadow.jpg", "low.jpg"):
+    for name in ("tiny.jpg", "shadow.jpg", "low.jpg", "hero.jpg"):
         app.router.add_get(f"/{name}", image(files["signed.jpg"]))
     with LiveServer(factory=lambda: app) as site:
         page = context.new_page()
         page.set_viewport_size({"width": 900, "height": 700})
         page.goto(site.url + "/")
-        counts = _counts_when(worker, page, site.url + "/", lambda c: c["checked"] >= 4)
-        # Each checked image in one of the popup's rows (the online one was in none).
-        assert (counts["checked"], counts["ai"], counts["remote"]) == (4, 3, 1), counts
+        counts = _counts_when(worker, page, site.url + "/", lambda c: c["checked"] >= 5)
+        # Each checked image in one of the popup's rows (the online one was in none); the
+        # 16-pixel background is an icon, not checked.
+        assert (counts["checked"], counts["ai"], counts["remote"]) == (5, 4, 1), counts
+        assert _badge(page, "hero.jpg").inner_text() == "AI-generated"
         remote = _badge(page, "cloud.jpg")
         assert remote.inner_text() == "Credentials online"
         remote.hover()
@@ -539,6 +546,11 @@ def test_awkward_images_get_badges_that_fit(browser, backend):
         box = panel.bounding_box()
         assert box["y"] >= 0 and box["y"] + box["height"] <= 700, box
         page.screenshot(path=str(ARTIFACTS / "awkward-images.png"))
+        # The cards opened (with their thumbnails) added nothing to check.
+        page.wait_for_timeout(1500)
+        after = worker.evaluate(TO_TAB, [site.url + "/", {"kind": "counts"}])
+        assert after["checked"] == 5, after
+        assert page.locator("provenance-overlay .badge").count() == 5
         page.close()
 
 
