@@ -588,10 +588,10 @@ def test_images_in_iframes_get_badges_and_count_in_the_popup(browser, backend):
         page.goto(site.url + "/")
         counts = _counts_when(worker, page, site.url + "/", lambda c: c["checked"] >= 3)
         assert (counts["checked"], counts["ai"], counts["browser"]) == (3, 3, 3), counts
-        for frame in page.frames[1:]:
-            badge = frame.locator("provenance-overlay .badge")
+        for inner in page.frames[1:]:
+            badge = inner.locator("provenance-overlay .badge")
             badge.wait_for(timeout=20000)
-            assert badge.inner_text() == "AI-generated", frame.url
+            assert badge.inner_text() == "AI-generated", inner.url
         assert len(page.frames) == 3
         # (A card taller than the frame is kept in it, over the badge: hover by the event.)
         page.frames[2].locator("provenance-overlay .badge").dispatch_event("mouseenter")
