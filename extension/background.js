@@ -76,7 +76,7 @@ async function call(path, init) {
     // A file the service read and could not make sense of: the same sentence as the browser's
     // own check gives, c2pa's reason apart (the card's details line).
     const worded = UNREADABLE_CODES.has(code) ? splitLibraryError(message) : null;
-    return { error: worded ? worded.error : message, detail: worded ? worded.detail : null, code, where: "service" };
+    return { error: worded ? worded.error : message, detail: worded ? worded.detail : null, problem: worded ? worded.problem : null, code, where: "service" };
   } catch (err) {
     await chrome.storage.session.set({ backendState: "unreachable" });
     return { unreachable: true, error: `The provenance service at ${backend} does not answer.`, where: "service" };

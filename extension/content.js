@@ -423,7 +423,9 @@ async function record(img, src, answer, started, asked) {
       : answer.where !== "service" || UNREADABLE_CODES.has(answer.code) ? "unreadable" : "refused";
     if (problem === "unreadable") countChecked(answer.where);
     counts[problem] += 1;
-    drawBadge(img, [problem, PROBLEM_LABELS[problem]], answer.where, performance.now() - started,
+    // A copy cut short is named so on the badge: the remedy (a complete copy) is the reader's.
+    const label = problem === "unreadable" && answer.problem === "cut-short" ? "Incomplete file" : PROBLEM_LABELS[problem];
+    drawBadge(img, [problem, label], answer.where, performance.now() - started,
               () => problemPanel(problem, answer.error, answer.where, answer.detail));
     return;
   }

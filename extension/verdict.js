@@ -456,7 +456,7 @@ export function splitLibraryError(text) {
       rest = rest.slice(0, -(hint.length + 3));
     }
     const reason = rest.startsWith(" (") && rest.endsWith(")") ? rest.slice(2, -1) : rest.trim();
-    return { error: unreadableSentence(kind), detail: reason || null };
+    return { error: unreadableSentence(kind), detail: reason || null, problem: kind };
   }
   return null;
 }
