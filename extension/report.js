@@ -2,6 +2,7 @@
 // verdict, the ingredients, the validation codes and the manifest store as c2pa reads it.
 // Kept only for this browser session; nothing leaves the browser.
 "use strict";
+import { TRUST_LIST_WORDS } from "./verdict.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,7 +25,9 @@ function field(list, name, value) {
   const f = $("fields");
   field(f, "State", c.state);
   field(f, "Signed by", c.signer && [c.signer.issuer, c.signer.common_name].filter(Boolean).join(" / "));
-  field(f, "Trust list", c.trust_list);
+  // In words, as on the card (it gave the list's code: "user", "interim"); a user anchor here is
+  // the reader's own (the report is of a check made in this browser).
+  field(f, "Trust list", c.trust_list === "user" ? "a trust anchor you configured" : TRUST_LIST_WORDS[c.trust_list]);
   field(f, "Signed at", c.signed_at);
   field(f, "Created at", c.created_at);
   field(f, "Generator", c.generator);

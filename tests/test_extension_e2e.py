@@ -206,6 +206,10 @@ def test_badges_summaries_selection_and_popup(browser, site):
     expect = pytest.importorskip("playwright.sync_api").expect
     expect(report.locator("#summary")).to_contain_text("Generated with an AI tool (Acme")
     assert "c2pa.actions" in report.locator("#c2pa-report").inner_text()
+    # The trust list in words, as on the card (it read "user").
+    assert re.search(
+        r"Trust list\s+a trust anchor you configured", report.locator("#fields").inner_text()
+    )
     report.close()
     page.bring_to_front()
     page.mouse.move(0, 0)
