@@ -266,6 +266,14 @@ class Match:
     similarity: float
     kind: MatchKind
     signer: str | None = None
+    edited: Annotated[
+        float | None,
+        Doc(
+            "a watermark match refused because one connected region differs from the "
+            "registered image (edited, or other content pasted in): that region's share of "
+            "the picture (0-1); null otherwise"
+        ),
+    ] = None
 
 
 def _value(value: Any) -> Any:
@@ -658,6 +666,16 @@ def summarize(
                 "the credentials cover the registered image alone, not what surrounds it here, "
                 "so they were not applied: a possible match only."
             )
+        if by_watermark and (edited := by_watermark[0].edited) is not None:
+            m = by_watermark[0]
+            this = f"this image ({turned})" if turned else "this image"
+            return (
+                f"{lead} that names stored credentials ({m.manifest_id}); {this} looks like "
+                f"the registered one except for a region of about {percent(edited)} of it "
+                "that differs (edited after signing, or other content put in), so they were "
+                "not applied: they describe the registered image, not this edit; a possible "
+                "match only."
+            )
         if by_watermark:
             m = by_watermark[0]
             this = f"this image ({turned})" if turned else "this image"
@@ -755,6 +773,17 @@ def summarize(
         trust += f" The credentials were recovered from the watermark{copy}."
     elif credentials.source == FINGERPRINT:
         trust += " The credentials were recovered through the image's fingerprint."
+    elsewhere = [m for m in matches or [] if m.kind == MatchKind.WATERMARK]
+    if credentials.source == EMBEDDED and elsewhere:
+        # A stripped copy re-signed by someone else: the file's credentials are its own, but
+        # the picture was registered under others first, which a reader should weigh.
+        m = elsewhere[0]
+        by = f", signed by {m.signer}" if m.signer else ""
+        trust += (
+            " But its pixels carry the watermark of other stored credentials "
+            f"({m.manifest_id}{by}) that these credentials do not include, and it is the image "
+            "registered under them: the same picture was signed before by someone else."
+        )
     if text_hit:
         trust += (
             f" The text also carries a language-model watermark (p = {text_hit['p_value']:.1e})."

@@ -31,6 +31,7 @@ from .fingerprint import (
     sketch_similarity,
     text_sketch,
 )
+from .manifest import soft_binding_values
 from .media import PIXEL_TYPES, TEXT, cut_short, decode_text, media_type_of, read_input
 from .registry import ManifestRegistry, RegisteredManifest
 from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
@@ -55,9 +56,11 @@ from .verdict import (
     summarize_unreadable_text,
 )
 from .watermark import (
+    ALG,
     DETECT_MIN_SIDE,
     decode_for_detection,
     detect_decoded,
+    identifier_from_binding,
     load_for_detection,
 )
 
@@ -132,6 +135,12 @@ def _recovered(
 FINGERPRINT_ALG = "org.provenance.phash.1"
 
 
+def _same_but_edited(alike: evidence.Likeness) -> bool:
+    """Whether ``alike`` is refused only for its edited region (it would count as the
+    registered image without it)."""
+    return not alike.same and replace(alike, edited=0.0).same
+
+
 def _candidates(
     data: bytes,
     registry: ManifestRegistry | None,
@@ -174,8 +183,14 @@ def _candidates(
                 region=found.grid_region,
                 aspect=found.aspect,
             )
+        # Refused for one region that differs alone (the rest agrees): say how large it is.
+        edited = round(alike.edited, 3) if _same_but_edited(alike) else None
         match = Match(
-            record.manifest_id, round(alike.agreeing, 3), MatchKind.WATERMARK, record.signer
+            record.manifest_id,
+            round(alike.agreeing, 3),
+            MatchKind.WATERMARK,
+            record.signer,
+            edited,
         )
         hits.append((match, record))
         if not alike_too:
@@ -242,6 +257,37 @@ def _look_in_registry(
     if found["detected"]:
         return found, [], None
     return found, [m for m, _ in hits], None
+
+
+def _registered_elsewhere(
+    data: bytes, label: str, report: dict[str, Any], registry: ManifestRegistry
+) -> tuple[dict | None, list[Match]]:
+    """For content with embedded credentials: the watermark in its pixels, and the stored
+    manifest it leads to when that manifest is not in this file's chain and the pixels are
+    the registered image (``evidence``). A stripped copy re-signed by someone else keeps the
+    first signer's watermark: its new credentials are what the file carries, but the reader
+    should also learn that the same picture was registered under other credentials."""
+    chain = report.get("manifests") or {}
+    for value in soft_binding_values(report, ALG):
+        identifier = identifier_from_binding(value)
+        newest = registry.by_watermark(identifier) if identifier is not None else None
+        if newest is not None and newest.manifest_id in chain:
+            # The file's own credentials are the registered ones (the registry checked that
+            # their asset carries the watermark): nothing older to report, no detection paid
+            # (~13 ms at 1 MP, against ~2 ms for the rest of such a verify).
+            return None, []
+    try:
+        found, hits, same = _candidates(
+            data, registry, label, 1, FINGERPRINT_SIMILARITY, alike_too=False
+        )
+    except WatermarkSizeError:
+        return None, []
+    earlier = [
+        m
+        for m, record in hits
+        if m.kind == MatchKind.WATERMARK and same and record.manifest_id not in chain
+    ]
+    return (found if earlier else None), earlier
 
 
 @dataclass(frozen=True)
@@ -431,6 +477,8 @@ def verify(
         report = embedded.manifest.report
         credentials = credentials_from_report(report, embedded.manifest.state)
         ai = ai_origin(report)
+        if registry is not None and watermark and media_type in PIXEL_TYPES:
+            found, matches = _registered_elsewhere(data, label, report, registry)
     else:
         remote_url = embedded.remote_url
         credentials = Credentials(
