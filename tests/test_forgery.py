@@ -498,3 +498,82 @@ def test_a_flat_image_is_not_a_faint_texture(faint_texture, trusted, registry):
     assert record is not None and record.reference
     found = evidence.compare(load_for_detection(data), record.reference)
     assert found.correlation < 0.2 < found.min_correlation  # ... but nothing correlates
+
+
+def _with_region_of(a: np.ndarray, b: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A with the box (x, y, width, height) replaced by B's pixels there (B resized to A)."""
+    x, y, w, h = box
+    b = np.asarray(Image.fromarray(b).resize((a.shape[1], a.shape[0])))
+    out = a.copy()
+    out[y : y + h, x : x + w] = b[y : y + h, x : x + w]
+    return out
+
+
+def test_the_registered_image_with_one_region_replaced_is_not_recovered(
+    registered, trusted, registry
+):
+    """Red team: another picture put into a fifth of A (an inpainted object, a swapped face),
+    A's watermark intact elsewhere. The share of agreeing blocks alone (>= 0.62) let it pass as
+    the registered image; the one connected region that differs refuses it, and the verdict
+    says why."""
+    signed, payload, _ = registered
+    a, b = _rgb(signed), _rgb(PHOTOS[2].read_bytes())  # the astronaut, the coffee cup
+    data = jpeg(_with_region_of(a, b, (480, 320, 460, 460)), 90)  # 20 % of the picture
+    decoded = decode_for_detection(data)
+    found = detect_bytes(data)
+    record = registry.by_watermark(int(payload, 16))
+    alike = evidence.compare(decoded.luminance, record.reference, found.scale, found.angle)
+    # What the blocks alone said: the same image (so this fails without the region rule).
+    assert alike.agreeing >= evidence.MIN_AGREEING and alike.covered >= evidence.MIN_COVERED
+    assert alike.correlation >= alike.min_correlation
+    assert alike.edited >= evidence.MAX_EDITED and not alike.same
+    verdict = verify(data, policy=trusted, registry=registry)
+    assert verdict.watermark["payload"] == payload and verdict.credentials.recovered is False
+    [match] = verdict.matches
+    assert match.kind == "watermark" and match.edited == pytest.approx(alike.edited, abs=1e-3)
+    assert f"except for a region of about {percent(match.edited)} of it that differs" in (
+        verdict.summary
+    )
+    assert "possible match only" in verdict.summary
+    assert json.loads(json.dumps(verdict.to_dict()))["matches"][0]["edited"] == match.edited
+    assert f"a region of about {percent(match.edited)} differs" in render_verdict(verdict)
+
+
+def test_scattered_disagreement_is_not_an_edited_region():
+    """Benign noise (JPEG, clipping) leaves disagreeing blocks apart; one group of them is an
+    edit. The group is measured with 4-neighbours, as a share of the blocks compared."""
+    agree = np.ones((10, 10), bool)
+    agree[::3, ::3] = False  # 16 blocks, none touching
+    assert evidence._largest_group(agree) == pytest.approx(0.01)
+    agree[2:6, 2:5] = False  # 12 blocks in one group (holding (3, 3)), touching (6, 3)
+    assert evidence._largest_group(agree) == pytest.approx(0.13)
+    assert evidence._largest_group(np.ones((4, 4), bool)) == 0.0
+
+
+def test_a_copy_re_signed_by_someone_else_names_the_earlier_registration(
+    registered, trusted, registry, tmp_path
+):
+    """Red team: A's stripped copy signed by another signer (signing keeps the watermark in
+    the pixels). The file's own credentials are what it carries, but the reader also learns
+    that the same picture was registered under other credentials first; the original itself
+    gets no such note."""
+    from provenance import init_keys
+    from provenance.keys import SigningKeys
+
+    signed, payload, _ = registered
+    record = registry.by_watermark(int(payload, 16))
+    other = SigningKeys.load(keys_dir=init_keys(tmp_path / "other", org="Other Signer").dir)
+    resigned = sign(jpeg(_rgb(signed), 92), other, AI)
+    verdict = verify(resigned.asset or b"", policy=trusted, registry=registry)
+    assert verdict.credentials.present and verdict.credentials.signer.issuer == "Other Signer"
+    assert [(m.manifest_id, m.kind) for m in verdict.matches] == [(record.manifest_id, "watermark")]
+    assert f"the watermark of other stored credentials ({record.manifest_id}, signed by " in (
+        verdict.summary
+    )
+    assert verdict.summary.endswith("the same picture was signed before by someone else.")
+    # The registered original: its own credentials, nothing older.
+    own = verify(signed, policy=trusted, registry=registry)
+    assert own.credentials.manifest_id == record.manifest_id and own.matches == []
+    assert "someone else" not in own.summary
+    # Without a registry nothing is looked up.
+    assert verify(resigned.asset or b"", policy=trusted).matches == []
