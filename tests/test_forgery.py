@@ -528,15 +528,16 @@ def test_the_registered_image_with_one_region_replaced_is_not_recovered(
     assert alike.correlation >= alike.min_correlation
     assert alike.edited >= evidence.MAX_EDITED and not alike.same
     verdict = verify(data, policy=trusted, registry=registry)
-    assert verdict.watermark["payload"] == payload and verdict.credentials.recovered is False
+    assert verdict.watermark is not None and verdict.watermark["payload"] == payload
+    assert verdict.credentials.recovered is False
     [match] = verdict.matches
-    assert match.kind == "watermark" and match.edited == pytest.approx(alike.edited, abs=1e-3)
-    assert f"except for a region of about {percent(match.edited)} of it that differs" in (
-        verdict.summary
-    )
+    edited = match.edited
+    assert edited is not None and edited == pytest.approx(alike.edited, abs=1e-3)
+    assert match.kind == "watermark"
+    assert f"except for a region of about {percent(edited)} of it that differs" in (verdict.summary)
     assert "possible match only" in verdict.summary
-    assert json.loads(json.dumps(verdict.to_dict()))["matches"][0]["edited"] == match.edited
-    assert f"a region of about {percent(match.edited)} differs" in render_verdict(verdict)
+    assert json.loads(json.dumps(verdict.to_dict()))["matches"][0]["edited"] == edited
+    assert f"a region of about {percent(edited)} differs" in render_verdict(verdict)
 
 
 def test_scattered_disagreement_is_not_an_edited_region():
@@ -565,7 +566,8 @@ def test_a_copy_re_signed_by_someone_else_names_the_earlier_registration(
     other = SigningKeys.load(keys_dir=init_keys(tmp_path / "other", org="Other Signer").dir)
     resigned = sign(jpeg(_rgb(signed), 92), other, AI)
     verdict = verify(resigned.asset or b"", policy=trusted, registry=registry)
-    assert verdict.credentials.present and verdict.credentials.signer.issuer == "Other Signer"
+    signer = verdict.credentials.signer
+    assert verdict.credentials.present and signer is not None and signer.issuer == "Other Signer"
     assert [(m.manifest_id, m.kind) for m in verdict.matches] == [(record.manifest_id, "watermark")]
     assert f"the watermark of other stored credentials ({record.manifest_id}, signed by " in (
         verdict.summary
