@@ -88,6 +88,8 @@ class Likeness:
     contrast: float = 0.0  #: std of the compared part of the reference (levels, blurred)
     #: share of the compared blocks in the largest connected group that disagrees (an edit)
     edited: float = 0.0
+    #: share of the registered image this one shows (a crop shows part of it), 0..1
+    shown: float = 1.0
 
     @property
     def min_correlation(self) -> float:
@@ -290,7 +292,9 @@ def compare(
         share = luminance.shape[0] * luminance.shape[1] / whole
         if min(luminance.shape[:2]) < 2 * BLOCK:
             return NONE
-    image = _upright(_into_reference(_base(luminance), scale, angle, aspect), orientation)
+    base = _base(luminance)
+    footprint = base.shape[0] * base.shape[1] / scale**2
+    image = _upright(_into_reference(base, scale, angle, aspect), orientation)
     # The mask through the same resampling as the image.
     lost = (
         None
@@ -338,4 +342,7 @@ def compare(
         (int(x), int(y)),
         float(ours.std()),
         _largest_group(agree),
+        # The image's footprint on the reference before the tilt's corners were trimmed, so a
+        # rotated copy of the whole still shows all of it.
+        min(1.0, footprint / (ref.shape[0] * ref.shape[1])),
     )

@@ -233,6 +233,13 @@ class Credentials:
         float | None,
         Doc("when recovered: how alike this copy and the registered image are (0-1)"),
     ] = None
+    shown: Annotated[
+        float | None,
+        Doc(
+            "when recovered from a watermark: the share of the registered image this copy "
+            "shows (0-1; a crop shows part of it)"
+        ),
+    ] = None
 
 
 @dataclass(frozen=True)
@@ -615,6 +622,10 @@ def _failure_reason(credentials: Credentials, cut_short: bool = False) -> str:
     return f"{FAILURE_WORDS[code]} ({code})" if code in FAILURE_WORDS else code
 
 
+#: A recovered copy showing less than this share of the registered image is called a crop.
+PART = 0.9
+
+
 def percent(share: float) -> str:
     """A share (0-1) as a whole percentage, halves rounded up: the reader's page and the
     extension round with JavaScript's Math.round, and Python's ``:.0%`` rounds a half to even
@@ -770,6 +781,11 @@ def summarize(
         # A mirrored or turned copy recovers like any other: say so, or a reader comparing it
         # with the signed thumbnail sees a different picture and no word about why.
         copy = f" of a copy {turned}" if turned else ""
+        if credentials.shown is not None and credentials.shown < PART:
+            # A crop: the credentials describe the whole registered image, and the reader
+            # should not take them for a statement about this part alone, nor the reverse.
+            part = f"about {percent(credentials.shown)} of the registered image"
+            copy = f"{copy}, cropped to {part}" if turned else f" of a crop showing {part}"
         trust += f" The credentials were recovered from the watermark{copy}."
     elif credentials.source == FINGERPRINT:
         trust += " The credentials were recovered through the image's fingerprint."

@@ -106,6 +106,7 @@ def _recovered(
     label: str,
     alike: float,
     source: Source = Source.WATERMARK,
+    shown: float | None = None,
 ) -> tuple[Credentials, AIOrigin]:
     """Credentials from a stored manifest, judged by its signature (the pixels differ)."""
     found = _read_manifest(record.manifest_store, MANIFEST_STORE, policy, label).manifest
@@ -125,6 +126,7 @@ def _recovered(
         source=source,
         recovered=True,
         similarity=alike,
+        shown=None if shown is None else round(shown, 3),
     )
     ai = ai_origin(report)
     if ai.generated:
@@ -148,19 +150,20 @@ def _candidates(
     limit: int,
     min_similarity: float,
     alike_too: bool = True,
-) -> tuple[dict, list[tuple[Match, RegisteredManifest]], bool]:
+) -> tuple[dict, list[tuple[Match, RegisteredManifest]], evidence.Likeness]:
     """Detect the watermark; with a registry, the manifests it names, then look-alikes (unless
     the watermark named one and ``alike_too`` is off: no fingerprint search then), and whether
     the image is the one registered under the watermark (or a crop of it).
 
     A watermark match carries the share of image blocks that agree with the registered
     image's stored reference once the watermark's geometry is undone (1.0 for an unchanged
-    image or a crop of it; see ``evidence``), and whether that is enough to call it the same.
+    image or a crop of it; see ``evidence``), and the evidence itself (its ``same``: whether
+    that is enough to call it the registered image).
     """
     luminance = load_for_detection(data, name)
     found = detect_decoded(luminance, data, name)
     if registry is None:  # no evidence to weigh
-        return found.to_dict(), [], False
+        return found.to_dict(), [], evidence.NONE
     fingerprint = image_hash(luminance)
     hits: list[tuple[Match, RegisteredManifest]] = []
     record = registry.by_watermark(found.identifier) if found.identifier is not None else None
@@ -194,7 +197,7 @@ def _candidates(
         )
         hits.append((match, record))
         if not alike_too:
-            return found.to_dict(), hits, alike.same
+            return found.to_dict(), hits, alike
     for near, score in registry.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
         if all(m.manifest_id != near.manifest_id for m, _ in hits):
             hits.append(
@@ -203,7 +206,7 @@ def _candidates(
                     near,
                 )
             )
-    return found.to_dict(), hits[:limit], alike.same
+    return found.to_dict(), hits[:limit], alike
 
 
 def _visible_text(text: str) -> str:
@@ -244,14 +247,16 @@ def _look_in_registry(
     possible matches. A watermark naming nothing stored yields no matches at all.
     """
     # Look-alikes only matter when the watermark names nothing stored.
-    found, hits, same = _candidates(
+    found, hits, alike = _candidates(
         data, registry, label, 5, FINGERPRINT_SIMILARITY, alike_too=False
     )
     by_watermark = [(m, r) for m, r in hits if m.kind == MatchKind.WATERMARK]
     if by_watermark:
         match, record = by_watermark[0]
-        if same:
-            recovered = _recovered(record, policy, label, match.similarity, Source(match.kind))
+        if alike.same:
+            recovered = _recovered(
+                record, policy, label, match.similarity, Source(match.kind), alike.shown
+            )
             return found, [], recovered
         return found, [match], None
     if found["detected"]:
@@ -277,7 +282,7 @@ def _registered_elsewhere(
             # (~13 ms at 1 MP, against ~2 ms for the rest of such a verify).
             return None, []
     try:
-        found, hits, same = _candidates(
+        found, hits, alike = _candidates(
             data, registry, label, 1, FINGERPRINT_SIMILARITY, alike_too=False
         )
     except WatermarkSizeError:
@@ -285,7 +290,7 @@ def _registered_elsewhere(
     earlier = [
         m
         for m, record in hits
-        if m.kind == MatchKind.WATERMARK and same and record.manifest_id not in chain
+        if m.kind == MatchKind.WATERMARK and alike.same and record.manifest_id not in chain
     ]
     return (found if earlier else None), earlier
 

@@ -106,36 +106,42 @@ def test_copied_watermark_is_not_recovered(registered, trusted, registry):
 
 
 @pytest.mark.parametrize(
-    ("upload", "turned"),
+    ("upload", "turned", "part"),
     [
-        pytest.param(lambda im: im.crop((205, 205, 819, 819)), None, id="crop 60%"),
-        pytest.param(lambda im: im.crop((256, 256, 768, 768)), None, id="crop 50%"),
-        pytest.param(lambda im: im.crop((40, 180, 757, 897)), None, id="crop 70% off-centre"),
+        pytest.param(lambda im: im.crop((205, 205, 819, 819)), None, 0.36, id="crop 60%"),
+        pytest.param(lambda im: im.crop((256, 256, 768, 768)), None, 0.25, id="crop 50%"),
+        pytest.param(lambda im: im.crop((40, 180, 757, 897)), None, 0.49, id="crop 70% off-centre"),
         pytest.param(
-            lambda im: im.rotate(2, resample=Image.Resampling.BICUBIC), None, id="rotate 2°"
+            lambda im: im.rotate(2, resample=Image.Resampling.BICUBIC), None, 1, id="rotate 2°"
         ),
-        pytest.param(lambda im: im.resize((640, 640)), None, id="resize 62%"),
+        pytest.param(lambda im: im.resize((640, 640)), None, 1, id="resize 62%"),
         pytest.param(
             lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
             "mirrored left to right",
+            1,
             id="mirrored",
         ),
         pytest.param(
             lambda im: im.transpose(Image.Transpose.ROTATE_90),
             "turned 90° counter-clockwise",
+            1,
             id="rotate 90°",
         ),
         pytest.param(
             lambda im: im.transpose(Image.Transpose.TRANSPOSE).crop((100, 60, 700, 660)),
             "mirrored and turned 90° counter-clockwise",
+            0.34,
             id="transposed + crop",
         ),
     ],
 )
-def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, upload, turned):
+def test_a_crop_of_the_registered_image_recovers(
+    registered, trusted, registry, upload, turned, part
+):
     """A crop whose watermark decodes recovers its credentials (the geometry the detector
     found is undone, and the crop is found inside the stored reference); a mirrored or turned
-    copy says so, in the sentence, the JSON and the terminal."""
+    copy says so, in the sentence, the JSON and the terminal, and a crop says how much of the
+    registered image it shows (the credentials describe all of it)."""
     signed, payload, _ = registered
     data = jpeg(np.asarray(upload(Image.open(io.BytesIO(signed)).convert("RGB"))), 80)
     verdict = verify(data, policy=trusted, registry=registry)
@@ -150,7 +156,12 @@ def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, 
     # A reader comparing the copy with the signed thumbnail sees it mirrored or turned: every
     # face says so, in the same words (verdict.Orientation).
     assert json.loads(json.dumps(verdict.to_dict()))["watermark"]["mirrored_or_turned"] == turned
+    shown = verdict.credentials.shown
+    assert shown is not None and shown == pytest.approx(part, abs=0.03)
     copy = f" of a copy {turned}" if turned else ""
+    if part < 1:
+        cropped = f"about {percent(shown)} of the registered image"
+        copy = f"{copy}, cropped to {cropped}" if turned else f" of a crop showing {cropped}"
     assert verdict.summary.endswith(f"The credentials were recovered from the watermark{copy}.")
     assert (f"payload {payload}, in a copy {turned}" in rendered) == bool(turned)
 
