@@ -27,9 +27,11 @@ from provenance import (
     InputError,
     ManifestSpec,
     NotIssuedError,
+    SigningKeys,
     SignOptions,
     State,
     evidence,
+    init_keys,
     register_manifest,
     sign,
     verify,
@@ -569,9 +571,6 @@ def test_a_copy_re_signed_by_someone_else_names_the_earlier_registration(
     the pixels). The file's own credentials are what it carries, but the reader also learns
     that the same picture was registered under other credentials first; the original itself
     gets no such note."""
-    from provenance import init_keys
-    from provenance.keys import SigningKeys
-
     signed, payload, _ = registered
     record = registry.by_watermark(int(payload, 16))
     other = SigningKeys.load(keys_dir=init_keys(tmp_path / "other", org="Other Signer").dir)
