@@ -579,12 +579,18 @@ def main() -> None:
     redteam: dict[str, list[tuple[bool, bool, bool]]] = {}
     #: Per red-team attack: verdicts that name a region of the picture that differs.
     region_said: dict[str, int] = {}
+    #: Per red-team attack: uploads that made verify raise.
+    crashed: dict[str, int] = {}
     lost_to_overembedding = resigned_named = resigned = 0
     if args.redteam:
         rt = np.random.default_rng(23)
 
         def attempt(name: str, rgb: np.ndarray, wid: int) -> None:
-            result = bench.outcome(jpeg(rgb), wid)
+            try:
+                result = bench.outcome(jpeg(rgb), wid)
+            except Exception:  # a crash is a finding too (a 500 from the server): counted
+                crashed[name] = crashed.get(name, 0) + 1
+                result, bench.verdict = (False, False, False), None
             redteam.setdefault(name, []).append(result)
             said = any(
                 getattr(m, "edited", None) is not None
@@ -708,6 +714,7 @@ def main() -> None:
             # Recovered through the target's watermark (over-embedding may leave A's).
             "recovered": f"{sum(g[0] and g[1] for g in got)}/{len(got)}",
             "says a region differs": f"{region_said[name]}/{len(got)}",
+            "verify raised": crashed.get(name, 0),
         }
         for name, got in redteam.items()
     ]
