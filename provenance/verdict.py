@@ -622,7 +622,8 @@ def _failure_reason(credentials: Credentials, cut_short: bool = False) -> str:
     return f"{FAILURE_WORDS[code]} ({code})" if code in FAILURE_WORDS else code
 
 
-#: A recovered copy showing less than this share of the registered image is called a crop.
+#: A recovered copy showing less than this share of the registered image is called a crop;
+#: one with fewer of its blocks agreeing is said to agree only so far.
 PART = 0.9
 
 
@@ -787,6 +788,13 @@ def summarize(
             part = f"about {percent(credentials.shown)} of the registered image"
             copy = f"{copy}, cropped to {part}" if turned else f" of a crop showing {part}"
         trust += f" The credentials were recovered from the watermark{copy}."
+        if credentials.similarity is not None and credentials.similarity < PART:
+            # Within the tolerance, yet not all of it: a blend, an overlay, an edit in
+            # scattered places. The credentials describe the registered image, not those parts.
+            trust += (
+                f" Only {percent(credentials.similarity)} of it agrees with the registered "
+                "image, block by block: the rest may have been changed since."
+            )
     elif credentials.source == FINGERPRINT:
         trust += " The credentials were recovered through the image's fingerprint."
     elsewhere = [m for m in matches or [] if m.kind == MatchKind.WATERMARK]
