@@ -803,10 +803,12 @@ def summarize(
         # the picture was registered under others first, which a reader should weigh.
         m = elsewhere[0]
         by = f", signed by {m.signer}" if m.signer else ""
+        # The same signer re-signing without the earlier file as parent is no one else.
+        whom = "by the same signer" if m.signer and m.signer == who else "by someone else"
         trust += (
             " But its pixels carry the watermark of other stored credentials "
             f"({m.manifest_id}{by}) that these credentials do not include, and it is the image "
-            "registered under them: the same picture was signed before by someone else."
+            f"registered under them: the same picture was signed before {whom}."
         )
     if text_hit:
         trust += (

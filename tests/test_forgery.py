@@ -565,7 +565,7 @@ def test_scattered_disagreement_is_not_an_edited_region():
 
 
 def test_a_copy_re_signed_by_someone_else_names_the_earlier_registration(
-    registered, trusted, registry, tmp_path
+    registered, credentials, trusted, registry, tmp_path
 ):
     """Red team: A's stripped copy signed by another signer (signing keeps the watermark in
     the pixels). The file's own credentials are what it carries, but the reader also learns
@@ -589,3 +589,7 @@ def test_a_copy_re_signed_by_someone_else_names_the_earlier_registration(
     assert "someone else" not in own.summary
     # Without a registry nothing is looked up.
     assert verify(resigned.asset or b"", policy=trusted).matches == []
+    # The same signer, signing a stripped copy again without the original as its parent.
+    again = sign(jpeg(_rgb(signed), 92), credentials, AI).asset or b""
+    verdict = verify(again, policy=trusted, registry=registry)
+    assert verdict.summary.endswith("the same picture was signed before by the same signer.")
