@@ -618,7 +618,11 @@ def main() -> None:
                 "B + the creator's averaged folded residuals", averaged_copy([A, *others], B), wid
             )
             # Over-embedding: A marked again with another registered image's payload (D).
-            d = (a + 1) % len(marked)
+            d = next(  # not a near-duplicate of A (the peer fixtures re-sign one photo)
+                k % len(marked)
+                for k in range(a + 1, a + len(marked))
+                if not _related(images[a][1], images[k % len(marked)][1])
+            )
             over = embed_rgb(A, ids[d])
             attempt("A over-embedded with D's payload (target D)", over, ids[d])
             lost_to_overembedding += not bench.outcome(jpeg(over), wid)[1]
