@@ -26,7 +26,13 @@ outside the list (gamma, saturation, JPEG 40, crop + darkening, a 1 px shift) an
 outside the three attacks, each carrying A's payload: A pasted over 30/50/70 % of B, a generated
 picture of the same kind recoloured to A's palette, and A mirrored.
 
-    uv run python -m bench.forgery [--pairs N] [--synthetic N] [--extra]
+``--redteam`` adds the red team's uploads: A with B over part of it (a rectangle, a soft disc),
+A blended with B, A's patch in B, A beside B, A small inside B, A's low frequencies with B's
+detail, A's payload on a crop's lattice, an averaged copy of the creator's watermark, A
+over-embedded with another registered payload, A inverted, A at 128 px, and A re-signed by
+another signer (does the verdict name A's stored credentials?).
+
+    uv run python -m bench.forgery [--pairs N] [--synthetic N] [--extra] [--redteam]
 """
 
 from __future__ import annotations
