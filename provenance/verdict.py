@@ -143,12 +143,13 @@ FAILURE_WORDS = {
 HARD_BINDING = frozenset(
     {"assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch"}
 )
-#: Why the content no longer matches its signature when the file ends before its format's end
-#: (``media.cut_short``): an incomplete copy, not an edit; getting a complete one is the remedy.
-CUT_SHORT_WORDS = (
-    "the file is cut short (an incomplete copy: get a complete one), which is why the content "
-    "no longer matches its signature"
-)
+#: A file that ends before its format's end (``media.cut_short``): an incomplete copy (an
+#: interrupted download), not an edit; getting a complete one is the remedy. The verdict's
+#: words when the hash fails for it, and the error's when c2pa cannot parse it at all (a PNG
+#: without IEND, a WebP short of its RIFF size); the extension's verdict.js says the same.
+CUT_SHORT = "the file is cut short (an incomplete copy: get a complete one)"
+#: Why the content no longer matches its signature when the file is cut short.
+CUT_SHORT_WORDS = f"{CUT_SHORT}, which is why the content no longer matches its signature"
 
 #: Codes that describe trust or informational matters rather than damage; an Invalid summary
 #: names the first failure not in this set.

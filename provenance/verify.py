@@ -20,6 +20,7 @@ from ._internal.c2pa_adapter import MANIFEST_STORE, ManifestReport
 from ._internal.renamed import renamed_keyword
 from .errors import (
     InputError,
+    MalformedAssetError,
     ManifestError,
     RemoteManifestError,
     WatermarkSizeError,
@@ -40,6 +41,7 @@ from .text_manifest import HASH_MISMATCH as TEXT_HASH_MISMATCH
 from .text_manifest import read_text_manifest, strip_wrappers, without_bom
 from .trust import TrustPolicy
 from .verdict import (
+    CUT_SHORT,
     HARD_BINDING,
     AIOrigin,
     Credentials,
@@ -97,6 +99,12 @@ def _read_manifest(data: bytes, media_type: str, policy: TrustPolicy, name: str)
         found = c2pa_adapter.read(media_type, data, name=name, context=policy.context())
     except RemoteManifestError as exc:
         return _Embedded(remote_url=exc.url)
+    except MalformedAssetError as exc:
+        # c2pa cannot parse a PNG without IEND or a WebP short of its RIFF size: say what the
+        # reader can do something about (the JPEG case is the verdict's CUT_SHORT_WORDS).
+        if cut_short(data, media_type):
+            raise MalformedAssetError(f"{name}: {CUT_SHORT}", hint="") from exc
+        raise
     return _Embedded(manifest=found)
 
 

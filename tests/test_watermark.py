@@ -1158,3 +1158,25 @@ def test_a_refined_fold_with_a_span_share_near_noises_is_polished_into_a_decode(
     resized = cropped.resize((round(w * 0.8), round(h * 0.8)), Image.Resampling.BICUBIC)
     found = detect_rgb(_jpeg(np.asarray(resized), 70))
     assert found.payload == "ff485bb386", found
+
+
+def test_an_unmarked_photo_is_searched_without_reading_its_header_again(monkeypatch):
+    """detect_decoded reads the image's width (its header) only to place a region or to decode
+    finer: an unmarked photo with no canvas around it needs neither."""
+    from provenance import watermark
+
+    data = _save(Image.fromarray(_photo(megapixels=1.0)), "JPEG", quality=85).getvalue()
+    luminance = load_for_detection(data)
+    expected = watermark.detect_rgb(luminance)
+    opened: list[object] = []
+    real_open = Image.open
+
+    def counting_open(*args: object, **kwargs: object) -> Image.Image:
+        opened.append(args)
+        return real_open(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(watermark.Image, "open", counting_open)
+    found = watermark.detect_decoded(luminance, data)
+    assert not found.detected
+    assert found.to_dict() == expected.to_dict()
+    assert opened == []
