@@ -1280,16 +1280,14 @@ def _points(
     periods: np.ndarray, angles: np.ndarray, h: int, w: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where each lattice's tile harmonics (a real tile's 32 x 17 half spectrum, numpy's layout)
-    lie among an h x w DFT's bins: x and y bin coordinates, (lattices, 32 x 17) each, as
-    ``cv2.remap`` reads them (wrapped into the DFT; it interpolates bilinearly, wrapping).
-    A lattice a row: remap refuses maps of 32,767 rows or more, which (lattices x 32, 17)
-    reached on a wide strip (a 1280x200 screenshot: its long side sets the scan's steps)."""
+    lie among an h x w DFT's bins: x and y bin coordinates, (lattices x 32, 17) each, as
+    ``cv2.remap`` reads them (wrapped into the DFT; it interpolates bilinearly, wrapping)."""
     m = np.fft.fftfreq(PERIOD, 1 / PERIOD)[None, :, None]  # signed row harmonic
     k = np.arange(PERIOD // 2 + 1)[None, None, :]
     c, s = np.cos(angles)[:, None, None], np.sin(angles)[:, None, None]
     inv = 1 / periods[:, None, None]
     bx, by = _wrap((k * c - m * s) * inv * w, w), _wrap((k * s + m * c) * inv * h, h)
-    shape = (len(periods), PERIOD * (PERIOD // 2 + 1))
+    shape = (len(periods) * PERIOD, PERIOD // 2 + 1)
     return bx.reshape(shape).astype(np.float32), by.reshape(shape).astype(np.float32)
 
 
