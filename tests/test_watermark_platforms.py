@@ -122,15 +122,3 @@ def test_an_unmarked_tilted_picture_in_a_page_is_not_detected(photo):
 def test_a_photos_own_corners_are_not_a_tilted_pictures():
     assert not codec._tilted(_photo("coffee.jpg"))
     assert not codec._tilted(_photo("hubble.jpg"))
-
-
-@pytest.mark.parametrize("shape", [(200, 1280), (1280, 200), (176, 1500)])
-def test_a_wide_strip_is_searched_without_an_error(shape):
-    # The coherent scan's remap map had a row per lattice harmonic row: over 32,767 rows (a
-    # strip cut from a 1280 px screenshot), OpenCV refused it and detection raised.
-    rng = np.random.default_rng(3)
-    strip = rng.integers(0, 256, shape, dtype=np.uint8)
-    assert not codec.detect(strip).detected
-    png = io.BytesIO()
-    Image.fromarray(strip).save(png, "PNG")
-    assert detect_bytes(png.getvalue()).payload is None
