@@ -136,6 +136,25 @@ async def _raw(port: int, request: bytes, timeout: float = 5) -> tuple[bytes, fl
     return answer, time.perf_counter() - start
 
 
+@contextlib.asynccontextmanager
+async def _stalled(port: int, start: bytes, count: int) -> AsyncIterator[None]:
+    """``count`` uploads that send ``start`` and never the rest, held open meanwhile; after
+    they close, a pause for the server to give their memory back."""
+    held: list[asyncio.StreamWriter] = []
+    try:
+        for _ in range(count):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(start)
+            await writer.drain()
+            held.append(writer)
+        await asyncio.sleep(0.2)  # the server has read their heads and reserved their bodies
+        yield
+    finally:
+        for writer in held:
+            writer.close()
+    await asyncio.sleep(0.3)
+
+
 # -- SSRF ---------------------------------------------------------------------------------------
 
 #: Written with escapes (the characters look like ASCII): full-width digits and full stops,
@@ -532,22 +551,11 @@ async def test_compressed_bodies_count_at_the_size_they_can_grow_to(server, sett
         b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
         b"Content-Encoding: gzip\r\n" + f"Content-Length: {len(squeezed)}\r\n\r\n".encode()
     )
-    held = []
-    try:
-        for _ in range(settings.body_budget // settings.max_body):
-            _, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            writer.write(head + squeezed[:1000])  # and never the rest
-            await writer.drain()
-            held.append(writer)
-        await asyncio.sleep(0.2)
-        async with healthy(server):
-            answer, took = await _raw(server.port, head + squeezed[:1000])
-        assert answer.startswith(b"HTTP/1.1 503") and b"overloaded" in answer, answer[:120]
-        assert took < 1
-    finally:
-        for writer in held:
-            writer.close()
-    await asyncio.sleep(0.3)
+    count = settings.body_budget // settings.max_body
+    async with _stalled(server.port, head + squeezed[:1000], count), healthy(server):
+        answer, took = await _raw(server.port, head + squeezed[:1000])
+    assert answer.startswith(b"HTTP/1.1 503") and b"overloaded" in answer, answer[:120]
+    assert took < 1
     # One compressed upload on its own is still read, as before.
     status, body, _ = await _post(
         f"{server.url}/v1/verify",
@@ -565,21 +573,11 @@ async def test_request_bodies_in_memory_are_bounded(server, settings):
         b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
         + f"Content-Length: {size}\r\n\r\n".encode()
     )
-    held = []
-    try:
-        for _ in range(settings.body_budget // size):
-            _, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            writer.write(head + b"\xff\xd8\xff" + b"\0" * 1000)  # and never the rest
-            await writer.drain()
-            held.append(writer)
-        await asyncio.sleep(0.2)
-        async with healthy(server):
-            answer, took = await _raw(server.port, head + b"\xff\xd8\xff")
-        assert answer.startswith(b"HTTP/1.1 503") and b"overloaded" in answer, answer[:120]
-        assert took < 1
-    finally:
-        for writer in held:
-            writer.close()
-    await asyncio.sleep(0.3)
+    count = settings.body_budget // size
+    stalled = _stalled(server.port, head + b"\xff\xd8\xff" + b"\0" * 1000, count)
+    async with stalled, healthy(server):
+        answer, took = await _raw(server.port, head + b"\xff\xd8\xff")
+    assert answer.startswith(b"HTTP/1.1 503") and b"overloaded" in answer, answer[:120]
+    assert took < 1
     status, _, _ = await _post(f"{server.url}/v1/verify", PHOTOS[1].read_bytes())
     assert status == 200
