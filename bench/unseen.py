@@ -1,4 +1,4 @@
-"""Held-out attacks, third set: what none of bench/robustness.py, bench/attacks.py and
+"""Held-out attacks, third set (48): what none of bench/robustness.py, bench/attacks.py and
 bench/platforms.py tries. Newer and older codecs (AVIF at a platform's qualities, GIF palettes
 of 256 and 64 colours with and without dithering, JPEG 35 with a player's deblocking), the
 chains a picture goes through when it is forwarded between messengers, an upscaler's 2x and 4x
