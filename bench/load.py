@@ -14,7 +14,7 @@ share this machine's cores: cores / (their sum) is what the cores could serve wi
 running. ``--baseline CHECKOUT`` first measures another checkout's server (e.g. main's) in the
 same run. Table to stdout, JSON to bench/results/load.json.
 
-    uv run python -m bench.load [--seconds 8] [--cache] [--workers 1 2] [--clients 16]
+    uv run python -m bench.load [--seconds 8] [--warmup 2] [--cache] [--workers 1 2] [--clients 16]
                                 [--cases credentials mix] [--baseline /tmp/base]
 """
 
@@ -239,24 +239,34 @@ def _measure(
 ) -> Any:
     """One row: the driver, in its own process, against the server on ``port``; with the CPU
     time per request of the server's processes and of the driver while it drives (they share
-    the cores)."""
+    the cores). The same load is driven for ``args.warmup`` seconds first, unmeasured: a worker
+    process's first calls build what it keeps for the rest of its life (the detector's tables
+    for each image shape, c2pa's and the registry's first use, the pages it shares with the
+    forkserver until it writes them), and a row that began on fresh workers counted that in
+    its CPU per request (the first case of a run: +2-10 ms per request at 16 clients)."""
+
+    def drive(seconds: float) -> dict[str, Any]:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.load",
+                "--drive",
+                f"http://127.0.0.1:{port}/v1/verify",
+                ",".join(str(p) for p in files),
+                str(clients),
+                str(seconds),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return dict(json.loads(out.stdout))
+
+    if args.warmup > 0:
+        drive(args.warmup)
     server_before = _tree_cpu(server)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.load",
-            "--drive",
-            f"http://127.0.0.1:{port}/v1/verify",
-            ",".join(str(p) for p in files),
-            str(clients),
-            str(args.seconds),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(out.stdout)
+    result = drive(args.seconds)
     count = max(1, result["requests"])
     server_after = _tree_cpu(server)
     result["loop_cpu_ms"] = (server_after[0] - server_before[0]) / count * 1000
@@ -270,6 +280,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--cache", action="store_true", help="leave the verdict cache on")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="seconds of the same load before each row, not measured (0: measure from the "
+        "workers' first calls)",
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="server processes")
     parser.add_argument("--clients", type=int, nargs="+", default=list(CLIENTS))
     parser.add_argument(
@@ -365,7 +382,8 @@ def main() -> None:
     print(table(rows, columns))
     print(f"\nwatermark detector alone, in process: {detector:.0f}/s on the stripped file")
     print(
-        f"{args.seconds:g} s per row; verdict cache {'on' if args.cache else 'off'}; "
+        f"{args.seconds:g} s per row after {args.warmup:g} s of warm-up; "
+        f"verdict cache {'on' if args.cache else 'off'}; "
         f"{os.cpu_count()} CPUs shared by the server and the load driver; load average "
         f"{os.getloadavg()[0]:.1f}; median in-process verify: "
         f"{statistics.median(rates.values()):.1f}/s"

@@ -4,7 +4,7 @@
 // embedded credentials, for watermark and fingerprint recovery; images the page cannot read),
 // and only when the reader allows it. Runs the "Check provenance" context-menu entry.
 import initC2pa, { WasmReader } from "./vendor/c2pa-wasm/c2pa.js";
-import { verdictOf, textVerdictOf } from "./verdict.js";
+import { verdictOf, textVerdictOf, unreadableKind, unreadableSentence, splitLibraryError } from "./verdict.js";
 import { readTextManifest } from "./text_manifest.js";
 
 const DEFAULTS = {
@@ -30,6 +30,9 @@ const SIGNATURES = [
   [[0x47, 0x49, 0x46, 0x38], "image/gif"], [[0x49, 0x49, 0x2a, 0x00], "image/tiff"],
   [[0x4d, 0x4d, 0x00, 0x2a], "image/tiff"],
 ];
+// The service's error codes for a file it read and could not make sense of (a manifest c2pa
+// cannot read, a structure it cannot parse): the library's errors, worded as the browser's.
+const UNREADABLE_CODES = new Set(["unreadable_manifest", "malformed_asset"]);
 const PIXEL_TYPES = new Set(["image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff", "image/heic", "image/heif", "image/avif"]);
 
 let active = 0;
@@ -67,8 +70,13 @@ async function call(path, init) {
     await chrome.storage.session.set({ backendState: "ok" });
     // The error's code travels with its message: the card tells a manifest the service could
     // not read from an image it could not check at all (not fetched, refused, busy).
-    return response.ok ? { verdict: body, where: "service" }
-      : { error: body.error ? body.error.message : `HTTP ${response.status}`, code: body.error ? body.error.code : null, where: "service" };
+    if (response.ok) return { verdict: body, where: "service" };
+    const code = body.error ? body.error.code : null;
+    const message = body.error ? body.error.message : `HTTP ${response.status}`;
+    // A file the service read and could not make sense of: the same sentence as the browser's
+    // own check gives, c2pa's reason apart (the card's details line).
+    const worded = UNREADABLE_CODES.has(code) ? splitLibraryError(message) : null;
+    return { error: worded ? worded.error : message, detail: worded ? worded.detail : null, problem: worded ? worded.problem : null, code, where: "service" };
   } catch (err) {
     await chrome.storage.session.set({ backendState: "unreachable" });
     return { unreachable: true, error: `The provenance service at ${backend} does not answer.`, where: "service" };
@@ -157,16 +165,22 @@ async function readLocally(bytes, declaredType) {
     const message = String(err);
     if (/JumbfNotFound|ProvenanceMissing|ManifestNotFound/.test(message)) return { absent: true, mediaType, sha256 };
     const remote = /RemoteManifestUrl\("([^"]+)"\)/.exec(message);
-    if (remote) return { verdict: verdictOf({ report: null, sha256, mediaType, remoteUrl: remote[1] }), where: "browser", ms: performance.now() - started };
+    if (remote) {
+      const verdict = verdictOf({ report: null, sha256, mediaType, remoteUrl: remote[1] });
+      // The card links to the report page, which said "no longer kept" for it.
+      remember(verdict, null);
+      return { verdict, where: "browser", ms: performance.now() - started };
+    }
     if (/UnsupportedType/.test(message)) return { absent: true, mediaType, sha256, unsupported: true };
-    // The library's words and hint for the same case, as the service and the CLI give them
-    // (provenance/_internal/c2pa_adapter.py; "content" is the name the service gives an upload);
-    // only c2pa's own reason is this build's.
-    return { error: `content: the C2PA manifest cannot be read (${message}) (it may be from a pre-release or unsupported C2PA version)`, where: "browser" };
+    // The library's words and hint for the same case (provenance/_internal/c2pa_adapter.py,
+    // verify.py), as a sentence; c2pa's own reason, a code such as "C2pa(UnknownAlgorithm)",
+    // only as the card's details line.
+    const kind = unreadableKind(message, bytes, mediaType);
+    return { error: unreadableSentence(kind), detail: message, problem: kind, where: "browser" };
   }
   try {
     const report = JSON.parse(reader.json());
-    const verdict = verdictOf({ report, state: report.validation_state, sha256, mediaType });
+    const verdict = verdictOf({ report, state: report.validation_state, sha256, mediaType, bytes });
     verdict.credentials.thumbnail = thumbnailOf(reader, report);
     remember(verdict, report);  // for the report page; the badge need not wait for it
     return { verdict, where: "browser", ms: performance.now() - started };
@@ -290,6 +304,11 @@ chrome.runtime.onMessage.addListener((message, sender, reply) => {
   else if (message.kind === "verify-file") verifyFile(message.url, sender).then(reply);
   else if (message.kind === "verify-url") verifyUrl(message.url, sender).then(reply);
   else if (message.kind === "verify-text") verifyText(message.text, sender).then(reply);
+  else if (message.kind === "frame-counts") {
+    // A frame's counts, to its tab's top frame (content.js adds them up for the popup).
+    if (sender.tab && sender.frameId) chrome.tabs.sendMessage(sender.tab.id, { kind: "frame-counts", frameId: sender.frameId, counts: message.counts }, { frameId: 0 }).catch(() => {});
+    return false;
+  }
   else if (message.kind === "settings") settings().then(reply);
   else if (message.kind === "service-allowed") serviceAllowed(sender).then(reply);
   else if (message.kind === "open-report" && message.url.startsWith(chrome.runtime.getURL("report.html"))) {
@@ -307,5 +326,5 @@ chrome.contextMenus.onClicked.addListener((info, tab) => {
   if (info.menuItemId !== "check-provenance" || !tab) return;
   // The content script reads the selection itself: the menu's selectionText drops the
   // invisible characters that carry a text's credentials.
-  chrome.tabs.sendMessage(tab.id, { kind: "check-selection", fallback: info.selectionText });
+  chrome.tabs.sendMessage(tab.id, { kind: "check-selection", fallback: info.selectionText }, { frameId: info.frameId || 0 });
 });

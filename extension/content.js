@@ -10,17 +10,19 @@ const MAX_BYTES = 50 * 1024 * 1024;  // larger images go to the service by URL (
 // unreadable: checked, but the manifest cannot be read; unreachable: not checked at all, as the
 // service they needed did not answer; refused: not checked, as the service answered that it
 // could not check them (it could not fetch the image, or refused it: the card says why).
-const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, browser: 0, service: 0, skipped: 0, unreachable: 0, refused: 0 };
+const counts = { checked: 0, ai: 0, credentials: 0, invalid: 0, possible: 0, unreadable: 0, remote: 0, browser: 0, service: 0, skipped: 0, unreachable: 0, refused: 0 };
 // The service's error codes that mean the image's manifest was read and could not be understood;
 // any other error (a fetch that failed, a URL it may not fetch, too many pixels, a busy service)
 // says nothing about the image's credentials.
-const UNREADABLE_CODES = new Set(["unreadable_manifest"]);
+// (A structure it cannot parse, malformed_asset, is the same for a reader: the file was read.)
+const UNREADABLE_CODES = new Set(["unreadable_manifest", "malformed_asset"]);
 let seen = new WeakSet();
 const badges = [];            // [{img, node, panel, outline, region}]
 const results = [];           // [{src, where, verdict | error}]: what each checked image got
 let host = null, shadow = null, backendState = "unknown";
 // Bumped by a re-check of the page: an answer to an earlier round is dropped.
 let round = 0;
+let changes = null;           // the observer of added nodes (the page's, and its shadow roots')
 
 const optedOut = () => {
   const meta = document.querySelector('meta[name="CR-allow-UI-injection" i]');
@@ -53,10 +55,12 @@ function overlay() {
              padding:3px 8px 3px 4px; border-radius:12px; white-space:nowrap; color:#fff; cursor:pointer;
              box-shadow:0 1px 3px rgba(0,0,0,.45); pointer-events:auto; border:1.5px solid rgba(255,255,255,.85); }
     .badge svg { flex:none; }
+    .badge.compact { padding:3px; gap:0; } .badge.compact span { display:none; }
     .ai { background:#6d28d9; } .cr { background:#1e293b; } .invalid { background:#b91c1c; }
-    .possible { background:#b45309; } .unreadable { background:#9f1239; } .unreachable, .refused { background:#475569; }
-    .panel { position:absolute; width:320px; background:#fff; color:#111; border:1px solid #cbd5e1;
-             border-radius:10px; padding:0; font:13px/1.45 system-ui,sans-serif; overflow:hidden;
+    .possible { background:#b45309; } .remote { background:#334155; } .unreadable { background:#9f1239; } .unreachable, .refused { background:#475569; }
+    .panel { position:absolute; width:min(320px, calc(100vw - 16px)); max-height:calc(100vh - 16px); box-sizing:border-box;
+             background:#fff; color:#111; border:1px solid #cbd5e1;
+             border-radius:10px; padding:0; font:13px/1.45 system-ui,sans-serif; overflow:auto;
              box-shadow:0 6px 20px rgba(0,0,0,.25); pointer-events:auto; }
     .panel header { display:flex; align-items:center; gap:6px; padding:8px 12px; background:#1e293b; color:#fff; font-weight:600; }
     .panel header .state { margin-left:auto; font-size:11px; padding:2px 6px; border-radius:8px; background:#334155; }
@@ -68,8 +72,8 @@ function overlay() {
     .panel p { margin:0; } .panel dl { margin:0 0 8px; display:grid; grid-template-columns:max-content 1fr; gap:2px 10px; }
     .panel dt { color:#555; } .panel dd { margin:0; overflow-wrap:anywhere; } .panel a { color:#1d4ed8; }
     .panel .where { color:#555; font-size:12px; margin:0 0 6px; }
+    .panel .detail { color:#64748b; font:11px/1.35 ui-monospace,monospace; overflow-wrap:anywhere; }
     .panel .body > .summary { margin:0 0 8px; }
-    #provenance-selection { padding:10px 12px; }
     .region { position:absolute; border:2px dashed #b45309; box-shadow:0 0 0 1px rgba(255,255,255,.9); pointer-events:none; }
   </style>`;
   document.documentElement.append(host);
@@ -84,6 +88,9 @@ function kindOf(verdict) {
   if (sourceOf(c) && c.state === "Invalid") return ["invalid", "Credentials invalid"];
   if (verdict.ai.generated) return ["ai", verdict.ai.scope === "part" ? "AI (part)" : "AI-generated"];
   if (sourceOf(c)) return ["cr", "Credentials"];
+  // Credentials stored online that were not fetched: nothing is known yet, but the file says
+  // it has them (it had no badge at all, as if it carried nothing).
+  if (c.remote_url) return ["remote", "Credentials online"];
   if ((verdict.matches || []).length) return ["possible", "Possible match"];
   // A watermark that names nothing stored here (another service's, or never registered): the
   // card says "no stored credentials match it", so the badge does not offer a match.
@@ -113,6 +120,28 @@ const SOURCE_WORDS = {
   watermark: "recovered through the invisible watermark",
   fingerprint: "recovered by resemblance (fingerprint)",
 };
+
+// The card's trust line. The verdict names a trust list only for Trusted credentials; a signer
+// that chains to one (no signingCredential.untrusted among the failures: the summary's own
+// test) whose credentials are not Trusted read "none (signer not on a trust list)", beside a
+// sentence calling it "a trusted signer", or on a trusted signer's copy cut short.
+const UNTRUSTED = "signingCredential.untrusted";
+const SIGNATURE_FAILURE = /^(claimSignature|signingCredential)\.(?!untrusted$|ocsp\.skipped$)/;
+function trustWords(c, where) {
+  if (!c.state) return null;
+  if (c.state === "Trusted") {
+    const listed = c.trust_list === "user" ? USER_ANCHOR_WORDS[where === "browser" ? "browser" : "service"] : TRUST_LIST_WORDS[c.trust_list];
+    return listed || "a trusted list";
+  }
+  const failures = c.failures || [];
+  if (failures.includes(UNTRUSTED) || (c.state === "Valid" && !failures.length && !(c.ingredient_failures || []).length)) {
+    return "none (signer not on a trust list)";
+  }
+  if (c.state === "Valid") return "the signer is on one; not all of the credentials are trusted (see above)";
+  // Invalid: a signature that fails says nothing of who signed (a certificate is public).
+  return failures.some((f) => SIGNATURE_FAILURE.test(f)) ? "not judged: the signature itself fails"
+    : "the signer is on one, but these credentials are invalid";
+}
 
 function aiWords(verdict) {
   const ai = verdict.ai;
@@ -163,8 +192,7 @@ function panelFor(verdict, reportUrl, where) {
   top.append(paragraph("summary", verdict.summary));
   const dl = document.createElement("dl");
   field(dl, "Signed by", c.signer && (c.signer.issuer || c.signer.common_name));
-  const listed = c.trust_list === "user" ? USER_ANCHOR_WORDS[where === "browser" ? "browser" : "service"] : TRUST_LIST_WORDS[c.trust_list];
-  field(dl, "Trust list", c.state === "Trusted" ? (listed || "a trusted list") : c.state ? "none (signer not on a trust list)" : null);
+  field(dl, "Trust list", trustWords(c, where));
   field(dl, "AI origin", aiWords(verdict));
   field(dl, "AI tool", verdict.ai.generated ? c.generator : null);
   field(dl, "App", verdict.ai.generated ? null : c.generator);
@@ -176,6 +204,7 @@ function panelFor(verdict, reportUrl, where) {
   // the test tolerates recovers too), as the reader's page and the CLI give it.
   const alike = sourceOf(c) !== "embedded" && typeof c.similarity === "number" ? ` (${Math.round(c.similarity * 100)}% alike)` : "";
   field(dl, "Credentials", SOURCE_WORDS[sourceOf(c)] && SOURCE_WORDS[sourceOf(c)] + alike);
+  field(dl, "Stored online at", sourceOf(c) ? null : c.remote_url);
   // A mirrored or turned copy, in the service's words (verdict.py Orientation): beside the
   // signed thumbnail it looks like another picture unless the card says why.
   field(dl, "This copy", verdict.watermark && verdict.watermark.detected ? verdict.watermark.mirrored_or_turned : null);
@@ -198,18 +227,21 @@ function panelFor(verdict, reportUrl, where) {
 
 // The card of an image without a verdict: its manifest cannot be read (the message is the
 // checker's own, as the CLI prints it), or the service it needed did not answer.
-function problemPanel(problem, message, where) {
+function problemPanel(problem, message, where, detail) {
   const { panel, body } = card(problem === "unreadable" ? "Unreadable" : null);
-  const whereText = problem === "unreadable" ? whereWords(where)
+  const whereText = problem === "unreadable" ? `${whereWords(where)} Its credentials say nothing either way about how it was made.`
     : problem === "refused" ? "Not checked: the provenance service could not check this image, for the reason above; nothing is known about its credentials."
     : "Not checked: this image needed the service (it has no embedded credentials this browser could read; the service looks for a watermark or fingerprint). Start the service or choose another in the popup, then press “Check this page now” there.";
   body.append(paragraph("summary", message), paragraph("where", whereText));
+  // The checker's own reason (c2pa's error), for whoever reports the problem: apart and small.
+  if (detail) body.append(paragraph("detail", `Details: ${detail}`));
   return panel;
 }
 
 const PROBLEM_LABELS = { unreadable: "Credentials unreadable", unreachable: "Not checked: service unreachable", refused: "Not checked" };
 
-const GAP = 8;  // between a card and the outline it keeps clear of, and the viewport's edge
+const GAP = 8;
+const COMPACT_BELOW = { width: 150, height: 60 };  // CSS pixels of the shown image  // between a card and the outline it keeps clear of, and the viewport's edge
 
 // Where a card goes: under the badge, over the image; but when the card shows an outline (the
 // picture the watermark was found in) it must not cover it, or the reader is told to look at an
@@ -221,8 +253,15 @@ function cardPlace(x, y, panel, box) {
   const w = panel.offsetWidth, h = panel.offsetHeight;
   const view = { left: window.scrollX, top: window.scrollY, right: window.scrollX + window.innerWidth, bottom: window.scrollY + window.innerHeight };
   const under = { left: x + 6, top: y + 32 };
-  if (!box) return under;
   const clamp = (v, lo, hi) => Math.max(lo, Math.min(v, hi));
+  if (!box) {
+    // Under the badge; above it where the window has no room below (an image low in the
+    // window: the card ran off its bottom edge); in the window either way, across too.
+    const above = y + 2 - h;
+    const top = under.top + h <= view.bottom - GAP || above < view.top + GAP
+      ? clamp(under.top, view.top + GAP, Math.max(view.top + GAP, view.bottom - h - GAP)) : above;
+    return { left: clamp(under.left, view.left + GAP, Math.max(view.left + GAP, view.right - w - GAP)), top };
+  }
   const across = clamp(box.top, view.top + GAP, view.bottom - h - GAP);
   const along = clamp(box.left, view.left + GAP, view.right - w - GAP);
   const beside = [
@@ -249,6 +288,9 @@ function place() {
     const x = r.left + window.scrollX, y = r.top + window.scrollY;
     const hidden = r.width === 0 || !img.isConnected;
     node.style.display = hidden ? "none" : "";
+    // On an image shown small (a thumbnail, an avatar) the label would cover all of it and more:
+    // the seal alone, its label in the tooltip and the card.
+    node.classList.toggle("compact", r.width < COMPACT_BELOW.width || r.height < COMPACT_BELOW.height);
     node.style.left = `${x + 6}px`; node.style.top = `${y + 6}px`;
     let box = null;
     if (outline && region && img.naturalWidth && img.naturalHeight) {
@@ -285,7 +327,7 @@ function drawBadge(img, kind, where, ms, makePanel, region = null) {
   node.append(seal());
   const label = document.createElement("span"); label.textContent = kind[1];
   node.append(label);
-  node.title = "Content Credentials: hover or click for a summary";
+  node.title = `${kind[1]}: hover or click for the Content Credentials summary`;
   node.dataset.kind = kind[0];
   node.dataset.where = where;
   if (ms !== undefined) node.dataset.ms = String(Math.round(ms));
@@ -327,7 +369,7 @@ function countChecked(where) {
 function count(verdict, where) {
   countChecked(where);
   const kind = kindOf(verdict);
-  if (kind) counts[{ ai: "ai", cr: "credentials", invalid: "invalid", possible: "possible" }[kind[0]]] += 1;
+  if (kind) counts[{ ai: "ai", cr: "credentials", invalid: "invalid", possible: "possible", remote: "remote" }[kind[0]]] += 1;
 }
 
 async function bytesOf(src) {
@@ -364,6 +406,11 @@ async function check(img) {
       : src.startsWith("file:") ? await chrome.runtime.sendMessage({ kind: "verify-file", url: src }) : null;
   }
   if (!answer || asked !== round) return;
+  try { await record(img, src, answer, started, asked); } finally { shareCounts(); }
+}
+
+// What an answer changes: the results, the counts, the badge.
+async function record(img, src, answer, started, asked) {
   results.push({ src, where: answer.where, verdict: answer.verdict || null, error: answer.error || null });
   if (answer.skipped) { counts.skipped += 1; return; }
   if (answer.where === "service") backendState = answer.unreachable ? "unreachable" : "ok";
@@ -376,13 +423,32 @@ async function check(img) {
       : answer.where !== "service" || UNREADABLE_CODES.has(answer.code) ? "unreadable" : "refused";
     if (problem === "unreadable") countChecked(answer.where);
     counts[problem] += 1;
-    drawBadge(img, [problem, PROBLEM_LABELS[problem]], answer.where, performance.now() - started,
-              () => problemPanel(problem, answer.error, answer.where));
+    // A copy cut short is named so on the badge: the remedy (a complete copy) is the reader's.
+    const label = problem === "unreadable" && answer.problem === "cut-short" ? "Incomplete file" : PROBLEM_LABELS[problem];
+    drawBadge(img, [problem, label], answer.where, performance.now() - started,
+              () => problemPanel(problem, answer.error, answer.where, answer.detail));
     return;
   }
   count(answer.verdict, answer.where);
   if (answer.serviceSkipped) counts.skipped += 1;  // no watermark or fingerprint look-up
   await showBadge(img, answer.verdict, answer.where, performance.now() - started, asked);
+}
+
+// -- frames ----------------------------------------------------------------------------------
+// The script runs in every frame (an embedded post, an article in an iframe); each frame draws
+// its own badges. The popup asks the tab and hears the first answer only: the top frame's, which
+// adds up what each frame below tells it (through the background, which knows the frame's id:
+// a page's own script cannot speak for a frame that way).
+const TOP = window === window.top;
+const frameCounts = new Map();  // frame id -> that frame's counts (in the top frame)
+function shareCounts() {
+  if (!TOP) chrome.runtime.sendMessage({ kind: "frame-counts", counts }).catch(() => {});
+}
+
+function pageCounts() {
+  const total = { ...counts };
+  for (const more of frameCounts.values()) for (const key of Object.keys(counts)) total[key] += more[key] || 0;
+  return total;
 }
 
 // "Check this page now" (the popup): every image again, from nothing (the service may be back,
@@ -394,32 +460,91 @@ function recheck() {
   for (const key of Object.keys(counts)) counts[key] = 0;
   results.length = 0;
   backendState = "unknown";
+  shareCounts();
   scan();
 }
 
 const visible = new IntersectionObserver((entries) => {
-  for (const e of entries) if (e.isIntersecting) { visible.unobserve(e.target); watch(e.target); }
+  for (const e of entries) {
+    if (!e.isIntersecting) continue;
+    visible.unobserve(e.target);
+    if (e.target.nodeName === "IMG") watch(e.target); else watchBackground(e.target);
+  }
 }, { rootMargin: "200px" });
+
+// CSS background images: a hero picture or a card's cover is often an element's background,
+// not an <img>, and got no badge. Each such element is checked through a stand-in with what
+// check(), the badge and place() read of an image (its source, natural size, box), loaded
+// from the same URL (the browser's cache has it).
+const BACKGROUND_URL = /url\(\s*(['"]?)(.*?)\1\s*\)/;
+const backgrounds = new WeakMap();  // element -> { src, standIn }
+function backgroundOf(el) {
+  const found = BACKGROUND_URL.exec(getComputedStyle(el).backgroundImage || "");
+  if (!found || !found[2]) return null;
+  try { return new URL(found[2], document.baseURI).href; } catch { return null; }
+}
+
+function watchBackground(el) {
+  const entry = backgrounds.get(el);
+  // Shown at least MIN_SIDE a side: a small box is an icon, or a sprite sheet's one cell.
+  const box = el.getBoundingClientRect();
+  if (!entry || box.width < MIN_SIDE || box.height < MIN_SIDE) return;
+  if (entry.standIn) { check(entry.standIn); return; }
+  const probe = new Image();
+  probe.addEventListener("load", () => {
+    entry.standIn = {
+      src: entry.src, currentSrc: entry.src, naturalWidth: probe.naturalWidth, naturalHeight: probe.naturalHeight,
+      getBoundingClientRect: () => el.getBoundingClientRect(),
+      get isConnected() { return el.isConnected; },
+    };
+    check(entry.standIn);
+  }, { once: true });
+  probe.src = entry.src;
+}
 
 function watch(img) {
   if (img.complete && img.naturalWidth) check(img);
   else img.addEventListener("load", () => check(img), { once: true });
 }
 
+// Images in the page and in the open shadow roots of its components (a web component's images
+// are not in the document's own tree: querySelectorAll and the page's observer never saw them).
+const shadowRoots = new WeakSet();
 function scan(root = document) {
-  for (const img of root.querySelectorAll ? root.querySelectorAll("img") : []) visible.observe(img);
+  // Never our own overlay (its shadow root is open, and a card holds a thumbnail).
+  if (!root.querySelectorAll || (host && (root === host || root === shadow))) return;
+  for (const img of root.querySelectorAll("img")) visible.observe(img);
+  const elements = root.nodeType === Node.ELEMENT_NODE ? [root, ...root.querySelectorAll("*")] : root.querySelectorAll("*");
+  for (const el of elements) {
+    if (el === host) continue;
+    if (el.nodeName !== "IMG" && !backgrounds.has(el)) {
+      const src = backgroundOf(el);
+      if (src) backgrounds.set(el, { src, standIn: null });
+    }
+    if (backgrounds.has(el)) visible.observe(el);
+    if (el.shadowRoot && el !== host && !shadowRoots.has(el.shadowRoot)) {
+      shadowRoots.add(el.shadowRoot);
+      if (changes) changes.observe(el.shadowRoot, { childList: true, subtree: true });
+      scan(el.shadowRoot);
+    }
+  }
 }
 
 // The answer about a selection, beside it: under it, or above it where the window has no room
 // below, in the window either way. It sat in the window's top left corner, over the selected
 // text itself when that was the page's first paragraph. ``around``: the selection's box (window
 // coordinates), or null (the top left corner, as before).
-function toast(text, around = null) {
+// The card has the image card's frame (header, the credentials' state, where the check ran): it
+// was bare text, with no state beside a sentence that may run to four lines. It stays while the
+// pointer is on it (15 s was too short to read it and follow its link-less details).
+const SELECTION_SHOWN_MS = 15000;
+function toast(text, around = null, state = null, where = null) {
   const root = overlay();
-  const panel = document.createElement("div");
-  panel.className = "panel"; panel.id = "provenance-selection";
+  const { panel, body } = card(state);
+  panel.id = "provenance-selection";
   panel.style.cssText = `left:${window.scrollX + 16}px; top:${window.scrollY + 16}px; position:absolute;`;
-  panel.textContent = text;
+  body.append(paragraph("summary", text));
+  if (where) body.append(paragraph("where", whereWords(where)));
   root.querySelector("#provenance-selection")?.remove();
   root.append(panel);
   if (around) {
@@ -430,7 +555,9 @@ function toast(text, around = null) {
     const top = below + h <= window.innerHeight || (above < 0 && window.innerHeight - below >= around.top) ? below : above;
     panel.style.left = `${window.scrollX + left}px`; panel.style.top = `${window.scrollY + Math.max(top, GAP - h)}px`;
   }
-  setTimeout(() => panel.remove(), 15000);
+  let timer = setTimeout(() => panel.remove(), SELECTION_SHOWN_MS);
+  panel.addEventListener("mouseenter", () => clearTimeout(timer));
+  panel.addEventListener("mouseleave", () => { timer = setTimeout(() => panel.remove(), SELECTION_SHOWN_MS); });
 }
 
 // --- Selected text, read as the signer wrote it ------------------------------------------
@@ -520,15 +647,20 @@ async function checkSelection(fallback) {
       && text !== rendered && collapsed(text) === collapsed(rendered)) {
     message += " The text as shown differs from the signed text only in whitespace/line breaks.";
   }
-  toast(message, around);
+  const verdict = answer && answer.verdict;
+  toast(message, around, verdict ? verdict.credentials.state : null, verdict ? answer.where : null);
   return answer;
 }
 
 chrome.runtime.onMessage.addListener((message, _sender, reply) => {
-  if (message.kind === "counts") { reply({ ...counts, optedOut: optedOut(), backendState }); return false; }
-  if (message.kind === "results") { reply(results); return false; }
+  if (message.kind === "frame-counts") { if (TOP) frameCounts.set(message.frameId, message.counts); return false; }
+  // Frames below the top stay silent: the first answer is the one the popup hears.
+  if (message.kind === "counts") { if (TOP) reply({ ...pageCounts(), optedOut: optedOut(), backendState }); return false; }
+  if (message.kind === "results") { if (TOP) reply(results); return false; }
   if (message.kind === "scan") { if (!optedOut()) recheck(); reply({ ok: true }); return false; }
   if (message.kind === "check-selection") {
+    // (Sent to one frame by the menu; to every frame by a caller that does not know which.)
+    if (!TOP && !String(window.getSelection() || "").trim()) return false;
     if (optedOut()) { reply(null); return false; }
     checkSelection(message.fallback).then(reply);
     return true;
@@ -540,12 +672,13 @@ chrome.runtime.onMessage.addListener((message, _sender, reply) => {
   if (optedOut()) return;
   const { autoScan } = await chrome.runtime.sendMessage({ kind: "settings" });
   if (!autoScan) return;
-  scan();
-  new MutationObserver((mutations) => {
+  changes = new MutationObserver((mutations) => {
     for (const m of mutations) for (const n of m.addedNodes) {
       if (n.nodeName === "IMG") visible.observe(n); else if (n.querySelectorAll) scan(n);
     }
-  }).observe(document.documentElement, { childList: true, subtree: true });
+  });
+  changes.observe(document.documentElement, { childList: true, subtree: true });
+  scan();
   let queued = false;
   const reposition = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; place(); }); } };
   window.addEventListener("scroll", reposition, { passive: true });

@@ -35,7 +35,7 @@ async function refresh() {
   const up = serviceOn ? await probe(settings.backend) : null;
   let counts = null;
   try { counts = tab && await chrome.tabs.sendMessage(tab.id, { kind: "counts" }); } catch { counts = null; }
-  if (counts) for (const key of ["checked", "ai", "credentials", "invalid", "possible", "unreadable", "browser", "service", "skipped", "unreachable", "refused"]) $(key).textContent = counts[key] || 0;
+  if (counts) for (const key of ["checked", "ai", "credentials", "invalid", "possible", "unreadable", "remote", "browser", "service", "skipped", "unreachable", "refused"]) $(key).textContent = counts[key] || 0;
   const { userAnchors } = await chrome.storage.local.get("userAnchors");
   const n = userAnchors ? (userAnchors.match(/BEGIN CERTIFICATE/g) || []).length : 0;
   $("anchorsState").textContent = n ? `${n} anchor(s) of your own are trusted too (trust list "user").` : "";

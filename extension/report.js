@@ -2,6 +2,7 @@
 // verdict, the ingredients, the validation codes and the manifest store as c2pa reads it.
 // Kept only for this browser session; nothing leaves the browser.
 "use strict";
+import { TRUST_LIST_WORDS } from "./verdict.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,7 +25,9 @@ function field(list, name, value) {
   const f = $("fields");
   field(f, "State", c.state);
   field(f, "Signed by", c.signer && [c.signer.issuer, c.signer.common_name].filter(Boolean).join(" / "));
-  field(f, "Trust list", c.trust_list);
+  // In words, as on the card (it gave the list's code: "user", "interim"); a user anchor here is
+  // the reader's own (the report is of a check made in this browser).
+  field(f, "Trust list", c.trust_list === "user" ? "a trust anchor you configured" : TRUST_LIST_WORDS[c.trust_list]);
   field(f, "Signed at", c.signed_at);
   field(f, "Created at", c.created_at);
   field(f, "Generator", c.generator);
@@ -32,6 +35,7 @@ function field(list, name, value) {
   field(f, "AI origin", verdict.ai.generated === null ? "unknown" : verdict.ai.generated ? verdict.ai.scope : "not declared");
   field(f, "Source types", verdict.ai.source_types);
   field(f, "Manifest", c.manifest_id);
+  field(f, "Stored online at", c.remote_url);
   field(f, "SHA-256", verdict.sha256);
   for (const i of c.ingredients) {
     const li = document.createElement("li");
@@ -42,5 +46,6 @@ function field(list, name, value) {
   field(v, "Failures", c.failures);
   field(v, "Ingredient failures", c.ingredient_failures);
   field(v, "Informational", c.informational);
-  $("c2pa-report").textContent = JSON.stringify(c2paReport, null, 2);
+  $("c2pa-report").textContent = c2paReport ? JSON.stringify(c2paReport, null, 2)
+    : "None: the file carries no manifest store, only the address of one stored online, which was not fetched.";
 })();

@@ -22,6 +22,12 @@ export const FAILURE_WORDS = {
   "manifest.text.corruptedWrapper": "the embedded manifest is damaged",
   "manifest.text.multipleWrappers": "the text holds more than one manifest",
 };
+// Hard-binding codes: the signed content's bytes no longer hash as signed (verdict.py HARD_BINDING).
+export const HARD_BINDING = new Set(["assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch"]);
+// A file that ends before its format's end: an incomplete copy, not an edit (verdict.py
+// CUT_SHORT, CUT_SHORT_WORDS).
+export const CUT_SHORT = "the file is cut short (an incomplete copy: get a complete one)";
+export const CUT_SHORT_WORDS = `${CUT_SHORT}, which is why the content no longer matches its signature`;
 const UNTRUSTED = "signingCredential.untrusted";
 const NOT_DAMAGE = new Set([UNTRUSTED, "signingCredential.ocsp.skipped"]);
 
@@ -274,7 +280,64 @@ function untrustedIngredient(credentials) {
   return credentials.ingredient_failures.includes(UNTRUSTED) ? "an ingredient" : null;
 }
 
-function failureReason(credentials) {
+// -- a copy cut short (provenance/media.py cut_short) ------------------------------------------
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const SOS = 0xda;
+const startsWith = (bytes, magic) => magic.every((b, i) => bytes[i] === b);
+const be = (bytes, at, n) => bytes.subarray(at, at + n).reduce((v, b) => v * 256 + b, 0);
+const le32 = (bytes, at) => bytes[at] + bytes[at + 1] * 0x100 + bytes[at + 2] * 0x10000 + bytes[at + 3] * 0x1000000;
+
+// The kinds of a PNG's whole chunks, up to IEND or the first that does not fit in the bytes.
+function pngChunkKinds(png) {
+  const kinds = [];
+  let pos = PNG_SIGNATURE.length;
+  while (pos + 12 <= png.length) {
+    const end = pos + 12 + be(png, pos, 4);
+    if (end > png.length) break;
+    const kind = String.fromCharCode(...png.subarray(pos + 4, pos + 8));
+    kinds.push(kind);
+    if (kind === "IEND") break;
+    pos = end;
+  }
+  return kinds;
+}
+
+// Where a JPEG's marker segments before its first scan end, up to the first that does not fit.
+function jpegSegmentsEnd(jpeg) {
+  let pos = 2, last = 2;
+  while (pos + 4 <= jpeg.length && jpeg[pos] === 0xff) {
+    const marker = jpeg[pos + 1];
+    if (marker === 0xff) { pos += 1; continue; }  // a fill byte before a marker
+    if (marker === SOS) break;
+    const end = pos + 2 + be(jpeg, pos + 2, 2);
+    if (end > jpeg.length) break;
+    last = pos = end;
+  }
+  return last;
+}
+
+// Whether the bytes (a Uint8Array) end before the format's own end: a JPEG with no EOI after
+// its first scan (or ending inside a header segment), a PNG without IEND, a WebP shorter than
+// its RIFF header declares. The structure only, in one pass; false for anything else.
+export function cutShort(data, mediaType) {
+  if (mediaType === "image/png" && startsWith(data, PNG_SIGNATURE)) {
+    const kinds = pngChunkKinds(data);
+    return !kinds.length || kinds[kinds.length - 1] !== "IEND";
+  }
+  if (mediaType === "image/webp" && startsWith(data, [0x52, 0x49, 0x46, 0x46])) return le32(data, 4) + 8 > data.length;
+  if (mediaType !== "image/jpeg" || !startsWith(data, [0xff, 0xd8])) return false;
+  let pos = jpegSegmentsEnd(data);
+  while (pos + 1 < data.length && data[pos] === 0xff && data[pos + 1] === 0xff) pos += 1;
+  if (pos + 4 > data.length) return true;  // ends within the segments before the scan
+  if (data[pos] !== 0xff) return false;     // not a marker where one belongs: damaged, not ours to name
+  if (data[pos + 1] !== SOS) return true;   // the segment there runs past the end of the bytes
+  // Entropy-coded data escapes every 0xFF (0xFF00), so the scan holds no EOI of its own.
+  for (let i = pos; i + 1 < data.length; i++) if (data[i] === 0xff && data[i + 1] === 0xd9) return false;
+  return true;
+}
+
+function failureReason(credentials, isCutShort = false) {
   const failures = credentials.failures;
   let damage = failures.filter((c) => !NOT_DAMAGE.has(c));
   if (!damage.length) {
@@ -285,13 +348,14 @@ function failureReason(credentials) {
   }
   if (!damage.length) return "the validator reported a failure";
   const code = damage[0];
+  if (isCutShort && HARD_BINDING.has(code)) return `${CUT_SHORT_WORDS} (${code})`;
   return code in FAILURE_WORDS ? `${FAILURE_WORDS[code]} (${code})` : code;
 }
 
 // The sentence for what the browser can judge alone: embedded credentials, none, or a remote
 // manifest not fetched (watermark and fingerprint sentences are the service's). trustConfigured:
 // whether the verifier had any trust list or anchor (without one, no signer can be trusted).
-export function summarize(credentials, ai, trustConfigured = true) {
+export function summarize(credentials, ai, trustConfigured = true, isCutShort = false) {
   if (credentials.source === null) {
     if (credentials.remote_url) {
       return "This file points to Content Credentials stored online, which were not fetched "
@@ -313,7 +377,7 @@ export function summarize(credentials, ai, trustConfigured = true) {
   const signer = credentials.signer;
   const who = (signer && (signer.issuer || signer.common_name)) || "an unidentified signer";
   let trust;
-  if (invalid) trust = `The credentials are invalid: ${failureReason(credentials)}; they cannot be relied on.`;
+  if (invalid) trust = `The credentials are invalid: ${failureReason(credentials, isCutShort)}; they cannot be relied on.`;
   else if (credentials.state === TRUSTED) {
     const listed = TRUST_LIST_WORDS[credentials.trust_list || ""];
     trust = `Signed by ${who}; the signature is trusted` + (listed ? ` through ${listed}.` : ".");
@@ -343,14 +407,58 @@ function settle(credentials, ai) {
   ai.claimed = credentials.state === INVALID && ai.generated === true;
 }
 
-export function verdictOf({ report, state, sha256, mediaType, remoteUrl = null, trustConfigured = true }) {
+// ``bytes``: the file (a Uint8Array), looked at only when the hash fails, to tell a copy cut
+// short from an edit (verify.py).
+export function verdictOf({ report, state, sha256, mediaType, remoteUrl = null, trustConfigured = true, bytes = null }) {
   const credentials = report ? credentialsFromReport(report, state) : noCredentials(remoteUrl);
   const ai = report ? aiOrigin(report) : { generated: null, scope: null, source_types: [], evidence: [], claimed: false, description: null };
   settle(credentials, ai);
+  const isCutShort = !!bytes && credentials.failures.some((c) => HARD_BINDING.has(c)) && cutShort(bytes, mediaType);
   return {
     path: null, media_type: mediaType, sha256, credentials, ai,
-    summary: summarize(credentials, ai, trustConfigured), watermark: null, watermark_skipped: null, matches: [], text_watermark: null,
+    summary: summarize(credentials, ai, trustConfigured, isCutShort), watermark: null, watermark_skipped: null, matches: [], text_watermark: null,
   };
+}
+
+// -- files the browser cannot read (provenance/_internal/c2pa_adapter.py _mapped, verify.py) --
+// The library's error for each case, as its message (after the file's name) and its hint.
+// c2pa's own reason, which the library's message carries between the two, is a code for
+// developers ("C2pa(UnknownAlgorithm)"), not a sentence: a card gives it apart, as a detail.
+export const UNREADABLE = {
+  "cut-short": [CUT_SHORT, null],
+  damaged: ["the file's structure is damaged", "the file may be damaged or cut short: use a complete copy"],
+  manifest: ["the C2PA manifest cannot be read", "it may be from a pre-release or unsupported C2PA version"],
+};
+
+// Which of those a c2pa error is, for these bytes (c2pa's WASM build names its errors by their
+// Rust variants: "C2pa(InvalidAsset(...))" where c2pa-python says "asset could not be parsed").
+export function unreadableKind(message, bytes, mediaType) {
+  if (cutShort(bytes, mediaType)) return "cut-short";
+  if (/InvalidAsset|could not be parsed|IoError|\bIo\(/.test(message)) return "damaged";
+  return "manifest";
+}
+
+// The reader's sentence for one of those: what went wrong and what to do, in the library's words.
+export function unreadableSentence(kind) {
+  const [what, hint] = UNREADABLE[kind];
+  return `${what[0].toUpperCase()}${what.slice(1)}${hint ? ` (${hint})` : ""}.`;
+}
+
+// The reader's sentence and c2pa's reason from a library error's text as the service sends it
+// ("content: <message> (<reason>) (<hint>)"), or null for any other error.
+export function splitLibraryError(text) {
+  for (const [kind, [what, hint]] of Object.entries(UNREADABLE)) {
+    const at = text.indexOf(`: ${what}`);
+    if (at < 0) continue;
+    let rest = text.slice(at + 2 + what.length);
+    if (hint) {
+      if (!rest.endsWith(` (${hint})`)) continue;
+      rest = rest.slice(0, -(hint.length + 3));
+    }
+    const reason = rest.startsWith(" (") && rest.endsWith(")") ? rest.slice(2, -1) : rest.trim();
+    return { error: unreadableSentence(kind), detail: reason || null, problem: kind };
+  }
+  return null;
 }
 
 // -- text (verify.py _verify_text) -----------------------------------------------------------

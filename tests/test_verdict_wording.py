@@ -4,6 +4,7 @@ fits the state beside it."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import shutil
@@ -192,3 +193,102 @@ def test_cut_short_reads_the_structure_only():
     assert cut_short(b"\xff\xd8\xff\xe0\x01\x00ab", "image/jpeg")  # inside a header segment
     assert not cut_short(b"hello", "image/jpeg")
     assert cut_short(b"RIFF\xff\x00\x00\x00WEBPVP8 ", "image/webp")
+
+
+def _node(script: str, given: Any = None) -> Any:
+    """What ``script`` (an ES module with verdict.js as ``V``, ``given`` as ``input``) writes
+    as JSON."""
+    if NODE is None:
+        pytest.skip("node is not installed: the extension's verdict.js cannot run")
+    module = json.dumps((EXTENSION / "verdict.js").as_uri())
+    head = f"import * as V from {module}; import {{ readFileSync }} from 'node:fs';"
+    head += "const input = JSON.parse(readFileSync(0, 'utf8'));"
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", head + script],
+        input=json.dumps(given),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout)
+
+
+def test_the_word_tables_are_the_same_on_both_sides():
+    """verdict.js keeps its own copy of the library's word tables (the browser has no Python):
+    any word changed on one side alone fails here, not only on the files a test happens to
+    reach. Its unreadable-file words are the library's errors' (message, hint), without c2pa's
+    reason."""
+    from provenance._internal import c2pa_adapter
+    from provenance.errors import MalformedAssetError
+    from provenance.verdict import (
+        CUT_SHORT,
+        CUT_SHORT_WORDS,
+        FAILURE_WORDS,
+        HARD_BINDING,
+        TEXT_WRAPPER_PROBLEMS,
+    )
+
+    mine = _node(
+        "process.stdout.write(JSON.stringify({failure: V.FAILURE_WORDS, trust: V.TRUST_LIST_WORDS,"
+        " text: V.TEXT_WRAPPER_PROBLEMS, cut: V.CUT_SHORT, cutWords: V.CUT_SHORT_WORDS,"
+        " hard: [...V.HARD_BINDING], unreadable: V.UNREADABLE}))"
+    )
+    assert mine["failure"] == FAILURE_WORDS
+    assert mine["trust"] == {str(k): v for k, v in TRUST_LIST_WORDS.items()}
+    assert mine["text"] == {str(k): v for k, v in TEXT_WRAPPER_PROBLEMS.items()}
+    assert (mine["cut"], mine["cutWords"]) == (CUT_SHORT, CUT_SHORT_WORDS)
+    assert sorted(mine["hard"]) == sorted(HARD_BINDING)
+    damaged = c2pa_adapter._mapped(
+        Exception("asset could not be parsed: x"), "n", c2pa_adapter._Step.READ
+    )
+    manifest = c2pa_adapter._mapped(Exception("bad"), "n", c2pa_adapter._Step.READ)
+    assert isinstance(damaged, MalformedAssetError)
+    assert mine["unreadable"] == {
+        "cut-short": [CUT_SHORT, None],
+        "damaged": [damaged.message.removeprefix("n: ").split(" (")[0], damaged.hint],
+        "manifest": [manifest.message.removeprefix("n: ").split(" (")[0], manifest.hint],
+    }
+
+
+#: Structures for cut_short (provenance/media.py) and cutShort (verdict.js), both ways.
+_CUT_CASES = [
+    (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xda\x00\x02\x12\xff\x00\x34", "image/jpeg"),
+    (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xda\x00\x02\x12\xff\x00\x34\xff\xd9", "image/jpeg"),
+    (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xda\x00\x02\x12\xff\x00\x34\xff\xd9tail", "image/jpeg"),
+    (b"\xff\xd8\xff\xe0\x01\x00ab", "image/jpeg"),
+    (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xff\xff\xda\x00\x02\xff\xd9", "image/jpeg"),
+    (b"\xff\xd8\xff\xe0\x00\x04ab\x00\x00\x00\x00", "image/jpeg"),
+    (b"hello", "image/jpeg"),
+    (b"RIFF\xff\x00\x00\x00WEBPVP8 ", "image/webp"),
+    (b"RIFF\x04\x00\x00\x00WEBP", "image/webp"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x00IEND\xae\x42\x60\x82", "image/png"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x01IHDR\x00\xae\x42\x60\x82", "image/png"),
+    (b"\x89PNG\r\n\x1a\n", "image/jpeg"),
+]
+
+
+def test_cut_short_is_the_same_structure_test_on_both_sides(tmp_path, credentials):
+    from provenance.media import cut_short
+
+    cases = list(_CUT_CASES)
+    for suffix, media_type in (
+        (".jpg", "image/jpeg"),
+        (".png", "image/png"),
+        (".webp", "image/webp"),
+    ):
+        data = _signed(tmp_path, credentials, suffix)
+        cases += [
+            (data, media_type),
+            (data[:-12], media_type),
+            (data[: len(data) // 2], media_type),
+        ]
+    expected = [cut_short(data, media_type) for data, media_type in cases]
+    assert True in expected and False in expected
+    mine = _node(
+        "process.stdout.write(JSON.stringify(input.map(([b, t]) =>"
+        " V.cutShort(new Uint8Array(Buffer.from(b, 'base64')), t))))",
+        [[base64.b64encode(d).decode(), t] for d, t in cases],
+    )
+    assert mine == expected

@@ -380,6 +380,20 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
         # Nothing to place in the image's pixels and no finer decode to try: the header need
         # not be read again for the image's width (most uploads, marked or not).
         return found
+    # Any of the boxes searched (a page may show two photos) or, failing them, a block: one
+    # small enough for a finer decode to show more. Asked first (the canvas has measured its
+    # frame already): without a region to place and without such a box, nothing below needs
+    # the image's width, and an unmarked upload does not read its header a third time.
+    finer_boxes = (
+        not found.detected
+        and min(luminance.shape) < CANVAS_SIDE
+        and any(
+            min(box[2:]) < CANVAS_FINER
+            for box in canvas.boxes() or canvas.boxes(CANVAS_BLOCK, least=1)
+        )
+    )
+    if found.grid_region is None and not finer_boxes:
+        return found
     with warnings.catch_warnings():
         # ``_decode`` enforced the pixel limit already; Pillow's bomb warning would reach
         # the CLI's user as a stray library line.
@@ -387,17 +401,14 @@ def detect_decoded(luminance: np.ndarray, data: bytes, name: str = "image") -> W
         with Image.open(io.BytesIO(data)) as probe:
             width = probe.width
     factor = width / luminance.shape[1]
-    if not found.detected and factor > 1 and min(luminance.shape) < CANVAS_SIDE:
-        # Any of the boxes searched (a page may show two photos) or, failing them, a block.
-        boxes = canvas.boxes() or canvas.boxes(CANVAS_BLOCK, least=1)
-        if any(min(box[2:]) < CANVAS_FINER for box in boxes):
-            finer = _decode(data, name, "L", min_side=CANVAS_SIDE).luminance
-            if finer.shape[1] > luminance.shape[1]:
-                # The whole canvas was searched: its picture alone is, finer.
-                again = _result(codec.detect_picture(finer, key=watermark_key()))
-                if again.detected:
-                    scale = width / finer.shape[1]
-                    return _in_pixels(again, scale, luminance.shape[1] / finer.shape[1])
+    if finer_boxes and factor > 1:
+        finer = _decode(data, name, "L", min_side=CANVAS_SIDE).luminance
+        if finer.shape[1] > luminance.shape[1]:
+            # The whole canvas was searched: its picture alone is, finer.
+            again = _result(codec.detect_picture(finer, key=watermark_key()))
+            if again.detected:
+                scale = width / finer.shape[1]
+                return _in_pixels(again, scale, luminance.shape[1] / finer.shape[1])
     return _in_pixels(found, factor, 1.0)
 
 
