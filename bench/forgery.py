@@ -26,7 +26,13 @@ outside the list (gamma, saturation, JPEG 40, crop + darkening, a 1 px shift) an
 outside the three attacks, each carrying A's payload: A pasted over 30/50/70 % of B, a generated
 picture of the same kind recoloured to A's palette, and A mirrored.
 
-    uv run python -m bench.forgery [--pairs N] [--synthetic N] [--extra]
+``--redteam`` adds the red team's uploads: A with B over part of it (a rectangle, a soft disc),
+A blended with B, A's patch in B, A beside B, A small inside B, A's low frequencies with B's
+detail, A's payload on a crop's lattice, an averaged copy of the creator's watermark, A
+over-embedded with another registered payload, A inverted, A at 128 px, and A re-signed by
+another signer (does the verdict name A's stored credentials?).
+
+    uv run python -m bench.forgery [--pairs N] [--synthetic N] [--extra] [--redteam]
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ from provenance import (
 from provenance.fingerprint import image_hash, similarity
 from provenance.keys import SigningKeys
 from provenance.registry import ManifestRegistry
+from provenance.verdict import Verdict
 from provenance.watermark import (
     codec,
     decode_for_detection,
@@ -269,6 +276,9 @@ BENIGN_EXTRA: dict[str, Callable[[Image.Image], Image.Image]] = {
     "jpeg 40": lambda im: _encode(im, "JPEG", quality=40),
     "crop 70% + brightness -20%": lambda im: ImageEnhance.Brightness(_crop(0.7)(im)).enhance(0.8),
     "shift 1px + jpeg 85": _shift,
+    "GIF (adaptive 256-colour palette)": lambda im: _encode(
+        im.convert("P", palette=Image.Palette.ADAPTIVE), "GIF"
+    ),
 }
 
 
@@ -287,6 +297,107 @@ def recolour(b: np.ndarray, a: np.ndarray) -> np.ndarray:
     bf, af = b.astype(np.float32), a.astype(np.float32)
     out = (bf - bf.mean((0, 1))) / (bf.std((0, 1)) + 1e-6) * af.std((0, 1)) + af.mean((0, 1))
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def replaced(a: np.ndarray, b: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """A (marked) with a rectangle over ``share`` of its area, at a random place, replaced by
+    B's pixels there (B resized to A): an object inpainted, a face swapped. A's watermark is
+    left intact everywhere else, so it still decodes."""
+    h, w = a.shape[:2]
+    b = np.asarray(Image.fromarray(b).resize((w, h), Image.Resampling.LANCZOS))
+    ph, pw = round(h * share**0.5), round(w * share**0.5)
+    y, x = int(rng.integers(0, h - ph + 1)), int(rng.integers(0, w - pw + 1))
+    out = a.copy()
+    out[y : y + ph, x : x + pw] = b[y : y + ph, x : x + pw]
+    return out
+
+
+def ellipse(a: np.ndarray, b: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """A with a soft-edged disc of B over ``share`` of its area (a blended-in object)."""
+    h, w = a.shape[:2]
+    b = np.asarray(Image.fromarray(b).resize((w, h), Image.Resampling.LANCZOS))
+    r = float(np.sqrt(share * h * w / np.pi))
+    cy = rng.uniform(min(r, h / 2), max(h - r, h / 2))
+    cx = rng.uniform(min(r, w / 2), max(w - r, w / 2))
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = (((yy - cy) ** 2 + (xx - cx) ** 2) < r * r).astype(np.float32)
+    m = cv2.GaussianBlur(disc, (0, 0), 8)[..., None]
+    return np.clip(np.rint(a * (1 - m) + b * m), 0, 255).astype(np.uint8)
+
+
+def blend(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
+    """A double exposure: ``alpha`` of A plus the rest of B (resized to A)."""
+    b = np.asarray(Image.fromarray(b).resize((a.shape[1], a.shape[0]), Image.Resampling.LANCZOS))
+    return np.clip(np.rint(alpha * a.astype(np.float32) + (1 - alpha) * b), 0, 255).astype(np.uint8)
+
+
+def patch_into(a: np.ndarray, b: np.ndarray, side: int) -> np.ndarray:
+    """B with A's central ``side`` px square (its watermark with it) pasted near its corner."""
+    h, w = a.shape[:2]
+    y, x = (h - side) // 2, (w - side) // 2
+    out = b.copy()
+    out[32 : 32 + side, 32 : 32 + side] = a[y : y + side, x : x + side]
+    return out
+
+
+def collage(a: np.ndarray, b: np.ndarray, share: float) -> np.ndarray:
+    """B with A, resized to ``share`` of B's width, over its left part (a side-by-side)."""
+    h, w = b.shape[:2]
+    aw = round(w * share)
+    ah = min(h, round(a.shape[0] * aw / a.shape[1]))
+    out = b.copy()
+    out[:ah, :aw] = np.asarray(Image.fromarray(a).resize((aw, ah), Image.Resampling.LANCZOS))
+    return out
+
+
+def inset(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A at a third of the width of B shown at twice its size: a small picture in a large one."""
+    h, w = b.shape[:2]
+    big = np.array(Image.fromarray(b).resize((2 * w, 2 * h), Image.Resampling.LANCZOS))
+    aw = 2 * w // 3
+    ah = min(2 * h - 64, round(a.shape[0] * aw / a.shape[1]))
+    big[64 : 64 + ah, 64 : 64 + aw] = np.asarray(
+        Image.fromarray(a).resize((aw, ah), Image.Resampling.LANCZOS)
+    )
+    return big
+
+
+def hybrid(a: np.ndarray, b: np.ndarray, sigma: float) -> np.ndarray:
+    """A's low frequencies (blurred by ``sigma`` px) plus B's detail above them: the evidence
+    compares a 1 px blur of the 256 px grid, a hybrid image shows B's edges up close."""
+    b = np.asarray(Image.fromarray(b).resize((a.shape[1], a.shape[0]), Image.Resampling.LANCZOS))
+    af, bf = a.astype(np.float32), b.astype(np.float32)
+    low = cv2.GaussianBlur(af, (0, 0), sigma)
+    detail = bf - cv2.GaussianBlur(bf, (0, 0), sigma)
+    return np.clip(np.rint(low + detail), 0, 255).astype(np.uint8)
+
+
+def at_crop_scale(b: np.ndarray, wid: int, crop: float) -> np.ndarray:
+    """B carrying payload ``wid`` on a lattice ``1 / crop`` times as coarse: to the detector
+    it is a ``crop`` crop of a marked image (the payload replayed with another geometry)."""
+    h, w = b.shape[:2]
+    small = np.asarray(Image.fromarray(b).resize((round(w * crop), round(h * crop))))
+    marked = embed_rgb(np.ascontiguousarray(small), wid)
+    mark = marked.astype(np.float32) - small
+    up = cv2.resize(mark, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(np.rint(b + up), 0, 255).astype(np.uint8)
+
+
+def averaged_copy(marks: list[np.ndarray], b: np.ndarray) -> np.ndarray:
+    """B plus the average of the tile-folded residuals of several images signed by the same
+    creator (what a secret key leaves an attacker: the pattern estimated from their output),
+    x2."""
+    bh, bw = codec.base_size(*b.shape[:2])
+    p = codec.PERIOD
+    tiles = []
+    for m in marks:
+        ah, aw = codec.base_size(*m.shape[:2])
+        y = codec.luminance(cv2.resize(m, (aw, ah), interpolation=cv2.INTER_AREA))
+        tile = codec._fold(codec._whiten(y))
+        tiles.append(tile / (tile.std() + 1e-6))
+    pattern = np.tile(np.mean(tiles, axis=0), (bh // p + 1, bw // p + 1))[:bh, :bw]
+    up = cv2.resize((2 * codec.STRENGTH * pattern).astype(np.float32), (b.shape[1], b.shape[0]))
+    return np.clip(np.rint(b + up[..., None]), 0, 255).astype(np.uint8)
 
 
 def shortfall(found: evidence.Likeness) -> float:
@@ -324,11 +435,13 @@ class Bench:
         self.likeness: list[evidence.Likeness] = []
         #: The best match's similarity in the last ``outcome``.
         self.similarity = 0.0
+        #: The last ``outcome``'s verdict.
+        self.verdict: Verdict | None = None
 
     def outcome(self, data: bytes, wid: int) -> tuple[bool, bool, bool]:
         """(watermark names wid, recovered now, recovered under the old pHash rule); the
         evidence of each named upload is kept in ``likeness`` for the margins."""
-        verdict = verify(data, policy=self.policy, registry=self.registry)
+        verdict = self.verdict = verify(data, policy=self.policy, registry=self.registry)
         named = bool(verdict.watermark and verdict.watermark.get("payload") == f"{wid:010x}")
         record = self.registry.by_watermark(wid)
         old = False
@@ -363,6 +476,12 @@ def main() -> None:
         action="store_true",
         help="also benign uploads outside the list, and hostile ones outside the three attacks "
         "(A pasted over part of B; a similar picture; A mirrored), each with A's payload",
+    )
+    parser.add_argument(
+        "--redteam",
+        action="store_true",
+        help="also the red team's attacks on recovery (edits of A, blends, patches, collages, "
+        "insets, hybrids, replayed geometry, over-embedding, averaged copies, re-signing)",
     )
     args = parser.parse_args()
     rng = np.random.default_rng(11)
@@ -463,6 +582,74 @@ def main() -> None:
                 bench.outcome(jpeg(mirrored), wid)
             )
 
+    redteam: dict[str, list[tuple[bool, bool, bool]]] = {}
+    #: Per red-team attack: verdicts that name a region of the picture that differs.
+    region_said: dict[str, int] = {}
+    #: Per red-team attack: uploads that made verify raise.
+    crashed: dict[str, int] = {}
+    lost_to_overembedding = resigned_named = resigned = 0
+    if args.redteam:
+        rt = np.random.default_rng(23)
+
+        def attempt(name: str, rgb: np.ndarray, wid: int) -> None:
+            try:
+                result = bench.outcome(jpeg(rgb), wid)
+            except Exception:  # a crash is a finding too (a 500 from the server): counted
+                crashed[name] = crashed.get(name, 0) + 1
+                result, bench.verdict = (False, False, False), None
+            redteam.setdefault(name, []).append(result)
+            said = any(
+                getattr(m, "edited", None) is not None
+                for m in (bench.verdict.matches if bench.verdict else [])
+            )
+            region_said[name] = region_said.get(name, 0) + said
+
+        for a, b in pairs:
+            A, B, wid = marked[a], images[b][1], ids[a]
+            for share in (0.1, 0.2, 0.3):
+                attempt(
+                    f"A with B over {share:.0%} of it (a rectangle)", replaced(A, B, share, rt), wid
+                )
+            attempt("A with B in a soft disc over 20 %", ellipse(A, B, 0.2, rt), wid)
+            for alpha in (0.7, 0.6, 0.5):
+                attempt(f"A blended with B, {alpha:.0%} A", blend(A, B, alpha), wid)
+            attempt("A's central 256 px pasted into B", patch_into(A, B, 256), wid)
+            attempt("A at 40 % of the width beside B", collage(A, B, 0.4), wid)
+            attempt("A at a third of the width inside B at 2x", inset(A, B), wid)
+            for sigma in (2.0, 4.0):
+                attempt(f"A blurred (sigma {sigma:g} px) + B's detail", hybrid(A, B, sigma), wid)
+            attempt("B + A's payload at a 60 % crop's scale", at_crop_scale(B, wid, 0.6), wid)
+            others = [marked[k] for k in rt.choice(len(marked), 3, replace=False) if k != a]
+            attempt(
+                "B + the creator's averaged folded residuals", averaged_copy([A, *others], B), wid
+            )
+            # Over-embedding: A marked again with another registered image's payload (D).
+            d = next(  # not a near-duplicate of A (the peer fixtures re-sign one photo)
+                k % len(marked)
+                for k in range(a + 1, a + len(marked))
+                if not _related(images[a][1], images[k % len(marked)][1])
+            )
+            over = embed_rgb(A, ids[d])
+            attempt("A over-embedded with D's payload (target D)", over, ids[d])
+            lost_to_overembedding += not bench.outcome(jpeg(over), wid)[1]
+        for i, wid in enumerate(ids):
+            A = marked[i]
+            attempt("A mirrored and colour-inverted (A's pixels)", 255 - A[:, ::-1], wid)
+            small = np.asarray(
+                Image.fromarray(A).resize((128, round(128 * A.shape[0] / A.shape[1])))
+            )
+            attempt("A at 128 px wide (A's pixels)", small, wid)
+        # Re-signing: A's stripped copy signed by another signer (sign keeps the watermark).
+        other = init_keys(Path(tempfile.mkdtemp(prefix="other-")) / "keys", org="Other Signer")
+        other_credentials = SigningKeys.load(keys_dir=other.dir)
+        for i, wid in enumerate(ids):
+            record = bench.registry.by_watermark(wid)
+            assert record is not None
+            resign = sign(jpeg(marked[i], 92), other_credentials, AI)
+            verdict = verify(resign.asset or b"", policy=bench.policy, registry=bench.registry)
+            resigned += 1
+            resigned_named += any(m.manifest_id == record.manifest_id for m in verdict.matches)
+
     # Squatting: A signed elsewhere; its stripped copy re-signed under its identifier and
     # registered by another API client.
     squat_accepted = 0
@@ -528,6 +715,27 @@ def main() -> None:
     if hrows:
         print()
         print(table(hrows, list(hrows[0])))
+
+    rrows = [
+        {
+            "red-team upload": name,
+            "tried": len(got),
+            "watermark names the target": f"{sum(g[0] for g in got)}/{len(got)}",
+            # Recovered through the target's watermark (over-embedding may leave A's).
+            "recovered": f"{sum(g[0] and g[1] for g in got)}/{len(got)}",
+            "says a region differs": f"{region_said[name]}/{len(got)}",
+            "verify raised": crashed.get(name, 0),
+        }
+        for name, got in redteam.items()
+    ]
+    if rrows:
+        print()
+        print(table(rrows, list(rrows[0])))
+        print(
+            f"\nOver-embedded copies whose own credentials were lost: {lost_to_overembedding}/"
+            f"{len(pairs)}; stripped copies re-signed by another signer whose verdict names the "
+            f"stored credentials of the picture: {resigned_named}/{resigned}"
+        )
 
     brows: list[dict[str, Any]] = []
     total = [0, 0, 0, 0]
@@ -636,6 +844,9 @@ def main() -> None:
             "benign_weakest_shortfall": shortfall(weakest),
             "cost_ms": timing,
             "hostile_extra": hrows,
+            "redteam": rrows,
+            "redteam_overembedded_lost": lost_to_overembedding,
+            "redteam_resigned_named": [resigned_named, resigned],
         },
     )
     print(f"\nwrote {path}")

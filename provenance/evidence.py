@@ -52,6 +52,15 @@ QUANTISATION_NOISE = 0.75
 MIN_COVERED = 0.9
 #: Fewer blocks than this in the overlap (a tiny crop) is too little to tell.
 MIN_BLOCKS = 24
+#: The largest connected group of disagreeing blocks (4-neighbours), as a share of the blocks
+#: compared, must stay under this: an image that is the registered one but for one region (a
+#: face swapped, an object inpainted over a fifth of it, another picture pasted in) is not the
+#: picture that was signed, though the share of agreeing blocks alone lets 38 % differ.
+#: Measured (bench/forgery.py --extra --redteam, 55 images): benign uploads leave groups of at
+#: most 0.08, but for 4 of 1,155 now refused (a generated plain backdrop whose flat subject a
+#: global colour filter shifts as a whole: 0.20-0.22; a generated sky after brightness +20 %:
+#: 0.105); other content over 10-30 % of the picture leaves 0.10-0.37 (10 %: 5 of 60 under).
+MAX_EDITED = 0.1
 #: A channel at or above this level is taken as clipped (a brightened or contrast-stretched
 #: upload pushes bright colours past 255; what is lost there is unknown, only its sign).
 CLIPPED_LEVEL = 250
@@ -78,6 +87,10 @@ class Likeness:
     blocks: int  #: blocks compared
     offset: tuple[int, int]  #: where the image sits in the reference (x, y), base-grid pixels
     contrast: float = 0.0  #: std of the compared part of the reference (levels, blurred)
+    #: share of the compared blocks in the largest connected group that disagrees (an edit)
+    edited: float = 0.0
+    #: share of the registered image this one shows (a crop shows part of it), 0..1
+    shown: float = 1.0
 
     @property
     def min_correlation(self) -> float:
@@ -93,6 +106,7 @@ class Likeness:
             and self.agreeing >= MIN_AGREEING
             and self.correlation >= self.min_correlation
             and self.covered >= MIN_COVERED
+            and self.edited < MAX_EDITED
         )
 
 
@@ -197,6 +211,13 @@ def _agreeing(
     )
 
 
+def _largest_group(agree: np.ndarray) -> float:
+    """The largest 4-connected group of disagreeing blocks, as a share of all blocks: one
+    region that differs (an edit), where benign noise leaves scattered blocks."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats((~agree).astype(np.uint8), connectivity=4)
+    return float(stats[1:, cv2.CC_STAT_AREA].max()) / agree.size if count > 1 else 0.0
+
+
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(), b - b.mean()
     return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum() + 1e-9))
@@ -272,7 +293,9 @@ def compare(
         share = luminance.shape[0] * luminance.shape[1] / whole
         if min(luminance.shape[:2]) < 2 * BLOCK:
             return NONE
-    image = _upright(_into_reference(_base(luminance), scale, angle, aspect), orientation)
+    base = _base(luminance)
+    footprint = base.shape[0] * base.shape[1] / scale**2
+    image = _upright(_into_reference(base, scale, angle, aspect), orientation)
     # The mask through the same resampling as the image.
     lost = (
         None
@@ -319,4 +342,8 @@ def compare(
         int(agree.size),
         (int(x), int(y)),
         float(ours.std()),
+        _largest_group(agree),
+        # The image's footprint on the reference before the tilt's corners were trimmed, so a
+        # rotated copy of the whole still shows all of it.
+        min(1.0, footprint / (ref.shape[0] * ref.shape[1])),
     )

@@ -180,6 +180,17 @@ def parent_ingredient(title: str) -> dict[str, Any]:
     return {"title": title, "relationship": "parentOf", "label": PARENT_LABEL}
 
 
+def soft_binding_values(report: dict[str, Any], alg: str) -> list[str]:
+    """The ``alg`` soft-binding values the active manifest of a Reader report declares."""
+    active = (report.get("manifests") or {}).get(report.get("active_manifest")) or {}
+    return [
+        block.get("value")
+        for a in active.get("assertions") or []
+        if a.get("label", "").startswith("c2pa.soft-binding") and a["data"].get("alg") == alg
+        for block in a["data"].get("blocks") or []
+    ]
+
+
 def soft_binding(alg: str, value: str) -> dict[str, Any]:
     """A ``c2pa.soft-binding`` assertion: the watermark's algorithm and payload (base64)."""
     return {

@@ -25,6 +25,7 @@ from ._internal.renamed import renamed_keyword
 from .errors import ManifestError, NotIssuedError, ProvenanceError, RegistryError, Remedy
 from .fingerprint import image_hash
 from .lineage import lineage_conflict
+from .manifest import soft_binding_values
 from .media import media_type_of
 from .registry import ManifestRegistry, RegisteredManifest
 from .trust import TrustPolicy
@@ -58,17 +59,11 @@ def register_manifest(
     if read is None:
         raise ManifestError("the manifest cannot be read against this asset (no manifest)")
     report = read.report
-    active = report["manifests"][report["active_manifest"]]
     if read.state == INVALID:
         failures = (report.get("validation_results") or {}).get("activeManifest", {})
         codes = sorted({f["code"] for f in failures.get("failure") or []})
         raise ManifestError(f"the manifest does not validate for this asset: {', '.join(codes)}")
-    values = [
-        block.get("value")
-        for a in active.get("assertions") or []
-        if a.get("label", "").startswith("c2pa.soft-binding") and a["data"].get("alg") == ALG
-        for block in a["data"].get("blocks") or []
-    ]
+    values = soft_binding_values(report, ALG)
     identifier = identifier_from_binding(values[0]) if values else None
     if identifier is None:
         raise ManifestError(f"the manifest has no {ALG} soft binding to register")

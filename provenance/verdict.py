@@ -234,6 +234,13 @@ class Credentials:
         float | None,
         Doc("when recovered: how alike this copy and the registered image are (0-1)"),
     ] = None
+    shown: Annotated[
+        float | None,
+        Doc(
+            "when recovered from a watermark: the share of the registered image this copy "
+            "shows (0-1; a crop shows part of it)"
+        ),
+    ] = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +274,14 @@ class Match:
     similarity: float
     kind: MatchKind
     signer: str | None = None
+    edited: Annotated[
+        float | None,
+        Doc(
+            "a watermark match refused because one connected region differs from the "
+            "registered image (edited, or other content pasted in): that region's share of "
+            "the picture (0-1); null otherwise"
+        ),
+    ] = None
 
 
 def _value(value: Any) -> Any:
@@ -608,6 +623,11 @@ def _failure_reason(credentials: Credentials, cut_short: bool = False) -> str:
     return f"{FAILURE_WORDS[code]} ({code})" if code in FAILURE_WORDS else code
 
 
+#: A recovered copy showing less than this share of the registered image is called a crop;
+#: one with fewer of its blocks agreeing is said to agree only so far.
+PART = 0.9
+
+
 def percent(share: float) -> str:
     """A share (0-1) as a whole percentage, halves rounded up: the reader's page and the
     extension round with JavaScript's Math.round, and Python's ``:.0%`` rounds a half to even
@@ -658,6 +678,16 @@ def summarize(
                 f"{percent(m.similarity)} of that picture agrees with the registered image, but "
                 "the credentials cover the registered image alone, not what surrounds it here, "
                 "so they were not applied: a possible match only."
+            )
+        if by_watermark and (edited := by_watermark[0].edited) is not None:
+            m = by_watermark[0]
+            this = f"this image ({turned})" if turned else "this image"
+            return (
+                f"{lead} that names stored credentials ({m.manifest_id}); {this} looks like "
+                f"the registered one except for a region of about {percent(edited)} of it "
+                "that differs (edited after signing, or other content put in), so they were "
+                "not applied: they describe the registered image, not this edit; a possible "
+                "match only."
             )
         if by_watermark:
             m = by_watermark[0]
@@ -753,9 +783,34 @@ def summarize(
         # A mirrored or turned copy recovers like any other: say so, or a reader comparing it
         # with the signed thumbnail sees a different picture and no word about why.
         copy = f" of a copy {turned}" if turned else ""
+        if credentials.shown is not None and credentials.shown < PART:
+            # A crop: the credentials describe the whole registered image, and the reader
+            # should not take them for a statement about this part alone, nor the reverse.
+            part = f"about {percent(credentials.shown)} of the registered image"
+            copy = f"{copy}, cropped to {part}" if turned else f" of a crop showing {part}"
         trust += f" The credentials were recovered from the watermark{copy}."
+        if credentials.similarity is not None and credentials.similarity < PART:
+            # Within the tolerance, yet not all of it: a blend, an overlay, an edit in
+            # scattered places. The credentials describe the registered image, not those parts.
+            trust += (
+                f" Only {percent(credentials.similarity)} of it agrees with the registered "
+                "image, block by block: the rest may have been changed since."
+            )
     elif credentials.source == FINGERPRINT:
         trust += " The credentials were recovered through the image's fingerprint."
+    elsewhere = [m for m in matches or [] if m.kind == MatchKind.WATERMARK]
+    if credentials.source == EMBEDDED and elsewhere:
+        # A stripped copy re-signed by someone else: the file's credentials are its own, but
+        # the picture was registered under others first, which a reader should weigh.
+        m = elsewhere[0]
+        by = f", signed by {m.signer}" if m.signer else ""
+        # The same signer re-signing without the earlier file as parent is no one else.
+        whom = "by the same signer" if m.signer and m.signer == who else "by someone else"
+        trust += (
+            " But its pixels carry the watermark of other stored credentials "
+            f"({m.manifest_id}{by}) that these credentials do not include, and it is the image "
+            f"registered under them: the same picture was signed before {whom}."
+        )
     if text_hit:
         trust += (
             f" The text also carries a language-model watermark (p = {text_hit['p_value']:.1e})."

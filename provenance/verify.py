@@ -32,6 +32,7 @@ from .fingerprint import (
     sketch_similarity,
     text_sketch,
 )
+from .manifest import soft_binding_values
 from .media import PIXEL_TYPES, TEXT, cut_short, decode_text, media_type_of, read_input
 from .registry import ManifestRegistry, RegisteredManifest
 from .text.watermark import TextWatermarkKey, detect_text, load_tokenizer
@@ -57,9 +58,11 @@ from .verdict import (
     summarize_unreadable_text,
 )
 from .watermark import (
+    ALG,
     DETECT_MIN_SIDE,
     decode_for_detection,
     detect_decoded,
+    identifier_from_binding,
     load_for_detection,
 )
 
@@ -111,6 +114,7 @@ def _recovered(
     label: str,
     alike: float,
     source: Source = Source.WATERMARK,
+    shown: float | None = None,
 ) -> tuple[Credentials, AIOrigin]:
     """Credentials from a stored manifest, judged by its signature (the pixels differ)."""
     found = _read_manifest(record.manifest_store, MANIFEST_STORE, policy, label).manifest
@@ -130,6 +134,7 @@ def _recovered(
         source=source,
         recovered=True,
         similarity=alike,
+        shown=None if shown is None else round(shown, 3),
     )
     ai = ai_origin(report)
     if ai.generated:
@@ -140,6 +145,12 @@ def _recovered(
 FINGERPRINT_ALG = "org.provenance.phash.1"
 
 
+def _same_but_edited(alike: evidence.Likeness) -> bool:
+    """Whether ``alike`` is refused only for its edited region (it would count as the
+    registered image without it)."""
+    return not alike.same and replace(alike, edited=0.0).same
+
+
 def _candidates(
     data: bytes,
     registry: ManifestRegistry | None,
@@ -147,19 +158,20 @@ def _candidates(
     limit: int,
     min_similarity: float,
     alike_too: bool = True,
-) -> tuple[dict, list[tuple[Match, RegisteredManifest]], bool]:
+) -> tuple[dict, list[tuple[Match, RegisteredManifest]], evidence.Likeness]:
     """Detect the watermark; with a registry, the manifests it names, then look-alikes (unless
     the watermark named one and ``alike_too`` is off: no fingerprint search then), and whether
     the image is the one registered under the watermark (or a crop of it).
 
     A watermark match carries the share of image blocks that agree with the registered
     image's stored reference once the watermark's geometry is undone (1.0 for an unchanged
-    image or a crop of it; see ``evidence``), and whether that is enough to call it the same.
+    image or a crop of it; see ``evidence``), and the evidence itself (its ``same``: whether
+    that is enough to call it the registered image).
     """
     luminance = load_for_detection(data, name)
     found = detect_decoded(luminance, data, name)
     if registry is None:  # no evidence to weigh
-        return found.to_dict(), [], False
+        return found.to_dict(), [], evidence.NONE
     fingerprint = image_hash(luminance)
     hits: list[tuple[Match, RegisteredManifest]] = []
     record = registry.by_watermark(found.identifier) if found.identifier is not None else None
@@ -182,12 +194,18 @@ def _candidates(
                 region=found.grid_region,
                 aspect=found.aspect,
             )
+        # Refused for one region that differs alone (the rest agrees): say how large it is.
+        edited = round(alike.edited, 3) if _same_but_edited(alike) else None
         match = Match(
-            record.manifest_id, round(alike.agreeing, 3), MatchKind.WATERMARK, record.signer
+            record.manifest_id,
+            round(alike.agreeing, 3),
+            MatchKind.WATERMARK,
+            record.signer,
+            edited,
         )
         hits.append((match, record))
         if not alike_too:
-            return found.to_dict(), hits, alike.same
+            return found.to_dict(), hits, alike
     for near, score in registry.nearest(fingerprint, min_similarity=min_similarity, limit=limit):
         if all(m.manifest_id != near.manifest_id for m, _ in hits):
             hits.append(
@@ -196,7 +214,7 @@ def _candidates(
                     near,
                 )
             )
-    return found.to_dict(), hits[:limit], alike.same
+    return found.to_dict(), hits[:limit], alike
 
 
 def _visible_text(text: str) -> str:
@@ -237,19 +255,52 @@ def _look_in_registry(
     possible matches. A watermark naming nothing stored yields no matches at all.
     """
     # Look-alikes only matter when the watermark names nothing stored.
-    found, hits, same = _candidates(
+    found, hits, alike = _candidates(
         data, registry, label, 5, FINGERPRINT_SIMILARITY, alike_too=False
     )
     by_watermark = [(m, r) for m, r in hits if m.kind == MatchKind.WATERMARK]
     if by_watermark:
         match, record = by_watermark[0]
-        if same:
-            recovered = _recovered(record, policy, label, match.similarity, Source(match.kind))
+        if alike.same:
+            recovered = _recovered(
+                record, policy, label, match.similarity, Source(match.kind), alike.shown
+            )
             return found, [], recovered
         return found, [match], None
     if found["detected"]:
         return found, [], None
     return found, [m for m, _ in hits], None
+
+
+def _registered_elsewhere(
+    data: bytes, label: str, report: dict[str, Any], registry: ManifestRegistry
+) -> tuple[dict | None, list[Match]]:
+    """For content with embedded credentials: the watermark in its pixels, and the stored
+    manifest it leads to when that manifest is not in this file's chain and the pixels are
+    the registered image (``evidence``). A stripped copy re-signed by someone else keeps the
+    first signer's watermark: its new credentials are what the file carries, but the reader
+    should also learn that the same picture was registered under other credentials."""
+    chain = report.get("manifests") or {}
+    for value in soft_binding_values(report, ALG):
+        identifier = identifier_from_binding(value)
+        newest = registry.by_watermark(identifier) if identifier is not None else None
+        if newest is not None and newest.manifest_id in chain:
+            # The file's own credentials are the registered ones (the registry checked that
+            # their asset carries the watermark): nothing older to report, no detection paid
+            # (~13 ms at 1 MP, against ~2 ms for the rest of such a verify).
+            return None, []
+    try:
+        found, hits, alike = _candidates(
+            data, registry, label, 1, FINGERPRINT_SIMILARITY, alike_too=False
+        )
+    except WatermarkSizeError:
+        return None, []
+    earlier = [
+        m
+        for m, record in hits
+        if m.kind == MatchKind.WATERMARK and alike.same and record.manifest_id not in chain
+    ]
+    return (found if earlier else None), earlier
 
 
 @dataclass(frozen=True)
@@ -439,6 +490,8 @@ def verify(
         report = embedded.manifest.report
         credentials = credentials_from_report(report, embedded.manifest.state)
         ai = ai_origin(report)
+        if registry is not None and watermark and media_type in PIXEL_TYPES:
+            found, matches = _registered_elsewhere(data, label, report, registry)
     else:
         remote_url = embedded.remote_url
         credentials = Credentials(

@@ -147,6 +147,30 @@ def test_recovered_credentials_are_not_embedded():
     assert "recovered from the watermark" in summarize(c, ai_origin(_report(_created())))
 
 
+@pytest.mark.parametrize(
+    ("similarity", "shown", "words"),
+    [
+        (1.0, 1.0, "recovered from the watermark."),
+        (0.95, 0.36, "recovered from the watermark of a crop showing about 36% of the registered"),
+        (0.7, 1.0, "Only 70% of it agrees with the registered image, block by block"),
+    ],
+)
+def test_a_recovered_copy_says_how_much_of_the_registered_image_it_is(similarity, shown, words):
+    """Red team: a crop, or a copy that agrees only in part (a blend, scattered edits within the
+    tolerance), must not read as the registered image itself."""
+    c = Credentials(
+        present=False,
+        source=Source.WATERMARK,
+        state=State.VALID,
+        recovered=True,
+        similarity=similarity,
+        shown=shown,
+    )
+    text = summarize(c, ai_origin(_report(_created())))
+    assert words in text
+    assert ("crop" in text) == (shown < 0.9) and ("Only" in text) == (similarity < 0.9)
+
+
 def test_an_ingredient_that_was_invalid_when_used_is_named(tmp_path, photo, credentials, trusted):
     """Real files: a tampered signed image used as the ingredient of a new, intact one. c2pa
     records the parent's failure in the ingredient; the verdict names it."""

@@ -27,9 +27,11 @@ from provenance import (
     InputError,
     ManifestSpec,
     NotIssuedError,
+    SigningKeys,
     SignOptions,
     State,
     evidence,
+    init_keys,
     register_manifest,
     sign,
     verify,
@@ -106,36 +108,42 @@ def test_copied_watermark_is_not_recovered(registered, trusted, registry):
 
 
 @pytest.mark.parametrize(
-    ("upload", "turned"),
+    ("upload", "turned", "part"),
     [
-        pytest.param(lambda im: im.crop((205, 205, 819, 819)), None, id="crop 60%"),
-        pytest.param(lambda im: im.crop((256, 256, 768, 768)), None, id="crop 50%"),
-        pytest.param(lambda im: im.crop((40, 180, 757, 897)), None, id="crop 70% off-centre"),
+        pytest.param(lambda im: im.crop((205, 205, 819, 819)), None, 0.36, id="crop 60%"),
+        pytest.param(lambda im: im.crop((256, 256, 768, 768)), None, 0.25, id="crop 50%"),
+        pytest.param(lambda im: im.crop((40, 180, 757, 897)), None, 0.49, id="crop 70% off-centre"),
         pytest.param(
-            lambda im: im.rotate(2, resample=Image.Resampling.BICUBIC), None, id="rotate 2°"
+            lambda im: im.rotate(2, resample=Image.Resampling.BICUBIC), None, 1, id="rotate 2°"
         ),
-        pytest.param(lambda im: im.resize((640, 640)), None, id="resize 62%"),
+        pytest.param(lambda im: im.resize((640, 640)), None, 1, id="resize 62%"),
         pytest.param(
             lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
             "mirrored left to right",
+            1,
             id="mirrored",
         ),
         pytest.param(
             lambda im: im.transpose(Image.Transpose.ROTATE_90),
             "turned 90° counter-clockwise",
+            1,
             id="rotate 90°",
         ),
         pytest.param(
             lambda im: im.transpose(Image.Transpose.TRANSPOSE).crop((100, 60, 700, 660)),
             "mirrored and turned 90° counter-clockwise",
+            0.34,
             id="transposed + crop",
         ),
     ],
 )
-def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, upload, turned):
+def test_a_crop_of_the_registered_image_recovers(
+    registered, trusted, registry, upload, turned, part
+):
     """A crop whose watermark decodes recovers its credentials (the geometry the detector
     found is undone, and the crop is found inside the stored reference); a mirrored or turned
-    copy says so, in the sentence, the JSON and the terminal."""
+    copy says so, in the sentence, the JSON and the terminal, and a crop says how much of the
+    registered image it shows (the credentials describe all of it)."""
     signed, payload, _ = registered
     data = jpeg(np.asarray(upload(Image.open(io.BytesIO(signed)).convert("RGB"))), 80)
     verdict = verify(data, policy=trusted, registry=registry)
@@ -150,7 +158,12 @@ def test_a_crop_of_the_registered_image_recovers(registered, trusted, registry, 
     # A reader comparing the copy with the signed thumbnail sees it mirrored or turned: every
     # face says so, in the same words (verdict.Orientation).
     assert json.loads(json.dumps(verdict.to_dict()))["watermark"]["mirrored_or_turned"] == turned
+    shown = verdict.credentials.shown
+    assert shown is not None and shown == pytest.approx(part, abs=0.03)
     copy = f" of a copy {turned}" if turned else ""
+    if part < 1:
+        cropped = f"about {percent(shown)} of the registered image"
+        copy = f"{copy}, cropped to {cropped}" if turned else f" of a crop showing {cropped}"
     assert verdict.summary.endswith(f"The credentials were recovered from the watermark{copy}.")
     assert (f"payload {payload}, in a copy {turned}" in rendered) == bool(turned)
 
@@ -498,3 +511,85 @@ def test_a_flat_image_is_not_a_faint_texture(faint_texture, trusted, registry):
     assert record is not None and record.reference
     found = evidence.compare(load_for_detection(data), record.reference)
     assert found.correlation < 0.2 < found.min_correlation  # ... but nothing correlates
+
+
+def _with_region_of(a: np.ndarray, b: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A with the box (x, y, width, height) replaced by B's pixels there (B resized to A)."""
+    x, y, w, h = box
+    b = np.asarray(Image.fromarray(b).resize((a.shape[1], a.shape[0])))
+    out = a.copy()
+    out[y : y + h, x : x + w] = b[y : y + h, x : x + w]
+    return out
+
+
+def test_the_registered_image_with_one_region_replaced_is_not_recovered(
+    registered, trusted, registry
+):
+    """Red team: another picture put into a fifth of A (an inpainted object, a swapped face),
+    A's watermark intact elsewhere. The share of agreeing blocks alone (>= 0.62) let it pass as
+    the registered image; the one connected region that differs refuses it, and the verdict
+    says why."""
+    signed, payload, _ = registered
+    a, b = _rgb(signed), _rgb(PHOTOS[2].read_bytes())  # the astronaut, the coffee cup
+    data = jpeg(_with_region_of(a, b, (480, 320, 460, 460)), 90)  # 20 % of the picture
+    decoded = decode_for_detection(data)
+    found = detect_bytes(data)
+    record = registry.by_watermark(int(payload, 16))
+    alike = evidence.compare(decoded.luminance, record.reference, found.scale, found.angle)
+    # What the blocks alone said: the same image (so this fails without the region rule).
+    assert alike.agreeing >= evidence.MIN_AGREEING and alike.covered >= evidence.MIN_COVERED
+    assert alike.correlation >= alike.min_correlation
+    assert alike.edited >= evidence.MAX_EDITED and not alike.same
+    verdict = verify(data, policy=trusted, registry=registry)
+    assert verdict.watermark is not None and verdict.watermark["payload"] == payload
+    assert verdict.credentials.recovered is False
+    [match] = verdict.matches
+    edited = match.edited
+    assert edited is not None and edited == pytest.approx(alike.edited, abs=1e-3)
+    assert match.kind == "watermark"
+    assert f"except for a region of about {percent(edited)} of it that differs" in (verdict.summary)
+    assert "possible match only" in verdict.summary
+    assert json.loads(json.dumps(verdict.to_dict()))["matches"][0]["edited"] == edited
+    assert f"a region of about {percent(edited)} differs" in render_verdict(verdict)
+
+
+def test_scattered_disagreement_is_not_an_edited_region():
+    """Benign noise (JPEG, clipping) leaves disagreeing blocks apart; one group of them is an
+    edit. The group is measured with 4-neighbours, as a share of the blocks compared."""
+    agree = np.ones((10, 10), bool)
+    agree[::3, ::3] = False  # 16 blocks, none touching
+    assert evidence._largest_group(agree) == pytest.approx(0.01)
+    agree[2:6, 2:5] = False  # 12 blocks in one group (holding (3, 3)), touching (6, 3)
+    assert evidence._largest_group(agree) == pytest.approx(0.13)
+    assert evidence._largest_group(np.ones((4, 4), bool)) == 0.0
+
+
+def test_a_copy_re_signed_by_someone_else_names_the_earlier_registration(
+    registered, credentials, trusted, registry, tmp_path
+):
+    """Red team: A's stripped copy signed by another signer (signing keeps the watermark in
+    the pixels). The file's own credentials are what it carries, but the reader also learns
+    that the same picture was registered under other credentials first; the original itself
+    gets no such note."""
+    signed, payload, _ = registered
+    record = registry.by_watermark(int(payload, 16))
+    other = SigningKeys.load(keys_dir=init_keys(tmp_path / "other", org="Other Signer").dir)
+    resigned = sign(jpeg(_rgb(signed), 92), other, AI)
+    verdict = verify(resigned.asset or b"", policy=trusted, registry=registry)
+    signer = verdict.credentials.signer
+    assert verdict.credentials.present and signer is not None and signer.issuer == "Other Signer"
+    assert [(m.manifest_id, m.kind) for m in verdict.matches] == [(record.manifest_id, "watermark")]
+    assert f"the watermark of other stored credentials ({record.manifest_id}, signed by " in (
+        verdict.summary
+    )
+    assert verdict.summary.endswith("the same picture was signed before by someone else.")
+    # The registered original: its own credentials, nothing older.
+    own = verify(signed, policy=trusted, registry=registry)
+    assert own.credentials.manifest_id == record.manifest_id and own.matches == []
+    assert "someone else" not in own.summary
+    # Without a registry nothing is looked up.
+    assert verify(resigned.asset or b"", policy=trusted).matches == []
+    # The same signer, signing a stripped copy again without the original as its parent.
+    again = sign(jpeg(_rgb(signed), 92), credentials, AI).asset or b""
+    verdict = verify(again, policy=trusted, registry=registry)
+    assert verdict.summary.endswith("the same picture was signed before by the same signer.")

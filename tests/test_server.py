@@ -31,8 +31,10 @@ from provenance import (
     ManifestRegistry,
     ManifestSpec,
     PostgresRegistry,
+    SigningKeys,
     SignOptions,
     TrustPolicy,
+    init_keys,
     sign,
     verify,
 )
@@ -191,6 +193,30 @@ async def test_a_forged_watermark_does_not_recover_through_the_service(
     assert status == 200 and body["watermark"]["payload"] == f"{record.watermark_id:010x}"
     assert body["credentials"]["source"] is None and body["credentials"]["recovered"] is False
     assert body["ai"]["generated"] is None and "possible match only" in body["summary"]
+
+
+async def test_red_team_edits_and_re_signing_through_the_service(server, files, settings, tmp_path):
+    """The red team's two verdict changes through POST /v1/verify, equal to the library's: the
+    signed photo with a fifth of it replaced by another picture is refused and says a region
+    differs; its stripped copy re-signed by someone else names the earlier registration."""
+    signed = np.asarray(Image.open(io.BytesIO(files.signed)).convert("RGB"))
+    h, w = signed.shape[:2]
+    other = np.asarray(Image.open(PHOTOS[2]).convert("RGB").resize((w, h)))
+    edited = signed.copy()
+    edited[h // 3 : h // 3 + h * 9 // 20, w // 2 : w // 2 + w * 9 // 20] = other[
+        h // 3 : h // 3 + h * 9 // 20, w // 2 : w // 2 + w * 9 // 20
+    ]
+    keys = init_keys(tmp_path / "other", org="Other Signer")
+    resigned = sign(jpeg(signed, 92), SigningKeys.load(keys_dir=keys.dir), AI).asset or b""
+    registry = ManifestRegistry(settings.registry_location)
+    for data, words in (
+        (jpeg(edited, 90), "except for a region of about"),
+        (resigned, "the same picture was signed before by someone else"),
+    ):
+        status, body, _ = await _post(f"{server.url}/v1/verify", data)
+        assert status == 200 and words in body["summary"]
+        assert body["matches"][0]["manifest_id"] == files.signed_id
+        assert body == verify(data, policy=settings.trust, registry=registry).to_dict()
 
 
 async def test_signed_stripped_tampered_unsigned(server, files):

@@ -196,6 +196,27 @@ def test_small_images_are_refused_clearly():
     assert "at least 176 px" in str(refused.value)
 
 
+@pytest.mark.parametrize("shape", [(300, 3300), (4000, 300)], ids=["11:1", "1:13"])
+def test_a_long_panorama_is_searched_without_error(shape):
+    """Red team: an image over ~11:1 (a panorama, a strip of a collage) made OpenCV's remap
+    refuse the coherent scan's map (32,767 rows at most): verify raised cv2.error, a 500 from
+    the server. The scan is read in parts; unmarked it finds nothing, marked its payload."""
+    h, w = shape
+    photo = np.asarray(Image.open(PHOTOS[0]).convert("RGB").resize((300, 300)))
+    reps = (h // 300 + 1, w // 300 + 1, 1)
+    strip = np.ascontiguousarray(np.tile(photo, reps)[:h, :w])
+    assert _scan_rows(codec.base_size(h, w)) > 32767
+    assert not detect_bytes(_save(Image.fromarray(strip), "JPEG").getvalue()).detected
+    marked = embed_rgb(strip, 0x5A17E0C0DE)
+    found = detect_bytes(_save(Image.fromarray(marked), "JPEG").getvalue())
+    assert found.payload == payload_hex(0x5A17E0C0DE)
+
+
+def _scan_rows(base: tuple[int, int]) -> int:
+    """The coherent scan's map rows on the (padded) DFT of a base grid that size."""
+    return len(codec._scan_table(*(cv2.getOptimalDFTSize(n) for n in base))[2])
+
+
 def test_a_180_px_copy_still_decodes():
     # A 1 MP 3:2 photo resized to 25 % has a 188 px short side; 180 is read too (on main it
     # was refused under 192 px).

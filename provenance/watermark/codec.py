@@ -1326,6 +1326,10 @@ def _scan_table(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return periods, angles, xs, ys
 
 
+#: The most map rows one ``cv2.remap`` takes (under SHRT_MAX, whole lattices of PERIOD rows).
+_REMAP_ROWS = (32767 // PERIOD - 1) * PERIOD
+
+
 def _coherent(
     dft: np.ndarray, key: bytes, xs: np.ndarray, ys: np.ndarray, orientation: int = 0
 ) -> np.ndarray:
@@ -1339,12 +1343,20 @@ def _coherent(
     """
     sync, parseval = _scan_sync(key, orientation)
     h, w = dft.shape
-    pairs = cv2.remap(
-        dft.view(np.float32).reshape(h, w, 2),
-        xs,
-        ys,
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_WRAP,
+    spectrum = dft.view(np.float32).reshape(h, w, 2)
+    # OpenCV's remap takes maps of fewer than 32767 rows (SHRT_MAX): a long panorama's scan
+    # (the lattices grow with the DFT's long side: 27,936 rows at 10:1) is read in parts.
+    pairs = np.concatenate(
+        [
+            cv2.remap(
+                spectrum,
+                xs[i : i + _REMAP_ROWS],
+                ys[i : i + _REMAP_ROWS],
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_WRAP,
+            )
+            for i in range(0, len(xs), _REMAP_ROWS)
+        ]
     )
     coeff = pairs.view(np.complex64).reshape(-1, PERIOD, PERIOD // 2 + 1)
     coeff *= sync
