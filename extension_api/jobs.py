@@ -7,6 +7,7 @@ state it returned. Everything here runs outside the event loop's process.
 from __future__ import annotations
 
 import io
+import json
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,37 @@ def check_pixels(data: bytes, budget: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class EncodedVerdict:
+    """A verdict as the server answers it: its JSON text, encoded once (in the worker, off the
+    event loop's process), then stored in the verdict cache and sent as it is; with the fields
+    the server's log line and metrics read, so that the server never decodes it."""
+
+    sha256: str
+    json: str
+    state: str | None
+    ai_generated: bool | None
+
+    @classmethod
+    def of(cls, verdict: dict[str, Any]) -> EncodedVerdict:
+        # json.dumps's defaults, as web.json_response encoded it: the bytes clients got before.
+        return cls._read(verdict, json.dumps(verdict))
+
+    @classmethod
+    def decode(cls, text: str) -> EncodedVerdict:
+        """One the cache kept (the text is sent as it was stored)."""
+        return cls._read(json.loads(text), text)
+
+    @classmethod
+    def _read(cls, verdict: dict[str, Any], text: str) -> EncodedVerdict:
+        return cls(
+            str(verdict["sha256"]),
+            text,
+            verdict["credentials"]["state"],
+            verdict["ai"]["generated"],
+        )
+
+
 def verify_content(
     state: WorkerState,
     data: bytes,
@@ -91,8 +123,8 @@ def verify_content(
     digest: str | None,
     name: str | None = None,
     declared: str | None = None,
-) -> dict[str, Any]:
-    """The verdict as a dict; ``digest``: the content's SHA-256 if the caller has it;
+) -> EncodedVerdict:
+    """The verdict, JSON-encoded; ``digest``: the content's SHA-256 if the caller has it;
     ``declared``: the Content-Type the client gave."""
     if media_type is None:
         check_pixels(data, state.settings.max_pixels)
@@ -108,7 +140,7 @@ def verify_content(
         media_type=media_type,
         text_detectors=state.settings.text_detectors,
     )
-    return verdict.to_dict()
+    return EncodedVerdict.of(verdict.to_dict())
 
 
 def match_content(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -62,11 +61,9 @@ class Metrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
 
-    def verdict(self, verdict: dict[str, Any]) -> None:
-        state = verdict["credentials"]["state"] or "none"
-        generated = verdict["ai"]["generated"]
-        ai = {True: "yes", False: "no", None: "unknown"}[generated]
-        self.verdicts.labels(state, ai).inc()
+    def verdict(self, state: str | None, ai_generated: bool | None) -> None:
+        ai = {True: "yes", False: "no", None: "unknown"}[ai_generated]
+        self.verdicts.labels(state or "none", ai).inc()
 
     def render_all(self) -> str:
         """The text format: this process's metrics, or with several processes, all of theirs

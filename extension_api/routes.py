@@ -189,20 +189,20 @@ async def _verify_and_answer(
     text = declared_text(declared, data)
     if text:
         _check_text_size(request, len(data))
-    digest, verdict = await request.app[SERVICE].verify(
+    verdict = await request.app[SERVICE].verify(
         data,
         "text/plain" if text else None,
         name=name,
         declared=_essence(declared),
     )
-    request.app[METRICS].verdict(verdict)
-    log.info(
-        "verify sha256=%s state=%s ai=%s",
-        digest,
-        verdict["credentials"]["state"],
-        verdict["ai"]["generated"],
-    )
-    return web.json_response(verdict)
+    request.app[METRICS].verdict(verdict.state, verdict.ai_generated)
+    log.info("verify sha256=%s state=%s ai=%s", verdict.sha256, verdict.state, verdict.ai_generated)
+    return _json_text(verdict.json)
+
+
+def _json_text(text: str) -> web.Response:
+    """JSON already encoded (by a worker, as web.json_response would): the same response."""
+    return web.Response(text=text, content_type="application/json")
 
 
 @routes.post("/v1/verify")
@@ -409,7 +409,7 @@ async def report(request: web.Request) -> web.Response:
             "no recent verdict for that content here; "
             "submit the file on the reader's page to see its report",
         )
-    return web.json_response(verdict)
+    return _json_text(verdict)
 
 
 @routes.get("/v1/thumbnails/{manifestId}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -14,6 +13,7 @@ from provenance import ManifestRegistry
 
 from . import jobs
 from .errors import overloaded
+from .jobs import EncodedVerdict
 from .settings import Settings
 from .workers import WorkerPool
 
@@ -21,24 +21,23 @@ T = TypeVar("T")
 
 
 class VerdictCache:
-    """Verdicts by content SHA-256 and media type, kept in the registry with an expiry
-    (the content itself is never kept), so that every server process, and a restarted one,
-    answers the same report links. Called from the worker threads (registry calls block).
+    """Verdicts (their JSON text) by content SHA-256 and media type, kept in the registry with
+    an expiry (the content itself is never kept), so that every server process, and a restarted
+    one, answers the same report links. Called from the worker threads (registry calls block).
     """
 
     def __init__(self, registry: ManifestRegistry, size: int, ttl: float) -> None:
         self.registry, self.size, self.ttl = registry, size, ttl
 
-    def get(self, digest: str, media_type: str | None = None) -> dict[str, Any] | None:
-        """The verdict for this content and media type; any media type's when None."""
+    def get(self, digest: str, media_type: str | None = None) -> str | None:
+        """The verdict's JSON for this content and media type; any media type's when None."""
         if self.size <= 0:
             return None
-        found = self.registry.get_verdict(digest, media_type)
-        return json.loads(found) if found is not None else None
+        return self.registry.get_verdict(digest, media_type)
 
-    def put(self, digest: str, media_type: str, verdict: dict[str, Any]) -> None:
+    def put(self, digest: str, media_type: str, verdict_json: str) -> None:
         if self.size > 0:
-            self.registry.put_verdict(digest, media_type, json.dumps(verdict), self.ttl, self.size)
+            self.registry.put_verdict(digest, media_type, verdict_json, self.ttl, self.size)
 
 
 #: The cache's media type for content whose type was sniffed from its bytes (not text).
@@ -106,26 +105,26 @@ class Service:
         *,
         name: str | None = None,
         declared: str | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        """(sha256, verdict dict) for content, cached by hash and media type. ``media_type``
+    ) -> EncodedVerdict:
+        """The verdict for content, cached by hash and media type. ``media_type``
         only for text (bytes cannot tell text apart); everything else is sniffed. ``name``: the
         file name the client gave, and ``declared`` the Content-Type, for messages only (a
         verdict never holds them)."""
         if self.cache.size <= 0:
             # No cache to look in: the worker hashes the content as it verifies it, which
             # saves this process two thread round trips per request.
-            result = await self.work(jobs.verify_content, data, media_type, None, name, declared)
-            return str(result["sha256"]), result
+            return await self.work(jobs.verify_content, data, media_type, None, name, declared)
         kind = f"{media_type or SNIFFED} {self.judged_by}"
         digest, cached = await self.run(self._cached, data, kind)
         if cached is not None:
-            return digest, cached
+            return cached
         result = await self.work(jobs.verify_content, data, media_type, digest, name, declared)
-        await self.run(self.cache.put, digest, kind, result)
-        return digest, result
+        await self.run(self.cache.put, digest, kind, result.json)
+        return result
 
-    def _cached(self, data: bytes, kind: str) -> tuple[str, dict[str, Any] | None]:
+    def _cached(self, data: bytes, kind: str) -> tuple[str, EncodedVerdict | None]:
         """(sha256, the cached verdict or None), in one thread round trip (hashlib releases
         the GIL)."""
         digest = _sha256(data)
-        return digest, self.cache.get(digest, kind)
+        found = self.cache.get(digest, kind)
+        return digest, EncodedVerdict.decode(found) if found is not None else None

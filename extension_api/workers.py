@@ -20,6 +20,7 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
+import pickle
 import signal
 import traceback
 from collections.abc import Callable
@@ -69,8 +70,13 @@ def _serve(conn: multiprocessing.connection.Connection, init: Callable, arg: Any
 
 def _call(conn: multiprocessing.connection.Connection, message: tuple) -> Any:
     """Send a call and wait for its reply, in one trip to an I/O thread (each trip costs the
-    event loop a future, a wake-up and the GIL twice)."""
-    conn.send(message)
+    event loop a future, a wake-up and the GIL twice).
+
+    Pickled plainly rather than by ``conn.send``: its ForkingPickler copies the copyreg table
+    on every call for reducers (sockets, connections) that a call's module-level function and
+    plain values never need; 1/3 the pickling time, in this process, and the worker's
+    ``conn.recv`` reads it the same."""
+    conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
     return conn.recv()
 
 

@@ -126,6 +126,31 @@ async def test_verdict_is_the_librarys(server, files, settings):
         assert body == expected
 
 
+async def test_verdict_bytes_are_the_librarys_json(server, files, settings):
+    """The worker encodes the verdict and the server sends that text as it is (from the verdict
+    cache too, for a repeat and for its report link): byte for byte what json.dumps makes of
+    the library's verdict, as web.json_response sent it, with the same Content-Type."""
+    expected = json.dumps(
+        verify(
+            files.signed,
+            policy=settings.trust,
+            registry=ManifestRegistry(settings.registry_location),
+        ).to_dict()
+    ).encode()
+    for _ in range(2):  # computed, then from the cache
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(f"{server.url}/v1/verify", data=files.signed) as r,
+        ):
+            assert r.status == 200
+            assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+            assert await r.read() == expected
+    digest = json.loads(expected)["sha256"]
+    status, body, headers = await _get(f"{server.url}/v1/report/{digest}")
+    assert status == 200 and body == expected
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+
+
 async def test_a_signed_jpeg_cut_short_is_an_incomplete_copy_in_the_json(server, files):
     """The server's JSON is the library's verdict: a truncated copy of a signed JPEG says it is
     cut short rather than changed after signing, and stays Invalid."""
@@ -939,14 +964,16 @@ def test_verdict_cache_lives_in_the_registry(tmp_path):
 
     registry = ManifestRegistry(tmp_path / "m.sqlite3")
     cache = VerdictCache(registry, 10, ttl=60)
-    cache.put("a" * 64, "sniffed", {"n": 1})
-    assert VerdictCache(ManifestRegistry(tmp_path / "m.sqlite3"), 10, 60).get("a" * 64) == {"n": 1}
+    cache.put("a" * 64, "sniffed", '{"n": 1}')
+    assert (
+        VerdictCache(ManifestRegistry(tmp_path / "m.sqlite3"), 10, 60).get("a" * 64) == '{"n": 1}'
+    )
     assert cache.get("a" * 64, "text/plain") is None  # the same bytes read as text: not cached
     expired = VerdictCache(registry, 10, ttl=-1)
-    expired.put("b" * 64, "sniffed", {"n": 2})
+    expired.put("b" * 64, "sniffed", '{"n": 2}')
     assert cache.get("b" * 64) is None
     off = VerdictCache(registry, 0, 60)
-    off.put("c" * 64, "sniffed", {"n": 3})
+    off.put("c" * 64, "sniffed", '{"n": 3}')
     assert off.get("a" * 64) is None and cache.get("c" * 64) is None
 
 
