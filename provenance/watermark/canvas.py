@@ -128,16 +128,20 @@ class Canvas:
         k = w / small.shape[1]
         out = []
         for hole in found:
-            # A hole narrowed (``_tightened``), or whole where the narrowed one is under least.
-            narrowed = [] if hole == trimmed else [_tightened(self._still, hole)]
-            for bx, by, bw, bh in [*narrowed, hole]:
+            # A hole narrowed (``_narrowings``), or whole; each searched if its short side is
+            # at least ``least`` (a hole's first such only, unless it was narrowed past
+            # TIGHT_LEAST: text above and below a picture in a card).
+            tried, deep = ([hole], False) if hole == trimmed else _narrowings(self._still, hole)
+            for bx, by, bw, bh in tried:
                 dx = round(bw * CANVAS_INSET) + LABEL_STEP
                 dy = round(bh * CANVAS_INSET) + LABEL_STEP
                 x0, y0 = round((bx + dx) * k), round((by + dy) * k)
                 x1, y1 = min(w, round((bx + bw - dx) * k)), min(h, round((by + bh - dy) * k))
-                if min(x1 - x0, y1 - y0) >= least:
-                    out.append((x0, y0, x1 - x0, y1 - y0))
-                    break
+                box = (x0, y0, x1 - x0, y1 - y0)
+                if min(x1 - x0, y1 - y0) >= least and box not in out:
+                    out.append(box)
+                    if not deep:
+                        break
         return out
 
     def box(
@@ -317,21 +321,38 @@ EDGE_STILL = 0.5
 TIGHT_LEAST = 0.7
 
 
-def _tightened(still: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+def _narrowings(
+    still: np.ndarray, box: tuple[int, int, int, int]
+) -> tuple[list[tuple[int, int, int, int]], bool]:
     """``box`` narrowed to its longest runs of rows and of columns under EDGE_STILL flat in
     the 0/1 map ``still`` (a picture; the lines of text and padding beside it are flat, and a
-    card's soft shadow or rounded edge a few busy lines apart)."""
+    card's soft shadow or rounded edge a few busy lines apart), and ``box`` whole, likeliest
+    first; and whether all are to be searched (it was narrowed past TIGHT_LEAST) rather than
+    the first large enough."""
     x, y, w, h = box
     part = still[y : y + h, x : x + w]
     rows = _run(cv2.reduce(part, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() < EDGE_STILL)
     cols = _run(cv2.reduce(part, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() < EDGE_STILL)
-    # Narrowed by more than TIGHT_LEAST, the hole is no picture with text beside it (a photo's
-    # flat bands, a page's blocks) and is kept whole, as before.
     if rows is None or cols is None:
-        return box
-    if cols[1] - cols[0] < TIGHT_LEAST * w or rows[1] - rows[0] < TIGHT_LEAST * h:
-        return box
-    return x + cols[0], y + rows[0], cols[1] - cols[0], rows[1] - rows[0]
+        return [box], False
+    narrowed = (x + cols[0], y + rows[0], cols[1] - cols[0], rows[1] - rows[0])
+    deep_cols = cols[1] - cols[0] < TIGHT_LEAST * w
+    deep_rows = rows[1] - rows[0] < TIGHT_LEAST * h
+    if not deep_cols and not deep_rows:
+        # A picture's own flat parts (a night sky, black at a screenshot's scale) may be cut
+        # off with the text beside it: the hole whole is searched too, after.
+        return [narrowed, box], True
+    # Narrowed by more than TIGHT_LEAST a side, the hole may be a picture with paragraphs
+    # above and below it in a card (a 450x300 picture in a 1280x800 screenshot: 0.45-0.55 of
+    # the hole's height, and of its width in a wider card) or a picture with flat parts
+    # (``C.jpg``'s flat half: 0.61 of its width): searched both ways. Only its columns so
+    # narrowed, whole first (a flat picture's region then its own); its rows, narrowed first,
+    # then its rows alone (a card's text is above and below, a flat picture's columns kept).
+    if not deep_rows:
+        return [box, narrowed], True
+    if deep_cols:
+        return [narrowed, (x, y + rows[0], w, rows[1] - rows[0]), box], True
+    return [narrowed, box], True
 
 
 def _run(busy: np.ndarray) -> tuple[int, int] | None:
