@@ -1088,19 +1088,9 @@ def _shortlist(peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 #: frame (a detail zoomed in on) + JPEG 85 decoded 0 of 23 photos (bench/unseen.py) with the
 #: search stopping at 45 %, 17 and 14 of 23 with it at a third.
 UPRIGHT_DEEPEST = 0.33
-#: The shortest period ``_upright`` looks for: the picture padded to 1 / UPRIGHT_SHORTEST of its
-#: short side. A meme's caption bar above or below a picture, or a band of any colour added on
-#: one side, lengthens the short side the base grid is scaled by, so the tiles come out
-#: smaller than PERIOD; a frame on all sides is trimmed off first (``canvas``), a one-sided band
-#: is not (the frame's median level is the picture's). From 0.98: a 600x400 signed photo with
-#: a caption bar of 6-25 % of its height above (white, with text) or a black band below, JPEG
-#: 85, decoded 0 of 16 (sync z 3.4-4.1); from 0.75, 16 of 16 (z 6.7-9.6).
-UPRIGHT_SHORTEST = 0.75
-#: The periods ``_upright`` scans: from a padded picture's to a crop to UPRIGHT_DEEPEST of the
+#: The periods ``_upright`` scans: from the plain grid to a crop to UPRIGHT_DEEPEST of the
 #: frame, 0.4 % apart (the 2-D comb refines the best to 0.12 %).
-_UPRIGHT_PERIODS = PERIOD * np.exp(
-    np.arange(np.log(UPRIGHT_SHORTEST), np.log(1 / UPRIGHT_DEEPEST), 0.004)
-)
+_UPRIGHT_PERIODS = PERIOD * np.exp(np.arange(np.log(0.98), np.log(1 / UPRIGHT_DEEPEST), 0.004))
 
 
 _UPRIGHT_NEAR = np.array([-UPRIGHT_REACH, 0, UPRIGHT_REACH])
@@ -1119,17 +1109,17 @@ _STRETCH_PERIODS = PERIOD * np.exp(np.arange(np.log(STRETCH_SHORTEST), np.log(1 
 STRETCH_GAIN = 1.2
 
 
-#: One matrix per DFT side (the base grid's short side is 256, so 256 and the long side): 350
-#: periods x n float64, 0.71 MB at n = 256, 1.1 MB at 384 (3:2), 1.4 MB at 512 (2:1), 2.1 MB
-#: at 768 (3:1); built in ~0.6 ms. Sixteen cover sixteen aspect ratios, ~17 MB at most.
+#: One matrix per DFT side (the base grid's short side is 256, so 256 and the long side): 283
+#: periods x n float64, 0.58 MB at n = 256, 0.87 MB at 384 (3:2), 1.2 MB at 512 (2:1), 1.7 MB
+#: at 768 (3:1); built in ~0.5 ms. Sixteen cover sixteen aspect ratios, ~14 MB at most.
 @lru_cache(maxsize=16)
-def _marginal_comb(n: int, shortest: float = UPRIGHT_SHORTEST) -> np.ndarray:
+def _marginal_comb(n: int, shortest: float = 0.98) -> np.ndarray:
     """(periods, n) matrix: times a spectrum marginal of length n (zero frequency at n // 2),
     the mean, over each period's harmonics k / p (k = 1 .. 2 * HARMONICS, below Nyquist), of
     the marginal linearly interpolated there. Built once per grid size: a matrix product per
     image instead of an interpolation. ``shortest``: the periods from ``shortest`` x PERIOD
     (``_STRETCH_PERIODS`` from 0.85)."""
-    periods = _UPRIGHT_PERIODS if shortest == UPRIGHT_SHORTEST else _STRETCH_PERIODS
+    periods = _UPRIGHT_PERIODS if shortest == 0.98 else _STRETCH_PERIODS
     k = np.arange(1, 2 * HARMONICS + 1)
     at = k[None, :] / periods[:, None] * n + n // 2
     inside = at < n - 1
