@@ -282,6 +282,14 @@ class Match:
             "the picture (0-1); null otherwise"
         ),
     ] = None
+    added: Annotated[
+        float | None,
+        Doc(
+            "a watermark match refused because this image shows the registered one with other "
+            "content around it (a caption bar, a border, padding): the share of this image "
+            "outside the registered one (0-1); null otherwise"
+        ),
+    ] = None
 
 
 def _value(value: Any) -> Any:
@@ -688,6 +696,17 @@ def summarize(
                 "that differs (edited after signing, or other content put in), so they were "
                 "not applied: they describe the registered image, not this edit; a possible "
                 "match only."
+            )
+        if by_watermark and (added := by_watermark[0].added) is not None:
+            m = by_watermark[0]
+            this = f"this image ({turned})" if turned else "this image"
+            return (
+                f"{lead} that names stored credentials ({m.manifest_id}); {this} shows the "
+                f"registered one with other content around it (about {percent(added)} of it "
+                "lies outside the registered image: a caption bar, a border, padding), and "
+                f"{percent(m.similarity)} of the registered part agrees; the credentials cover "
+                "the registered image alone, not what was added here, so they were not "
+                "applied: a possible match only."
             )
         if by_watermark:
             m = by_watermark[0]

@@ -151,6 +151,12 @@ def _same_but_edited(alike: evidence.Likeness) -> bool:
     return not alike.same and replace(alike, edited=0.0).same
 
 
+def _same_but_added(alike: evidence.Likeness) -> bool:
+    """Whether ``alike`` is refused only for what lies outside the registered image (a
+    caption bar, a border: it would count as the registered image without it)."""
+    return not alike.same and replace(alike, covered=1.0).same
+
+
 def _candidates(
     data: bytes,
     registry: ManifestRegistry | None,
@@ -196,12 +202,15 @@ def _candidates(
             )
         # Refused for one region that differs alone (the rest agrees): say how large it is.
         edited = round(alike.edited, 3) if _same_but_edited(alike) else None
+        # ... or for the content around it (the registered image all there, more beside it).
+        added = round(1 - alike.covered, 3) if _same_but_added(alike) else None
         match = Match(
             record.manifest_id,
             round(alike.agreeing, 3),
             MatchKind.WATERMARK,
             record.signer,
             edited,
+            added,
         )
         hits.append((match, record))
         if not alike_too:

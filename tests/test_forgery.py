@@ -593,3 +593,28 @@ def test_a_copy_re_signed_by_someone_else_names_the_earlier_registration(
     again = sign(jpeg(_rgb(signed), 92), credentials, AI).asset or b""
     verdict = verify(again, policy=trusted, registry=registry)
     assert verdict.summary.endswith("the same picture was signed before by the same signer.")
+
+
+def test_the_registered_image_with_a_caption_bar_says_so(registered, trusted, registry):
+    """A meme's caption bar above the registered image: the whole picture agrees, but a fifth
+    of the copy lies outside it, so the credentials (which cover the registered image alone)
+    are not applied. The verdict said "this image differs from the registered one (similarity
+    100%)"; it now says what lies around it."""
+    signed, payload, _ = registered
+    a = Image.fromarray(_rgb(signed))
+    bar = a.height // 4
+    meme = Image.new("RGB", (a.width, a.height + bar), "white")
+    meme.paste(a, (0, bar))
+    ImageDraw.Draw(meme).text((20, bar // 3), "when the coffee hits", fill="black")
+    data = jpeg(np.asarray(meme), 90)
+    verdict = verify(data, policy=trusted, registry=registry)
+    assert verdict.watermark is not None and verdict.watermark["payload"] == payload
+    assert verdict.credentials.recovered is False
+    [match] = verdict.matches
+    added = match.added
+    assert added == pytest.approx(0.2, abs=0.02) and match.edited is None
+    assert added is not None and match.similarity > 0.95
+    assert f"about {percent(added)} of it lies outside the registered image" in verdict.summary
+    assert "differs from the registered one" not in verdict.summary
+    assert json.loads(json.dumps(verdict.to_dict()))["matches"][0]["added"] == added
+    assert f"about {percent(added)} of it lies outside" in render_verdict(verdict)

@@ -99,10 +99,12 @@ def render_verdict(verdict: Verdict) -> str:
         # Who signed the registered credentials, as --json gives it: without it the terminal
         # named only an opaque manifest id. Its trust is not judged here (nothing was applied).
         by = f"; registered by {m.signer}, not checked here" if m.signer else ""
-        edited = f"; a region of about {percent(m.edited)} differs" if m.edited else ""
+        why = f"; a region of about {percent(m.edited)} differs" if m.edited else ""
+        if m.added:
+            why += f"; about {percent(m.added)} of it lies outside the registered image"
         lines.append(
             f"  possible     {m.manifest_id} ({m.kind}, similarity {percent(m.similarity)}"
-            f"{edited}{by})"
+            f"{why}{by})"
         )
     generated = {True: "yes", False: "not declared", None: "unknown"}[ai.generated]
     if ai.claimed:

@@ -1102,6 +1102,17 @@ _UPRIGHT_NEAR = np.array([-UPRIGHT_REACH, 0, UPRIGHT_REACH])
 #: marginal, over periods from STRETCH_SHORTEST x PERIOD (a side squeezed by 15 %).
 STRETCH_SHORTEST = 0.85
 _STRETCH_PERIODS = PERIOD * np.exp(np.arange(np.log(STRETCH_SHORTEST), np.log(1 / 0.45), 0.004))
+#: A band added on one side of the picture (a meme's caption bar above it, a strip below)
+#: lengthens the short side the base grid is scaled by: the tiles come out square but under
+#: the 0.98 x PERIOD ``_upright`` starts at (0.8 x under a bar of a quarter of the height), and
+#: the canvas search, which trims a frame on every side, leaves a one-sided band (the frame's
+#: median level is the picture's). ``_padded`` looks for such a lattice from each marginal
+#: over PADDED_PERIODS and folds it only where both marginals read the same period: a 600x400
+#: signed photo with a 6-25 % bar above (white, with text) or a black band below, JPEG 85,
+#: decoded 0 of 16 before. Widening ``_upright`` itself down to 0.75-0.8 read them too but let
+#: a host's peak (the Earth photo's clouds, period 26.5) outrank a half-frame crop's lattice.
+PADDED_SHORTEST = 0.75
+_PADDED_PERIODS = PERIOD * np.exp(np.arange(np.log(PADDED_SHORTEST), np.log(0.98), 0.004))
 #: ... and folds it only if its comb stands STRETCH_GAIN x above the square lattices of either
 #: period: on 23 photos at 1 MP stretched by up to 12 % either way and JPEG 85, the marked
 #: ones' stood 1.40-3.3x (the rocket at 640 px, 1.25x), the unmarked ones' (stretched or not,
@@ -1119,7 +1130,9 @@ def _marginal_comb(n: int, shortest: float = 0.98) -> np.ndarray:
     the marginal linearly interpolated there. Built once per grid size: a matrix product per
     image instead of an interpolation. ``shortest``: the periods from ``shortest`` x PERIOD
     (``_STRETCH_PERIODS`` from 0.85)."""
-    periods = _UPRIGHT_PERIODS if shortest == 0.98 else _STRETCH_PERIODS
+    periods = {0.98: _UPRIGHT_PERIODS, STRETCH_SHORTEST: _STRETCH_PERIODS}.get(
+        shortest, _PADDED_PERIODS
+    )
     k = np.arange(1, 2 * HARMONICS + 1)
     at = k[None, :] / periods[:, None] * n + n // 2
     inside = at < n - 1
@@ -1241,6 +1254,21 @@ def _stretched(spectrum: np.ndarray) -> tuple[float, float] | None:
         return None
     comb = _comb_upright(spectrum, np.array([px, px, py]), np.array([py, px, py]))
     return (px, py) if comb[0] >= STRETCH_GAIN * max(comb[1], comb[2]) else None
+
+
+def _padded(spectrum: np.ndarray) -> float | None:
+    """The period of a square upright lattice under ``_upright``'s range (a band added on one
+    side, see PADDED_PERIODS), or None unless both marginals read it, within ``_same``: on an
+    image without one their maxima fall apart, or at the range's top, which is ``_upright``'s."""
+    h, w = spectrum.shape
+    across, down = spectrum.mean(axis=0), spectrum.mean(axis=1)
+    ix = int(np.argmax(_marginal_comb(w, PADDED_SHORTEST) @ across))
+    iy = int(np.argmax(_marginal_comb(h, PADDED_SHORTEST) @ down))
+    if max(ix, iy) >= len(_PADDED_PERIODS) - 2:
+        return None
+    px = _marginal_peak(across, float(_PADDED_PERIODS[ix]))
+    py = _marginal_peak(down, float(_PADDED_PERIODS[iy]))
+    return float(np.sqrt(px * py)) if _same((px, 0.0), (py, 0.0)) else None
 
 
 #: The coherent scan's lattices are this many DFT bins apart at the outermost harmonic (16):
@@ -1585,6 +1613,13 @@ def detect(
     ``canvas``: ``Canvas(rgb_or_y)``, for a caller that asks it for another box afterwards.
     """
     found = _detect_grid(rgb_or_y, key, resync, bits)
+    if found.detected and resync and found.scale < 0.98:
+        # Tiles smaller than the plain grid's (``_padded``): the picture does not fill the
+        # frame. Where the canvas search finds its box and reads the same identifier there,
+        # that box is where the picture is (``region``): a border, a page.
+        inner = _in_canvas(rgb_or_y, key, bits, found, canvas)
+        framed = inner.detected and inner.geometry == "in a canvas"
+        return inner if framed and inner.identifier == found.identifier else found
     if found.detected or not resync:
         return found
     return _in_canvas(rgb_or_y, key, bits, found, canvas)
@@ -1693,5 +1728,12 @@ def _detect_grid(rgb_or_y: np.ndarray, key: bytes, resync: bool, bits: bool) -> 
         if found.detected:
             scale = float(np.sqrt(px * py)) / PERIOD
             return replace(found, scale=scale, angle=0.0, aspect=py / px)
+        best = found if found.sync_z > best.sync_z else best
+    # ... and a square one under the upright range (a band on one side), read the same way.
+    padded = _padded(spectrum)
+    if padded is not None:
+        found = _decode_lattice(white, _basis(padded, 0.0), key, bits)
+        if found.detected:
+            return replace(found, scale=padded / PERIOD, angle=0.0)
         best = found if found.sync_z > best.sync_z else best
     return best
