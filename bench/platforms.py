@@ -364,8 +364,10 @@ ATTACKS: dict[str, Attack] = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def command(attacks: dict[str, Attack], name: str, doc: str | None) -> None:
+    """A held-out bench's command line (this one's, bench/unseen.py's): its ``attacks`` run as
+    ``run`` runs them, the results written as ``name``.json."""
+    parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--ids", type=int, default=2, help="identifiers per photo")
     parser.add_argument(
         "--only",
@@ -375,8 +377,12 @@ def main() -> None:
     parser.add_argument("--unmarked", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
     wanted = args.only.split("|")
-    attacks = {n: a for n, a in ATTACKS.items() if any(w in n for w in wanted)}
-    run(attacks, args.ids, args.unmarked, "platforms")
+    chosen = {n: a for n, a in attacks.items() if any(w in n for w in wanted)}
+    run(chosen, args.ids, args.unmarked, name)
+
+
+def main() -> None:
+    command(ATTACKS, "platforms", __doc__)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,12 @@ Table to stdout, JSON to bench/results/unseen.json.
 
 from __future__ import annotations
 
-import argparse
-
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from bench.attacks import Attack, _Encoded, _jpeg, run
-from bench.platforms import _chain, _float, _font, _jpeg420, _long_side
+from bench.attacks import Attack, _Encoded, _jpeg
+from bench.platforms import _chain, _float, _font, _jpeg420, _long_side, command
 from bench.robustness import photos
 
 RNG = np.random.default_rng(1214)
@@ -372,18 +370,7 @@ ATTACKS: dict[str, Attack] = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--ids", type=int, default=2, help="identifiers per photo")
-    parser.add_argument(
-        "--only",
-        default="",
-        help="run only the attacks whose name has this (or one of these, separated by |)",
-    )
-    parser.add_argument("--unmarked", action=argparse.BooleanOptionalAction, default=True)
-    args = parser.parse_args()
-    wanted = args.only.split("|")
-    attacks = {n: a for n, a in ATTACKS.items() if any(w in n for w in wanted)}
-    run(attacks, args.ids, args.unmarked, "unseen")
+    command(ATTACKS, "unseen", __doc__)
 
 
 if __name__ == "__main__":
