@@ -673,8 +673,11 @@ def summarize(
         lead = "No Content Credentials are embedded, but an invisible watermark was found"
         by_watermark = [m for m in matches or [] if m.kind == MatchKind.WATERMARK]
         turned = mirrored_or_turned(watermark)
-        if by_watermark and watermark.get("region"):
-            m = by_watermark[0]
+        if not by_watermark:
+            return f"{lead} (payload {watermark['payload']}); no stored credentials match it."
+        m = by_watermark[0]
+        this = f"this image ({turned})" if turned else "this image"
+        if watermark.get("region"):
             x, y, w, h = watermark["region"]
             how = f", {turned}" if turned else ""
             return (
@@ -687,36 +690,28 @@ def summarize(
                 "the credentials cover the registered image alone, not what surrounds it here, "
                 "so they were not applied: a possible match only."
             )
-        if by_watermark and (edited := by_watermark[0].edited) is not None:
-            m = by_watermark[0]
-            this = f"this image ({turned})" if turned else "this image"
+        if m.edited is not None:
             return (
                 f"{lead} that names stored credentials ({m.manifest_id}); {this} looks like "
-                f"the registered one except for a region of about {percent(edited)} of it "
+                f"the registered one except for a region of about {percent(m.edited)} of it "
                 "that differs (edited after signing, or other content put in), so they were "
                 "not applied: they describe the registered image, not this edit; a possible "
                 "match only."
             )
-        if by_watermark and (added := by_watermark[0].added) is not None:
-            m = by_watermark[0]
-            this = f"this image ({turned})" if turned else "this image"
+        if m.added is not None:
             return (
                 f"{lead} that names stored credentials ({m.manifest_id}); {this} shows the "
-                f"registered one with other content around it (about {percent(added)} of it "
+                f"registered one with other content around it (about {percent(m.added)} of it "
                 "lies outside the registered image: a caption bar, a border, padding), and "
                 f"{percent(m.similarity)} of the registered part agrees; the credentials cover "
                 "the registered image alone, not what was added here, so they were not "
                 "applied: a possible match only."
             )
-        if by_watermark:
-            m = by_watermark[0]
-            this = f"this image ({turned})" if turned else "this image"
-            return (
-                f"{lead} that names stored credentials ({m.manifest_id}); {this} differs "
-                f"from the registered one (similarity {percent(m.similarity)}), so they were not "
-                "applied: a possible match only."
-            )
-        return f"{lead} (payload {watermark['payload']}); no stored credentials match it."
+        return (
+            f"{lead} that names stored credentials ({m.manifest_id}); {this} differs "
+            f"from the registered one (similarity {percent(m.similarity)}), so they were not "
+            "applied: a possible match only."
+        )
     if not found and matches:
         m = matches[0]
         return (
