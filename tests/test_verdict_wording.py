@@ -33,24 +33,9 @@ def _in_browser_code(path: Path, policy: TrustPolicy, media_type: str) -> dict[s
         pytest.skip("node is not installed: the extension's verdict.js cannot run")
     with c2pa.Reader(media_type, io.BytesIO(path.read_bytes()), None, policy.context()) as r:
         report, state = json.loads(r.json()), r.get_validation_state()
-    script = (
-        f"import {{ verdictOf }} from {json.dumps((EXTENSION / 'verdict.js').as_uri())};"
-        "import { readFileSync } from 'node:fs';"
-        "const a = JSON.parse(readFileSync(0, 'utf8'));"
-        "process.stdout.write(JSON.stringify(verdictOf(a)));"
-    )
-    # verdict.js is an ES module in a folder without package.json: run it as one.
     args = {"report": report, "state": state, "sha256": "", "mediaType": media_type}
     args["trustConfigured"] = policy.configured
-    done = subprocess.run(
-        [NODE, "--experimental-default-type=module", "--input-type=module", "-e", script],
-        input=json.dumps(args),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return json.loads(done.stdout)
+    return _node("process.stdout.write(JSON.stringify(V.verdictOf(input)));", args)
 
 
 def test_a_user_anchor_is_worded_for_every_face():
