@@ -65,13 +65,35 @@ def chromium():
         browser.close()
 
 
-@pytest.mark.parametrize("layout", sorted(LAYOUTS))
-@pytest.mark.parametrize(("scale", "fmt"), [(1, "PNG"), (2, "JPEG")])
-def test_marked_picture_in_a_page_screenshot_is_found_where_it_is(chromium, layout, scale, fmt):
+def _marked_src() -> str:
+    """coffee.jpg marked with IDENTIFIER, as a PNG data URL for an <img>."""
     marked = embed_rgb(np.asarray(Image.open(SAMPLES / "coffee.jpg").convert("RGB")), IDENTIFIER)
     png = io.BytesIO()
     Image.fromarray(marked).save(png, "PNG")
-    src = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+
+
+def _found_where_it_is(shot: bytes, fmt: str, rect: dict, scale: int, case: object) -> None:
+    """The screenshot (as PNG, or re-saved as JPEG 85) decodes, and the region searched is the
+    picture's (``rect``, CSS pixels at ``scale``), taken in a little: inside it, most of it."""
+    if fmt == "JPEG":
+        out = io.BytesIO()
+        Image.open(io.BytesIO(shot)).convert("RGB").save(out, "JPEG", quality=85)
+        shot = out.getvalue()
+    found = detect_bytes(shot)
+    assert found.payload == f"{IDENTIFIER:010x}", (case, found)
+    assert found.region is not None
+    x, y, w, h = found.region
+    px, py = rect["x"] * scale, rect["y"] * scale
+    pw, ph = rect["width"] * scale, rect["height"] * scale
+    assert px - 2 <= x and py - 2 <= y and x + w <= px + pw + 2 and y + h <= py + ph + 2
+    assert w * h >= 0.7 * pw * ph
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize(("scale", "fmt"), [(1, "PNG"), (2, "JPEG")])
+def test_marked_picture_in_a_page_screenshot_is_found_where_it_is(chromium, layout, scale, fmt):
+    src = _marked_src()
     # The picture (600x400) at 60 % of the viewport's height, at 1x and 2x device pixels.
     page = chromium.new_page(viewport={"width": 1280, "height": 667}, device_scale_factor=scale)
     try:
@@ -80,19 +102,7 @@ def test_marked_picture_in_a_page_screenshot_is_found_where_it_is(chromium, layo
         shot = page.screenshot()
     finally:
         page.close()
-    if fmt == "JPEG":
-        out = io.BytesIO()
-        Image.open(io.BytesIO(shot)).convert("RGB").save(out, "JPEG", quality=85)
-        shot = out.getvalue()
-    found = detect_bytes(shot)
-    assert found.payload == f"{IDENTIFIER:010x}", (layout, found)
-    # The region searched is the picture's, taken in a little: inside it, and most of it.
-    assert found.region is not None
-    x, y, w, h = found.region
-    px, py = rect["x"] * scale, rect["y"] * scale
-    pw, ph = rect["width"] * scale, rect["height"] * scale
-    assert px - 2 <= x and py - 2 <= y and x + w <= px + pw + 2 and y + h <= py + ph + 2
-    assert w * h >= 0.7 * pw * ph
+    _found_where_it_is(shot, fmt, rect, scale, layout)
 
 
 #: A card between paragraphs of text, as a feed or a blog shows a picture: the picture 450 CSS
@@ -116,10 +126,7 @@ THEMES = {
 @pytest.mark.parametrize("width", [450, 650])
 @pytest.mark.parametrize(("scale", "fmt"), [(1, "PNG"), (2, "PNG"), (2, "JPEG")])
 def test_a_picture_between_paragraphs_in_a_card_is_found(chromium, theme, width, scale, fmt):
-    marked = embed_rgb(np.asarray(Image.open(SAMPLES / "coffee.jpg").convert("RGB")), IDENTIFIER)
-    png = io.BytesIO()
-    Image.fromarray(marked).save(png, "PNG")
-    src = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    src = _marked_src()
     img = f"<img id=p src='{src}' style='width:450px;display:block;margin:8px auto'>"
     page = chromium.new_page(viewport={"width": 1280, "height": 800}, device_scale_factor=scale)
     try:
@@ -131,15 +138,4 @@ def test_a_picture_between_paragraphs_in_a_card_is_found(chromium, theme, width,
     finally:
         page.close()
     assert rect["y"] + rect["height"] < 800, "the picture is to be on screen whole"
-    if fmt == "JPEG":
-        out = io.BytesIO()
-        Image.open(io.BytesIO(shot)).convert("RGB").save(out, "JPEG", quality=85)
-        shot = out.getvalue()
-    found = detect_bytes(shot)
-    assert found.payload == f"{IDENTIFIER:010x}", (theme, width, found)
-    assert found.region is not None
-    x, y, w, h = found.region
-    px, py = rect["x"] * scale, rect["y"] * scale
-    pw, ph = rect["width"] * scale, rect["height"] * scale
-    assert px - 2 <= x and py - 2 <= y and x + w <= px + pw + 2 and y + h <= py + ph + 2
-    assert w * h >= 0.7 * pw * ph
+    _found_where_it_is(shot, fmt, rect, scale, (theme, width))
